@@ -1,0 +1,18 @@
+//! # ucw-daemon
+//!
+//! LibUCW's daemonization helper and its race-free daemon-control protocol, `#![no_std]` and
+//! without libc: every system call goes through rustix's `linux_raw` backend or our own
+//! minimal [`sys`] layer.
+#![no_std]
+#![deny(missing_docs)]
+#![deny(unsafe_op_in_unsafe_fn)]
+
+#[cfg(any(test, feature = "std"))]
+extern crate std;
+
+pub mod error;
+pub mod pidfile;
+pub mod sys;
+pub mod text;
+
+pub use error::{Error, Result};

@@ -1,0 +1,265 @@
+//! The runtime of the static tools: the `_start` entry point, the panic handler and the
+//! memory functions the compiler calls (`memcpy`, `memmove`, `memset`, `memcmp`, `bcmp`,
+//! `strlen`) that libc would otherwise provide.
+//!
+//! This file is not part of the library: each tool includes it with `#[path]`, so that no
+//! library user ever gets a second `_start` or `memcpy`. It must never allocate, read the
+//! auxiliary vector, or touch anything but the stack the kernel hands to `_start`.
+
+use core::ffi::{c_char, CStr};
+
+/// The command line and environment the kernel placed on the initial stack.
+#[derive(Clone, Copy)]
+pub struct Startup {
+    argc: usize,
+    argv: *const *const c_char,
+    envp: *const *const c_char,
+}
+
+impl Startup {
+    /// Number of arguments, the program name included.
+    pub fn len(&self) -> usize {
+        self.argc
+    }
+
+    /// Argument `index` (0 is the program name), if there is one.
+    pub fn arg(&self, index: usize) -> Option<&'static CStr> {
+        if index >= self.argc {
+            return None;
+        }
+        // SAFETY: the kernel guarantees `argc` valid pointers to NUL-terminated strings at
+        // `argv`, alive for the whole life of the process.
+        unsafe { Some(CStr::from_ptr(*self.argv.add(index))) }
+    }
+
+    /// The null-terminated argument vector, as `execve` wants it, from `index` on.
+    pub fn argv_from(&self, index: usize) -> *const *const c_char {
+        // SAFETY: `index <= argc` keeps the pointer inside the vector (at worst on its null).
+        unsafe { self.argv.add(index.min(self.argc)) }
+    }
+
+    /// The null-terminated environment vector, as `execve` wants it.
+    pub fn envp(&self) -> *const *const c_char {
+        self.envp
+    }
+
+    /// The value of environment variable `name`, if set.
+    pub fn env(&self, name: &[u8]) -> Option<&'static CStr> {
+        let mut cursor = self.envp;
+        loop {
+            // SAFETY: the environment vector is null-terminated and lives as long as we do.
+            let entry = unsafe { *cursor };
+            if entry.is_null() {
+                return None;
+            }
+            // SAFETY: each entry is a NUL-terminated string placed by the kernel.
+            let text = unsafe { CStr::from_ptr(entry) }.to_bytes_with_nul();
+            if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
+                // SAFETY: the suffix after `=` is still NUL-terminated.
+                return Some(unsafe {
+                    CStr::from_bytes_with_nul_unchecked(&text[name.len() + 1..])
+                });
+            }
+            // SAFETY: not yet at the terminating null, so the next slot exists.
+            cursor = unsafe { cursor.add(1) };
+        }
+    }
+}
+
+/// Called by `_start` with the initial stack pointer; runs the tool's `main` and exits.
+///
+/// # Safety
+/// `stack` must be the stack pointer the kernel passed to the process entry point.
+unsafe extern "C" fn start_rust(stack: *const usize) -> ! {
+    // SAFETY: the System V / Linux process-entry layout: argc, argv[argc], NULL, envp..., NULL.
+    let startup = unsafe {
+        let argc = *stack;
+        let argv = stack.add(1) as *const *const c_char;
+        Startup {
+            argc,
+            argv,
+            envp: argv.add(argc + 1),
+        }
+    };
+    let code = crate::main(startup);
+    ucw_daemon::sys::exit_group(code)
+}
+
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start,@function",
+    "_start:",
+    "xor ebp, ebp",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call {entry}",
+    "ud2",
+    entry = sym start_rust,
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".globl _start",
+    ".type _start,%function",
+    "_start:",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "mov x0, sp",
+    "and sp, x0, #-16",
+    "bl {entry}",
+    "brk #0x1",
+    entry = sym start_rust,
+);
+
+/// Writes all of `bytes` to descriptor `fd`, retrying on EINTR and short writes; gives up
+/// silently on other errors (there is nowhere left to report them).
+pub fn write_all(fd: i32, mut bytes: &[u8]) {
+    // SAFETY: 0, 1 and 2 are the standard descriptors; borrowing them does not close them.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
+    while !bytes.is_empty() {
+        match rustix::io::write(fd, bytes) {
+            Ok(0) => return,
+            Ok(written) => bytes = &bytes[written..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    write_all(2, b"internal error (panic)\n");
+    ucw_daemon::sys::exit_group(102)
+}
+
+// Symbols an unwinding core may still reference in unoptimised builds; never called
+// because every panic aborts above.
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
+
+#[allow(non_snake_case)]
+#[no_mangle]
+extern "C" fn _Unwind_Resume() -> ! {
+    ucw_daemon::sys::exit_group(102)
+}
+
+// The memory functions. `rep movsb`/`rep stosb` on x86_64 cannot be turned back into calls
+// to themselves by the optimiser; elsewhere volatile accesses prevent loop-idiom recognition.
+
+/// `memcpy`: copy `count` bytes; the areas do not overlap.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn memcpy(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
+    // SAFETY: forwarded from the caller; memmove handles the non-overlapping case too.
+    unsafe { memmove(destination, source, count) }
+}
+
+/// `memmove`: copy `count` bytes; the areas may overlap.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn memmove(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
+    if (destination as usize).wrapping_sub(source as usize) >= count {
+        // Forward copy is safe: destination is before source or the areas are disjoint.
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: valid for `count` bytes by the caller's guarantee; the direction flag is
+        // clear per the ABI.
+        unsafe {
+            core::arch::asm!("rep movsb", inout("rcx") count => _, inout("rdi") destination => _,
+                inout("rsi") source => _, options(nostack, preserves_flags));
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        for index in 0..count {
+            // SAFETY: index < count, inside both areas.
+            unsafe {
+                core::ptr::write_volatile(
+                    destination.add(index),
+                    core::ptr::read_volatile(source.add(index)),
+                )
+            };
+        }
+    } else {
+        let mut index = count;
+        while index > 0 {
+            index -= 1;
+            // SAFETY: index < count, inside both areas; backwards because they overlap.
+            unsafe {
+                core::ptr::write_volatile(
+                    destination.add(index),
+                    core::ptr::read_volatile(source.add(index)),
+                )
+            };
+        }
+    }
+    destination
+}
+
+/// `memset`: fill `count` bytes with `value`.
+///
+/// # Safety
+/// `destination` must be valid for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn memset(destination: *mut u8, value: i32, count: usize) -> *mut u8 {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: valid for `count` bytes by the caller's guarantee.
+    unsafe {
+        core::arch::asm!("rep stosb", inout("rcx") count => _, inout("rdi") destination => _,
+            in("al") value as u8, options(nostack, preserves_flags));
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    for index in 0..count {
+        // SAFETY: index < count.
+        unsafe { core::ptr::write_volatile(destination.add(index), value as u8) };
+    }
+    destination
+}
+
+/// `memcmp`: compare `count` bytes.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, count: usize) -> i32 {
+    for index in 0..count {
+        // SAFETY: index < count.
+        let (a, b) = unsafe {
+            (
+                core::ptr::read_volatile(left.add(index)),
+                core::ptr::read_volatile(right.add(index)),
+            )
+        };
+        if a != b {
+            return a as i32 - b as i32;
+        }
+    }
+    0
+}
+
+/// `bcmp`: whether `count` bytes differ (non-zero) or not (zero).
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -> i32 {
+    // SAFETY: forwarded from the caller.
+    unsafe { memcmp(left, right, count) }
+}
+
+/// `strlen`: bytes before the NUL.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn strlen(text: *const c_char) -> usize {
+    let mut length = 0;
+    // SAFETY: the string is NUL-terminated, so every byte up to the NUL is readable.
+    while unsafe { core::ptr::read_volatile(text.add(length)) } != 0 {
+        length += 1;
+    }
+    length
+}

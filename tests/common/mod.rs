@@ -1,0 +1,253 @@
+//! Shared test harness: makes the test process a child subreaper (orphaned daemons are
+//! re-parented to us instead of to PID 1, which reaps slowly here) and runs one reaper thread
+//! that is the only caller of `wait` in the process. Programs are spawned with
+//! [`Harness::spawn`] / [`Harness::run`], never with `Command::output`/`wait` directly.
+//!
+//! Output goes to files, never to pipes: a daemon keeps stderr open, so waiting for a pipe's
+//! EOF would wait for the daemon.
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// Reaped exit statuses of the children we spawned (by pid), and the pids we spawned.
+struct Table {
+    spawned: HashMap<i32, Option<ExitStatus>>,
+}
+
+/// The process-wide harness.
+pub struct Harness {
+    table: Mutex<Table>,
+    changed: Condvar,
+}
+
+static HARNESS: OnceLock<&'static Harness> = OnceLock::new();
+
+/// The harness of this test process (installed on first use).
+pub fn harness() -> &'static Harness {
+    HARNESS.get_or_init(|| {
+        rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+            .expect("PR_SET_CHILD_SUBREAPER");
+        let harness: &'static Harness = Box::leak(Box::new(Harness {
+            table: Mutex::new(Table {
+                spawned: HashMap::new(),
+            }),
+            changed: Condvar::new(),
+        }));
+        std::thread::spawn(move || harness.reap_forever());
+        harness
+    })
+}
+
+/// What a finished program left behind.
+#[derive(Debug)]
+pub struct Output {
+    /// Exit code, or `None` when killed by a signal.
+    pub code: Option<i32>,
+    /// The terminating signal, if any.
+    pub signal: Option<i32>,
+    /// Everything written to stdout.
+    pub stdout: String,
+    /// Everything written to stderr.
+    pub stderr: String,
+}
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+impl Harness {
+    fn reap_forever(&self) {
+        loop {
+            match rustix::process::wait(rustix::process::WaitOptions::empty()) {
+                Ok(Some((pid, status))) => {
+                    let mut table = self.table.lock().unwrap();
+                    let raw = pid.as_raw_nonzero().get();
+                    if let Some(slot) = table.spawned.get_mut(&raw) {
+                        *slot = Some(ExitStatus::from_raw(status.as_raw() as i32));
+                        self.changed.notify_all();
+                    }
+                }
+                Ok(None) => {}
+                Err(rustix::io::Errno::CHILD) => std::thread::sleep(Duration::from_millis(5)),
+                Err(rustix::io::Errno::INTR) => {}
+                Err(error) => panic!("wait: {error}"),
+            }
+        }
+    }
+
+    /// Spawns `command` with stdout/stderr to files in `dir`; returns its pid and the paths.
+    pub fn spawn(&self, mut command: Command, dir: &Path) -> Spawned {
+        let id = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let stdout_path = dir.join(format!("out.{id}"));
+        let stderr_path = dir.join(format!("err.{id}"));
+        command.stdin(Stdio::null());
+        command.stdout(fs::File::create(&stdout_path).unwrap());
+        command.stderr(fs::File::create(&stderr_path).unwrap());
+        // The lock is held across spawn and registration, so the reaper cannot record (and
+        // drop) the exit of a child it does not know yet.
+        let mut table = self.table.lock().unwrap();
+        let child = command.spawn().expect("spawn");
+        let pid = child.id() as i32;
+        table.spawned.insert(pid, None);
+        drop(table);
+        std::mem::forget(child);
+        Spawned {
+            pid,
+            stdout_path,
+            stderr_path,
+        }
+    }
+
+    /// Waits (at most `limit`) for a spawned process to exit.
+    pub fn wait(&self, spawned: &Spawned, limit: Duration) -> Output {
+        let deadline = Instant::now() + limit;
+        let mut table = self.table.lock().unwrap();
+        let status = loop {
+            if let Some(Some(status)) = table.spawned.get(&spawned.pid) {
+                break *status;
+            }
+            let now = Instant::now();
+            assert!(
+                now < deadline,
+                "process {} did not exit within {limit:?}",
+                spawned.pid
+            );
+            table = self.changed.wait_timeout(table, deadline - now).unwrap().0;
+        };
+        table.spawned.remove(&spawned.pid);
+        drop(table);
+        Output {
+            code: status.code(),
+            signal: status.signal(),
+            stdout: fs::read_to_string(&spawned.stdout_path).unwrap_or_default(),
+            stderr: fs::read_to_string(&spawned.stderr_path).unwrap_or_default(),
+        }
+    }
+
+    /// Runs a program to completion (at most 30 s).
+    pub fn run<I, S>(&self, program: impl AsRef<OsStr>, args: I, dir: &Path) -> Output
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<OsStr>,
+    {
+        let mut command = Command::new(program);
+        command.args(args);
+        let spawned = self.spawn(command, dir);
+        self.wait(&spawned, Duration::from_secs(30))
+    }
+}
+
+/// A spawned program.
+pub struct Spawned {
+    /// Its pid.
+    pub pid: i32,
+    stdout_path: PathBuf,
+    stderr_path: PathBuf,
+}
+
+/// A fresh private directory under /tmp (mode 0700), removed on drop.
+pub struct TempDir(PathBuf);
+
+impl TempDir {
+    /// Makes a new directory named after `label`.
+    pub fn new(label: &str) -> Self {
+        let id = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let path =
+            std::env::temp_dir().join(format!("ucw-test-{label}-{}-{id}", std::process::id()));
+        let _ = fs::remove_dir_all(&path);
+        fs::create_dir_all(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
+        Self(path)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+
+    /// A path inside it.
+    pub fn join(&self, name: &str) -> PathBuf {
+        self.0.join(name)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Whether `pid` is a live process (not a zombie, not gone).
+pub fn is_alive(pid: i32) -> bool {
+    match fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
+            !matches!(state, Some("Z") | Some("X") | None)
+        }
+        Err(_) => false,
+    }
+}
+
+/// Waits up to `limit` for `pid` to be gone (or a zombie); returns whether it went.
+pub fn wait_gone(pid: i32, limit: Duration) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if !is_alive(pid) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    !is_alive(pid)
+}
+
+/// The pids whose parent is this test process (children and adopted orphans), excluding
+/// threads.
+pub fn children_of_self() -> Vec<i32> {
+    let me = std::process::id() as i32;
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(status) = fs::read_to_string(format!("/proc/{pid}/status")) else {
+            continue;
+        };
+        let ppid = status
+            .lines()
+            .find_map(|line| line.strip_prefix("PPid:"))
+            .and_then(|value| value.trim().parse::<i32>().ok());
+        if ppid == Some(me) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Fails the test with a clear message unless it runs as root (CI is root).
+pub fn require_root(what: &str) {
+    if !rustix::process::geteuid().is_root() {
+        panic!("{what} needs root (user switching/chroot); run the tests as root as CI does");
+    }
+}
+
+/// Reads a `Key:\tvalue` line of `/proc/<pid>/status`.
+pub fn proc_status_field(pid: i32, key: &str) -> Option<String> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(key)
+                .and_then(|rest| rest.strip_prefix(':'))
+        })
+        .map(|value| value.trim().to_string())
+}

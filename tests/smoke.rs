@@ -1,0 +1,12 @@
+mod common;
+
+#[test]
+fn control_binary_runs() {
+    let dir = common::TempDir::new("smoke");
+    let out = common::harness().run(
+        env!("CARGO_BIN_EXE_ucw-daemon-control"),
+        ["--x"],
+        dir.path(),
+    );
+    assert_eq!(out.code, Some(0));
+}
