@@ -10,8 +10,10 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod control;
 pub mod error;
 pub mod pidfile;
+pub mod signal;
 pub mod sys;
 pub mod text;
 

@@ -1,0 +1,119 @@
+//! Signal numbers and names: `TERM`, `SIGTERM`, `15`, `RTMIN+3` all name a [`Signal`].
+//!
+//! This module owns the mapping between names and numbers (Linux x86_64/aarch64 numbering,
+//! which agree). It must never send a signal or touch dispositions; that is `control`'s and
+//! `sys`'s business.
+
+use crate::text::parse_decimal;
+
+/// A signal number, 1–64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Signal(u8);
+
+/// Names of signals 1–31, index = number − 1 (x86_64 and aarch64 agree).
+const NAMES: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
+    "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
+    "WINCH", "IO", "PWR", "SYS",
+];
+
+/// First real-time signal number as the kernel counts (glibc reserves 32 and 33 and calls
+/// 34 `SIGRTMIN`; we follow the kernel: `RTMIN` = 32, as `kill -l` on musl does).
+const RTMIN: u32 = 32;
+const RTMAX: u32 = 64;
+
+impl Signal {
+    /// SIGHUP, the default of `--reload` / SIGNAL.
+    pub const HUP: Signal = Signal(1);
+    /// SIGKILL, used when a stop deadline escalates.
+    pub const KILL: Signal = Signal(9);
+    /// SIGTERM, the default of STOP.
+    pub const TERM: Signal = Signal(15);
+    /// SIGCONT, sent after STOP's signal so a stopped daemon can act on it.
+    pub const CONT: Signal = Signal(18);
+
+    /// The signal numbered `number`, if it is 1–64.
+    pub const fn from_number(number: u32) -> Option<Signal> {
+        if number >= 1 && number <= RTMAX {
+            Some(Signal(number as u8))
+        } else {
+            None
+        }
+    }
+
+    /// The signal's number.
+    pub const fn number(self) -> u32 {
+        self.0 as u32
+    }
+
+    /// Parses a number (`15`), a name with or without `SIG` (`TERM`, `SIGTERM`, any case),
+    /// or `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`.
+    pub fn parse(text: &[u8]) -> Option<Signal> {
+        if text.first().is_some_and(u8::is_ascii_digit) {
+            return Signal::from_number(parse_decimal(text, RTMAX as u64)? as u32);
+        }
+        let name = strip_prefix_ignore_case(text, b"SIG").unwrap_or(text);
+        if let Some(index) = NAMES.iter().position(|known| known.as_bytes().eq_ignore_ascii_case(name)) {
+            return Some(Signal(index as u8 + 1));
+        }
+        for alias in [(&b"IOT"[..], 6u8), (b"POLL", 29), (b"CLD", 17)] {
+            if alias.0.eq_ignore_ascii_case(name) {
+                return Some(Signal(alias.1));
+            }
+        }
+        if let Some(rest) = strip_prefix_ignore_case(name, b"RTMIN") {
+            let offset = offset_after(rest, b'+')?;
+            return Signal::from_number(RTMIN.checked_add(offset)?).filter(|signal| signal.number() <= RTMAX);
+        }
+        if let Some(rest) = strip_prefix_ignore_case(name, b"RTMAX") {
+            let offset = offset_after(rest, b'-')?;
+            return Signal::from_number(RTMAX.checked_sub(offset)?).filter(|signal| signal.number() >= RTMIN);
+        }
+        None
+    }
+
+    /// The name without `SIG` for 1–31 (`TERM`); `None` for real-time signals.
+    pub fn name(self) -> Option<&'static str> {
+        NAMES.get(self.0 as usize - 1).copied()
+    }
+}
+
+/// `text` without `prefix` (ASCII case-insensitive), if it starts with it.
+fn strip_prefix_ignore_case<'t>(text: &'t [u8], prefix: &[u8]) -> Option<&'t [u8]> {
+    if text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix) {
+        Some(&text[prefix.len()..])
+    } else {
+        None
+    }
+}
+
+/// `""` → 0, `"<sign><digits>"` → digits; anything else → `None`.
+fn offset_after(rest: &[u8], sign: u8) -> Option<u32> {
+    match rest.split_first() {
+        None => Some(0),
+        Some((&first, digits)) if first == sign => parse_decimal(digits, RTMAX as u64).map(|value| value as u32),
+        Some(_) => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_numbers() {
+        assert_eq!(Signal::parse(b"TERM"), Some(Signal::TERM));
+        assert_eq!(Signal::parse(b"sigterm"), Some(Signal::TERM));
+        assert_eq!(Signal::parse(b"SIGHUP"), Some(Signal::HUP));
+        assert_eq!(Signal::parse(b"15"), Some(Signal::TERM));
+        assert_eq!(Signal::parse(b"64").map(Signal::number), Some(64));
+        assert_eq!(Signal::parse(b"RTMIN+2").map(Signal::number), Some(34));
+        assert_eq!(Signal::parse(b"RTMAX-1").map(Signal::number), Some(63));
+        assert_eq!(Signal::parse(b"RTMIN").map(Signal::number), Some(32));
+        for bad in [&b""[..], b"0", b"65", b"-1", b"SIG", b"TERMX", b"RTMIN+33", b"RTMAX-33", b"RTMIN-1", b"1x", b"+1"] {
+            assert_eq!(Signal::parse(bad), None, "{bad:?}");
+        }
+        assert_eq!(Signal::TERM.name(), Some("TERM"));
+        assert_eq!(Signal::from_number(40).unwrap().name(), None);
+    }
+}
