@@ -67,11 +67,15 @@ enum ListSource<'a> {
 
 impl<'a> StringList<'a> {
     /// The empty list.
-    pub const EMPTY: StringList<'static> = StringList { source: ListSource::Slice(&[]) };
+    pub const EMPTY: StringList<'static> = StringList {
+        source: ListSource::Slice(&[]),
+    };
 
     /// A list made of `strings`.
     pub const fn from_slice(strings: &'a [&'a CStr]) -> Self {
-        Self { source: ListSource::Slice(strings) }
+        Self {
+            source: ListSource::Slice(strings),
+        }
     }
 
     /// A list given as a null-terminated array of pointers (`argv`, `envp`).
@@ -80,7 +84,9 @@ impl<'a> StringList<'a> {
     /// `vector` must point to a null-terminated array of pointers to NUL-terminated strings,
     /// all valid and unchanged for `'a`.
     pub const unsafe fn from_raw(vector: *const *const c_char) -> Self {
-        Self { source: ListSource::Raw(vector) }
+        Self {
+            source: ListSource::Raw(vector),
+        }
     }
 }
 

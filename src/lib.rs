@@ -12,6 +12,7 @@ extern crate std;
 
 pub mod control;
 pub mod error;
+pub mod failpoint;
 pub mod pidfile;
 pub mod signal;
 pub mod sys;

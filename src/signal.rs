@@ -12,9 +12,9 @@ pub struct Signal(u8);
 
 /// Names of signals 1–31, index = number − 1 (x86_64 and aarch64 agree).
 const NAMES: [&str; 31] = [
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM",
-    "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF",
-    "WINCH", "IO", "PWR", "SYS",
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
+    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
+    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
 ];
 
 /// First real-time signal number as the kernel counts (glibc reserves 32 and 33 and calls
@@ -53,7 +53,10 @@ impl Signal {
             return Signal::from_number(parse_decimal(text, RTMAX as u64)? as u32);
         }
         let name = strip_prefix_ignore_case(text, b"SIG").unwrap_or(text);
-        if let Some(index) = NAMES.iter().position(|known| known.as_bytes().eq_ignore_ascii_case(name)) {
+        if let Some(index) = NAMES
+            .iter()
+            .position(|known| known.as_bytes().eq_ignore_ascii_case(name))
+        {
             return Some(Signal(index as u8 + 1));
         }
         for alias in [(&b"IOT"[..], 6u8), (b"POLL", 29), (b"CLD", 17)] {
@@ -63,11 +66,13 @@ impl Signal {
         }
         if let Some(rest) = strip_prefix_ignore_case(name, b"RTMIN") {
             let offset = offset_after(rest, b'+')?;
-            return Signal::from_number(RTMIN.checked_add(offset)?).filter(|signal| signal.number() <= RTMAX);
+            return Signal::from_number(RTMIN.checked_add(offset)?)
+                .filter(|signal| signal.number() <= RTMAX);
         }
         if let Some(rest) = strip_prefix_ignore_case(name, b"RTMAX") {
             let offset = offset_after(rest, b'-')?;
-            return Signal::from_number(RTMAX.checked_sub(offset)?).filter(|signal| signal.number() >= RTMIN);
+            return Signal::from_number(RTMAX.checked_sub(offset)?)
+                .filter(|signal| signal.number() >= RTMIN);
         }
         None
     }
@@ -91,7 +96,9 @@ fn strip_prefix_ignore_case<'t>(text: &'t [u8], prefix: &[u8]) -> Option<&'t [u8
 fn offset_after(rest: &[u8], sign: u8) -> Option<u32> {
     match rest.split_first() {
         None => Some(0),
-        Some((&first, digits)) if first == sign => parse_decimal(digits, RTMAX as u64).map(|value| value as u32),
+        Some((&first, digits)) if first == sign => {
+            parse_decimal(digits, RTMAX as u64).map(|value| value as u32)
+        }
         Some(_) => None,
     }
 }
@@ -110,7 +117,19 @@ mod tests {
         assert_eq!(Signal::parse(b"RTMIN+2").map(Signal::number), Some(34));
         assert_eq!(Signal::parse(b"RTMAX-1").map(Signal::number), Some(63));
         assert_eq!(Signal::parse(b"RTMIN").map(Signal::number), Some(32));
-        for bad in [&b""[..], b"0", b"65", b"-1", b"SIG", b"TERMX", b"RTMIN+33", b"RTMAX-33", b"RTMIN-1", b"1x", b"+1"] {
+        for bad in [
+            &b""[..],
+            b"0",
+            b"65",
+            b"-1",
+            b"SIG",
+            b"TERMX",
+            b"RTMIN+33",
+            b"RTMAX-33",
+            b"RTMIN-1",
+            b"1x",
+            b"+1",
+        ] {
             assert_eq!(Signal::parse(bad), None, "{bad:?}");
         }
         assert_eq!(Signal::TERM.name(), Some("TERM"));
