@@ -37,8 +37,8 @@ impl FileId {
     /// The identity recorded in `stat`.
     pub fn of(stat: &Stat) -> Self {
         Self {
-            device: stat.st_dev as u64,
-            inode: stat.st_ino as u64,
+            device: stat.st_dev,
+            inode: stat.st_ino,
         }
     }
 }
