@@ -97,6 +97,7 @@ pub enum UsageError<'a> {
 
 impl UsageError<'_> {
     /// Appends the message, without the program name (`Unknown signal 'FOO'`), to `out`.
+    #[inline(never)]
     pub fn describe(&self, out: &mut Message<ERROR_CAPACITY>) {
         let letter;
         // Every message is `<head><argument><tail>` except the list of candidates.
