@@ -353,3 +353,43 @@ fn binary_is_static_without_interpreter() {
         );
     }
 }
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn failpoint_armed_from_the_environment() {
+    let dir = TempDir::new("cli-failpoint");
+    let pid_file = dir.join("d.pid");
+    let mut command = Command::new(TOOL);
+    command
+        .args(["--check", "--pid-file", pid_file.to_str().unwrap()])
+        .env("UCW_FAILPOINT", "control-tool-parsed");
+    let spawned = harness().spawn(command, dir.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", spawned.pid)).unwrap();
+        let state = stat.rsplit(')').next().unwrap().split_whitespace().next();
+        if state == Some("T") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tool never stopped: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Stopped after parsing, before the action: the guard file does not exist yet.
+    assert!(!dir.join("d.lock").exists());
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(spawned.pid).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.signal, Some(9), "{output:?}");
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn failpoint_armed_from_the_environment() {
+    panic!("run with --features failpoints");
+}

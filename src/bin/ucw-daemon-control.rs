@@ -78,6 +78,9 @@ fn main(mut startup: rt::Startup) -> i32 {
         timeout: request.timeout,
         escalate: request.escalate,
     };
+    // Tests stop the tool here (UCW_FAILPOINT) to prove the arming works: the command line
+    // is parsed and nothing has been touched yet.
+    ucw_daemon::failpoint::hit("control-tool-parsed");
     match control(&params) {
         Ok(status) => status.exit_code(),
         Err(error) => {
