@@ -195,6 +195,7 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
     /// A scanner of `arguments` (the program name excluded) for the options of `table`
     /// (at most 64 entries).
     pub fn new(table: &'static [LongOption], arguments: &'s mut [A], permute: bool) -> Self {
+        debug_assert!(table.len() <= 64, "candidate sets are 64-bit masks");
         Self {
             table,
             arguments,
