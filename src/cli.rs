@@ -11,8 +11,15 @@
 //! can be fuzzed and unit-tested as plain code.
 //!
 //! # `ucw-daemon-control` compatibility
-//! The accepted command lines are LibUCW's, plus the extensions `--timeout`,
-//! `--kill-after-timeout`, `--help` and `--version`. Where we differ:
+//! The accepted command lines are LibUCW's, plus these extensions:
+//! - `--timeout SECONDS` (decimal, fractions allowed: `0.5`) bounds every wait of the
+//!   action (DESIGN.md §3 "one deadline");
+//! - `--kill-after-timeout` (with `--stop` and `--timeout`): when the deadline expires,
+//!   send SIGKILL and wait once more instead of failing (like timeout(1)'s `--kill-after`);
+//! - `--help` and `--version` (exit 0), acted upon as soon as they are seen;
+//! - `--signal` also takes numbers and names without `SIG` ([`Signal::parse`]).
+//!
+//! Where we differ:
 //! - two *different* actions (`--start --stop`) are a usage error; LibUCW silently keeps the
 //!   last one. Repeating the same action is accepted.
 //! - an empty `--pid-file`/`--guard-file` is a usage error (LibUCW would pass it on).
