@@ -13,6 +13,7 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod cli;
 pub mod control;
 pub mod error;
 pub mod failpoint;
