@@ -50,7 +50,7 @@ fn body(mut running: Running<'_>) -> i32 {
             rustix::process::Uid::ROOT,
         ) {
             Ok(()) => "ok".to_string(),
-            Err(errno) => format!("{errno:?}"),
+            Err(errno) => format!("errno {}", errno.raw_os_error()),
         }
     ));
     match std::env::var("PROBE_MODE").as_deref() {
