@@ -8,6 +8,10 @@
 //! NSS or anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
 
+// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
+// is the crate-wide convention, so the size lint does not apply here.
+#![allow(clippy::result_large_err)]
+
 use crate::error::{Error, Result};
 use crate::text::parse_decimal;
 use core::ffi::CStr;
@@ -260,7 +264,7 @@ impl<'p> FieldReader<'p> {
     }
 
     /// Returns the next byte, or `None` at end of file.
-    fn next_byte(&mut self) -> Result<Option<u8>> {
+    fn next_byte(&mut self) -> core::result::Result<Option<u8>, Errno> {
         if self.start == self.end {
             loop {
                 match rustix::io::read(&self.fd, &mut self.buffer) {
@@ -271,9 +275,7 @@ impl<'p> FieldReader<'p> {
                         break;
                     }
                     Err(Errno::INTR) => {}
-                    Err(errno) => {
-                        return Err(Error::system_on("read", self.what, self.path, errno))
-                    }
+                    Err(errno) => return Err(errno),
                 }
             }
         }
@@ -285,7 +287,10 @@ impl<'p> FieldReader<'p> {
     /// Reads the next event; `in_line` says whether the current line has content, so that
     /// a last line without a newline still ends.
     fn next_event(&mut self, in_line: &mut bool) -> Result<Event> {
-        Ok(match self.next_byte()? {
+        let byte = self
+            .next_byte()
+            .map_err(|errno| Error::system_on("read", self.what, self.path, errno))?;
+        Ok(match byte {
             None if *in_line => {
                 *in_line = false;
                 Event::LineEnd

@@ -293,3 +293,35 @@ fn public_switch_refuses_a_multi_threaded_process() {
     credentials.resolve(None, None, &files).unwrap();
     credentials.switch().unwrap();
 }
+
+#[test]
+fn setup_error_in_the_daemon_is_returned_by_the_launcher() {
+    common::require_root("starting a process as another user");
+    let setup = Setup::new("cred-setup-error");
+    let run_dir = setup.dir.join("run");
+    fs::create_dir(&run_dir).unwrap();
+    std::os::unix::fs::chown(&run_dir, Some(61010), Some(61010)).unwrap();
+    let pid_file = run_dir.join("probe.pid");
+    let mut command = Command::new(probe());
+    command
+        .arg(&pid_file)
+        .env("PROBE_USER", "#61011")
+        .env("PROBE_GROUP", "#61011")
+        .uid(61010)
+        .gid(61010);
+    let spawned = harness().spawn(command, setup.dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(20));
+    // An unprivileged launcher cannot switch: the daemon's setgroups fails, and the launcher
+    // returns the daemon's own message.
+    assert_eq!(output.code, Some(102), "{output:?}");
+    assert_eq!(
+        output.stderr.trim(),
+        "fixture_daemon_probe: Cannot set supplementary groups: EPERM (Operation not permitted)"
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    // Unlocked: nobody holds it any more.
+    let file = fs::File::open(&pid_file).unwrap();
+    // SAFETY: `file` stays open for the call.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&file)) };
+    rustix::fs::flock(fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+}
