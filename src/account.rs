@@ -185,25 +185,25 @@ impl GroupList {
         }
     }
 
-    /// Adds `gid` unless present; `Err(())` when the list already holds [`NGROUPS_MAX`] ids.
-    #[allow(clippy::result_unit_err)]
-    pub fn insert(&mut self, gid: u32) -> core::result::Result<(), ()> {
+    /// Adds `gid` unless present; returns `false` (and adds nothing) when the list is full
+    /// ([`NGROUPS_MAX`] ids).
+    pub fn insert(&mut self, gid: u32) -> bool {
         let list = &self.gids[..self.count];
         // Files usually list groups by increasing gid: check the end first.
         let position = match list.last() {
             Some(last) if last.as_raw() < gid => self.count,
             _ => match list.binary_search_by_key(&gid, |known| known.as_raw()) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return true,
                 Err(position) => position,
             },
         };
         if self.count == NGROUPS_MAX {
-            return Err(());
+            return false;
         }
         self.gids.copy_within(position..self.count, position + 1);
         self.gids[position] = Gid::from_raw_unchecked(gid);
         self.count += 1;
-        Ok(())
+        true
     }
 
     /// Forgets every id.
@@ -519,7 +519,7 @@ pub fn add_memberships(
                 let first = &line_name.bytes[..line_name.length];
                 if field + 1 == GROUP_FIELDS && members.found && is_entry_name(first) {
                     if let Some(gid) = gid.id() {
-                        if groups.insert(gid).is_err() {
+                        if !groups.insert(gid) {
                             return Err(Error::new("User `")
                                 .push(user)
                                 .push("` belongs to more than ")

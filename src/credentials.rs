@@ -232,7 +232,7 @@ impl Credentials {
         self.gid = Some(Gid::from_raw_unchecked(gid));
         self.groups.clear();
         // An empty list always has room.
-        let _ = self.groups.insert(gid);
+        self.groups.insert(gid);
         Ok(())
     }
 
