@@ -271,8 +271,9 @@ impl Credentials {
     /// Switches the whole process to these credentials: `setgroups`, `setresgid`,
     /// `setresuid` (each only when asked), then clears the ambient capabilities; when this
     /// leaves root, proves that `setresuid(0, 0, 0)` now fails and that the permitted and
-    /// effective capability sets are empty. Switching to the ids we already have (real and
-    /// effective) is a no-op, so a non-root process may "switch" to itself.
+    /// effective capability sets are empty. For a non-root process, switching to the ids it
+    /// already has (real and effective) is a no-op, so it may "switch" to itself; root always
+    /// gets the supplementary groups reset.
     ///
     /// Raw `setresuid` and friends change the calling thread only, so this refuses a
     /// multi-threaded process, as counted by the `Threads:` line of `/proc/self/status`.
@@ -304,10 +305,12 @@ impl Credentials {
             None => true,
             Some(gid) => rustix::process::getgid() == gid && rustix::process::getegid() == gid,
         };
-        if uid_unchanged && gid_unchanged {
+        let was_root = rustix::process::geteuid().is_root();
+        // Root always resets the supplementary groups; anyone else cannot call setgroups, so
+        // for them "switching" to what they are is a no-op.
+        if uid_unchanged && gid_unchanged && !was_root {
             return Ok(());
         }
-        let was_root = rustix::process::geteuid().is_root();
         if let Some(gid) = self.gid {
             rustix::thread::set_thread_groups(self.groups.as_slice())
                 .map_err(|errno| switch_error("set supplementary groups", errno))?;

@@ -51,6 +51,15 @@ impl Setup {
 
     /// Starts a daemon as `user`/`group`; returns its pid and its report.
     fn start(&self, user: Option<&str>, group: Option<&str>) -> (i32, String) {
+        self.start_with(user, group, |_| {})
+    }
+
+    fn start_with(
+        &self,
+        user: Option<&str>,
+        group: Option<&str>,
+        setup: impl FnOnce(&mut Command),
+    ) -> (i32, String) {
         let report = self.dir.join("report");
         fs::write(&report, "").unwrap();
         fs::set_permissions(&report, fs::Permissions::from_mode(0o666)).unwrap();
@@ -68,6 +77,7 @@ impl Setup {
         if let Some(group) = group {
             command.env("PROBE_GROUP", group);
         }
+        setup(&mut command);
         let spawned = harness().spawn(command, self.dir.path());
         let output = harness().wait(&spawned, Duration::from_secs(20));
         assert_eq!(output.code, Some(0), "{output:?}");
@@ -192,7 +202,15 @@ fn numeric_uid_and_gid() {
 fn group_only() {
     common::require_root("switching groups");
     let setup = Setup::new("cred-group");
-    let (pid, report) = setup.start(None, Some("probegrp1"));
+    // The launcher has a capability in its ambient set: the switch must clear it.
+    let (pid, report) = setup.start_with(None, Some("probegrp1"), |command| {
+        command.env("PROBE_RAISE_AMBIENT", "1");
+    });
+    assert!(report.contains("launcher-ambient=true\n"), "{report}");
+    assert_eq!(
+        proc_status_field(pid, "CapAmb").as_deref(),
+        Some("0000000000000000")
+    );
     assert_eq!(
         ids(pid),
         (
