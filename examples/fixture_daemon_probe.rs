@@ -98,14 +98,14 @@ fn main() {
         sets.inheritable |= rustix::thread::CapabilitySet::NET_BIND_SERVICE;
         rustix::thread::set_capabilities(None, sets).unwrap();
         rustix::thread::configure_capability_in_ambient_set(
-            rustix::thread::Capability::NetBindService,
+            rustix::thread::CapabilitySet::NET_BIND_SERVICE,
             true,
         )
         .unwrap();
         report(&format!(
             "launcher-ambient={}",
             rustix::thread::capability_is_in_ambient_set(
-                rustix::thread::Capability::NetBindService
+                rustix::thread::CapabilitySet::NET_BIND_SERVICE
             )
             .unwrap()
         ));
