@@ -22,7 +22,7 @@ COLORS = {"ours": "#2b7a3d", "peer": "#8a8f98"}
 
 
 def human(value):
-    if value >= 10 * 1024 * 1024:
+    if value >= 1024 * 1024:
         return f"{value / (1024 * 1024):.1f} MiB"
     if value >= 10 * 1024:
         return f"{value / 1024:.0f} KiB"

@@ -1,6 +1,6 @@
 /*
  * lookup_glibc: finds one user by name in a passwd-format file with glibc's fgetpwent(3) (the
- * parser behind getpwnam's "files" backend) and prints "name uid gid home shell".
+ * parser behind getpwnam's "files" backend) and prints "name uid gid home".
  *
  * The glibc side of the account-lookup comparison in REPORT.md; the other side is
  * examples/size_account_lookup.rs. Exit 0 found, 1 not found, 2 error.
@@ -26,8 +26,8 @@ int main(int argc, char **argv)
 	}
 	while ((entry = fgetpwent(database)) != NULL) {
 		if (strcmp(entry->pw_name, argv[2]) == 0) {
-			printf("%s %lu %lu %s %s\n", entry->pw_name, (unsigned long)entry->pw_uid,
-			       (unsigned long)entry->pw_gid, entry->pw_dir, entry->pw_shell);
+			printf("%s %lu %lu %s\n", entry->pw_name, (unsigned long)entry->pw_uid,
+			       (unsigned long)entry->pw_gid, entry->pw_dir);
 			return 0;
 		}
 	}

@@ -10,6 +10,7 @@ Prints key=value lines:
                the trace was detached, except what DAEMON_PROGRAM itself did after its
                successful execve (its own start-up is the same under every tool)
   processes=N  traced processes; survivors=N  of them still alive (the daemon)
+  rootcount=N  calls made by the root process alone (the tool)
   root=a,b,c   the root process's calls in order (for the report's check breakdown)
 Fails (exit 2) when the root's trace is missing or does not show it exiting.
 """
@@ -58,6 +59,7 @@ def main():
     print(f"total={total}")
     print(f"processes={processes}")
     print(f"survivors={survivors}")
+    print(f"rootcount={len(root_calls)}")
     print("root=" + ",".join(root_calls))
 
 
