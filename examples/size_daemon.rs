@@ -33,28 +33,33 @@ fn main() -> ExitCode {
     };
     // About 260 KiB: boxed, not on the stack.
     let mut credentials = Box::new(Credentials::new());
-    let launched = daemon::init(&params, &mut credentials).and_then(|daemon| {
-        daemon.run(|running| {
-            let signals = SignalSet::EMPTY.with(SIGHUP).with(SIGTERM);
-            let Ok(_) = set_signal_mask(signals) else {
-                return 102;
-            };
-            let Ok(reader) = signalfd(signals, false) else {
-                return 102;
-            };
-            let mut info = [0u8; 128];
-            loop {
-                match rustix::io::read(&reader, &mut info) {
-                    Ok(128) => {}
-                    Err(rustix::io::Errno::INTR) => continue,
-                    _ => return 102,
-                }
-                let signal = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
-                if signal == SIGTERM {
-                    return if running.exit().is_ok() { 0 } else { 102 };
-                }
+    let daemon = match daemon::init(&params, &mut credentials) {
+        Ok(daemon) => daemon,
+        Err(error) => {
+            eprintln!("size_daemon: {error}");
+            return ExitCode::from(102);
+        }
+    };
+    let launched = daemon.run(|running| {
+        let signals = SignalSet::EMPTY.with(SIGHUP).with(SIGTERM);
+        let Ok(_) = set_signal_mask(signals) else {
+            return 102;
+        };
+        let Ok(reader) = signalfd(signals, false) else {
+            return 102;
+        };
+        let mut info = [0u8; 128];
+        loop {
+            match rustix::io::read(&reader, &mut info) {
+                Ok(128) => {}
+                Err(rustix::io::Errno::INTR) => continue,
+                _ => return 102,
             }
-        })
+            let signal = u32::from_ne_bytes([info[0], info[1], info[2], info[3]]);
+            if signal == SIGTERM {
+                return if running.exit().is_ok() { 0 } else { 102 };
+            }
+        }
     });
     match launched {
         Ok(_) => ExitCode::SUCCESS,

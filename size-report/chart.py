@@ -3,7 +3,8 @@
 
 Usage: chart.py DATA.tsv OUT.svg
 DATA.tsv lines: panel<TAB>label<TAB>value<TAB>ours|peer  (panels are drawn in order of first
-appearance; values must be positive numbers measured by size-report/run).
+appearance; a value is a positive number measured by size-report/run, or "NA" for a row
+that could not be measured, drawn as a label with "not measured" and no bar).
 Hand-rolled SVG on purpose: no plotting library to install in CI.
 """
 import math
@@ -21,12 +22,12 @@ AXIS = 24
 COLORS = {"ours": "#2b7a3d", "peer": "#8a8f98"}
 
 
-def human(value):
-    if value >= 1024 * 1024:
-        return f"{value / (1024 * 1024):.1f} MiB"
-    if value >= 10 * 1024:
-        return f"{value / 1024:.0f} KiB"
-    return f"{value:,.0f}"
+def tick(value):
+    """Compact decade label: 1, 10, 100, 1k, 10k, 100k, 1M, 10M..."""
+    for divisor, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if value >= divisor:
+            return f"{value / divisor:g}{suffix}"
+    return f"{value:g}"
 
 
 def main():
@@ -38,8 +39,8 @@ def main():
             if not line.strip():
                 continue
             panel, label, value, kind = line.rstrip("\n").split("\t")
-            value = float(value)
-            if value <= 0 or kind not in COLORS:
+            value = None if value == "NA" else float(value)
+            if (value is not None and value <= 0) or kind not in COLORS:
                 sys.exit(f"chart: bad row {line!r}")
             if panel not in rows:
                 panels.append(panel)
@@ -54,11 +55,12 @@ def main():
     y = 10
     for panel in panels:
         entries = rows[panel]
-        smallest = min(v for _, v, _ in entries)
+        measured = [v for _, v, _ in entries if v is not None] or [1, 10]
+        smallest = min(measured)
         low = 10 ** math.floor(math.log10(smallest))
         if low >= smallest:
             low /= 10  # keep the smallest bar visible
-        high = 10 ** math.ceil(math.log10(max(v for _, v, _ in entries) * 1.0001))
+        high = 10 ** math.ceil(math.log10(max(measured) * 1.0001))
         if high <= low:
             high = low * 10
         span = math.log10(high) - math.log10(low)
@@ -73,17 +75,20 @@ def main():
         while decade <= high * 1.0001:
             x = x_of(decade)
             parts.append(f'<line x1="{x:.1f}" y1="{top - 4}" x2="{x:.1f}" y2="{bottom}" class="grid"/>')
-            parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" class="tick">{human(decade)}</text>')
+            parts.append(f'<text x="{x:.1f}" y="{bottom + 16}" class="tick">{tick(decade)}</text>')
             decade *= 10
         for index, (label, value, kind) in enumerate(entries):
             bar_y = top + index * (BAR_HEIGHT + BAR_GAP)
-            bar_end = max(x_of(value), plot_left + 2)
             parts.append(
                 f'<text x="{plot_left - 8}" y="{bar_y + 15}" class="label">{escape(label)}</text>')
+            if value is None:
+                parts.append(f'<text x="{plot_left + 6}" y="{bar_y + 15}" class="missing">not measured</text>')
+                continue
+            bar_end = max(x_of(value), plot_left + 2)
             parts.append(
                 f'<rect x="{plot_left}" y="{bar_y}" width="{bar_end - plot_left:.1f}" '
                 f'height="{BAR_HEIGHT}" fill="{COLORS[kind]}"/>')
-            parts.append(f'<text x="{bar_end + 6:.1f}" y="{bar_y + 15}" class="value">{human(value)}</text>')
+            parts.append(f'<text x="{bar_end + 6:.1f}" y="{bar_y + 15}" class="value">{value:,.0f}</text>')
         y = bottom + AXIS + PANEL_GAP
     height = y
     svg = [
@@ -91,7 +96,7 @@ def main():
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">',
         "<style>.title{font-weight:bold;font-size:15px}.label{text-anchor:end}"
         ".tick{text-anchor:middle;fill:#555;font-size:11px}.grid{stroke:#ddd}"
-        ".value{fill:#222}</style>",
+        ".value{fill:#222}.missing{fill:#b00020;font-style:italic}</style>",
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
         *parts,
         "</svg>",

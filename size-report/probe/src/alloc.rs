@@ -25,8 +25,8 @@ unsafe impl Sync for Bump {}
 unsafe impl GlobalAlloc for Bump {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let base = self.heap.get() as usize;
-        let start = (base + self.next.load(Ordering::Relaxed) + layout.align() - 1)
-            & !(layout.align() - 1);
+        let start =
+            (base + self.next.load(Ordering::Relaxed) + layout.align() - 1) & !(layout.align() - 1);
         let end = start + layout.size();
         if end > base + 4096 {
             return core::ptr::null_mut();

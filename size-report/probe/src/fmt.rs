@@ -1,4 +1,4 @@
-//! Probe: the same "argc <n>\n" through `core::fmt` (`write!` into a fixed buffer).
+//! Probe: the same "argc <n>\n" through `core::fmt` (`writeln!` into a fixed buffer).
 #![no_std]
 #![no_main]
 
@@ -25,8 +25,11 @@ impl Write for Fixed {
 }
 
 fn run(argc: usize) -> i32 {
-    let mut out = Fixed { bytes: [0; 32], length: 0 };
-    if write!(out, "argc {argc}\n").is_err() {
+    let mut out = Fixed {
+        bytes: [0; 32],
+        length: 0,
+    };
+    if writeln!(out, "argc {argc}").is_err() {
         return 1;
     }
     rt::write(&out.bytes[..out.length]);

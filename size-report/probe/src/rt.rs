@@ -32,7 +32,9 @@ pub fn write(bytes: &[u8]) {
 /// exit_group(2).
 pub fn exit(code: i32) -> ! {
     // SAFETY: exit_group never returns.
-    unsafe { asm!("syscall", in("rax") 231usize, in("rdi") code as isize, options(noreturn, nostack)) }
+    unsafe {
+        asm!("syscall", in("rax") 231usize, in("rdi") code as isize, options(noreturn, nostack))
+    }
 }
 
 #[panic_handler]
