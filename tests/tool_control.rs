@@ -11,13 +11,19 @@ use std::time::Duration;
 
 const TOOL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
 
-/// `<target>/<profile>/examples/<name>`.
+/// `<target>/<profile>/examples/<name>`, which must have been built.
 fn example(name: &str) -> PathBuf {
-    Path::new(TOOL)
+    let path = Path::new(TOOL)
         .parent()
         .unwrap()
         .join("examples")
-        .join(name)
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: plain `cargo test` builds the examples (or run `cargo build --examples` first)",
+        path.display()
+    );
+    path
 }
 
 fn tool(dir: &TempDir, args: &[&str]) -> Output {
