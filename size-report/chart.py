@@ -2,7 +2,8 @@
 """Draws REPORT.md's picture: horizontal bar charts on a log scale, one panel per metric.
 
 Usage: chart.py DATA.tsv OUT.svg
-DATA.tsv lines: panel<TAB>label<TAB>value<TAB>ours|peer  (panels are drawn in order of first
+DATA.tsv lines: panel<TAB>label<TAB>value<TAB>ours|peer|limit  (a limit is drawn as a dashed
+vertical line, e.g. a budget; panels are drawn in order of first
 appearance; a value is a positive number measured by size-report/run, or "NA" for a row
 that could not be measured, drawn as a label with "not measured" and no bar).
 Hand-rolled SVG on purpose: no plotting library to install in CI.
@@ -16,10 +17,10 @@ LABEL_WIDTH = 300
 VALUE_WIDTH = 90
 BAR_HEIGHT = 22
 BAR_GAP = 8
-PANEL_TITLE = 34
+PANEL_TITLE = 44
 PANEL_GAP = 26
 AXIS = 24
-COLORS = {"ours": "#2b7a3d", "peer": "#8a8f98"}
+COLORS = {"ours": "#2b7a3d", "peer": "#8a8f98", "limit": "#b00020"}
 
 
 def tick(value):
@@ -34,6 +35,7 @@ def main():
     data_path, out_path = sys.argv[1], sys.argv[2]
     panels = []
     rows = {}
+    limits = {}
     with open(data_path, encoding="utf-8") as data:
         for line in data:
             if not line.strip():
@@ -45,7 +47,11 @@ def main():
             if panel not in rows:
                 panels.append(panel)
                 rows[panel] = []
-            rows[panel].append((label, value, kind))
+                limits[panel] = []
+            if kind == "limit":
+                limits[panel].append((label, value))
+            else:
+                rows[panel].append((label, value, kind))
     if not panels:
         sys.exit("chart: no data")
 
@@ -55,7 +61,8 @@ def main():
     y = 10
     for panel in panels:
         entries = rows[panel]
-        measured = [v for _, v, _ in entries if v is not None] or [1, 10]
+        measured = [v for _, v, _ in entries if v is not None] + [v for _, v in limits[panel]]
+        measured = measured or [1, 10]
         smallest = min(measured)
         low = 10 ** math.floor(math.log10(smallest))
         if low >= smallest:
@@ -89,6 +96,10 @@ def main():
                 f'<rect x="{plot_left}" y="{bar_y}" width="{bar_end - plot_left:.1f}" '
                 f'height="{BAR_HEIGHT}" fill="{COLORS[kind]}"/>')
             parts.append(f'<text x="{bar_end + 6:.1f}" y="{bar_y + 15}" class="value">{value:,.0f}</text>')
+        for label, value in limits[panel]:
+            x = x_of(value)
+            parts.append(f'<line x1="{x:.1f}" y1="{top - 8}" x2="{x:.1f}" y2="{bottom}" class="limit"/>')
+            parts.append(f'<text x="{x + 4:.1f}" y="{top - 10}" class="limitlabel">{escape(label)}</text>')
         y = bottom + AXIS + PANEL_GAP
     height = y
     svg = [
@@ -96,7 +107,8 @@ def main():
         f'viewBox="0 0 {WIDTH} {height}" font-family="sans-serif" font-size="13">',
         "<style>.title{font-weight:bold;font-size:15px}.label{text-anchor:end}"
         ".tick{text-anchor:middle;fill:#555;font-size:11px}.grid{stroke:#ddd}"
-        ".value{fill:#222}.missing{fill:#b00020;font-style:italic}</style>",
+        ".value{fill:#222}.missing{fill:#b00020;font-style:italic}"
+        ".limit{stroke:#b00020;stroke-width:1.5;stroke-dasharray:5,3}.limitlabel{fill:#b00020;font-size:11px}</style>",
         f'<rect width="{WIDTH}" height="{height}" fill="white"/>',
         *parts,
         "</svg>",
