@@ -5,6 +5,23 @@
 //! of PID file, how a daemon is launched, signalled and waited for. It must never write the
 //! PID file except to empty it after a confirmed stop, never hold the PID file open while it
 //! launches a daemon, and never signal a process it has not proven to hold the PID file.
+//!
+//! How the proof works, and its limits:
+//! - the PID named in a locked PID file gets a pidfd first; then `/proc/<pid>/fd` must show a
+//!   descriptor of the PID file's device and inode, and the pidfd's process must still be
+//!   alive after that look (so the look saw that very process, not a recycled PID); the
+//!   signal then goes through the pidfd;
+//! - a process that is gone, a zombie (it has no descriptors left) or one that does not hold
+//!   the file fails the proof; the PID file is then classified again: if it is still locked
+//!   with a PID, the holder is somebody else ("process N does not hold FILE", an error),
+//!   otherwise the daemon exited meanwhile (SIGNAL: not running; STOP: done);
+//! - without `/proc` (ENOENT on `/proc/self`) the lock alone vouches for the PID; EACCES on
+//!   `/proc/<pid>/fd` is an error naming that path;
+//! - where `pidfd_open` is unavailable (ENOSYS, or EPERM from a seccomp filter) plain `kill`
+//!   is used, and the PID could in theory be recycled between the look and the signal.
+//!
+//! Deadlines are measured with the monotonic clock through a real system call
+//! ([`sys::monotonic_time`]) and every wait uses relative timeouts (`ppoll`, `nanosleep`).
 
 use crate::error::{Error, Result};
 use crate::exec;

@@ -36,7 +36,7 @@ fn sixteen_controllers_never_run_two_daemons() {
                 let (setup, start, plain, done) = (&setup, &start, &plain, &done);
                 let (launched, stopped) = (&launched, &stopped);
                 scope.spawn(move || {
-                    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ (thread as u64 + 1) * 7919;
+                    let mut seed = 0x9E37_79B9_7F4A_7C15u64 ^ ((thread as u64 + 1) * 7919);
                     let mut errors = Vec::new();
                     for _ in 0..OPERATIONS_PER_THREAD {
                         let action = match next(&mut seed) % 4 {
