@@ -190,6 +190,12 @@ impl<'a> StringList<'a> {
         self.get(0).is_none()
     }
 
+    /// Whether a slice list has more entries than the launcher's stack vector holds (raw
+    /// lists are passed to `execve` as they are, so they have no such limit).
+    fn too_long(&self) -> bool {
+        matches!(self.source, ListSource::Slice(strings) if strings.len() > MAX_LIST_ENTRIES)
+    }
+
     /// The null-terminated pointer vector `execve` wants: a raw list as it is, a slice
     /// copied into `storage` (at most [`MAX_LIST_ENTRIES`] entries; callers check first).
     fn vector(&self, storage: &mut [*const c_char; MAX_LIST_ENTRIES + 1]) -> *const *const c_char {
@@ -420,13 +426,15 @@ fn with_seconds(error: Error, limit: Option<Duration>) -> Error {
 // START
 
 /// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
-/// running daemon behind (DESIGN.md §3 "Launch").
+/// running daemon behind (DESIGN.md §3 "Launch"). A launcher still running when the deadline
+/// passes is killed and reaped (a daemon following §4 then exits too: its release byte never
+/// comes), so that no zombie is left in the calling process.
 fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
     let Some(name) = params.program.get(0) else {
         return Err(Error::new("No program given to start the daemon"));
     };
     let name = name.to_bytes();
-    if params.program.len() > MAX_LIST_ENTRIES || params.environment.len() > MAX_LIST_ENTRIES {
+    if params.program.too_long() || params.environment.too_long() {
         return Err(Error::new("Cannot start ")
             .push(name)
             .push(": more than ")

@@ -170,3 +170,50 @@ fn arguments_and_environment_are_handed_over() {
     assert!(printed.contains("env PATH=/usr/bin:/bin\n"), "{printed}");
     assert_eq!(printed.matches("env ").count(), 2, "{printed}");
 }
+
+/// The tool hands its own argv/envp over as raw vectors: they reach the program untouched,
+/// and more than 1,024 entries are fine there (no stack copy is made).
+#[test]
+fn raw_vectors_are_passed_through() {
+    use std::ffi::{c_char, CString};
+    let setup = Setup::new("control-raw");
+    let out = setup.dir.join("printed");
+    let launcher = example("fixture_control_launcher");
+    let mut strings = vec![
+        CString::new(launcher.to_str().unwrap()).unwrap(),
+        CString::new("print-env").unwrap(),
+        CString::new(out.to_str().unwrap()).unwrap(),
+    ];
+    strings.extend((0..1100).map(|index| CString::new(format!("extra{index}")).unwrap()));
+    let mut argv: Vec<*const c_char> = strings.iter().map(|arg| arg.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let variable = CString::new("UCW_RAW=yes").unwrap();
+    let envp = [variable.as_ptr(), std::ptr::null()];
+    // SAFETY: both vectors are null-terminated and outlive the call.
+    let (program, environment) = unsafe {
+        (
+            ucw_daemon::control::StringList::from_raw(argv.as_ptr()),
+            ucw_daemon::control::StringList::from_raw(envp.as_ptr()),
+        )
+    };
+    assert_eq!(program.len(), 1103);
+    assert_eq!(program.get(1).unwrap().to_bytes(), b"print-env");
+    assert!(program.get(1103).is_none());
+    assert!(!environment.is_empty());
+    let params = ucw_daemon::control::Params {
+        program,
+        environment,
+        ..ucw_daemon::control::Params::new(&setup.pid_file, &setup.guard_file, Action::Start)
+    };
+    let message = ucw_daemon::control::control(&params).unwrap_err();
+    assert!(
+        message
+            .message()
+            .starts_with("daemon did not lock its PID file"),
+        "{message}"
+    );
+    let printed = std::fs::read_to_string(&out).unwrap();
+    assert!(printed.contains("arg extra1099\n"));
+    assert_eq!(printed.matches("env ").collect::<Vec<_>>(), vec!["env "]);
+    assert!(printed.contains("env UCW_RAW=yes\n"));
+}

@@ -131,7 +131,7 @@ fn deadline_without_escalation_fails_in_time() {
     let took = started.elapsed();
     assert_eq!(result, Err(format!("daemon {pid} did not stop within 1 s")));
     assert!(
-        took >= Duration::from_millis(950) && took < Duration::from_millis(1500),
+        took >= Duration::from_millis(950) && took < Duration::from_millis(2500),
         "took {took:?}"
     );
     assert!(common::is_alive(pid));
