@@ -441,75 +441,97 @@ fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
             .push_number(MAX_LIST_ENTRIES as u64)
             .push(" arguments or environment entries"));
     }
+    let failure = match run_launcher(params, deadline) {
+        Ok(()) => {
+            let path = params.pid_file.to_bytes();
+            return match pidfile::inspect(params.pid_file)?.state {
+                PidState::Running(_) => Ok(()),
+                PidState::Busy => Err(Error::new("daemon did not write its PID to ").push(path)),
+                _ => Err(Error::new("daemon did not lock its PID file ").push(path)),
+            };
+        }
+        Err(failure) => failure,
+    };
+    // Worded in one place: the failure travels as a small value, not as a 512-byte message.
+    Err(match failure {
+        LaunchFailure::System(verb, errno) => Error::system(verb, name, errno),
+        LaunchFailure::Timeout => with_seconds(
+            Error::new("").push(name).push(" did not finish within"),
+            params.timeout,
+        ),
+        LaunchFailure::Killed(signal) => {
+            let error = Error::new("")
+                .push(name)
+                .push(" was killed by signal ")
+                .push_number(signal as u64);
+            match Signal::from_number(signal as u32).and_then(Signal::name) {
+                Some(signal_name) => error.push(" (").push(signal_name).push(")"),
+                None => error,
+            }
+        }
+        LaunchFailure::Exited(EXIT_ERROR) => Error::new("")
+            .push(name)
+            .push(" could not start the daemon (exit status 102)"),
+        LaunchFailure::Exited(code) => Error::new("")
+            .push(name)
+            .push(" exited with status ")
+            .push_number(code as u64),
+    })
+}
+
+/// Why a launch failed, before it is worded.
+enum LaunchFailure {
+    /// `Cannot <verb> <program>: <errno>` (the exec itself, or one of our system calls).
+    System(&'static str, Errno),
+    /// The launcher was still running at the deadline (it was killed and reaped).
+    Timeout,
+    /// The launcher died of this signal.
+    Killed(i32),
+    /// The launcher exited with this non-zero status.
+    Exited(i32),
+}
+
+/// Forks and execs the launcher and waits for it; `Ok` when it exited 0.
+fn run_launcher(
+    params: &Params<'_>,
+    deadline: &Deadline,
+) -> core::result::Result<(), LaunchFailure> {
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
-        .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
+        .map_err(|errno| LaunchFailure::System("create a pipe for", errno))?;
     // SAFETY: the child makes only async-signal-safe system calls (sigprocmask, sigaction,
     // execve, write, exit_group) on memory it owns; it allocates nothing and takes no lock.
     let launcher = match unsafe { sys::fork() } {
         Ok(Some(pid)) => pid,
         Ok(None) => launcher_child(params, writer.as_fd()),
-        Err(errno) => return Err(Error::new("Cannot fork").with_errno(errno)),
+        Err(errno) => return Err(LaunchFailure::System("fork for", errno)),
     };
     drop(writer);
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
         Err(errno) => {
             abandon(launcher);
-            return Err(Error::new("Cannot read the exec report of ")
-                .push(name)
-                .with_errno(errno));
+            return Err(LaunchFailure::System("read the exec report of", errno));
         }
     };
     drop(reader);
     if let Some(errno) = exec_errno {
         let _ = wait_child(launcher, &Deadline::start(None));
-        return Err(Error::new("Cannot execute ").push(name).with_errno(errno));
+        return Err(LaunchFailure::System("execute", errno));
     }
     let status = match wait_child(launcher, deadline) {
         Ok(Some(status)) => status,
         Ok(None) => {
             abandon(launcher);
-            return Err(with_seconds(
-                Error::new("").push(name).push(" did not finish within"),
-                params.timeout,
-            ));
+            return Err(LaunchFailure::Timeout);
         }
-        Err(errno) => {
-            return Err(Error::new("Cannot wait for ").push(name).with_errno(errno));
-        }
+        Err(errno) => return Err(LaunchFailure::System("wait for", errno)),
     };
     if let Some(signal) = status.terminating_signal() {
-        let error = Error::new("")
-            .push(name)
-            .push(" was killed by signal ")
-            .push_number(signal as u64);
-        return Err(
-            match Signal::from_number(signal as u32).and_then(Signal::name) {
-                Some(signal_name) => error.push(" (").push(signal_name).push(")"),
-                None => error,
-            },
-        );
+        return Err(LaunchFailure::Killed(signal));
     }
     match status.exit_status() {
-        Some(0) => {}
-        Some(EXIT_ERROR) => {
-            return Err(Error::new("")
-                .push(name)
-                .push(" could not start the daemon (exit status 102)"))
-        }
-        code => {
-            return Err(Error::new("")
-                .push(name)
-                .push(" exited with status ")
-                .push_number(code.unwrap_or(-1) as u64))
-        }
-    }
-    match pidfile::inspect(params.pid_file)?.state {
-        PidState::Running(_) => Ok(()),
-        PidState::Busy => {
-            Err(Error::new("daemon did not write its PID to ").push(params.pid_file.to_bytes()))
-        }
-        _ => Err(Error::new("daemon did not lock its PID file ").push(params.pid_file.to_bytes())),
+        Some(0) => Ok(()),
+        code => Err(LaunchFailure::Exited(code.unwrap_or(-1))),
     }
 }
 
