@@ -16,6 +16,7 @@ extern crate std;
 pub mod cli;
 pub mod control;
 pub mod error;
+pub mod exec;
 pub mod failpoint;
 pub mod pidfile;
 pub mod signal;
