@@ -310,6 +310,8 @@ fn traced_syscalls(dir: &TempDir, args: &[&str]) -> Vec<String> {
     std::fs::read_to_string(&trace)
         .unwrap()
         .lines()
+        // `strace -f -o` prefixes each line with the pid.
+        .map(|line| line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' '))
         .filter(|line| !line.starts_with("+++") && !line.starts_with("---"))
         .map(str::to_string)
         .collect()
