@@ -13,7 +13,11 @@
 #[cfg(any(test, feature = "std"))]
 extern crate std;
 
+pub mod account;
+pub mod cli;
 pub mod control;
+pub mod credentials;
+pub mod daemon;
 pub mod error;
 pub mod failpoint;
 pub mod pidfile;
