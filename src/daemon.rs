@@ -442,8 +442,12 @@ fn close_inherited_fds(owned: &[RawFd]) -> Result<()> {
     unsafe { sys::close_from(highest as u32 + 1) }
         .map_err(|errno| Error::new("Cannot close inherited descriptors").with_errno(errno))?;
     for number in 3..highest {
-        if !owned.contains(&number) {
-            // SAFETY: as above; closing a number that is not open is harmless (EBADF).
+        if owned.contains(&number) {
+            continue;
+        }
+        // SAFETY: the descriptor is only queried; a closed number yields EBADF.
+        if rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(number) }).is_ok() {
+            // SAFETY: as above; it is open, and nothing in this process owns it.
             unsafe { rustix::io::close(number) };
         }
     }
