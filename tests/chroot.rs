@@ -12,7 +12,7 @@ mod common;
 use common::{harness, Output, TempDir};
 use std::ffi::CString;
 use std::fs;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -86,9 +86,10 @@ impl Scratch {
             fs::copy(from, root.join(to)).unwrap();
             fs::set_permissions(root.join(to), fs::Permissions::from_mode(0o755)).unwrap();
         }
+        let null_path = CString::new(root.join("dev/null").into_os_string().into_vec()).unwrap();
         rustix::fs::mknodat(
             rustix::fs::CWD,
-            root.join("dev/null").as_path(),
+            null_path.as_c_str(),
             rustix::fs::FileType::CharacterDevice,
             rustix::fs::Mode::from_raw_mode(0o666),
             rustix::fs::makedev(1, 3),
@@ -112,9 +113,12 @@ impl Scratch {
         // calls on memory prepared before the fork (no allocation, no locks).
         unsafe {
             command.pre_exec(move || {
-                rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS)?;
-                rustix::process::chroot(root.as_c_str())?;
-                rustix::process::chdir(c"/")?;
+                let raw = |errno: rustix::io::Errno| {
+                    std::io::Error::from_raw_os_error(errno.raw_os_error())
+                };
+                rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::NEWNS).map_err(raw)?;
+                rustix::process::chroot(root.as_c_str()).map_err(raw)?;
+                rustix::process::chdir(c"/").map_err(raw)?;
                 Ok(())
             });
         }

@@ -1,0 +1,756 @@
+//! Soak and chaos test: many controllers of both tools in parallel on a few daemons, random
+//! actions, and faults injected at exact points through fail points (a process that reaches
+//! the armed point stops itself; the fault thread finds it stopped and kills or continues it),
+//! plus daemons killed at random while they run.
+//!
+//! Invariants, checked independently of the PID file: each daemon body
+//! (`examples/fixture_soak_daemon.rs`) holds a sentinel lock on a file of its own, so "at most
+//! one daemon alive" is witnessed by the body itself; `/proc/locks` tells the test who holds
+//! the PID file and the sentinel, so every state a check reports in a quiet moment is
+//! compared with the truth; every start/stop that no fault disturbed must succeed, and at the
+//! end every instance must stop, start and stop again; no process, zombie or descriptor may
+//! be left behind.
+//!
+//! Size: `UCW_SOAK_OPERATIONS` (default 600) tool runs within `UCW_SOAK_SECONDS` (default
+//! 170); it needs at least one injected fault per 25 operations. CI runs 5,500 operations.
+//! It prints `operations N, faults N, violations N`.
+
+mod common;
+
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn soak_needs_fail_points() {
+    panic!("run with --features failpoints: the soak test injects faults at fail points");
+}
+
+#[cfg(feature = "failpoints")]
+mod soak {
+    use crate::common::{self, harness, Output, TempDir};
+    use std::collections::BTreeMap;
+    use std::fs;
+    use std::path::{Path, PathBuf};
+    use std::process::Command;
+    use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::{Duration, Instant};
+
+    const CONTROL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
+    const DAEMONIZE: &str = env!("CARGO_BIN_EXE_ucw-daemonize");
+    const WORKERS: usize = 8;
+    const INSTANCES: usize = 4;
+    /// Fail points a tool run may arm (one at a time). Points that an operation does not pass
+    /// never fire; the per-point counts in the summary show which ones did.
+    const POINTS: &[&str] = &[
+        // ucw-daemon-control
+        "control-guard-held",
+        "control-before-launch",
+        "control-stop-signalled",
+        // the launcher and the daemon (src/daemon.rs, run by ucw-daemonize)
+        "launcher-before-fork",
+        "launcher-after-fork",
+        "daemon-after-setup",
+        "daemon-before-body",
+        // ucw-daemonize's supervisor
+        "supervisor-signal-received",
+        "supervisor-program-exited",
+    ];
+
+    fn fixture() -> PathBuf {
+        Path::new(CONTROL)
+            .parent()
+            .unwrap()
+            .join("examples/fixture_soak_daemon")
+    }
+
+    /// A small xorshift generator: the test needs no dependency for its dice.
+    struct Dice(u64);
+
+    impl Dice {
+        fn next(&mut self) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0
+        }
+
+        fn below(&mut self, bound: u64) -> u64 {
+            self.next() % bound
+        }
+
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+    }
+
+    /// One daemon identity: its PID file (guard derived as `X.lock`), sentinel and log.
+    struct Instance {
+        index: usize,
+        pid_file: PathBuf,
+        sentinel: PathBuf,
+        log: PathBuf,
+        /// Operations and faults in flight that may change the state.
+        busy: AtomicUsize,
+        /// Bumped when a state-changing operation or fault begins or ends.
+        generation: AtomicU64,
+        /// Processes of this instance killed by the fault thread.
+        kills: AtomicU64,
+        /// Direct `ucw-daemonize` starts begun (they bypass the guard).
+        direct_starts: AtomicU64,
+    }
+
+    impl Instance {
+        fn enter(&self) {
+            self.busy.fetch_add(1, Ordering::SeqCst);
+            self.generation.fetch_add(1, Ordering::SeqCst);
+        }
+
+        fn leave(&self) {
+            self.generation.fetch_add(1, Ordering::SeqCst);
+            self.busy.fetch_sub(1, Ordering::SeqCst);
+        }
+
+        fn pid_file_text(&self) -> Option<String> {
+            fs::read_to_string(&self.pid_file).ok()
+        }
+    }
+
+    /// What the test sees of an instance, from `/proc/locks` and the files.
+    #[derive(Debug, PartialEq, Eq)]
+    enum Truth {
+        /// PID file unlocked and sentinel free; `stale` when the PID file has content.
+        Stopped { stale: bool },
+        /// PID file locked by the supervisor whose PID it holds, sentinel held by its child.
+        Running { supervisor: i32 },
+        /// Anything else (in transition, or broken).
+        Unsettled(String),
+    }
+
+    struct Soak {
+        tag: String,
+        dir: TempDir,
+        instances: Vec<Instance>,
+        operations: AtomicU64,
+        faults: AtomicU64,
+        per_point: Mutex<BTreeMap<String, u64>>,
+        outcomes: Mutex<BTreeMap<String, u64>>,
+        violations: Mutex<Vec<String>>,
+        verified_checks: AtomicU64,
+        stop: AtomicBool,
+    }
+
+    impl Soak {
+        fn violation(&self, text: String) {
+            eprintln!("soak: VIOLATION {text}");
+            self.violations.lock().unwrap().push(text);
+        }
+
+        fn count(&self, map: &Mutex<BTreeMap<String, u64>>, key: String) {
+            *map.lock().unwrap().entry(key).or_default() += 1;
+        }
+
+        /// Runs one tool with the soak's environment (and a fail point, if any).
+        fn run(
+            &self,
+            instance: &Instance,
+            program: &str,
+            args: &[&str],
+            point: Option<&str>,
+        ) -> Output {
+            let logs = self.dir.join("logs");
+            let mut command = Command::new(program);
+            command
+                .args(args)
+                .env("UCW_SOAK_RUN", &self.tag)
+                .env("UCW_SOAK_INSTANCE", instance.index.to_string());
+            match point {
+                Some(point) => command.env("UCW_FAILPOINT", point),
+                None => command.env_remove("UCW_FAILPOINT"),
+            };
+            let spawned = harness().spawn(command, &logs);
+            let output = harness().wait(&spawned, Duration::from_secs(60));
+            self.operations.fetch_add(1, Ordering::Relaxed);
+            if output.stderr.contains("internal error (panic)") {
+                self.violation(format!("{program} {args:?} panicked: {}", output.stderr));
+            }
+            output
+        }
+
+        fn control(&self, instance: &Instance, action: &str, point: Option<&str>) -> Output {
+            let pid_file = instance.pid_file.to_str().unwrap();
+            let sentinel = instance.sentinel.to_str().unwrap();
+            let log = instance.log.to_str().unwrap();
+            let fixture = fixture();
+            let fixture = fixture.to_str().unwrap();
+            let mut args = vec![action, "--pid-file", pid_file, "--timeout=5"];
+            if action == "--start" {
+                args.extend_from_slice(&[
+                    "--",
+                    DAEMONIZE,
+                    "--pid-file",
+                    pid_file,
+                    "--",
+                    fixture,
+                    sentinel,
+                    log,
+                ]);
+            }
+            self.run(instance, CONTROL, &args, point)
+        }
+
+        fn direct_start(&self, instance: &Instance, point: Option<&str>) -> Output {
+            let fixture = fixture();
+            let args = [
+                "--pid-file",
+                instance.pid_file.to_str().unwrap(),
+                "--",
+                fixture.to_str().unwrap(),
+                instance.sentinel.to_str().unwrap(),
+                instance.log.to_str().unwrap(),
+            ];
+            self.run(instance, DAEMONIZE, &args, point)
+        }
+
+        /// The state of `instance` as the kernel knows it.
+        fn truth(&self, instance: &Instance) -> Truth {
+            let locks = flock_holders();
+            let holders_of = |path: &Path| -> Vec<i32> {
+                match fs::metadata(path) {
+                    Ok(metadata) => {
+                        use std::os::unix::fs::MetadataExt;
+                        locks
+                            .iter()
+                            .filter(|(device, inode, _)| {
+                                *inode == metadata.ino() && *device == metadata.dev()
+                            })
+                            .map(|(_, _, pid)| *pid)
+                            .collect()
+                    }
+                    Err(_) => Vec::new(),
+                }
+            };
+            let pid_lockers = holders_of(&instance.pid_file);
+            let sentinel_lockers = holders_of(&instance.sentinel);
+            let content = instance.pid_file_text().unwrap_or_default();
+            match (&pid_lockers[..], &sentinel_lockers[..]) {
+                ([], []) => Truth::Stopped {
+                    stale: !content.is_empty(),
+                },
+                ([supervisor], [body]) => {
+                    let named = content.trim_end().parse::<i32>().ok();
+                    let parent = common::proc_status_field(*body, "PPid")
+                        .and_then(|value| value.parse::<i32>().ok());
+                    if named == Some(*supervisor)
+                        && parent == Some(*supervisor)
+                        && content.ends_with('\n')
+                        && common::is_alive(*supervisor)
+                        && common::is_alive(*body)
+                    {
+                        Truth::Running {
+                            supervisor: *supervisor,
+                        }
+                    } else {
+                        Truth::Unsettled(format!(
+                            "PID file {content:?} locked by {supervisor}, sentinel by {body} (parent {parent:?})"
+                        ))
+                    }
+                }
+                _ => Truth::Unsettled(format!(
+                    "PID file {content:?} locked by {pid_lockers:?}, sentinel by {sentinel_lockers:?}"
+                )),
+            }
+        }
+
+        /// Waits up to 5 s for `instance` to be settled (stopped or running), if nothing else
+        /// is in flight on it; returns the settled truth, or `None` when others are busy.
+        fn settle(&self, instance: &Instance) -> Option<Truth> {
+            let deadline = Instant::now() + Duration::from_secs(5);
+            loop {
+                let generation = instance.generation.load(Ordering::SeqCst);
+                if instance.busy.load(Ordering::SeqCst) != 1 {
+                    return None;
+                }
+                let truth = self.truth(instance);
+                let still_alone = instance.busy.load(Ordering::SeqCst) == 1
+                    && instance.generation.load(Ordering::SeqCst) == generation;
+                if !still_alone {
+                    return None;
+                }
+                if !matches!(truth, Truth::Unsettled(_)) {
+                    return Some(truth);
+                }
+                if Instant::now() > deadline {
+                    self.violation(format!(
+                        "instance {} did not settle within 5 s: {truth:?}",
+                        instance.index
+                    ));
+                    return Some(truth);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+
+        /// One random operation on a random instance.
+        fn operate(&self, dice: &mut Dice) {
+            let instance = &self.instances[dice.below(INSTANCES as u64) as usize];
+            let point = dice
+                .chance(35)
+                .then(|| POINTS[dice.below(POINTS.len() as u64) as usize]);
+            let roll = dice.below(100);
+            let action = match roll {
+                0..=29 => "--check",
+                30..=56 => "--start",
+                57..=81 => "--stop",
+                82..=96 => "--reload",
+                _ => "direct",
+            };
+            if action == "--check" {
+                self.check(instance, point);
+                return;
+            }
+            instance.enter();
+            let kills = instance.kills.load(Ordering::SeqCst);
+            let directs = instance.direct_starts.load(Ordering::SeqCst);
+            let output = if action == "direct" {
+                instance.direct_starts.fetch_add(1, Ordering::SeqCst);
+                self.direct_start(instance, point)
+            } else {
+                self.control(instance, action, point)
+            };
+            let disturbed = instance.kills.load(Ordering::SeqCst) != kills;
+            let bypassed = instance.direct_starts.load(Ordering::SeqCst) != directs;
+            self.count(&self.outcomes, format!("{action} -> {}", describe(&output)));
+            let allowed: &[i32] = match action {
+                "--start" => &[0, 100, 103],
+                "--stop" => &[0, 100, 103],
+                "--reload" => &[0, 101],
+                _ => &[0],
+            };
+            let fine = output.code.is_some_and(|code| allowed.contains(&code))
+                || (action == "direct"
+                    && output.code == Some(102)
+                    && output.stderr.contains("already running"));
+            // A kill by the fault thread excuses any outcome; a direct start (which takes no
+            // guard) excuses a stop or start that timed out behind it.
+            if !fine && !disturbed && !(bypassed && output.code == Some(102)) {
+                self.violation(format!(
+                    "instance {}: {action} (fail point {point:?}) ended {} with {:?}",
+                    instance.index,
+                    describe(&output),
+                    output.stderr
+                ));
+            }
+            if fine && !disturbed && !bypassed {
+                if let Some(truth) = self.settle(instance) {
+                    let want_running = match (action, output.code) {
+                        ("--start", Some(0 | 100 | 103)) | ("direct", Some(0)) => Some(true),
+                        ("--stop", Some(0 | 100 | 103)) => Some(false),
+                        _ => None,
+                    };
+                    let running = matches!(truth, Truth::Running { .. });
+                    if want_running.is_some_and(|want| want != running)
+                        && instance.kills.load(Ordering::SeqCst) == kills
+                    {
+                        self.violation(format!(
+                            "instance {}: {action} succeeded ({}) but the daemon is {truth:?}",
+                            instance.index,
+                            describe(&output)
+                        ));
+                    }
+                }
+            }
+            instance.leave();
+        }
+
+        /// A check, verified against the truth when nothing else happened meanwhile.
+        fn check(&self, instance: &Instance, point: Option<&str>) {
+            let before = instance.generation.load(Ordering::SeqCst);
+            let quiet_before = instance.busy.load(Ordering::SeqCst) == 0;
+            let output = self.control(instance, "--check", point);
+            let truth = self.truth(instance);
+            let quiet = quiet_before
+                && instance.busy.load(Ordering::SeqCst) == 0
+                && instance.generation.load(Ordering::SeqCst) == before;
+            self.count(&self.outcomes, format!("--check -> {}", describe(&output)));
+            if output.signal == Some(9) && point.is_some() {
+                return; // the controller was the fault
+            }
+            if !matches!(output.code, Some(0 | 101 | 103)) {
+                if quiet {
+                    self.violation(format!(
+                        "instance {}: check ended {} in a quiet moment: {:?}",
+                        instance.index,
+                        describe(&output),
+                        output.stderr
+                    ));
+                }
+                return;
+            }
+            if !quiet {
+                return;
+            }
+            let code = output.code.unwrap();
+            let agrees = match &truth {
+                Truth::Running { .. } => code == 0,
+                Truth::Stopped { stale: false } => code == 101,
+                Truth::Stopped { stale: true } => code == 103,
+                Truth::Unsettled(_) => false,
+            };
+            self.verified_checks.fetch_add(1, Ordering::Relaxed);
+            if !agrees {
+                self.violation(format!(
+                    "instance {}: check said {code} but the truth is {truth:?}",
+                    instance.index
+                ));
+            }
+        }
+
+        /// The fault thread: handles processes stopped at fail points and kills running
+        /// daemons at random.
+        fn inject_faults(&self, mut dice: Dice) {
+            let mut last_random_kill = Instant::now();
+            while !self.stop.load(Ordering::SeqCst) {
+                for (pid, instance_index, point) in stopped_processes(&self.tag) {
+                    let instance = &self.instances[instance_index];
+                    instance.enter();
+                    let kill = dice.chance(75);
+                    let signal = if kill {
+                        rustix::process::Signal::KILL
+                    } else {
+                        rustix::process::Signal::CONT
+                    };
+                    if kill {
+                        instance.kills.fetch_add(1, Ordering::SeqCst);
+                    }
+                    if let Some(target) = rustix::process::Pid::from_raw(pid) {
+                        let _ = rustix::process::kill_process(target, signal);
+                    }
+                    if kill {
+                        common::wait_gone(pid, Duration::from_secs(5));
+                    }
+                    self.faults.fetch_add(1, Ordering::Relaxed);
+                    self.count(
+                        &self.per_point,
+                        format!("{point} -> {}", if kill { "SIGKILL" } else { "SIGCONT" }),
+                    );
+                    instance.leave();
+                }
+                if last_random_kill.elapsed() > Duration::from_millis(150) {
+                    last_random_kill = Instant::now();
+                    self.kill_a_running_daemon(&mut dice);
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+
+        /// SIGKILLs the supervisor or the body of a running daemon, if one runs.
+        fn kill_a_running_daemon(&self, dice: &mut Dice) {
+            let instance = &self.instances[dice.below(INSTANCES as u64) as usize];
+            instance.enter();
+            if let Truth::Running { supervisor } = self.truth(instance) {
+                let body = fs::read_to_string(&instance.sentinel)
+                    .ok()
+                    .and_then(|text| text.split_whitespace().next()?.parse::<i32>().ok());
+                let (victim, what) = match body {
+                    Some(body) if dice.chance(50) => (body, "running body"),
+                    _ => (supervisor, "running supervisor"),
+                };
+                if belongs_to(victim, &self.tag) {
+                    instance.kills.fetch_add(1, Ordering::SeqCst);
+                    if let Some(target) = rustix::process::Pid::from_raw(victim) {
+                        let _ =
+                            rustix::process::kill_process(target, rustix::process::Signal::KILL);
+                    }
+                    common::wait_gone(victim, Duration::from_secs(5));
+                    // The supervisor's death kills the body (PR_SET_PDEATHSIG): let it go.
+                    std::thread::sleep(Duration::from_millis(5));
+                    self.faults.fetch_add(1, Ordering::Relaxed);
+                    self.count(&self.per_point, format!("{what} -> SIGKILL"));
+                }
+            }
+            instance.leave();
+        }
+    }
+
+    fn describe(output: &Output) -> String {
+        match (output.code, output.signal) {
+            (Some(code), _) => format!("exit {code}"),
+            (None, Some(signal)) => format!("signal {signal}"),
+            _ => "unknown".to_string(),
+        }
+    }
+
+    /// `(device, inode, pid)` of every granted flock in `/proc/locks`.
+    fn flock_holders() -> Vec<(u64, u64, i32)> {
+        let text = fs::read_to_string("/proc/locks").unwrap_or_default();
+        let mut found = Vec::new();
+        for line in text.lines() {
+            // `1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF`; waiters have `->`.
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            if fields.len() < 6 || fields[1] != "FLOCK" || fields.contains(&"->") {
+                continue;
+            }
+            let Ok(pid) = fields[4].parse::<i32>() else {
+                continue;
+            };
+            let parts: Vec<&str> = fields[5].split(':').collect();
+            if parts.len() != 3 {
+                continue;
+            }
+            let (Ok(major), Ok(minor), Ok(inode)) = (
+                u32::from_str_radix(parts[0], 16),
+                u32::from_str_radix(parts[1], 16),
+                parts[2].parse::<u64>(),
+            ) else {
+                continue;
+            };
+            found.push((rustix::fs::makedev(major, minor), inode, pid));
+        }
+        found
+    }
+
+    fn environment_of(pid: i32) -> Vec<String> {
+        fs::read(format!("/proc/{pid}/environ"))
+            .map(|bytes| {
+                bytes
+                    .split(|&byte| byte == 0)
+                    .map(|entry| String::from_utf8_lossy(entry).into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn belongs_to(pid: i32, tag: &str) -> bool {
+        let marker = format!("UCW_SOAK_RUN={tag}");
+        environment_of(pid).iter().any(|entry| *entry == marker)
+    }
+
+    /// Processes of this run stopped (state `T`): `(pid, instance, armed point)`.
+    fn stopped_processes(tag: &str) -> Vec<(i32, usize, String)> {
+        let mut found = Vec::new();
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return found;
+        };
+        let marker = format!("UCW_SOAK_RUN={tag}");
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let Ok(stat) = fs::read_to_string(format!("/proc/{pid}/stat")) else {
+                continue;
+            };
+            let state = stat
+                .rsplit(')')
+                .next()
+                .and_then(|rest| rest.split_whitespace().next());
+            if state != Some("T") {
+                continue;
+            }
+            let environment = environment_of(pid);
+            if !environment.contains(&marker) {
+                continue;
+            }
+            let value = |key: &str| {
+                environment
+                    .iter()
+                    .find_map(|entry| entry.strip_prefix(key).map(str::to_string))
+            };
+            let instance = value("UCW_SOAK_INSTANCE=").and_then(|text| text.parse().ok());
+            if let Some(instance) = instance {
+                let point = value("UCW_FAILPOINT=").unwrap_or_else(|| "unarmed".to_string());
+                found.push((pid, instance, point));
+            }
+        }
+        found
+    }
+
+    fn open_descriptors() -> usize {
+        fs::read_dir("/proc/self/fd")
+            .map(|entries| entries.count())
+            .unwrap_or(0)
+    }
+
+    fn setting(name: &str, default: u64) -> u64 {
+        std::env::var(name)
+            .ok()
+            .and_then(|text| text.parse().ok())
+            .unwrap_or(default)
+    }
+
+    /// The final proof for one instance: it stops, starts and stops again on demand.
+    fn recover(soak: &Soak, instance: &Instance) {
+        instance.enter();
+        let sequence: [(&str, &[i32]); 5] = [
+            ("--stop", &[0, 100, 103]),
+            ("--check", &[101, 103]),
+            ("--start", &[0, 103]),
+            ("--check", &[0]),
+            ("--stop", &[0]),
+        ];
+        for (action, allowed) in sequence {
+            let output = soak.control(instance, action, None);
+            if !output.code.is_some_and(|code| allowed.contains(&code)) {
+                soak.violation(format!(
+                    "instance {} final {action} ended {} (allowed {allowed:?}): {:?}",
+                    instance.index,
+                    describe(&output),
+                    output.stderr
+                ));
+            }
+        }
+        match soak.settle(instance) {
+            Some(Truth::Stopped { stale: false }) => {}
+            other => soak.violation(format!(
+                "instance {} is not cleanly stopped at the end: {other:?}",
+                instance.index
+            )),
+        }
+        instance.leave();
+    }
+
+    #[test]
+    fn many_controllers_random_actions_and_faults() {
+        let target = setting("UCW_SOAK_OPERATIONS", 600);
+        let seconds = setting("UCW_SOAK_SECONDS", 170);
+        let wanted_faults = (target / 25).max(1);
+        let seed = setting(
+            "UCW_SOAK_SEED",
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_nanos() as u64
+                | 1,
+        );
+        assert!(
+            fixture().exists(),
+            "missing fixture {}",
+            fixture().display()
+        );
+        let harness_ready = harness();
+        let _ = harness_ready;
+        let descriptors_before = open_descriptors();
+        let dir = TempDir::new("soak");
+        fs::create_dir_all(dir.join("logs")).unwrap();
+        let instances = (0..INSTANCES)
+            .map(|index| Instance {
+                index,
+                pid_file: dir.join(&format!("daemon{index}.pid")),
+                sentinel: dir.join(&format!("daemon{index}.sentinel")),
+                log: dir.join(&format!("daemon{index}.log")),
+                busy: AtomicUsize::new(0),
+                generation: AtomicU64::new(0),
+                kills: AtomicU64::new(0),
+                direct_starts: AtomicU64::new(0),
+            })
+            .collect();
+        let soak = Arc::new(Soak {
+            tag: format!("{}-{seed}", std::process::id()),
+            dir,
+            instances,
+            operations: AtomicU64::new(0),
+            faults: AtomicU64::new(0),
+            per_point: Mutex::new(BTreeMap::new()),
+            outcomes: Mutex::new(BTreeMap::new()),
+            violations: Mutex::new(Vec::new()),
+            verified_checks: AtomicU64::new(0),
+            stop: AtomicBool::new(false),
+        });
+        println!("soak: seed {seed} (UCW_SOAK_SEED), {target} operations within {seconds} s");
+        let started = Instant::now();
+        let fault_thread = {
+            let soak = Arc::clone(&soak);
+            std::thread::spawn(move || soak.inject_faults(Dice(seed.rotate_left(17) | 1)))
+        };
+        let workers: Vec<_> = (0..WORKERS)
+            .map(|worker| {
+                let soak = Arc::clone(&soak);
+                std::thread::spawn(move || {
+                    let mut dice =
+                        Dice((seed ^ (worker as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
+                    while soak.operations.load(Ordering::Relaxed) < target
+                        && started.elapsed() < Duration::from_secs(seconds)
+                    {
+                        soak.operate(&mut dice);
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            worker.join().expect("worker panicked");
+        }
+        let chaos_time = started.elapsed();
+        // Faults still pending (a daemon stopped at a point) are handled before the end.
+        std::thread::sleep(Duration::from_millis(100));
+        for instance in &soak.instances {
+            recover(&soak, instance);
+        }
+        soak.stop.store(true, Ordering::SeqCst);
+        fault_thread.join().expect("fault thread panicked");
+
+        // Nothing of this run may be left: no process, no zombie, no descriptor.
+        std::thread::sleep(Duration::from_millis(300));
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
+                if pid != std::process::id() as i32
+                    && belongs_to(pid, &soak.tag)
+                    && common::is_alive(pid)
+                {
+                    soak.violation(format!("process {pid} of this run is still alive"));
+                }
+            }
+        }
+        let zombies: Vec<i32> = common::children_of_self()
+            .into_iter()
+            .filter(|pid| !common::is_alive(*pid) && Path::new(&format!("/proc/{pid}")).exists())
+            .collect();
+        if !zombies.is_empty() {
+            soak.violation(format!("zombies left: {zombies:?}"));
+        }
+        let descriptors_after = open_descriptors();
+        if descriptors_after != descriptors_before {
+            soak.violation(format!(
+                "the test process had {descriptors_before} descriptors before and {descriptors_after} after"
+            ));
+        }
+        let mut overlaps = Vec::new();
+        for instance in &soak.instances {
+            let log = fs::read_to_string(&instance.log).unwrap_or_default();
+            for line in log.lines() {
+                if line.starts_with("VIOLATION") {
+                    soak.violation(format!("instance {}: {line}", instance.index));
+                } else if let Some(milliseconds) = line.strip_prefix("OVERLAP ") {
+                    overlaps.push(milliseconds.to_string());
+                }
+            }
+        }
+
+        let operations = soak.operations.load(Ordering::Relaxed);
+        let faults = soak.faults.load(Ordering::Relaxed);
+        let violations = soak.violations.lock().unwrap().clone();
+        println!("soak: outcomes:");
+        for (outcome, count) in soak.outcomes.lock().unwrap().iter() {
+            println!("soak:   {outcome}: {count}");
+        }
+        println!("soak: faults by point:");
+        for (point, count) in soak.per_point.lock().unwrap().iter() {
+            println!("soak:   {point}: {count}");
+        }
+        println!(
+            "soak: checks verified against the truth: {}; brief overlaps of a dying body (ms): {overlaps:?}",
+            soak.verified_checks.load(Ordering::Relaxed)
+        );
+        println!(
+            "soak: operations {operations}, faults {faults}, violations {} ({:.1} s of chaos)",
+            violations.len(),
+            chaos_time.as_secs_f64()
+        );
+        assert!(violations.is_empty(), "violations: {violations:#?}");
+        assert!(
+            operations >= target,
+            "only {operations} operations in {seconds} s (wanted {target})"
+        );
+        assert!(
+            faults >= wanted_faults,
+            "only {faults} faults injected (wanted {wanted_faults})"
+        );
+    }
+}
