@@ -51,7 +51,7 @@ mod soak {
         "daemon-after-setup",
         "daemon-before-body",
         // ucw-daemonize's supervisor
-        "supervisor-signal-received",
+        "supervisor-before-confirm",
         "supervisor-program-exited",
     ];
 
