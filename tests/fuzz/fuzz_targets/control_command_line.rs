@@ -5,15 +5,45 @@
 //! split at NUL bytes, is the argument vector. Checks: never panics; the arguments are only
 //! reordered, never lost or changed; a request is complete and consistent (PID file given
 //! and not empty, a command exactly for `--start`, the guard file given or derived as
-//! `X.pid` → `X.lock`); every usage error has a message.
+//! `X.pid` → `X.lock`); every usage error has a message. The same arguments also go through
+//! the bare `Scanner` with a table shaped like `ucw-daemonize`'s (which stops at its first
+//! operand): every option found is in the table and has a value exactly when it takes one.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
 use std::ffi::{CStr, CString};
-use ucw_daemon::cli::{parse_control, parse_seconds, ControlInvocation, PATH_CAPACITY};
+use ucw_daemon::cli::{
+    parse_control, parse_seconds, ControlInvocation, LongOption, Scanner, PATH_CAPACITY,
+};
 use ucw_daemon::control::Action;
 use ucw_daemon::error::ERROR_CAPACITY;
 use ucw_daemon::text::Message;
+
+/// A table shaped like `ucw-daemonize`'s: shared prefixes (`pid-file`/`preserve-cwd`,
+/// `exec`), valued and flag options.
+const DAEMONIZE_LIKE: &[LongOption] = &[
+    LongOption { name: "pid-file", takes_value: true },
+    LongOption { name: "user", takes_value: true },
+    LongOption { name: "group", takes_value: true },
+    LongOption { name: "preserve-cwd", takes_value: false },
+    LongOption { name: "foreground", takes_value: false },
+    LongOption { name: "exec", takes_value: false },
+    LongOption { name: "help", takes_value: false },
+    LongOption { name: "version", takes_value: false },
+];
+
+fn scan_like_daemonize(owned: &[CString]) {
+    let mut arguments: Vec<&CStr> = owned.iter().map(CString::as_c_str).collect();
+    let mut scanner = Scanner::new(DAEMONIZE_LIKE, &mut arguments, false);
+    let mut found_count = 0;
+    while let Ok(Some(found)) = scanner.next_option() {
+        let option = DAEMONIZE_LIKE[found.index];
+        assert_eq!(found.value.is_some(), option.takes_value, "{}", option.name);
+        found_count += 1;
+        assert!(found_count <= owned.len(), "more options than arguments");
+    }
+    assert!(scanner.operands() <= owned.len());
+}
 
 fuzz_target!(|data: &[u8]| {
     let Some((&flags, rest)) = data.split_first() else {
@@ -32,6 +62,7 @@ fuzz_target!(|data: &[u8]| {
             assert!(duration.as_secs() < u64::MAX, "{word:?}");
         }
     }
+    scan_like_daemonize(&owned);
     let mut arguments: Vec<&CStr> = owned.iter().map(CString::as_c_str).collect();
     let mut guard = [0u8; PATH_CAPACITY];
     let result = parse_control(&mut arguments, permute, &mut guard);
