@@ -135,6 +135,8 @@ mod soak {
         outcomes: Mutex<BTreeMap<String, u64>>,
         violations: Mutex<Vec<String>>,
         verified_checks: AtomicU64,
+        /// No more random kills (the final recovery runs).
+        calm: AtomicBool,
         stop: AtomicBool,
     }
 
@@ -434,11 +436,13 @@ mod soak {
                     );
                     instance.leave();
                 }
-                if last_random_kill.elapsed() > Duration::from_millis(150) {
+                if !self.calm.load(Ordering::SeqCst)
+                    && last_random_kill.elapsed() > Duration::from_millis(150)
+                {
                     last_random_kill = Instant::now();
                     self.kill_a_running_daemon(&mut dice);
                 }
-                std::thread::sleep(Duration::from_millis(2));
+                std::thread::sleep(Duration::from_millis(3));
             }
         }
 
@@ -597,7 +601,14 @@ mod soak {
                 ));
             }
         }
-        match soak.settle(instance) {
+        // The fault thread may still be handling a process stopped at a point: retry.
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let mut settled = soak.settle(instance);
+        while settled.is_none() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(10));
+            settled = soak.settle(instance);
+        }
+        match settled {
             Some(Truth::Stopped { stale: false }) => {}
             other => soak.violation(format!(
                 "instance {} is not cleanly stopped at the end: {other:?}",
@@ -652,6 +663,7 @@ mod soak {
             outcomes: Mutex::new(BTreeMap::new()),
             violations: Mutex::new(Vec::new()),
             verified_checks: AtomicU64::new(0),
+            calm: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
         println!("soak: seed {seed} (UCW_SOAK_SEED), {target} operations within {seconds} s");
@@ -678,6 +690,7 @@ mod soak {
             worker.join().expect("worker panicked");
         }
         let chaos_time = started.elapsed();
+        soak.calm.store(true, Ordering::SeqCst);
         // Faults still pending (a daemon stopped at a point) are handled before the end.
         std::thread::sleep(Duration::from_millis(100));
         for instance in &soak.instances {
