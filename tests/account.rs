@@ -1,0 +1,427 @@
+//! Account parsing on crafted passwd/group files: lookups, long lines, prefixes, duplicates,
+//! malformed lines, missing/empty files, bad numbers and the group limit.
+
+mod common;
+
+use std::ffi::CString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+use ucw_daemon::account::{self, AccountFiles, GroupList, Lookup, NGROUPS_MAX};
+use ucw_daemon::credentials::Credentials;
+
+/// Owned paths of a crafted passwd/group pair.
+struct Files {
+    passwd: CString,
+    group: CString,
+}
+
+impl Files {
+    fn new(dir: &Path, passwd: Option<&[u8]>, group: Option<&[u8]>) -> Self {
+        let passwd_path = dir.join("passwd");
+        let group_path = dir.join("group");
+        if let Some(content) = passwd {
+            fs::write(&passwd_path, content).unwrap();
+        }
+        if let Some(content) = group {
+            fs::write(&group_path, content).unwrap();
+        }
+        Self {
+            passwd: CString::new(passwd_path.as_os_str().as_bytes()).unwrap(),
+            group: CString::new(group_path.as_os_str().as_bytes()).unwrap(),
+        }
+    }
+
+    fn files(&self) -> AccountFiles<'_> {
+        AccountFiles {
+            passwd: &self.passwd,
+            group: &self.group,
+        }
+    }
+}
+
+fn user(files: &AccountFiles<'_>, name: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
+    match account::find_user_by_name(files, name).unwrap() {
+        Lookup::Found(entry) => Some((entry.uid(), entry.gid(), entry.home().to_vec())),
+        _ => None,
+    }
+}
+
+fn memberships(files: &AccountFiles<'_>, name: &[u8]) -> Vec<u32> {
+    let mut list = Box::new(GroupList::new());
+    assert!(account::add_memberships(files, name, &mut list).unwrap());
+    list.as_slice().iter().map(|gid| gid.as_raw()).collect()
+}
+
+fn resolve_error(files: &AccountFiles<'_>, user: Option<&[u8]>, group: Option<&[u8]>) -> String {
+    let mut credentials = Box::new(Credentials::new());
+    let error = credentials.resolve(user, group, files).unwrap_err();
+    assert!(credentials.is_no_change());
+    error.message().to_string()
+}
+
+const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\n\
+alice:x:61001:61001:Alice:/home/alice:/bin/sh\n\
+al:x:61002:61002::/home/al:/bin/sh\n\
+alice:x:61999:61999:second alice:/nowhere:/bin/sh\n\
+dup:x:61003:61003::/first:/bin/sh\n\
+dup:x:61004:61004::/second:/bin/sh\n";
+
+#[test]
+fn lookups_by_name_and_uid_first_match_wins() {
+    let dir = common::TempDir::new("account-basic");
+    let files = Files::new(
+        dir.path(),
+        Some(PASSWD),
+        Some(b"staff:x:61100:alice,bob\nstaff:x:61101:al\n"),
+    );
+    let files = files.files();
+    assert_eq!(
+        user(&files, b"alice"),
+        Some((61001, 61001, b"/home/alice".to_vec()))
+    );
+    assert_eq!(
+        user(&files, b"al"),
+        Some((61002, 61002, b"/home/al".to_vec()))
+    );
+    assert_eq!(
+        user(&files, b"dup"),
+        Some((61003, 61003, b"/first".to_vec()))
+    );
+    assert_eq!(user(&files, b"ali"), None);
+    assert_eq!(user(&files, b"alicex"), None);
+    match account::find_user_by_uid(&files, 61999).unwrap() {
+        Lookup::Found(entry) => assert_eq!(entry.name(), b"alice"),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(
+        account::find_user_by_uid(&files, 62000).unwrap(),
+        Lookup::NotFound
+    ));
+    // Duplicate group names: the first wins for a lookup...
+    assert_eq!(
+        account::find_group_by_name(&files, b"staff").unwrap(),
+        Lookup::Found(61100)
+    );
+    // ...and every line counts for membership.
+    assert_eq!(memberships(&files, b"al"), vec![61101]);
+    assert_eq!(memberships(&files, b"alice"), vec![61100]);
+    assert_eq!(memberships(&files, b"bob"), vec![61100]);
+    assert_eq!(memberships(&files, b"ali"), Vec::<u32>::new());
+}
+
+#[test]
+fn prefix_names_never_match() {
+    let dir = common::TempDir::new("account-prefix");
+    let files = Files::new(
+        dir.path(),
+        Some(b"alice:x:61001:61001::/:/bin/sh\n"),
+        Some(b"g1:x:61101:alice2,xalice,alic\ng2:x:61102:alicealice\ng3:x:61103:,alice,\nalice:x:61104:\n"),
+    );
+    let files = files.files();
+    assert_eq!(memberships(&files, b"alice"), vec![61103]);
+    assert_eq!(
+        account::find_group_by_name(&files, b"alic").unwrap(),
+        Lookup::NotFound
+    );
+    assert_eq!(
+        account::find_group_by_name(&files, b"alice").unwrap(),
+        Lookup::Found(61104)
+    );
+    assert_eq!(user(&files, b"alic"), None);
+}
+
+#[test]
+fn one_mebibyte_group_line() {
+    let dir = common::TempDir::new("account-long");
+    let mut group = Vec::new();
+    group.extend_from_slice(b"huge:x:61200:");
+    let mut index = 0;
+    while group.len() < 1 << 20 {
+        group.extend_from_slice(format!("member{index},").as_bytes());
+        index += 1;
+    }
+    group.extend_from_slice(b"target\n");
+    // A long line must not confuse the lines after it.
+    group.extend_from_slice(b"after:x:61201:target\n");
+    let mut name_line = vec![b'n'; 1 << 20];
+    name_line.extend_from_slice(b":x:61202:target\n");
+    group.extend_from_slice(&name_line);
+    group.extend_from_slice(b"last:x:61203:other,target");
+    let files = Files::new(dir.path(), Some(b""), Some(&group));
+    let files = files.files();
+    assert_eq!(
+        memberships(&files, b"target"),
+        vec![61200, 61201, 61202, 61203]
+    );
+    assert_eq!(memberships(&files, b"member77"), vec![61200]);
+    assert_eq!(memberships(&files, b"member"), Vec::<u32>::new());
+    assert_eq!(
+        account::find_group_by_name(&files, b"last").unwrap(),
+        Lookup::Found(61203)
+    );
+    assert_eq!(
+        account::find_group_by_name(&files, b"n").unwrap(),
+        Lookup::NotFound
+    );
+}
+
+#[test]
+fn malformed_lines_are_skipped() {
+    let dir = common::TempDir::new("account-malformed");
+    let passwd = b"\n\
+# comment:x:61300:61300::/:/bin/sh\n\
+short:x:61301:61301\n\
+long:x:61302:61302::/:/bin/sh:extra\n\
+badid:x:abc:61303::/:/bin/sh\n\
+negative:x:-1:61304::/:/bin/sh\n\
+huge:x:4294967295:61305::/:/bin/sh\n\
++nis:x:61306:61306::/:/bin/sh\n\
+:x:61307:61307::/:/bin/sh\n\
+short:x:61308:61308::/short:/bin/sh\n\
+long:x:61309:61309::/long:/bin/sh\n\
+nonl:x:61310:61310::/nonl:/bin/sh";
+    let group = b"bad1:x:61401\nbad2:x:x:nonl\nbad3:x:61403:nonl:extra\n#c:x:61404:nonl\n\
+ok:x:61405:nonl\n:x:61406:nonl\nlast:x:61407:nonl";
+    let files = Files::new(dir.path(), Some(passwd), Some(group));
+    let files = files.files();
+    assert_eq!(
+        user(&files, b"short"),
+        Some((61308, 61308, b"/short".to_vec()))
+    );
+    assert_eq!(
+        user(&files, b"long"),
+        Some((61309, 61309, b"/long".to_vec()))
+    );
+    assert_eq!(
+        user(&files, b"nonl"),
+        Some((61310, 61310, b"/nonl".to_vec()))
+    );
+    for skipped in [&b"badid"[..], b"negative", b"huge", b"+nis", b"# comment"] {
+        assert_eq!(user(&files, skipped), None, "{skipped:?}");
+    }
+    for uid in [61300, 61306, 61307] {
+        assert!(matches!(
+            account::find_user_by_uid(&files, uid).unwrap(),
+            Lookup::NotFound
+        ));
+    }
+    assert_eq!(memberships(&files, b"nonl"), vec![61405, 61407]);
+    assert_eq!(
+        account::find_group_by_name(&files, b"bad1").unwrap(),
+        Lookup::NotFound
+    );
+}
+
+#[test]
+fn empty_and_missing_files() {
+    let dir = common::TempDir::new("account-empty");
+    let empty = Files::new(dir.path(), Some(b""), Some(b""));
+    let files = empty.files();
+    assert!(matches!(
+        account::find_user_by_name(&files, b"x").unwrap(),
+        Lookup::NotFound
+    ));
+    assert_eq!(
+        account::find_group_by_name(&files, b"x").unwrap(),
+        Lookup::NotFound
+    );
+    assert_eq!(
+        resolve_error(&files, Some(b"x"), None),
+        format!("No such user `x` in {}", empty.passwd.to_str().unwrap())
+    );
+
+    let missing_dir = common::TempDir::new("account-missing");
+    let missing = Files::new(missing_dir.path(), None, None);
+    let files = missing.files();
+    assert!(matches!(
+        account::find_user_by_name(&files, b"x").unwrap(),
+        Lookup::NoDatabase
+    ));
+    let mut list = Box::new(GroupList::new());
+    assert!(!account::add_memberships(&files, b"x", &mut list).unwrap());
+    assert_eq!(
+        resolve_error(&files, Some(b"x"), None),
+        format!("No such user `x` (no {})", missing.passwd.to_str().unwrap())
+    );
+    assert_eq!(
+        resolve_error(&files, None, Some(b"g")),
+        format!("No such group `g` (no {})", missing.group.to_str().unwrap())
+    );
+    // Numeric ids still work without the databases.
+    let mut credentials = Box::new(Credentials::new());
+    credentials
+        .resolve(Some(b"#61500"), Some(b"#61501"), &files)
+        .unwrap();
+    assert_eq!(credentials.uid().unwrap().as_raw(), 61500);
+    assert_eq!(credentials.gid().unwrap().as_raw(), 61501);
+    assert_eq!(credentials.groups().len(), 1);
+    assert_eq!(credentials.user_name(), None);
+    // A directory where a file should be is an I/O error naming it.
+    let dir_files = AccountFiles {
+        passwd: c"/",
+        group: c"/",
+    };
+    let message = resolve_error(&dir_files, Some(b"x"), None);
+    assert_eq!(
+        message,
+        "Cannot read passwd file /: EISDIR (Is a directory)"
+    );
+}
+
+#[test]
+fn bad_numbers_are_rejected() {
+    let dir = common::TempDir::new("account-numbers");
+    let files = Files::new(dir.path(), Some(PASSWD), Some(b""));
+    let files = files.files();
+    for bad in [
+        &b"#"[..],
+        b"#-1",
+        b"#abc",
+        b"#4294967295",
+        b"#99999999999",
+        b"#+1",
+        b"# 1",
+    ] {
+        let text = String::from_utf8_lossy(bad);
+        assert_eq!(
+            resolve_error(&files, Some(bad), Some(b"#1")),
+            format!("Invalid user id `{text}`: expected # and a number from 0 to 4294967294")
+        );
+        assert_eq!(
+            resolve_error(&files, None, Some(bad)),
+            format!("Invalid group id `{text}`: expected # and a number from 0 to 4294967294")
+        );
+    }
+    assert_eq!(account::parse_id(b"4294967294"), Some(4_294_967_294));
+    assert_eq!(account::parse_id(b"4294967295"), None);
+    assert_eq!(account::parse_id(b"0"), Some(0));
+}
+
+#[test]
+fn too_many_groups_is_a_clear_error() {
+    let dir = common::TempDir::new("account-many");
+    let mut group = Vec::new();
+    // NGROUPS_MAX - 1 memberships plus the primary gid fit exactly.
+    for index in 0..NGROUPS_MAX as u32 - 1 {
+        group.extend_from_slice(format!("g{index}:x:{}:many\n", 100_000 + index).as_bytes());
+    }
+    let passwd = b"many:x:61600:61600::/:/bin/sh\n";
+    let fitting = Files::new(dir.path(), Some(passwd), Some(&group));
+    let mut credentials = Box::new(Credentials::new());
+    credentials
+        .resolve(Some(b"many"), None, &fitting.files())
+        .unwrap();
+    assert_eq!(credentials.groups().len(), NGROUPS_MAX);
+
+    group.extend_from_slice(b"onemore:x:99999:many\n");
+    let overflowing = Files::new(dir.path(), Some(passwd), Some(&group));
+    assert_eq!(
+        resolve_error(&overflowing.files(), Some(b"many"), None),
+        format!(
+            "User `many` belongs to more than 65536 groups (NGROUPS_MAX) in {}",
+            overflowing.group.to_str().unwrap()
+        )
+    );
+}
+
+#[test]
+fn credential_rules() {
+    let dir = common::TempDir::new("account-rules");
+    let files = Files::new(
+        dir.path(),
+        Some(PASSWD),
+        Some(
+            b"staff:x:61100:alice\nwheel:x:61101:bob,alice\nstaff2:x:61100:alice\nother:x:61102:\n",
+        ),
+    );
+    let files = files.files();
+    let mut credentials = Box::new(Credentials::new());
+    let groups = |credentials: &Credentials| -> Vec<u32> {
+        credentials
+            .groups()
+            .iter()
+            .map(|gid| gid.as_raw())
+            .collect()
+    };
+    // User alone: passwd gid + memberships (deduplicated, sorted).
+    credentials.resolve(Some(b"alice"), None, &files).unwrap();
+    assert_eq!(credentials.uid().unwrap().as_raw(), 61001);
+    assert_eq!(credentials.gid().unwrap().as_raw(), 61001);
+    assert_eq!(groups(&credentials), vec![61001, 61100, 61101]);
+    assert_eq!(credentials.user_name(), Some(&b"alice"[..]));
+    assert_eq!(credentials.home(), Some(&b"/home/alice"[..]));
+    // User + explicit group: initgroups with that gid.
+    credentials
+        .resolve(Some(b"alice"), Some(b"other"), &files)
+        .unwrap();
+    assert_eq!(credentials.gid().unwrap().as_raw(), 61102);
+    assert_eq!(groups(&credentials), vec![61100, 61101, 61102]);
+    // #uid listed in passwd behaves as the user (first entry with that uid).
+    credentials.resolve(Some(b"#61999"), None, &files).unwrap();
+    assert_eq!(credentials.uid().unwrap().as_raw(), 61999);
+    assert_eq!(credentials.gid().unwrap().as_raw(), 61999);
+    assert_eq!(credentials.home(), Some(&b"/nowhere"[..]));
+    assert_eq!(credentials.user_name(), Some(&b"alice"[..]));
+    // #uid not listed: a group is required.
+    assert_eq!(
+        resolve_error(&files, Some(b"#62000"), None),
+        format!(
+            "User #62000 is not listed in {}: give a group too",
+            files.passwd.to_str().unwrap()
+        )
+    );
+    credentials
+        .resolve(Some(b"#62000"), Some(b"wheel"), &files)
+        .unwrap();
+    assert_eq!(groups(&credentials), vec![61101]);
+    assert_eq!(credentials.user_name(), None);
+    // Group alone.
+    credentials.resolve(None, Some(b"#0"), &files).unwrap();
+    assert!(credentials.uid().is_none());
+    assert_eq!(groups(&credentials), vec![0]);
+    // Nothing.
+    credentials.resolve(None, None, &files).unwrap();
+    assert!(credentials.is_no_change());
+    assert!(credentials.groups().is_empty());
+    // Unknown names.
+    assert_eq!(
+        resolve_error(&files, Some(b"alice"), Some(b"nogroup")),
+        format!(
+            "No such group `nogroup` in {}",
+            files.group.to_str().unwrap()
+        )
+    );
+    assert_eq!(
+        resolve_error(&files, Some(b""), None),
+        "Invalid user name ``"
+    );
+}
+
+#[test]
+fn credentials_on_the_stack_fit_a_small_thread() {
+    // Test threads get 2 MiB; resolving into a stack value (no Box) must fit in half that.
+    let dir = common::TempDir::new("account-stack");
+    let files = Files::new(
+        dir.path(),
+        Some(PASSWD),
+        Some(b"staff:x:61100:alice\nwheel:x:61101:bob,alice\n"),
+    );
+    let passwd = files.passwd.clone();
+    let group = files.group.clone();
+    let groups = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let files = AccountFiles {
+                passwd: &passwd,
+                group: &group,
+            };
+            let mut credentials = Credentials::new();
+            credentials.resolve(Some(b"alice"), None, &files).unwrap();
+            credentials.groups().len()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(groups, 3);
+}
