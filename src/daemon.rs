@@ -39,9 +39,6 @@
 //! }
 //! ```
 
-// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
-// is the crate-wide convention, so the size lint does not apply here.
-#![allow(clippy::result_large_err)]
 
 use crate::account::AccountFiles;
 use crate::credentials::Credentials;
