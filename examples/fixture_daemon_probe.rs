@@ -8,6 +8,7 @@
 //! - `PROBE_MODE`: `run` (default), `confirm`, `fail` (report a failure), `exec` (exec
 //!   `/bin/sleep 30` keeping the PID file);
 //! - `PROBE_CLOSE_FD`: a standard descriptor to close before anything else;
+//! - `PROBE_RAISE_AMBIENT`: raise CAP_NET_BIND_SERVICE into the ambient set first;
 //! - `PROBE_FAILPOINT`: `launcher-after-fork` arms that fail point;
 //! - `PROBE_REPORT`: a file the body appends `key=value` lines to;
 //! - `PROBE_STOP`: the body calls `Running::exit` and ends once this path exists.
@@ -89,6 +90,25 @@ fn main() {
     if let Ok(fd) = std::env::var("PROBE_CLOSE_FD") {
         // SAFETY: nothing in this program owns a standard descriptor.
         unsafe { rustix::io::close(fd.parse().unwrap()) };
+    }
+    if std::env::var_os("PROBE_RAISE_AMBIENT").is_some() {
+        // CAP_NET_BIND_SERVICE into the ambient set: it would survive fork and exec unless
+        // the library clears it.
+        let mut sets = rustix::thread::capabilities(None).unwrap();
+        sets.inheritable |= rustix::thread::CapabilitySet::NET_BIND_SERVICE;
+        rustix::thread::set_capabilities(None, sets).unwrap();
+        rustix::thread::configure_capability_in_ambient_set(
+            rustix::thread::CapabilitySet::NET_BIND_SERVICE,
+            true,
+        )
+        .unwrap();
+        report(&format!(
+            "launcher-ambient={}",
+            rustix::thread::capability_is_in_ambient_set(
+                rustix::thread::CapabilitySet::NET_BIND_SERVICE
+            )
+            .unwrap()
+        ));
     }
     #[cfg(feature = "failpoints")]
     if std::env::var("PROBE_FAILPOINT").as_deref() == Ok("launcher-after-fork") {

@@ -51,6 +51,15 @@ impl Setup {
 
     /// Starts a daemon as `user`/`group`; returns its pid and its report.
     fn start(&self, user: Option<&str>, group: Option<&str>) -> (i32, String) {
+        self.start_with(user, group, |_| {})
+    }
+
+    fn start_with(
+        &self,
+        user: Option<&str>,
+        group: Option<&str>,
+        setup: impl FnOnce(&mut Command),
+    ) -> (i32, String) {
         let report = self.dir.join("report");
         fs::write(&report, "").unwrap();
         fs::set_permissions(&report, fs::Permissions::from_mode(0o666)).unwrap();
@@ -68,6 +77,7 @@ impl Setup {
         if let Some(group) = group {
             command.env("PROBE_GROUP", group);
         }
+        setup(&mut command);
         let spawned = harness().spawn(command, self.dir.path());
         let output = harness().wait(&spawned, Duration::from_secs(20));
         assert_eq!(output.code, Some(0), "{output:?}");
@@ -192,7 +202,15 @@ fn numeric_uid_and_gid() {
 fn group_only() {
     common::require_root("switching groups");
     let setup = Setup::new("cred-group");
-    let (pid, report) = setup.start(None, Some("probegrp1"));
+    // The launcher has a capability in its ambient set: the switch must clear it.
+    let (pid, report) = setup.start_with(None, Some("probegrp1"), |command| {
+        command.env("PROBE_RAISE_AMBIENT", "1");
+    });
+    assert!(report.contains("launcher-ambient=true\n"), "{report}");
+    assert_eq!(
+        proc_status_field(pid, "CapAmb").as_deref(),
+        Some("0000000000000000")
+    );
     assert_eq!(
         ids(pid),
         (
@@ -292,4 +310,36 @@ fn public_switch_refuses_a_multi_threaded_process() {
     // Nothing asked: nothing to refuse.
     credentials.resolve(None, None, &files).unwrap();
     credentials.switch().unwrap();
+}
+
+#[test]
+fn setup_error_in_the_daemon_is_returned_by_the_launcher() {
+    common::require_root("starting a process as another user");
+    let setup = Setup::new("cred-setup-error");
+    let run_dir = setup.dir.join("run");
+    fs::create_dir(&run_dir).unwrap();
+    std::os::unix::fs::chown(&run_dir, Some(61010), Some(61010)).unwrap();
+    let pid_file = run_dir.join("probe.pid");
+    let mut command = Command::new(probe());
+    command
+        .arg(&pid_file)
+        .env("PROBE_USER", "#61011")
+        .env("PROBE_GROUP", "#61011")
+        .uid(61010)
+        .gid(61010);
+    let spawned = harness().spawn(command, setup.dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(20));
+    // An unprivileged launcher cannot switch: the daemon's setgroups fails, and the launcher
+    // returns the daemon's own message.
+    assert_eq!(output.code, Some(102), "{output:?}");
+    assert_eq!(
+        output.stderr.trim(),
+        "fixture_daemon_probe: Cannot set supplementary groups: EPERM (Operation not permitted)"
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    // Unlocked: nobody holds it any more.
+    let file = fs::File::open(&pid_file).unwrap();
+    // SAFETY: `file` stays open for the call.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&file)) };
+    rustix::fs::flock(fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
 }

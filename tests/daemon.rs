@@ -76,6 +76,22 @@ fn launched_pid(output: &common::Output) -> i32 {
         .unwrap()
 }
 
+/// Waits (at most 10 s) until the body's report contains `needle`; returns the report.
+fn wait_for_report(dir: &TempDir, needle: &str) -> String {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let report = fs::read_to_string(dir.join("report")).unwrap();
+        if report.contains(needle) {
+            return report;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no {needle} in {report}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
 /// Asks the probe's body to call `Running::exit` and waits until the daemon is gone.
 fn stop(dir: &TempDir, pid: i32) {
     fs::write(dir.join("stop"), "").unwrap();
@@ -143,7 +159,7 @@ fn check_real_daemon(label: &str, process_group: bool, preserve_cwd: bool) {
         assert_eq!(cwd, Path::new("/"));
     }
     // The body ran after the PID was published.
-    let report = fs::read_to_string(dir.join("report")).unwrap();
+    let report = wait_for_report(&dir, "body=running");
     assert!(report.contains(&format!("pid={pid}\n")), "{report}");
     assert!(report.contains("simulated=false"), "{report}");
 
@@ -163,9 +179,7 @@ fn check_real_daemon(label: &str, process_group: bool, preserve_cwd: bool) {
     stop(&dir, pid);
     assert_eq!(fs::read(&pid_file).unwrap(), b"");
     assert_eq!(state(&pid_file), PidState::NotRunning);
-    assert!(fs::read_to_string(dir.join("report"))
-        .unwrap()
-        .contains("body=exited"));
+    wait_for_report(&dir, "body=exited");
 }
 
 #[test]
@@ -330,9 +344,7 @@ fn confirmed_run_returns_after_confirmation() {
         command.env("PROBE_MODE", "confirm");
     });
     let pid = launched_pid(&output);
-    assert!(fs::read_to_string(dir.join("report"))
-        .unwrap()
-        .contains("body=running"));
+    wait_for_report(&dir, "body=running");
     stop(&dir, pid);
     assert_eq!(state(&pid_file), PidState::NotRunning);
 }
