@@ -233,27 +233,28 @@ mod soak {
             let pid_lockers = holders_of(&instance.pid_file);
             let sentinel_lockers = holders_of(&instance.sentinel);
             let content = instance.pid_file_text().unwrap_or_default();
+            // `/proc/locks` names the process that took a lock, which for the PID file is
+            // the launcher (gone by now): who holds it is proven through /proc/<pid>/fd.
             match (&pid_lockers[..], &sentinel_lockers[..]) {
                 ([], []) => Truth::Stopped {
                     stale: !content.is_empty(),
                 },
-                ([supervisor], [body]) => {
+                ([_], [body]) => {
                     let named = content.trim_end().parse::<i32>().ok();
                     let parent = common::proc_status_field(*body, "PPid")
                         .and_then(|value| value.parse::<i32>().ok());
-                    if named == Some(*supervisor)
-                        && parent == Some(*supervisor)
-                        && content.ends_with('\n')
-                        && common::is_alive(*supervisor)
-                        && common::is_alive(*body)
-                    {
-                        Truth::Running {
-                            supervisor: *supervisor,
+                    match named {
+                        Some(supervisor)
+                            if parent == Some(supervisor)
+                                && content.ends_with('\n')
+                                && holds(supervisor, &instance.pid_file)
+                                && common::is_alive(*body) =>
+                        {
+                            Truth::Running { supervisor }
                         }
-                    } else {
-                        Truth::Unsettled(format!(
-                            "PID file {content:?} locked by {supervisor}, sentinel by {body} (parent {parent:?})"
-                        ))
+                        _ => Truth::Unsettled(format!(
+                            "PID file {content:?} locked, sentinel by {body} (parent {parent:?})"
+                        )),
                     }
                 }
                 _ => Truth::Unsettled(format!(
@@ -512,6 +513,23 @@ mod soak {
         found
     }
 
+    /// Whether live process `pid` has `path` open.
+    fn holds(pid: i32, path: &Path) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(wanted) = fs::metadata(path) else {
+            return false;
+        };
+        let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+            return false;
+        };
+        common::is_alive(pid)
+            && entries.flatten().any(|entry| {
+                fs::metadata(entry.path()).is_ok_and(|metadata| {
+                    metadata.dev() == wanted.dev() && metadata.ino() == wanted.ino()
+                })
+            })
+    }
+
     fn environment_of(pid: i32) -> Vec<String> {
         fs::read(format!("/proc/{pid}/environ"))
             .map(|bytes| {
@@ -565,6 +583,26 @@ mod soak {
             }
         }
         found
+    }
+
+    /// Marks every descriptor above 2 of the test process close-on-exec (cargo hands tests its
+    /// jobserver pipe, for instance): then any descriptor a daemon body finds beyond 0–2 was
+    /// leaked by the tools.
+    fn close_inherited_descriptors_on_exec() {
+        let numbers: Vec<i32> = fs::read_dir("/proc/self/fd")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_string_lossy().parse().ok())
+            .filter(|number| *number > 2)
+            .collect();
+        for number in numbers {
+            // SAFETY: only the flags of a descriptor number are changed; a number that was
+            // the directory reader's and is closed by now yields EBADF, which is ignored.
+            let descriptor = unsafe { rustix::fd::BorrowedFd::borrow_raw(number) };
+            if let Ok(flags) = rustix::io::fcntl_getfd(descriptor) {
+                let _ = rustix::io::fcntl_setfd(descriptor, flags | rustix::io::FdFlags::CLOEXEC);
+            }
+        }
     }
 
     fn open_descriptors() -> usize {
@@ -638,6 +676,7 @@ mod soak {
         );
         let harness_ready = harness();
         let _ = harness_ready;
+        close_inherited_descriptors_on_exec();
         let descriptors_before = open_descriptors();
         let dir = TempDir::new("soak");
         fs::create_dir_all(dir.join("logs")).unwrap();
