@@ -334,7 +334,8 @@ mod soak {
                     && output.stderr.contains("already running"));
             // A kill by the fault thread excuses any outcome; a direct start (which takes no
             // guard) excuses a stop or start that timed out behind it.
-            if !fine && !disturbed && !(bypassed && output.code == Some(102)) {
+            let excused = disturbed || (bypassed && output.code == Some(102));
+            if !fine && !excused {
                 self.violation(format!(
                     "instance {}: {action} (fail point {point:?}) ended {} with {:?}",
                     instance.index,
@@ -543,7 +544,7 @@ mod soak {
 
     fn belongs_to(pid: i32, tag: &str) -> bool {
         let marker = format!("UCW_SOAK_RUN={tag}");
-        environment_of(pid).iter().any(|entry| *entry == marker)
+        environment_of(pid).contains(&marker)
     }
 
     /// Processes of this run stopped (state `T`): `(pid, instance, armed point)`.
