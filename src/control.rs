@@ -225,6 +225,7 @@ impl<'a> Params<'a> {
 pub fn control(params: &Params<'_>) -> Result<Status> {
     let deadline = Deadline::start(params.timeout);
     let guard = take_guard(params, &deadline)?;
+    crate::failpoint::hit("control-guard-held");
     let status = act(params, &deadline);
     drop(guard);
     status
@@ -426,6 +427,7 @@ fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
         Err(errno) => return Err(Error::new("Cannot fork").with_errno(errno)),
     };
     drop(writer);
+    crate::failpoint::hit("control-launcher-forked");
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
         Err(errno) => {
@@ -726,6 +728,7 @@ fn stop(params: &Params<'_>, deadline: &Deadline, pid: Pid, file: FileId) -> Res
         let _ = send(target, Signal::CONT);
     }
     let pidfd = target.as_ref().and_then(|target| target.pidfd.as_ref());
+    crate::failpoint::hit("control-stop-signalled");
     if wait_for_release(params, deadline, pidfd)? {
         return Ok(Status::Ok);
     }

@@ -43,7 +43,7 @@ mod soak {
     const POINTS: &[&str] = &[
         // ucw-daemon-control
         "control-guard-held",
-        "control-before-launch",
+        "control-launcher-forked",
         "control-stop-signalled",
         // the launcher and the daemon (src/daemon.rs, run by ucw-daemonize)
         "launcher-before-fork",
