@@ -92,16 +92,20 @@ mod soak {
         busy: AtomicUsize,
         /// Bumped when a state-changing operation or fault begins or ends.
         generation: AtomicU64,
-        /// Processes of this instance killed by the fault thread.
+        /// Bumped when the fault thread starts killing a process of this instance and again
+        /// once that process and its children are gone (odd: a kill is in flight).
         kills: AtomicU64,
-        /// Direct `ucw-daemonize` starts begun (they bypass the guard).
+        /// Bumped when a direct `ucw-daemonize` start (which bypasses the guard) begins and
+        /// when it ends.
         direct_starts: AtomicU64,
     }
 
     impl Instance {
-        fn enter(&self) {
-            self.busy.fetch_add(1, Ordering::SeqCst);
-            self.generation.fetch_add(1, Ordering::SeqCst);
+        /// Marks a state change in flight; returns the generation it made, and whether it
+        /// was the only one.
+        fn enter(&self) -> (u64, bool) {
+            let alone = self.busy.fetch_add(1, Ordering::SeqCst) == 0;
+            (self.generation.fetch_add(1, Ordering::SeqCst) + 1, alone)
         }
 
         fn leave(&self) {
@@ -135,6 +139,7 @@ mod soak {
         outcomes: Mutex<BTreeMap<String, u64>>,
         violations: Mutex<Vec<String>>,
         verified_checks: AtomicU64,
+        verified_actions: AtomicU64,
         /// No more random kills (the final recovery runs).
         calm: AtomicBool,
         stop: AtomicBool,
@@ -253,23 +258,30 @@ mod soak {
                             Truth::Running { supervisor }
                         }
                         _ => Truth::Unsettled(format!(
-                            "PID file {content:?} locked, sentinel by {body} (parent {parent:?})"
+                            "PID file {content:?} locked, sentinel by {} (parent {parent:?}); \
+                             named: {}",
+                            describe_processes(&[*body]),
+                            describe_processes(&named.into_iter().collect::<Vec<_>>())
                         )),
                     }
                 }
                 _ => Truth::Unsettled(format!(
-                    "PID file {content:?} locked by {pid_lockers:?}, sentinel by {sentinel_lockers:?}"
+                    "PID file {content:?} locked by {}, sentinel by {}",
+                    describe_processes(&pid_lockers),
+                    describe_processes(&sentinel_lockers)
                 )),
             }
         }
 
-        /// Waits up to 5 s for `instance` to be settled (stopped or running), if nothing else
-        /// is in flight on it; returns the settled truth, or `None` when others are busy.
-        fn settle(&self, instance: &Instance) -> Option<Truth> {
+        /// Waits up to 5 s for `instance` to be settled (stopped or running), provided that
+        /// nothing else entered or left since the caller entered (`entered` is the generation
+        /// its `enter` returned); returns the settled truth, or `None` when something else
+        /// overlapped.
+        fn settle(&self, instance: &Instance, entered: u64) -> Option<Truth> {
             let deadline = Instant::now() + Duration::from_secs(5);
             loop {
                 let generation = instance.generation.load(Ordering::SeqCst);
-                if instance.busy.load(Ordering::SeqCst) != 1 {
+                if instance.busy.load(Ordering::SeqCst) != 1 || generation != entered {
                     return None;
                 }
                 let truth = self.truth(instance);
@@ -310,17 +322,22 @@ mod soak {
                 self.check(instance, point);
                 return;
             }
-            instance.enter();
+            let (entered, alone) = instance.enter();
             let kills = instance.kills.load(Ordering::SeqCst);
             let directs = instance.direct_starts.load(Ordering::SeqCst);
-            let output = if action == "direct" {
+            let (output, own_direct_marks) = if action == "direct" {
                 instance.direct_starts.fetch_add(1, Ordering::SeqCst);
-                self.direct_start(instance, point)
+                let output = self.direct_start(instance, point);
+                instance.direct_starts.fetch_add(1, Ordering::SeqCst);
+                (output, 2)
             } else {
-                self.control(instance, action, point)
+                (self.control(instance, action, point), 0)
             };
-            let disturbed = instance.kills.load(Ordering::SeqCst) != kills;
-            let bypassed = instance.direct_starts.load(Ordering::SeqCst) != directs;
+            // Both counters are bumped when a disturbance begins and when it ends: an odd
+            // value means one is in flight.
+            let disturbed = kills % 2 == 1 || instance.kills.load(Ordering::SeqCst) != kills;
+            let bypassed = directs % 2 == 1
+                || instance.direct_starts.load(Ordering::SeqCst) != directs + own_direct_marks;
             self.count(&self.outcomes, format!("{action} -> {}", describe(&output)));
             let allowed: &[i32] = match action {
                 "--start" => &[0, 100, 103],
@@ -343,8 +360,9 @@ mod soak {
                     output.stderr
                 ));
             }
-            if fine && !disturbed && !bypassed {
-                if let Some(truth) = self.settle(instance) {
+            if fine && !disturbed && !bypassed && alone {
+                if let Some(truth) = self.settle(instance, entered) {
+                    self.verified_actions.fetch_add(1, Ordering::Relaxed);
                     let want_running = match (action, output.code) {
                         ("--start", Some(0 | 100 | 103)) | ("direct", Some(0)) => Some(true),
                         ("--stop", Some(0 | 100 | 103)) => Some(false),
@@ -362,7 +380,7 @@ mod soak {
                     }
                 }
             }
-            instance.leave();
+            self.leave_settled(instance);
         }
 
         /// A check, verified against the truth when nothing else happened meanwhile.
@@ -408,6 +426,23 @@ mod soak {
             }
         }
 
+        /// Leaves the state-changing section; the last one out first waits (at most 2 s, best
+        /// effort) for the instance to settle, so that a quiet moment never starts in the
+        /// middle of a transition (a body not yet holding its sentinel, a supervisor still
+        /// reaping its killed program).
+        fn leave_settled(&self, instance: &Instance) {
+            if instance.busy.load(Ordering::SeqCst) == 1 {
+                let deadline = Instant::now() + Duration::from_secs(2);
+                while matches!(self.truth(instance), Truth::Unsettled(_))
+                    && instance.busy.load(Ordering::SeqCst) == 1
+                    && Instant::now() < deadline
+                {
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+            }
+            instance.leave();
+        }
+
         /// The fault thread: handles processes stopped at fail points and kills running
         /// daemons at random.
         fn inject_faults(&self, mut dice: Dice) {
@@ -425,18 +460,25 @@ mod soak {
                     if kill {
                         instance.kills.fetch_add(1, Ordering::SeqCst);
                     }
+                    let children = children_of(pid);
                     if let Some(target) = rustix::process::Pid::from_raw(pid) {
                         let _ = rustix::process::kill_process(target, signal);
                     }
                     if kill {
                         common::wait_gone(pid, Duration::from_secs(5));
+                        // Its children end on their own (EOF, PDEATHSIG, or a launch that
+                        // completes): give them the time before the moment counts as quiet.
+                        for child in children {
+                            common::wait_gone(child, Duration::from_secs(2));
+                        }
+                        instance.kills.fetch_add(1, Ordering::SeqCst);
                     }
                     self.faults.fetch_add(1, Ordering::Relaxed);
                     self.count(
                         &self.per_point,
                         format!("{point} -> {}", if kill { "SIGKILL" } else { "SIGCONT" }),
                     );
-                    instance.leave();
+                    self.leave_settled(instance);
                 }
                 if !self.calm.load(Ordering::SeqCst)
                     && last_random_kill.elapsed() > Duration::from_millis(150)
@@ -456,9 +498,9 @@ mod soak {
                 let body = fs::read_to_string(&instance.sentinel)
                     .ok()
                     .and_then(|text| text.split_whitespace().next()?.parse::<i32>().ok());
-                let (victim, what) = match body {
-                    Some(body) if dice.chance(50) => (body, "running body"),
-                    _ => (supervisor, "running supervisor"),
+                let (victim, other, what) = match body {
+                    Some(body) if dice.chance(50) => (body, Some(supervisor), "running body"),
+                    _ => (supervisor, body, "running supervisor"),
                 };
                 if belongs_to(victim, &self.tag) {
                     instance.kills.fetch_add(1, Ordering::SeqCst);
@@ -467,13 +509,17 @@ mod soak {
                             rustix::process::kill_process(target, rustix::process::Signal::KILL);
                     }
                     common::wait_gone(victim, Duration::from_secs(5));
-                    // The supervisor's death kills the body (PR_SET_PDEATHSIG): let it go.
-                    std::thread::sleep(Duration::from_millis(5));
+                    // The supervisor's death kills the body (PR_SET_PDEATHSIG); the body's
+                    // death makes the supervisor empty the PID file and exit: let it go.
+                    if let Some(other) = other {
+                        common::wait_gone(other, Duration::from_secs(2));
+                    }
+                    instance.kills.fetch_add(1, Ordering::SeqCst);
                     self.faults.fetch_add(1, Ordering::Relaxed);
                     self.count(&self.per_point, format!("{what} -> SIGKILL"));
                 }
             }
-            instance.leave();
+            self.leave_settled(instance);
         }
     }
 
@@ -485,14 +531,33 @@ mod soak {
         }
     }
 
-    /// `(device, inode, pid)` of every granted flock in `/proc/locks`.
+    /// `(device, inode, pid)` of every granted exclusive flock in `/proc/locks`.
     fn flock_holders() -> Vec<(u64, u64, i32)> {
-        let text = fs::read_to_string("/proc/locks").unwrap_or_default();
+        // One big read: seq_file builds each read from a fresh walk of the lock list, so
+        // reading in small pieces while locks come and go duplicates or skips entries.
+        let mut buffer = vec![0u8; 1 << 20];
+        let mut length = 0;
+        if let Ok(mut file) = fs::File::open("/proc/locks") {
+            use std::io::Read;
+            while let Ok(count) = file.read(&mut buffer[length..]) {
+                if count == 0 || length + count == buffer.len() {
+                    length += count;
+                    break;
+                }
+                length += count;
+            }
+        }
+        let text = String::from_utf8_lossy(&buffer[..length]);
         let mut found = Vec::new();
         for line in text.lines() {
             // `1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF`; waiters have `->`.
             let fields: Vec<&str> = line.split_whitespace().collect();
-            if fields.len() < 6 || fields[1] != "FLOCK" || fields.contains(&"->") {
+            // Shared locks are controllers probing (`LOCK_SH|LOCK_NB`), not holders.
+            if fields.len() < 6
+                || fields[1] != "FLOCK"
+                || fields[3] != "WRITE"
+                || fields.contains(&"->")
+            {
                 continue;
             }
             let Ok(pid) = fields[4].parse::<i32>() else {
@@ -512,6 +577,40 @@ mod soak {
             found.push((rustix::fs::makedev(major, minor), inode, pid));
         }
         found
+    }
+
+    /// `pid (command, state, parent)` for each pid, for violation messages.
+    fn describe_processes(pids: &[i32]) -> String {
+        let described: Vec<String> = pids
+            .iter()
+            .map(|pid| {
+                let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+                let command = stat
+                    .split_once('(')
+                    .and_then(|(_, rest)| rest.rsplit_once(')'))
+                    .map_or("gone", |(name, _)| name)
+                    .to_string();
+                let state = stat.rsplit(')').next().unwrap_or("").trim().to_string();
+                let state: Vec<&str> = state.split_whitespace().take(2).collect();
+                format!("{pid} ({command} {state:?})")
+            })
+            .collect();
+        format!("[{}]", described.join(", "))
+    }
+
+    /// The pids whose parent is `pid`.
+    fn children_of(pid: i32) -> Vec<i32> {
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
+            .filter(|child| {
+                common::proc_status_field(*child, "PPid").and_then(|ppid| ppid.parse().ok())
+                    == Some(pid)
+            })
+            .collect()
     }
 
     /// Whether live process `pid` has `path` open.
@@ -621,7 +720,7 @@ mod soak {
 
     /// The final proof for one instance: it stops, starts and stops again on demand.
     fn recover(soak: &Soak, instance: &Instance) {
-        instance.enter();
+        let (mut entered, _) = instance.enter();
         let sequence: [(&str, &[i32]); 5] = [
             ("--stop", &[0, 100, 103]),
             ("--check", &[101, 103]),
@@ -642,10 +741,12 @@ mod soak {
         }
         // The fault thread may still be handling a process stopped at a point: retry.
         let deadline = Instant::now() + Duration::from_secs(5);
-        let mut settled = soak.settle(instance);
+        let mut settled = soak.settle(instance, entered);
         while settled.is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
-            settled = soak.settle(instance);
+            instance.leave();
+            entered = instance.enter().0;
+            settled = soak.settle(instance, entered);
         }
         match settled {
             Some(Truth::Stopped { stale: false }) => {}
@@ -703,6 +804,7 @@ mod soak {
             outcomes: Mutex::new(BTreeMap::new()),
             violations: Mutex::new(Vec::new()),
             verified_checks: AtomicU64::new(0),
+            verified_actions: AtomicU64::new(0),
             calm: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -788,8 +890,9 @@ mod soak {
             println!("soak:   {point}: {count}");
         }
         println!(
-            "soak: checks verified against the truth: {}; brief overlaps of a dying body (ms): {overlaps:?}",
-            soak.verified_checks.load(Ordering::Relaxed)
+            "soak: verified against the truth: {} checks, {} start/stop/reload results; brief overlaps of a dying body (ms): {overlaps:?}",
+            soak.verified_checks.load(Ordering::Relaxed),
+            soak.verified_actions.load(Ordering::Relaxed)
         );
         println!(
             "soak: operations {operations}, faults {faults}, violations {} ({:.1} s of chaos)",
