@@ -1,7 +1,17 @@
 //! Links the two tools as static, libc-free executables with our own `_start` (src/rt).
 //! The library and the tests link normally; only `[[bin]]` targets get these flags.
 
+/// Added to the default linker script: the tools abort on panic and never unwind or print
+/// backtraces, so the unwind tables rustc emits anyway (`.eh_frame`, ~1.8 KB of the tool's
+/// 8,192-byte budget) are dropped, and so are the compilers' version strings (`.comment`,
+/// ~200 bytes with its section header).
+const DISCARD_UNWIND_TABLES: &str =
+    "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) } } INSERT AFTER .text;\n";
+
 fn main() {
+    let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
+    let script = out_dir.join("discard-unwind-tables.ld");
+    std::fs::write(&script, DISCARD_UNWIND_TABLES).expect("write linker script");
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
     let linker_is_lld = std::env::var("CARGO_ENCODED_RUSTFLAGS")
         .map(|flags| flags.contains("linker=rust-lld"))
@@ -32,6 +42,14 @@ fn main() {
     for flag in flags {
         println!("cargo:rustc-link-arg-bins={flag}");
     }
+    // An extra script given as an input file augments the default one (`INSERT`).
+    let prefix = if arch == "aarch64" || linker_is_lld {
+        ""
+    } else {
+        "-Wl,"
+    };
+    println!("cargo:rustc-link-arg-bins={prefix}--no-eh-frame-hdr");
+    println!("cargo:rustc-link-arg-bins={prefix}{}", script.display());
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
 }

@@ -67,6 +67,7 @@
 extern crate std;
 
 pub mod account;
+pub mod cli;
 pub mod control;
 pub mod credentials;
 pub mod daemon;

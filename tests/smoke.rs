@@ -5,7 +5,7 @@ fn control_binary_runs() {
     let dir = common::TempDir::new("smoke");
     let out = common::harness().run(
         env!("CARGO_BIN_EXE_ucw-daemon-control"),
-        ["--x"],
+        ["--version"],
         dir.path(),
     );
     assert_eq!(out.code, Some(0));
