@@ -115,18 +115,30 @@ fn assert_nothing_left(dir: &TempDir) {
     });
 }
 
+/// `dir/sleep`, a link to `/bin/sleep`: a long sleep started through it has the test
+/// directory on its command line, so [`Cleanup`] and [`assert_nothing_left`] see it.
+fn sleeper(dir: &TempDir) -> String {
+    let link = dir.join("sleep");
+    if !link.exists() {
+        std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
+    }
+    text(&link).to_string()
+}
+
 /// Kills (SIGKILL) whatever still mentions `dir` when a test ends, even when it fails.
 struct Cleanup<'a>(&'a TempDir);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for pid in processes_mentioning(text(self.0.path())) {
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_raw(pid).unwrap(),
-                rustix::process::Signal::KILL,
-            );
+            send(pid, rustix::process::Signal::KILL);
         }
     }
+}
+
+/// Sends `signal` to `pid`, ignoring a process that is already gone.
+fn send(pid: i32, signal: rustix::process::Signal) {
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal);
 }
 
 /// A shell script that appends `HUP` to `log` on every SIGHUP and otherwise idles (the
@@ -229,8 +241,8 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
     let pid_file = dir.join("d.pid");
     // Close 0–9 (all a POSIX sh can name), then idle.
     let script = format!(
-        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec sleep 30 # {}",
-        text(dir.path())
+        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        sleeper(&dir)
     );
     let launched = run(
         &dir,
@@ -243,7 +255,7 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
     wait_for("the program to exec sleep", || {
         fs::read(format!("/proc/{program}/cmdline"))
             .unwrap_or_default()
-            .starts_with(b"sleep\0")
+            .ends_with(b"sleep\x0030\0")
     });
     // Descriptors above 9 that the test runner itself inherited may remain; none is ours.
     let open: Vec<i32> = fs::read_dir(format!("/proc/{program}/fd"))
@@ -270,14 +282,12 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let orphan_file = dir.join("orphan.pid");
-    // The orphan runs `sleep` under a name inside the test directory, so that the cleanup
-    // finds it.
-    let sleeper = dir.join("orphan-sleep");
-    std::os::unix::fs::symlink("/bin/sleep", &sleeper).unwrap();
+    let go = dir.join("go");
     let script = format!(
-        "{} 30 & echo $! > {}; exit 0",
-        text(&sleeper),
-        text(&orphan_file)
+        "{} 30 & echo $! > {}; while [ ! -e {} ]; do sleep 0.02; done; exit 0",
+        sleeper(&dir),
+        text(&orphan_file),
+        text(&go)
     );
     let launched = run(
         &dir,
@@ -286,6 +296,8 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");
     let supervisor = pid_in(&pid_file);
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    fs::write(&go, "").unwrap();
     assert!(wait_gone(supervisor, Duration::from_secs(5)));
     let orphan: i32 = fs::read_to_string(&orphan_file)
         .unwrap()
@@ -299,16 +311,13 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     let relaunched = run(
         &dir,
         DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sleep", "30"],
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
     );
     assert_eq!(relaunched.code, Some(0), "{relaunched:?}");
     assert_eq!(check(&dir, &pid_file), RUNNING);
     let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
     assert_eq!(stop.code, Some(0), "{stop:?}");
-    let _ = rustix::process::kill_process(
-        rustix::process::Pid::from_raw(orphan).unwrap(),
-        rustix::process::Signal::KILL,
-    );
+    send(orphan, rustix::process::Signal::KILL);
     assert_nothing_left(&dir);
 }
 
@@ -317,7 +326,7 @@ fn killing_the_supervisor_takes_the_program_down() {
     let dir = TempDir::new("daemonize-kill");
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
-    let script = format!("trap '' TERM HUP; exec sleep 30 # {}", text(dir.path()));
+    let script = format!("trap '' TERM HUP; exec {} 30", sleeper(&dir));
     let launched = run(
         &dir,
         DAEMONIZE,
@@ -326,11 +335,7 @@ fn killing_the_supervisor_takes_the_program_down() {
     assert_eq!(launched.code, Some(0), "{launched:?}");
     let supervisor = pid_in(&pid_file);
     let program = only_child(supervisor);
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(supervisor).unwrap(),
-        rustix::process::Signal::KILL,
-    )
-    .unwrap();
+    send(supervisor, rustix::process::Signal::KILL);
     assert!(
         wait_gone(program, Duration::from_secs(5)),
         "the program survived its supervisor"
@@ -493,8 +498,8 @@ fn exec_mode_program_can_drop_the_lock() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let script = format!(
-        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec sleep 30 # {}",
-        text(dir.path())
+        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        sleeper(&dir)
     );
     let launched = run(
         &dir,
@@ -514,10 +519,12 @@ fn exec_mode_program_can_drop_the_lock() {
     wait_for("the program to exec sleep", || {
         fs::read(format!("/proc/{program}/cmdline"))
             .unwrap_or_default()
-            .starts_with(b"sleep\0")
+            .ends_with(b"sleep\x0030\0")
     });
     assert_eq!(check(&dir, &pid_file), STALE);
     assert!(is_alive(program));
+    send(program, rustix::process::Signal::KILL);
+    assert_nothing_left(&dir);
 }
 
 #[test]
@@ -549,11 +556,7 @@ fn foreground_stays_attached() {
     command.args(["--foreground", "--", "sleep", "30"]);
     let spawned = harness().spawn(command, dir.path());
     only_child(spawned.pid);
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(spawned.pid).unwrap(),
-        rustix::process::Signal::TERM,
-    )
-    .unwrap();
+    send(spawned.pid, rustix::process::Signal::TERM);
     let output = harness().wait(&spawned, Duration::from_secs(10));
     assert_eq!(output.code, Some(128 + 15), "{output:?}");
     // --exec in the foreground: the tool becomes the program.
@@ -653,7 +656,7 @@ fn errors_before_launch_name_the_problem() {
     let running = run(
         &dir,
         DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sleep", "30"],
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
     );
     assert_eq!(running.code, Some(0), "{running:?}");
     let second = run(
