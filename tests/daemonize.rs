@@ -785,11 +785,55 @@ fn user_switch_sets_ids_groups_and_environment() {
     }
     let marker = format!("UCW_MARKER={}", text(dir.path()));
     assert!(variables.contains(&marker), "{variables:?}");
-    // The PID file stays root's: the launcher wrote it before the switch.
     let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
     assert_eq!(stop.code, Some(0), "{stop:?}");
     assert!(wait_gone(program, Duration::from_secs(5)));
     assert_nothing_left(&dir);
+
+    // In the foreground the tool switches too; an explicit group replaces the primary one
+    // and stays among the supplementary groups.
+    let report = "grep -E '^(Uid|Gid|Groups):' /proc/self/status; echo \"$USER $LOGNAME $HOME\"";
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--foreground", "--user", &name, "--group", "ucwextra", "--"])
+        .args(["sh", "-c", report])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(0), "{output:?}");
+    let lines: Vec<&str> = output.stdout.lines().map(str::trim_end).collect();
+    assert_eq!(
+        lines,
+        [
+            "Uid:\t54321\t54321\t54321\t54321",
+            "Gid:\t54322\t54322\t54322\t54322",
+            "Groups:\t54322 54323",
+            &format!("{name} {name} /home/{name}"),
+        ],
+        "{output:?}"
+    );
+
+    // More inherited variables than the rewritten environment can hold: a clear error,
+    // nothing started, the PID file left empty.
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--pid-file", text(&pid_file), "--user", &name, "--"])
+        .args(["sleep", "30"])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    for index in 0..1100 {
+        command.env(format!("UCW_FILLER_{index}"), "x");
+    }
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(ERROR), "{output:?}");
+    assert_eq!(
+        output.stderr,
+        "ucw-daemonize: Cannot pass the environment on: more than 1024 variables\n"
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
 }
 
 #[cfg(not(feature = "failpoints"))]

@@ -439,6 +439,7 @@ fn main(mut startup: rt::Startup) -> i32 {
         });
     }
     let argv = startup.argv_from(command);
+    let simulated = params.flags.contains(Flags::SIMULATE);
     // SAFETY: `main` runs once, single-threaded; this is the only reference ever made.
     let credentials = unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) };
     let daemon = match daemon::init(&params, credentials) {
@@ -448,6 +449,15 @@ fn main(mut startup: rt::Startup) -> i32 {
             return EXIT_ERROR;
         }
     };
+    // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
+    // that `--foreground --user` runs the program as that user (service managers that keep
+    // their services attached).
+    if simulated {
+        if let Err(error) = daemon.credentials().switch() {
+            report(program_name, error.as_bytes());
+            return EXIT_ERROR;
+        }
+    }
     let mut environment = Environment {
         entries: [core::ptr::null(); ENVIRONMENT_CAPACITY + 1],
         text: [0; 2 * (8 + NAME_CAPACITY + 1) + 5 + HOME_CAPACITY + 1],
