@@ -8,6 +8,10 @@
 //! NSS or anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
 
+// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
+// is the crate-wide convention, so the size lint does not apply here.
+#![allow(clippy::result_large_err)]
+
 use crate::error::{Error, Result};
 use crate::text::parse_decimal;
 use core::ffi::CStr;
@@ -181,25 +185,25 @@ impl GroupList {
         }
     }
 
-    /// Adds `gid` unless present; `Err(())` when the list already holds [`NGROUPS_MAX`] ids.
-    #[allow(clippy::result_unit_err)]
-    pub fn insert(&mut self, gid: u32) -> core::result::Result<(), ()> {
+    /// Adds `gid` unless present; returns `false` (and adds nothing) when the list is full
+    /// ([`NGROUPS_MAX`] ids).
+    pub fn insert(&mut self, gid: u32) -> bool {
         let list = &self.gids[..self.count];
         // Files usually list groups by increasing gid: check the end first.
         let position = match list.last() {
             Some(last) if last.as_raw() < gid => self.count,
             _ => match list.binary_search_by_key(&gid, |known| known.as_raw()) {
-                Ok(_) => return Ok(()),
+                Ok(_) => return true,
                 Err(position) => position,
             },
         };
         if self.count == NGROUPS_MAX {
-            return Err(());
+            return false;
         }
         self.gids.copy_within(position..self.count, position + 1);
         self.gids[position] = Gid::from_raw_unchecked(gid);
         self.count += 1;
-        Ok(())
+        true
     }
 
     /// Forgets every id.
@@ -260,7 +264,7 @@ impl<'p> FieldReader<'p> {
     }
 
     /// Returns the next byte, or `None` at end of file.
-    fn next_byte(&mut self) -> Result<Option<u8>> {
+    fn next_byte(&mut self) -> core::result::Result<Option<u8>, Errno> {
         if self.start == self.end {
             loop {
                 match rustix::io::read(&self.fd, &mut self.buffer) {
@@ -271,9 +275,7 @@ impl<'p> FieldReader<'p> {
                         break;
                     }
                     Err(Errno::INTR) => {}
-                    Err(errno) => {
-                        return Err(Error::system_on("read", self.what, self.path, errno))
-                    }
+                    Err(errno) => return Err(errno),
                 }
             }
         }
@@ -285,7 +287,10 @@ impl<'p> FieldReader<'p> {
     /// Reads the next event; `in_line` says whether the current line has content, so that
     /// a last line without a newline still ends.
     fn next_event(&mut self, in_line: &mut bool) -> Result<Event> {
-        Ok(match self.next_byte()? {
+        let byte = self
+            .next_byte()
+            .map_err(|errno| Error::system_on("read", self.what, self.path, errno))?;
+        Ok(match byte {
             None if *in_line => {
                 *in_line = false;
                 Event::LineEnd
@@ -514,7 +519,7 @@ pub fn add_memberships(
                 let first = &line_name.bytes[..line_name.length];
                 if field + 1 == GROUP_FIELDS && members.found && is_entry_name(first) {
                     if let Some(gid) = gid.id() {
-                        if groups.insert(gid).is_err() {
+                        if !groups.insert(gid) {
                             return Err(Error::new("User `")
                                 .push(user)
                                 .push("` belongs to more than ")

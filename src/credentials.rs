@@ -8,6 +8,10 @@
 //! point (raw set*id calls change one thread only), and never leave a half-switched process
 //! running silently: every surprise is an error.
 
+// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
+// is the crate-wide convention, so the size lint does not apply here.
+#![allow(clippy::result_large_err)]
+
 use crate::account::{
     self, AccountFiles, GroupList, Lookup, UserEntry, HOME_CAPACITY, NAME_CAPACITY,
 };
@@ -228,7 +232,7 @@ impl Credentials {
         self.gid = Some(Gid::from_raw_unchecked(gid));
         self.groups.clear();
         // An empty list always has room.
-        let _ = self.groups.insert(gid);
+        self.groups.insert(gid);
         Ok(())
     }
 
@@ -264,8 +268,12 @@ impl Credentials {
         self.uid.is_none() && self.gid.is_none()
     }
 
-    /// Switches the whole process to these credentials; see [`Credentials::switch_single_threaded`]
-    /// for the order and the proof.
+    /// Switches the whole process to these credentials: `setgroups`, `setresgid`,
+    /// `setresuid` (each only when asked), then clears the ambient capabilities; when this
+    /// leaves root, proves that `setresuid(0, 0, 0)` now fails and that the permitted and
+    /// effective capability sets are empty. For a non-root process, switching to the ids it
+    /// already has (real and effective) is a no-op, so it may "switch" to itself; root always
+    /// gets the supplementary groups reset.
     ///
     /// Raw `setresuid` and friends change the calling thread only, so this refuses a
     /// multi-threaded process, as counted by the `Threads:` line of `/proc/self/status`.
@@ -285,11 +293,7 @@ impl Credentials {
         self.switch_single_threaded()
     }
 
-    /// Switches without counting threads: `setgroups`, `setresgid`, `setresuid` (each only
-    /// when asked), then clears the ambient capabilities; when this left root, proves that
-    /// `setresuid(0, 0, 0)` now fails and that the permitted and effective capability sets
-    /// are empty. Switching to the ids we already have (real and effective) is a no-op, so a
-    /// non-root process may "switch" to itself.
+    /// [`Credentials::switch`] without counting threads.
     ///
     /// The caller guarantees that the process is single-threaded (right after `fork`).
     pub(crate) fn switch_single_threaded(&self) -> Result<()> {
@@ -301,10 +305,12 @@ impl Credentials {
             None => true,
             Some(gid) => rustix::process::getgid() == gid && rustix::process::getegid() == gid,
         };
-        if uid_unchanged && gid_unchanged {
+        let was_root = rustix::process::geteuid().is_root();
+        // Root always resets the supplementary groups; anyone else cannot call setgroups, so
+        // for them "switching" to what they are is a no-op.
+        if uid_unchanged && gid_unchanged && !was_root {
             return Ok(());
         }
-        let was_root = rustix::process::geteuid().is_root();
         if let Some(gid) = self.gid {
             rustix::thread::set_thread_groups(self.groups.as_slice())
                 .map_err(|errno| switch_error("set supplementary groups", errno))?;

@@ -39,6 +39,10 @@
 //! }
 //! ```
 
+// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
+// is the crate-wide convention, so the size lint does not apply here.
+#![allow(clippy::result_large_err)]
+
 use crate::account::AccountFiles;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result, ERROR_CAPACITY};
@@ -139,6 +143,9 @@ pub enum Launched {
 
 /// What the body receives: the PID file (locked, containing the daemon's PID) and, for
 /// [`Daemon::run_confirmed`], the channel on which the launcher awaits confirmation.
+///
+/// End with [`Running::exit`]: dropping it instead leaves the PID in the file, which a
+/// controller then sees as stale once the process has ended (the lock goes with it).
 pub struct Running<'a> {
     pid_file: Option<PidFile<'a>>,
     confirmation: Option<OwnedFd>,
@@ -168,18 +175,19 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials) -> Result
             credentials,
         });
     }
+    if let Some(path) = params.pid_file {
+        if path.to_bytes().first() != Some(&b'/') && !params.flags.contains(Flags::PRESERVE_CWD) {
+            return Err(Error::new("Refusing PID file ")
+                .push(path.to_bytes())
+                .push(": a relative path needs PRESERVE_CWD (the daemon changes to /)"));
+        }
+    }
+    // Before anything gets a descriptor: neither the PID file nor run's pipes may land on a
+    // closed standard descriptor (the daemon points 0 and 1 at /dev/null).
+    ensure_standard_fds()?;
     let pid_file = match params.pid_file {
         None => None,
-        Some(path) => {
-            if path.to_bytes().first() != Some(&b'/') && !params.flags.contains(Flags::PRESERVE_CWD)
-            {
-                return Err(Error::new("Refusing PID file ")
-                    .push(path.to_bytes())
-                    .push(": a relative path needs PRESERVE_CWD (the daemon changes to /)"));
-            }
-            ensure_standard_fds()?;
-            Some(PidFile::create_locked(path)?)
-        }
+        Some(path) => Some(PidFile::create_locked(path)?),
     };
     Ok(Daemon {
         flags: params.flags,
@@ -315,7 +323,10 @@ impl<'a> Daemon<'a> {
         }
         if let Some(pid_file) = self.pid_file {
             // On failure `release` closes unread and the daemon exits without its body.
-            pid_file.write_pid(pid)?;
+            if let Err(error) = pid_file.write_pid(pid) {
+                let _ = pid_file.clear();
+                return Err(error);
+            }
             drop(pid_file);
         }
         write_all(release.as_fd(), b"!").map_err(|errno| {
@@ -442,8 +453,12 @@ fn close_inherited_fds(owned: &[RawFd]) -> Result<()> {
     unsafe { sys::close_from(highest as u32 + 1) }
         .map_err(|errno| Error::new("Cannot close inherited descriptors").with_errno(errno))?;
     for number in 3..highest {
-        if !owned.contains(&number) {
-            // SAFETY: as above; closing a number that is not open is harmless (EBADF).
+        if owned.contains(&number) {
+            continue;
+        }
+        // SAFETY: the descriptor is only queried; a closed number yields EBADF.
+        if rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(number) }).is_ok() {
+            // SAFETY: as above; it is open, and nothing in this process owns it.
             unsafe { rustix::io::close(number) };
         }
     }

@@ -3,6 +3,31 @@
 //! LibUCW's daemonization helper and its race-free daemon-control protocol, `#![no_std]` and
 //! without libc: every system call goes through rustix's `linux_raw` backend or our own
 //! minimal [`sys`] layer.
+//!
+//! ## Daemonization (LibUCW's `daemon_init` / `daemon_run` / `daemon_exit`)
+//!
+//! - [`daemon`]: [`daemon::init`] resolves the credentials and locks the PID file in the
+//!   launching process; [`daemon::Daemon::run`] forks, and the child detaches (`setsid`),
+//!   switches credentials, points stdin/stdout at `/dev/null`, sets `umask(022)` and
+//!   `chdir("/")`, reports its setup to the launcher and waits to be released once its PID
+//!   is in the PID file; [`daemon::Running::exit`] empties the PID file.
+//!   [`daemon::Daemon::run_confirmed`] also waits for the body's confirmation (exec
+//!   succeeded, or an explicit confirm / failure report), for `ucw-daemonize`.
+//! - [`credentials`]: user/group (name or `#id`) → uid, gid, supplementary groups
+//!   (initgroups rules), and the irreversible switch.
+//! - [`account`]: streaming, constant-memory lookups in passwd/group files given by path.
+//!
+//! Where we differ from LibUCW, on purpose: the credentials are dropped in the daemon, not
+//! in the launcher; `#uid` and `#gid` work (LibUCW hands the `#` to its number parser);
+//! an explicit group still gets the user's supplementary groups (initgroups with that gid;
+//! LibUCW keeps root's); ids above 4,294,967,294 (`#-1`) are refused; the PID file is
+//! truncated, never unlinked, on exit; the daemon does not run its body when the launcher
+//! died before publishing the PID; a setup error in the daemon is returned by the launcher.
+//!
+//! What it will not do: consult NSS (LDAP, systemd-userdb…): only the passwd and group
+//! files; switch credentials of a multi-threaded process (set*id is per thread without
+//! libc's broadcast); reset signal dispositions or close inherited descriptors unless asked
+//! ([`daemon::Flags`]).
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

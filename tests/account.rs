@@ -397,3 +397,31 @@ fn credential_rules() {
         "Invalid user name ``"
     );
 }
+
+#[test]
+fn credentials_on_the_stack_fit_a_small_thread() {
+    // Test threads get 2 MiB; resolving into a stack value (no Box) must fit in half that.
+    let dir = common::TempDir::new("account-stack");
+    let files = Files::new(
+        dir.path(),
+        Some(PASSWD),
+        Some(b"staff:x:61100:alice\nwheel:x:61101:bob,alice\n"),
+    );
+    let passwd = files.passwd.clone();
+    let group = files.group.clone();
+    let groups = std::thread::Builder::new()
+        .stack_size(1 << 20)
+        .spawn(move || {
+            let files = AccountFiles {
+                passwd: &passwd,
+                group: &group,
+            };
+            let mut credentials = Credentials::new();
+            credentials.resolve(Some(b"alice"), None, &files).unwrap();
+            credentials.groups().len()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert_eq!(groups, 3);
+}

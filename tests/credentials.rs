@@ -1,0 +1,345 @@
+//! Credential switching checked from outside: daemons started by
+//! `examples/fixture_daemon_probe.rs` with crafted passwd/group files, inspected through
+//! /proc/<pid>/status (Uid, Gid, Groups, CapPrm/CapEff/CapAmb); plus the public `switch`'s
+//! refusal of a multi-threaded process. Uses uids/gids 61010–61099, unused on the machine.
+
+mod common;
+
+use common::{harness, proc_status_field, TempDir};
+use std::ffi::CString;
+use std::fs;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::process::CommandExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+use ucw_daemon::account::AccountFiles;
+use ucw_daemon::credentials::Credentials;
+
+fn probe() -> PathBuf {
+    Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
+        .parent()
+        .unwrap()
+        .join("examples/fixture_daemon_probe")
+}
+
+const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
+probeuser:x:61010:61010:Probe:/home/probeuser:/bin/sh\n\
+probeother:x:61013:61013::/:/bin/sh\n";
+const GROUP: &str = "root:x:0:\n\
+probeuser:x:61010:\n\
+probegrp1:x:61011:probeuser\n\
+probegrp2:x:61012:probeother,probeuser\n\
+probegrp3:x:61014:probeother\n\
+probeexplicit:x:61020:\n";
+
+/// A directory the switched daemon can read (0755) holding the crafted files and a report
+/// file it can append to.
+struct Setup {
+    dir: TempDir,
+}
+
+impl Setup {
+    fn new(label: &str) -> Self {
+        let dir = TempDir::new(label);
+        fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        fs::write(dir.join("passwd"), PASSWD).unwrap();
+        fs::write(dir.join("group"), GROUP).unwrap();
+        Self { dir }
+    }
+
+    /// Starts a daemon as `user`/`group`; returns its pid and its report.
+    fn start(&self, user: Option<&str>, group: Option<&str>) -> (i32, String) {
+        self.start_with(user, group, |_| {})
+    }
+
+    fn start_with(
+        &self,
+        user: Option<&str>,
+        group: Option<&str>,
+        setup: impl FnOnce(&mut Command),
+    ) -> (i32, String) {
+        let report = self.dir.join("report");
+        fs::write(&report, "").unwrap();
+        fs::set_permissions(&report, fs::Permissions::from_mode(0o666)).unwrap();
+        let _ = fs::remove_file(self.dir.join("stop"));
+        let mut command = Command::new(probe());
+        command
+            .arg(self.dir.join("probe.pid"))
+            .env("PROBE_PASSWD", self.dir.join("passwd"))
+            .env("PROBE_GROUP_FILE", self.dir.join("group"))
+            .env("PROBE_REPORT", &report)
+            .env("PROBE_STOP", self.dir.join("stop"));
+        if let Some(user) = user {
+            command.env("PROBE_USER", user);
+        }
+        if let Some(group) = group {
+            command.env("PROBE_GROUP", group);
+        }
+        setup(&mut command);
+        let spawned = harness().spawn(command, self.dir.path());
+        let output = harness().wait(&spawned, Duration::from_secs(20));
+        assert_eq!(output.code, Some(0), "{output:?}");
+        let pid: i32 = output
+            .stdout
+            .trim()
+            .strip_prefix("launched ")
+            .unwrap()
+            .parse()
+            .unwrap();
+        // The body reports right after its release; wait for it.
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let text = fs::read_to_string(&report).unwrap();
+            if text.contains("body=running") {
+                return (pid, text);
+            }
+            assert!(std::time::Instant::now() < deadline, "no report: {text}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    fn stop(&self, pid: i32) {
+        fs::write(self.dir.join("stop"), "").unwrap();
+        assert!(common::wait_gone(pid, Duration::from_secs(10)));
+        assert_eq!(fs::read(self.dir.join("probe.pid")).unwrap(), b"");
+    }
+}
+
+/// The credentials of `pid` as /proc shows them.
+fn ids(pid: i32) -> (String, String, String) {
+    let field = |key| proc_status_field(pid, key).unwrap();
+    let words = |text: String| text.split_whitespace().collect::<Vec<_>>().join(" ");
+    (
+        words(field("Uid")),
+        words(field("Gid")),
+        words(field("Groups")),
+    )
+}
+
+fn assert_unprivileged(pid: i32, report: &str) {
+    for key in ["CapPrm", "CapEff", "CapAmb"] {
+        assert_eq!(
+            proc_status_field(pid, key).as_deref(),
+            Some("0000000000000000"),
+            "{key}"
+        );
+    }
+    // The body tried setresuid(0, 0, 0) itself: EPERM.
+    assert!(report.contains("setresuid-root=errno 1\n"), "{report}");
+}
+
+#[test]
+fn user_with_supplementary_groups() {
+    common::require_root("switching to another user");
+    let setup = Setup::new("cred-user");
+    let (pid, report) = setup.start(Some("probeuser"), None);
+    assert_eq!(
+        ids(pid),
+        (
+            "61010 61010 61010 61010".into(),
+            "61010 61010 61010 61010".into(),
+            "61010 61011 61012".into()
+        )
+    );
+    assert_unprivileged(pid, &report);
+    setup.stop(pid);
+}
+
+#[test]
+fn user_with_explicit_group_gets_initgroups_with_that_gid() {
+    common::require_root("switching to another user");
+    let setup = Setup::new("cred-user-group");
+    let (pid, report) = setup.start(Some("probeuser"), Some("probeexplicit"));
+    assert_eq!(
+        ids(pid),
+        (
+            "61010 61010 61010 61010".into(),
+            "61020 61020 61020 61020".into(),
+            "61011 61012 61020".into()
+        )
+    );
+    assert_unprivileged(pid, &report);
+    setup.stop(pid);
+}
+
+#[test]
+fn numeric_uid_listed_in_passwd() {
+    common::require_root("switching to another user");
+    let setup = Setup::new("cred-hash-uid");
+    let (pid, report) = setup.start(Some("#61013"), None);
+    assert_eq!(
+        ids(pid),
+        (
+            "61013 61013 61013 61013".into(),
+            "61013 61013 61013 61013".into(),
+            "61012 61013 61014".into()
+        )
+    );
+    assert_unprivileged(pid, &report);
+    setup.stop(pid);
+}
+
+#[test]
+fn numeric_uid_and_gid() {
+    common::require_root("switching to another user");
+    let setup = Setup::new("cred-hash-both");
+    let (pid, report) = setup.start(Some("#61030"), Some("#61031"));
+    assert_eq!(
+        ids(pid),
+        (
+            "61030 61030 61030 61030".into(),
+            "61031 61031 61031 61031".into(),
+            "61031".into()
+        )
+    );
+    assert_unprivileged(pid, &report);
+    setup.stop(pid);
+}
+
+#[test]
+fn group_only() {
+    common::require_root("switching groups");
+    let setup = Setup::new("cred-group");
+    // The launcher has a capability in its ambient set: the switch must clear it.
+    let (pid, report) = setup.start_with(None, Some("probegrp1"), |command| {
+        command.env("PROBE_RAISE_AMBIENT", "1");
+    });
+    assert!(report.contains("launcher-ambient=true\n"), "{report}");
+    assert_eq!(
+        proc_status_field(pid, "CapAmb").as_deref(),
+        Some("0000000000000000")
+    );
+    assert_eq!(
+        ids(pid),
+        (
+            "0 0 0 0".into(),
+            "61011 61011 61011 61011".into(),
+            "61011".into()
+        )
+    );
+    // Still root: a group switch alone does not drop the user.
+    assert!(report.contains("setresuid-root=ok\n"), "{report}");
+    setup.stop(pid);
+}
+
+#[test]
+fn unknown_user_fails_before_any_file_changes() {
+    let setup = Setup::new("cred-unknown");
+    let mut command = Command::new(probe());
+    command
+        .arg(setup.dir.join("probe.pid"))
+        .env("PROBE_PASSWD", setup.dir.join("passwd"))
+        .env("PROBE_GROUP_FILE", setup.dir.join("group"))
+        .env("PROBE_USER", "nosuchuser");
+    let spawned = harness().spawn(command, setup.dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(20));
+    assert_eq!(output.code, Some(102));
+    assert_eq!(
+        output.stderr.trim(),
+        format!(
+            "fixture_daemon_probe: No such user `nosuchuser` in {}",
+            setup.dir.join("passwd").display()
+        )
+    );
+    assert!(!setup.dir.join("probe.pid").exists());
+}
+
+#[test]
+fn non_root_switch_to_itself_is_a_no_op() {
+    common::require_root("starting a process as another user");
+    let setup = Setup::new("cred-noop");
+    let run_dir = setup.dir.join("run");
+    fs::create_dir(&run_dir).unwrap();
+    std::os::unix::fs::chown(&run_dir, Some(61010), Some(61010)).unwrap();
+    let report = setup.dir.join("report");
+    fs::write(&report, "").unwrap();
+    fs::set_permissions(&report, fs::Permissions::from_mode(0o666)).unwrap();
+    let mut command = Command::new(probe());
+    command
+        .arg(run_dir.join("probe.pid"))
+        .env("PROBE_PASSWD", setup.dir.join("passwd"))
+        .env("PROBE_GROUP_FILE", setup.dir.join("group"))
+        .env("PROBE_USER", "#61010")
+        .env("PROBE_GROUP", "#61010")
+        .env("PROBE_REPORT", &report)
+        .env("PROBE_STOP", setup.dir.join("stop"))
+        .uid(61010)
+        .gid(61010);
+    let spawned = harness().spawn(command, setup.dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(20));
+    // Without the no-op rule setgroups would fail with EPERM.
+    assert_eq!(output.code, Some(0), "{output:?}");
+    let pid: i32 = output
+        .stdout
+        .trim()
+        .strip_prefix("launched ")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(ids(pid).0, "61010 61010 61010 61010");
+    fs::write(setup.dir.join("stop"), "").unwrap();
+    assert!(common::wait_gone(pid, Duration::from_secs(10)));
+}
+
+#[test]
+fn public_switch_refuses_a_multi_threaded_process() {
+    // The test harness has a reaper thread, and the test runs on its own thread.
+    let _ = harness();
+    let dir = TempDir::new("cred-threads");
+    let passwd = CString::new(dir.join("passwd").as_os_str().as_bytes()).unwrap();
+    let group = CString::new(dir.join("group").as_os_str().as_bytes()).unwrap();
+    let files = AccountFiles {
+        passwd: &passwd,
+        group: &group,
+    };
+    let mut credentials = Box::new(Credentials::new());
+    credentials.resolve(None, Some(b"#61040"), &files).unwrap();
+    let error = credentials.switch().unwrap_err();
+    assert!(
+        error
+            .message()
+            .starts_with("Cannot switch user/group: the process has "),
+        "{error}"
+    );
+    assert!(error
+        .message()
+        .ends_with(" threads (set*id would change only one of them)"));
+    assert_ne!(rustix::process::getegid().as_raw(), 61040);
+    // Nothing asked: nothing to refuse.
+    credentials.resolve(None, None, &files).unwrap();
+    credentials.switch().unwrap();
+}
+
+#[test]
+fn setup_error_in_the_daemon_is_returned_by_the_launcher() {
+    common::require_root("starting a process as another user");
+    let setup = Setup::new("cred-setup-error");
+    let run_dir = setup.dir.join("run");
+    fs::create_dir(&run_dir).unwrap();
+    std::os::unix::fs::chown(&run_dir, Some(61010), Some(61010)).unwrap();
+    let pid_file = run_dir.join("probe.pid");
+    let mut command = Command::new(probe());
+    command
+        .arg(&pid_file)
+        .env("PROBE_USER", "#61011")
+        .env("PROBE_GROUP", "#61011")
+        .uid(61010)
+        .gid(61010);
+    let spawned = harness().spawn(command, setup.dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(20));
+    // An unprivileged launcher cannot switch: the daemon's setgroups fails, and the launcher
+    // returns the daemon's own message.
+    assert_eq!(output.code, Some(102), "{output:?}");
+    assert_eq!(
+        output.stderr.trim(),
+        "fixture_daemon_probe: Cannot set supplementary groups: EPERM (Operation not permitted)"
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    // Unlocked: nobody holds it any more.
+    let file = fs::File::open(&pid_file).unwrap();
+    // SAFETY: `file` stays open for the call.
+    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&file)) };
+    rustix::fs::flock(fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+}
