@@ -1,0 +1,401 @@
+//! The real `ucw-daemon-control` executable: usage errors, `--help`/`--version`, LibUCW's exit
+//! codes end to end against a fixture daemon (examples/fixture_cli_daemon.rs), the syscall
+//! budget of `--check`, and the static, interpreter-free shape of the binary.
+
+mod common;
+
+use common::{harness, Output, TempDir};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+const TOOL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
+
+/// `<target>/<profile>/examples/<name>`, which must have been built.
+fn example(name: &str) -> PathBuf {
+    let path = Path::new(TOOL)
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: plain `cargo test` builds the examples (or run `cargo build --examples` first)",
+        path.display()
+    );
+    path
+}
+
+fn tool(dir: &TempDir, args: &[&str]) -> Output {
+    harness().run(TOOL, args, dir.path())
+}
+
+fn tool_with_env(dir: &TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut command = Command::new(TOOL);
+    command.args(args);
+    for (key, value) in env {
+        command.env(key, value);
+    }
+    let spawned = harness().spawn(command, dir.path());
+    harness().wait(&spawned, Duration::from_secs(30))
+}
+
+fn assert_usage_error(output: &Output, message: &str) {
+    assert_eq!(output.code, Some(1), "{output:?}");
+    assert!(output.stdout.is_empty(), "{output:?}");
+    let mut lines = output.stderr.lines();
+    assert_eq!(
+        lines.next(),
+        Some(format!("ucw-daemon-control: {message}").as_str())
+    );
+    assert!(
+        lines
+            .next()
+            .is_some_and(|line| line.starts_with("Usage: ucw-daemon-control --start|--stop")),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn usage_errors_exit_1_with_a_message() {
+    let dir = TempDir::new("cli-usage");
+    assert_usage_error(
+        &tool(&dir, &[]),
+        "one of --start --stop --check --reload is required",
+    );
+    assert_usage_error(&tool(&dir, &["--check"]), "--pid-file is required");
+    assert_usage_error(
+        &tool(&dir, &["--st", "--pid-file=x.pid"]),
+        "option '--st' is ambiguous; possibilities: '--start' '--stop'",
+    );
+    assert_usage_error(
+        &tool(&dir, &["--check", "--pid-file", "daemon"]),
+        "For automatic choice of --guard-file, the --pid-file must end with `.pid'",
+    );
+    assert_usage_error(
+        &tool(&dir, &["--start", "--pid-file=x.pid"]),
+        "--start needs the daemon's command",
+    );
+    assert_usage_error(
+        &tool(&dir, &["--reload", "--pid-file=x.pid", "--signal=NOPE"]),
+        "Unknown signal 'NOPE'",
+    );
+    assert_usage_error(
+        &tool(&dir, &["--check", "--pid-file"]),
+        "option '--pid-file' requires an argument",
+    );
+    assert_usage_error(
+        &tool(&dir, &["--check", "--pid-file=x.pid", "--timeout=-1"]),
+        "invalid --timeout '-1'",
+    );
+    assert_usage_error(&tool(&dir, &["-h"]), "invalid option -- 'h'");
+    // Nothing was created by a refused command line.
+    assert!(!dir.join("x.lock").exists());
+}
+
+#[test]
+fn program_name_in_messages_is_the_basename() {
+    let dir = TempDir::new("cli-name");
+    let link = dir.join("my-ctl");
+    std::os::unix::fs::symlink(TOOL, &link).unwrap();
+    let output = harness().run(&link, ["--bogus"], dir.path());
+    assert_eq!(output.code, Some(1));
+    assert!(
+        output
+            .stderr
+            .starts_with("my-ctl: unrecognized option '--bogus'\nUsage: my-ctl "),
+        "{output:?}"
+    );
+    // An empty argv[0] falls back to the tool's own name.
+    let mut command = Command::new(TOOL);
+    std::os::unix::process::CommandExt::arg0(&mut command, "");
+    command.arg("--bogus");
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(30));
+    assert!(
+        output
+            .stderr
+            .starts_with("ucw-daemon-control: unrecognized option '--bogus'\n"),
+        "{output:?}"
+    );
+}
+
+#[test]
+fn help_and_version() {
+    let dir = TempDir::new("cli-help");
+    let help = tool(&dir, &["--help"]);
+    assert_eq!(help.code, Some(0));
+    assert!(help.stderr.is_empty());
+    assert!(help
+        .stdout
+        .starts_with("Usage: ucw-daemon-control --start|--stop|--check|--reload --pid-file FILE"));
+    for option in [
+        "--start",
+        "--stop",
+        "--check",
+        "--reload",
+        "--pid-file",
+        "--guard-file",
+        "--signal",
+        "--timeout",
+        "--kill-after-timeout",
+        "--version",
+        "102 error",
+        "103 stale",
+    ] {
+        assert!(help.stdout.contains(option), "help lacks {option}");
+    }
+    let version = tool(&dir, &["--vers"]);
+    assert_eq!(version.code, Some(0));
+    assert_eq!(
+        version.stdout,
+        concat!("ucw-daemon-control ", env!("CARGO_PKG_VERSION"), "\n")
+    );
+}
+
+/// A fixture daemon's files in a private directory.
+struct Daemon {
+    dir: TempDir,
+}
+
+impl Daemon {
+    fn new(label: &str) -> Self {
+        Self {
+            dir: TempDir::new(label),
+        }
+    }
+
+    fn pid_file(&self) -> String {
+        self.dir.join("d.pid").to_string_lossy().into_owned()
+    }
+
+    fn marker(&self) -> String {
+        std::fs::read_to_string(self.dir.join("marker")).unwrap_or_default()
+    }
+
+    /// Runs the tool with `args` followed by `--pid-file <d.pid>`.
+    fn control(&self, args: &[&str]) -> Output {
+        let pid_file = self.pid_file();
+        let mut all: Vec<&str> = args.to_vec();
+        all.extend(["--pid-file", &pid_file]);
+        tool(&self.dir, &all)
+    }
+
+    fn start(&self, env: &[(&str, &str)]) -> Output {
+        let pid_file = self.pid_file();
+        let fixture = example("fixture_cli_daemon");
+        let marker = self.dir.join("marker");
+        tool_with_env(
+            &self.dir,
+            &[
+                "--start",
+                "--pid-file",
+                &pid_file,
+                "--",
+                fixture.to_str().unwrap(),
+                &pid_file,
+                marker.to_str().unwrap(),
+            ],
+            env,
+        )
+    }
+
+    fn pid(&self) -> i32 {
+        std::fs::read_to_string(self.pid_file())
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Ok(text) = std::fs::read_to_string(self.pid_file()) {
+            if let Ok(pid) = text.trim().parse::<i32>() {
+                if common::is_alive(pid) {
+                    // A failed test may leave the daemon behind; do not leak it.
+                    let _ = rustix::process::kill_process(
+                        rustix::process::Pid::from_raw(pid).unwrap(),
+                        rustix::process::Signal::KILL,
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn assert_code(output: &Output, code: i32) {
+    assert_eq!(output.code, Some(code), "{output:?}");
+}
+
+#[test]
+fn exit_codes_end_to_end() {
+    let daemon = Daemon::new("cli-e2e");
+    assert_code(&daemon.control(&["--check"]), 101);
+    assert_code(&daemon.control(&["--stop"]), 100);
+    assert_code(&daemon.control(&["--reload"]), 101);
+    let started = daemon.start(&[("UCW_TEST_MARK", "from-the-tool")]);
+    assert_code(&started, 0);
+    assert!(started.stderr.is_empty(), "{started:?}");
+    let pid = daemon.pid();
+    assert!(common::is_alive(pid));
+    assert!(daemon.dir.join("d.lock").exists(), "default guard file");
+    assert_code(&daemon.control(&["--check"]), 0);
+    assert_code(&daemon.start(&[]), 100);
+    assert_code(&daemon.control(&["--reload"]), 0);
+    assert_code(&daemon.control(&["--signal", "SIGHUP", "--reload"]), 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while daemon.marker().matches("HUP").count() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // The daemon got the tool's own environment.
+    assert_eq!(daemon.marker(), "env=from-the-tool\nHUP\nHUP\n");
+    assert_code(&daemon.control(&["--stop", "--timeout=5"]), 0);
+    assert!(common::wait_gone(pid, Duration::from_secs(5)));
+    assert_code(&daemon.control(&["--check"]), 101);
+    assert_code(&daemon.control(&["--stop"]), 100);
+}
+
+#[test]
+fn stale_and_error_codes_end_to_end() {
+    let daemon = Daemon::new("cli-stale");
+    std::fs::write(daemon.pid_file(), "12345\n").unwrap();
+    assert_code(&daemon.control(&["--check"]), 103);
+    assert_code(&daemon.control(&["--stop"]), 103);
+    // An unlaunchable daemon: ERROR, with the message after the program name.
+    let output = tool(
+        &daemon.dir,
+        &[
+            "--start",
+            "--pid-file",
+            &daemon.pid_file(),
+            "/nonexistent/daemon",
+        ],
+    );
+    assert_code(&output, 102);
+    assert!(
+        output.stderr.starts_with("ucw-daemon-control: ")
+            && output.stderr.contains("/nonexistent/daemon")
+            && output.stderr.ends_with('\n')
+            && output.stderr.lines().count() == 1,
+        "{output:?}"
+    );
+    // A PID file in a missing directory: the guard cannot be created.
+    let output = tool(
+        &daemon.dir,
+        &["--check", "--pid-file", "/nonexistent/dir/d.pid"],
+    );
+    assert_code(&output, 102);
+    assert!(
+        output.stderr.starts_with("ucw-daemon-control: Cannot ")
+            && output.stderr.contains("ENOENT"),
+        "{output:?}"
+    );
+}
+
+/// Runs `strace -f -o <file>` on the tool and returns the traced system calls, one per line.
+fn traced_syscalls(dir: &TempDir, args: &[&str]) -> Vec<String> {
+    let trace = dir.join("trace");
+    let mut all = vec!["-f", "-o", trace.to_str().unwrap(), TOOL];
+    all.extend_from_slice(args);
+    let strace = std::env::var_os("PATH")
+        .iter()
+        .flat_map(std::env::split_paths)
+        .map(|directory| directory.join("strace"))
+        .find(|candidate| candidate.is_file())
+        .expect("strace is needed for this test: install it (apt-get install strace)");
+    let output = harness().run(strace, &all, dir.path());
+    assert!(output.code.is_some(), "strace failed: {output:?}");
+    std::fs::read_to_string(&trace)
+        .unwrap()
+        .lines()
+        .filter(|line| !line.starts_with("+++") && !line.starts_with("---"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn check_makes_at_most_10_system_calls() {
+    let daemon = Daemon::new("cli-strace");
+    assert_code(&daemon.start(&[]), 0);
+    let pid_file = daemon.pid_file();
+    for expected_code in [0, 101] {
+        let calls = traced_syscalls(&daemon.dir, &["--check", "--pid-file", &pid_file]);
+        assert!(calls[0].starts_with("execve("), "{calls:#?}");
+        assert!(
+            calls
+                .last()
+                .unwrap()
+                .starts_with(&format!("exit_group({expected_code})")),
+            "{calls:#?}"
+        );
+        assert!(
+            calls.len() <= 10,
+            "{} system calls: {calls:#?}",
+            calls.len()
+        );
+        if expected_code == 0 {
+            assert_code(&daemon.control(&["--stop"]), 0);
+        }
+    }
+}
+
+#[test]
+fn binary_is_static_without_interpreter() {
+    let dir = TempDir::new("cli-elf");
+    let output = harness().run("readelf", ["-lW", TOOL], dir.path());
+    assert_eq!(
+        output.code,
+        Some(0),
+        "readelf is needed (binutils): {output:?}"
+    );
+    assert!(output.stdout.contains("LOAD"), "{}", output.stdout);
+    for forbidden in ["INTERP", "DYNAMIC"] {
+        assert!(
+            !output.stdout.contains(forbidden),
+            "{forbidden} segment in {TOOL}:\n{}",
+            output.stdout
+        );
+    }
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn failpoint_armed_from_the_environment() {
+    let dir = TempDir::new("cli-failpoint");
+    let pid_file = dir.join("d.pid");
+    let mut command = Command::new(TOOL);
+    command
+        .args(["--check", "--pid-file", pid_file.to_str().unwrap()])
+        .env("UCW_FAILPOINT", "control-tool-parsed");
+    let spawned = harness().spawn(command, dir.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", spawned.pid)).unwrap();
+        let state = stat.rsplit(')').next().unwrap().split_whitespace().next();
+        if state == Some("T") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tool never stopped: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Stopped after parsing, before the action: the guard file does not exist yet.
+    assert!(!dir.join("d.lock").exists());
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(spawned.pid).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.signal, Some(9), "{output:?}");
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn failpoint_armed_from_the_environment() {
+    panic!("run with --features failpoints");
+}
