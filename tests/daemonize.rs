@@ -841,3 +841,40 @@ fn user_switch_sets_ids_groups_and_environment() {
 fn user_switch_sets_ids_groups_and_environment() {
     panic!("run with --features failpoints (the --user test needs the test-only account files)");
 }
+
+#[test]
+fn without_a_pid_file_the_program_still_runs_supervised() {
+    // LibUCW's PID file is optional; without one there is nothing to control, but the
+    // launcher still confirms the exec and the supervisor still forwards signals.
+    let dir = TempDir::new("daemonize-nopidfile");
+    let _cleanup = Cleanup(&dir);
+    let ready = dir.join("ready");
+    let log = dir.join("hup.log");
+    // The trap is set before the program says it is ready.
+    let script = format!(
+        "trap 'echo HUP >> {}' HUP; echo $PPID > {}; while :; do sleep 0.05; done",
+        text(&log),
+        text(&ready)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--", "sh", "-c", &script, text(dir.path())],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let mut supervisor = 0;
+    wait_for("the program to start", || {
+        supervisor = fs::read_to_string(&ready)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        supervisor > 0
+    });
+    send(supervisor, rustix::process::Signal::HUP);
+    wait_for("the program to log SIGHUP", || {
+        fs::read_to_string(&log).unwrap_or_default() == "HUP\n"
+    });
+    send(supervisor, rustix::process::Signal::TERM);
+    assert_nothing_left(&dir);
+}
