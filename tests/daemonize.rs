@@ -145,9 +145,16 @@ fn send(pid: i32, signal: rustix::process::Signal) {
 /// callers pass the test directory as `$0`, which puts it on the command line).
 fn hup_logger(log: &Path) -> String {
     format!(
-        "trap 'echo HUP >> {}' HUP; while :; do sleep 0.05; done",
+        "trap 'echo HUP >> {0}' HUP; : > {0}.ready; while :; do sleep 0.05; done",
         text(log)
     )
+}
+
+/// Waits until the program of [`hup_logger`] (or alike) has set its trap: a signal that
+/// came earlier would kill the shell instead of being logged.
+fn wait_ready(log: &Path) {
+    let ready = format!("{}.ready", text(log));
+    wait_for("the program to set its trap", || Path::new(&ready).exists());
 }
 
 #[test]
@@ -188,6 +195,7 @@ fn supervised_check_reload_stop() {
     let again = control(&dir, "--start", &pid_file, &["--", DAEMONIZE, "--", "true"]);
     assert_eq!(again.code, Some(ALREADY_DONE), "{again:?}");
     // Reload reaches the program through the supervisor.
+    wait_ready(&log);
     let reload = control(&dir, "--reload", &pid_file, &[]);
     assert_eq!(reload.code, Some(0), "{reload:?}");
     wait_for("the program to log SIGHUP", || {
@@ -352,7 +360,7 @@ fn supervisor_forwards_signals_and_reports_how_the_program_ended() {
     let pid_file = dir.join("d.pid");
     let log = dir.join("usr1.log");
     let script = format!(
-        "trap 'echo USR1 >> {}' USR1; while :; do sleep 0.05; done",
+        "trap 'echo USR1 >> {0}' USR1; : > {0}.ready; while :; do sleep 0.05; done",
         text(&log)
     );
     let launched = run(
@@ -361,6 +369,7 @@ fn supervisor_forwards_signals_and_reports_how_the_program_ended() {
         &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");
+    wait_ready(&log);
     let signal = control(&dir, "--reload", &pid_file, &["--signal", "USR1"]);
     assert_eq!(signal.code, Some(0), "{signal:?}");
     wait_for("the program to log SIGUSR1", || {
@@ -478,6 +487,7 @@ fn exec_mode_check_reload_stop() {
         holds(program, &pid_file),
         "the program did not inherit the PID file"
     );
+    wait_ready(&log);
     let reload = control(&dir, "--reload", &pid_file, &[]);
     assert_eq!(reload.code, Some(0), "{reload:?}");
     wait_for("the program to log SIGHUP", || {

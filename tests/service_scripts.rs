@@ -88,7 +88,7 @@ fn init_script_start_status_reload_stop() {
     fs::write(
         &daemon,
         format!(
-            "#!/bin/sh\ntrap 'echo HUP >> {}' HUP\nwhile :; do sleep 0.05; done\n",
+            "#!/bin/sh\ntrap 'echo HUP >> {0}' HUP\n: > {0}.ready\nwhile :; do sleep 0.05; done\n",
             log.display()
         ),
     )
@@ -121,6 +121,8 @@ fn init_script_start_status_reload_stop() {
         .trim()
         .parse()
         .unwrap();
+    let ready = dir.join("hup.log.ready");
+    wait_for("the program to set its trap", || ready.exists());
     expect(&service(&dir, &daemon, "reload"), 0, "ucw-example reloaded");
     wait_for("the program to log SIGHUP", || {
         fs::read_to_string(&log).unwrap_or_default() == "HUP\n"
