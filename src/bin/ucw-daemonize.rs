@@ -9,7 +9,9 @@
 //! (read from a signalfd, no handlers), and when the program exits it empties the PID file and
 //! exits with the program's status (its exit code, or 128 + the terminating signal). The lock
 //! therefore lives exactly as long as the program, whatever the program does with inherited
-//! descriptors or children. With `--exec` the program replaces the body and inherits the
+//! descriptors or children. (The kernel clears the parent-death signal when the program is
+//! set-user-ID, set-group-ID or has file capabilities: such a program outlives a supervisor
+//! killed with SIGKILL, though the lock still goes with the supervisor.) With `--exec` the program replaces the body and inherits the
 //! locked descriptor instead: lighter, but the program or its children may keep the lock
 //! (a child that outlives it) or drop it (a program that closes every descriptor).
 //!
