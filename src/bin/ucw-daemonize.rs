@@ -11,9 +11,10 @@
 //! therefore lives exactly as long as the program, whatever the program does with inherited
 //! descriptors or children. (The kernel clears the parent-death signal when the program is
 //! set-user-ID, set-group-ID or has file capabilities: such a program outlives a supervisor
-//! killed with SIGKILL, though the lock still goes with the supervisor.) With `--exec` the program replaces the body and inherits the
-//! locked descriptor instead: lighter, but the program or its children may keep the lock
-//! (a child that outlives it) or drop it (a program that closes every descriptor).
+//! killed with SIGKILL, though the lock still goes with the supervisor.) With `--exec` the
+//! program replaces the body and inherits the locked descriptor instead: lighter, but the
+//! program or its children may keep the lock (a child that outlives it) or drop it (a
+//! program that closes every descriptor).
 //!
 //! The launcher exits 0 only once the program was exec'd (the daemon confirms through
 //! [`daemon::Daemon::run_confirmed`]); an exec failure makes it exit 102 with
