@@ -7,9 +7,20 @@
 //! launches a daemon, and never signal a process it has not proven to hold the PID file.
 
 use crate::error::{Error, Result};
+use crate::exec;
+use crate::pidfile::{self, FileId, Inspection, Owner, PidState};
 use crate::signal::Signal;
+use crate::sys;
+use crate::text::Message;
 use core::ffi::{c_char, CStr};
+use core::mem::MaybeUninit;
 use core::time::Duration;
+use rustix::event::{PollFd, PollFlags, Timespec};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{AtFlags, FlockOperation, Mode, OFlags, RawDir};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+use rustix::process::{Pid, PidfdFlags, WaitOptions, WaitStatus};
 
 /// What to do to the daemon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -112,8 +123,679 @@ pub struct Params<'a> {
     pub escalate: bool,
 }
 
-/// Performs `params.action`; see the crate docs for the full action table.
+/// Most entries a [`StringList::from_slice`] list may have for START (the pointer vector
+/// handed to `execve` is built on the stack of the launcher).
+pub const MAX_LIST_ENTRIES: usize = 1024;
+
+impl<'a> StringList<'a> {
+    /// Entry `index`, if the list has that many.
+    pub fn get(&self, index: usize) -> Option<&'a CStr> {
+        match self.source {
+            ListSource::Slice(strings) => strings.get(index).copied(),
+            ListSource::Raw(vector) => {
+                if vector.is_null() {
+                    return None;
+                }
+                for position in 0..=index {
+                    // SAFETY: `from_raw`'s contract: a null-terminated vector; we never read
+                    // past the first null.
+                    let entry = unsafe { *vector.add(position) };
+                    if entry.is_null() {
+                        return None;
+                    }
+                    if position == index {
+                        // SAFETY: entries are NUL-terminated strings valid for `'a`.
+                        return Some(unsafe { CStr::from_ptr(entry) });
+                    }
+                }
+                None
+            }
+        }
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self.source {
+            ListSource::Slice(strings) => strings.len(),
+            ListSource::Raw(vector) => {
+                let mut count = 0;
+                // SAFETY: `from_raw`'s contract: a null-terminated vector (or null).
+                while !vector.is_null() && !unsafe { *vector.add(count) }.is_null() {
+                    count += 1;
+                }
+                count
+            }
+        }
+    }
+
+    /// Whether the list has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.get(0).is_none()
+    }
+
+    /// The null-terminated pointer vector `execve` wants: a raw list as it is, a slice
+    /// copied into `storage` (at most [`MAX_LIST_ENTRIES`] entries; callers check first).
+    fn vector(&self, storage: &mut [*const c_char; MAX_LIST_ENTRIES + 1]) -> *const *const c_char {
+        match self.source {
+            ListSource::Raw(vector) if !vector.is_null() => vector,
+            ListSource::Raw(_) => storage.as_ptr(),
+            ListSource::Slice(strings) => {
+                for (slot, string) in storage
+                    .iter_mut()
+                    .zip(strings.iter().take(MAX_LIST_ENTRIES))
+                {
+                    *slot = string.as_ptr();
+                }
+                storage[strings.len().min(MAX_LIST_ENTRIES)] = core::ptr::null();
+                storage.as_ptr()
+            }
+        }
+    }
+}
+
+impl<'a> Params<'a> {
+    /// Parameters for `action` on the daemon of `pid_file`, serialised by `guard_file`, with
+    /// everything else at its default: no program, empty environment, default signal, no
+    /// deadline, no escalation.
+    pub const fn new(pid_file: &'a CStr, guard_file: &'a CStr, action: Action) -> Self {
+        Self {
+            pid_file,
+            guard_file,
+            action,
+            program: StringList::EMPTY,
+            environment: StringList::EMPTY,
+            signal: None,
+            timeout: None,
+            escalate: false,
+        }
+    }
+}
+
+/// Performs `params.action` as the action table of DESIGN.md §3 (repeated in the crate docs)
+/// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
+/// acts on the class.
+///
+/// Returns the status of an action that did not fail; every failure (status ERROR) is an
+/// `Err` whose message says what failed, on which path, with the errno name.
+///
+/// START forks a launcher and waits for it by PID (`waitpid(pid)`); the child only makes
+/// async-signal-safe system calls before it execs, so calling this from a multi-threaded
+/// process is fine, but no other thread may reap arbitrary children (`wait(-1)`) meanwhile,
+/// or it could steal the launcher's exit status (START then fails with ECHILD).
 pub fn control(params: &Params<'_>) -> Result<Status> {
-    let _ = params;
-    Err(Error::new("not implemented yet"))
+    let deadline = Deadline::start(params.timeout);
+    let guard = take_guard(params, &deadline)?;
+    let status = act(params, &deadline);
+    drop(guard);
+    status
+}
+
+/// The action table, once the guard is held.
+fn act(params: &Params<'_>, deadline: &Deadline) -> Result<Status> {
+    let inspection = pidfile::inspect(params.pid_file)?;
+    let state = inspection.state;
+    match params.action {
+        Action::Check => Ok(match state {
+            PidState::Absent | PidState::NotRunning => Status::NotRunning,
+            PidState::Stale => Status::Stale,
+            PidState::Running(_) | PidState::Busy => Status::Ok,
+        }),
+        Action::Start => match state {
+            PidState::Absent | PidState::NotRunning => launch(params, deadline).map(|_| Status::Ok),
+            PidState::Stale => launch(params, deadline).map(|_| Status::Stale),
+            PidState::Running(_) | PidState::Busy => Ok(Status::AlreadyDone),
+        },
+        Action::Stop => match state {
+            PidState::Absent | PidState::NotRunning => Ok(Status::AlreadyDone),
+            PidState::Stale => Ok(Status::Stale),
+            PidState::Running(pid) => stop(params, deadline, pid, inspection.file),
+            PidState::Busy => {
+                let settled = wait_while_busy(params, deadline)?;
+                match settled.state {
+                    PidState::Running(pid) => stop(params, deadline, pid, settled.file),
+                    _ => Ok(Status::Ok),
+                }
+            }
+        },
+        Action::Signal => match state {
+            PidState::Running(pid) => {
+                let signal = params.signal.unwrap_or(Signal::HUP);
+                match deliver(params, pid, inspection.file, signal)? {
+                    Some(_) => Ok(Status::Ok),
+                    None => Ok(Status::NotRunning),
+                }
+            }
+            _ => Ok(Status::NotRunning),
+        },
+    }
+}
+
+/// Opens, checks and locks the guard file (DESIGN.md §3); the lock lasts as long as the
+/// returned descriptor.
+fn take_guard(params: &Params<'_>, deadline: &Deadline) -> Result<OwnedFd> {
+    let path = params.guard_file;
+    let (fd, stat) = pidfile::open_for_writing(path, "guard file", Owner::RootOrUs)?;
+    // Locking the PID file's inode as a guard would look like a running daemon to everyone.
+    if let Ok(pid_stat) = rustix::fs::lstat(params.pid_file) {
+        if FileId::of(&pid_stat) == FileId::of(&stat) {
+            return Err(Error::new("Refusing guard file ")
+                .push(path.to_bytes())
+                .push(": it is the PID file ")
+                .push(params.pid_file.to_bytes()));
+        }
+    }
+    match lock_within(fd.as_fd(), deadline) {
+        Ok(true) => Ok(fd),
+        Ok(false) => Err(with_seconds(
+            Error::new("Cannot lock guard file ")
+                .push(path.to_bytes())
+                .push(": another controller held it for"),
+            params.timeout,
+        )),
+        Err(errno) => Err(Error::system_on("lock", "guard file", path, errno)),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Deadlines and waiting
+
+/// The one deadline of an action: a time limit measured from the start of the action with
+/// the monotonic clock (a real system call, see [`sys::monotonic_time`]).
+struct Deadline {
+    limit: Option<Duration>,
+    start: Duration,
+}
+
+/// First pause of a backoff loop; each pause doubles up to [`LONGEST_PAUSE`].
+const FIRST_PAUSE: Duration = Duration::from_millis(1);
+/// Longest pause of a backoff loop (how late a poller may notice a released lock).
+const LONGEST_PAUSE: Duration = Duration::from_millis(50);
+
+impl Deadline {
+    fn start(limit: Option<Duration>) -> Self {
+        let start = match limit {
+            Some(_) => sys::monotonic_time().unwrap_or(Duration::ZERO),
+            None => Duration::ZERO,
+        };
+        Self { limit, start }
+    }
+
+    /// Time left; `None` when there is no deadline.
+    fn remaining(&self) -> Option<Duration> {
+        let limit = self.limit?;
+        let now = sys::monotonic_time().unwrap_or(self.start);
+        Some(limit.saturating_sub(now.saturating_sub(self.start)))
+    }
+
+    /// Sleeps for the next backoff step (never past the deadline); `false` when the
+    /// deadline has already passed.
+    fn pause(&self, step: &mut Duration) -> bool {
+        let mut sleep = *step;
+        if let Some(remaining) = self.remaining() {
+            if remaining.is_zero() {
+                return false;
+            }
+            sleep = sleep.min(remaining);
+        }
+        let _ = rustix::thread::nanosleep(&timespec(sleep));
+        *step = (*step * 2).min(LONGEST_PAUSE);
+        true
+    }
+}
+
+fn timespec(duration: Duration) -> Timespec {
+    Timespec {
+        tv_sec: duration.as_secs() as i64,
+        tv_nsec: duration.subsec_nanos() as i64,
+    }
+}
+
+/// Waits until `fd` is readable (a pidfd: the process has exited; a pipe: data or EOF);
+/// `Ok(false)` when the deadline passes first.
+fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> core::result::Result<bool, Errno> {
+    loop {
+        let timeout = deadline.remaining().map(timespec);
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, timeout.as_ref()) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+}
+
+/// `flock(LOCK_EX)`: blocking without a deadline, else `LOCK_EX|LOCK_NB` with backoff until
+/// the deadline (`Ok(false)` then).
+fn lock_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> core::result::Result<bool, Errno> {
+    if deadline.limit.is_none() {
+        return pidfile::lock(fd, FlockOperation::LockExclusive);
+    }
+    let mut step = FIRST_PAUSE;
+    loop {
+        if pidfile::lock(fd, FlockOperation::NonBlockingLockExclusive)? {
+            return Ok(true);
+        }
+        if !deadline.pause(&mut step) {
+            return Ok(false);
+        }
+    }
+}
+
+/// Appends ` N s` (with milliseconds when there are some) for a time limit.
+fn with_seconds(error: Error, limit: Option<Duration>) -> Error {
+    let limit = limit.unwrap_or(Duration::ZERO);
+    let mut error = error.push(" ").push_number(limit.as_secs());
+    let millis = limit.subsec_millis();
+    if millis != 0 {
+        let digits = [
+            b'.',
+            b'0' + (millis / 100) as u8,
+            b'0' + (millis / 10 % 10) as u8,
+            b'0' + (millis % 10) as u8,
+        ];
+        error = error.push(digits);
+    }
+    error.push(" s")
+}
+
+// ---------------------------------------------------------------------------------------
+// START
+
+/// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
+/// running daemon behind (DESIGN.md §3 "Launch").
+fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
+    let Some(name) = params.program.get(0) else {
+        return Err(Error::new("No program given to start the daemon"));
+    };
+    let name = name.to_bytes();
+    if params.program.len() > MAX_LIST_ENTRIES || params.environment.len() > MAX_LIST_ENTRIES {
+        return Err(Error::new("Cannot start ")
+            .push(name)
+            .push(": more than ")
+            .push_number(MAX_LIST_ENTRIES as u64)
+            .push(" arguments or environment entries"));
+    }
+    let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
+        .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
+    // SAFETY: the child makes only async-signal-safe system calls (sigprocmask, sigaction,
+    // execve, write, exit_group) on memory it owns; it allocates nothing and takes no lock.
+    let launcher = match unsafe { sys::fork() } {
+        Ok(Some(pid)) => pid,
+        Ok(None) => launcher_child(params, writer.as_fd()),
+        Err(errno) => return Err(Error::new("Cannot fork").with_errno(errno)),
+    };
+    drop(writer);
+    let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
+        Ok(report) => report,
+        Err(errno) => {
+            abandon(launcher);
+            return Err(Error::new("Cannot read the exec report of ")
+                .push(name)
+                .with_errno(errno));
+        }
+    };
+    drop(reader);
+    if let Some(errno) = exec_errno {
+        let _ = wait_child(launcher, &Deadline::start(None));
+        return Err(Error::new("Cannot execute ").push(name).with_errno(errno));
+    }
+    let status = match wait_child(launcher, deadline) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            abandon(launcher);
+            return Err(with_seconds(
+                Error::new("").push(name).push(" did not finish within"),
+                params.timeout,
+            ));
+        }
+        Err(errno) => {
+            return Err(Error::new("Cannot wait for ").push(name).with_errno(errno));
+        }
+    };
+    if let Some(signal) = status.terminating_signal() {
+        let error = Error::new("")
+            .push(name)
+            .push(" was killed by signal ")
+            .push_number(signal as u64);
+        return Err(
+            match Signal::from_number(signal as u32).and_then(Signal::name) {
+                Some(signal_name) => error.push(" (").push(signal_name).push(")"),
+                None => error,
+            },
+        );
+    }
+    match status.exit_status() {
+        Some(0) => {}
+        Some(EXIT_ERROR) => {
+            return Err(Error::new("")
+                .push(name)
+                .push(" could not start the daemon (exit status 102)"))
+        }
+        code => {
+            return Err(Error::new("")
+                .push(name)
+                .push(" exited with status ")
+                .push_number(code.unwrap_or(-1) as u64))
+        }
+    }
+    match pidfile::inspect(params.pid_file)?.state {
+        PidState::Running(_) => Ok(()),
+        PidState::Busy => {
+            Err(Error::new("daemon did not write its PID to ").push(params.pid_file.to_bytes()))
+        }
+        _ => Err(Error::new("daemon did not lock its PID file ").push(params.pid_file.to_bytes())),
+    }
+}
+
+/// The launcher between `fork` and `execve`: default signal mask and dispositions, exec with
+/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit 127.
+fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
+    let _ = sys::set_signal_mask(sys::SignalSet::EMPTY);
+    sys::reset_signal_dispositions();
+    let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
+    let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
+    let argv = params.program.vector(&mut arguments);
+    let envp = params.environment.vector(&mut variables);
+    // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
+    // until the call returns (`StringList`'s contract, or our stack copies).
+    let errno = unsafe { exec::execute(argv, envp) };
+    let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
+    sys::exit_group(127)
+}
+
+/// Reads the launcher's exec report: `None` at EOF (the exec succeeded and closed the pipe),
+/// `Some(errno)` when it failed. Bounded by the deadline (ETIMEDOUT then).
+fn read_exec_report(
+    reader: BorrowedFd<'_>,
+    deadline: &Deadline,
+) -> core::result::Result<Option<Errno>, Errno> {
+    let mut bytes = [0u8; 4];
+    let mut filled = 0;
+    loop {
+        if !wait_readable(reader, deadline)? {
+            return Err(Errno::TIMEDOUT);
+        }
+        match rustix::io::read(reader, &mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(errno),
+        }
+        if filled == bytes.len() {
+            break;
+        }
+    }
+    Ok(if filled == bytes.len() {
+        Some(Errno::from_raw_os_error(i32::from_ne_bytes(bytes)))
+    } else {
+        None
+    })
+}
+
+/// `waitpid(child)`, bounded by the deadline (`Ok(None)`
+/// when it passes): a pidfd polled with the remaining time, or `WNOHANG` with backoff when
+/// pidfds are unavailable.
+fn wait_child(child: Pid, deadline: &Deadline) -> core::result::Result<Option<WaitStatus>, Errno> {
+    if deadline.limit.is_some() {
+        match rustix::process::pidfd_open(child, PidfdFlags::empty()) {
+            Ok(pidfd) => {
+                if !wait_readable(pidfd.as_fd(), deadline)? {
+                    return Ok(None);
+                }
+            }
+            Err(_) => {
+                let mut step = FIRST_PAUSE;
+                loop {
+                    if let Some((_, status)) =
+                        rustix::process::waitpid(Some(child), WaitOptions::NOHANG)?
+                    {
+                        return Ok(Some(status));
+                    }
+                    if !deadline.pause(&mut step) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+    loop {
+        match rustix::process::waitpid(Some(child), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ok(Some(status)),
+            Ok(None) => {}
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+}
+
+/// Kills and reaps a launcher we give up on, so that it leaves no zombie behind.
+fn abandon(launcher: Pid) {
+    let _ = rustix::process::kill_process(launcher, kernel_signal(Signal::KILL));
+    let _ = wait_child(launcher, &Deadline::start(None));
+}
+
+// ---------------------------------------------------------------------------------------
+// Signal delivery (STOP and SIGNAL)
+
+/// A process proven to hold the PID file; `pidfd` is `None` only where `pidfd_open` is
+/// unavailable (ENOSYS, or EPERM from a seccomp filter) and plain `kill` is used.
+struct Target {
+    pid: Pid,
+    pidfd: Option<OwnedFd>,
+}
+
+/// Whether a process has the PID file open, as `/proc/<pid>/fd` shows.
+enum Holding {
+    /// An fd of the process refers to the file's device and inode.
+    Yes,
+    /// No fd does, or the process is gone (or a zombie, which has no fds).
+    No,
+    /// `/proc` is not mounted: only the lock vouches for the PID.
+    Unknown,
+}
+
+/// Proves that `pid` holds the PID file and sends it `signal` (DESIGN.md §3 "Signal
+/// delivery"). `Ok(None)` means the daemon went away meanwhile (the PID file is no longer
+/// locked with a PID); a locked PID file naming a process that does not hold it is an error.
+fn deliver(params: &Params<'_>, pid: Pid, file: FileId, signal: Signal) -> Result<Option<Target>> {
+    if let Some(target) = prove(pid, file)? {
+        if send(&target, signal)? {
+            return Ok(Some(target));
+        }
+    }
+    // Gone, a zombie, or not holding the file: tell an exit from an impostor by the lock.
+    match pidfile::inspect(params.pid_file)?.state {
+        PidState::Running(_) => Err(Error::new("process ")
+            .push_number(pid.as_raw_nonzero().get() as u64)
+            .push(" does not hold ")
+            .push(params.pid_file.to_bytes())),
+        _ => Ok(None),
+    }
+}
+
+/// Opens a pidfd for `pid`, checks that it holds `file` and that the pidfd's process still
+/// lives after that look (so the look saw that very process, not a recycled PID).
+/// `Ok(None)`: the process is gone or does not hold the file.
+fn prove(pid: Pid, file: FileId) -> Result<Option<Target>> {
+    let pidfd = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
+        Ok(pidfd) => Some(pidfd),
+        Err(Errno::NOSYS) | Err(Errno::PERM) => None,
+        Err(Errno::SRCH) => return Ok(None),
+        Err(errno) => {
+            return Err(Error::new("Cannot open a pidfd for process ")
+                .push_number(pid.as_raw_nonzero().get() as u64)
+                .with_errno(errno))
+        }
+    };
+    if let Holding::No = holds_file(pid, file)? {
+        return Ok(None);
+    }
+    if let Some(pidfd) = &pidfd {
+        let now = Deadline {
+            limit: Some(Duration::ZERO),
+            start: Duration::ZERO,
+        };
+        match wait_readable(pidfd.as_fd(), &now) {
+            Ok(false) => {}
+            Ok(true) => return Ok(None),
+            Err(errno) => return Err(Error::new("Cannot poll a pidfd").with_errno(errno)),
+        }
+    }
+    Ok(Some(Target { pid, pidfd }))
+}
+
+/// Scans `/proc/<pid>/fd` for a descriptor whose target has `file`'s device and inode.
+fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
+    let mut path = Message::<32>::new();
+    path.push_str("/proc/")
+        .push_u64(pid.as_raw_nonzero().get() as u64)
+        .push_str("/fd");
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOCTTY;
+    let directory = match rustix::fs::open(path.as_bytes(), flags, Mode::empty()) {
+        Ok(directory) => directory,
+        Err(Errno::NOENT) => {
+            // Either the process is gone or there is no /proc at all.
+            return Ok(match rustix::fs::stat(c"/proc/self") {
+                Err(Errno::NOENT) => Holding::Unknown,
+                _ => Holding::No,
+            });
+        }
+        Err(errno) => return Err(Error::system("open", path.as_bytes(), errno)),
+    };
+    let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
+    let mut entries = RawDir::new(directory.as_fd(), &mut buffer);
+    while let Some(entry) = entries.next() {
+        let entry = entry.map_err(|errno| Error::system("read", path.as_bytes(), errno))?;
+        let name = entry.file_name();
+        if name.to_bytes().first() == Some(&b'.') {
+            continue;
+        }
+        // statat follows the magic link to the open file; a descriptor closed meanwhile
+        // (ENOENT) is simply not a match.
+        if let Ok(stat) = rustix::fs::statat(directory.as_fd(), name, AtFlags::empty()) {
+            if FileId::of(&stat) == file {
+                return Ok(Holding::Yes);
+            }
+        }
+    }
+    Ok(Holding::No)
+}
+
+/// Sends `signal` to the target; `Ok(false)` when the process has already exited.
+fn send(target: &Target, signal: Signal) -> Result<bool> {
+    let kernel = kernel_signal(signal);
+    let result = match &target.pidfd {
+        Some(pidfd) => rustix::process::pidfd_send_signal(pidfd, kernel),
+        None => rustix::process::kill_process(target.pid, kernel),
+    };
+    match result {
+        Ok(()) => Ok(true),
+        Err(Errno::SRCH) => Ok(false),
+        Err(errno) => {
+            let error = Error::new("Cannot send signal ");
+            let error = match signal.name() {
+                Some(name) => error.push(name),
+                None => error.push_number(signal.number() as u64),
+            };
+            Err(error
+                .push(" to process ")
+                .push_number(target.pid.as_raw_nonzero().get() as u64)
+                .with_errno(errno))
+        }
+    }
+}
+
+/// Our signal number as rustix's type.
+fn kernel_signal(signal: Signal) -> rustix::process::Signal {
+    // SAFETY: `Signal` holds 1–64, all valid Linux signal numbers. The values libc reserves
+    // for itself (32–33 under glibc) are only ever *sent* to another process here, never
+    // blocked or handled, which is what rustix's caveat is about.
+    unsafe { rustix::process::Signal::from_raw_unchecked(signal.number() as i32) }
+}
+
+// ---------------------------------------------------------------------------------------
+// STOP
+
+/// STOP for RUNNING(pid): deliver the signal, SIGCONT for a stopped daemon, wait until the
+/// PID file is unlocked, empty it; on deadline expiry fail or escalate to SIGKILL.
+fn stop(params: &Params<'_>, deadline: &Deadline, pid: Pid, file: FileId) -> Result<Status> {
+    let signal = params.signal.unwrap_or(Signal::TERM);
+    let target = deliver(params, pid, file, signal)?;
+    if let Some(target) = &target {
+        let _ = send(target, Signal::CONT);
+    }
+    let pidfd = target.as_ref().and_then(|target| target.pidfd.as_ref());
+    if wait_for_release(params, deadline, pidfd)? {
+        return Ok(Status::Ok);
+    }
+    let error = Error::new("daemon ")
+        .push_number(pid.as_raw_nonzero().get() as u64)
+        .push(" did not stop within");
+    let Some(target) = target.as_ref().filter(|_| params.escalate) else {
+        return Err(with_seconds(error, params.timeout));
+    };
+    send(target, Signal::KILL)?;
+    if wait_for_release(params, &Deadline::start(params.timeout), pidfd)? {
+        return Ok(Status::Ok);
+    }
+    Err(with_seconds(error, params.timeout).push(", not even after SIGKILL"))
+}
+
+/// Waits until the PID file's lock is free, takes it, and empties the file if the path still
+/// names the inode we locked. `Ok(false)` when the deadline passes first.
+fn wait_for_release(
+    params: &Params<'_>,
+    deadline: &Deadline,
+    pidfd: Option<&OwnedFd>,
+) -> Result<bool> {
+    let path = params.pid_file;
+    if let (Some(pidfd), Some(_)) = (pidfd, deadline.limit) {
+        // Sleep until the process exits instead of polling the lock meanwhile.
+        wait_readable(pidfd.as_fd(), deadline)
+            .map_err(|errno| Error::new("Cannot poll a pidfd").with_errno(errno))?;
+    }
+    let flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY | OFlags::NONBLOCK;
+    let fd = match rustix::fs::open(path, flags | OFlags::RDWR, Mode::empty()) {
+        // Read-only is enough to wait for the lock; we just cannot empty the file then.
+        Err(Errno::ACCESS) => rustix::fs::open(path, flags | OFlags::RDONLY, Mode::empty()),
+        other => other,
+    };
+    let fd = match fd {
+        Ok(fd) => fd,
+        Err(Errno::NOENT) => return Ok(true),
+        Err(errno) => return Err(Error::system_on("open", "PID file", path, errno)),
+    };
+    if !lock_within(fd.as_fd(), deadline)
+        .map_err(|errno| Error::system_on("lock", "PID file", path, errno))?
+    {
+        return Ok(false);
+    }
+    if let (Ok(locked), Ok(named)) = (rustix::fs::fstat(&fd), rustix::fs::lstat(path)) {
+        if FileId::of(&locked) == FileId::of(&named) {
+            // The daemon is gone; a failure to empty the file does not undo that.
+            let _ = rustix::fs::ftruncate(&fd, 0);
+        }
+    }
+    Ok(true)
+}
+
+/// STOP for BUSY: waits (bounded by the deadline) until the daemon has written its PID or
+/// released the lock, and returns the new classification.
+fn wait_while_busy(params: &Params<'_>, deadline: &Deadline) -> Result<Inspection> {
+    let mut step = FIRST_PAUSE;
+    loop {
+        let inspection = pidfile::inspect(params.pid_file)?;
+        if inspection.state != PidState::Busy {
+            return Ok(inspection);
+        }
+        if !deadline.pause(&mut step) {
+            return Err(with_seconds(
+                Error::new("daemon did not write its PID to ")
+                    .push(params.pid_file.to_bytes())
+                    .push(" within"),
+                params.timeout,
+            ));
+        }
+    }
 }

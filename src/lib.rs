@@ -44,6 +44,7 @@ pub mod control;
 pub mod credentials;
 pub mod daemon;
 pub mod error;
+pub mod exec;
 pub mod failpoint;
 pub mod pidfile;
 pub mod signal;

@@ -1,5 +1,6 @@
 //! The few system calls rustix does not expose publicly: process creation (`clone` as fork),
-//! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4` and `close_range`.
+//! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4`, `close_range`
+//! and a vDSO-free `clock_gettime`.
 //!
 //! This module owns raw kernel entry and nothing else: every function names its system call,
 //! converts `-errno` into [`Errno`], and keeps no state. It must never allocate, format text
@@ -111,6 +112,40 @@ pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
         )?
     };
     Ok(Pid::from_raw(ret as i32))
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` as a real system call: time since an arbitrary point,
+/// never going backwards.
+///
+/// rustix's `clock_gettime` goes through the vDSO, which it finds in the auxiliary vector
+/// (read from `/proc/self/auxv` without libc); deadlines only need elapsed time, so the plain
+/// system call (a few hundred nanoseconds more) is the safer choice.
+///
+/// # References
+/// [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
+pub fn monotonic_time() -> Result<core::time::Duration, Errno> {
+    let mut now = kernel::__kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: the pointer references a live `__kernel_timespec`, what the kernel writes.
+    unsafe {
+        call(
+            kernel::__NR_clock_gettime,
+            [
+                kernel::CLOCK_MONOTONIC as usize,
+                &mut now as *mut kernel::__kernel_timespec as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )?;
+    }
+    Ok(core::time::Duration::new(
+        now.tv_sec as u64,
+        now.tv_nsec as u32,
+    ))
 }
 
 /// `execve(path, argv, envp)`: replaces the process image; returns only on failure.
