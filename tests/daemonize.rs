@@ -354,7 +354,7 @@ fn killing_the_supervisor_takes_the_program_down() {
 }
 
 #[test]
-fn supervisor_forwards_signals_and_reports_how_the_program_ended() {
+fn supervisor_forwards_any_signal_to_the_program() {
     let dir = TempDir::new("daemonize-forward");
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
