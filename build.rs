@@ -3,9 +3,10 @@
 
 /// Added to the default linker script: the tools abort on panic and never unwind or print
 /// backtraces, so the unwind tables rustc emits anyway (`.eh_frame`, ~1.8 KB of the tool's
-/// 8,192-byte budget) are dropped.
+/// 8,192-byte budget) are dropped, and so are the compilers' version strings (`.comment`,
+/// ~200 bytes with its section header).
 const DISCARD_UNWIND_TABLES: &str =
-    "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) } } INSERT AFTER .text;\n";
+    "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) } } INSERT AFTER .text;\n";
 
 fn main() {
     let out_dir = std::path::PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));

@@ -68,6 +68,12 @@ fn daemon_body(running: Running<'_>) -> i32 {
     }
 }
 
+/// Reports a failure to start the daemon; LibUCW's exit code for errors.
+fn fail(error: &ucw_daemon::Error) -> ExitCode {
+    eprintln!("spec_daemon: {error}");
+    ExitCode::from(102)
+}
+
 fn main() -> ExitCode {
     let arguments: Vec<_> = std::env::args_os().collect();
     if arguments.len() != 2 {
@@ -89,15 +95,13 @@ fn main() -> ExitCode {
     }
     // The credentials have room for every supplementary group: keep them off the stack.
     let mut credentials = Box::new(Credentials::new());
-    let launched = daemon::init(&params, &mut credentials).and_then(|daemon| {
-        // ... initialize everything the daemon needs here, before the fork ...
-        daemon.run(daemon_body)
-    });
-    match launched {
+    let daemon = match daemon::init(&params, &mut credentials) {
+        Ok(daemon) => daemon,
+        Err(error) => return fail(&error),
+    };
+    // ... initialize everything the daemon needs here, before the fork ...
+    match daemon.run(daemon_body) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("spec_daemon: {error}");
-            ExitCode::from(102)
-        }
+        Err(error) => fail(&error),
     }
 }

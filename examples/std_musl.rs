@@ -39,6 +39,12 @@ fn write_line(output: &std::path::Path, running: Running<'_>) -> i32 {
     }
 }
 
+/// Reports a failure to start the daemon; LibUCW's exit code for errors.
+fn fail(error: &ucw_daemon::Error) -> ExitCode {
+    eprintln!("std_musl: {error}");
+    ExitCode::from(102)
+}
+
 fn main() -> ExitCode {
     let arguments: Vec<_> = std::env::args_os().collect();
     if arguments.len() != 3 {
@@ -52,13 +58,12 @@ fn main() -> ExitCode {
         ..Params::default()
     };
     let mut credentials = Box::new(Credentials::new());
-    match daemon::init(&params, &mut credentials)
-        .and_then(|daemon| daemon.run(|running| write_line(&output, running)))
-    {
+    let daemon = match daemon::init(&params, &mut credentials) {
+        Ok(daemon) => daemon,
+        Err(error) => return fail(&error),
+    };
+    match daemon.run(|running| write_line(&output, running)) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => {
-            eprintln!("std_musl: {error}");
-            ExitCode::from(102)
-        }
+        Err(error) => fail(&error),
     }
 }

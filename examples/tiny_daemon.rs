@@ -26,7 +26,8 @@
 
 // rustc refuses `no_std` with unwinding panics, and `cargo test` builds examples with its
 // test profile, which always unwinds: there (only) std is linked so that the example still
-// compiles and links; the code is the same and calls nothing from std.
+// compiles and links; the code is the same and calls nothing from std. (With the library's
+// `std` feature, std's panic handler and unwinder symbols replace ours, below.)
 #![cfg_attr(panic = "abort", no_std)]
 #![no_main]
 
@@ -81,7 +82,11 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     }
     // SAFETY: `main` runs once, single-threaded; this is the only reference ever made.
     let credentials = unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) };
-    match daemon::init(&params, credentials).and_then(|daemon| daemon.run(body)) {
+    let launched = match daemon::init(&params, credentials) {
+        Ok(daemon) => daemon.run(body),
+        Err(error) => Err(error),
+    };
+    match launched {
         Ok(_) => 0,
         Err(error) => {
             complain(b"tiny_daemon: ");
@@ -228,7 +233,7 @@ unsafe extern "C" fn strlen(text: *const c_char) -> usize {
     length
 }
 
-#[cfg(panic = "abort")]
+#[cfg(all(panic = "abort", not(feature = "std")))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     complain(b"tiny_daemon: internal error (panic)\n");
@@ -237,11 +242,11 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
 
 // The precompiled core of an unoptimised build still refers to the unwinder; every panic
 // aborts above, so these are never called.
-#[cfg(panic = "abort")]
+#[cfg(all(panic = "abort", not(feature = "std")))]
 #[no_mangle]
 extern "C" fn rust_eh_personality() {}
 
-#[cfg(panic = "abort")]
+#[cfg(all(panic = "abort", not(feature = "std")))]
 #[allow(non_snake_case)]
 #[no_mangle]
 extern "C" fn _Unwind_Resume() -> ! {

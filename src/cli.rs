@@ -11,8 +11,15 @@
 //! can be fuzzed and unit-tested as plain code.
 //!
 //! # `ucw-daemon-control` compatibility
-//! The accepted command lines are LibUCW's, plus the extensions `--timeout`,
-//! `--kill-after-timeout`, `--help` and `--version`. Where we differ:
+//! The accepted command lines are LibUCW's, plus these extensions:
+//! - `--timeout SECONDS` (decimal, fractions allowed: `0.5`) bounds every wait of the
+//!   action (DESIGN.md §3 "one deadline");
+//! - `--kill-after-timeout` (with `--stop` and `--timeout`): when the deadline expires,
+//!   send SIGKILL and wait once more instead of failing (like timeout(1)'s `--kill-after`);
+//! - `--help` and `--version` (exit 0), acted upon as soon as they are seen;
+//! - `--signal` also takes numbers and names without `SIG` ([`Signal::parse`]).
+//!
+//! Where we differ:
 //! - two *different* actions (`--start --stop`) are a usage error; LibUCW silently keeps the
 //!   last one. Repeating the same action is accepted.
 //! - an empty `--pid-file`/`--guard-file` is a usage error (LibUCW would pass it on).
@@ -97,6 +104,7 @@ pub enum UsageError<'a> {
 
 impl UsageError<'_> {
     /// Appends the message, without the program name (`Unknown signal 'FOO'`), to `out`.
+    #[inline(never)]
     pub fn describe(&self, out: &mut Message<ERROR_CAPACITY>) {
         let letter;
         // Every message is `<head><argument><tail>` except the list of candidates.
@@ -194,6 +202,7 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
     /// A scanner of `arguments` (the program name excluded) for the options of `table`
     /// (at most 64 entries).
     pub fn new(table: &'static [LongOption], arguments: &'s mut [A], permute: bool) -> Self {
+        debug_assert!(table.len() <= 64, "candidate sets are 64-bit masks");
         Self {
             table,
             arguments,

@@ -5,6 +5,23 @@
 //! of PID file, how a daemon is launched, signalled and waited for. It must never write the
 //! PID file except to empty it after a confirmed stop, never hold the PID file open while it
 //! launches a daemon, and never signal a process it has not proven to hold the PID file.
+//!
+//! How the proof works, and its limits:
+//! - the PID named in a locked PID file gets a pidfd first; then `/proc/<pid>/fd` must show a
+//!   descriptor of the PID file's device and inode, and the pidfd's process must still be
+//!   alive after that look (so the look saw that very process, not a recycled PID); the
+//!   signal then goes through the pidfd;
+//! - a process that is gone, a zombie (it has no descriptors left) or one that does not hold
+//!   the file fails the proof; the PID file is then classified again: if it is still locked
+//!   with a PID, the holder is somebody else ("process N does not hold FILE", an error),
+//!   otherwise the daemon exited meanwhile (SIGNAL: not running; STOP: done);
+//! - without `/proc` (ENOENT on `/proc/self`) the lock alone vouches for the PID; EACCES on
+//!   `/proc/<pid>/fd` is an error naming that path;
+//! - where `pidfd_open` is unavailable (ENOSYS, or EPERM from a seccomp filter) plain `kill`
+//!   is used, and the PID could in theory be recycled between the look and the signal.
+//!
+//! Deadlines are measured with the monotonic clock through a real system call
+//! ([`sys::monotonic_time`]) and every wait uses relative timeouts (`ppoll`, `nanosleep`).
 
 use crate::error::{Error, Result};
 use crate::exec;
@@ -171,6 +188,12 @@ impl<'a> StringList<'a> {
     /// Whether the list has no entries.
     pub fn is_empty(&self) -> bool {
         self.get(0).is_none()
+    }
+
+    /// Whether a slice list has more entries than the launcher's stack vector holds (raw
+    /// lists are passed to `execve` as they are, so they have no such limit).
+    fn too_long(&self) -> bool {
+        matches!(self.source, ListSource::Slice(strings) if strings.len() > MAX_LIST_ENTRIES)
     }
 
     /// The null-terminated pointer vector `execve` wants: a raw list as it is, a slice
@@ -404,27 +427,84 @@ fn with_seconds(error: Error, limit: Option<Duration>) -> Error {
 // START
 
 /// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
-/// running daemon behind (DESIGN.md §3 "Launch").
+/// running daemon behind (DESIGN.md §3 "Launch"). A launcher still running when the deadline
+/// passes is killed and reaped (a daemon following §4 then exits too: its release byte never
+/// comes), so that no zombie is left in the calling process.
 fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
     let Some(name) = params.program.get(0) else {
         return Err(Error::new("No program given to start the daemon"));
     };
     let name = name.to_bytes();
-    if params.program.len() > MAX_LIST_ENTRIES || params.environment.len() > MAX_LIST_ENTRIES {
+    if params.program.too_long() || params.environment.too_long() {
         return Err(Error::new("Cannot start ")
             .push(name)
             .push(": more than ")
             .push_number(MAX_LIST_ENTRIES as u64)
             .push(" arguments or environment entries"));
     }
+    let failure = match run_launcher(params, deadline) {
+        Ok(()) => {
+            let path = params.pid_file.to_bytes();
+            return match pidfile::inspect(params.pid_file)?.state {
+                PidState::Running(_) => Ok(()),
+                PidState::Busy => Err(Error::new("daemon did not write its PID to ").push(path)),
+                _ => Err(Error::new("daemon did not lock its PID file ").push(path)),
+            };
+        }
+        Err(failure) => failure,
+    };
+    // Worded in one place: the failure travels as a small value, not as a 512-byte message.
+    Err(match failure {
+        LaunchFailure::System(verb, errno) => Error::system(verb, name, errno),
+        LaunchFailure::Timeout => with_seconds(
+            Error::new("").push(name).push(" did not finish within"),
+            params.timeout,
+        ),
+        LaunchFailure::Killed(signal) => {
+            let error = Error::new("")
+                .push(name)
+                .push(" was killed by signal ")
+                .push_number(signal as u64);
+            match Signal::from_number(signal as u32).and_then(Signal::name) {
+                Some(signal_name) => error.push(" (").push(signal_name).push(")"),
+                None => error,
+            }
+        }
+        LaunchFailure::Exited(EXIT_ERROR) => Error::new("")
+            .push(name)
+            .push(" could not start the daemon (exit status 102)"),
+        LaunchFailure::Exited(code) => Error::new("")
+            .push(name)
+            .push(" exited with status ")
+            .push_number(code as u64),
+    })
+}
+
+/// Why a launch failed, before it is worded.
+enum LaunchFailure {
+    /// `Cannot <verb> <program>: <errno>` (the exec itself, or one of our system calls).
+    System(&'static str, Errno),
+    /// The launcher was still running at the deadline (it was killed and reaped).
+    Timeout,
+    /// The launcher died of this signal.
+    Killed(i32),
+    /// The launcher exited with this non-zero status.
+    Exited(i32),
+}
+
+/// Forks and execs the launcher and waits for it; `Ok` when it exited 0.
+fn run_launcher(
+    params: &Params<'_>,
+    deadline: &Deadline,
+) -> core::result::Result<(), LaunchFailure> {
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
-        .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
+        .map_err(|errno| LaunchFailure::System("create a pipe for", errno))?;
     // SAFETY: the child makes only async-signal-safe system calls (sigprocmask, sigaction,
     // execve, write, exit_group) on memory it owns; it allocates nothing and takes no lock.
     let launcher = match unsafe { sys::fork() } {
         Ok(Some(pid)) => pid,
         Ok(None) => launcher_child(params, writer.as_fd()),
-        Err(errno) => return Err(Error::new("Cannot fork").with_errno(errno)),
+        Err(errno) => return Err(LaunchFailure::System("fork for", errno)),
     };
     drop(writer);
     crate::failpoint::hit("control-launcher-forked");
@@ -432,61 +512,28 @@ fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
         Ok(report) => report,
         Err(errno) => {
             abandon(launcher);
-            return Err(Error::new("Cannot read the exec report of ")
-                .push(name)
-                .with_errno(errno));
+            return Err(LaunchFailure::System("read the exec report of", errno));
         }
     };
     drop(reader);
     if let Some(errno) = exec_errno {
         let _ = wait_child(launcher, &Deadline::start(None));
-        return Err(Error::new("Cannot execute ").push(name).with_errno(errno));
+        return Err(LaunchFailure::System("execute", errno));
     }
     let status = match wait_child(launcher, deadline) {
         Ok(Some(status)) => status,
         Ok(None) => {
             abandon(launcher);
-            return Err(with_seconds(
-                Error::new("").push(name).push(" did not finish within"),
-                params.timeout,
-            ));
+            return Err(LaunchFailure::Timeout);
         }
-        Err(errno) => {
-            return Err(Error::new("Cannot wait for ").push(name).with_errno(errno));
-        }
+        Err(errno) => return Err(LaunchFailure::System("wait for", errno)),
     };
     if let Some(signal) = status.terminating_signal() {
-        let error = Error::new("")
-            .push(name)
-            .push(" was killed by signal ")
-            .push_number(signal as u64);
-        return Err(
-            match Signal::from_number(signal as u32).and_then(Signal::name) {
-                Some(signal_name) => error.push(" (").push(signal_name).push(")"),
-                None => error,
-            },
-        );
+        return Err(LaunchFailure::Killed(signal));
     }
     match status.exit_status() {
-        Some(0) => {}
-        Some(EXIT_ERROR) => {
-            return Err(Error::new("")
-                .push(name)
-                .push(" could not start the daemon (exit status 102)"))
-        }
-        code => {
-            return Err(Error::new("")
-                .push(name)
-                .push(" exited with status ")
-                .push_number(code.unwrap_or(-1) as u64))
-        }
-    }
-    match pidfile::inspect(params.pid_file)?.state {
-        PidState::Running(_) => Ok(()),
-        PidState::Busy => {
-            Err(Error::new("daemon did not write its PID to ").push(params.pid_file.to_bytes()))
-        }
-        _ => Err(Error::new("daemon did not lock its PID file ").push(params.pid_file.to_bytes())),
+        Some(0) => Ok(()),
+        code => Err(LaunchFailure::Exited(code.unwrap_or(-1))),
     }
 }
 

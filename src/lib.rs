@@ -28,6 +28,34 @@
 //! files; switch credentials of a multi-threaded process (set*id is per thread without
 //! libc's broadcast); reset signal dispositions or close inherited descriptors unless asked
 //! ([`daemon::Flags`]).
+//!
+//! ## Controlling a daemon: [`control::control`]
+//!
+//! Every action first locks the guard file (created `0600`; refused when it is the PID file's
+//! inode), then classifies the PID file ([`pidfile::inspect`], DESIGN.md §2) and acts:
+//!
+//! | class | CHECK | START | STOP | SIGNAL |
+//! |---|---|---|---|---|
+//! | ABSENT / NOT_RUNNING (empty) | 101 | launch → 0 | 100 | 101 |
+//! | STALE (unlocked, any content) | 103 | launch → 103 (success) | 103 | 101 |
+//! | RUNNING(pid) (locked, valid PID) | 0 | 100 | signal, wait → 0 | signal → 0 |
+//! | BUSY (locked, no PID yet) | 0 | 100 | wait for a PID or for the lock to go, then as RUNNING or 0 | 101 |
+//! | ERROR (bad file, locked garbage, `-1`, `0`, I/O error) | 102 | 102 | 102 | 102 |
+//!
+//! 0 is [`control::Status::Ok`], 100 `AlreadyDone`, 101 `NotRunning`, 103 `Stale`, 102 the
+//! `Err` of [`control::control`]. One optional deadline bounds every wait of an action (the
+//! guard, the launcher, BUSY, the stop); STOP can escalate to SIGKILL when it expires.
+//!
+//! Where we differ from LibUCW's `daemon_control()`, and why:
+//! - a signal goes only to a process proven to hold the PID file open (`/proc/<pid>/fd`),
+//!   through a pidfd, so a recycled PID or a decoy is never signalled (LibUCW trusts the
+//!   number; it even accepts `-1` and calls `kill(-1, sig)`);
+//! - STOP sends SIGCONT after its signal (a stopped daemon could never exit) and empties the
+//!   PID file once it holds the lock (the next CHECK says "not running", not "stale");
+//! - an unlocked PID file with over-long content is STALE, not an error;
+//! - the launcher's failures are reported precisely (exec errno, exit status, signal, a
+//!   launcher that exited 0 without leaving a locked PID file);
+//! - `PATH` search has no `/bin/sh` fallback on ENOEXEC.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

@@ -143,7 +143,10 @@ fn explicit_guard_file_and_guard_rules() {
     );
     let fits = std::ffi::CString::new("a".repeat(PATH_CAPACITY - 6) + ".pid").unwrap();
     assert_eq!(
-        derive_guard_file(&fits, &mut buffer).unwrap().to_bytes().len(),
+        derive_guard_file(&fits, &mut buffer)
+            .unwrap()
+            .to_bytes()
+            .len(),
         PATH_CAPACITY - 1
     );
 }
@@ -241,14 +244,7 @@ fn values_with_equals_next_argument_and_missing() {
 #[test]
 fn permutation_like_getopt_long() {
     // Operands before and between options are moved behind them, in order.
-    let (parsed, operands) = control(&[
-        "prog",
-        "--start",
-        "arg1",
-        "--pid-file",
-        "x.pid",
-        "arg2",
-    ]);
+    let (parsed, operands) = control(&["prog", "--start", "arg1", "--pid-file", "x.pid", "arg2"]);
     assert_eq!(parsed, Ok(run(Action::Start, "x.pid", "x.lock")));
     assert_eq!(operands, ["prog", "arg1", "arg2"]);
     // `--` ends the options: what follows is the command, options included.
@@ -280,12 +276,17 @@ fn permutation_like_getopt_long() {
 
 #[test]
 fn posixly_correct_stops_at_the_first_operand() {
-    let (parsed, operands) =
-        control_with(&["--start", "--pid-file=x.pid", "daemon", "--verbose"], false);
+    let (parsed, operands) = control_with(
+        &["--start", "--pid-file=x.pid", "daemon", "--verbose"],
+        false,
+    );
     assert_eq!(parsed, Ok(run(Action::Start, "x.pid", "x.lock")));
     assert_eq!(operands, ["daemon", "--verbose"]);
     let (parsed, _) = control_with(&["daemon", "--start", "--pid-file=x.pid"], false);
-    assert_eq!(parsed, Err("one of --start --stop --check --reload is required".into()));
+    assert_eq!(
+        parsed,
+        Err("one of --start --stop --check --reload is required".into())
+    );
 }
 
 #[test]
@@ -354,7 +355,9 @@ fn signals_by_name_and_number() {
         "Unknown signal '0'"
     );
     // LibUCW accepts (and ignores) --signal with --check.
-    assert!(control(&["--check", "--pid-file=x.pid", "--signal=HUP"]).0.is_ok());
+    assert!(control(&["--check", "--pid-file=x.pid", "--signal=HUP"])
+        .0
+        .is_ok());
 }
 
 #[test]
@@ -415,7 +418,12 @@ fn seconds_parsing() {
         b" 1",
         b"1.2.3",
     ] {
-        assert_eq!(parse_seconds(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        assert_eq!(
+            parse_seconds(bad),
+            None,
+            "{:?}",
+            String::from_utf8_lossy(bad)
+        );
     }
 }
 
@@ -435,8 +443,24 @@ fn option_table_has_no_duplicate_or_prefix_trouble() {
 fn arbitrary_input_never_panics() {
     // A small deterministic fuzz: random words from an alphabet of option fragments.
     let pieces = [
-        "--", "-", "--start", "--st", "--pid-file", "--pid-file=", "x.pid", "--signal", "=",
-        "--timeout", "0.", "--kill", "--help", "", "a", "--guard-file", "--reload", "-x",
+        "--",
+        "-",
+        "--start",
+        "--st",
+        "--pid-file",
+        "--pid-file=",
+        "x.pid",
+        "--signal",
+        "=",
+        "--timeout",
+        "0.",
+        "--kill",
+        "--help",
+        "",
+        "a",
+        "--guard-file",
+        "--reload",
+        "-x",
     ];
     let mut state: u64 = 0x2545_f491_4f6c_dd1d;
     for _ in 0..5000 {

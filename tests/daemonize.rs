@@ -115,27 +115,46 @@ fn assert_nothing_left(dir: &TempDir) {
     });
 }
 
+/// `dir/sleep`, a link to `/bin/sleep`: a long sleep started through it has the test
+/// directory on its command line, so [`Cleanup`] and [`assert_nothing_left`] see it.
+fn sleeper(dir: &TempDir) -> String {
+    let link = dir.join("sleep");
+    if !link.exists() {
+        std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
+    }
+    text(&link).to_string()
+}
+
 /// Kills (SIGKILL) whatever still mentions `dir` when a test ends, even when it fails.
 struct Cleanup<'a>(&'a TempDir);
 
 impl Drop for Cleanup<'_> {
     fn drop(&mut self) {
         for pid in processes_mentioning(text(self.0.path())) {
-            let _ = rustix::process::kill_process(
-                rustix::process::Pid::from_raw(pid).unwrap(),
-                rustix::process::Signal::KILL,
-            );
+            send(pid, rustix::process::Signal::KILL);
         }
     }
+}
+
+/// Sends `signal` to `pid`, ignoring a process that is already gone.
+fn send(pid: i32, signal: rustix::process::Signal) {
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal);
 }
 
 /// A shell script that appends `HUP` to `log` on every SIGHUP and otherwise idles (the
 /// callers pass the test directory as `$0`, which puts it on the command line).
 fn hup_logger(log: &Path) -> String {
     format!(
-        "trap 'echo HUP >> {}' HUP; while :; do sleep 0.05; done",
+        "trap 'echo HUP >> {0}' HUP; : > {0}.ready; while :; do sleep 0.05; done",
         text(log)
     )
+}
+
+/// Waits until the program of [`hup_logger`] (or alike) has set its trap: a signal that
+/// came earlier would kill the shell instead of being logged.
+fn wait_ready(log: &Path) {
+    let ready = format!("{}.ready", text(log));
+    wait_for("the program to set its trap", || Path::new(&ready).exists());
 }
 
 #[test]
@@ -176,6 +195,7 @@ fn supervised_check_reload_stop() {
     let again = control(&dir, "--start", &pid_file, &["--", DAEMONIZE, "--", "true"]);
     assert_eq!(again.code, Some(ALREADY_DONE), "{again:?}");
     // Reload reaches the program through the supervisor.
+    wait_ready(&log);
     let reload = control(&dir, "--reload", &pid_file, &[]);
     assert_eq!(reload.code, Some(0), "{reload:?}");
     wait_for("the program to log SIGHUP", || {
@@ -229,8 +249,8 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
     let pid_file = dir.join("d.pid");
     // Close 0–9 (all a POSIX sh can name), then idle.
     let script = format!(
-        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec sleep 30 # {}",
-        text(dir.path())
+        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        sleeper(&dir)
     );
     let launched = run(
         &dir,
@@ -243,7 +263,7 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
     wait_for("the program to exec sleep", || {
         fs::read(format!("/proc/{program}/cmdline"))
             .unwrap_or_default()
-            .starts_with(b"sleep\0")
+            .ends_with(b"sleep\x0030\0")
     });
     // Descriptors above 9 that the test runner itself inherited may remain; none is ours.
     let open: Vec<i32> = fs::read_dir(format!("/proc/{program}/fd"))
@@ -270,14 +290,12 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let orphan_file = dir.join("orphan.pid");
-    // The orphan runs `sleep` under a name inside the test directory, so that the cleanup
-    // finds it.
-    let sleeper = dir.join("orphan-sleep");
-    std::os::unix::fs::symlink("/bin/sleep", &sleeper).unwrap();
+    let go = dir.join("go");
     let script = format!(
-        "{} 30 & echo $! > {}; exit 0",
-        text(&sleeper),
-        text(&orphan_file)
+        "{} 30 & echo $! > {}; while [ ! -e {} ]; do sleep 0.02; done; exit 0",
+        sleeper(&dir),
+        text(&orphan_file),
+        text(&go)
     );
     let launched = run(
         &dir,
@@ -286,6 +304,8 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");
     let supervisor = pid_in(&pid_file);
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    fs::write(&go, "").unwrap();
     assert!(wait_gone(supervisor, Duration::from_secs(5)));
     let orphan: i32 = fs::read_to_string(&orphan_file)
         .unwrap()
@@ -299,16 +319,13 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     let relaunched = run(
         &dir,
         DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sleep", "30"],
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
     );
     assert_eq!(relaunched.code, Some(0), "{relaunched:?}");
     assert_eq!(check(&dir, &pid_file), RUNNING);
     let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
     assert_eq!(stop.code, Some(0), "{stop:?}");
-    let _ = rustix::process::kill_process(
-        rustix::process::Pid::from_raw(orphan).unwrap(),
-        rustix::process::Signal::KILL,
-    );
+    send(orphan, rustix::process::Signal::KILL);
     assert_nothing_left(&dir);
 }
 
@@ -317,7 +334,7 @@ fn killing_the_supervisor_takes_the_program_down() {
     let dir = TempDir::new("daemonize-kill");
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
-    let script = format!("trap '' TERM HUP; exec sleep 30 # {}", text(dir.path()));
+    let script = format!("trap '' TERM HUP; exec {} 30", sleeper(&dir));
     let launched = run(
         &dir,
         DAEMONIZE,
@@ -326,11 +343,7 @@ fn killing_the_supervisor_takes_the_program_down() {
     assert_eq!(launched.code, Some(0), "{launched:?}");
     let supervisor = pid_in(&pid_file);
     let program = only_child(supervisor);
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(supervisor).unwrap(),
-        rustix::process::Signal::KILL,
-    )
-    .unwrap();
+    send(supervisor, rustix::process::Signal::KILL);
     assert!(
         wait_gone(program, Duration::from_secs(5)),
         "the program survived its supervisor"
@@ -341,13 +354,13 @@ fn killing_the_supervisor_takes_the_program_down() {
 }
 
 #[test]
-fn supervisor_forwards_signals_and_reports_how_the_program_ended() {
+fn supervisor_forwards_any_signal_to_the_program() {
     let dir = TempDir::new("daemonize-forward");
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let log = dir.join("usr1.log");
     let script = format!(
-        "trap 'echo USR1 >> {}' USR1; while :; do sleep 0.05; done",
+        "trap 'echo USR1 >> {0}' USR1; : > {0}.ready; while :; do sleep 0.05; done",
         text(&log)
     );
     let launched = run(
@@ -356,6 +369,7 @@ fn supervisor_forwards_signals_and_reports_how_the_program_ended() {
         &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");
+    wait_ready(&log);
     let signal = control(&dir, "--reload", &pid_file, &["--signal", "USR1"]);
     assert_eq!(signal.code, Some(0), "{signal:?}");
     wait_for("the program to log SIGUSR1", || {
@@ -473,6 +487,7 @@ fn exec_mode_check_reload_stop() {
         holds(program, &pid_file),
         "the program did not inherit the PID file"
     );
+    wait_ready(&log);
     let reload = control(&dir, "--reload", &pid_file, &[]);
     assert_eq!(reload.code, Some(0), "{reload:?}");
     wait_for("the program to log SIGHUP", || {
@@ -493,8 +508,8 @@ fn exec_mode_program_can_drop_the_lock() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let script = format!(
-        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec sleep 30 # {}",
-        text(dir.path())
+        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        sleeper(&dir)
     );
     let launched = run(
         &dir,
@@ -514,10 +529,12 @@ fn exec_mode_program_can_drop_the_lock() {
     wait_for("the program to exec sleep", || {
         fs::read(format!("/proc/{program}/cmdline"))
             .unwrap_or_default()
-            .starts_with(b"sleep\0")
+            .ends_with(b"sleep\x0030\0")
     });
     assert_eq!(check(&dir, &pid_file), STALE);
     assert!(is_alive(program));
+    send(program, rustix::process::Signal::KILL);
+    assert_nothing_left(&dir);
 }
 
 #[test]
@@ -549,11 +566,7 @@ fn foreground_stays_attached() {
     command.args(["--foreground", "--", "sleep", "30"]);
     let spawned = harness().spawn(command, dir.path());
     only_child(spawned.pid);
-    rustix::process::kill_process(
-        rustix::process::Pid::from_raw(spawned.pid).unwrap(),
-        rustix::process::Signal::TERM,
-    )
-    .unwrap();
+    send(spawned.pid, rustix::process::Signal::TERM);
     let output = harness().wait(&spawned, Duration::from_secs(10));
     assert_eq!(output.code, Some(128 + 15), "{output:?}");
     // --exec in the foreground: the tool becomes the program.
@@ -653,7 +666,7 @@ fn errors_before_launch_name_the_problem() {
     let running = run(
         &dir,
         DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sleep", "30"],
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
     );
     assert_eq!(running.code, Some(0), "{running:?}");
     let second = run(
@@ -782,15 +795,96 @@ fn user_switch_sets_ids_groups_and_environment() {
     }
     let marker = format!("UCW_MARKER={}", text(dir.path()));
     assert!(variables.contains(&marker), "{variables:?}");
-    // The PID file stays root's: the launcher wrote it before the switch.
     let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
     assert_eq!(stop.code, Some(0), "{stop:?}");
     assert!(wait_gone(program, Duration::from_secs(5)));
     assert_nothing_left(&dir);
+
+    // In the foreground the tool switches too; an explicit group replaces the primary one
+    // and stays among the supplementary groups.
+    let report = "grep -E '^(Uid|Gid|Groups):' /proc/self/status; echo \"$USER $LOGNAME $HOME\"";
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--foreground", "--user", &name, "--group", "ucwextra", "--"])
+        .args(["sh", "-c", report])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(0), "{output:?}");
+    let lines: Vec<&str> = output.stdout.lines().map(str::trim_end).collect();
+    assert_eq!(
+        lines,
+        [
+            "Uid:\t54321\t54321\t54321\t54321",
+            "Gid:\t54322\t54322\t54322\t54322",
+            "Groups:\t54322 54323",
+            &format!("{name} {name} /home/{name}"),
+        ],
+        "{output:?}"
+    );
+
+    // More inherited variables than the rewritten environment can hold: a clear error,
+    // nothing started, the PID file left empty.
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--pid-file", text(&pid_file), "--user", &name, "--"])
+        .args(["sleep", "30"])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    for index in 0..1100 {
+        command.env(format!("UCW_FILLER_{index}"), "x");
+    }
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(ERROR), "{output:?}");
+    assert_eq!(
+        output.stderr,
+        "ucw-daemonize: Cannot pass the environment on: more than 1024 variables\n"
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
 }
 
 #[cfg(not(feature = "failpoints"))]
 #[test]
 fn user_switch_sets_ids_groups_and_environment() {
     panic!("run with --features failpoints (the --user test needs the test-only account files)");
+}
+
+#[test]
+fn without_a_pid_file_the_program_still_runs_supervised() {
+    // LibUCW's PID file is optional; without one there is nothing to control, but the
+    // launcher still confirms the exec and the supervisor still forwards signals.
+    let dir = TempDir::new("daemonize-nopidfile");
+    let _cleanup = Cleanup(&dir);
+    let ready = dir.join("ready");
+    let log = dir.join("hup.log");
+    // The trap is set before the program says it is ready.
+    let script = format!(
+        "trap 'echo HUP >> {}' HUP; echo $PPID > {}; while :; do sleep 0.05; done",
+        text(&log),
+        text(&ready)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--", "sh", "-c", &script, text(dir.path())],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let mut supervisor = 0;
+    wait_for("the program to start", || {
+        supervisor = fs::read_to_string(&ready)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        supervisor > 0
+    });
+    send(supervisor, rustix::process::Signal::HUP);
+    wait_for("the program to log SIGHUP", || {
+        fs::read_to_string(&log).unwrap_or_default() == "HUP\n"
+    });
+    send(supervisor, rustix::process::Signal::TERM);
+    assert_nothing_left(&dir);
 }

@@ -53,13 +53,34 @@ fn expect(output: &Output, code: i32, line: &str) {
     );
 }
 
+/// Sends `signal` to `pid`, ignoring a process that is already gone.
 fn send(pid: i32, signal: rustix::process::Signal) {
-    rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal).unwrap();
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal);
+}
+
+/// Kills (SIGKILL) every process whose command line names `dir`, when the test ends, even
+/// when it fails: the daemon's program is a script inside it.
+struct Cleanup<'a>(&'a TempDir);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        let needle = self.0.path().to_string_lossy().into_owned();
+        for entry in fs::read_dir("/proc").unwrap().flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+                continue;
+            };
+            let command_line = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+            if String::from_utf8_lossy(&command_line).contains(&needle) {
+                send(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
 }
 
 #[test]
 fn init_script_start_status_reload_stop() {
     let dir = TempDir::new("initd");
+    let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("ucw-example.pid");
     let log = dir.join("hup.log");
     // A foreground program that logs reloads; DAEMON is word-split, so it is a script file.
@@ -67,7 +88,7 @@ fn init_script_start_status_reload_stop() {
     fs::write(
         &daemon,
         format!(
-            "#!/bin/sh\ntrap 'echo HUP >> {}' HUP\nwhile :; do sleep 0.05; done\n",
+            "#!/bin/sh\ntrap 'echo HUP >> {0}' HUP\n: > {0}.ready\nwhile :; do sleep 0.05; done\n",
             log.display()
         ),
     )
@@ -100,6 +121,8 @@ fn init_script_start_status_reload_stop() {
         .trim()
         .parse()
         .unwrap();
+    let ready = dir.join("hup.log.ready");
+    wait_for("the program to set its trap", || ready.exists());
     expect(&service(&dir, &daemon, "reload"), 0, "ucw-example reloaded");
     wait_for("the program to log SIGHUP", || {
         fs::read_to_string(&log).unwrap_or_default() == "HUP\n"

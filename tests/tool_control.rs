@@ -11,13 +11,19 @@ use std::time::Duration;
 
 const TOOL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
 
-/// `<target>/<profile>/examples/<name>`.
+/// `<target>/<profile>/examples/<name>`, which must have been built.
 fn example(name: &str) -> PathBuf {
-    Path::new(TOOL)
+    let path = Path::new(TOOL)
         .parent()
         .unwrap()
         .join("examples")
-        .join(name)
+        .join(name);
+    assert!(
+        path.is_file(),
+        "{} is missing: plain `cargo test` builds the examples (or run `cargo build --examples` first)",
+        path.display()
+    );
+    path
 }
 
 fn tool(dir: &TempDir, args: &[&str]) -> Output {
@@ -304,6 +310,8 @@ fn traced_syscalls(dir: &TempDir, args: &[&str]) -> Vec<String> {
     std::fs::read_to_string(&trace)
         .unwrap()
         .lines()
+        // `strace -f -o` prefixes each line with the pid.
+        .map(|line| line.trim_start_matches(|c: char| c.is_ascii_digit() || c == ' '))
         .filter(|line| !line.starts_with("+++") && !line.starts_with("---"))
         .map(str::to_string)
         .collect()
@@ -352,4 +360,44 @@ fn binary_is_static_without_interpreter() {
             output.stdout
         );
     }
+}
+
+#[cfg(feature = "failpoints")]
+#[test]
+fn failpoint_armed_from_the_environment() {
+    let dir = TempDir::new("cli-failpoint");
+    let pid_file = dir.join("d.pid");
+    let mut command = Command::new(TOOL);
+    command
+        .args(["--check", "--pid-file", pid_file.to_str().unwrap()])
+        .env("UCW_FAILPOINT", "control-tool-parsed");
+    let spawned = harness().spawn(command, dir.path());
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", spawned.pid)).unwrap();
+        let state = stat.rsplit(')').next().unwrap().split_whitespace().next();
+        if state == Some("T") {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the tool never stopped: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Stopped after parsing, before the action: the guard file does not exist yet.
+    assert!(!dir.join("d.lock").exists());
+    rustix::process::kill_process(
+        rustix::process::Pid::from_raw(spawned.pid).unwrap(),
+        rustix::process::Signal::KILL,
+    )
+    .unwrap();
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.signal, Some(9), "{output:?}");
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn failpoint_armed_from_the_environment() {
+    panic!("run with --features failpoints");
 }

@@ -26,19 +26,13 @@ const NAME: &[u8] = b"ucw-daemon-control";
 const SYNOPSIS: &[u8] =
     b" --start|--stop|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n";
 
-/// The rest of `--help`.
-const HELP: &[u8] = b"Control a daemon that follows LibUCW's PID-file protocol.
-  --start               start DAEMON ARG... unless it runs
-  --stop                stop it and wait until it has exited
-  --check               tell whether it runs
-  --reload              send it a signal (SIGHUP)
-  --pid-file FILE       its PID file (required)
-  --guard-file FILE     controllers' lock (default: FILE.pid -> FILE.lock)
-  --signal SIG          signal for --stop/--reload, name or number
-  --timeout SECONDS     bound every wait (fractions allowed)
-  --kill-after-timeout  --stop: on timeout send SIGKILL and wait again
+/// The rest of `--help` (kept short: every byte counts against the tool's budget).
+const HELP: &[u8] = b"  --guard-file FILE     default: X.pid -> X.lock
+  --signal SIG          for --stop (TERM) or --reload (HUP)
+  --timeout SECONDS     limit every wait (0.5 works)
+  --kill-after-timeout  --stop: then SIGKILL and wait again
   --help, --version
-Exit: 0 done, 1 bad usage, 100 already done, 101 not running, 102 error, 103 stale
+Exit: 0 done, 1 usage, 100 already done, 101 not running, 102 error, 103 stale
 ";
 
 fn main(mut startup: rt::Startup) -> i32 {
@@ -84,6 +78,9 @@ fn main(mut startup: rt::Startup) -> i32 {
         timeout: request.timeout,
         escalate: request.escalate,
     };
+    // Tests stop the tool here (UCW_FAILPOINT) to prove the arming works: the command line
+    // is parsed and nothing has been touched yet.
+    ucw_daemon::failpoint::hit("control-tool-parsed");
     match control(&params) {
         Ok(status) => status.exit_code(),
         Err(error) => {

@@ -9,15 +9,29 @@
 //! (read from a signalfd, no handlers), and when the program exits it empties the PID file and
 //! exits with the program's status (its exit code, or 128 + the terminating signal). The lock
 //! therefore lives exactly as long as the program, whatever the program does with inherited
-//! descriptors or children. With `--exec` the program replaces the body and inherits the
-//! locked descriptor instead: lighter, but the program or its children may keep the lock
-//! (a child that outlives it) or drop it (a program that closes every descriptor).
+//! descriptors or children. (The kernel clears the parent-death signal when the program is
+//! set-user-ID, set-group-ID or has file capabilities: such a program outlives a supervisor
+//! killed with SIGKILL, though the lock still goes with the supervisor.) With `--exec` the
+//! program replaces the body and inherits the locked descriptor instead: lighter, but the
+//! program or its children may keep the lock (a child that outlives it) or drop it (a
+//! program that closes every descriptor).
+//!
+//! The launcher exits 0 only once the program was exec'd (the daemon confirms through
+//! [`daemon::Daemon::run_confirmed`]); an exec failure makes it exit 102 with
+//! `ucw-daemonize: Cannot execute <program>: <ERRNO> (<text>)`, after the PID file was emptied
+//! and released. `--foreground` is LibUCW's SIMULATE: no fork, no PID file, the supervisor (or
+//! with `--exec` the program) runs in this process; unlike the library's SIMULATE, the tool
+//! still switches to `--user`/`--group` there. `--user` replaces `USER`, `LOGNAME` and `HOME`
+//! with the passwd entry's values (a `#uid` unknown to passwd removes them).
 //!
 //! This file owns the tool's command line, the supervisor loop and the environment given to
 //! the program. It must never use `core::fmt` or allocate (8,192-byte budget), and never
 //! leave the launcher's exit status at 0 before the program was exec'd.
 #![no_std]
 #![no_main]
+// As in the library: errors are sentences in a fixed buffer, so `Result<_, Error>` is large
+// on purpose and only moved on failure paths.
+#![allow(clippy::result_large_err)]
 
 #[path = "../rt/mod.rs"]
 mod rt;
@@ -28,6 +42,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions};
 use ucw_daemon::account::{AccountFiles, HOME_CAPACITY, NAME_CAPACITY};
 use ucw_daemon::cli::{LongOption, Scanner};
+use ucw_daemon::control::{EXIT_ERROR, EXIT_USAGE};
 use ucw_daemon::credentials::Credentials;
 use ucw_daemon::daemon::{self, Flags, Launched, Params, Running};
 use ucw_daemon::error::ERROR_CAPACITY;
@@ -65,11 +80,11 @@ const OPTIONS: &[LongOption] = &[
     option("version", false),
 ];
 
+/// One entry of [`OPTIONS`].
 const fn option(name: &'static str, takes_value: bool) -> LongOption {
     LongOption { name, takes_value }
 }
 
-use ucw_daemon::control::{EXIT_ERROR, EXIT_USAGE};
 /// Exit code of the program's child when it cannot even report its exec failure.
 const EXIT_CHILD_FAILED: i32 = 127;
 /// Added to a terminating signal's number to make the supervisor's exit code, as shells do.
@@ -441,6 +456,7 @@ fn main(mut startup: rt::Startup) -> i32 {
         });
     }
     let argv = startup.argv_from(command);
+    let simulated = params.flags.contains(Flags::SIMULATE);
     // SAFETY: `main` runs once, single-threaded; this is the only reference ever made.
     let credentials = unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) };
     let daemon = match daemon::init(&params, credentials) {
@@ -450,6 +466,15 @@ fn main(mut startup: rt::Startup) -> i32 {
             return EXIT_ERROR;
         }
     };
+    // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
+    // that `--foreground --user` runs the program as that user (service managers that keep
+    // their services attached).
+    if simulated {
+        if let Err(error) = daemon.credentials().switch() {
+            report(program_name, error.as_bytes());
+            return EXIT_ERROR;
+        }
+    }
     let mut environment = Environment {
         entries: [core::ptr::null(); ENVIRONMENT_CAPACITY + 1],
         text: [0; 2 * (8 + NAME_CAPACITY + 1) + 5 + HOME_CAPACITY + 1],

@@ -201,6 +201,10 @@ pub fn write_all(fd: i32, mut bytes: &[u8]) {
     }
 }
 
+// With the library's `std` feature (enabled by `--all-features`), std brings its own panic
+// handler. The tools cannot be linked that way anyway (std needs libc, we link with
+// `-nostdlib`), but `cargo clippy --all-features` still type-checks them.
+#[cfg(not(feature = "std"))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     write_all(2, b"internal error (panic)\n");

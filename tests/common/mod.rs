@@ -70,7 +70,7 @@ impl Harness {
                     let mut table = self.table.lock().unwrap();
                     let raw = pid.as_raw_nonzero().get();
                     if let Some(slot) = table.spawned.get_mut(&raw) {
-                        *slot = Some(ExitStatus::from_raw(status.as_raw() as i32));
+                        *slot = Some(ExitStatus::from_raw(status.as_raw()));
                         self.changed.notify_all();
                     }
                 }

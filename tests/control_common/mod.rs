@@ -215,3 +215,70 @@ pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool 
     }
     condition()
 }
+
+/// A decoy process holding the PID file locked with `content` (see the fixture's docs);
+/// killed and reaped on drop.
+pub struct Decoy {
+    pub child: std::process::Child,
+}
+
+impl Decoy {
+    pub fn start(setup: &Setup, content: &str, later: Option<&str>) -> Self {
+        let ready = PathBuf::from(format!("{}.ready", setup.pid_file.to_str().unwrap()));
+        let _ = std::fs::remove_file(&ready);
+        let mut command = std::process::Command::new(example("fixture_control_decoy"));
+        command.arg(setup.pid_path()).arg(content);
+        if let Some(later) = later {
+            command.arg(later);
+        }
+        let child = command.spawn().expect("spawn decoy");
+        assert!(
+            eventually(Duration::from_secs(10), || ready.exists()),
+            "decoy not ready"
+        );
+        Self { child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+}
+
+impl Drop for Decoy {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A long-sleeping process that is nothing to the protocol (a "stranger" whose PID a PID
+/// file may name); killed and reaped on drop.
+pub struct Stranger {
+    pub child: std::process::Child,
+}
+
+impl Stranger {
+    pub fn start() -> Self {
+        let child = std::process::Command::new("sleep")
+            .arg("60")
+            .spawn()
+            .expect("spawn sleep");
+        Self { child }
+    }
+
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Whether it is still running (it dies from any signal a controller would send).
+    pub fn alive(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+}
+
+impl Drop for Stranger {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
