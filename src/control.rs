@@ -712,6 +712,7 @@ fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
         }
         Err(errno) => return Err(Error::system("open", path.as_bytes(), errno)),
     };
+    crate::failpoint::hit("control-proving-holder");
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(directory.as_fd(), &mut buffer);
     while let Some(entry) = entries.next() {
