@@ -8,7 +8,6 @@
 //! NSS or anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
 
-
 use crate::error::{Error, Result};
 use crate::text::parse_decimal;
 use core::ffi::CStr;

@@ -8,7 +8,6 @@
 //! point (raw set*id calls change one thread only), and never leave a half-switched process
 //! running silently: every surprise is an error.
 
-
 use crate::account::{
     self, AccountFiles, GroupList, Lookup, UserEntry, HOME_CAPACITY, NAME_CAPACITY,
 };

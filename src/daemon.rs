@@ -39,7 +39,6 @@
 //! }
 //! ```
 
-
 use crate::account::AccountFiles;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result, ERROR_CAPACITY};

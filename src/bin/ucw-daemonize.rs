@@ -29,9 +29,6 @@
 //! leave the launcher's exit status at 0 before the program was exec'd.
 #![no_std]
 #![no_main]
-// As in the library: errors are sentences in a fixed buffer, so `Result<_, Error>` is large
-// on purpose and only moved on failure paths.
-#![allow(clippy::result_large_err)]
 
 #[path = "../rt/mod.rs"]
 mod rt;
