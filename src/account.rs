@@ -8,10 +8,6 @@
 //! NSS or anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
 
-// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
-// is the crate-wide convention, so the size lint does not apply here.
-#![allow(clippy::result_large_err)]
-
 use crate::error::{Error, Result};
 use crate::text::parse_decimal;
 use core::ffi::CStr;

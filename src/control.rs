@@ -246,16 +246,88 @@ impl<'a> Params<'a> {
 /// process is fine, but no other thread may reap arbitrary children (`wait(-1)`) meanwhile,
 /// or it could steal the launcher's exit status (START then fails with ECHILD).
 pub fn control(params: &Params<'_>) -> Result<Status> {
-    let deadline = Deadline::start(params.timeout);
-    let guard = take_guard(params, &deadline)?;
-    let status = act(params, &deadline);
-    drop(guard);
-    status
+    Guard::take(params)?.act(params)
 }
 
-/// The action table, once the guard is held.
-fn act(params: &Params<'_>, deadline: &Deadline) -> Result<Status> {
-    let inspection = pidfile::inspect(params.pid_file)?;
+/// The guard file, locked: while it is held no other controller acts on the daemon.
+///
+/// [`control`] is `Guard::take` followed by [`Guard::act`]; the two steps are public so a
+/// one-shot program can keep the lock until it exits ([`Guard::keep_until_exit`]) instead
+/// of closing it, one system call fewer on the `--check` path.
+pub struct Guard {
+    fd: OwnedFd,
+    file: FileId,
+    deadline: Deadline,
+}
+
+impl Guard {
+    /// Opens, checks and locks the guard file (DESIGN.md §3), waiting at most
+    /// `params.timeout`, which starts the action's one deadline.
+    ///
+    /// A guard that is the PID file's inode is refused: locking it would look like a running
+    /// daemon to everyone. When the lock is free (the common case) that is checked after the
+    /// PID file has been inspected, from the identity `inspect` returns anyway; before any
+    /// wait for the lock it is checked with an extra `lstat`, so a misconfigured guard never
+    /// blocks on a running daemon's lock.
+    pub fn take(params: &Params<'_>) -> Result<Guard> {
+        let deadline = Deadline::start(params.timeout);
+        let path = params.guard_file;
+        let (fd, stat) = pidfile::open_for_writing(path, "guard file", Owner::RootOrUs)?;
+        let guard = Guard {
+            fd,
+            file: FileId::of(&stat),
+            deadline,
+        };
+        let lock_error = |errno| Error::system_on("lock", "guard file", path, errno);
+        if pidfile::lock(guard.fd.as_fd(), FlockOperation::NonBlockingLockExclusive)
+            .map_err(lock_error)?
+        {
+            return Ok(guard);
+        }
+        if let Ok(pid_stat) = rustix::fs::lstat(params.pid_file) {
+            guard.refuse_if_pid_file(params, FileId::of(&pid_stat))?;
+        }
+        match lock_within(guard.fd.as_fd(), &guard.deadline) {
+            Ok(true) => Ok(guard),
+            Ok(false) => Err(with_seconds(
+                Error::new("Cannot lock guard file ")
+                    .push(path.to_bytes())
+                    .push(": another controller held it for"),
+                params.timeout,
+            )),
+            Err(errno) => Err(lock_error(errno)),
+        }
+    }
+
+    /// Performs `params.action` with the guard held (see [`control`]).
+    pub fn act(&self, params: &Params<'_>) -> Result<Status> {
+        crate::failpoint::hit("control-guard-held");
+        let inspection = pidfile::inspect(params.pid_file)?;
+        if inspection.state != PidState::Absent {
+            self.refuse_if_pid_file(params, inspection.file)?;
+        }
+        act(params, &self.deadline, inspection)
+    }
+
+    /// Keeps the lock until the process exits, without the `close`: for one-shot tools that
+    /// exit right after the action.
+    pub fn keep_until_exit(self) {
+        core::mem::forget(self.fd);
+    }
+
+    fn refuse_if_pid_file(&self, params: &Params<'_>, pid_file: FileId) -> Result<()> {
+        if pid_file == self.file {
+            return Err(Error::new("Refusing guard file ")
+                .push(params.guard_file.to_bytes())
+                .push(": it is the PID file ")
+                .push(params.pid_file.to_bytes()));
+        }
+        Ok(())
+    }
+}
+
+/// The action table, once the guard is held and the PID file classified.
+fn act(params: &Params<'_>, deadline: &Deadline, inspection: Inspection) -> Result<Status> {
     let state = inspection.state;
     match params.action {
         Action::Check => Ok(match state {
@@ -290,32 +362,6 @@ fn act(params: &Params<'_>, deadline: &Deadline) -> Result<Status> {
             }
             _ => Ok(Status::NotRunning),
         },
-    }
-}
-
-/// Opens, checks and locks the guard file (DESIGN.md §3); the lock lasts as long as the
-/// returned descriptor.
-fn take_guard(params: &Params<'_>, deadline: &Deadline) -> Result<OwnedFd> {
-    let path = params.guard_file;
-    let (fd, stat) = pidfile::open_for_writing(path, "guard file", Owner::RootOrUs)?;
-    // Locking the PID file's inode as a guard would look like a running daemon to everyone.
-    if let Ok(pid_stat) = rustix::fs::lstat(params.pid_file) {
-        if FileId::of(&pid_stat) == FileId::of(&stat) {
-            return Err(Error::new("Refusing guard file ")
-                .push(path.to_bytes())
-                .push(": it is the PID file ")
-                .push(params.pid_file.to_bytes()));
-        }
-    }
-    match lock_within(fd.as_fd(), deadline) {
-        Ok(true) => Ok(fd),
-        Ok(false) => Err(with_seconds(
-            Error::new("Cannot lock guard file ")
-                .push(path.to_bytes())
-                .push(": another controller held it for"),
-            params.timeout,
-        )),
-        Err(errno) => Err(Error::system_on("lock", "guard file", path, errno)),
     }
 }
 
@@ -506,6 +552,7 @@ fn run_launcher(
         Err(errno) => return Err(LaunchFailure::System("fork for", errno)),
     };
     drop(writer);
+    crate::failpoint::hit("control-launcher-forked");
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
         Err(errno) => {
@@ -710,6 +757,7 @@ fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
         }
         Err(errno) => return Err(Error::system("open", path.as_bytes(), errno)),
     };
+    crate::failpoint::hit("control-proving-holder");
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(directory.as_fd(), &mut buffer);
     while let Some(entry) = entries.next() {
@@ -773,6 +821,7 @@ fn stop(params: &Params<'_>, deadline: &Deadline, pid: Pid, file: FileId) -> Res
         let _ = send(target, Signal::CONT);
     }
     let pidfd = target.as_ref().and_then(|target| target.pidfd.as_ref());
+    crate::failpoint::hit("control-stop-signalled");
     if wait_for_release(params, deadline, pidfd)? {
         return Ok(Status::Ok);
     }

@@ -8,10 +8,6 @@
 //! point (raw set*id calls change one thread only), and never leave a half-switched process
 //! running silently: every surprise is an error.
 
-// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
-// is the crate-wide convention, so the size lint does not apply here.
-#![allow(clippy::result_large_err)]
-
 use crate::account::{
     self, AccountFiles, GroupList, Lookup, UserEntry, HOME_CAPACITY, NAME_CAPACITY,
 };

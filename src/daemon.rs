@@ -39,10 +39,6 @@
 //! }
 //! ```
 
-// `Error` is a fixed 512-byte sentence by design (no allocation): returning it by value
-// is the crate-wide convention, so the size lint does not apply here.
-#![allow(clippy::result_large_err)]
-
 use crate::account::AccountFiles;
 use crate::credentials::Credentials;
 use crate::error::{Error, Result, ERROR_CAPACITY};
@@ -276,6 +272,7 @@ impl<'a> Daemon<'a> {
             .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
         let (release_read, release_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
             .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
+        crate::failpoint::hit("launcher-before-fork");
         // SAFETY: `run` is documented to be called while the process is single-threaded; the
         // child only makes system calls until it runs the body.
         let forked = unsafe { sys::fork() }
@@ -383,6 +380,7 @@ impl<'a> Daemon<'a> {
             let _ = write_all(report.as_fd(), &message[..=text.len()]);
             sys::exit_group(EXIT_BEFORE_BODY);
         }
+        crate::failpoint::hit("daemon-after-setup");
         if write_all(report.as_fd(), &[REPORT_OK]).is_err() {
             sys::exit_group(EXIT_BEFORE_BODY);
         }
@@ -398,6 +396,7 @@ impl<'a> Daemon<'a> {
             sys::exit_group(EXIT_BEFORE_BODY);
         }
         drop(release);
+        crate::failpoint::hit("daemon-before-body");
         let code = body(Running {
             pid_file,
             confirmation,

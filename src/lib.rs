@@ -59,9 +59,6 @@
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
-// Errors are complete sentences in a fixed buffer (no heap by design), so `Result<_, Error>`
-// is large on purpose; callers move it rarely (only on failure paths).
-#![allow(clippy::result_large_err)]
 
 #[cfg(any(test, feature = "std"))]
 extern crate std;
@@ -80,3 +77,8 @@ pub mod sys;
 pub mod text;
 
 pub use error::{Error, Result};
+
+// The README's Rust examples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

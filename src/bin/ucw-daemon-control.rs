@@ -15,7 +15,7 @@
 mod rt;
 
 use ucw_daemon::cli::{parse_control, ControlInvocation, PATH_CAPACITY};
-use ucw_daemon::control::{control, Params, EXIT_ERROR, EXIT_USAGE};
+use ucw_daemon::control::{Guard, Params, EXIT_ERROR, EXIT_USAGE};
 use ucw_daemon::error::ERROR_CAPACITY;
 use ucw_daemon::text::Message;
 
@@ -81,7 +81,13 @@ fn main(mut startup: rt::Startup) -> i32 {
     // Tests stop the tool here (UCW_FAILPOINT) to prove the arming works: the command line
     // is parsed and nothing has been touched yet.
     ucw_daemon::failpoint::hit("control-tool-parsed");
-    match control(&params) {
+    // The guard is released by exit itself: no close on the way out (the --check budget).
+    let outcome = Guard::take(&params).and_then(|guard| {
+        let status = guard.act(&params);
+        guard.keep_until_exit();
+        status
+    });
+    match outcome {
         Ok(status) => status.exit_code(),
         Err(error) => {
             line.push_bytes(program)

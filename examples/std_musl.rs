@@ -1,0 +1,69 @@
+//! An ordinary std program using the library, meant to be built as a static musl executable
+//! (`cargo build --release --example std_musl --target x86_64-unknown-linux-musl`; CI does
+//! and runs it, see `tests/run-all`).
+//!
+//! ```text
+//! std_musl /tmp/std_musl.pid /tmp/std_musl.out
+//! ```
+//!
+//! It daemonizes with the PID file given first; the daemon writes
+//! `std_musl daemon <pid> ran as a daemon\n` to the output file given second, releases its
+//! PID file and exits 0. The launcher returns as soon as the daemon's PID is published.
+
+use std::ffi::CString;
+use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
+use std::process::ExitCode;
+use ucw_daemon::credentials::Credentials;
+use ucw_daemon::daemon::{self, Params, Running};
+
+/// The daemon's work: one line into the output file, then a clean exit.
+fn write_line(output: &std::path::Path, running: Running<'_>) -> i32 {
+    let line = format!("std_musl daemon {} ran as a daemon\n", std::process::id());
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(output)
+        .and_then(|mut file| file.write_all(line.as_bytes()));
+    let released = running.exit();
+    match (written, released) {
+        (Ok(()), Ok(())) => 0,
+        (Err(error), _) => {
+            eprintln!("std_musl: cannot write {}: {error}", output.display());
+            1
+        }
+        (_, Err(error)) => {
+            eprintln!("std_musl: {error}");
+            1
+        }
+    }
+}
+
+/// Reports a failure to start the daemon; LibUCW's exit code for errors.
+fn fail(error: &ucw_daemon::Error) -> ExitCode {
+    eprintln!("std_musl: {error}");
+    ExitCode::from(102)
+}
+
+fn main() -> ExitCode {
+    let arguments: Vec<_> = std::env::args_os().collect();
+    if arguments.len() != 3 {
+        eprintln!("Usage: std_musl PID_FILE OUTPUT_FILE (absolute paths)");
+        return ExitCode::from(1);
+    }
+    let pid_file = CString::new(arguments[1].as_bytes()).expect("no NUL in an argument");
+    let output = std::path::PathBuf::from(&arguments[2]);
+    let params = Params {
+        pid_file: Some(&pid_file),
+        ..Params::default()
+    };
+    let mut credentials = Box::new(Credentials::new());
+    let daemon = match daemon::init(&params, &mut credentials) {
+        Ok(daemon) => daemon,
+        Err(error) => return fail(&error),
+    };
+    match daemon.run(|running| write_line(&output, running)) {
+        Ok(_) => ExitCode::SUCCESS,
+        Err(error) => fail(&error),
+    }
+}

@@ -1,0 +1,254 @@
+//! The smallest useful daemon on this library: `#![no_std]`, `#![no_main]`, no libc calls,
+//! no allocation. `tiny_daemon /run/tiny.pid` locks the PID file, forks the daemon and
+//! returns; the daemon waits for SIGTERM, empties its PID file and exits 0.
+//!
+//! # Two ways to link it
+//!
+//! Cargo's build-script link flags can target every example (`rustc-link-arg-examples`) but
+//! not one of them, and the std examples next to this one need libc's startup files. So this
+//! program links either way, without any special flag from `build.rs`:
+//!
+//! - **Ordinarily** (`cargo build --examples`, and cargo test's example build): libc's
+//!   startup code is linked as usual and calls our C-ABI `main`; the weak `_start` below
+//!   loses to libc's strong one. Apart from that start-up, the program makes no libc call.
+//! - **The tiny static path**: no startup files, no libc, static, no PIE:
+//!
+//!   ```text
+//!   cargo rustc --release --example tiny_daemon -- \
+//!       -C link-arg=-nostartfiles -C link-arg=-nostdlib -C link-arg=-static \
+//!       -C link-arg=-no-pie -C link-arg=-Wl,--gc-sections
+//!   ```
+//!
+//!   Then our weak `_start` is the only one: it passes the kernel's `argc`/`argv`/`envp` to
+//!   `main` and hands its return value to `exit_group`; the memory functions the compiler
+//!   calls (`memcpy`, ...) are defined at the end of this file. `tests/run-all` builds it
+//!   this way and runs it.
+
+// rustc refuses `no_std` with unwinding panics, and `cargo test` builds examples with its
+// test profile, which always unwinds: there (only) std is linked so that the example still
+// compiles and links; the code is the same and calls nothing from std. (With the library's
+// `std` feature, std's panic handler and unwinder symbols replace ours, below.)
+#![cfg_attr(panic = "abort", no_std)]
+#![no_main]
+
+use core::ffi::{c_char, c_int, CStr};
+use ucw_daemon::credentials::Credentials;
+use ucw_daemon::daemon::{self, Params, Running};
+use ucw_daemon::signal::Signal;
+use ucw_daemon::sys::{self, SignalSet};
+
+/// The only signal the daemon acts on.
+const STOP: SignalSet = SignalSet::EMPTY.with(Signal::TERM.number());
+
+/// Resolved credentials (none here, but the type has room for every supplementary group:
+/// about 260 KiB, so it lives in `.bss`).
+static mut CREDENTIALS: Credentials = Credentials::new();
+
+/// Writes `bytes` to stderr, ignoring errors (there is nowhere to report them).
+fn complain(bytes: &[u8]) {
+    // SAFETY: descriptor 2 is only borrowed for this write; nothing here closes it.
+    let _ = rustix::io::write(unsafe { rustix::stdio::stderr() }, bytes);
+}
+
+/// The daemon: wait for SIGTERM (blocked since before the fork, read from a signalfd), then
+/// empty the PID file and exit.
+fn body(running: Running<'_>) -> i32 {
+    let mut record = [0u8; 128];
+    if let Ok(signals) = sys::signalfd(STOP, false) {
+        while !matches!(rustix::io::read(&signals, &mut record), Ok(128)) {}
+    }
+    match running.exit() {
+        Ok(()) => 0,
+        Err(_) => 1,
+    }
+}
+
+/// The program; called by libc's startup code or by our `_start`.
+#[no_mangle]
+extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
+    if argc != 2 {
+        complain(b"Usage: tiny_daemon PID_FILE (an absolute path)\n");
+        return 1;
+    }
+    // SAFETY: argv holds `argc` valid NUL-terminated strings that live as long as the process.
+    let pid_file = unsafe { CStr::from_ptr(*argv.add(1)) };
+    let params = Params {
+        pid_file: Some(pid_file),
+        ..Params::default()
+    };
+    // Blocked before the fork, so a SIGTERM during start-up waits for the body.
+    if sys::set_signal_mask(STOP).is_err() {
+        return 102;
+    }
+    // SAFETY: `main` runs once, single-threaded; this is the only reference ever made.
+    let credentials = unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) };
+    let launched = match daemon::init(&params, credentials) {
+        Ok(daemon) => daemon.run(body),
+        Err(error) => Err(error),
+    };
+    match launched {
+        Ok(_) => 0,
+        Err(error) => {
+            complain(b"tiny_daemon: ");
+            complain(error.as_bytes());
+            complain(b"\n");
+            102
+        }
+    }
+}
+
+/// Called by `_start` with the initial stack pointer (static, libc-free link only).
+///
+/// # Safety
+/// `stack` must be the stack pointer the kernel passed to the process entry point.
+unsafe extern "C" fn start(stack: *const usize) -> ! {
+    // SAFETY: the process-entry layout: argc, then argv[argc] and its terminating null.
+    let code = unsafe { main(*stack as c_int, stack.add(1) as *const *const c_char) };
+    sys::exit_group(code)
+}
+
+// Weak, so that libc's `_start` wins when libc's startup files are linked.
+#[cfg(target_arch = "x86_64")]
+core::arch::global_asm!(
+    ".weak _start",
+    ".type _start,@function",
+    "_start:",
+    "xor ebp, ebp",
+    "mov rdi, rsp",
+    "and rsp, -16",
+    "call {start}",
+    "ud2",
+    start = sym start,
+);
+
+#[cfg(target_arch = "aarch64")]
+core::arch::global_asm!(
+    ".weak _start",
+    ".type _start,%function",
+    "_start:",
+    "mov x29, xzr",
+    "mov x30, xzr",
+    "mov x0, sp",
+    "and sp, x0, #-16",
+    "bl {start}",
+    "brk #0x1",
+    start = sym start,
+);
+
+// libc's startup code calls `__libc_start_main` in libc: ask for libc, which the ordinary link
+// then takes from libc.so. In the static link nothing refers to libc (no startup files, and
+// the memory functions are defined below), so no member of libc.a is pulled in.
+#[link(name = "c")]
+extern "C" {}
+
+// The memory functions the compiler emits calls to. In the ordinary link these replace
+// libc's for this program; in the static link they are the only ones. Byte loops through
+// volatile accesses, so the optimiser cannot turn them back into calls to themselves.
+
+/// `memcpy`: copy `count` bytes between areas that do not overlap.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn memcpy(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
+    // SAFETY: forwarded; memmove also handles disjoint areas.
+    unsafe { memmove(destination, source, count) }
+}
+
+/// `memmove`: copy `count` bytes between areas that may overlap.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn memmove(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
+    let backwards = (destination as usize) > (source as usize);
+    for step in 0..count {
+        let index = if backwards { count - 1 - step } else { step };
+        // SAFETY: index < count, inside both areas; the direction keeps overlaps correct.
+        unsafe {
+            core::ptr::write_volatile(
+                destination.add(index),
+                core::ptr::read_volatile(source.add(index)),
+            )
+        };
+    }
+    destination
+}
+
+/// `memset`: fill `count` bytes with `value`.
+///
+/// # Safety
+/// `destination` must be valid for `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn memset(destination: *mut u8, value: c_int, count: usize) -> *mut u8 {
+    for index in 0..count {
+        // SAFETY: index < count.
+        unsafe { core::ptr::write_volatile(destination.add(index), value as u8) };
+    }
+    destination
+}
+
+/// `memcmp`: compare `count` bytes.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, count: usize) -> c_int {
+    for index in 0..count {
+        // SAFETY: index < count.
+        let (a, b) = unsafe {
+            (
+                core::ptr::read_volatile(left.add(index)),
+                core::ptr::read_volatile(right.add(index)),
+            )
+        };
+        if a != b {
+            return a as c_int - b as c_int;
+        }
+    }
+    0
+}
+
+/// `bcmp`: zero when `count` bytes are equal.
+///
+/// # Safety
+/// Both pointers must be valid for `count` bytes.
+#[no_mangle]
+unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -> c_int {
+    // SAFETY: forwarded.
+    unsafe { memcmp(left, right, count) }
+}
+
+/// `strlen`: bytes before the NUL.
+///
+/// # Safety
+/// `text` must point to a NUL-terminated string.
+#[no_mangle]
+unsafe extern "C" fn strlen(text: *const c_char) -> usize {
+    let mut length = 0;
+    // SAFETY: every byte up to the NUL is readable.
+    while unsafe { core::ptr::read_volatile(text.add(length)) } != 0 {
+        length += 1;
+    }
+    length
+}
+
+#[cfg(all(panic = "abort", not(feature = "std")))]
+#[panic_handler]
+fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
+    complain(b"tiny_daemon: internal error (panic)\n");
+    sys::exit_group(102)
+}
+
+// The precompiled core of an unoptimised build still refers to the unwinder; every panic
+// aborts above, so these are never called.
+#[cfg(all(panic = "abort", not(feature = "std")))]
+#[no_mangle]
+extern "C" fn rust_eh_personality() {}
+
+#[cfg(all(panic = "abort", not(feature = "std")))]
+#[allow(non_snake_case)]
+#[no_mangle]
+extern "C" fn _Unwind_Resume() -> ! {
+    sys::exit_group(102)
+}

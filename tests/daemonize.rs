@@ -1,0 +1,890 @@
+//! `ucw-daemonize` end to end (DESIGN.md §5), driven through `ucw-daemon-control` like a
+//! service manager would: supervised and `--exec` modes, signal forwarding, the lock's
+//! lifetime, exec failures, `--user`, `--foreground`, usage errors, and the spec's example
+//! daemon. The programs put under the tool are small `sh` scripts.
+//!
+//! Every test has its own directory and PID file, and checks at the end that no process
+//! still names that directory on its command line (nothing left running).
+
+mod common;
+
+use common::{harness, is_alive, wait_gone, Output, TempDir};
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+const DAEMONIZE: &str = env!("CARGO_BIN_EXE_ucw-daemonize");
+const CONTROL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
+
+/// LibUCW's exit codes, as `ucw-daemon-control` and `ucw-daemonize` use them.
+const RUNNING: i32 = 0;
+const USAGE: i32 = 1;
+const ALREADY_DONE: i32 = 100;
+const NOT_RUNNING: i32 = 101;
+const ERROR: i32 = 102;
+const STALE: i32 = 103;
+
+/// `path` as a `&str` (our temporary paths are ASCII).
+fn text(path: &Path) -> &str {
+    path.to_str().expect("ASCII path")
+}
+
+/// Runs `program` with `args` to completion, output in files under `dir`.
+fn run(dir: &TempDir, program: &str, args: &[&str]) -> Output {
+    harness().run(program, args, dir.path())
+}
+
+/// `ucw-daemon-control <action> --pid-file <pid_file> [more]`.
+fn control(dir: &TempDir, action: &str, pid_file: &Path, more: &[&str]) -> Output {
+    let mut args = vec![action, "--pid-file", text(pid_file)];
+    args.extend_from_slice(more);
+    run(dir, CONTROL, &args)
+}
+
+/// The exit code of `ucw-daemon-control --check`.
+fn check(dir: &TempDir, pid_file: &Path) -> i32 {
+    let output = control(dir, "--check", pid_file, &[]);
+    output
+        .code
+        .unwrap_or_else(|| panic!("--check died: {output:?}"))
+}
+
+/// Polls `condition` every 10 ms for up to 5 s; panics with `what` if it never holds.
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// The PID written in `pid_file` (panics unless it holds `<pid>\n`).
+fn pid_in(pid_file: &Path) -> i32 {
+    let content = fs::read_to_string(pid_file).expect("read PID file");
+    content
+        .strip_suffix('\n')
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or_else(|| panic!("PID file holds {content:?}"))
+}
+
+/// The one child of `pid` (waits until it has one).
+fn only_child(pid: i32) -> i32 {
+    let mut children = Vec::new();
+    wait_for("the supervisor's child", || {
+        children = fs::read_to_string(format!("/proc/{pid}/task/{pid}/children"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(|child| child.parse().unwrap())
+            .collect();
+        !children.is_empty()
+    });
+    assert_eq!(children.len(), 1, "children of {pid}: {children:?}");
+    children[0]
+}
+
+/// Live processes whose command line mentions `needle`.
+fn processes_mentioning(needle: &str) -> Vec<i32> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let Ok(command_line) = fs::read(format!("/proc/{pid}/cmdline")) else {
+            continue;
+        };
+        if String::from_utf8_lossy(&command_line).contains(needle) && is_alive(pid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// Whether process `pid` has `path` open.
+fn holds(pid: i32, path: &Path) -> bool {
+    fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .flatten()
+        .any(|entry| fs::read_link(entry.path()).ok().as_deref() == Some(path))
+}
+
+/// Asserts that nothing started for the test in `dir` still runs.
+fn assert_nothing_left(dir: &TempDir) {
+    let needle = text(dir.path());
+    wait_for("every process of the test to end", || {
+        processes_mentioning(needle).is_empty()
+    });
+}
+
+/// `dir/sleep`, a link to `/bin/sleep`: a long sleep started through it has the test
+/// directory on its command line, so [`Cleanup`] and [`assert_nothing_left`] see it.
+fn sleeper(dir: &TempDir) -> String {
+    let link = dir.join("sleep");
+    if !link.exists() {
+        std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
+    }
+    text(&link).to_string()
+}
+
+/// Kills (SIGKILL) whatever still mentions `dir` when a test ends, even when it fails.
+struct Cleanup<'a>(&'a TempDir);
+
+impl Drop for Cleanup<'_> {
+    fn drop(&mut self) {
+        for pid in processes_mentioning(text(self.0.path())) {
+            send(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+/// Sends `signal` to `pid`, ignoring a process that is already gone.
+fn send(pid: i32, signal: rustix::process::Signal) {
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal);
+}
+
+/// A shell script that appends `HUP` to `log` on every SIGHUP and otherwise idles (the
+/// callers pass the test directory as `$0`, which puts it on the command line).
+fn hup_logger(log: &Path) -> String {
+    format!(
+        "trap 'echo HUP >> {0}' HUP; : > {0}.ready; while :; do sleep 0.05; done",
+        text(log)
+    )
+}
+
+/// Waits until the program of [`hup_logger`] (or alike) has set its trap: a signal that
+/// came earlier would kill the shell instead of being logged.
+fn wait_ready(log: &Path) {
+    let ready = format!("{}.ready", text(log));
+    wait_for("the program to set its trap", || Path::new(&ready).exists());
+}
+
+#[test]
+fn supervised_check_reload_stop() {
+    let dir = TempDir::new("daemonize-supervised");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let log = dir.join("hup.log");
+    let script = hup_logger(&log);
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+    let started = control(
+        &dir,
+        "--start",
+        &pid_file,
+        &[
+            "--",
+            DAEMONIZE,
+            "--pid-file",
+            text(&pid_file),
+            "--",
+            "sh",
+            "-c",
+            &script,
+            text(dir.path()),
+        ],
+    );
+    assert_eq!(started.code, Some(0), "{started:?}");
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    // The PID file names the supervisor; the program is its only child.
+    let supervisor = pid_in(&pid_file);
+    let program = only_child(supervisor);
+    let program_command = fs::read(format!("/proc/{program}/cmdline")).unwrap();
+    assert!(
+        program_command.starts_with(b"sh\0-c\0"),
+        "{program_command:?}"
+    );
+    // A second start finds it running.
+    let again = control(&dir, "--start", &pid_file, &["--", DAEMONIZE, "--", "true"]);
+    assert_eq!(again.code, Some(ALREADY_DONE), "{again:?}");
+    // Reload reaches the program through the supervisor.
+    wait_ready(&log);
+    let reload = control(&dir, "--reload", &pid_file, &[]);
+    assert_eq!(reload.code, Some(0), "{reload:?}");
+    wait_for("the program to log SIGHUP", || {
+        fs::read_to_string(&log).unwrap_or_default() == "HUP\n"
+    });
+    assert!(
+        is_alive(program),
+        "SIGHUP is trapped: the program must still run"
+    );
+    // Stop ends both and leaves an empty, unlocked PID file.
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(
+        wait_gone(program, Duration::from_secs(5)),
+        "program still runs"
+    );
+    assert!(wait_gone(supervisor, Duration::from_secs(5)));
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+    let stop_again = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop_again.code, Some(ALREADY_DONE));
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn supervisor_exits_with_the_program_and_empties_the_pid_file() {
+    let dir = TempDir::new("daemonize-status");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let go = dir.join("go");
+    let script = format!("while [ ! -e {} ]; do sleep 0.02; done; exit 0", text(&go));
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let supervisor = pid_in(&pid_file);
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    fs::write(&go, "").unwrap();
+    assert!(wait_gone(supervisor, Duration::from_secs(5)));
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn supervised_program_closing_every_descriptor_still_counts_as_running() {
+    let dir = TempDir::new("daemonize-closefds");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    // Close 0–9 (all a POSIX sh can name), then idle.
+    let script = format!(
+        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        sleeper(&dir)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let supervisor = pid_in(&pid_file);
+    let program = only_child(supervisor);
+    wait_for("the program to exec sleep", || {
+        fs::read(format!("/proc/{program}/cmdline"))
+            .unwrap_or_default()
+            .ends_with(b"sleep\x0030\0")
+    });
+    // Descriptors above 9 that the test runner itself inherited may remain; none is ours.
+    let open: Vec<i32> = fs::read_dir(format!("/proc/{program}/fd"))
+        .unwrap()
+        .flatten()
+        .map(|entry| entry.file_name().to_string_lossy().parse().unwrap())
+        .collect();
+    assert!(
+        open.iter().all(|&fd| fd > 9),
+        "the program still has {open:?} open"
+    );
+    assert!(!holds(program, &pid_file));
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(wait_gone(program, Duration::from_secs(5)));
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn supervised_child_outliving_the_program_does_not_keep_it_running() {
+    let dir = TempDir::new("daemonize-orphan");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let orphan_file = dir.join("orphan.pid");
+    let go = dir.join("go");
+    let script = format!(
+        "{} 30 & echo $! > {}; while [ ! -e {} ]; do sleep 0.02; done; exit 0",
+        sleeper(&dir),
+        text(&orphan_file),
+        text(&go)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let supervisor = pid_in(&pid_file);
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    fs::write(&go, "").unwrap();
+    assert!(wait_gone(supervisor, Duration::from_secs(5)));
+    let orphan: i32 = fs::read_to_string(&orphan_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(is_alive(orphan), "the program's child must outlive it");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    // The daemon can be started again while the orphan lives on.
+    let relaunched = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
+    );
+    assert_eq!(relaunched.code, Some(0), "{relaunched:?}");
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    send(orphan, rustix::process::Signal::KILL);
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn killing_the_supervisor_takes_the_program_down() {
+    let dir = TempDir::new("daemonize-kill");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let script = format!("trap '' TERM HUP; exec {} 30", sleeper(&dir));
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let supervisor = pid_in(&pid_file);
+    let program = only_child(supervisor);
+    send(supervisor, rustix::process::Signal::KILL);
+    assert!(
+        wait_gone(program, Duration::from_secs(5)),
+        "the program survived its supervisor"
+    );
+    // Nobody emptied the PID file: stale.
+    assert_eq!(check(&dir, &pid_file), STALE);
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn supervisor_forwards_any_signal_to_the_program() {
+    let dir = TempDir::new("daemonize-forward");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let log = dir.join("usr1.log");
+    let script = format!(
+        "trap 'echo USR1 >> {0}' USR1; : > {0}.ready; while :; do sleep 0.05; done",
+        text(&log)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    wait_ready(&log);
+    let signal = control(&dir, "--reload", &pid_file, &["--signal", "USR1"]);
+    assert_eq!(signal.code, Some(0), "{signal:?}");
+    wait_for("the program to log SIGUSR1", || {
+        fs::read_to_string(&log).unwrap_or_default() == "USR1\n"
+    });
+    let stop = control(
+        &dir,
+        "--stop",
+        &pid_file,
+        &["--signal", "INT", "--timeout", "10"],
+    );
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn exec_failure_exits_102_and_leaves_nothing_running() {
+    let dir = TempDir::new("daemonize-execfail");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let missing = dir.join("no-such-program");
+    let not_executable = dir.join("not-executable");
+    fs::write(&not_executable, "#!/bin/sh\n").unwrap();
+    let cases = [
+        (
+            text(&missing).to_string(),
+            "ENOENT (No such file or directory)",
+        ),
+        (
+            "ucw-no-such-program-in-path".to_string(),
+            "ENOENT (No such file or directory)",
+        ),
+        (
+            text(&not_executable).to_string(),
+            "EACCES (Permission denied)",
+        ),
+    ];
+    for exec_mode in [false, true] {
+        for (program, reason) in &cases {
+            let mut args = vec!["--pid-file", text(&pid_file)];
+            if exec_mode {
+                args.push("--exec");
+            }
+            args.extend(["--", program.as_str(), "argument"]);
+            let launched = run(&dir, DAEMONIZE, &args);
+            assert_eq!(launched.code, Some(ERROR), "{launched:?}");
+            assert_eq!(
+                launched.stderr,
+                format!("ucw-daemonize: Cannot execute {program}: {reason}\n"),
+            );
+            assert_eq!(fs::read(&pid_file).unwrap(), b"");
+            assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+            assert_nothing_left(&dir);
+        }
+    }
+    // Through the controller, the failure names the program and nothing runs.
+    let started = control(
+        &dir,
+        "--start",
+        &pid_file,
+        &[
+            "--",
+            DAEMONIZE,
+            "--pid-file",
+            text(&pid_file),
+            "--",
+            text(&missing),
+        ],
+    );
+    assert_eq!(started.code, Some(ERROR), "{started:?}");
+    assert!(
+        started.stderr.contains("Cannot execute"),
+        "{}",
+        started.stderr
+    );
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn exec_mode_check_reload_stop() {
+    let dir = TempDir::new("daemonize-exec");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let log = dir.join("hup.log");
+    let script = hup_logger(&log);
+    let started = control(
+        &dir,
+        "--start",
+        &pid_file,
+        &[
+            "--",
+            DAEMONIZE,
+            "--exec",
+            "--pid-file",
+            text(&pid_file),
+            "--",
+            "sh",
+            "-c",
+            &script,
+            text(dir.path()),
+        ],
+    );
+    assert_eq!(started.code, Some(0), "{started:?}");
+    assert_eq!(check(&dir, &pid_file), RUNNING);
+    // No supervisor: the PID file names the program itself, which holds the lock.
+    let program = pid_in(&pid_file);
+    let program_command = fs::read(format!("/proc/{program}/cmdline")).unwrap();
+    assert!(
+        program_command.starts_with(b"sh\0-c\0"),
+        "{program_command:?}"
+    );
+    assert!(
+        holds(program, &pid_file),
+        "the program did not inherit the PID file"
+    );
+    wait_ready(&log);
+    let reload = control(&dir, "--reload", &pid_file, &[]);
+    assert_eq!(reload.code, Some(0), "{reload:?}");
+    wait_for("the program to log SIGHUP", || {
+        fs::read_to_string(&log).unwrap_or_default() == "HUP\n"
+    });
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(wait_gone(program, Duration::from_secs(5)));
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn exec_mode_program_can_drop_the_lock() {
+    // The documented cost of --exec: the lock is the program's to keep or lose.
+    let dir = TempDir::new("daemonize-exec-drop");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("d.pid");
+    let script = format!(
+        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        sleeper(&dir)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &[
+            "--exec",
+            "--pid-file",
+            text(&pid_file),
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let program = pid_in(&pid_file);
+    wait_for("the program to exec sleep", || {
+        fs::read(format!("/proc/{program}/cmdline"))
+            .unwrap_or_default()
+            .ends_with(b"sleep\x0030\0")
+    });
+    assert_eq!(check(&dir, &pid_file), STALE);
+    assert!(is_alive(program));
+    send(program, rustix::process::Signal::KILL);
+    assert_nothing_left(&dir);
+}
+
+#[test]
+fn foreground_stays_attached() {
+    let dir = TempDir::new("daemonize-foreground");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("never.pid");
+    // Supervised in the foreground: the program is the tool's child, output stays on our
+    // stdout, the exit status is the program's, and no PID file is written.
+    let script = "echo \"parent=$PPID cwd=$(pwd)\"; exit 7";
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--foreground", "--pid-file", text(&pid_file), "--"])
+        .args(["sh", "-c", script])
+        .current_dir(dir.path());
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(7), "{output:?}");
+    assert_eq!(
+        output.stdout,
+        format!("parent={} cwd={}\n", spawned.pid, text(dir.path()))
+    );
+    assert!(
+        !pid_file.exists(),
+        "--foreground must not create a PID file"
+    );
+    // A signal to the tool reaches the program; its death is reported as 128 + signal.
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command.args(["--foreground", "--", "sleep", "30"]);
+    let spawned = harness().spawn(command, dir.path());
+    only_child(spawned.pid);
+    send(spawned.pid, rustix::process::Signal::TERM);
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(128 + 15), "{output:?}");
+    // --exec in the foreground: the tool becomes the program.
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command.args([
+        "--foreground",
+        "--exec",
+        "--",
+        "sh",
+        "-c",
+        "echo $$; exit 5",
+    ]);
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(5), "{output:?}");
+    assert_eq!(output.stdout, format!("{}\n", spawned.pid));
+    // Exec failure in the foreground is printed by the tool itself.
+    let output = run(
+        &dir,
+        DAEMONIZE,
+        &["--foreground", "--", "ucw-no-such-program"],
+    );
+    assert_eq!(output.code, Some(ERROR));
+    assert_eq!(
+        output.stderr,
+        "ucw-daemonize: Cannot execute ucw-no-such-program: ENOENT (No such file or directory)\n"
+    );
+}
+
+#[test]
+fn usage_help_and_version() {
+    let dir = TempDir::new("daemonize-usage");
+    for args in [
+        &[][..],
+        &["--pid-file"][..],
+        &["--pid-file", "/tmp/x.pid"][..],
+        &["--pid-file", "/tmp/x.pid", "--"][..],
+        &["--frobnicate", "--", "true"][..],
+        &["-x", "true"][..],
+        &["--pid-file=", "--", "true"][..],
+        &["--exec=yes", "--", "true"][..],
+    ] {
+        let output = run(&dir, DAEMONIZE, args);
+        assert_eq!(output.code, Some(USAGE), "{args:?}: {output:?}");
+        assert!(output.stderr.starts_with("ucw-daemonize: "), "{output:?}");
+        assert!(
+            output.stderr.contains("\nUsage: ucw-daemonize "),
+            "{output:?}"
+        );
+    }
+    let help = run(&dir, DAEMONIZE, &["--help"]);
+    assert_eq!(help.code, Some(0));
+    for option in [
+        "--pid-file",
+        "--user",
+        "--group",
+        "--preserve-cwd",
+        "--foreground",
+        "--exec",
+    ] {
+        assert!(help.stdout.contains(option), "--help lacks {option}");
+    }
+    let version = run(&dir, DAEMONIZE, &["--version"]);
+    assert_eq!(version.code, Some(0));
+    assert_eq!(
+        version.stdout,
+        format!("ucw-daemonize {}\n", env!("CARGO_PKG_VERSION"))
+    );
+    // Options end at the program: its own options are left alone.
+    let output = run(
+        &dir,
+        DAEMONIZE,
+        &[
+            "--foreground",
+            "sh",
+            "-c",
+            "echo \"$0 $1\"",
+            "--exec",
+            "--help",
+        ],
+    );
+    assert_eq!(output.code, Some(0), "{output:?}");
+    assert_eq!(output.stdout, "--exec --help\n");
+}
+
+#[test]
+fn errors_before_launch_name_the_problem() {
+    let dir = TempDir::new("daemonize-errors");
+    let _cleanup = Cleanup(&dir);
+    let relative = run(&dir, DAEMONIZE, &["--pid-file", "d.pid", "--", "true"]);
+    assert_eq!(relative.code, Some(ERROR), "{relative:?}");
+    assert!(
+        relative.stderr.starts_with("ucw-daemonize: "),
+        "{relative:?}"
+    );
+    let pid_file = dir.join("d.pid");
+    let running = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
+    );
+    assert_eq!(running.code, Some(0), "{running:?}");
+    let second = run(
+        &dir,
+        DAEMONIZE,
+        &["--pid-file", text(&pid_file), "--", "sleep", "30"],
+    );
+    assert_eq!(second.code, Some(ERROR));
+    assert!(second.stderr.contains("already running"), "{second:?}");
+    let unknown = run(
+        &dir,
+        DAEMONIZE,
+        &["--user", "ucw-no-such-user", "--foreground", "--", "true"],
+    );
+    assert_eq!(unknown.code, Some(ERROR));
+    assert!(unknown.stderr.contains("ucw-no-such-user"), "{unknown:?}");
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+}
+
+/// The spec's example daemon, started and stopped by the controller.
+#[test]
+fn spec_example_daemon() {
+    let dir = TempDir::new("daemonize-spec");
+    let _cleanup = Cleanup(&dir);
+    let pid_file = dir.join("spec.pid");
+    let log = dir.join("spec.log");
+    let example = Path::new(CONTROL)
+        .parent()
+        .unwrap()
+        .join("examples/spec_daemon");
+    // The daemon keeps stderr: send it to a file we can read while it runs.
+    let launcher = format!(
+        "exec {} {} 2>>{}",
+        text(&example),
+        text(&pid_file),
+        text(&log)
+    );
+    let started = control(&dir, "--start", &pid_file, &["--", "sh", "-c", &launcher]);
+    assert_eq!(started.code, Some(0), "{started:?}");
+    let reload = control(&dir, "--reload", &pid_file, &[]);
+    assert_eq!(reload.code, Some(0), "{reload:?}");
+    wait_for("spec_daemon to log the reload", || {
+        fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("SIGHUP received, reloading\n")
+    });
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert!(fs::read_to_string(&log)
+        .unwrap()
+        .contains("SIGTERM received, exiting\n"));
+}
+
+/// `--user` with a purpose-made account: the tool reads the account files named by
+/// `UCW_TEST_PASSWD` / `UCW_TEST_GROUP` (honoured only in `failpoints` test builds), so the
+/// test never edits `/etc`.
+#[cfg(feature = "failpoints")]
+#[test]
+fn user_switch_sets_ids_groups_and_environment() {
+    common::require_root("--user");
+    let dir = TempDir::new("daemonize-user");
+    let _cleanup = Cleanup(&dir);
+    let name = format!("ucwtest{}", std::process::id() % 100_000);
+    let passwd = dir.join("passwd");
+    let group = dir.join("group");
+    fs::write(
+        &passwd,
+        format!(
+            "root:x:0:0:root:/root:/bin/sh\n{name}:x:54321:54320:UCW test:/home/{name}:/bin/sh\n"
+        ),
+    )
+    .unwrap();
+    fs::write(
+        &group,
+        format!(
+            "root:x:0:\n{name}:x:54320:\nucwextra:x:54322:someone,{name}\nucwmore:x:54323:{name}\nucwnot:x:54324:someone\n"
+        ),
+    )
+    .unwrap();
+    let pid_file = dir.join("u.pid");
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--pid-file", text(&pid_file), "--user", &name, "--"])
+        .args(["sleep", "30"])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group)
+        .env("USER", "root")
+        .env("LOGNAME", "root")
+        .env("HOME", "/root")
+        .env("UCW_MARKER", text(dir.path()));
+    let spawned = harness().spawn(command, dir.path());
+    let launched = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let supervisor = pid_in(&pid_file);
+    let program = only_child(supervisor);
+    for pid in [supervisor, program] {
+        let field = |key| common::proc_status_field(pid, key).unwrap();
+        assert_eq!(field("Uid"), "54321\t54321\t54321\t54321", "pid {pid}");
+        assert_eq!(field("Gid"), "54320\t54320\t54320\t54320", "pid {pid}");
+        assert_eq!(field("Groups"), "54320 54322 54323", "pid {pid}");
+        assert_eq!(field("CapEff"), "0000000000000000", "pid {pid}");
+    }
+    let environment = fs::read(format!("/proc/{program}/environ")).unwrap();
+    let variables: Vec<String> = environment
+        .split(|&byte| byte == 0)
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| String::from_utf8_lossy(entry).into_owned())
+        .collect();
+    let home = format!("HOME=/home/{name}");
+    let user = format!("USER={name}");
+    let logname = format!("LOGNAME={name}");
+    for expected in [&user, &logname, &home] {
+        assert_eq!(
+            variables.iter().filter(|entry| *entry == expected).count(),
+            1,
+            "{expected} in {variables:?}"
+        );
+    }
+    for stale in ["USER=root", "LOGNAME=root", "HOME=/root"] {
+        assert!(
+            !variables.iter().any(|entry| entry == stale),
+            "{variables:?}"
+        );
+    }
+    let marker = format!("UCW_MARKER={}", text(dir.path()));
+    assert!(variables.contains(&marker), "{variables:?}");
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(wait_gone(program, Duration::from_secs(5)));
+    assert_nothing_left(&dir);
+
+    // In the foreground the tool switches too; an explicit group replaces the primary one
+    // and stays among the supplementary groups.
+    let report = "grep -E '^(Uid|Gid|Groups):' /proc/self/status; echo \"$USER $LOGNAME $HOME\"";
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--foreground", "--user", &name, "--group", "ucwextra", "--"])
+        .args(["sh", "-c", report])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(0), "{output:?}");
+    let lines: Vec<&str> = output.stdout.lines().map(str::trim_end).collect();
+    assert_eq!(
+        lines,
+        [
+            "Uid:\t54321\t54321\t54321\t54321",
+            "Gid:\t54322\t54322\t54322\t54322",
+            "Groups:\t54322 54323",
+            &format!("{name} {name} /home/{name}"),
+        ],
+        "{output:?}"
+    );
+
+    // More inherited variables than the rewritten environment can hold: a clear error,
+    // nothing started, the PID file left empty.
+    let mut command = std::process::Command::new(DAEMONIZE);
+    command
+        .args(["--pid-file", text(&pid_file), "--user", &name, "--"])
+        .args(["sleep", "30"])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    for index in 0..1100 {
+        command.env(format!("UCW_FILLER_{index}"), "x");
+    }
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(ERROR), "{output:?}");
+    assert_eq!(
+        output.stderr,
+        "ucw-daemonize: Cannot pass the environment on: more than 1024 variables\n"
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
+}
+
+#[cfg(not(feature = "failpoints"))]
+#[test]
+fn user_switch_sets_ids_groups_and_environment() {
+    panic!("run with --features failpoints (the --user test needs the test-only account files)");
+}
+
+#[test]
+fn without_a_pid_file_the_program_still_runs_supervised() {
+    // LibUCW's PID file is optional; without one there is nothing to control, but the
+    // launcher still confirms the exec and the supervisor still forwards signals.
+    let dir = TempDir::new("daemonize-nopidfile");
+    let _cleanup = Cleanup(&dir);
+    let ready = dir.join("ready");
+    let log = dir.join("hup.log");
+    // The trap is set before the program says it is ready.
+    let script = format!(
+        "trap 'echo HUP >> {}' HUP; echo $PPID > {}; while :; do sleep 0.05; done",
+        text(&log),
+        text(&ready)
+    );
+    let launched = run(
+        &dir,
+        DAEMONIZE,
+        &["--", "sh", "-c", &script, text(dir.path())],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    let mut supervisor = 0;
+    wait_for("the program to start", || {
+        supervisor = fs::read_to_string(&ready)
+            .unwrap_or_default()
+            .trim()
+            .parse()
+            .unwrap_or(0);
+        supervisor > 0
+    });
+    send(supervisor, rustix::process::Signal::HUP);
+    wait_for("the program to log SIGHUP", || {
+        fs::read_to_string(&log).unwrap_or_default() == "HUP\n"
+    });
+    send(supervisor, rustix::process::Signal::TERM);
+    assert_nothing_left(&dir);
+}
