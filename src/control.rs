@@ -761,7 +761,12 @@ fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(directory.as_fd(), &mut buffer);
     while let Some(entry) = entries.next() {
-        let entry = entry.map_err(|errno| Error::system("read", path.as_bytes(), errno))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The process exited while we read its descriptor table: it holds nothing.
+            Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Holding::No),
+            Err(errno) => return Err(Error::system("read", path.as_bytes(), errno)),
+        };
         let name = entry.file_name();
         if name.to_bytes().first() == Some(&b'.') {
             continue;

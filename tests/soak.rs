@@ -370,17 +370,12 @@ mod soak {
             let fine = output.code.is_some_and(|code| allowed.contains(&code))
                 || (action == "direct"
                     && output.code == Some(102)
-                    && output.stderr.contains("already running"));
+                    && (output.stderr.contains("already running")
+                        // A controller stopped the daemon before its release: reported.
+                        || output.stderr.contains("ended before its release")));
             // A kill by the fault thread excuses any outcome; a direct start (which takes no
             // guard) excuses a stop or start that timed out behind it.
             let excused = disturbed || (bypassed && output.code == Some(102));
-            if !fine && !excused {
-                if let Some(bug) = known_bug(action, &output) {
-                    self.known(bug, instance, action, &output);
-                    self.leave_settled(instance);
-                    return;
-                }
-            }
             if !fine && !excused {
                 self.violation(format!(
                     "instance {}: {action} (fail point {point:?}) ended {} with {:?}",
@@ -429,9 +424,7 @@ mod soak {
                 return; // the controller was the fault
             }
             if !matches!(output.code, Some(0 | 101 | 103)) {
-                if let Some(bug) = known_bug("--check", &output) {
-                    self.known(bug, instance, "--check", &output);
-                } else if quiet {
+                if quiet {
                     self.violation(format!(
                         "instance {}: check ended {} in a quiet moment: {:?}",
                         instance.index,
@@ -471,21 +464,6 @@ mod soak {
                         describe_processes(&sentinel)
                     ));
                 }
-            }
-        }
-
-        /// Counts an outcome explained by a bug listed in tests/README.md (a violation with
-        /// `UCW_SOAK_STRICT=1`, for checking a fix).
-        fn known(&self, bug: &str, instance: &Instance, action: &str, output: &Output) {
-            if std::env::var_os("UCW_SOAK_STRICT").is_some() {
-                self.violation(format!(
-                    "instance {}: {action} ended {} ({bug}): {:?}",
-                    instance.index,
-                    describe(output),
-                    output.stderr
-                ));
-            } else {
-                self.count(&self.outcomes, format!("KNOWN BUG: {bug}"));
             }
         }
 
@@ -591,22 +569,6 @@ mod soak {
             }
             self.leave_settled(instance);
         }
-    }
-
-    /// The known bugs (tests/README.md, findings) an outcome shows, if any.
-    fn known_bug(action: &str, output: &Output) -> Option<&'static str> {
-        if action == "direct" && output.signal == Some(13) {
-            // A stop killed the daemon between the PID write and the release byte.
-            return Some("launcher killed by SIGPIPE");
-        }
-        if output.code == Some(102)
-            && output.stderr.contains("Cannot read /proc/")
-            && output.stderr.contains("/fd: ENOENT")
-        {
-            // The daemon exited while its descriptors were being read.
-            return Some("proof failed with ENOENT on an exiting daemon");
-        }
-        None
     }
 
     fn describe(output: &Output) -> String {
@@ -850,13 +812,12 @@ mod soak {
         instance.leave();
     }
 
-    /// Found by the soak test: a stop that lands between the launcher's PID write and its
-    /// release byte kills the daemon before its body; the launcher then writes to a pipe
-    /// nobody reads and dies of SIGPIPE instead of reporting an error (exit 102). Only
-    /// guard-less starts (`ucw-daemonize` run directly) can meet a stop there. Fails until
-    /// the launcher ignores SIGPIPE (EPIPE is already handled as an error).
+    /// Regression test for a bug the soak found: a stop that lands between the launcher's PID
+    /// write and its release byte kills the daemon before its body; the launcher used to die
+    /// of SIGPIPE writing the release byte. It now sends it with MSG_NOSIGNAL on a socket
+    /// pair and reports the lost daemon (exit 102). Only guard-less starts (`ucw-daemonize`
+    /// run directly) can meet a stop there.
     #[test]
-    #[ignore = "known bug: the launcher dies of SIGPIPE when its daemon dies before the release (see tests/README.md)"]
     fn launcher_reports_a_daemon_that_died_before_its_release() {
         let dir = TempDir::new("soak-sigpipe");
         let pid_file = dir.join("daemon.pid");
@@ -898,12 +859,10 @@ mod soak {
         assert!(output.stderr.starts_with("ucw-daemonize: "), "{output:?}");
     }
 
-    /// Found by the soak test: a daemon that exits while STOP reads `/proc/<pid>/fd` to
-    /// prove it holds the PID file makes the read fail with ENOENT, and STOP reports an
-    /// error (102) instead of treating the daemon as exited (0). Fails until `holds_file`
-    /// takes ENOENT from reading the directory as "gone".
+    /// Regression test for a bug the soak found: a daemon that exits while STOP reads
+    /// `/proc/<pid>/fd` to prove it holds the PID file made the read fail with ENOENT and STOP
+    /// report an error (102); `holds_file` now takes that as "gone" and STOP returns 0.
     #[test]
-    #[ignore = "known bug: STOP fails when the daemon exits while its /proc/<pid>/fd is read (see tests/README.md)"]
     fn stop_treats_a_daemon_exiting_during_the_proof_as_stopped() {
         let dir = TempDir::new("soak-proof");
         let pid_file = dir.join("daemon.pid");
