@@ -411,7 +411,9 @@ mod soak {
         fn check(&self, instance: &Instance, point: Option<&str>) {
             let before = instance.generation.load(Ordering::SeqCst);
             let quiet_before = instance.busy.load(Ordering::SeqCst) == 0;
+            let kills = instance.kills.load(Ordering::SeqCst);
             let output = self.control(instance, "--check", point);
+            let disturbed = kills % 2 == 1 || instance.kills.load(Ordering::SeqCst) != kills;
             // Read the truth before judging the moment quiet: an operation that begins after
             // the judgement must not change what is compared.
             let (pid_locked, content, sentinel) = self.facts(instance);
@@ -424,9 +426,10 @@ mod soak {
                 return; // the controller was the fault
             }
             if !matches!(output.code, Some(0 | 101 | 103)) {
-                if quiet {
+                if !disturbed {
+                    // A check only reads: nothing but a kill excuses an error.
                     self.violation(format!(
-                        "instance {}: check ended {} in a quiet moment: {:?}",
+                        "instance {}: check ended {}: {:?}",
                         instance.index,
                         describe(&output),
                         output.stderr
@@ -501,7 +504,15 @@ mod soak {
                     if kill {
                         instance.kills.fetch_add(1, Ordering::SeqCst);
                     }
-                    let children = children_of(pid);
+                    let mut children = children_of(pid);
+                    if point == "control-stop-signalled" {
+                        // The daemon already has its SIGTERM: it stops after the controller
+                        // is gone, which belongs to this disturbance too.
+                        let daemon = instance
+                            .pid_file_text()
+                            .and_then(|text| text.trim_end().parse::<i32>().ok());
+                        children.extend(daemon.filter(|daemon| belongs_to(*daemon, &self.tag)));
+                    }
                     if let Some(target) = rustix::process::Pid::from_raw(pid) {
                         let _ = rustix::process::kill_process(target, signal);
                     }
