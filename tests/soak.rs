@@ -828,8 +828,18 @@ mod soak {
     /// of SIGPIPE writing the release byte. It now sends it with MSG_NOSIGNAL on a socket
     /// pair and reports the lost daemon (exit 102). Only guard-less starts (`ucw-daemonize`
     /// run directly) can meet a stop there.
+    /// The tests of this file run one at a time: the soak counts the test process's
+    /// descriptors and children, which a concurrent test would change.
+    fn serial() -> std::sync::MutexGuard<'static, ()> {
+        static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        SERIAL
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
     #[test]
     fn launcher_reports_a_daemon_that_died_before_its_release() {
+        let _serial = serial();
         let dir = TempDir::new("soak-sigpipe");
         let pid_file = dir.join("daemon.pid");
         let fixture = fixture();
@@ -875,6 +885,7 @@ mod soak {
     /// report an error (102); `holds_file` now takes that as "gone" and STOP returns 0.
     #[test]
     fn stop_treats_a_daemon_exiting_during_the_proof_as_stopped() {
+        let _serial = serial();
         let dir = TempDir::new("soak-proof");
         let pid_file = dir.join("daemon.pid");
         let pid_text = pid_file.to_str().unwrap();
@@ -946,6 +957,7 @@ mod soak {
 
     #[test]
     fn many_controllers_random_actions_and_faults() {
+        let _serial = serial();
         let target = setting("UCW_SOAK_OPERATIONS", 1000);
         let seconds = setting("UCW_SOAK_SECONDS", 170);
         let wanted_faults = (target / 25).max(1);
