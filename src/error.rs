@@ -14,9 +14,12 @@ pub const ERROR_CAPACITY: usize = 512;
 
 /// Why an operation failed, worded for a human, with the errno of the failing system call.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct Error {
+    /// The raw errno, 0 when no system call failed (no niche: `Result`s keep a separate
+    /// tag and copy the error as one block).
+    errno: i32,
     text: Message<ERROR_CAPACITY>,
-    errno: Option<Errno>,
 }
 
 impl Error {
@@ -26,7 +29,7 @@ impl Error {
         message.push_str(text);
         Self {
             text: message,
-            errno: None,
+            errno: 0,
         }
     }
 
@@ -45,7 +48,7 @@ impl Error {
     /// Appends `: NAME (description)` and records `errno` as the cause.
     pub fn with_errno(mut self, errno: Errno) -> Self {
         self.text.push_str(": ").push_errno(errno);
-        self.errno = Some(errno);
+        self.errno = errno.raw_os_error();
         self
     }
 
@@ -70,7 +73,7 @@ impl Error {
 
     /// The errno of the system call that failed, if a system call failed.
     pub fn errno(&self) -> Option<Errno> {
-        self.errno
+        (self.errno != 0).then(|| Errno::from_raw_os_error(self.errno))
     }
 }
 

@@ -13,9 +13,10 @@ use rustix::io::Errno;
 /// pushed as `&str`; bytes pushed with [`Message::push_bytes`] (file names) are kept as they
 /// are.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct Message<const N: usize> {
-    buffer: [u8; N],
     length: usize,
+    buffer: [u8; N],
 }
 
 impl<const N: usize> Default for Message<N> {
