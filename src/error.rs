@@ -34,26 +34,59 @@ impl Error {
     }
 
     /// Appends text (a word, a path given as bytes).
+    #[inline(always)]
     pub fn push(mut self, text: impl AsRef<[u8]>) -> Self {
-        self.text.push_bytes(text.as_ref());
+        self.append(text.as_ref());
         self
     }
 
     /// Appends a decimal number.
+    #[inline(always)]
     pub fn push_number(mut self, value: u64) -> Self {
-        self.text.push_u64(value);
+        self.append_number(value);
         self
     }
 
     /// Appends `: NAME (description)` and records `errno` as the cause.
+    #[inline(always)]
     pub fn with_errno(mut self, errno: Errno) -> Self {
-        self.text.push_str(": ").push_errno(errno);
-        self.errno = errno.raw_os_error();
+        self.append_errno(errno);
         self
     }
 
+    /// [`Error::push`] in place: the chained builders then extend one error where it lies
+    /// instead of moving 500-odd bytes at every step.
+    #[cold]
+    #[inline(never)]
+    fn append(&mut self, bytes: &[u8]) {
+        self.text.push_bytes(bytes);
+    }
+
+    /// [`Error::push_number`] in place.
+    #[cold]
+    #[inline(never)]
+    fn append_number(&mut self, value: u64) {
+        self.text.push_u64(value);
+    }
+
+    /// [`Error::with_errno`] in place.
+    #[cold]
+    #[inline(never)]
+    fn append_errno(&mut self, errno: Errno) {
+        self.text.push_str(": ").push_errno(errno);
+        self.errno = errno.raw_os_error();
+    }
+
     /// `Cannot <what> <path>: <ERRNO> (<text>)`, the shape of every failed system call.
+    #[inline(always)]
     pub fn system(what: &str, path: impl AsRef<[u8]>, errno: Errno) -> Self {
+        Self::system_bytes(what, path.as_ref(), errno)
+    }
+
+    /// [`Error::system`] without the generic path: one copy in the program.
+    #[cold]
+    #[inline(never)]
+    fn system_bytes(what: &str, path: &[u8], errno: Errno) -> Self {
         Self::new("Cannot ")
             .push(what)
             .push(" ")
