@@ -57,11 +57,11 @@ impl Signal {
             return Signal::from_number(parse_decimal(text, RTMAX as u64)? as u32);
         }
         let name = strip_prefix_ignore_case(text, b"SIG").unwrap_or(text);
-        if let Some(index) = names().position(|known| known.eq_ignore_ascii_case(name)) {
+        if let Some(index) = names().position(|known| same_ignoring_case(known, name)) {
             return Some(Signal(index as u8 + 1));
         }
         for alias in [(&b"IOT"[..], 6u8), (b"POLL", 29), (b"CLD", 17)] {
-            if alias.0.eq_ignore_ascii_case(name) {
+            if same_ignoring_case(alias.0, name) {
                 return Some(Signal(alias.1));
             }
         }
@@ -86,9 +86,20 @@ impl Signal {
     }
 }
 
+/// Whether `left` and `right` are equal ignoring ASCII case. (core's `eq_ignore_ascii_case`
+/// is unrolled for speed: ~250 bytes of the tool's budget for a handful of short names.)
+#[inline(never)]
+fn same_ignoring_case(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b))
+}
+
 /// `text` without `prefix` (ASCII case-insensitive), if it starts with it.
 fn strip_prefix_ignore_case<'t>(text: &'t [u8], prefix: &[u8]) -> Option<&'t [u8]> {
-    if text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    if text.len() >= prefix.len() && same_ignoring_case(&text[..prefix.len()], prefix) {
         Some(&text[prefix.len()..])
     } else {
         None
