@@ -36,16 +36,7 @@ impl<const N: usize> Message<N> {
 
     /// Appends `bytes`, cutting them (at a UTF-8 boundary when they are text) when full.
     pub fn push_bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        let room = N - self.length;
-        let mut take = bytes.len().min(room);
-        if take < bytes.len() {
-            // Do not leave half of a multi-byte sequence at the end.
-            while take > 0 && (bytes[take] & 0xC0) == 0x80 {
-                take -= 1;
-            }
-        }
-        self.buffer[self.length..self.length + take].copy_from_slice(&bytes[..take]);
-        self.length += take;
+        self.length = append_truncating(&mut self.buffer, self.length, bytes);
         self
     }
 
@@ -115,6 +106,23 @@ impl<const N: usize> Message<N> {
     pub fn clear(&mut self) {
         self.length = 0;
     }
+}
+
+/// Copies what fits of `bytes` into `buffer` after `length` bytes (cutting at a UTF-8
+/// boundary) and returns the new length. Not generic over the capacity, so the program
+/// holds one copy for every size of [`Message`].
+#[inline(never)]
+fn append_truncating(buffer: &mut [u8], length: usize, bytes: &[u8]) -> usize {
+    let room = buffer.len() - length;
+    let mut take = bytes.len().min(room);
+    if take < bytes.len() {
+        // Do not leave half of a multi-byte sequence at the end.
+        while take > 0 && (bytes[take] & 0xC0) == 0x80 {
+            take -= 1;
+        }
+    }
+    buffer[length..length + take].copy_from_slice(&bytes[..take]);
+    length + take
 }
 
 /// Writes `value` in decimal at the end of `digits` and returns that part.
