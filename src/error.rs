@@ -35,46 +35,35 @@ impl Error {
 
     /// Appends text (a word, a path given as bytes).
     #[inline(always)]
-    pub fn push(mut self, text: impl AsRef<[u8]>) -> Self {
-        self.append(text.as_ref());
+    pub fn push(self, text: impl AsRef<[u8]>) -> Self {
+        self.pushed(text.as_ref())
+    }
+
+    /// [`Error::push`], not generic and out of line: a chain of builders then hands each
+    /// intermediate error by reference to one shared body, instead of copying 500-odd bytes
+    /// at every step of every error site.
+    #[cold]
+    #[inline(never)]
+    fn pushed(mut self, bytes: &[u8]) -> Self {
+        self.text.push_bytes(bytes);
         self
     }
 
     /// Appends a decimal number.
-    #[inline(always)]
+    #[cold]
+    #[inline(never)]
     pub fn push_number(mut self, value: u64) -> Self {
-        self.append_number(value);
+        self.text.push_u64(value);
         self
     }
 
     /// Appends `: NAME (description)` and records `errno` as the cause.
-    #[inline(always)]
+    #[cold]
+    #[inline(never)]
     pub fn with_errno(mut self, errno: Errno) -> Self {
-        self.append_errno(errno);
-        self
-    }
-
-    /// [`Error::push`] in place: the chained builders then extend one error where it lies
-    /// instead of moving 500-odd bytes at every step.
-    #[cold]
-    #[inline(never)]
-    fn append(&mut self, bytes: &[u8]) {
-        self.text.push_bytes(bytes);
-    }
-
-    /// [`Error::push_number`] in place.
-    #[cold]
-    #[inline(never)]
-    fn append_number(&mut self, value: u64) {
-        self.text.push_u64(value);
-    }
-
-    /// [`Error::with_errno`] in place.
-    #[cold]
-    #[inline(never)]
-    fn append_errno(&mut self, errno: Errno) {
         self.text.push_str(": ").push_errno(errno);
         self.errno = errno.raw_os_error();
+        self
     }
 
     /// `Cannot <what> <path>: <ERRNO> (<text>)`, the shape of every failed system call.
