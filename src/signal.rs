@@ -4,7 +4,7 @@
 //! which agree). It must never send a signal or touch dispositions; that is `control`'s and
 //! `sys`'s business.
 
-use crate::text::parse_decimal;
+use crate::text::{packed_field, parse_decimal};
 
 /// A signal number, 1–64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +18,7 @@ const NAMES: &[u8] = b"HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SE
 
 /// The names in [`NAMES`], signal 1 first.
 fn names() -> impl Iterator<Item = &'static [u8]> {
-    NAMES.split(|&byte| byte == 0).take(31)
+    (0..31).map_while(|index| packed_field(NAMES, index))
 }
 
 /// First real-time signal number as the kernel counts (glibc reserves 32 and 33 and calls

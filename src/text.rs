@@ -165,9 +165,8 @@ pub fn errno_text(errno: Errno) -> Option<(&'static str, &'static str)> {
     let index = ERRNO_NUMBERS
         .iter()
         .position(|&known| i32::from(known) == number)?;
-    let mut fields = ERRNO_TEXTS.split(|&byte| byte == 0).skip(2 * index);
-    let name = fields.next()?;
-    let description = fields.next()?;
+    let name = packed_field(ERRNO_TEXTS, 2 * index)?;
+    let description = packed_field(ERRNO_TEXTS, 2 * index + 1)?;
     // SAFETY: `ERRNO_TEXTS` is ASCII, and the fields are cut at NUL bytes (ASCII too).
     unsafe {
         Some((
@@ -175,6 +174,23 @@ pub fn errno_text(errno: Errno) -> Option<(&'static str, &'static str)> {
             core::str::from_utf8_unchecked(description),
         ))
     }
+}
+
+/// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
+/// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
+pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {
+    let mut start = 0;
+    let mut field = 0;
+    for (position, &byte) in packed.iter().enumerate() {
+        if byte == 0 {
+            if field == index {
+                return packed.get(start..position);
+            }
+            field += 1;
+            start = position + 1;
+        }
+    }
+    None
 }
 
 /// The errno values [`errno_text`] knows, in the order of their texts in [`ERRNO_TEXTS`].
