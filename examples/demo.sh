@@ -15,7 +15,9 @@ log=$work/demo.log
 
 # The daemon: a plain foreground shell loop that logs SIGHUP and exits on SIGTERM.
 # ucw-daemonize puts it under the protocol: it forks, writes and locks the PID file.
-program=(sh -c 'trap "echo reload received >> '"$log"'" HUP; trap "exit 0" TERM; while :; do sleep 0.2; done')
+# It touches a ready file once its traps are set, so the reload below cannot arrive earlier.
+ready=$work/ready
+program=(sh -c 'trap "echo reload received >> '"$log"'" HUP; trap "exit 0" TERM; : > '"$ready"'; while :; do sleep 0.2; done')
 
 meaning() {
     case $1 in
@@ -45,6 +47,7 @@ step "start"                           0   "${control[@]}" --start -- "$bin/ucw-
 echo "    PID file says: $(cat "$pid_file")"
 step "check"                           0   "${control[@]}" --check
 step "start again"                     100 "${control[@]}" --start -- "$bin/ucw-daemonize" --pid-file "$pid_file" -- "${program[@]}"
+for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
 step "reload (SIGHUP)"                 0   "${control[@]}" --reload
 for _ in $(seq 50); do [ -s "$log" ] && break; sleep 0.1; done
 echo "    daemon log: $(cat "$log" 2>/dev/null || echo '(nothing yet)')"

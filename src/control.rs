@@ -301,6 +301,7 @@ impl Guard {
 
     /// Performs `params.action` with the guard held (see [`control`]).
     pub fn act(&self, params: &Params<'_>) -> Result<Status> {
+        crate::failpoint::hit("control-guard-held");
         let inspection = pidfile::inspect(params.pid_file)?;
         if inspection.state != PidState::Absent {
             self.refuse_if_pid_file(params, inspection.file)?;
@@ -551,6 +552,7 @@ fn run_launcher(
         Err(errno) => return Err(LaunchFailure::System("fork for", errno)),
     };
     drop(writer);
+    crate::failpoint::hit("control-launcher-forked");
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
         Err(errno) => {
@@ -760,10 +762,16 @@ fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
         }
         Err(errno) => return Err(Error::system("open", shown, errno)),
     };
+    crate::failpoint::hit("control-proving-holder");
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(directory.as_fd(), &mut buffer);
     while let Some(entry) = entries.next() {
-        let entry = entry.map_err(|errno| Error::system("read", shown, errno))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The process exited while we read its descriptor table: it holds nothing.
+            Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Holding::No),
+            Err(errno) => return Err(Error::system("read", shown, errno)),
+        };
         let name = entry.file_name();
         if name.to_bytes().first() == Some(&b'.') {
             continue;
@@ -823,6 +831,7 @@ fn stop(params: &Params<'_>, deadline: &Deadline, pid: Pid, file: FileId) -> Res
         let _ = send(target, Signal::CONT);
     }
     let pidfd = target.as_ref().and_then(|target| target.pidfd.as_ref());
+    crate::failpoint::hit("control-stop-signalled");
     if wait_for_release(params, deadline, pidfd)? {
         return Ok(Status::Ok);
     }

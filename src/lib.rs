@@ -77,3 +77,8 @@ pub mod sys;
 pub mod text;
 
 pub use error::{Error, Result};
+
+// The README's Rust examples compile as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -120,6 +120,21 @@ fn sixteen_controllers_never_run_two_daemons() {
 fn sentinel_detects_a_second_daemon() {
     let setup = Setup::new("control-sentinel");
     let first = setup.start_daemon(&[]);
+    // The daemon takes its sentinel right after it starts: wait for that, or the second
+    // daemon could win the sentinel and the first one would be the one that quits.
+    assert!(control_common::eventually(Duration::from_secs(5), || {
+        let probe = rustix::fs::open(
+            std::ffi::CString::new(setup.sentinel.as_os_str().as_encoded_bytes())
+                .unwrap()
+                .as_c_str(),
+            rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        let free =
+            rustix::fs::flock(&probe, rustix::fs::FlockOperation::NonBlockingLockShared).is_ok();
+        !free
+    }));
     let status = std::process::Command::new(control_common::example("fixture_control_daemon"))
         .arg(setup.dir.join("other.pid"))
         .arg(&setup.sentinel)

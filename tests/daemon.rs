@@ -240,6 +240,8 @@ fn opt_in_cleanups_close_inherited_descriptors() {
     });
     drop(inherited);
     let pid = launched_pid(&output);
+    // The launcher returns once the PID is published; the body starts a moment later.
+    wait_for_report(&dir, "body=running");
     let mut others: Vec<PathBuf> = fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .map(|entry| {

@@ -243,12 +243,18 @@ fn exit_codes_end_to_end() {
     assert!(daemon.dir.join("d.lock").exists(), "default guard file");
     assert_code(&daemon.control(&["--check"]), 0);
     assert_code(&daemon.start(&[]), 100);
+    // Two pending SIGHUPs merge into one: send the second only after the first was seen.
+    let wait_for_hups = |count: usize| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while daemon.marker().matches("HUP").count() < count && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
     assert_code(&daemon.control(&["--reload"]), 0);
+    wait_for_hups(1);
     assert_code(&daemon.control(&["--signal", "SIGHUP", "--reload"]), 0);
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while daemon.marker().matches("HUP").count() < 2 && std::time::Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_hups(2);
     // The daemon got the tool's own environment.
     assert_eq!(daemon.marker(), "env=from-the-tool\nHUP\nHUP\n");
     assert_code(&daemon.control(&["--stop", "--timeout=5"]), 0);

@@ -164,9 +164,11 @@ fn supervise(
         return give_up(program_name, running, &exec_error(argv, errno));
     }
     drop(report_read);
+    ucw_daemon::failpoint::hit("supervisor-before-confirm");
     running.confirm();
     let foreground = running.is_simulated();
     let code = forward_until_exit(signals.as_fd(), child, foreground);
+    ucw_daemon::failpoint::hit("supervisor-program-exited");
     let _ = running.exit();
     code
 }
