@@ -84,12 +84,12 @@ impl<const N: usize> Field<N> {
     }
 
     fn push(&mut self, byte: u8) {
-        if self.length < N {
-            self.bytes[self.length] = byte;
-            self.length += 1;
-        } else {
-            self.overflowed = true;
-        }
+        push_byte(
+            &mut self.bytes,
+            &mut self.length,
+            &mut self.overflowed,
+            byte,
+        );
     }
 
     fn clear(&mut self) {
@@ -111,6 +111,19 @@ impl<const N: usize> Field<N> {
         self.get()
             .and_then(|text| parse_decimal(text, ID_MAX as u64))
             .map(|value| value as u32)
+    }
+}
+
+/// [`Field::push`], not generic over the capacity and out of line: one copy of the body
+/// for every field size and every call site.
+#[inline(never)]
+fn push_byte(bytes: &mut [u8], length: &mut usize, overflowed: &mut bool, byte: u8) {
+    match bytes.get_mut(*length) {
+        Some(slot) => {
+            *slot = byte;
+            *length += 1;
+        }
+        None => *overflowed = true,
     }
 }
 

@@ -744,9 +744,14 @@ fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
     let mut path = Message::<32>::new();
     path.push_str("/proc/")
         .push_u64(pid.as_raw_nonzero().get() as u64)
-        .push_str("/fd");
+        .push_str("/fd\0");
+    // Messages show the path without its NUL.
+    let (_, shown) = path.as_bytes().split_last().unwrap_or((&0, b""));
+    // SAFETY: `/proc/<digits>/fd` followed by the NUL just pushed: no NUL inside. (A `CStr`
+    // spares rustix's copy-and-scan of a byte path, and the tools the memchr behind it.)
+    let path_text = unsafe { CStr::from_bytes_with_nul_unchecked(path.as_bytes()) };
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOCTTY;
-    let directory = match rustix::fs::open(path.as_bytes(), flags, Mode::empty()) {
+    let directory = match rustix::fs::open(path_text, flags, Mode::empty()) {
         Ok(directory) => directory,
         Err(Errno::NOENT) => {
             // Either the process is gone or there is no /proc at all.
@@ -755,13 +760,18 @@ fn holds_file(pid: Pid, file: FileId) -> Result<Holding> {
                 _ => Holding::No,
             });
         }
-        Err(errno) => return Err(Error::system("open", path.as_bytes(), errno)),
+        Err(errno) => return Err(Error::system("open", shown, errno)),
     };
     crate::failpoint::hit("control-proving-holder");
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(directory.as_fd(), &mut buffer);
     while let Some(entry) = entries.next() {
-        let entry = entry.map_err(|errno| Error::system("read", path.as_bytes(), errno))?;
+        let entry = match entry {
+            Ok(entry) => entry,
+            // The process exited while we read its descriptor table: it holds nothing.
+            Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Holding::No),
+            Err(errno) => return Err(Error::system("read", shown, errno)),
+        };
         let name = entry.file_name();
         if name.to_bytes().first() == Some(&b'.') {
             continue;

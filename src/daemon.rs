@@ -270,8 +270,16 @@ impl<'a> Daemon<'a> {
         }
         let (report_read, report_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
             .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
-        let (release_read, release_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
-            .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
+        // The release channel is a socket pair, not a pipe: if the daemon dies before its
+        // release, `send(MSG_NOSIGNAL)` fails with EPIPE instead of killing the launcher
+        // with SIGPIPE (the static tools keep SIGPIPE's default action).
+        let (release_read, release_write) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|errno| Error::new("Cannot create a socket pair").with_errno(errno))?;
         crate::failpoint::hit("launcher-before-fork");
         // SAFETY: `run` is documented to be called while the process is single-threaded; the
         // child only makes system calls until it runs the body.
@@ -318,20 +326,26 @@ impl<'a> Daemon<'a> {
             let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
             return Err(error);
         }
-        if let Some(pid_file) = self.pid_file {
+        if let Some(pid_file) = &self.pid_file {
             // On failure `release` closes unread and the daemon exits without its body.
             if let Err(error) = pid_file.write_pid(pid) {
                 let _ = pid_file.clear();
                 return Err(error);
             }
-            drop(pid_file);
         }
-        write_all(release.as_fd(), b"!").map_err(|errno| {
-            Error::new("Cannot release the daemon (process ")
+        if let Err(errno) = send_release(release.as_fd()) {
+            // The daemon died before its release (EPIPE): it never ran its body, so the PID
+            // file must not name it.
+            if let Some(pid_file) = &self.pid_file {
+                let _ = pid_file.clear();
+            }
+            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+            return Err(Error::new("Cannot release the daemon (process ")
                 .push_number(pid.as_raw_nonzero().get() as u64)
-                .push(")")
-                .with_errno(errno)
-        })?;
+                .push(", ended before its release)")
+                .with_errno(errno));
+        }
+        drop(self.pid_file);
         drop(release);
         if confirmed {
             let mut first = [0u8; 1];
@@ -498,6 +512,18 @@ fn read_message(fd: BorrowedFd<'_>) -> Error {
 }
 
 /// Writes all of `bytes`, retrying on EINTR.
+/// `send(fd, "!", MSG_NOSIGNAL)`: the one release byte, retried on EINTR.
+fn send_release(fd: BorrowedFd<'_>) -> core::result::Result<(), Errno> {
+    loop {
+        match rustix::net::send(fd, b"!", rustix::net::SendFlags::NOSIGNAL) {
+            Ok(1) => return Ok(()),
+            Ok(_) => return Err(Errno::IO),
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+}
+
 fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> core::result::Result<(), Errno> {
     let mut written = 0;
     while written < bytes.len() {

@@ -14,9 +14,12 @@ pub const ERROR_CAPACITY: usize = 512;
 
 /// Why an operation failed, worded for a human, with the errno of the failing system call.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct Error {
+    /// The raw errno, 0 when no system call failed (no niche: `Result`s keep a separate
+    /// tag and copy the error as one block).
+    errno: i32,
     text: Message<ERROR_CAPACITY>,
-    errno: Option<Errno>,
 }
 
 impl Error {
@@ -26,31 +29,53 @@ impl Error {
         message.push_str(text);
         Self {
             text: message,
-            errno: None,
+            errno: 0,
         }
     }
 
     /// Appends text (a word, a path given as bytes).
-    pub fn push(mut self, text: impl AsRef<[u8]>) -> Self {
-        self.text.push_bytes(text.as_ref());
+    #[inline(always)]
+    pub fn push(self, text: impl AsRef<[u8]>) -> Self {
+        self.pushed(text.as_ref())
+    }
+
+    /// [`Error::push`], not generic and out of line: a chain of builders then hands each
+    /// intermediate error by reference to one shared body, instead of copying 500-odd bytes
+    /// at every step of every error site.
+    #[cold]
+    #[inline(never)]
+    fn pushed(mut self, bytes: &[u8]) -> Self {
+        self.text.push_bytes(bytes);
         self
     }
 
     /// Appends a decimal number.
+    #[cold]
+    #[inline(never)]
     pub fn push_number(mut self, value: u64) -> Self {
         self.text.push_u64(value);
         self
     }
 
     /// Appends `: NAME (description)` and records `errno` as the cause.
+    #[cold]
+    #[inline(never)]
     pub fn with_errno(mut self, errno: Errno) -> Self {
         self.text.push_str(": ").push_errno(errno);
-        self.errno = Some(errno);
+        self.errno = errno.raw_os_error();
         self
     }
 
     /// `Cannot <what> <path>: <ERRNO> (<text>)`, the shape of every failed system call.
+    #[inline(always)]
     pub fn system(what: &str, path: impl AsRef<[u8]>, errno: Errno) -> Self {
+        Self::system_bytes(what, path.as_ref(), errno)
+    }
+
+    /// [`Error::system`] without the generic path: one copy in the program.
+    #[cold]
+    #[inline(never)]
+    fn system_bytes(what: &str, path: &[u8], errno: Errno) -> Self {
         Self::new("Cannot ")
             .push(what)
             .push(" ")
@@ -70,7 +95,7 @@ impl Error {
 
     /// The errno of the system call that failed, if a system call failed.
     pub fn errno(&self) -> Option<Errno> {
-        self.errno
+        (self.errno != 0).then(|| Errno::from_raw_os_error(self.errno))
     }
 }
 

@@ -56,6 +56,30 @@
 //! - the launcher's failures are reported precisely (exec errno, exit status, signal, a
 //!   launcher that exited 0 without leaving a locked PID file);
 //! - `PATH` search has no `/bin/sh` fallback on ENOEXEC.
+//!
+//! ## Module map
+//!
+//! Data flows one way: the tools (`src/bin`) → [`control`] / [`daemon`] → [`pidfile`],
+//! [`credentials`], [`exec`] → [`account`], [`signal`], [`text`], [`error`] → [`sys`]. No
+//! module reaches upward.
+//!
+//! | module | owns |
+//! |---|---|
+//! | [`daemon`] | init → run → exit (DESIGN.md §4) |
+//! | [`control`] | the action table (§3): guard, classify, launch, prove, signal, wait |
+//! | [`pidfile`] | safe open/lock/read/write of the PID and guard files; the §2 classes |
+//! | [`credentials`] | resolving user/group and the irreversible switch (§6) |
+//! | [`account`] | streaming passwd/group lookups |
+//! | [`exec`] | `PATH` search and `execve` |
+//! | [`cli`] | GNU `getopt_long`-style parsing for the tools |
+//! | [`signal`] | signal names ↔ numbers |
+//! | [`text`], [`error`] | fixed-capacity text, errno names, the one `Error` type |
+//! | [`failpoint`] | named stop points for fault tests (feature `failpoints` only) |
+//! | [`sys`] | raw system calls rustix does not expose |
+//!
+//! The tools' runtime (`_start`, panic handler, `memcpy` & co.) lives in `src/rt` and is
+//! included by each tool, never by the library: linking this crate into an ordinary program
+//! adds no entry point and no memory functions.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]

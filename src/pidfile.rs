@@ -52,16 +52,19 @@ pub enum Owner {
     RootOrUs,
 }
 
+/// `Refusing <what> <path>`, the start of every refusal of a file (one copy of the chain).
+#[cold]
+#[inline(never)]
+fn refusing(what: &str, path: &[u8]) -> Error {
+    Error::new("Refusing ").push(what).push(" ").push(path)
+}
+
 /// Verifies that `stat` describes a regular file owned as `owner` says and not writable by
 /// group or others; `what` names the file in the message (`PID file`, `guard file`).
 pub fn check_file(stat: &Stat, what: &str, path: &CStr, owner: Owner) -> Result<()> {
     let path = path.to_bytes();
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-        return Err(Error::new("Refusing ")
-            .push(what)
-            .push(" ")
-            .push(path)
-            .push(": not a regular file"));
+        return Err(refusing(what, path).push(": not a regular file"));
     }
     // A root-owned file needs no geteuid when root is acceptable (one syscall saved on the
     // controller's path, which opens two such files).
@@ -69,10 +72,7 @@ pub fn check_file(stat: &Stat, what: &str, path: &CStr, owner: Owner) -> Result<
     let owner_ok =
         (owner == Owner::RootOrUs && uid == 0) || uid == rustix::process::geteuid().as_raw();
     if !owner_ok {
-        return Err(Error::new("Refusing ")
-            .push(what)
-            .push(" ")
-            .push(path)
+        return Err(refusing(what, path)
             .push(": owned by uid ")
             .push_number(uid as u64)
             .push(if owner == Owner::Us {
@@ -89,10 +89,7 @@ pub fn check_file(stat: &Stat, what: &str, path: &CStr, owner: Owner) -> Result<
         for shift in [6u32, 3, 0] {
             mode.push_bytes(&[b'0' + ((stat.st_mode >> shift) & 7) as u8]);
         }
-        return Err(Error::new("Refusing ")
-            .push(what)
-            .push(" ")
-            .push(path)
+        return Err(refusing(what, path)
             .push(": writable by group or others (mode ")
             .push(mode.as_bytes())
             .push(")"));
@@ -122,10 +119,7 @@ pub fn open_for_writing(path: &CStr, what: &str, owner: Owner) -> Result<(OwnedF
 /// symbolic link, which we say plainly.
 fn open_error(what: &str, path: &CStr, errno: Errno) -> Error {
     if errno == Errno::LOOP {
-        Error::new("Refusing ")
-            .push(what)
-            .push(" ")
-            .push(path.to_bytes())
+        refusing(what, path.to_bytes())
             .push(": it is a symbolic link")
             .with_errno(errno)
     } else {

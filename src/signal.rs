@@ -4,18 +4,22 @@
 //! which agree). It must never send a signal or touch dispositions; that is `control`'s and
 //! `sys`'s business.
 
-use crate::text::parse_decimal;
+use crate::text::{packed_field, parse_decimal};
 
 /// A signal number, 1–64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signal(u8);
 
-/// Names of signals 1–31, index = number − 1 (x86_64 and aarch64 agree).
-const NAMES: [&str; 31] = [
-    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2",
-    "PIPE", "ALRM", "TERM", "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG",
-    "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO", "PWR", "SYS",
-];
+/// Names of signals 1–31, each followed by a NUL, in numeric order (x86_64 and aarch64
+/// agree): one packed ASCII string rather than 31 string references of 16 bytes each.
+const NAMES: &[u8] = b"HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0\
+    PIPE\0ALRM\0TERM\0STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0\
+    XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0PWR\0SYS\0";
+
+/// The names in [`NAMES`], signal 1 first.
+fn names() -> impl Iterator<Item = &'static [u8]> {
+    (0..31).map_while(|index| packed_field(NAMES, index))
+}
 
 /// First real-time signal number as the kernel counts (glibc reserves 32 and 33 and calls
 /// 34 `SIGRTMIN`; we follow the kernel: `RTMIN` = 32, as `kill -l` on musl does).
@@ -53,14 +57,11 @@ impl Signal {
             return Signal::from_number(parse_decimal(text, RTMAX as u64)? as u32);
         }
         let name = strip_prefix_ignore_case(text, b"SIG").unwrap_or(text);
-        if let Some(index) = NAMES
-            .iter()
-            .position(|known| known.as_bytes().eq_ignore_ascii_case(name))
-        {
+        if let Some(index) = names().position(|known| same_ignoring_case(known, name)) {
             return Some(Signal(index as u8 + 1));
         }
         for alias in [(&b"IOT"[..], 6u8), (b"POLL", 29), (b"CLD", 17)] {
-            if alias.0.eq_ignore_ascii_case(name) {
+            if same_ignoring_case(alias.0, name) {
                 return Some(Signal(alias.1));
             }
         }
@@ -79,13 +80,26 @@ impl Signal {
 
     /// The name without `SIG` for 1–31 (`TERM`); `None` for real-time signals.
     pub fn name(self) -> Option<&'static str> {
-        NAMES.get(self.0 as usize - 1).copied()
+        let name = names().nth((self.0 as usize).checked_sub(1)?)?;
+        // SAFETY: `NAMES` is ASCII, cut at NUL bytes (ASCII too).
+        Some(unsafe { core::str::from_utf8_unchecked(name) })
     }
+}
+
+/// Whether `left` and `right` are equal ignoring ASCII case. (core's `eq_ignore_ascii_case`
+/// is unrolled for speed: ~250 bytes of the tool's budget for a handful of short names.)
+#[inline(never)]
+fn same_ignoring_case(left: &[u8], right: &[u8]) -> bool {
+    left.len() == right.len()
+        && left
+            .iter()
+            .zip(right)
+            .all(|(a, b)| a.eq_ignore_ascii_case(b))
 }
 
 /// `text` without `prefix` (ASCII case-insensitive), if it starts with it.
 fn strip_prefix_ignore_case<'t>(text: &'t [u8], prefix: &[u8]) -> Option<&'t [u8]> {
-    if text.len() >= prefix.len() && text[..prefix.len()].eq_ignore_ascii_case(prefix) {
+    if text.len() >= prefix.len() && same_ignoring_case(&text[..prefix.len()], prefix) {
         Some(&text[prefix.len()..])
     } else {
         None
@@ -134,5 +148,18 @@ mod tests {
         }
         assert_eq!(Signal::TERM.name(), Some("TERM"));
         assert_eq!(Signal::from_number(40).unwrap().name(), None);
+    }
+
+    #[test]
+    fn every_name_round_trips() {
+        assert_eq!(names().count(), 31);
+        for number in 1..=31 {
+            let signal = Signal::from_number(number).unwrap();
+            let name = signal.name().unwrap();
+            assert!(!name.is_empty(), "{number}");
+            assert_eq!(Signal::parse(name.as_bytes()), Some(signal), "{name}");
+        }
+        assert_eq!(Signal::from_number(31).unwrap().name(), Some("SYS"));
+        assert_eq!(Signal::KILL.name(), Some("KILL"));
     }
 }

@@ -13,9 +13,10 @@ use rustix::io::Errno;
 /// pushed as `&str`; bytes pushed with [`Message::push_bytes`] (file names) are kept as they
 /// are.
 #[derive(Clone, Copy)]
+#[repr(C)]
 pub struct Message<const N: usize> {
-    buffer: [u8; N],
     length: usize,
+    buffer: [u8; N],
 }
 
 impl<const N: usize> Default for Message<N> {
@@ -35,16 +36,7 @@ impl<const N: usize> Message<N> {
 
     /// Appends `bytes`, cutting them (at a UTF-8 boundary when they are text) when full.
     pub fn push_bytes(&mut self, bytes: &[u8]) -> &mut Self {
-        let room = N - self.length;
-        let mut take = bytes.len().min(room);
-        if take < bytes.len() {
-            // Do not leave half of a multi-byte sequence at the end.
-            while take > 0 && (bytes[take] & 0xC0) == 0x80 {
-                take -= 1;
-            }
-        }
-        self.buffer[self.length..self.length + take].copy_from_slice(&bytes[..take]);
-        self.length += take;
+        self.length = append_truncating(&mut self.buffer, self.length, bytes);
         self
     }
 
@@ -116,6 +108,23 @@ impl<const N: usize> Message<N> {
     }
 }
 
+/// Copies what fits of `bytes` into `buffer` after `length` bytes (cutting at a UTF-8
+/// boundary) and returns the new length. Not generic over the capacity, so the program
+/// holds one copy for every size of [`Message`].
+#[inline(never)]
+fn append_truncating(buffer: &mut [u8], length: usize, bytes: &[u8]) -> usize {
+    let room = buffer.len() - length;
+    let mut take = bytes.len().min(room);
+    if take < bytes.len() {
+        // Do not leave half of a multi-byte sequence at the end.
+        while take > 0 && (bytes[take] & 0xC0) == 0x80 {
+            take -= 1;
+        }
+    }
+    buffer[length..length + take].copy_from_slice(&bytes[..take]);
+    length + take
+}
+
 /// Writes `value` in decimal at the end of `digits` and returns that part.
 pub fn format_u64(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
     let mut start = digits.len();
@@ -152,53 +161,85 @@ pub fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
 /// The symbolic name and the usual description of the errno values a daemon controller can
 /// meet; `None` for others (they are printed as `errno N`).
 pub fn errno_text(errno: Errno) -> Option<(&'static str, &'static str)> {
-    let index = errno.raw_os_error();
-    ERRNO_TABLE
+    let number = errno.raw_os_error();
+    let index = ERRNO_NUMBERS
         .iter()
-        .find(|entry| entry.0 == index)
-        .map(|entry| (entry.1, entry.2))
+        .position(|&known| i32::from(known) == number)?;
+    let name = packed_field(ERRNO_TEXTS, 2 * index)?;
+    let description = packed_field(ERRNO_TEXTS, 2 * index + 1)?;
+    // SAFETY: `ERRNO_TEXTS` is ASCII, and the fields are cut at NUL bytes (ASCII too).
+    unsafe {
+        Some((
+            core::str::from_utf8_unchecked(name),
+            core::str::from_utf8_unchecked(description),
+        ))
+    }
 }
 
-/// (number, name, description) for the errno values our system calls can return.
-const ERRNO_TABLE: &[(i32, &str, &str)] = &[
-    (1, "EPERM", "Operation not permitted"),
-    (2, "ENOENT", "No such file or directory"),
-    (3, "ESRCH", "No such process"),
-    (4, "EINTR", "Interrupted system call"),
-    (5, "EIO", "Input/output error"),
-    (6, "ENXIO", "No such device or address"),
-    (7, "E2BIG", "Argument list too long"),
-    (8, "ENOEXEC", "Exec format error"),
-    (9, "EBADF", "Bad file descriptor"),
-    (10, "ECHILD", "No child processes"),
-    (11, "EAGAIN", "Resource temporarily unavailable"),
-    (12, "ENOMEM", "Cannot allocate memory"),
-    (13, "EACCES", "Permission denied"),
-    (14, "EFAULT", "Bad address"),
-    (16, "EBUSY", "Device or resource busy"),
-    (17, "EEXIST", "File exists"),
-    (18, "EXDEV", "Invalid cross-device link"),
-    (19, "ENODEV", "No such device"),
-    (20, "ENOTDIR", "Not a directory"),
-    (21, "EISDIR", "Is a directory"),
-    (22, "EINVAL", "Invalid argument"),
-    (23, "ENFILE", "Too many open files in system"),
-    (24, "EMFILE", "Too many open files"),
-    (26, "ETXTBSY", "Text file busy"),
-    (27, "EFBIG", "File too large"),
-    (28, "ENOSPC", "No space left on device"),
-    (30, "EROFS", "Read-only file system"),
-    (31, "EMLINK", "Too many links"),
-    (32, "EPIPE", "Broken pipe"),
-    (36, "ENAMETOOLONG", "File name too long"),
-    (37, "ENOLCK", "No locks available"),
-    (38, "ENOSYS", "Function not implemented"),
-    (40, "ELOOP", "Too many levels of symbolic links"),
-    (95, "EOPNOTSUPP", "Operation not supported"),
-    (110, "ETIMEDOUT", "Connection timed out"),
-    (116, "ESTALE", "Stale file handle"),
-    (122, "EDQUOT", "Disk quota exceeded"),
+/// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
+/// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
+pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {
+    let mut start = 0;
+    let mut field = 0;
+    for (position, &byte) in packed.iter().enumerate() {
+        if byte == 0 {
+            if field == index {
+                return packed.get(start..position);
+            }
+            field += 1;
+            start = position + 1;
+        }
+    }
+    None
+}
+
+/// The errno values [`errno_text`] knows, in the order of their texts in [`ERRNO_TEXTS`].
+const ERRNO_NUMBERS: &[u8] = &[
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 26, 27, 28,
+    30, 31, 32, 36, 37, 38, 40, 95, 110, 116, 122,
 ];
+
+/// `NAME\0description\0` for each of [`ERRNO_NUMBERS`]: one packed ASCII string instead of
+/// a table of string references (16 bytes of pointer and length per text).
+const ERRNO_TEXTS: &[u8] = b"\
+    EPERM\0Operation not permitted\0\
+    ENOENT\0No such file or directory\0\
+    ESRCH\0No such process\0\
+    EINTR\0Interrupted system call\0\
+    EIO\0Input/output error\0\
+    ENXIO\0No such device or address\0\
+    E2BIG\0Argument list too long\0\
+    ENOEXEC\0Exec format error\0\
+    EBADF\0Bad file descriptor\0\
+    ECHILD\0No child processes\0\
+    EAGAIN\0Resource temporarily unavailable\0\
+    ENOMEM\0Cannot allocate memory\0\
+    EACCES\0Permission denied\0\
+    EFAULT\0Bad address\0\
+    EBUSY\0Device or resource busy\0\
+    EEXIST\0File exists\0\
+    EXDEV\0Invalid cross-device link\0\
+    ENODEV\0No such device\0\
+    ENOTDIR\0Not a directory\0\
+    EISDIR\0Is a directory\0\
+    EINVAL\0Invalid argument\0\
+    ENFILE\0Too many open files in system\0\
+    EMFILE\0Too many open files\0\
+    ETXTBSY\0Text file busy\0\
+    EFBIG\0File too large\0\
+    ENOSPC\0No space left on device\0\
+    EROFS\0Read-only file system\0\
+    EMLINK\0Too many links\0\
+    EPIPE\0Broken pipe\0\
+    ENAMETOOLONG\0File name too long\0\
+    ENOLCK\0No locks available\0\
+    ENOSYS\0Function not implemented\0\
+    ELOOP\0Too many levels of symbolic links\0\
+    EOPNOTSUPP\0Operation not supported\0\
+    ETIMEDOUT\0Connection timed out\0\
+    ESTALE\0Stale file handle\0\
+    EDQUOT\0Disk quota exceeded\0\
+";
 
 #[cfg(test)]
 mod tests {
@@ -236,5 +277,20 @@ mod tests {
         message.clear();
         message.push_errno(Errno::from_raw_os_error(200));
         assert_eq!(message.as_str(), "errno 200");
+    }
+
+    #[test]
+    fn errno_texts_pair_up_with_numbers() {
+        let fields = ERRNO_TEXTS.split(|&byte| byte == 0).count();
+        assert_eq!(fields, 2 * ERRNO_NUMBERS.len() + 1);
+        assert_eq!(
+            errno_text(Errno::PERM),
+            Some(("EPERM", "Operation not permitted"))
+        );
+        assert_eq!(
+            errno_text(Errno::from_raw_os_error(122)),
+            Some(("EDQUOT", "Disk quota exceeded"))
+        );
+        assert_eq!(errno_text(Errno::from_raw_os_error(15)), None);
     }
 }

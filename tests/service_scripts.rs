@@ -153,8 +153,9 @@ fn init_script_start_status_reload_stop() {
         .trim()
         .parse()
         .unwrap();
-    send(program, rustix::process::Signal::KILL);
+    // The supervisor first: killed second, it could reap the program and empty the file.
     send(supervisor, rustix::process::Signal::KILL);
+    send(program, rustix::process::Signal::KILL);
     assert!(wait_gone(supervisor, Duration::from_secs(5)));
     assert!(wait_gone(program, Duration::from_secs(5)));
     expect(
