@@ -118,8 +118,8 @@ impl Credentials {
     /// - a user (a name, or a `#uid` listed in passwd): that uid; primary gid = `group` when
     ///   given, else the passwd gid; supplementary groups = the primary gid plus every group
     ///   listing the user by name (initgroups, like start-stop-daemon's `--chuid u:g`);
-    /// - a `#uid` not in passwd: `group` is required, supplementary groups = [gid];
-    /// - a group alone: that gid, supplementary groups = [gid], uid unchanged;
+    /// - a `#uid` not in passwd: `group` is required, supplementary groups = `[gid]`;
+    /// - a group alone: that gid, supplementary groups = `[gid]`, uid unchanged;
     /// - neither: no change.
     ///
     /// Ids above 4,294,967,294 are refused (`-1` means "no change" to the kernel). A missing
