@@ -14,7 +14,7 @@
 //! - **The tiny static path**: no startup files, no libc, static, no PIE:
 //!
 //!   ```text
-//!   cargo rustc --release --example tiny_daemon -- \
+//!   cargo rustc --release --example tiny_daemon -- --cfg ucw_static \
 //!       -C link-arg=-nostartfiles -C link-arg=-nostdlib -C link-arg=-static \
 //!       -C link-arg=-no-pie -C link-arg=-Wl,--gc-sections
 //!   ```
@@ -136,9 +136,9 @@ core::arch::global_asm!(
 );
 
 // libc's startup code calls `__libc_start_main` in libc: ask for libc, which the ordinary link
-// then takes from libc.so. In the static link nothing refers to libc (no startup files, and
-// the memory functions are defined below), so no member of libc.a is pulled in.
-#[link(name = "c")]
+// then takes from libc.so. The static link (`--cfg ucw_static`) does not ask for it at all:
+// a `-lc` there would resolve to libc.so and leave an empty dynamic section behind.
+#[cfg_attr(not(ucw_static), link(name = "c"))]
 extern "C" {}
 
 // The memory functions the compiler emits calls to. In the ordinary link these replace
