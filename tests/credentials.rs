@@ -130,72 +130,78 @@ fn assert_unprivileged(pid: i32, report: &str) {
     assert!(report.contains("setresuid-root=errno 1\n"), "{report}");
 }
 
-#[test]
-fn user_with_supplementary_groups() {
-    common::require_root("switching to another user");
-    let setup = Setup::new("cred-user");
-    let (pid, report) = setup.start(Some("probeuser"), None);
+/// Starts the probe daemon as `user`/`group` and checks, from `/proc`, that all four uids are
+/// `uid`, all four gids `gid`, the supplementary groups exactly `groups`, and that no way
+/// back to root is left.
+fn assert_switch(
+    label: &str,
+    user: Option<&str>,
+    group: Option<&str>,
+    uid: u32,
+    gid: u32,
+    groups: &str,
+) {
+    common::require_root("switching to another user or group");
+    let setup = Setup::new(label);
+    let (pid, report) = setup.start(user, group);
     assert_eq!(
         ids(pid),
         (
-            "61010 61010 61010 61010".into(),
-            "61010 61010 61010 61010".into(),
-            "61010 61011 61012".into()
+            format!("{uid} {uid} {uid} {uid}"),
+            format!("{gid} {gid} {gid} {gid}"),
+            groups.to_string()
         )
     );
     assert_unprivileged(pid, &report);
     setup.stop(pid);
+}
+
+#[test]
+fn user_with_supplementary_groups() {
+    assert_switch(
+        "cred-user",
+        Some("probeuser"),
+        None,
+        61010,
+        61010,
+        "61010 61011 61012",
+    );
 }
 
 #[test]
 fn user_with_explicit_group_gets_initgroups_with_that_gid() {
-    common::require_root("switching to another user");
-    let setup = Setup::new("cred-user-group");
-    let (pid, report) = setup.start(Some("probeuser"), Some("probeexplicit"));
-    assert_eq!(
-        ids(pid),
-        (
-            "61010 61010 61010 61010".into(),
-            "61020 61020 61020 61020".into(),
-            "61011 61012 61020".into()
-        )
+    assert_switch(
+        "cred-user-group",
+        Some("probeuser"),
+        Some("probeexplicit"),
+        61010,
+        61020,
+        "61011 61012 61020",
     );
-    assert_unprivileged(pid, &report);
-    setup.stop(pid);
 }
 
 #[test]
 fn numeric_uid_listed_in_passwd() {
-    common::require_root("switching to another user");
-    let setup = Setup::new("cred-hash-uid");
-    let (pid, report) = setup.start(Some("#61013"), None);
-    assert_eq!(
-        ids(pid),
-        (
-            "61013 61013 61013 61013".into(),
-            "61013 61013 61013 61013".into(),
-            "61012 61013 61014".into()
-        )
+    assert_switch(
+        "cred-hash-uid",
+        Some("#61013"),
+        None,
+        61013,
+        61013,
+        "61012 61013 61014",
     );
-    assert_unprivileged(pid, &report);
-    setup.stop(pid);
 }
 
 #[test]
 fn numeric_uid_and_gid() {
-    common::require_root("switching to another user");
-    let setup = Setup::new("cred-hash-both");
-    let (pid, report) = setup.start(Some("#61030"), Some("#61031"));
-    assert_eq!(
-        ids(pid),
-        (
-            "61030 61030 61030 61030".into(),
-            "61031 61031 61031 61031".into(),
-            "61031".into()
-        )
+    assert_switch(
+        "cred-hash-both",
+        Some("#61030"),
+        Some("#61031"),
+        61030,
+        61031,
+        "61031",
     );
-    assert_unprivileged(pid, &report);
-    setup.stop(pid);
 }
 
 #[test]
