@@ -270,8 +270,9 @@ impl Credentials {
     /// Switches the whole process to these credentials: `setgroups`, `setresgid`,
     /// `setresuid` (each only when asked), then clears the ambient capabilities; when this
     /// leaves root, proves that `setresuid(0, 0, 0)` now fails and that the permitted and
-    /// effective capability sets are empty. For a non-root process, switching to the ids it
-    /// already has (real and effective) is a no-op, so it may "switch" to itself; root always
+    /// effective capability sets are empty. A non-root process may "switch" to the ids it
+    /// already has: it then keeps its supplementary groups (only root may set them), but its
+    /// saved ids are still replaced, so a saved set-user-ID of 0 cannot survive; root always
     /// gets the supplementary groups reset.
     ///
     /// Raw `setresuid` and friends change the calling thread only, so this refuses a
@@ -296,23 +297,18 @@ impl Credentials {
     ///
     /// The caller guarantees that the process is single-threaded (right after `fork`).
     pub(crate) fn switch_single_threaded(&self) -> Result<()> {
-        let uid_unchanged = match self.uid {
-            None => true,
-            Some(uid) => rustix::process::getuid() == uid && rustix::process::geteuid() == uid,
-        };
-        let gid_unchanged = match self.gid {
-            None => true,
-            Some(gid) => rustix::process::getgid() == gid && rustix::process::getegid() == gid,
-        };
         let was_root = rustix::process::geteuid().is_root();
-        // Root always resets the supplementary groups; anyone else cannot call setgroups, so
-        // for them "switching" to what they are is a no-op.
-        if uid_unchanged && gid_unchanged && !was_root {
-            return Ok(());
-        }
         if let Some(gid) = self.gid {
-            rustix::thread::set_thread_groups(self.groups.as_slice())
-                .map_err(|errno| switch_error("set supplementary groups", errno))?;
+            // Only root may call setgroups; anyone else keeps the groups it has when it
+            // "switches" to the gid it already holds (real and effective).
+            let gid_unchanged =
+                rustix::process::getgid() == gid && rustix::process::getegid() == gid;
+            if was_root || !gid_unchanged {
+                rustix::thread::set_thread_groups(self.groups.as_slice())
+                    .map_err(|errno| switch_error("set supplementary groups", errno))?;
+            }
+            // Always, even to the ids we already have: this also replaces a saved set-group-ID
+            // (an unprivileged process may always set the ids it holds).
             rustix::thread::set_thread_res_gid(gid, gid, gid).map_err(|errno| {
                 Error::new("Cannot set group id to ")
                     .push_number(gid.as_raw() as u64)
@@ -320,6 +316,7 @@ impl Credentials {
             })?;
         }
         if let Some(uid) = self.uid {
+            // Always: a saved set-user-ID of 0 would otherwise be a way back to root.
             rustix::thread::set_thread_res_uid(uid, uid, uid).map_err(|errno| {
                 Error::new("Cannot set user id to ")
                     .push_number(uid.as_raw() as u64)
@@ -331,9 +328,10 @@ impl Credentials {
             Ok(()) | Err(Errno::INVAL) => {}
             Err(errno) => return Err(switch_error("clear ambient capabilities", errno)),
         }
-        let leaves_root = was_root && self.uid.is_some_and(|uid| !uid.is_root());
-        if leaves_root {
-            prove_root_is_gone()?;
+        // Any switch to a non-root uid is proven, not only one made by root: a saved
+        // set-user-ID of 0 is a way back too.
+        if self.uid.is_some_and(|uid| !uid.is_root()) {
+            prove_root_is_gone(was_root)?;
         }
         Ok(())
     }
@@ -343,8 +341,11 @@ fn switch_error(what: &str, errno: Errno) -> Error {
     Error::new("Cannot ").push(what).with_errno(errno)
 }
 
-/// After leaving root: `setresuid(0, 0, 0)` must fail and no capability may remain.
-fn prove_root_is_gone() -> Result<()> {
+/// Proves the switch cannot be undone: `setresuid(0, 0, 0)` must fail with EPERM, and, when
+/// the process was root (`left_root`), no permitted or effective capability may remain (a
+/// non-root process may legitimately hold capabilities it was given, e.g. ambient ones its
+/// launcher granted; those are its launcher's decision).
+fn prove_root_is_gone(left_root: bool) -> Result<()> {
     match rustix::thread::set_thread_res_uid(Uid::ROOT, Uid::ROOT, Uid::ROOT) {
         Err(Errno::PERM) => {}
         Ok(()) => {
@@ -358,6 +359,9 @@ fn prove_root_is_gone() -> Result<()> {
             )
             .with_errno(errno))
         }
+    }
+    if !left_root {
+        return Ok(());
     }
     let sets = rustix::thread::capabilities(None)
         .map_err(|errno| switch_error("read capabilities (capget)", errno))?;

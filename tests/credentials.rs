@@ -349,3 +349,49 @@ fn setup_error_in_the_daemon_is_returned_by_the_launcher() {
     let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&file)) };
     rustix::fs::flock(fd, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
 }
+
+/// A process whose saved set-user-ID is still 0 (a setuid program that only dropped its
+/// effective uid) "switching" to its own uid must lose that saved 0: afterwards
+/// `setresuid(0, 0, 0)` fails. (It used to be skipped as a no-op, leaving a way back to root.)
+#[test]
+fn switching_to_ourselves_drops_a_saved_root_uid() {
+    common::require_root("setting a saved set-user-ID of 0");
+    let dir = TempDir::new("cred-saved-uid");
+    let passwd = CString::new(dir.join("passwd").as_os_str().as_bytes()).unwrap();
+    let group = CString::new(dir.join("group").as_os_str().as_bytes()).unwrap();
+    let files = AccountFiles {
+        passwd: &passwd,
+        group: &group,
+    };
+    let mut credentials = Box::new(Credentials::new());
+    credentials
+        .resolve(Some(b"#61050"), Some(b"#61050"), &files)
+        .unwrap();
+    let uid = rustix::process::Uid::from_raw(61050);
+    let gid = rustix::process::Gid::from_raw(61050);
+    let root = rustix::process::Uid::ROOT;
+    // The child's verdict travels through a pipe: this file's harness thread reaps every
+    // child, so a waitpid here could find nothing to wait for.
+    let (verdict_read, verdict_write) = rustix::pipe::pipe().unwrap();
+    // SAFETY: the child makes only system calls and exits with exit_group.
+    if unsafe { ucw_daemon::sys::fork() }.unwrap().is_none() {
+        let setup = rustix::thread::set_thread_groups(&[gid])
+            .and_then(|()| rustix::thread::set_thread_res_gid(gid, gid, gid))
+            .and_then(|()| rustix::thread::set_thread_res_uid(uid, uid, root));
+        let verdict: &[u8] = if setup.is_err() {
+            b"test setup failed"
+        } else if credentials.switch().is_err() {
+            b"switch failed"
+        } else if rustix::thread::set_thread_res_uid(root, root, root).is_ok() {
+            b"root regained through the saved uid"
+        } else {
+            b"ok"
+        };
+        let _ = rustix::io::write(&verdict_write, verdict);
+        ucw_daemon::sys::exit_group(0)
+    }
+    drop(verdict_write);
+    let mut verdict = [0u8; 64];
+    let length = rustix::io::read(&verdict_read, &mut verdict).unwrap();
+    assert_eq!(std::str::from_utf8(&verdict[..length]).unwrap(), "ok");
+}
