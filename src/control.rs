@@ -555,6 +555,10 @@ fn run_launcher(
     crate::failpoint::hit("control-launcher-forked");
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
+        Err(Errno::TIMEDOUT) => {
+            abandon(launcher);
+            return Err(LaunchFailure::Timeout);
+        }
         Err(errno) => {
             abandon(launcher);
             return Err(LaunchFailure::System("read the exec report of", errno));
@@ -585,8 +589,9 @@ fn run_launcher(
 /// The launcher between `fork` and `execve`: default signal mask and dispositions, exec with
 /// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit 127.
 fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
-    let _ = sys::set_signal_mask(sys::SignalSet::EMPTY);
+    // Dispositions first: a signal unblocked earlier would run the caller's handler here.
     sys::reset_signal_dispositions();
+    let _ = sys::set_signal_mask(sys::SignalSet::EMPTY);
     let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
     let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
     let argv = params.program.vector(&mut arguments);

@@ -249,9 +249,11 @@ impl<'a> Daemon<'a> {
     }
 
     /// Like [`Daemon::run`], but the launcher returns only when the body confirms: by
-    /// [`Running::confirm`], by `execve` succeeding (the confirmation descriptor is
-    /// close-on-exec, so EOF counts as confirmed) or by ending; or it returns the error the
-    /// body sent with [`Running::report_failure`].
+    /// [`Running::confirm`] (a positive byte) or by `execve` succeeding (the confirmation
+    /// descriptor is close-on-exec, so it closes). It returns the error the body sent with
+    /// [`Running::report_failure`], or an error when the descriptor closed because the
+    /// daemon had already ended (its exit is visible to `waitpid` then; an exit that comes a
+    /// moment after the close cannot be told from a successful exec).
     ///
     /// The body must not fork a long-lived child before confirming without exec: the child
     /// would inherit the confirmation descriptor and the launcher would wait for it too.
@@ -326,18 +328,27 @@ impl<'a> Daemon<'a> {
             let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
             return Err(error);
         }
-        if let Some(pid_file) = &self.pid_file {
-            // On failure `release` closes unread and the daemon exits without its body.
+        let mut pid_path = None;
+        if let Some(pid_file) = self.pid_file {
             if let Err(error) = pid_file.write_pid(pid) {
                 let _ = pid_file.clear();
+                // Closing `release` unread makes the daemon exit without its body: collect it.
+                drop(release);
+                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
                 return Err(error);
             }
+            // DESIGN §4: the launcher's descriptor is closed before the release, so from the
+            // body's first instruction the lock is the daemon's alone.
+            pid_path = Some(pid_file.path());
         }
         if let Err(errno) = send_release(release.as_fd()) {
             // The daemon died before its release (EPIPE): it never ran its body, so the PID
-            // file must not name it.
-            if let Some(pid_file) = &self.pid_file {
-                let _ = pid_file.clear();
+            // file must not name it. Its lock went with it: take the file back and empty it
+            // (if another starter already holds it, it is that starter's file now).
+            if let Some(path) = pid_path {
+                if let Ok(file) = PidFile::create_locked(path) {
+                    let _ = file.clear();
+                }
             }
             let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
             return Err(Error::new("Cannot release the daemon (process ")
@@ -345,12 +356,32 @@ impl<'a> Daemon<'a> {
                 .push(", ended before its release)")
                 .with_errno(errno));
         }
-        drop(self.pid_file);
         drop(release);
         if confirmed {
             let mut first = [0u8; 1];
             match read_full(report.as_fd(), &mut first, true) {
-                Ok(0) => {}
+                Ok(1) if first[0] == REPORT_OK => {}
+                // No byte: the body exec'd (the descriptor is close-on-exec) or it ended
+                // without a word. An exit already visible tells the second case apart.
+                Ok(0) => {
+                    if let Ok(Some((_, status))) =
+                        rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG)
+                    {
+                        let error = Error::new("Cannot start the daemon: process ")
+                            .push_number(pid.as_raw_nonzero().get() as u64)
+                            .push(" ended before confirming its start");
+                        return Err(match (status.exit_status(), status.terminating_signal()) {
+                            (Some(code), _) => error
+                                .push(" (exit status ")
+                                .push_number(code as u64)
+                                .push(")"),
+                            (_, Some(signal)) => {
+                                error.push(" (signal ").push_number(signal as u64).push(")")
+                            }
+                            _ => error,
+                        });
+                    }
+                }
                 Ok(_) if first[0] == REPORT_FAILURE => return Err(read_message(report.as_fd())),
                 Ok(_) => {
                     return Err(Error::new(
@@ -558,10 +589,13 @@ impl<'a> Running<'a> {
             .map_err(|errno| Error::system_on("set flags of", "PID file", pid_file.path(), errno))
     }
 
-    /// Tells a launcher in [`Daemon::run_confirmed`] that the daemon runs (closes the
-    /// confirmation descriptor). Does nothing otherwise.
+    /// Tells a launcher in [`Daemon::run_confirmed`] that the daemon runs (writes a positive
+    /// byte and closes the confirmation descriptor). Does nothing otherwise.
     pub fn confirm(&mut self) {
-        self.confirmation = None;
+        if let Some(confirmation) = self.confirmation.take() {
+            // A positive word, so the launcher need not guess from the descriptor closing.
+            let _ = write_all(confirmation.as_fd(), &[REPORT_OK]);
+        }
     }
 
     /// The daemon could not start: empties the PID file and closes it (the lock goes with
