@@ -823,8 +823,8 @@ mod soak {
         instance.leave();
     }
 
-    /// Regression test for a bug the soak found: a stop that lands between the launcher's PID
-    /// write and its release byte kills the daemon before its body; the launcher used to die
+    /// Regression test for a bug the soak found: a daemon killed between the launcher's PID
+    /// write and its release byte never runs its body; the launcher used to die
     /// of SIGPIPE writing the release byte. It now sends it with MSG_NOSIGNAL on a socket
     /// pair and reports the lost daemon (exit 102). Only guard-less starts (`ucw-daemonize`
     /// run directly) can meet a stop there.
@@ -861,10 +861,12 @@ mod soak {
         }
         let daemon = children_of(launcher.pid);
         assert_eq!(daemon.len(), 1, "the launcher has one child, the daemon");
-        // Let the daemon finish its setup and report, then stop it as a controller would.
+        // Let the daemon finish its setup and report, then kill it. (A controller's SIGTERM
+        // no longer kills it here: the supervised daemon starts with every catchable signal
+        // blocked and queued for its supervisor; only SIGKILL ends it before its release.)
         std::thread::sleep(Duration::from_millis(300));
         let daemon = rustix::process::Pid::from_raw(daemon[0]).unwrap();
-        rustix::process::kill_process(daemon, rustix::process::Signal::TERM).unwrap();
+        rustix::process::kill_process(daemon, rustix::process::Signal::KILL).unwrap();
         assert!(common::wait_gone(
             daemon.as_raw_nonzero().get(),
             Duration::from_secs(5)

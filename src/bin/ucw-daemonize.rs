@@ -490,6 +490,13 @@ fn main(mut startup: rt::Startup) -> i32 {
     } else {
         startup.envp()
     };
+    if !exec_mode {
+        // Block every catchable signal before the fork: one sent as soon as the PID is
+        // published (a reload racing the start) then waits in the daemon's queue for the
+        // supervisor's signalfd instead of killing it before it is ready. The launcher only
+        // waits for the confirmation and exits, so its own mask does not matter.
+        let _ = sys::set_signal_mask(SignalSet::ALL_CATCHABLE);
+    }
     let launched = daemon.run_confirmed(|running| {
         if exec_mode {
             exec_in_place(program_name, argv, envp, running)
