@@ -34,6 +34,17 @@ fn run(dir: &TempDir, program: &str, args: &[&str]) -> Output {
     harness().run(program, args, dir.path())
 }
 
+/// Starts `sh -c script` under `ucw-daemonize --pid-file pid_file` (supervised) and asserts
+/// that the launcher exited 0.
+fn start_shell(dir: &TempDir, pid_file: &Path, script: &str) {
+    let launched = run(
+        dir,
+        DAEMONIZE,
+        &["--pid-file", text(pid_file), "--", "sh", "-c", script],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+}
+
 /// `ucw-daemon-control <action> --pid-file <pid_file> [more]`.
 fn control(dir: &TempDir, action: &str, pid_file: &Path, more: &[&str]) -> Output {
     let mut args = vec![action, "--pid-file", text(pid_file)];
@@ -227,12 +238,7 @@ fn supervisor_exits_with_the_program_and_empties_the_pid_file() {
     let pid_file = dir.join("d.pid");
     let go = dir.join("go");
     let script = format!("while [ ! -e {} ]; do sleep 0.02; done; exit 0", text(&go));
-    let launched = run(
-        &dir,
-        DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
-    );
-    assert_eq!(launched.code, Some(0), "{launched:?}");
+    start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     assert_eq!(check(&dir, &pid_file), RUNNING);
     fs::write(&go, "").unwrap();
@@ -252,12 +258,7 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
         "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
         sleeper(&dir)
     );
-    let launched = run(
-        &dir,
-        DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
-    );
-    assert_eq!(launched.code, Some(0), "{launched:?}");
+    start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     let program = only_child(supervisor);
     wait_for("the program to exec sleep", || {
@@ -297,12 +298,7 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
         text(&orphan_file),
         text(&go)
     );
-    let launched = run(
-        &dir,
-        DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
-    );
-    assert_eq!(launched.code, Some(0), "{launched:?}");
+    start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     assert_eq!(check(&dir, &pid_file), RUNNING);
     fs::write(&go, "").unwrap();
@@ -335,12 +331,7 @@ fn killing_the_supervisor_takes_the_program_down() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let script = format!("trap '' TERM HUP; exec {} 30", sleeper(&dir));
-    let launched = run(
-        &dir,
-        DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
-    );
-    assert_eq!(launched.code, Some(0), "{launched:?}");
+    start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     let program = only_child(supervisor);
     send(supervisor, rustix::process::Signal::KILL);
@@ -363,12 +354,7 @@ fn supervisor_forwards_any_signal_to_the_program() {
         "trap 'echo USR1 >> {0}' USR1; : > {0}.ready; while :; do sleep 0.05; done",
         text(&log)
     );
-    let launched = run(
-        &dir,
-        DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", "sh", "-c", &script],
-    );
-    assert_eq!(launched.code, Some(0), "{launched:?}");
+    start_shell(&dir, &pid_file, &script);
     wait_ready(&log);
     let signal = control(&dir, "--reload", &pid_file, &["--signal", "USR1"]);
     assert_eq!(signal.code, Some(0), "{signal:?}");
