@@ -141,97 +141,11 @@ core::arch::global_asm!(
 #[cfg_attr(not(ucw_static), link(name = "c"))]
 extern "C" {}
 
-// The memory functions the compiler emits calls to. In the ordinary link these replace
-// libc's for this program; in the static link they are the only ones. Byte loops through
-// volatile accesses, so the optimiser cannot turn them back into calls to themselves.
-
-/// `memcpy`: copy `count` bytes between areas that do not overlap.
-///
-/// # Safety
-/// Both pointers must be valid for `count` bytes.
-#[no_mangle]
-unsafe extern "C" fn memcpy(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
-    // SAFETY: forwarded; memmove also handles disjoint areas.
-    unsafe { memmove(destination, source, count) }
-}
-
-/// `memmove`: copy `count` bytes between areas that may overlap.
-///
-/// # Safety
-/// Both pointers must be valid for `count` bytes.
-#[no_mangle]
-unsafe extern "C" fn memmove(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
-    let backwards = (destination as usize) > (source as usize);
-    for step in 0..count {
-        let index = if backwards { count - 1 - step } else { step };
-        // SAFETY: index < count, inside both areas; the direction keeps overlaps correct.
-        unsafe {
-            core::ptr::write_volatile(
-                destination.add(index),
-                core::ptr::read_volatile(source.add(index)),
-            )
-        };
-    }
-    destination
-}
-
-/// `memset`: fill `count` bytes with `value`.
-///
-/// # Safety
-/// `destination` must be valid for `count` bytes.
-#[no_mangle]
-unsafe extern "C" fn memset(destination: *mut u8, value: c_int, count: usize) -> *mut u8 {
-    for index in 0..count {
-        // SAFETY: index < count.
-        unsafe { core::ptr::write_volatile(destination.add(index), value as u8) };
-    }
-    destination
-}
-
-/// `memcmp`: compare `count` bytes.
-///
-/// # Safety
-/// Both pointers must be valid for `count` bytes.
-#[no_mangle]
-unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, count: usize) -> c_int {
-    for index in 0..count {
-        // SAFETY: index < count.
-        let (a, b) = unsafe {
-            (
-                core::ptr::read_volatile(left.add(index)),
-                core::ptr::read_volatile(right.add(index)),
-            )
-        };
-        if a != b {
-            return a as c_int - b as c_int;
-        }
-    }
-    0
-}
-
-/// `bcmp`: zero when `count` bytes are equal.
-///
-/// # Safety
-/// Both pointers must be valid for `count` bytes.
-#[no_mangle]
-unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -> c_int {
-    // SAFETY: forwarded.
-    unsafe { memcmp(left, right, count) }
-}
-
-/// `strlen`: bytes before the NUL.
-///
-/// # Safety
-/// `text` must point to a NUL-terminated string.
-#[no_mangle]
-unsafe extern "C" fn strlen(text: *const c_char) -> usize {
-    let mut length = 0;
-    // SAFETY: every byte up to the NUL is readable.
-    while unsafe { core::ptr::read_volatile(text.add(length)) } != 0 {
-        length += 1;
-    }
-    length
-}
+// The memory functions the compiler emits calls to: the tools' own (src/rt/memory.rs). In the
+// ordinary link they replace libc's for this program; in the static link they are the only
+// ones.
+#[path = "../src/rt/memory.rs"]
+mod memory;
 
 #[cfg(all(panic = "abort", not(feature = "std")))]
 #[panic_handler]

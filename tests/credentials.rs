@@ -17,6 +17,17 @@ use std::time::Duration;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::credentials::Credentials;
 
+/// The daemon's PID from the probe launcher's `launched <pid>` line.
+fn launched_pid(output: &common::Output) -> i32 {
+    output
+        .stdout
+        .trim()
+        .strip_prefix("launched ")
+        .unwrap_or_else(|| panic!("{output:?}"))
+        .parse()
+        .unwrap()
+}
+
 fn probe() -> PathBuf {
     Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
         .parent()
@@ -81,13 +92,7 @@ impl Setup {
         let spawned = harness().spawn(command, self.dir.path());
         let output = harness().wait(&spawned, Duration::from_secs(20));
         assert_eq!(output.code, Some(0), "{output:?}");
-        let pid: i32 = output
-            .stdout
-            .trim()
-            .strip_prefix("launched ")
-            .unwrap()
-            .parse()
-            .unwrap();
+        let pid = launched_pid(&output);
         // The body reports right after its release; wait for it.
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
@@ -277,13 +282,7 @@ fn non_root_switch_to_itself_is_a_no_op() {
     let output = harness().wait(&spawned, Duration::from_secs(20));
     // Without the no-op rule setgroups would fail with EPERM.
     assert_eq!(output.code, Some(0), "{output:?}");
-    let pid: i32 = output
-        .stdout
-        .trim()
-        .strip_prefix("launched ")
-        .unwrap()
-        .parse()
-        .unwrap();
+    let pid = launched_pid(&output);
     assert_eq!(ids(pid).0, "61010 61010 61010 61010");
     fs::write(setup.dir.join("stop"), "").unwrap();
     assert!(common::wait_gone(pid, Duration::from_secs(10)));

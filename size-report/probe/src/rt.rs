@@ -1,5 +1,6 @@
-//! The probes' runtime: `_start`, `write(1, ...)`, `exit_group`, the panic handler and the
-//! memory functions, all hand-written so that only the technique under test differs.
+//! The probes' runtime: `_start`, `write(1, ...)`, `exit_group` and the panic handler,
+//! hand-written so that only the technique under test differs; the memory functions are the
+//! tools' own (`src/rt/memory.rs`).
 use core::arch::{asm, global_asm};
 
 global_asm!(
@@ -42,66 +43,10 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     exit(101)
 }
 
-/// # Safety
-/// Both areas valid for `count` bytes and disjoint.
-#[no_mangle]
-pub unsafe extern "C" fn memcpy(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
-    for index in 0..count {
-        // SAFETY: index < count.
-        unsafe { core::ptr::write_volatile(destination.add(index), *source.add(index)) };
-    }
-    destination
-}
-
-/// # Safety
-/// `destination` valid for `count` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn memset(destination: *mut u8, value: i32, count: usize) -> *mut u8 {
-    for index in 0..count {
-        // SAFETY: index < count.
-        unsafe { core::ptr::write_volatile(destination.add(index), value as u8) };
-    }
-    destination
-}
-
-/// # Safety
-/// Both areas valid for `count` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn memcmp(left: *const u8, right: *const u8, count: usize) -> i32 {
-    for index in 0..count {
-        // SAFETY: index < count.
-        let (a, b) = unsafe { (core::ptr::read_volatile(left.add(index)), *right.add(index)) };
-        if a != b {
-            return a as i32 - b as i32;
-        }
-    }
-    0
-}
-
-/// # Safety
-/// Both areas valid for `count` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn bcmp(left: *const u8, right: *const u8, count: usize) -> i32 {
-    // SAFETY: forwarded.
-    unsafe { memcmp(left, right, count) }
-}
-
-/// # Safety
-/// Both areas valid for `count` bytes.
-#[no_mangle]
-pub unsafe extern "C" fn memmove(destination: *mut u8, source: *const u8, count: usize) -> *mut u8 {
-    if (destination as usize) < (source as usize) {
-        // SAFETY: forward copy is safe when the destination starts first.
-        return unsafe { memcpy(destination, source, count) };
-    }
-    let mut index = count;
-    while index > 0 {
-        index -= 1;
-        // SAFETY: index < count.
-        unsafe { core::ptr::write_volatile(destination.add(index), *source.add(index)) };
-    }
-    destination
-}
+// The memory functions: the tools' own, so the probes differ from them only in the technique
+// under test (size-report/run copies that file next to the probes, at the same relative path).
+#[path = "../../../src/rt/memory.rs"]
+mod memory;
 
 #[no_mangle]
 extern "C" fn rust_eh_personality() {}
