@@ -141,10 +141,9 @@ fn supervise(
     envp: *const *const c_char,
     mut running: Running<'_>,
 ) -> i32 {
-    // Block first: a signal sent before the loop runs stays queued for it instead of killing
-    // the supervisor (and the program with it).
-    let started = sys::set_signal_mask(SignalSet::ALL_CATCHABLE)
-        .and_then(|_| sys::signalfd(SignalSet::ALL_CATCHABLE, false))
+    // `main` blocked every catchable signal before the fork: one sent before the loop runs
+    // stays queued for it instead of killing the supervisor (and the program with it).
+    let started = sys::signalfd(SignalSet::ALL_CATCHABLE, false)
         .map_err(|errno| Error::new("Cannot set up signal forwarding").with_errno(errno))
         .and_then(|signals| {
             let (report_read, report_write) =
