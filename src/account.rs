@@ -8,7 +8,7 @@
 //! NSS or anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Message, Result, Subject};
 use crate::text::parse_decimal;
 use core::ffi::CStr;
 use rustix::fd::OwnedFd;
@@ -233,10 +233,9 @@ pub fn parse_id(digits: &[u8]) -> Option<u32> {
 }
 
 /// A file read through a fixed buffer, byte by byte, and split into lines and `:` fields.
-struct FieldReader<'p> {
+struct FieldReader {
     fd: OwnedFd,
-    path: &'p CStr,
-    what: &'static str,
+    subject: Subject,
     buffer: [u8; READ_BUFFER_SIZE],
     start: usize,
     end: usize,
@@ -254,21 +253,20 @@ enum Event {
     End,
 }
 
-impl<'p> FieldReader<'p> {
-    /// Opens `path`; `Ok(None)` when it does not exist.
-    fn open(path: &'p CStr, what: &'static str) -> Result<Option<Self>> {
+impl FieldReader {
+    /// Opens `path`, the file `subject` names; `Ok(None)` when it does not exist.
+    fn open(path: &CStr, subject: Subject) -> Result<Option<Self>> {
         let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
         match rustix::fs::open(path, flags, Mode::empty()) {
             Ok(fd) => Ok(Some(Self {
                 fd,
-                path,
-                what,
+                subject,
                 buffer: [0; READ_BUFFER_SIZE],
                 start: 0,
                 end: 0,
             })),
             Err(Errno::NOENT) => Ok(None),
-            Err(errno) => Err(Error::system_on("open", what, path, errno)),
+            Err(errno) => Err(Error::system(Message::Open, subject, errno)),
         }
     }
 
@@ -298,7 +296,7 @@ impl<'p> FieldReader<'p> {
     fn next_event(&mut self, in_line: &mut bool) -> Result<Event> {
         let byte = self
             .next_byte()
-            .map_err(|errno| Error::system_on("read", self.what, self.path, errno))?;
+            .map_err(|errno| Error::system(Message::Read, self.subject, errno))?;
         Ok(match byte {
             None if *in_line => {
                 *in_line = false;
@@ -328,7 +326,7 @@ fn is_entry_name(name: &[u8]) -> bool {
 }
 
 /// Which passwd entry a lookup wants.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum UserKey<'n> {
     Name(&'n [u8]),
     Uid(u32),
@@ -340,7 +338,7 @@ const PASSWD_FIELDS: usize = 7;
 const GROUP_FIELDS: usize = 4;
 
 fn find_user(files: &AccountFiles<'_>, key: UserKey<'_>) -> Result<Lookup<UserEntry>> {
-    let Some(mut reader) = FieldReader::open(files.passwd, "passwd file")? else {
+    let Some(mut reader) = FieldReader::open(files.passwd, Subject::PasswdFile)? else {
         return Ok(Lookup::NoDatabase);
     };
     let mut entry = UserEntry {
@@ -353,6 +351,8 @@ fn find_user(files: &AccountFiles<'_>, key: UserKey<'_>) -> Result<Lookup<UserEn
     let mut gid = Field::<16>::new();
     let mut field = 0usize;
     let mut in_line = false;
+    // A line for the wanted name that is not a valid entry: reported if no valid one follows.
+    let mut malformed = false;
     loop {
         match reader.next_event(&mut in_line)? {
             Event::Byte(byte) => match field {
@@ -364,28 +364,23 @@ fn find_user(files: &AccountFiles<'_>, key: UserKey<'_>) -> Result<Lookup<UserEn
             },
             Event::FieldEnd => field += 1,
             Event::LineEnd => {
-                if field + 1 == PASSWD_FIELDS {
-                    if let (Some(name), Some(uid), Some(gid)) =
-                        (entry.name.get(), uid.id(), gid.id())
+                let name = entry.name.get().filter(|name| is_entry_name(name));
+                let ids = (uid.id(), gid.id());
+                let named =
+                    matches!((key, name), (UserKey::Name(wanted), Some(name)) if name == wanted);
+                match (field + 1 == PASSWD_FIELDS, name, ids) {
+                    (true, Some(_), (Some(uid), Some(gid)))
+                        if named || key == UserKey::Uid(uid) =>
                     {
-                        let matches = is_entry_name(name)
-                            && match key {
-                                UserKey::Name(wanted) => name == wanted,
-                                UserKey::Uid(wanted) => uid == wanted,
-                            };
-                        if matches {
-                            if entry.home.overflowed {
-                                return Err(Error::new("Cannot use passwd entry of user `")
-                                    .push(name)
-                                    .push("` in ")
-                                    .push(files.passwd.to_bytes())
-                                    .push(": home directory longer than 4095 bytes"));
-                            }
-                            entry.uid = uid;
-                            entry.gid = gid;
-                            return Ok(Lookup::Found(entry));
+                        if entry.home.overflowed {
+                            return Err(Error::new(Message::HomeTooLong, Subject::User));
                         }
+                        entry.uid = uid;
+                        entry.gid = gid;
+                        return Ok(Lookup::Found(entry));
                     }
+                    _ if named => malformed = true,
+                    _ => {}
                 }
                 entry.name.clear();
                 entry.home.clear();
@@ -393,13 +388,18 @@ fn find_user(files: &AccountFiles<'_>, key: UserKey<'_>) -> Result<Lookup<UserEn
                 gid.clear();
                 field = 0;
             }
+            Event::End if malformed => {
+                return Err(Error::new(Message::MalformedUser, Subject::User))
+            }
             Event::End => return Ok(Lookup::NotFound),
         }
     }
 }
 
 /// The first passwd entry called `name` (glibc's files backend: first match wins; malformed
-/// lines are skipped).
+/// lines are skipped, but when the only lines for `name` are malformed the lookup fails
+/// with [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount) instead of
+/// "no such user"). Errors name [`Subject::User`] and the passwd file.
 pub fn find_user_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Lookup<UserEntry>> {
     find_user(files, UserKey::Name(name))
 }
@@ -409,9 +409,12 @@ pub fn find_user_by_uid(files: &AccountFiles<'_>, uid: u32) -> Result<Lookup<Use
     find_user(files, UserKey::Uid(uid))
 }
 
-/// The gid of the first group called `name`.
+/// The gid of the first group called `name` (malformed lines are skipped; when the only
+/// lines for `name` are malformed the lookup fails with
+/// [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount)). Errors name
+/// [`Subject::Group`] and the group file.
 pub fn find_group_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Lookup<u32>> {
-    let Some(mut reader) = FieldReader::open(files.group, "group file")? else {
+    let Some(mut reader) = FieldReader::open(files.group, Subject::GroupFile)? else {
         return Ok(Lookup::NoDatabase);
     };
     // Only names of the wanted length can match; a longer one just overflows.
@@ -419,6 +422,7 @@ pub fn find_group_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Looku
     let mut gid = Field::<16>::new();
     let mut field = 0usize;
     let mut in_line = false;
+    let mut malformed = false;
     loop {
         match reader.next_event(&mut in_line)? {
             Event::Byte(byte) => match field {
@@ -428,16 +432,18 @@ pub fn find_group_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Looku
             },
             Event::FieldEnd => field += 1,
             Event::LineEnd => {
-                if field + 1 == GROUP_FIELDS {
-                    if let (Some(line_name), Some(gid)) = (line_name.get(), gid.id()) {
-                        if is_entry_name(line_name) && line_name == name {
-                            return Ok(Lookup::Found(gid));
-                        }
-                    }
+                let named = line_name.get() == Some(name) && is_entry_name(name);
+                match (field + 1 == GROUP_FIELDS, gid.id()) {
+                    (true, Some(gid)) if named => return Ok(Lookup::Found(gid)),
+                    _ if named => malformed = true,
+                    _ => {}
                 }
                 line_name.clear();
                 gid.clear();
                 field = 0;
+            }
+            Event::End if malformed => {
+                return Err(Error::new(Message::MalformedGroup, Subject::Group))
             }
             Event::End => return Ok(Lookup::NotFound),
         }
@@ -498,7 +504,7 @@ pub fn add_memberships(
     user: &[u8],
     groups: &mut GroupList,
 ) -> Result<bool> {
-    let Some(mut reader) = FieldReader::open(files.group, "group file")? else {
+    let Some(mut reader) = FieldReader::open(files.group, Subject::GroupFile)? else {
         return Ok(false);
     };
     let mut line_name = Field::<1>::new();
@@ -529,12 +535,8 @@ pub fn add_memberships(
                 if field + 1 == GROUP_FIELDS && members.found && is_entry_name(first) {
                     if let Some(gid) = gid.id() {
                         if !groups.insert(gid) {
-                            return Err(Error::new("User `")
-                                .push(user)
-                                .push("` belongs to more than ")
-                                .push_number(NGROUPS_MAX as u64)
-                                .push(" groups (NGROUPS_MAX) in ")
-                                .push(files.group.to_bytes()));
+                            return Err(Error::new(Message::GroupsOverflow, Subject::User)
+                                .with(1, NGROUPS_MAX as u32));
                         }
                     }
                 }

@@ -11,12 +11,36 @@
 use crate::account::{
     self, AccountFiles, GroupList, Lookup, UserEntry, HOME_CAPACITY, NAME_CAPACITY,
 };
-use crate::error::{Error, Result};
+use crate::error::{Error, Message, Result, Subject};
 use crate::text::parse_decimal;
 use core::ffi::CStr;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
+
+/// A user or a group as the caller names it: by name (looked up in the account files) or by
+/// number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Identity<'a> {
+    /// A user or group name (`www-data`).
+    Name(&'a [u8]),
+    /// A uid or gid; 4,294,967,295 (`-1`, "no change" to the kernel) is refused.
+    Id(u32),
+}
+
+impl<'a> Identity<'a> {
+    /// Parses a command-line value, LibUCW's way: `#123` is an id, anything else a name.
+    /// `subject` ([`Subject::User`] or [`Subject::Group`]) names it in the error for a `#`
+    /// not followed by a number from 0 to 4,294,967,294 (`#-1`, `#abc`, `#`).
+    pub fn parse(text: &'a [u8], subject: Subject) -> Result<Self> {
+        match text.strip_prefix(b"#") {
+            None => Ok(Identity::Name(text)),
+            Some(digits) => account::parse_id(digits)
+                .map(Identity::Id)
+                .ok_or(Error::new(Message::InvalidUserOrGroupId, subject)),
+        }
+    }
+}
 
 /// The credentials a daemon switches to: uid, primary gid, supplementary groups, and for a
 /// user found in passwd its name and home directory (for `USER`, `LOGNAME`, `HOME`).
@@ -41,59 +65,36 @@ impl Default for Credentials {
     }
 }
 
-/// Which kind of account a `#id` or name designates, for messages.
-#[derive(Clone, Copy)]
-enum Kind {
-    User,
-    Group,
-}
-
-impl Kind {
-    fn word(self) -> &'static str {
-        match self {
-            Kind::User => "user",
-            Kind::Group => "group",
-        }
-    }
-}
-
-/// Splits `#123` into `Some(Ok(123))`, `#junk` into `Some(Err(..))`, and a name into `None`.
-fn numeric_id(text: &[u8], kind: Kind) -> Option<Result<u32>> {
-    let digits = text.strip_prefix(b"#")?;
-    Some(account::parse_id(digits).ok_or_else(|| {
-        Error::new("Invalid ")
-            .push(kind.word())
-            .push(" id `")
-            .push(text)
-            .push("`: expected # and a number from 0 to 4294967294")
-    }))
-}
-
-fn check_name(text: &[u8], kind: Kind) -> Result<()> {
+/// Refuses a name that cannot be one: empty, longer than [`NAME_CAPACITY`], or with a
+/// newline (it could never match a line of the account files).
+fn check_name(text: &[u8], subject: Subject) -> Result<()> {
     // Not `contains`: its memchr costs the static tool ~200 bytes for a 32-byte name.
     #[allow(clippy::manual_contains)]
     let has_newline = text.iter().any(|&byte| byte == b'\n');
     if text.is_empty() || text.len() > NAME_CAPACITY || has_newline {
-        return Err(Error::new("Invalid ")
-            .push(kind.word())
-            .push(" name `")
-            .push(text)
-            .push("`"));
+        return Err(Error::new(Message::InvalidUserOrGroupName, subject));
     }
     Ok(())
 }
 
-fn not_found(kind: Kind, text: &[u8], path: &CStr, no_database: bool) -> Error {
-    let error = Error::new("No such ")
-        .push(kind.word())
-        .push(" `")
-        .push(text)
-        .push(if no_database { "` (no " } else { "` in " })
-        .push(path.to_bytes());
-    if no_database {
-        error.push(")")
-    } else {
-        error
+/// `id` unless it is 4,294,967,295 (`-1`, which the kernel takes as "no change").
+fn valid_id(id: u32, subject: Subject) -> Result<u32> {
+    if id > account::ID_MAX {
+        return Err(Error::new(Message::IdOutOfRange, subject).with(1, id));
+    }
+    Ok(id)
+}
+
+/// The error for a name that a lookup did not find.
+fn not_found<T>(lookup: Lookup<T>, subject: Subject) -> Result<T> {
+    let (in_file, no_file) = match subject {
+        Subject::Group => (Message::NoSuchGroupIn, Message::NoSuchGroupNoFile),
+        _ => (Message::NoSuchUserIn, Message::NoSuchUserNoFile),
+    };
+    match lookup {
+        Lookup::Found(value) => Ok(value),
+        Lookup::NotFound => Err(Error::new(in_file, subject)),
+        Lookup::NoDatabase => Err(Error::new(no_file, subject)),
     }
 }
 
@@ -112,22 +113,23 @@ impl Credentials {
         }
     }
 
-    /// Resolves `user` and `group` (each a name or `#id`, each optional) with the account
-    /// files, replacing what `self` held:
+    /// Resolves `user` and `group` (each optional) with the account files, replacing what
+    /// `self` held:
     ///
-    /// - a user (a name, or a `#uid` listed in passwd): that uid; primary gid = `group` when
+    /// - a user (a name, or an id listed in passwd): that uid; primary gid = `group` when
     ///   given, else the passwd gid; supplementary groups = the primary gid plus every group
     ///   listing the user by name (initgroups, like start-stop-daemon's `--chuid u:g`);
-    /// - a `#uid` not in passwd: `group` is required, supplementary groups = `[gid]`;
+    /// - a user id not in passwd: `group` is required, supplementary groups = `[gid]`;
     /// - a group alone: that gid, supplementary groups = `[gid]`, uid unchanged;
     /// - neither: no change.
     ///
     /// Ids above 4,294,967,294 are refused (`-1` means "no change" to the kernel). A missing
-    /// passwd or group file is an empty database. On error `self` is "no change".
+    /// passwd or group file is an empty database. Errors name [`Subject::User`] or
+    /// [`Subject::Group`] and the account file; on error `self` is "no change".
     pub fn resolve(
         &mut self,
-        user: Option<&[u8]>,
-        group: Option<&[u8]>,
+        user: Option<Identity<'_>>,
+        group: Option<Identity<'_>>,
         files: &AccountFiles<'_>,
     ) -> Result<()> {
         self.clear();
@@ -138,83 +140,62 @@ impl Credentials {
         result
     }
 
-    fn clear(&mut self) -> &mut Self {
+    fn clear(&mut self) {
         self.uid = None;
         self.gid = None;
         self.groups.clear();
         self.user_name_length = 0;
         self.home_length = 0;
         self.from_passwd = false;
-        self
     }
 
     fn resolve_inner(
         &mut self,
-        user: Option<&[u8]>,
-        group: Option<&[u8]>,
+        user: Option<Identity<'_>>,
+        group: Option<Identity<'_>>,
         files: &AccountFiles<'_>,
     ) -> Result<()> {
         // The explicit group first: its errors do not depend on the user.
         let explicit_gid = match group {
             None => None,
-            Some(text) => Some(match numeric_id(text, Kind::Group) {
-                Some(gid) => gid?,
-                None => {
-                    check_name(text, Kind::Group)?;
-                    match account::find_group_by_name(files, text)? {
-                        Lookup::Found(gid) => gid,
-                        Lookup::NotFound => {
-                            return Err(not_found(Kind::Group, text, files.group, false))
-                        }
-                        Lookup::NoDatabase => {
-                            return Err(not_found(Kind::Group, text, files.group, true))
-                        }
-                    }
-                }
-            }),
-        };
-        let Some(user_text) = user else {
-            if let Some(gid) = explicit_gid {
-                self.set_ids(None, gid)?;
+            Some(Identity::Id(gid)) => Some(valid_id(gid, Subject::Group)?),
+            Some(Identity::Name(name)) => {
+                check_name(name, Subject::Group)?;
+                Some(not_found(
+                    account::find_group_by_name(files, name)?,
+                    Subject::Group,
+                )?)
             }
-            return Ok(());
         };
-        let entry: Option<UserEntry> = match numeric_id(user_text, Kind::User) {
-            Some(uid) => {
-                let uid = uid?;
+        let entry: UserEntry = match user {
+            None => {
+                if let Some(gid) = explicit_gid {
+                    self.set_ids(None, gid);
+                }
+                return Ok(());
+            }
+            Some(Identity::Id(uid)) => {
+                let uid = valid_id(uid, Subject::User)?;
                 match account::find_user_by_uid(files, uid)? {
-                    Lookup::Found(entry) => Some(entry),
+                    Lookup::Found(entry) => entry,
                     Lookup::NotFound | Lookup::NoDatabase => {
                         let Some(gid) = explicit_gid else {
-                            return Err(Error::new("User ")
-                                .push(user_text)
-                                .push(" is not listed in ")
-                                .push(files.passwd.to_bytes())
-                                .push(": give a group too"));
+                            return Err(
+                                Error::new(Message::UserNotListed, Subject::User).with(1, uid)
+                            );
                         };
-                        self.set_ids(Some(uid), gid)?;
+                        self.set_ids(Some(uid), gid);
                         return Ok(());
                     }
                 }
             }
-            None => {
-                check_name(user_text, Kind::User)?;
-                match account::find_user_by_name(files, user_text)? {
-                    Lookup::Found(entry) => Some(entry),
-                    Lookup::NotFound => {
-                        return Err(not_found(Kind::User, user_text, files.passwd, false))
-                    }
-                    Lookup::NoDatabase => {
-                        return Err(not_found(Kind::User, user_text, files.passwd, true))
-                    }
-                }
+            Some(Identity::Name(name)) => {
+                check_name(name, Subject::User)?;
+                not_found(account::find_user_by_name(files, name)?, Subject::User)?
             }
         };
-        let Some(entry) = entry else {
-            return Ok(());
-        };
         let gid = explicit_gid.unwrap_or(entry.gid());
-        self.set_ids(Some(entry.uid()), gid)?;
+        self.set_ids(Some(entry.uid()), gid);
         account::add_memberships(files, entry.name(), &mut self.groups)?;
         let name = entry.name();
         self.user_name[..name.len()].copy_from_slice(name);
@@ -226,13 +207,12 @@ impl Credentials {
         Ok(())
     }
 
-    fn set_ids(&mut self, uid: Option<u32>, gid: u32) -> Result<()> {
+    fn set_ids(&mut self, uid: Option<u32>, gid: u32) {
         self.uid = uid.map(Uid::from_raw_unchecked);
         self.gid = Some(Gid::from_raw_unchecked(gid));
         self.groups.clear();
         // An empty list always has room.
         self.groups.insert(gid);
-        Ok(())
     }
 
     /// The uid to switch to (`None`: keep ours).
@@ -285,9 +265,8 @@ impl Credentials {
         }
         if let Some(threads) = thread_count()? {
             if threads != 1 {
-                return Err(Error::new("Cannot switch user/group: the process has ")
-                    .push_number(threads)
-                    .push(" threads (set*id would change only one of them)"));
+                return Err(Error::new(Message::SwitchThreads, Subject::None)
+                    .with(1, threads.min(u32::MAX as u64) as u32));
             }
         }
         self.switch_single_threaded()
@@ -305,28 +284,24 @@ impl Credentials {
                 rustix::process::getgid() == gid && rustix::process::getegid() == gid;
             if was_root || !gid_unchanged {
                 rustix::thread::set_thread_groups(self.groups.as_slice())
-                    .map_err(|errno| switch_error("set supplementary groups", errno))?;
+                    .map_err(|errno| Error::system(Message::SetGroups, Subject::Group, errno))?;
             }
             // Always, even to the ids we already have: this also replaces a saved set-group-ID
             // (an unprivileged process may always set the ids it holds).
             rustix::thread::set_thread_res_gid(gid, gid, gid).map_err(|errno| {
-                Error::new("Cannot set group id to ")
-                    .push_number(gid.as_raw() as u64)
-                    .with_errno(errno)
+                Error::system(Message::SetGid, Subject::Group, errno).with(1, gid.as_raw())
             })?;
         }
         if let Some(uid) = self.uid {
             // Always: a saved set-user-ID of 0 would otherwise be a way back to root.
             rustix::thread::set_thread_res_uid(uid, uid, uid).map_err(|errno| {
-                Error::new("Cannot set user id to ")
-                    .push_number(uid.as_raw() as u64)
-                    .with_errno(errno)
+                Error::system(Message::SetUid, Subject::User, errno).with(1, uid.as_raw())
             })?;
         }
         match rustix::thread::clear_ambient_capability_set() {
             // EINVAL: a kernel older than 4.3 has no ambient set.
             Ok(()) | Err(Errno::INVAL) => {}
-            Err(errno) => return Err(switch_error("clear ambient capabilities", errno)),
+            Err(errno) => return Err(Error::system(Message::ClearAmbient, Subject::None, errno)),
         }
         // Any switch to a non-root uid is proven, not only one made by root: a saved
         // set-user-ID of 0 is a way back too.
@@ -337,10 +312,6 @@ impl Credentials {
     }
 }
 
-fn switch_error(what: &str, errno: Errno) -> Error {
-    Error::new("Cannot ").push(what).with_errno(errno)
-}
-
 /// Proves the switch cannot be undone: `setresuid(0, 0, 0)` must fail with EPERM, and, when
 /// the process was root (`left_root`), no permitted or effective capability may remain (a
 /// non-root process may legitimately hold capabilities it was given, e.g. ambient ones its
@@ -348,43 +319,30 @@ fn switch_error(what: &str, errno: Errno) -> Error {
 fn prove_root_is_gone(left_root: bool) -> Result<()> {
     match rustix::thread::set_thread_res_uid(Uid::ROOT, Uid::ROOT, Uid::ROOT) {
         Err(Errno::PERM) => {}
-        Ok(()) => {
-            return Err(Error::new(
-                "Cannot drop privileges: setresuid(0, 0, 0) still succeeds after the switch",
-            ))
-        }
-        Err(errno) => {
-            return Err(Error::new(
-                "Cannot drop privileges: setresuid(0, 0, 0) failed unexpectedly",
-            )
-            .with_errno(errno))
-        }
+        Ok(()) => return Err(Error::new(Message::RootRemains, Subject::None)),
+        Err(errno) => return Err(Error::system(Message::ProveRootGone, Subject::None, errno)),
     }
     if !left_root {
         return Ok(());
     }
     let sets = rustix::thread::capabilities(None)
-        .map_err(|errno| switch_error("read capabilities (capget)", errno))?;
+        .map_err(|errno| Error::system(Message::ReadCapabilities, Subject::None, errno))?;
     if !sets.permitted.is_empty() || !sets.effective.is_empty() {
-        return Err(Error::new(
-            "Cannot drop privileges: capabilities remain after the switch (permitted ",
-        )
-        .push_number(sets.permitted.bits())
-        .push(", effective ")
-        .push_number(sets.effective.bits())
-        .push(")"));
+        return Err(Error::new(Message::CapabilitiesRemain, Subject::None)
+            .with(1, sets.permitted.bits().count_ones())
+            .with(2, sets.effective.bits().count_ones()));
     }
     Ok(())
 }
 
 /// The `Threads:` count of `/proc/self/status`; `None` when /proc is not mounted.
-fn thread_count() -> Result<Option<u64>> {
+pub(crate) fn thread_count() -> Result<Option<u64>> {
     const PATH: &CStr = c"/proc/self/status";
     let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
     let fd = match rustix::fs::open(PATH, flags, Mode::empty()) {
         Ok(fd) => fd,
         Err(Errno::NOENT) => return Ok(None),
-        Err(errno) => return Err(Error::system("open", PATH.to_bytes(), errno)),
+        Err(errno) => return Err(Error::system(Message::ReadThreads, Subject::None, errno)),
     };
     // The status file is a few KiB; read it whole in chunks and look at line starts.
     let mut buffer = [0u8; 1024];
@@ -396,7 +354,7 @@ fn thread_count() -> Result<Option<u64>> {
             Ok(0) => return Ok(None),
             Ok(count) => count,
             Err(Errno::INTR) => continue,
-            Err(errno) => return Err(Error::system("read", PATH.to_bytes(), errno)),
+            Err(errno) => return Err(Error::system(Message::ReadThreads, Subject::None, errno)),
         };
         for &byte in &buffer[..count] {
             if byte == b'\n' {

@@ -2,56 +2,80 @@
 //! launching process, [`Daemon::run`] forks the daemon, detaches and switches it, and
 //! publishes its PID; [`Running::exit`] releases the PID file.
 //!
-//! This module owns the exact order of those steps and the pipes through which the daemon
-//! reports its setup and the launcher releases it. It must never unlink the PID file (a
-//! second starter would lock a fresh inode while the daemon still runs), never run the body
-//! when the launcher died before publishing the PID, never change the launcher's own
-//! credentials, and never reset signal dispositions or close descriptors unless asked.
+//! This module owns the exact order of those steps and the channel through which the daemon
+//! reports its setup, the launcher releases it, and the daemon later says it is ready. It must
+//! never unlink the PID file (a second starter would lock a fresh inode while the daemon still
+//! runs), never run the body when the launcher died before publishing the PID, never change
+//! the launcher's own credentials, never fork in a way its host's C library does not expect
+//! ([`Fork`]), and never close or reset anything of the body's unless asked.
 //!
 //! # Example
 //!
-//! LibUCW's example, in Rust:
+//! LibUCW's example, in Rust (a std program: it forks through its C library):
 //!
 //! ```no_run
 //! use ucw_daemon::credentials::Credentials;
-//! use ucw_daemon::daemon::{self, Params, Running};
+//! use ucw_daemon::daemon::{self, Fork, Params, Running};
 //!
-//! fn daemon_body(running: Running<'_>) -> i32 {
+//! fn daemon_body(running: Running) -> i32 {
 //!     // ... daemon's code ...
 //!     // When we are done, release the PID file and exit:
 //!     let _ = running.exit();
 //!     0
 //! }
 //!
-//! fn main() -> Result<(), ucw_daemon::Error> {
+//! // The C library's fork(), as every std program has it.
+//! extern "C" {
+//!     fn fork() -> core::ffi::c_int;
+//! }
+//! fn libc_fork() -> Result<Option<rustix::process::Pid>, rustix::io::Errno> {
+//!     // SAFETY: the C library's fork, called while the process has one thread.
+//!     match unsafe { fork() } {
+//!         -1 => Err(rustix::io::Errno::from_raw_os_error(
+//!             std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+//!         )),
+//!         0 => Ok(None),
+//!         pid => Ok(rustix::process::Pid::from_raw(pid)),
+//!     }
+//! }
+//!
+//! fn main() {
 //!     let params = Params {
 //!         pid_file: Some(c"/var/run/example.pid"),
 //!         ..Params::default()
 //!     };
 //!     // ... parse arguments ...
 //!     let mut credentials = Credentials::new();
-//!     let daemon = daemon::init(&params, &mut credentials)?;
+//!     let daemon = match daemon::init(&params, &mut credentials) {
+//!         Ok(daemon) => daemon,
+//!         Err(error) => {
+//!             eprintln!("example: {}", error.display(&params));
+//!             std::process::exit(1);
+//!         }
+//!     };
 //!     // ... initialize everything ...
-//!     // Let us fork off the daemon:
-//!     daemon.run(daemon_body)?;
+//!     // Let us fork off the daemon (with the `std` feature: `Fork::std()`):
+//!     // SAFETY: `libc_fork` is this process's C library fork, `exit` its exit.
+//!     let fork = unsafe { Fork::hosted(libc_fork, std::process::exit) };
+//!     if let Err(error) = daemon.run(fork, daemon_body) {
+//!         eprintln!("example: {}", error.display(&params));
+//!     }
 //!     // Here continues the parent process
-//!     Ok(())
 //! }
 //! ```
 
 use crate::account::AccountFiles;
-use crate::credentials::Credentials;
-use crate::error::{Error, Result, ERROR_CAPACITY};
-use crate::pidfile::PidFile;
+use crate::credentials::{self, Credentials, Identity};
+use crate::error::{Context, Error, Message, Result, Subject, ERROR_BYTES};
+use crate::pidfile::{self, PidFile};
 use crate::sys;
 use core::ffi::CStr;
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::{Errno, FdFlags};
-use rustix::pipe::PipeFlags;
 use rustix::process::Pid;
 
-/// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*` plus two opt-in clean-ups).
+/// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags(u32);
 
@@ -64,11 +88,9 @@ impl Flags {
     /// calling process (`DAEMON_FLAG_SIMULATE`, for debuggers and `--foreground`).
     pub const SIMULATE: Self = Self(2);
     /// In the daemon, before the body: every signal disposition back to default and an empty
-    /// signal mask (the launcher's ignored signals otherwise stay ignored).
+    /// signal mask (the launcher's ignored signals otherwise stay ignored). In a process with
+    /// a C library the signals it reserves (32–34) keep its handlers.
     pub const RESET_SIGNALS: Self = Self(4);
-    /// In the daemon, before the body: close every descriptor numbered 3 or above except the
-    /// PID file and the library's pipes. The body must not own any other such descriptor.
-    pub const CLOSE_INHERITED_FDS: Self = Self(8);
 
     /// Both sets of options.
     pub const fn union(self, other: Self) -> Self {
@@ -95,10 +117,10 @@ pub struct Params<'a> {
     pub flags: Flags,
     /// The PID file (optional); must be absolute unless [`Flags::PRESERVE_CWD`] is set.
     pub pid_file: Option<&'a CStr>,
-    /// User to run as: a name or `#uid` (optional).
-    pub user: Option<&'a [u8]>,
-    /// Group to run as: a name or `#gid` (optional).
-    pub group: Option<&'a [u8]>,
+    /// User to run as (optional); the tools parse `NAME` or `#uid` with [`Identity::parse`].
+    pub user: Option<Identity<'a>>,
+    /// Group to run as (optional).
+    pub group: Option<Identity<'a>>,
     /// Where users and groups are looked up.
     pub account_files: AccountFiles<'a>,
 }
@@ -115,11 +137,124 @@ impl Default for Params<'static> {
     }
 }
 
+impl Context for Params<'_> {
+    /// The PID file's path, the user's and group's names, the account files' paths.
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        match subject {
+            Subject::PidFile => self.pid_file.map(CStr::to_bytes),
+            Subject::User => identity_name(&self.user),
+            Subject::Group => identity_name(&self.group),
+            Subject::PasswdFile => Some(self.account_files.passwd.to_bytes()),
+            Subject::GroupFile => Some(self.account_files.group.to_bytes()),
+            _ => None,
+        }
+    }
+}
+
+/// The name of a user or group given by name.
+fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
+    match identity {
+        Some(Identity::Name(name)) => Some(name),
+        _ => None,
+    }
+}
+
+/// How the daemon process is created and ended: the way the host's C library expects, if
+/// the program has one. Chosen by the caller of [`Daemon::run`], because only the program
+/// knows.
+///
+/// - A libc-free program (the tools, a `no_std` + `no_main` program) forks with a raw
+///   `clone` and ends with `exit_group`: [`Fork::raw_clone`].
+/// - A program with a C library (a Rust std program, a C program) must fork through that
+///   library's `fork()`, or the library's cached thread state in the child still names the
+///   parent (`abort()` in a musl daemon would signal the launcher; glibc's `pthread_kill` of
+///   the main thread fails): [`Fork::hosted`], or [`Fork::std`] with the `std` feature.
+#[derive(Clone, Copy)]
+pub struct Fork {
+    fork: fn() -> core::result::Result<Option<Pid>, Errno>,
+    exit: fn(i32) -> !,
+    hosted: bool,
+}
+
+impl Fork {
+    /// `clone(SIGCHLD)` and `exit_group`, without any C library's bookkeeping.
+    ///
+    /// # Safety
+    /// The process has no C library whose state the child would inherit (it is a libc-free
+    /// program: its libc-using code, if any, is never run in the daemon), and it has a single
+    /// thread (threads of a libc-free program are its own raw clones, which the library cannot
+    /// count without `/proc`).
+    pub const unsafe fn raw_clone() -> Self {
+        Self {
+            fork: raw_fork,
+            exit: sys::exit_group,
+            hosted: false,
+        }
+    }
+
+    /// Forks with `fork` and ends the daemon (after its body returns) with `exit`: the host's
+    /// own, so that the C library's per-process state is right in the child and its exit
+    /// handlers (stdio buffers, `atexit`) run. `run` refuses a process that has more than one
+    /// thread (as `/proc/self/status` counts them), since only the forking thread goes on in
+    /// the child, with whatever locks the others held.
+    ///
+    /// # Safety
+    /// `fork` must call the C library's `fork(3)` of this very process (returning the
+    /// child's PID, `None` in the child, or the errno), and `exit` must end the process the
+    /// way that library does (`exit(3)`, `std::process::exit`).
+    pub const unsafe fn hosted(
+        fork: fn() -> core::result::Result<Option<Pid>, Errno>,
+        exit: fn(i32) -> !,
+    ) -> Self {
+        Self {
+            fork,
+            exit,
+            hosted: true,
+        }
+    }
+
+    /// The C library's `fork()` of a Rust std program, and `std::process::exit` (which also
+    /// flushes std's buffered stdout). Needs the `std` feature.
+    #[cfg(feature = "std")]
+    pub const fn std() -> Self {
+        // SAFETY: a std program has a C library; this is its fork, and std's exit.
+        unsafe { Self::hosted(std_fork, std::process::exit) }
+    }
+}
+
+/// [`sys::fork`] as a [`Fork`] function.
+fn raw_fork() -> core::result::Result<Option<Pid>, Errno> {
+    // SAFETY: `Fork::raw_clone`'s contract: a libc-free, single-threaded process; the child
+    // only makes system calls until the body, which is the caller's libc-free code.
+    unsafe { sys::fork() }
+}
+
+#[cfg(feature = "std")]
+fn std_fork() -> core::result::Result<Option<Pid>, Errno> {
+    extern "C" {
+        fn fork() -> core::ffi::c_int;
+    }
+    // SAFETY: the C library's fork; `run` has checked that the process has one thread.
+    match unsafe { fork() } {
+        -1 => Err(Errno::from_raw_os_error(
+            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+        )),
+        0 => Ok(None),
+        pid => Ok(Pid::from_raw(pid)),
+    }
+}
+
 /// A daemon ready to be launched: credentials resolved, PID file locked (`(starting)\n`).
+///
+/// Dropping it without [`Daemon::run`] (an error between `init` and `run`) empties the PID
+/// file and releases its lock, so the next CHECK says "not running", not "stale".
+#[must_use = "a Daemon holds the PID file locked until it is run or dropped"]
 pub struct Daemon<'a> {
     flags: Flags,
-    pid_file: Option<PidFile<'a>>,
+    pid_file: Option<PidFile>,
+    pid_path: Option<&'a CStr>,
     credentials: &'a Credentials,
+    keep_fds: Option<&'a [BorrowedFd<'a>]>,
 }
 
 /// How [`Daemon::run`] ended in the launching process.
@@ -138,80 +273,83 @@ pub enum Launched {
 }
 
 /// What the body receives: the PID file (locked, containing the daemon's PID) and, for
-/// [`Daemon::run_confirmed`], the channel on which the launcher awaits confirmation.
+/// [`Daemon::run_until_ready`], the channel on which the launcher awaits [`Running::ready`].
 ///
-/// End with [`Running::exit`]: dropping it instead leaves the PID in the file, which a
-/// controller then sees as stale once the process has ended (the lock goes with it).
-pub struct Running<'a> {
-    pid_file: Option<PidFile<'a>>,
-    confirmation: Option<OwnedFd>,
-    simulated: bool,
+/// End with [`Running::exit`]. Dropping it in the daemon process does the same (empties the
+/// PID file and releases its lock); a copy dropped in a process the daemon forked does
+/// nothing.
+#[must_use = "the daemon's PID file stays locked while Running lives"]
+pub struct Running {
+    pid_file: Option<PidFile>,
+    channel: Option<OwnedFd>,
+    daemon: Option<Pid>,
 }
 
-/// Status bytes on the report pipe (daemon → launcher).
+/// Status bytes on the channel (daemon → launcher).
 const REPORT_OK: u8 = b'+';
 const REPORT_FAILURE: u8 = b'-';
+/// The release byte (launcher → daemon).
+const RELEASE: u8 = b'!';
 /// Exit code of a daemon process that failed before its body.
 const EXIT_BEFORE_BODY: i32 = 1;
 
 /// Resolves the credentials into `credentials` (errors come before any file changes), makes
-/// sure descriptors 0–2 are open (else the PID file could become stdin), then opens, checks,
-/// locks and fills the PID file (see [`PidFile::create_locked`]; a lock held elsewhere is
-/// "already running"). With [`Flags::SIMULATE`] only the credentials are resolved.
+/// sure descriptors 0–2 are open, then opens, checks, locks and fills the PID file (a lock
+/// held elsewhere is [`ErrorKind::AlreadyRunning`](crate::ErrorKind::AlreadyRunning); a
+/// file on a pseudo file system such as `/proc` is refused). With [`Flags::SIMULATE`] only
+/// the credentials are resolved.
 ///
 /// `credentials` is caller-provided storage (it is large; see [`Credentials`]); the returned
-/// [`Daemon`] borrows it.
+/// [`Daemon`] borrows it. Render errors with `error.display(params)`.
 pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials) -> Result<Daemon<'a>> {
     credentials.resolve(params.user, params.group, &params.account_files)?;
-    let credentials: &'a Credentials = credentials;
+    let mut daemon = Daemon {
+        flags: params.flags,
+        pid_file: None,
+        pid_path: None,
+        credentials,
+        keep_fds: None,
+    };
     if params.flags.contains(Flags::SIMULATE) {
-        return Ok(Daemon {
-            flags: params.flags,
-            pid_file: None,
-            credentials,
-        });
+        return Ok(daemon);
     }
     if let Some(path) = params.pid_file {
         if path.to_bytes().first() != Some(&b'/') && !params.flags.contains(Flags::PRESERVE_CWD) {
-            return Err(Error::new("Refusing PID file ")
-                .push(path.to_bytes())
-                .push(": a relative path needs PRESERVE_CWD (the daemon changes to /)"));
+            return Err(Error::new(Message::RefuseRelative, Subject::PidFile));
         }
     }
-    // Before anything gets a descriptor: neither the PID file nor run's pipes may land on a
-    // closed standard descriptor (the daemon points 0 and 1 at /dev/null).
+    // The daemon's body must not find its own files on a closed standard descriptor (its
+    // stderr would write into them).
     ensure_standard_fds()?;
-    let pid_file = match params.pid_file {
-        None => None,
-        Some(path) => Some(PidFile::create_locked(path)?),
-    };
-    Ok(Daemon {
-        flags: params.flags,
-        pid_file,
-        credentials,
-    })
+    if let Some(path) = params.pid_file {
+        daemon.pid_file = Some(PidFile::create_locked(path)?);
+        daemon.pid_path = Some(path);
+    }
+    Ok(daemon)
 }
 
-/// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is closed.
+/// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is closed: the lowest free
+/// number is where `open` lands, so open until it lands above 2 (one open and close when all
+/// three are open).
 fn ensure_standard_fds() -> Result<()> {
-    for number in 0..3 {
-        // SAFETY: the descriptor is only queried; a closed number yields EBADF.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(number) };
-        match rustix::io::fcntl_getfd(borrowed) {
-            Ok(_) => continue,
-            Err(Errno::BADF) => {}
-            Err(errno) => {
-                return Err(Error::new("Cannot check descriptor ")
-                    .push_number(number as u64)
-                    .with_errno(errno))
-            }
-        }
+    loop {
         let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::NOCTTY, Mode::empty())
-            .map_err(|errno| Error::system("open", "/dev/null", errno))?;
-        // The lowest free number is `number` (lower ones are open): keep it open for good.
+            .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        if null.as_raw_fd() > 2 {
+            return Ok(());
+        }
+        // It filled a closed standard descriptor: keep it there for good.
         let _ = null.into_raw_fd();
     }
-    Ok(())
+}
+
+impl Drop for Daemon<'_> {
+    /// Never run: empty the PID file; closing its descriptors releases the lock.
+    fn drop(&mut self) {
+        if let Some(pid_file) = self.pid_file.take() {
+            let _ = pid_file.clear();
+        }
+    }
 }
 
 impl<'a> Daemon<'a> {
@@ -221,8 +359,21 @@ impl<'a> Daemon<'a> {
     }
 
     /// The locked PID file (none without a path or with [`Flags::SIMULATE`]).
-    pub fn pid_file(&self) -> Option<&PidFile<'a>> {
+    pub fn pid_file(&self) -> Option<&PidFile> {
         self.pid_file.as_ref()
+    }
+
+    /// In the daemon, before its body: close every descriptor numbered 3 or above except
+    /// `keep`, the PID file and the library's own channel (`close_range`, no descriptor is
+    /// ever borrowed by number).
+    ///
+    /// # Safety
+    /// No value that the daemon's body uses may own a descriptor numbered 3 or above other
+    /// than those in `keep`: closing a descriptor a `File` (or a runtime, or a C library)
+    /// owns makes its later use or drop act on whatever reuses the number.
+    pub unsafe fn close_inherited_fds(mut self, keep: &'a [BorrowedFd<'a>]) -> Self {
+        self.keep_fds = Some(keep);
+        self
     }
 
     /// Forks the daemon and returns in the launcher once the daemon's PID is in the PID file.
@@ -230,169 +381,137 @@ impl<'a> Daemon<'a> {
     /// The daemon (child): `setsid`, switch credentials, stdin and stdout to `/dev/null`
     /// (stderr stays), `umask(022)`, `chdir("/")` unless [`Flags::PRESERVE_CWD`], the opt-in
     /// clean-ups, then it reports to the launcher and waits for its release; it then runs
-    /// `body` and ends the process with `exit_group(body's return value)` (no destructors,
-    /// no return to the caller). If the launcher dies before releasing it, it exits without
-    /// running the body.
+    /// `body` and ends with the `fork`'s exit (the body's return value as the status). If the
+    /// launcher dies before releasing it, it exits without running the body.
     ///
     /// The launcher (parent): on a setup error of the daemon, empties the PID file and
-    /// returns that error (the daemon's message); otherwise writes `<pid>\n`, closes its PID
-    /// file descriptor, releases the daemon and returns [`Launched::Daemon`]. It keeps its
-    /// own credentials.
+    /// returns that error; otherwise writes `<pid>\n`, closes its PID-file descriptors,
+    /// releases the daemon and returns [`Launched::Daemon`]. It keeps its own credentials.
     ///
     /// With [`Flags::SIMULATE`], `body` runs in this process and `run` returns
     /// [`Launched::Simulated`] after it.
-    ///
-    /// Call this before the process has threads: the raw `fork` skips libc's `atfork`
-    /// handlers, and locks held by other threads would stay locked in the daemon.
-    pub fn run(self, body: impl FnOnce(Running<'a>) -> i32) -> Result<Launched> {
-        self.launch(body, false)
+    pub fn run(self, fork: Fork, body: impl FnOnce(Running) -> i32) -> Result<Launched> {
+        self.launch(fork, body, false)
     }
 
-    /// Like [`Daemon::run`], but the launcher returns only when the body confirms: by
-    /// [`Running::confirm`] (a positive byte) or by `execve` succeeding (the confirmation
-    /// descriptor is close-on-exec, so it closes). It returns the error the body sent with
-    /// [`Running::report_failure`], or an error when the descriptor closed because the
-    /// daemon had already ended (its exit is visible to `waitpid` then; an exit that comes a
-    /// moment after the close cannot be told from a successful exec).
+    /// Like [`Daemon::run`], but the launcher returns only when the daemon is ready: when the
+    /// body calls [`Running::ready`], or `execve`s (the channel is close-on-exec, so it closes
+    /// as the new program starts). It returns the error the body sent with
+    /// [`Running::report_failure`], or an error when the channel closed because the daemon
+    /// had already ended (an exit visible to `waitpid` then; one that comes a moment after
+    /// the close cannot be told from a successful exec).
     ///
-    /// The body must not fork a long-lived child before confirming without exec: the child
-    /// would inherit the confirmation descriptor and the launcher would wait for it too.
-    pub fn run_confirmed(self, body: impl FnOnce(Running<'a>) -> i32) -> Result<Launched> {
-        self.launch(body, true)
+    /// The body must not fork a long-lived child before it is ready without exec: the child
+    /// would inherit the channel and the launcher would wait for it too.
+    pub fn run_until_ready(
+        self,
+        fork: Fork,
+        body: impl FnOnce(Running) -> i32,
+    ) -> Result<Launched> {
+        self.launch(fork, body, true)
     }
 
-    fn launch(self, body: impl FnOnce(Running<'a>) -> i32, confirmed: bool) -> Result<Launched> {
+    fn launch(
+        self,
+        fork: Fork,
+        body: impl FnOnce(Running) -> i32,
+        until_ready: bool,
+    ) -> Result<Launched> {
         if self.flags.contains(Flags::SIMULATE) {
             let exit_code = body(Running {
                 pid_file: None,
-                confirmation: None,
-                simulated: true,
+                channel: None,
+                daemon: None,
             });
             return Ok(Launched::Simulated { exit_code });
         }
-        let (report_read, report_write) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
-            .map_err(|errno| Error::new("Cannot create a pipe").with_errno(errno))?;
-        // The release channel is a socket pair, not a pipe: if the daemon dies before its
-        // release, `send(MSG_NOSIGNAL)` fails with EPIPE instead of killing the launcher
-        // with SIGPIPE (the static tools keep SIGPIPE's default action).
-        let (release_read, release_write) = rustix::net::socketpair(
+        if fork.hosted {
+            if let Some(threads) = credentials::thread_count()? {
+                if threads != 1 {
+                    return Err(Error::new(Message::ForkThreads, Subject::None)
+                        .with(1, threads.min(u64::from(u32::MAX)) as u32));
+                }
+            }
+        }
+        // One stream socket pair carries the setup report and the readiness up, the release
+        // down. A socket, not a pipe: if the daemon dies before its release,
+        // `send(MSG_NOSIGNAL)` fails with EPIPE instead of killing the launcher with SIGPIPE.
+        let (launcher_end, daemon_end) = rustix::net::socketpair(
             rustix::net::AddressFamily::UNIX,
             rustix::net::SocketType::STREAM,
             rustix::net::SocketFlags::CLOEXEC,
             None,
         )
-        .map_err(|errno| Error::new("Cannot create a socket pair").with_errno(errno))?;
+        .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?;
+        let (launcher_end, daemon_end) = (
+            pidfile::above_standard_streams(launcher_end)
+                .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?,
+            pidfile::above_standard_streams(daemon_end)
+                .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?,
+        );
         crate::failpoint::hit("launcher-before-fork");
-        // SAFETY: `run` is documented to be called while the process is single-threaded; the
-        // child only makes system calls until it runs the body.
-        let forked = unsafe { sys::fork() }
-            .map_err(|errno| Error::new("Cannot fork the daemon").with_errno(errno))?;
-        match forked {
-            None => {
-                drop(report_read);
-                drop(release_write);
-                self.become_daemon(body, report_write, release_read, confirmed)
+        match (fork.fork)() {
+            Err(errno) => Err(Error::system(Message::ForkDaemon, Subject::None, errno)),
+            Ok(None) => {
+                drop(launcher_end);
+                self.become_daemon(fork, body, daemon_end, until_ready)
             }
-            Some(pid) => {
-                drop(report_write);
-                drop(release_read);
-                self.publish(pid, report_read, release_write, confirmed)
+            Ok(Some(pid)) => {
+                drop(daemon_end);
+                self.publish(pid, launcher_end, until_ready)
             }
         }
     }
 
     /// The launcher's side after the fork.
-    fn publish(
-        self,
-        pid: Pid,
-        report: OwnedFd,
-        release: OwnedFd,
-        confirmed: bool,
-    ) -> Result<Launched> {
+    fn publish(mut self, pid: Pid, channel: OwnedFd, until_ready: bool) -> Result<Launched> {
         crate::failpoint::hit("launcher-after-fork");
-        let mut status = [0u8; 1];
-        let status_length = read_full(report.as_fd(), &mut status, true);
-        if status_length != Ok(1) || status[0] != REPORT_OK {
-            let error = if status_length == Ok(1) && status[0] == REPORT_FAILURE {
-                read_message(report.as_fd())
-            } else {
-                Error::new("Cannot start the daemon: process ")
-                    .push_number(pid.as_raw_nonzero().get() as u64)
-                    .push(" ended before reporting its setup")
-            };
-            if let Some(pid_file) = &self.pid_file {
-                let _ = pid_file.clear();
-            }
-            drop(report);
-            // The daemon process exits right after its report: collect it.
-            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+        let pid_number = pid.as_raw_nonzero().get() as u32;
+        let ended = |message| Error::new(message, Subject::None).with(1, pid_number);
+        let report = match read_word(channel.as_fd()) {
+            Ok(Word::Ok) => Ok(()),
+            Ok(Word::Closed) => Err(ended(Message::EndedBeforeReport)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = report {
+            // `self`'s drop empties the PID file; the daemon exits right after its report.
+            drop(channel);
+            reap(pid);
             return Err(error);
         }
-        let mut pid_path = None;
-        if let Some(pid_file) = self.pid_file {
+        if let Some(pid_file) = self.pid_file.take() {
             if let Err(error) = pid_file.write_pid(pid) {
                 let _ = pid_file.clear();
-                // Closing `release` unread makes the daemon exit without its body: collect it.
-                drop(release);
-                let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+                // Closing the channel unread makes the daemon exit without its body.
+                drop(channel);
+                reap(pid);
                 return Err(error);
             }
-            // DESIGN §4: the launcher's descriptor is closed before the release, so from the
-            // body's first instruction the lock is the daemon's alone.
-            pid_path = Some(pid_file.path());
+            // DESIGN §4: the launcher's descriptors are closed before the release, so from
+            // the body's first instruction the lock is the daemon's alone.
+            drop(pid_file);
         }
-        if let Err(errno) = send_release(release.as_fd()) {
+        if let Err(errno) = send_byte(channel.as_fd(), RELEASE) {
             // The daemon died before its release (EPIPE): it never ran its body, so the PID
             // file must not name it. Its lock went with it: take the file back and empty it
             // (if another starter already holds it, it is that starter's file now).
-            if let Some(path) = pid_path {
+            if let Some(path) = self.pid_path {
                 if let Ok(file) = PidFile::create_locked(path) {
                     let _ = file.clear();
                 }
             }
-            let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-            return Err(Error::new("Cannot release the daemon (process ")
-                .push_number(pid.as_raw_nonzero().get() as u64)
-                .push(", ended before its release)")
-                .with_errno(errno));
+            reap(pid);
+            return Err(
+                Error::system(Message::ReleaseDaemon, Subject::None, errno).with(1, pid_number)
+            );
         }
-        drop(release);
-        if confirmed {
-            let mut first = [0u8; 1];
-            match read_full(report.as_fd(), &mut first, true) {
-                Ok(1) if first[0] == REPORT_OK => {}
-                // No byte: the body exec'd (the descriptor is close-on-exec) or it ended
-                // without a word. An exit already visible tells the second case apart.
-                Ok(0) => {
-                    if let Ok(Some((_, status))) =
-                        rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG)
-                    {
-                        let error = Error::new("Cannot start the daemon: process ")
-                            .push_number(pid.as_raw_nonzero().get() as u64)
-                            .push(" ended before confirming its start");
-                        return Err(match (status.exit_status(), status.terminating_signal()) {
-                            (Some(code), _) => error
-                                .push(" (exit status ")
-                                .push_number(code as u64)
-                                .push(")"),
-                            (_, Some(signal)) => {
-                                error.push(" (signal ").push_number(signal as u64).push(")")
-                            }
-                            _ => error,
-                        });
-                    }
-                }
-                Ok(_) if first[0] == REPORT_FAILURE => return Err(read_message(report.as_fd())),
-                Ok(_) => {
-                    return Err(Error::new(
-                        "Cannot confirm the daemon: unexpected data on its confirmation pipe",
-                    ))
-                }
-                Err(errno) => {
-                    return Err(
-                        Error::new("Cannot read the daemon's confirmation").with_errno(errno)
-                    )
-                }
+        // No word at all: the body exec'd (the channel is close-on-exec) or it ended without
+        // one; an exit already visible tells the second case apart.
+        if until_ready && read_word(channel.as_fd())? == Word::Closed {
+            if let Ok(Some(_)) =
+                rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG)
+            {
+                return Err(ended(Message::EndedBeforeConfirm));
             }
         }
         Ok(Launched::Daemon { pid })
@@ -400,132 +519,180 @@ impl<'a> Daemon<'a> {
 
     /// The daemon's side after the fork; never returns.
     fn become_daemon(
-        self,
-        body: impl FnOnce(Running<'a>) -> i32,
-        report: OwnedFd,
-        release: OwnedFd,
-        confirmed: bool,
+        mut self,
+        fork: Fork,
+        body: impl FnOnce(Running) -> i32,
+        channel: OwnedFd,
+        until_ready: bool,
     ) -> ! {
-        let Daemon {
-            flags,
-            pid_file,
-            credentials,
-        } = self;
-        let mut owned: [RawFd; 3] = [report.as_raw_fd(), release.as_raw_fd(), -1];
-        if let Some(pid_file) = &pid_file {
-            owned[2] = pid_file.fd().as_raw_fd();
-        }
-        if let Err(error) = set_up_daemon(flags, credentials, &owned) {
+        let pid_file = self.pid_file.take();
+        if let Err(error) = self.set_up(fork.hosted, pid_file.as_ref(), channel.as_fd()) {
             // Release our share of the lock before the launcher hears of the failure.
             drop(pid_file);
-            let mut message = [0u8; ERROR_CAPACITY + 1];
-            message[0] = REPORT_FAILURE;
-            let text = error.as_bytes();
-            message[1..=text.len()].copy_from_slice(text);
-            let _ = write_all(report.as_fd(), &message[..=text.len()]);
+            let _ = send_failure(channel.as_fd(), &error);
             sys::exit_group(EXIT_BEFORE_BODY);
         }
         crate::failpoint::hit("daemon-after-setup");
-        if write_all(report.as_fd(), &[REPORT_OK]).is_err() {
+        if send_byte(channel.as_fd(), REPORT_OK).is_err() {
             sys::exit_group(EXIT_BEFORE_BODY);
         }
-        let confirmation = if confirmed {
-            Some(report)
-        } else {
-            drop(report);
-            None
-        };
         let mut byte = [0u8; 1];
-        if read_full(release.as_fd(), &mut byte, true) != Ok(1) {
+        if read_full(channel.as_fd(), &mut byte) != Ok(1) || byte[0] != RELEASE {
             // The launcher died (or failed) before publishing our PID.
             sys::exit_group(EXIT_BEFORE_BODY);
         }
-        drop(release);
         crate::failpoint::hit("daemon-before-body");
+        let channel = until_ready.then_some(channel);
+        // A body that unwinds (a panic in a std program) must end the daemon here, never
+        // return into the launcher's code in this process.
+        let unwinding = ExitOnUnwind;
         let code = body(Running {
             pid_file,
-            confirmation,
-            simulated: false,
+            channel,
+            daemon: Some(rustix::process::getpid()),
         });
-        sys::exit_group(code)
+        core::mem::forget(unwinding);
+        (fork.exit)(code)
     }
-}
 
-/// Everything the daemon does to itself between `fork` and its report (DESIGN.md §4).
-fn set_up_daemon(flags: Flags, credentials: &Credentials, owned: &[RawFd]) -> Result<()> {
-    rustix::process::setsid()
-        .map_err(|errno| Error::new("Cannot start a new session (setsid)").with_errno(errno))?;
-    credentials.switch_single_threaded()?;
-    let null = rustix::fs::open(
-        c"/dev/null",
-        OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-        Mode::empty(),
-    )
-    .map_err(|errno| Error::system("open", "/dev/null", errno))?;
-    rustix::stdio::dup2_stdin(&null)
-        .and_then(|()| rustix::stdio::dup2_stdout(&null))
-        .map_err(|errno| {
-            Error::new("Cannot redirect stdin and stdout to /dev/null").with_errno(errno)
-        })?;
-    if null.as_raw_fd() <= 2 {
-        // It landed on a closed standard descriptor (stderr): leave it there.
-        let _ = null.into_raw_fd();
-    } else {
+    /// Everything the daemon does to itself between `fork` and its report (DESIGN.md §4).
+    fn set_up(
+        &self,
+        hosted: bool,
+        pid_file: Option<&PidFile>,
+        channel: BorrowedFd<'_>,
+    ) -> Result<()> {
+        let flags = self.flags;
+        rustix::process::setsid()
+            .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
+        // Single-threaded by construction: we are the forked child.
+        self.credentials.switch_single_threaded()?;
+        let null = rustix::fs::open(
+            c"/dev/null",
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        rustix::stdio::dup2_stdin(&null)
+            .and_then(|()| rustix::stdio::dup2_stdout(&null))
+            .map_err(|errno| {
+                Error::system(Message::RedirectStandardStreams, Subject::None, errno)
+            })?;
         drop(null);
+        rustix::process::umask(Mode::from_raw_mode(0o022));
+        if !flags.contains(Flags::PRESERVE_CWD) {
+            rustix::process::chdir(c"/")
+                .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))?;
+        }
+        if let Some(keep) = self.keep_fds {
+            close_inherited_fds(keep, pid_file, channel)?;
+        }
+        if flags.contains(Flags::RESET_SIGNALS) {
+            sys::reset_signal_dispositions(hosted);
+            sys::set_signal_mask(0)
+                .map_err(|errno| Error::system(Message::ResetSignals, Subject::None, errno))?;
+        }
+        Ok(())
     }
-    rustix::process::umask(Mode::from_raw_mode(0o022));
-    if !flags.contains(Flags::PRESERVE_CWD) {
-        rustix::process::chdir(c"/")
-            .map_err(|errno| Error::system("change directory to", "/", errno))?;
+}
+
+/// Ends the daemon process if it is dropped: only while a body unwinds out of `run`.
+struct ExitOnUnwind;
+
+impl Drop for ExitOnUnwind {
+    fn drop(&mut self) {
+        // Rust's exit code for a panic.
+        sys::exit_group(101)
     }
-    if flags.contains(Flags::CLOSE_INHERITED_FDS) {
-        close_inherited_fds(owned)?;
+}
+
+/// Most descriptors [`Daemon::close_inherited_fds`] keeps (the caller's, besides ours).
+const MAX_KEPT_FDS: usize = 61;
+
+/// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
+/// `close_range` over the gaps between them.
+fn close_inherited_fds(
+    keep: &[BorrowedFd<'_>],
+    pid_file: Option<&PidFile>,
+    channel: BorrowedFd<'_>,
+) -> Result<()> {
+    let mut kept = [0u32; MAX_KEPT_FDS + 3];
+    let mut count = 0;
+    let ours = pid_file
+        .into_iter()
+        .flat_map(|file| [file.write_fd(), file.lock_fd()])
+        .chain([channel]);
+    for fd in keep.iter().copied().chain(ours) {
+        if count == kept.len() {
+            return Err(Error::system(
+                Message::CloseInherited,
+                Subject::None,
+                Errno::TOOBIG,
+            ));
+        }
+        kept[count] = fd.as_raw_fd() as u32;
+        count += 1;
     }
-    if flags.contains(Flags::RESET_SIGNALS) {
-        sys::reset_signal_dispositions();
-        sys::set_signal_mask(sys::SignalSet::EMPTY)
-            .map_err(|errno| Error::new("Cannot reset the signal mask").with_errno(errno))?;
+    let kept = &mut kept[..count];
+    kept.sort_unstable();
+    let mut first = 3u32;
+    for &number in kept.iter().chain([&u32::MAX]) {
+        if number > first {
+            // SAFETY: `close_inherited_fds`' contract: no value of the body owns a descriptor
+            // in this range (everything it keeps is in `keep`, and ours are excluded).
+            unsafe { sys::close_range(first, number - 1) }
+                .map_err(|errno| Error::system(Message::CloseInherited, Subject::None, errno))?;
+        }
+        first = first.max(number.saturating_add(1));
     }
     Ok(())
 }
 
-/// Closes every descriptor from 3 up except those in `owned` (negative entries ignored).
-fn close_inherited_fds(owned: &[RawFd]) -> Result<()> {
-    let highest = owned.iter().copied().max().unwrap_or(-1).max(2);
-    // SAFETY: the body is documented (Flags::CLOSE_INHERITED_FDS) to own no descriptor here
-    // besides `owned`, which lie below the range.
-    unsafe { sys::close_from(highest as u32 + 1) }
-        .map_err(|errno| Error::new("Cannot close inherited descriptors").with_errno(errno))?;
-    for number in 3..highest {
-        if owned.contains(&number) {
-            continue;
-        }
-        // SAFETY: the descriptor is only queried; a closed number yields EBADF.
-        if rustix::io::fcntl_getfd(unsafe { BorrowedFd::borrow_raw(number) }).is_ok() {
-            // SAFETY: as above; it is open, and nothing in this process owns it.
-            unsafe { rustix::io::close(number) };
-        }
-    }
-    Ok(())
+/// What the daemon said on the channel, short of an error.
+#[derive(PartialEq, Eq)]
+enum Word {
+    /// [`REPORT_OK`].
+    Ok,
+    /// End of file: the daemon's end was closed (it exec'd, or it ended).
+    Closed,
 }
 
-/// Reads until `buffer` is full or end of file (after the first byte when `once`); returns
-/// the byte count.
-fn read_full(
-    fd: BorrowedFd<'_>,
-    buffer: &mut [u8],
-    once: bool,
-) -> core::result::Result<usize, Errno> {
+/// Reads the daemon's next word: [`REPORT_OK`], end of file, or a failure report, which is
+/// returned as the daemon's error (anything else is a protocol error).
+fn read_word(channel: BorrowedFd<'_>) -> Result<Word> {
+    let garbage = Error::new(Message::UnexpectedConfirmation, Subject::None);
+    let mut status = [0u8; 1];
+    match read_full(channel, &mut status) {
+        Ok(0) => Ok(Word::Closed),
+        Ok(_) if status[0] == REPORT_OK => Ok(Word::Ok),
+        Ok(_) if status[0] == REPORT_FAILURE => {
+            let mut bytes = [0u8; ERROR_BYTES];
+            match read_full(channel, &mut bytes) {
+                Ok(ERROR_BYTES) => Err(Error::from_bytes(&bytes).unwrap_or(garbage)),
+                _ => Err(garbage),
+            }
+        }
+        Ok(_) => Err(garbage),
+        Err(errno) => Err(Error::system(
+            Message::ReadConfirmation,
+            Subject::None,
+            errno,
+        )),
+    }
+}
+
+/// Collects the daemon process after a failed start (it exits right away).
+fn reap(pid: Pid) {
+    let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
+}
+
+/// Reads until `buffer` is full or end of file; returns the byte count.
+fn read_full(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> core::result::Result<usize, Errno> {
     let mut filled = 0;
     while filled < buffer.len() {
         match rustix::io::read(fd, &mut buffer[filled..]) {
             Ok(0) => break,
-            Ok(count) => {
-                filled += count;
-                if once {
-                    break;
-                }
-            }
+            Ok(count) => filled += count,
             Err(Errno::INTR) => {}
             Err(errno) => return Err(errno),
         }
@@ -533,34 +700,12 @@ fn read_full(
     Ok(filled)
 }
 
-/// Reads an error message until end of file.
-fn read_message(fd: BorrowedFd<'_>) -> Error {
-    let mut text = [0u8; ERROR_CAPACITY];
-    match read_full(fd, &mut text, false) {
-        Ok(length) if length > 0 => Error::new("").push(&text[..length]),
-        _ => Error::new("Cannot start the daemon: its error report was lost"),
-    }
-}
-
-/// Writes all of `bytes`, retrying on EINTR.
-/// `send(fd, "!", MSG_NOSIGNAL)`: the one release byte, retried on EINTR.
-fn send_release(fd: BorrowedFd<'_>) -> core::result::Result<(), Errno> {
-    loop {
-        match rustix::net::send(fd, b"!", rustix::net::SendFlags::NOSIGNAL) {
-            Ok(1) => return Ok(()),
-            Ok(_) => return Err(Errno::IO),
-            Err(Errno::INTR) => {}
-            Err(errno) => return Err(errno),
-        }
-    }
-}
-
-fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> core::result::Result<(), Errno> {
-    let mut written = 0;
-    while written < bytes.len() {
-        match rustix::io::write(fd, &bytes[written..]) {
+/// `send(fd, bytes, MSG_NOSIGNAL)` until all are sent, retried on EINTR.
+fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> core::result::Result<(), Errno> {
+    while !bytes.is_empty() {
+        match rustix::net::send(fd, bytes, rustix::net::SendFlags::NOSIGNAL) {
             Ok(0) => return Err(Errno::IO),
-            Ok(count) => written += count,
+            Ok(count) => bytes = &bytes[count..],
             Err(Errno::INTR) => {}
             Err(errno) => return Err(errno),
         }
@@ -568,59 +713,89 @@ fn write_all(fd: BorrowedFd<'_>, bytes: &[u8]) -> core::result::Result<(), Errno
     Ok(())
 }
 
-impl<'a> Running<'a> {
+/// Sends one status byte.
+fn send_byte(fd: BorrowedFd<'_>, byte: u8) -> core::result::Result<(), Errno> {
+    send_all(fd, &[byte])
+}
+
+/// Sends a failure report: [`REPORT_FAILURE`] and the error's 16 bytes, in one send.
+fn send_failure(fd: BorrowedFd<'_>, error: &Error) -> core::result::Result<(), Errno> {
+    let mut message = [0u8; 1 + ERROR_BYTES];
+    message[0] = REPORT_FAILURE;
+    message[1..].copy_from_slice(&error.to_bytes());
+    send_all(fd, &message)
+}
+
+impl Running {
     /// Whether the body runs in the launching process ([`Flags::SIMULATE`]).
     pub fn is_simulated(&self) -> bool {
-        self.simulated
+        self.daemon.is_none()
     }
 
     /// The PID file, locked by this process (none without a PID file or when simulated).
-    pub fn pid_file(&self) -> Option<&PidFile<'a>> {
+    pub fn pid_file(&self) -> Option<&PidFile> {
         self.pid_file.as_ref()
     }
 
-    /// Clears close-on-exec on the PID file's descriptor, so that a program this process
-    /// execs inherits it and keeps the lock (`ucw-daemonize --exec`).
-    pub fn keep_pid_file_across_exec(&self) -> Result<()> {
+    /// The channel to a launcher in [`Daemon::run_until_ready`] that still waits for
+    /// [`Running::ready`]: it becomes readable (end of file) if the launcher dies or gives
+    /// up, which a daemon may watch for.
+    pub fn launcher(&self) -> Option<BorrowedFd<'_>> {
+        self.channel.as_ref().map(AsFd::as_fd)
+    }
+
+    /// Tells a launcher in [`Daemon::run_until_ready`] that the daemon is ready (a positive
+    /// byte, then the channel is closed). Does nothing otherwise, or a second time.
+    pub fn ready(&mut self) {
+        if let Some(channel) = self.channel.take() {
+            let _ = send_byte(channel.as_fd(), REPORT_OK);
+        }
+    }
+
+    /// The daemon could not start: empties the PID file and releases its lock, then sends
+    /// `error` to a launcher in [`Daemon::run_until_ready`], which returns it. The body
+    /// should exit next.
+    pub fn report_failure(mut self, error: &Error) {
+        if let Some(pid_file) = self.pid_file.take() {
+            let _ = pid_file.release();
+        }
+        if let Some(channel) = self.channel.take() {
+            let _ = send_failure(channel.as_fd(), error);
+        }
+    }
+
+    /// Releases the PID file as the daemon ends (LibUCW's `daemon_exit`): empties it, then
+    /// unlocks it (`LOCK_UN`, so processes the daemon forked that still hold the descriptor
+    /// do not keep it "running"). The file is never unlinked: a second starter could
+    /// otherwise lock a new inode while this daemon still runs.
+    pub fn exit(mut self) -> Result<()> {
+        match self.pid_file.take() {
+            Some(pid_file) => pid_file.release(),
+            None => Ok(()),
+        }
+    }
+
+    /// Clears close-on-exec on the PID file's lock descriptor, so that a program this process
+    /// execs inherits the lock (read-only: it can never write the file).
+    pub(crate) fn keep_lock_across_exec(&self) -> Result<()> {
         let Some(pid_file) = &self.pid_file else {
             return Ok(());
         };
-        rustix::io::fcntl_setfd(pid_file.fd(), FdFlags::empty())
-            .map_err(|errno| Error::system_on("set flags of", "PID file", pid_file.path(), errno))
+        rustix::io::fcntl_setfd(pid_file.lock_fd(), FdFlags::empty())
+            .map_err(|errno| Error::system(Message::SetFlags, Subject::PidFile, errno))
     }
+}
 
-    /// Tells a launcher in [`Daemon::run_confirmed`] that the daemon runs (writes a positive
-    /// byte and closes the confirmation descriptor). Does nothing otherwise.
-    pub fn confirm(&mut self) {
-        if let Some(confirmation) = self.confirmation.take() {
-            // A positive word, so the launcher need not guess from the descriptor closing.
-            let _ = write_all(confirmation.as_fd(), &[REPORT_OK]);
-        }
-    }
-
-    /// The daemon could not start: empties the PID file and closes it (the lock goes with
-    /// this process's last descriptor), then sends `error`'s message to a launcher in
-    /// [`Daemon::run_confirmed`], which returns it as its error. The body should exit next.
-    pub fn report_failure(mut self, error: &Error) {
-        if let Some(pid_file) = self.pid_file.take() {
-            let _ = pid_file.clear();
-        }
-        if let Some(confirmation) = self.confirmation.take() {
-            let mut message = [0u8; ERROR_CAPACITY + 1];
-            message[0] = REPORT_FAILURE;
-            let text = error.as_bytes();
-            message[1..=text.len()].copy_from_slice(text);
-            let _ = write_all(confirmation.as_fd(), &message[..=text.len()]);
-        }
-    }
-
-    /// Releases the PID file as the daemon ends (LibUCW's `daemon_exit`): empties it and
-    /// closes it. The file is never unlinked: a second starter could otherwise lock a new
-    /// inode while this daemon still runs.
-    pub fn exit(mut self) -> Result<()> {
-        match self.pid_file.take() {
-            Some(pid_file) => pid_file.clear(),
-            None => Ok(()),
+impl Drop for Running {
+    /// In the daemon itself, as [`Running::exit`]; in any other process, nothing.
+    fn drop(&mut self) {
+        if let (Some(pid_file), Some(daemon)) = (self.pid_file.take(), self.daemon) {
+            if rustix::process::getpid() == daemon {
+                let _ = pid_file.release();
+            } else {
+                // A forked copy: the descriptors close, the lock and content stay.
+                drop(pid_file);
+            }
         }
     }
 }

@@ -1,7 +1,9 @@
-//! Executing a program the way a shell finds it: `execve` with a `PATH` search, for the
-//! child of a fork (the controller's launcher, `ucw-daemonize`'s program).
+//! Argument and environment lists, and executing a program the way a shell finds it:
+//! `execve` with a `PATH` search, for the child of a fork (the controller's launcher,
+//! `ucw-daemonize`'s program).
 //!
-//! This module owns the search rules (DESIGN.md §3 "Launch"). It runs between `fork` and
+//! This module owns [`StringList`] (an `argv` or `envp`, as the kernel handed it to a program
+//! or as a slice) and the search rules (DESIGN.md §3 "Launch"). It runs between `fork` and
 //! `execve`, so it must never allocate, never take a lock, never format with `core::fmt`
 //! and never touch global state: candidate paths are built in a fixed `PATH_MAX` buffer on
 //! the stack. It must never fall back to `/bin/sh` on ENOEXEC (running an arbitrary file as
@@ -11,35 +13,136 @@ use core::ffi::{c_char, CStr};
 use rustix::io::Errno;
 
 /// The longest path the kernel accepts, NUL included (`PATH_MAX`).
-pub const PATH_MAX: usize = 4096;
+pub(crate) const PATH_MAX: usize = 4096;
 
 /// The search path when the environment has no `PATH` (what `execvp` uses, minus the
 /// current directory).
-pub const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
+pub(crate) const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
-/// Finds the value of `PATH` in the null-terminated environment vector `envp`.
-///
-/// # Safety
-/// `envp` must be null or point to a null-terminated array of pointers to NUL-terminated
-/// strings, valid for `'a`.
-pub unsafe fn find_path<'a>(envp: *const *const c_char) -> Option<&'a [u8]> {
-    if envp.is_null() {
-        return None;
+/// Most entries a [`StringList::from_slice`] list may have when it is handed to `execve`
+/// (the pointer vector is built on the stack of the child).
+pub const MAX_LIST_ENTRIES: usize = 1024;
+
+/// A null-terminated list of C strings (an argument vector or an environment), either as
+/// the kernel or the C library handed it to a program (`argv`, `envp`, `environ`) or as a
+/// slice.
+#[derive(Clone, Copy)]
+pub struct StringList<'a> {
+    source: ListSource<'a>,
+}
+
+#[derive(Clone, Copy)]
+enum ListSource<'a> {
+    Raw(*const *const c_char),
+    Slice(&'a [&'a CStr]),
+}
+
+impl<'a> StringList<'a> {
+    /// The empty list.
+    pub const EMPTY: StringList<'static> = StringList {
+        source: ListSource::Slice(&[]),
+    };
+
+    /// A list made of `strings`.
+    pub const fn from_slice(strings: &'a [&'a CStr]) -> Self {
+        Self {
+            source: ListSource::Slice(strings),
+        }
     }
-    let mut cursor = envp;
-    loop {
-        // SAFETY: the caller guarantees a null-terminated vector; we stop at the null.
-        let entry = unsafe { *cursor };
-        if entry.is_null() {
-            return None;
+
+    /// A list given as a null-terminated array of pointers (`argv`, `envp`, `environ`).
+    ///
+    /// # Safety
+    /// `vector` must be null or point to a null-terminated array of pointers to
+    /// NUL-terminated strings, all valid and unchanged for `'a`.
+    pub const unsafe fn from_raw(vector: *const *const c_char) -> Self {
+        Self {
+            source: ListSource::Raw(vector),
         }
-        // SAFETY: every entry is a NUL-terminated string valid for `'a`.
-        let text = unsafe { CStr::from_ptr(entry) }.to_bytes();
-        if let Some(value) = text.strip_prefix(b"PATH=") {
-            return Some(value);
+    }
+
+    /// Entry `index`, if the list has that many.
+    pub fn get(&self, index: usize) -> Option<&'a CStr> {
+        match self.source {
+            ListSource::Slice(strings) => strings.get(index).copied(),
+            ListSource::Raw(vector) => {
+                if vector.is_null() {
+                    return None;
+                }
+                for position in 0..=index {
+                    // SAFETY: `from_raw`'s contract: a null-terminated vector; we never read
+                    // past the first null.
+                    let entry = unsafe { *vector.add(position) };
+                    if entry.is_null() {
+                        return None;
+                    }
+                    if position == index {
+                        // SAFETY: entries are NUL-terminated strings valid for `'a`.
+                        return Some(unsafe { CStr::from_ptr(entry) });
+                    }
+                }
+                None
+            }
         }
-        // SAFETY: not yet at the terminating null, so the next slot exists.
-        cursor = unsafe { cursor.add(1) };
+    }
+
+    /// The entries, in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a CStr> + 'a {
+        let list = *self;
+        (0..).map_while(move |index| list.get(index))
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.iter().count()
+    }
+
+    /// Whether the list has no entries.
+    pub fn is_empty(&self) -> bool {
+        self.get(0).is_none()
+    }
+
+    /// The value of environment variable `name` in this list (`NAME=value`), if set.
+    pub fn variable(&self, name: &[u8]) -> Option<&'a CStr> {
+        self.iter().find_map(|entry| {
+            let text = entry.to_bytes_with_nul();
+            if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
+                CStr::from_bytes_with_nul(&text[name.len() + 1..]).ok()
+            } else {
+                None
+            }
+        })
+    }
+
+    /// Whether a slice list has more entries than the child's stack vector holds (raw
+    /// lists are passed to `execve` as they are, so they have no such limit).
+    pub(crate) fn too_long(&self) -> bool {
+        matches!(self.source, ListSource::Slice(strings) if strings.len() > MAX_LIST_ENTRIES)
+    }
+
+    /// The null-terminated pointer vector `execve` wants: a raw list as it is, a slice
+    /// copied into `storage` (at most [`MAX_LIST_ENTRIES`] entries; callers check first).
+    pub(crate) fn vector(
+        &self,
+        storage: &mut [*const c_char; MAX_LIST_ENTRIES + 1],
+    ) -> *const *const c_char {
+        match self.source {
+            ListSource::Raw(vector) if !vector.is_null() => vector,
+            ListSource::Raw(_) => {
+                storage[0] = core::ptr::null();
+                storage.as_ptr()
+            }
+            ListSource::Slice(strings) => {
+                for (slot, string) in storage
+                    .iter_mut()
+                    .zip(strings.iter().take(MAX_LIST_ENTRIES))
+                {
+                    *slot = string.as_ptr();
+                }
+                storage[strings.len().min(MAX_LIST_ENTRIES)] = core::ptr::null();
+                storage.as_ptr()
+            }
+        }
     }
 }
 
@@ -61,7 +164,7 @@ pub unsafe fn find_path<'a>(envp: *const *const c_char) -> Option<&'a [u8]> {
 /// # Safety
 /// `argv` and `envp` must point to null-terminated arrays of pointers to NUL-terminated
 /// strings that stay valid for the call.
-pub unsafe fn execute(argv: *const *const c_char, envp: *const *const c_char) -> Errno {
+pub(crate) unsafe fn execute(argv: *const *const c_char, envp: *const *const c_char) -> Errno {
     // SAFETY: the caller guarantees `argv` is a null-terminated vector.
     let first = unsafe { *argv };
     if first.is_null() {
@@ -80,8 +183,12 @@ pub unsafe fn execute(argv: *const *const c_char, envp: *const *const c_char) ->
         // SAFETY: forwarded from the caller's guarantee.
         return unsafe { crate::sys::execve(program, argv, envp) };
     }
-    // SAFETY: forwarded from the caller's guarantee.
-    let search = unsafe { find_path(envp) }.unwrap_or(DEFAULT_PATH);
+    // SAFETY: forwarded from the caller's guarantee (a null-terminated vector of strings that
+    // outlive this call).
+    let environment = unsafe { StringList::from_raw(envp) };
+    let search = environment
+        .variable(b"PATH")
+        .map_or(DEFAULT_PATH, CStr::to_bytes);
     let mut denied = false;
     for directory in search.split(|&byte| byte == b':') {
         let mut candidate = [0u8; PATH_MAX];
@@ -142,16 +249,22 @@ mod tests {
     }
 
     #[test]
-    fn path_lookup_in_environment() {
+    fn variables_in_raw_and_slice_lists() {
         let entries = [
             c"HOME=/root".as_ptr(),
             c"PATH=/a:/b".as_ptr(),
+            c"PATHX=no".as_ptr(),
             core::ptr::null(),
         ];
         // SAFETY: a null-terminated vector of static strings.
-        assert_eq!(unsafe { find_path(entries.as_ptr()) }, Some(&b"/a:/b"[..]));
-        let empty = [core::ptr::null::<c_char>()];
-        // SAFETY: as above.
-        assert_eq!(unsafe { find_path(empty.as_ptr()) }, None);
+        let raw = unsafe { StringList::from_raw(entries.as_ptr()) };
+        assert_eq!(raw.variable(b"PATH"), Some(c"/a:/b"));
+        assert_eq!(raw.variable(b"PAT"), None);
+        assert_eq!(raw.len(), 3);
+        let slice = StringList::from_slice(&[c"A=1", c"B="]);
+        assert_eq!(slice.variable(b"B"), Some(c""));
+        assert_eq!(slice.get(2), None);
+        // SAFETY: null is allowed.
+        assert!(unsafe { StringList::from_raw(core::ptr::null()) }.is_empty());
     }
 }

@@ -1,33 +1,22 @@
 //! # ucw-daemon
 //!
-//! LibUCW's daemonization helper and its race-free daemon-control protocol, `#![no_std]` and
-//! without libc: every system call goes through rustix's `linux_raw` backend or our own
-//! minimal [`sys`] layer.
+//! LibUCW's daemonization helper and its race-free daemon-control protocol, `#![no_std]`, with
+//! no heap and without libc: every system call goes through rustix's `linux_raw` backend or a
+//! few raw ones of our own.
 //!
 //! ## Daemonization (LibUCW's `daemon_init` / `daemon_run` / `daemon_exit`)
 //!
 //! - [`daemon`]: [`daemon::init`] resolves the credentials and locks the PID file in the
-//!   launching process; [`daemon::Daemon::run`] forks, and the child detaches (`setsid`),
-//!   switches credentials, points stdin/stdout at `/dev/null`, sets `umask(022)` and
-//!   `chdir("/")`, reports its setup to the launcher and waits to be released once its PID
-//!   is in the PID file; [`daemon::Running::exit`] empties the PID file.
-//!   [`daemon::Daemon::run_confirmed`] also waits for the body's confirmation (exec
-//!   succeeded, or an explicit confirm / failure report), for `ucw-daemonize`.
-//! - [`credentials`]: user/group (name or `#id`) → uid, gid, supplementary groups
-//!   (initgroups rules), and the irreversible switch.
+//!   launching process; [`daemon::Daemon::run`] forks — the way the program's C library
+//!   expects, if it has one: the caller chooses ([`daemon::Fork`]) — and the child detaches
+//!   (`setsid`), switches credentials, points stdin/stdout at `/dev/null`, sets `umask(022)`
+//!   and `chdir("/")`, reports its setup to the launcher and waits to be released once its
+//!   PID is in the PID file; [`daemon::Running::exit`] empties and unlocks the PID file.
+//!   [`daemon::Daemon::run_until_ready`] also waits until the body says it is ready (or
+//!   execs).
+//! - [`credentials`]: a user/group ([`credentials::Identity`]: a name or an id) → uid, gid,
+//!   supplementary groups (initgroups rules), and the irreversible switch.
 //! - [`account`]: streaming, constant-memory lookups in passwd/group files given by path.
-//!
-//! Where we differ from LibUCW, on purpose: the credentials are dropped in the daemon, not
-//! in the launcher; `#uid` and `#gid` work (LibUCW hands the `#` to its number parser);
-//! an explicit group still gets the user's supplementary groups (initgroups with that gid;
-//! LibUCW keeps root's); ids above 4,294,967,294 (`#-1`) are refused; the PID file is
-//! truncated, never unlinked, on exit; the daemon does not run its body when the launcher
-//! died before publishing the PID; a setup error in the daemon is returned by the launcher.
-//!
-//! What it will not do: consult NSS (LDAP, systemd-userdb…): only the passwd and group
-//! files; switch credentials of a multi-threaded process (set*id is per thread without
-//! libc's broadcast); reset signal dispositions or close inherited descriptors unless asked
-//! ([`daemon::Flags`]).
 //!
 //! ## Controlling a daemon: [`control::control`]
 //!
@@ -44,38 +33,55 @@
 //!
 //! 0 is [`control::Status::Ok`], 100 `AlreadyDone`, 101 `NotRunning`, 103 `Stale`, 102 the
 //! `Err` of [`control::control`]. One optional deadline bounds every wait of an action (the
-//! guard, the launcher, BUSY, the stop); STOP can escalate to SIGKILL when it expires.
+//! guard, the launcher, BUSY, the proof, the stop); STOP can escalate to SIGKILL of the
+//! daemon's process group when it expires.
 //!
-//! Where we differ from LibUCW's `daemon_control()`, and why:
-//! - a signal goes only to a process proven to hold the PID file open (`/proc/<pid>/fd`),
-//!   through a pidfd, so a recycled PID or a decoy is never signalled (LibUCW trusts the
-//!   number; it even accepts `-1` and calls `kill(-1, sig)`);
+//! ## Errors: [`Error`]
+//!
+//! A 16-byte `Copy` value: a kind a program can match ([`ErrorKind`]), the role of what it
+//! concerns ([`Subject`]), the errno, a few numbers. Words come at the edge:
+//! `error.display(&params)` (or [`Error::render`] into a fixed buffer) names the subjects
+//! from the parameters that produced the error — `Cannot open PID file /run/x.pid: EACCES
+//! (Permission denied)`.
+//!
+//! ## Where we differ from LibUCW, and why
+//!
+//! - a signal goes only to a process proven to hold the PID file's *lock*
+//!   (`/proc/<pid>/fdinfo`), through a pidfd, so a recycled PID or a decoy is never signalled
+//!   (LibUCW trusts the number; it even accepts `-1` and calls `kill(-1, sig)`);
 //! - STOP sends SIGCONT after its signal (a stopped daemon could never exit) and empties the
-//!   PID file once it holds the lock (the next CHECK says "not running", not "stale");
+//!   PID file once it holds the lock; the daemon side truncates and unlocks it, never unlinks;
+//! - PID and guard files: no symlinks, regular, owned by root or us, not writable by others,
+//!   created `0600` and tightened to it (anyone who can read a file can hold its lock), never
+//!   on descriptors 0–2, never written on a pseudo file system (`/proc/sys/...`);
 //! - an unlocked PID file with over-long content is STALE, not an error;
 //! - the launcher's failures are reported precisely (exec errno, exit status, signal, a
 //!   launcher that exited 0 without leaving a locked PID file);
-//! - `PATH` search has no `/bin/sh` fallback on ENOEXEC.
+//! - `PATH` search has no `/bin/sh` fallback on ENOEXEC; the environment of a launched
+//!   program is an explicit argument (LibUCW's `execvp` inherits the caller's: pass yours);
+//! - the credentials are dropped in the daemon, not in the launcher; `#uid` and `#gid` work
+//!   (LibUCW hands the `#` to its number parser); an explicit group still gets the user's
+//!   supplementary groups (initgroups with that gid; LibUCW keeps root's); ids above
+//!   4,294,967,294 (`#-1`) are refused; the switch is proven irreversible;
+//! - the daemon does not run its body when the launcher died before publishing the PID.
+//!
+//! ## What this crate will not do
+//!
+//! - Consult NSS (LDAP, systemd-userdb…): only the passwd and group files.
+//! - Switch the credentials of, or fork the daemon from, a multi-threaded process (raw
+//!   set*id is per thread; only the forking thread goes on in a child): both refuse when
+//!   `/proc/self/status` shows other threads.
+//! - Reset signal dispositions or close inherited descriptors of an in-process body unless
+//!   asked ([`daemon::Flags::RESET_SIGNALS`], [`daemon::Daemon::close_inherited_fds`]); Rust's
+//!   std ignores SIGPIPE on purpose.
+//! - Block, reset or take the signals C libraries reserve (32–34) in a process that has one.
+//! - Run on anything but Linux x86_64 and aarch64.
 //!
 //! ## Module map
 //!
-//! Data flows one way: the tools (`src/bin`) → [`control`] / [`daemon`] → [`pidfile`],
-//! [`credentials`], [`exec`] → [`account`], [`signal`], [`text`], [`error`] → [`sys`]. No
-//! module reaches upward.
-//!
-//! | module | owns |
-//! |---|---|
-//! | [`daemon`] | init → run → exit (DESIGN.md §4) |
-//! | [`control`] | the action table (§3): guard, classify, launch, prove, signal, wait |
-//! | [`pidfile`] | safe open/lock/read/write of the PID and guard files; the §2 classes |
-//! | [`credentials`] | resolving user/group and the irreversible switch (§6) |
-//! | [`account`] | streaming passwd/group lookups |
-//! | [`exec`] | `PATH` search and `execve` |
-//! | [`cli`] | GNU `getopt_long`-style parsing for the tools |
-//! | [`signal`] | signal names ↔ numbers |
-//! | [`text`], [`error`] | fixed-capacity text, errno names, the one `Error` type |
-//! | [`failpoint`] | named stop points for fault tests (feature `failpoints` only) |
-//! | [`sys`] | raw system calls rustix does not expose |
+//! Data flows one way: the tools (`src/bin`, through the hidden `tool` module) and the C ABI
+//! (`capi/`) → [`control`] / [`daemon`] → [`pidfile`], [`credentials`] → [`account`],
+//! [`signal`] → [`error`] → the private `text` and `sys` modules. No module reaches upward.
 //!
 //! The tools' runtime (`_start`, panic handler, `memcpy` & co.) lives in `src/rt` and is
 //! included by each tool, never by the library: linking this crate into an ordinary program
@@ -88,19 +94,23 @@
 extern crate std;
 
 pub mod account;
-pub mod cli;
 pub mod control;
 pub mod credentials;
 pub mod daemon;
 pub mod error;
-pub mod exec;
-pub mod failpoint;
 pub mod pidfile;
 pub mod signal;
-pub mod sys;
-pub mod text;
 
-pub use error::{Error, Result};
+mod exec;
+mod sys;
+mod text;
+
+#[doc(hidden)]
+pub mod failpoint;
+#[doc(hidden)]
+pub mod tool;
+
+pub use error::{Context, Error, ErrorKind, Refusal, Result, Subject};
 
 // The README's Rust examples compile as doc tests.
 #[cfg(doctest)]

@@ -2,15 +2,17 @@
 //! the PID, and classifying what a controller sees (DESIGN.md §2).
 //!
 //! This module owns every `open`, `flock`, `read` and `write` of those two files and the
-//! checks that make them safe to trust (no symlinks, regular files, right owner, not writable
-//! by others). It must never unlink either file, never block on a FIFO, never hold the PID
-//! file across a launch, and never decide what an action does with a classification (that is
-//! [`crate::control`]'s job).
+//! checks that make them safe to trust: no symlinks, regular files, the right owner, not
+//! writable by others, never on a pseudo file system (procfs, sysfs, …) when written, never
+//! on descriptors 0–2, and tightened to `0600` when readable by others (anyone who can read a
+//! file can hold its lock). It must never unlink either file, never block on a FIFO, never
+//! hold the PID file across a launch, and never decide what an action does with a
+//! classification (that is [`crate::control`]'s job).
 
-use crate::error::{Error, Result};
-use crate::text::{parse_decimal, Message};
+use crate::error::{Error, Message, Result, Subject};
+use crate::text::{parse_decimal, Writer};
 use core::ffi::CStr;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, FlockOperation, Mode, OFlags, Stat};
 use rustix::io::Errno;
 use rustix::process::Pid;
@@ -25,7 +27,7 @@ pub const STARTING: &[u8] = b"(starting)\n";
 pub const READ_LIMIT: usize = 32;
 
 /// Identity of a file: device and inode, as `fstat` reports them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct FileId {
     /// `st_dev`.
     pub device: u64,
@@ -45,104 +47,135 @@ impl FileId {
 
 /// Who may own a protocol file that we open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owner {
+pub(crate) enum Owner {
     /// Only our effective uid (the daemon's own PID file).
     Us,
     /// Root or our effective uid (what a controller accepts).
     RootOrUs,
 }
 
-/// `Refusing <what> <path>`, the start of every refusal of a file (one copy of the chain).
-#[cold]
-#[inline(never)]
-fn refusing(what: &str, path: &[u8]) -> Error {
-    Error::new("Refusing ").push(what).push(" ").push(path)
+/// Flags of every open of a protocol file: no symlink in the last component, close-on-exec,
+/// never a controlling terminal, never blocking on a FIFO.
+const SAFE_FLAGS: OFlags = OFlags::NOFOLLOW
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::NOCTTY)
+    .union(OFlags::NONBLOCK);
+
+/// `open(path, flags | SAFE_FLAGS, 0600)` on a descriptor above 2: a file of ours on 0, 1 or
+/// 2 would receive what the program writes to its standard streams (a closed stderr is not
+/// rare in init scripts), so such a descriptor is moved up with `F_DUPFD_CLOEXEC` (the low
+/// one is closed again; writes to it then fail harmlessly with EBADF).
+pub(crate) fn open_file(path: &CStr, flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
+    let fd = rustix::fs::open(path, flags | SAFE_FLAGS, Mode::RUSR | Mode::WUSR)?;
+    above_standard_streams(fd)
+}
+
+/// `fd` itself when it is above 2, else a duplicate that is (and `fd` is closed).
+pub(crate) fn above_standard_streams(fd: OwnedFd) -> core::result::Result<OwnedFd, Errno> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+}
+
+/// Words an `open` failure of `subject`; ELOOP on an `O_NOFOLLOW` open means the last
+/// component is a symbolic link, which we say plainly.
+fn open_error(subject: Subject, errno: Errno) -> Error {
+    let message = if errno == Errno::LOOP {
+        Message::RefuseSymlink
+    } else {
+        Message::Open
+    };
+    Error::system(message, subject, errno)
+}
+
+/// Opens `path` with `flags`, `fstat`s it and checks it ([`check_file`]); a file readable by
+/// others that we own is tightened to owner-only access on the way.
+pub(crate) fn open_checked(
+    path: &CStr,
+    flags: OFlags,
+    subject: Subject,
+    owner: Owner,
+) -> Result<(OwnedFd, Stat)> {
+    let fd = open_file(path, flags).map_err(|errno| open_error(subject, errno))?;
+    let stat =
+        rustix::fs::fstat(&fd).map_err(|errno| Error::system(Message::Stat, subject, errno))?;
+    check_file(&stat, subject, owner)?;
+    tighten(fd.as_fd(), &stat);
+    Ok((fd, stat))
 }
 
 /// Verifies that `stat` describes a regular file owned as `owner` says and not writable by
-/// group or others; `what` names the file in the message (`PID file`, `guard file`).
-pub fn check_file(stat: &Stat, what: &str, path: &CStr, owner: Owner) -> Result<()> {
-    let path = path.to_bytes();
+/// group or others; `subject` names the file in the error.
+pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<()> {
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-        return Err(refusing(what, path).push(": not a regular file"));
+        return Err(Error::new(Message::RefuseNotRegular, subject));
     }
     // A root-owned file needs no geteuid when root is acceptable (one syscall saved on the
     // controller's path, which opens two such files).
     let uid = stat.st_uid;
-    let owner_ok =
-        (owner == Owner::RootOrUs && uid == 0) || uid == rustix::process::geteuid().as_raw();
-    if !owner_ok {
-        return Err(refusing(what, path)
-            .push(": owned by uid ")
-            .push_number(uid as u64)
-            .push(if owner == Owner::Us {
-                ", not by us (uid "
-            } else {
-                ", neither root nor us (uid "
-            })
-            .push_number(rustix::process::geteuid().as_raw() as u64)
-            .push(")"));
+    if !(owner == Owner::RootOrUs && uid == 0) {
+        let us = rustix::process::geteuid().as_raw();
+        if uid != us {
+            let message = match owner {
+                Owner::Us => Message::RefuseOwnerNotUs,
+                Owner::RootOrUs => Message::RefuseOwner,
+            };
+            return Err(Error::new(message, subject).with(1, uid).with(2, us));
+        }
     }
     if stat.st_mode & 0o022 != 0 {
-        let mut mode = Message::<8>::new();
-        mode.push_bytes(b"0");
-        for shift in [6u32, 3, 0] {
-            mode.push_bytes(&[b'0' + ((stat.st_mode >> shift) & 7) as u8]);
-        }
-        return Err(refusing(what, path)
-            .push(": writable by group or others (mode ")
-            .push(mode.as_bytes())
-            .push(")"));
+        return Err(Error::new(Message::RefuseWritable, subject).with(1, stat.st_mode & 0o7777));
     }
     Ok(())
 }
 
-/// `open(path, O_RDWR|O_CREAT|O_NOFOLLOW|O_CLOEXEC|O_NOCTTY, 0600)` then `fstat` and
-/// [`check_file`]: the way both the daemon (PID file) and controllers (guard file) open a
-/// file they may create.
-pub fn open_for_writing(path: &CStr, what: &str, owner: Owner) -> Result<(OwnedFd, Stat)> {
-    let flags = OFlags::RDWR
-        | OFlags::CREATE
-        | OFlags::NOFOLLOW
-        | OFlags::CLOEXEC
-        | OFlags::NOCTTY
-        | OFlags::NONBLOCK;
-    let fd = rustix::fs::open(path, flags, Mode::RUSR | Mode::WUSR)
-        .map_err(|errno| open_error(what, path, errno))?;
-    let stat =
-        rustix::fs::fstat(&fd).map_err(|errno| Error::system_on("stat", what, path, errno))?;
-    check_file(&stat, what, path, owner)?;
-    Ok((fd, stat))
-}
-
-/// Words an `open` failure; ELOOP on an `O_NOFOLLOW` open means the last component is a
-/// symbolic link, which we say plainly.
-fn open_error(what: &str, path: &CStr, errno: Errno) -> Error {
-    if errno == Errno::LOOP {
-        refusing(what, path.to_bytes())
-            .push(": it is a symbolic link")
-            .with_errno(errno)
-    } else {
-        Error::system_on("open", what, path, errno)
+/// `fchmod` a file that group or others may read down to its owner's bits, when we own it:
+/// anyone who can open a file can hold its `flock` and deny service (CHECK would say
+/// "running", START would start nothing). A failure (EROFS, EPERM) changes nothing: LibUCW's
+/// daemons create `0644` files, and refusing them would break them. Tightening cannot revoke
+/// a descriptor someone opened before.
+fn tighten(fd: BorrowedFd<'_>, stat: &Stat) {
+    if stat.st_mode & 0o044 != 0 && stat.st_uid == rustix::process::geteuid().as_raw() {
+        let _ = rustix::fs::fchmod(fd, Mode::from_raw_mode(stat.st_mode & 0o700));
     }
 }
 
-impl Error {
-    /// `Cannot <verb> <what> <path>: <ERRNO> (<text>)`.
-    pub(crate) fn system_on(verb: &str, what: &str, path: &CStr, errno: Errno) -> Self {
-        Error::new("Cannot ")
-            .push(verb)
-            .push(" ")
-            .push(what)
-            .push(" ")
-            .push(path.to_bytes())
-            .with_errno(errno)
-    }
+/// The `f_type` magic numbers of pseudo file systems: a "PID file" there is a kernel
+/// interface (`/proc/sys/kernel/hostname` would take the PID as the host name). tmpfs
+/// (`/run`, `/dev/shm`), ramfs (initramfs), overlay and fuse are real places for files.
+const PSEUDO_FILE_SYSTEMS: [u32; 17] = [
+    0x9fa0,      // proc
+    0x6265_6572, // sysfs
+    0x0027_e0eb, // cgroup
+    0x6367_7270, // cgroup2
+    0x6462_6720, // debugfs
+    0x7472_6163, // tracefs
+    0x7363_6673, // securityfs
+    0xcafe_4a11, // bpf
+    0x4249_4e4d, // binfmt_misc
+    0x6165_676c, // pstore
+    0x6573_5543, // fusectl
+    0x9584_58f6, // hugetlbfs
+    0x1980_0202, // mqueue
+    0x1cd1,      // devpts
+    0xde5e_81e4, // efivarfs
+    0x6265_6570, // configfs
+    0xf97c_ff8c, // selinuxfs
+];
+
+/// `fstatfs(fd)`: `Ok(Some(magic))` when the file lies on a pseudo file system.
+pub(crate) fn pseudo_file_system(fd: BorrowedFd<'_>) -> core::result::Result<Option<u32>, Errno> {
+    let magic = rustix::fs::fstatfs(fd)?.f_type as u32;
+    Ok(PSEUDO_FILE_SYSTEMS.contains(&magic).then_some(magic))
 }
 
 /// `flock(fd, operation)`, retried on EINTR. Returns `Ok(false)` when a non-blocking request
 /// would block.
-pub fn lock(fd: BorrowedFd<'_>, operation: FlockOperation) -> core::result::Result<bool, Errno> {
+pub(crate) fn lock(
+    fd: BorrowedFd<'_>,
+    operation: FlockOperation,
+) -> core::result::Result<bool, Errno> {
     loop {
         match rustix::fs::flock(fd, operation) {
             Ok(()) => return Ok(true),
@@ -154,7 +187,10 @@ pub fn lock(fd: BorrowedFd<'_>, operation: FlockOperation) -> core::result::Resu
 }
 
 /// Empties the file and writes `content` at offset 0 (`ftruncate` + `pwrite`).
-pub fn replace_content(fd: BorrowedFd<'_>, content: &[u8]) -> core::result::Result<(), Errno> {
+pub(crate) fn replace_content(
+    fd: BorrowedFd<'_>,
+    content: &[u8],
+) -> core::result::Result<(), Errno> {
     rustix::fs::ftruncate(fd, 0)?;
     let mut written = 0;
     while written < content.len() {
@@ -168,68 +204,88 @@ pub fn replace_content(fd: BorrowedFd<'_>, content: &[u8]) -> core::result::Resu
     Ok(())
 }
 
-/// The PID file as the daemon holds it: open, locked exclusively, ours.
-pub struct PidFile<'a> {
-    fd: OwnedFd,
-    path: &'a CStr,
+/// The PID file as the daemon holds it: locked exclusively, owned by us, never on a pseudo
+/// file system.
+///
+/// It is two open file descriptions of the same file: a read-write one, private to the
+/// daemon, through which the PID is written; and a read-only one that carries the lock
+/// (`flock` needs only read access). A program the daemon runs may inherit the lock
+/// ([`PidFile::lock_fd`]) but never a way to write the file; and [`PidFile::release`]'s
+/// `LOCK_UN` ends the lock for every process that inherited it (a leftover child cannot keep
+/// the daemon "running").
+pub struct PidFile {
+    write: OwnedFd,
+    lock: OwnedFd,
 }
 
-impl<'a> PidFile<'a> {
-    /// Opens (creating, mode 0600) and checks the PID file, locks it without waiting
-    /// (`already running` when another process holds it), empties it and writes
-    /// `(starting)\n`.
-    pub fn create_locked(path: &'a CStr) -> Result<Self> {
-        let (fd, _stat) = open_for_writing(path, "PID file", Owner::Us)?;
-        match lock(fd.as_fd(), FlockOperation::NonBlockingLockExclusive) {
-            Ok(true) => {}
-            Ok(false) => {
-                return Err(Error::new("Daemon is already running (PID file ")
-                    .push(path.to_bytes())
-                    .push(" is locked)"))
+impl PidFile {
+    /// Opens (creating, mode 0600) and checks the PID file, refuses one on a pseudo file
+    /// system, locks it without waiting (`already running` when another process holds it),
+    /// empties it and writes `(starting)\n`.
+    pub(crate) fn create_locked(path: &CStr) -> Result<Self> {
+        let subject = Subject::PidFile;
+        let (write, stat) = open_checked(path, OFlags::RDWR | OFlags::CREATE, subject, Owner::Us)?;
+        match pseudo_file_system(write.as_fd()) {
+            Ok(None) => {}
+            Ok(Some(magic)) => {
+                return Err(Error::new(Message::RefusePseudo, subject).with(1, magic))
             }
-            Err(errno) => return Err(Error::system_on("lock", "PID file", path, errno)),
+            Err(errno) => return Err(Error::system(Message::StatFileSystem, subject, errno)),
         }
-        let file = Self { fd, path };
+        // The lock's own description, opened by path: it must be the very file just checked.
+        let lock = open_file(path, OFlags::RDONLY).map_err(|errno| open_error(subject, errno))?;
+        match rustix::fs::fstat(&lock) {
+            Ok(again) if FileId::of(&again) == FileId::of(&stat) => {}
+            Ok(_) => return Err(Error::system(Message::Open, subject, Errno::STALE)),
+            Err(errno) => return Err(Error::system(Message::Stat, subject, errno)),
+        }
+        match self::lock(lock.as_fd(), FlockOperation::NonBlockingLockExclusive) {
+            Ok(true) => {}
+            Ok(false) => return Err(Error::new(Message::AlreadyRunningLocked, subject)),
+            Err(errno) => return Err(Error::system(Message::Lock, subject, errno)),
+        }
+        let file = Self { write, lock };
         file.write(STARTING)?;
         Ok(file)
     }
 
     /// Replaces the content with `<pid>\n`.
-    pub fn write_pid(&self, pid: Pid) -> Result<()> {
-        let mut line = Message::<12>::new();
-        line.push_u64(pid.as_raw_nonzero().get() as u64)
-            .push_bytes(b"\n");
-        self.write(line.as_bytes())
+    pub(crate) fn write_pid(&self, pid: Pid) -> Result<()> {
+        let mut line = [0u8; 12];
+        let mut writer = Writer::new(&mut line);
+        writer.push_decimal(pid.as_raw_nonzero().get() as u64);
+        writer.push(b"\n");
+        let length = writer.len();
+        self.write(&line[..length])
     }
 
-    /// Empties the file (the lock stays until the descriptor is closed).
-    pub fn clear(&self) -> Result<()> {
+    /// Empties the file (the lock stays).
+    pub(crate) fn clear(&self) -> Result<()> {
         self.write(b"")
     }
 
+    /// Empties the file, then unlocks it for every process holding its lock description
+    /// (`flock(LOCK_UN)`): the daemon has ended, whatever its children still hold.
+    pub(crate) fn release(&self) -> Result<()> {
+        let cleared = self.clear();
+        let _ = rustix::fs::flock(&self.lock, FlockOperation::Unlock);
+        cleared
+    }
+
     fn write(&self, content: &[u8]) -> Result<()> {
-        replace_content(self.fd.as_fd(), content)
-            .map_err(|errno| Error::system_on("write", "PID file", self.path, errno))
+        replace_content(self.write.as_fd(), content)
+            .map_err(|errno| Error::system(Message::Write, Subject::PidFile, errno))
     }
 
-    /// The path it was opened with.
-    pub fn path(&self) -> &'a CStr {
-        self.path
+    /// The private read-write descriptor (close-on-exec).
+    pub(crate) fn write_fd(&self) -> BorrowedFd<'_> {
+        self.write.as_fd()
     }
 
-    /// The locked descriptor (close-on-exec).
-    pub fn fd(&self) -> BorrowedFd<'_> {
-        self.fd.as_fd()
-    }
-
-    /// Gives up the wrapper and returns the locked descriptor.
-    pub fn into_fd(self) -> OwnedFd {
-        self.fd
-    }
-
-    /// Rebuilds the wrapper around a descriptor obtained from [`PidFile::into_fd`].
-    pub fn from_fd(fd: OwnedFd, path: &'a CStr) -> Self {
-        Self { fd, path }
+    /// The read-only descriptor that holds the lock (close-on-exec; a program that is to
+    /// inherit the lock gets a copy without that flag, see `ucw-daemonize`).
+    pub fn lock_fd(&self) -> BorrowedFd<'_> {
+        self.lock.as_fd()
     }
 }
 
@@ -260,7 +316,7 @@ pub struct Inspection {
 
 /// Classifies the content of a PID file according to DESIGN.md §2. `locked` says whether
 /// another process holds the lock; `content` is at most [`READ_LIMIT`] bytes as read.
-pub fn classify(locked: bool, content: &[u8], path: &CStr) -> Result<PidState> {
+pub fn classify(locked: bool, content: &[u8]) -> Result<PidState> {
     if !locked {
         return Ok(if content.is_empty() {
             PidState::NotRunning
@@ -286,42 +342,33 @@ pub fn classify(locked: bool, content: &[u8], path: &CStr) -> Result<PidState> {
         // The daemon is between ftruncate and the end of its write.
         return Ok(PidState::Busy);
     }
-    Err(Error::new("PID file ")
-        .push(path.to_bytes())
-        .push(" does not contain a valid PID"))
+    Err(Error::new(Message::InvalidPidContent, Subject::PidFile))
 }
 
-/// Opens the PID file read-only (`O_NOFOLLOW|O_NONBLOCK|O_NOCTTY`: no symlinks, no FIFO
-/// hang), checks it, probes its lock with `LOCK_SH|LOCK_NB`, reads at most [`READ_LIMIT`]
-/// bytes, closes it, and classifies it.
+/// Opens the PID file read-only (no symlinks, no FIFO hang), checks it (tightening a file
+/// readable by others), probes its lock with `LOCK_SH|LOCK_NB`, reads at most
+/// [`READ_LIMIT`] bytes, closes it, and classifies it. Errors name the subject
+/// [`Subject::PidFile`].
 pub fn inspect(path: &CStr) -> Result<Inspection> {
-    let flags =
-        OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
-    let fd = match rustix::fs::open(path, flags, Mode::empty()) {
-        Ok(fd) => fd,
-        Err(Errno::NOENT) => {
+    let (fd, stat) = match open_checked(path, OFlags::RDONLY, Subject::PidFile, Owner::RootOrUs) {
+        Ok(opened) => opened,
+        Err(error) if error.errno() == Some(Errno::NOENT) => {
             return Ok(Inspection {
                 state: PidState::Absent,
-                file: FileId {
-                    device: 0,
-                    inode: 0,
-                },
+                file: FileId::default(),
             })
         }
-        Err(errno) => return Err(open_error("PID file", path, errno)),
+        Err(error) => return Err(error),
     };
-    let stat = rustix::fs::fstat(&fd)
-        .map_err(|errno| Error::system_on("stat", "PID file", path, errno))?;
-    check_file(&stat, "PID file", path, Owner::RootOrUs)?;
+    let system = |message, errno| Error::system(message, Subject::PidFile, errno);
     let unlocked = lock(fd.as_fd(), FlockOperation::NonBlockingLockShared)
-        .map_err(|errno| Error::system_on("lock", "PID file", path, errno))?;
+        .map_err(|errno| system(Message::Lock, errno))?;
     let mut buffer = [0u8; READ_LIMIT];
-    let length = read_prefix(fd.as_fd(), &mut buffer)
-        .map_err(|errno| Error::system_on("read", "PID file", path, errno))?;
+    let length =
+        read_prefix(fd.as_fd(), &mut buffer).map_err(|errno| system(Message::Read, errno))?;
     drop(fd);
-    let state = classify(!unlocked, &buffer[..length], path)?;
     Ok(Inspection {
-        state,
+        state: classify(!unlocked, &buffer[..length])?,
         file: FileId::of(&stat),
     })
 }
@@ -350,8 +397,8 @@ mod tests {
     use super::*;
 
     fn state(locked: bool, content: &[u8]) -> core::result::Result<PidState, std::string::String> {
-        classify(locked, content, c"/run/x.pid")
-            .map_err(|error| std::string::String::from(error.message()))
+        use std::string::ToString;
+        classify(locked, content).map_err(|error| error.to_string())
     }
 
     #[test]
@@ -384,7 +431,7 @@ mod tests {
         ] {
             assert_eq!(
                 state(true, bad),
-                Err("PID file /run/x.pid does not contain a valid PID".into()),
+                Err("PID file does not contain a valid PID".into()),
                 "{bad:?}"
             );
         }

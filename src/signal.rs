@@ -1,10 +1,16 @@
-//! Signal numbers and names: `TERM`, `SIGTERM`, `15`, `RTMIN+3` all name a [`Signal`].
+//! Signals: numbers and names (`TERM`, `SIGTERM`, `15`, `RTMIN+3` all name a [`Signal`]), sets
+//! of them, and what a daemon body needs to wait for them without handlers: [`block`] and a
+//! signalfd reader, [`Signals`].
 //!
 //! This module owns the mapping between names and numbers (Linux x86_64/aarch64 numbering,
-//! which agree). It must never send a signal or touch dispositions; that is `control`'s and
-//! `sys`'s business.
+//! which agree) and the typed face of the signal mask. It must never send a signal (that is
+//! `control`'s business) and never block, reset or read the signals C libraries reserve for
+//! themselves (32–34): the library also runs in processes that have a libc.
 
+use crate::sys;
 use crate::text::{packed_field, parse_decimal};
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
 
 /// A signal number, 1–64.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -35,6 +41,10 @@ impl Signal {
     pub const TERM: Signal = Signal(15);
     /// SIGCONT, sent after STOP's signal so a stopped daemon can act on it.
     pub const CONT: Signal = Signal(18);
+    /// SIGCHLD, which the supervisor reads to learn that its program ended.
+    pub const CHLD: Signal = Signal(17);
+    /// SIGSTOP, which no process can catch (a supervisor cannot forward it).
+    pub const STOP: Signal = Signal(19);
 
     /// The signal numbered `number`, if it is 1–64.
     pub const fn from_number(number: u32) -> Option<Signal> {
@@ -83,6 +93,102 @@ impl Signal {
         let name = names().nth((self.0 as usize).checked_sub(1)?)?;
         // SAFETY: `NAMES` is ASCII, cut at NUL bytes (ASCII too).
         Some(unsafe { core::str::from_utf8_unchecked(name) })
+    }
+}
+
+/// A set of signals (1–64), as a signal mask holds them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SignalSet(u64);
+
+impl SignalSet {
+    /// The empty set.
+    pub const EMPTY: Self = Self(0);
+
+    /// Every signal a process may block or read: all but SIGKILL, SIGSTOP and the ones C
+    /// libraries reserve (32–34). For the libc-free tools, which forward everything.
+    pub(crate) const ALL_CATCHABLE: Self =
+        Self(!((1u64 << (Signal::KILL.0 - 1)) | (1u64 << (Signal::STOP.0 - 1)) | (0b111u64 << 31)));
+
+    /// The set with `signal` added.
+    pub const fn with(self, signal: Signal) -> Self {
+        Self(self.0 | 1u64 << (signal.0 - 1))
+    }
+
+    /// The set with `signal` removed.
+    pub const fn without(self, signal: Signal) -> Self {
+        Self(self.0 & !(1u64 << (signal.0 - 1)))
+    }
+
+    /// Whether `signal` is in the set.
+    pub const fn contains(self, signal: Signal) -> bool {
+        self.0 & (1u64 << (signal.0 - 1)) != 0
+    }
+
+    /// The set without the signals C libraries reserve (32–34), as the kernel takes it.
+    pub(crate) const fn mask(self) -> u64 {
+        self.0 & !(0b111u64 << 31)
+    }
+}
+
+/// `rt_sigprocmask(SIG_BLOCK)`: adds `set` to the calling thread's blocked signals, so that
+/// they wait (for a [`Signals`] reader) instead of running their default action. The
+/// signals C libraries reserve (32–34) are never blocked. Block before forking the daemon,
+/// and a signal sent while it starts is queued for its body.
+///
+/// # References
+/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub fn block(set: SignalSet) -> Result<(), Errno> {
+    sys::block_signals(set.mask()).map(|_| ())
+}
+
+/// A signalfd: signals of a set, read one at a time as values instead of being handled.
+pub struct Signals {
+    fd: OwnedFd,
+}
+
+/// Bytes of one `struct signalfd_siginfo`; the signal number is its first `u32`, `si_code`
+/// its third `i32`.
+pub(crate) const SIGINFO_SIZE: usize = 128;
+
+impl Signals {
+    /// Blocks `set` ([`block`]) and opens a signalfd for it (`signalfd4`, close-on-exec).
+    ///
+    /// # References
+    /// [signalfd(2)](https://man7.org/linux/man-pages/man2/signalfd.2.html)
+    pub fn new(set: SignalSet) -> Result<Self, Errno> {
+        block(set)?;
+        Ok(Self {
+            fd: sys::signalfd(set.mask(), false)?,
+        })
+    }
+
+    /// Waits for the next signal of the set and returns it.
+    pub fn wait(&self) -> Result<Signal, Errno> {
+        loop {
+            if let Some((signal, _code)) = self.read()? {
+                return Ok(signal);
+            }
+        }
+    }
+
+    /// One `read` of the signalfd: the signal and its `si_code`; `None` when interrupted.
+    pub(crate) fn read(&self) -> Result<Option<(Signal, i32)>, Errno> {
+        let mut record = [0u8; SIGINFO_SIZE];
+        match rustix::io::read(&self.fd, &mut record) {
+            Ok(SIGINFO_SIZE) => {
+                let number = u32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
+                let code = i32::from_ne_bytes([record[8], record[9], record[10], record[11]]);
+                Ok(Signal::from_number(number).map(|signal| (signal, code)))
+            }
+            Ok(_) | Err(Errno::INTR) => Ok(None),
+            Err(errno) => Err(errno),
+        }
+    }
+}
+
+impl AsFd for Signals {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        self.fd.as_fd()
     }
 }
 
@@ -148,6 +254,22 @@ mod tests {
         }
         assert_eq!(Signal::TERM.name(), Some("TERM"));
         assert_eq!(Signal::from_number(40).unwrap().name(), None);
+    }
+
+    #[test]
+    fn sets_never_hold_the_libc_signals() {
+        let set = SignalSet::EMPTY
+            .with(Signal::TERM)
+            .with(Signal::from_number(33).unwrap());
+        assert!(set.contains(Signal::TERM));
+        assert_eq!(set.mask(), 1 << 14);
+        assert!(!SignalSet::ALL_CATCHABLE.contains(Signal::KILL));
+        assert!(!SignalSet::ALL_CATCHABLE.contains(Signal::STOP));
+        assert!(SignalSet::ALL_CATCHABLE.contains(Signal::from_number(35).unwrap()));
+        assert_eq!(SignalSet::ALL_CATCHABLE.mask(), SignalSet::ALL_CATCHABLE.0);
+        assert!(!SignalSet::ALL_CATCHABLE
+            .without(Signal::TERM)
+            .contains(Signal::TERM));
     }
 
     #[test]

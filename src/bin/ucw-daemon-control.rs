@@ -1,12 +1,12 @@
 //! `ucw-daemon-control`: LibUCW's daemon-control tool, a drop-in replacement. It parses the
-//! command line ([`ucw_daemon::cli::parse_control`]), performs the action
-//! ([`ucw_daemon::control::control`]) and turns the outcome into LibUCW's exit codes:
+//! command line ([`ucw_daemon::tool::control_line`]), performs the action
+//! ([`ucw_daemon::control::Guard`]) and turns the outcome into LibUCW's exit codes:
 //! 0 ok, 1 bad usage, 100 already done, 101 not running, 102 error (`<prog>: <message>` on
 //! stderr), 103 stale.
 //!
-//! This file owns only the glue between the kernel's command line and the library, and the
-//! help text. It must never use `core::fmt` or allocate (the tool is static, libc-free and
-//! has an 8,192-byte budget), and never hold anything open across the action: the library
+//! This file owns only the glue between the kernel's command line and the library, the help
+//! text and the `--verbose` line. It must never use `core::fmt` or allocate (the tool is
+//! static, libc-free and small), and never hold anything open across the action: the library
 //! decides every system call.
 #![no_std]
 #![no_main]
@@ -14,23 +14,24 @@
 #[path = "../rt/mod.rs"]
 mod rt;
 
-use ucw_daemon::cli::{parse_control, ControlInvocation, PATH_CAPACITY};
-use ucw_daemon::control::{Guard, Params, EXIT_ERROR, EXIT_USAGE};
-use ucw_daemon::error::ERROR_CAPACITY;
-use ucw_daemon::text::Message;
+use ucw_daemon::control::{Action, Guard, Params, Status, ERROR_EXIT_CODE};
+use ucw_daemon::pidfile::{self, PidState};
+use ucw_daemon::tool::control_line::{parse_control, ControlInvocation, PATH_CAPACITY};
+use ucw_daemon::tool::{self, print, print_error, print_usage_error};
 
 /// The name used in messages when the program was started without `argv[0]`.
 const NAME: &[u8] = b"ucw-daemon-control";
 
 /// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
 const SYNOPSIS: &[u8] =
-    b" --start|--stop|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n";
+    b" --start|--stop|--restart|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n";
 
-/// The rest of `--help` (kept short: every byte counts against the tool's budget).
+/// The rest of `--help` (kept short: every byte counts).
 const HELP: &[u8] = b"  --guard-file FILE     default: X.pid -> X.lock
   --signal SIG          for --stop (TERM) or --reload (HUP)
-  --timeout SECONDS     limit every wait (0.5 works)
-  --kill-after-timeout  --stop: then SIGKILL and wait again
+  --timeout SECONDS     limit every wait (0.5 works; --restart: each phase)
+  --kill-after-timeout  --stop, --restart: then SIGKILL and wait again
+  --verbose             say what was seen or done
   --help, --version
 Exit: 0 done, 1 usage, 100 already done, 101 not running, 102 error, 103 stale
 ";
@@ -38,64 +39,88 @@ Exit: 0 done, 1 usage, 100 already done, 101 not running, 102 error, 103 stale
 fn main(mut startup: rt::Startup) -> i32 {
     let program = startup.program_name(NAME);
     // glibc's getopt_long stops permuting when POSIXLY_CORRECT is set; so do we.
-    let permute = startup.env(b"POSIXLY_CORRECT").is_none();
+    let environment = startup.environment();
+    let permute = environment.variable(b"POSIXLY_CORRECT").is_none();
     let mut guard_buffer = [0u8; PATH_CAPACITY];
-    let mut line = Message::<ERROR_CAPACITY>::new();
-    let invocation = parse_control(startup.arguments(), permute, &mut guard_buffer);
-    let request = match invocation {
+    let request = match parse_control(startup.arguments(), permute, &mut guard_buffer) {
         Ok(ControlInvocation::Run(request)) => request,
         Ok(ControlInvocation::Help) => {
-            line.push_bytes(b"Usage: ").push_bytes(program);
-            rt::write_all(1, line.as_bytes());
-            rt::write_all(1, SYNOPSIS);
-            rt::write_all(1, HELP);
+            print(1, &[b"Usage: ", program, SYNOPSIS, HELP]);
             return 0;
         }
         Ok(ControlInvocation::Version) => {
-            rt::write_all(
+            print(
                 1,
-                concat!("ucw-daemon-control ", env!("CARGO_PKG_VERSION"), "\n").as_bytes(),
+                &[concat!("ucw-daemon-control ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
             );
             return 0;
         }
-        Err(error) => {
-            line.push_bytes(program).push_bytes(b": ");
-            error.describe(&mut line);
-            line.push_bytes(b"\nUsage: ").push_bytes(program);
-            rt::write_all(2, line.as_bytes());
-            rt::write_all(2, SYNOPSIS);
-            return EXIT_USAGE;
-        }
+        Err(error) => return print_usage_error(program, &error, SYNOPSIS),
     };
     let params = Params {
         pid_file: request.pid_file,
         guard_file: request.guard_file,
         action: request.action,
-        // `arguments()` started at argv[1].
-        program: startup.argument_list(request.command + 1),
-        environment: startup.environment(),
+        program: startup.operands(request.command),
+        environment,
         signal: request.signal,
         timeout: request.timeout,
         escalate: request.escalate,
     };
+    if matches!(request.action, Action::Start | Action::Restart) {
+        // An inherited "ignore" would let the kernel reap the launcher before we can read its
+        // status (the library then judges by the PID file alone; this is cheaper).
+        tool::default_child_signal();
+    }
     // Tests stop the tool here (UCW_FAILPOINT) to prove the arming works: the command line
     // is parsed and nothing has been touched yet.
     ucw_daemon::failpoint::hit("control-tool-parsed");
     // The guard is released by exit itself: no close on the way out (the --check budget).
     let outcome = Guard::take(&params).and_then(|guard| {
-        let status = guard.act(&params);
+        let status = guard.act();
+        if request.verbose {
+            if let Ok(status) = status {
+                say(program, request.action, status, &params);
+            }
+        }
         guard.keep_until_exit();
         status
     });
     match outcome {
         Ok(status) => status.exit_code(),
         Err(error) => {
-            line.push_bytes(program)
-                .push_bytes(b": ")
-                .push_bytes(error.as_bytes())
-                .push_bytes(b"\n");
-            rt::write_all(2, line.as_bytes());
-            EXIT_ERROR
+            print_error(program, &error, &params);
+            ERROR_EXIT_CODE
         }
+    }
+}
+
+/// `--verbose`: one line on stdout saying what the action saw or did, looked up again with
+/// the guard still held.
+fn say(program: &[u8], action: Action, status: Status, params: &Params<'_>) {
+    let state = pidfile::inspect(params.pid_file).map(|inspection| inspection.state);
+    let mut digits = [0u8; 12];
+    let pid = match state {
+        Ok(PidState::Running(pid)) => tool::decimal(pid.as_raw_nonzero().get() as u64, &mut digits),
+        _ => b"",
+    };
+    let (what, with_pid): (&[u8], bool) = match (action, status) {
+        (Action::Check, Status::Ok) if pid.is_empty() => (b"starting or stopping", false),
+        (Action::Check, Status::Ok) => (b"running", true),
+        (_, Status::NotRunning) => (b"not running", false),
+        (_, Status::Stale) if matches!(action, Action::Check | Action::Stop) => {
+            (b"stale PID file", false)
+        }
+        (Action::Start | Action::Restart, Status::Ok | Status::Stale) => (b"started", true),
+        (Action::Start, Status::AlreadyDone) => (b"already running", true),
+        (Action::Stop, Status::Ok) => (b"stopped", false),
+        (Action::Stop, Status::AlreadyDone) => (b"already stopped", false),
+        (Action::Signal, _) => (b"signalled", true),
+        _ => (b"done", false),
+    };
+    if with_pid && !pid.is_empty() {
+        print(1, &[program, b": ", what, b" (pid ", pid, b")\n"]);
+    } else {
+        print(1, &[program, b": ", what, b"\n"]);
     }
 }

@@ -9,25 +9,28 @@
 //!
 //! With the `failpoints` feature (tests only), `_start` arms the fail point named by the
 //! environment variable `UCW_FAILPOINT` before the tool's `main` runs.
+//!
+//! Together with `src/sys`, this is the only home of `unsafe` code: the raw stack layout the
+//! kernel hands to `_start`, and the one `.bss` storage for resolved credentials.
 
 // Each tool uses a different subset of these helpers.
 #![allow(dead_code)]
 
 use core::ffi::{c_char, CStr};
-use ucw_daemon::cli::Argument;
 use ucw_daemon::control::StringList;
+use ucw_daemon::tool::options::Argument;
 
 /// The command line and environment the kernel placed on the initial stack. Not `Copy`:
 /// [`Startup::arguments`] hands out the (writable) argument vector once at a time.
 pub struct Startup {
     argc: usize,
-    argv: *const *const c_char,
+    argv: *mut *const c_char,
     envp: *const *const c_char,
 }
 
 /// One entry of the kernel's argument vector: a pointer to a NUL-terminated string that
 /// lives as long as the process. Same layout as the pointer, so the vector itself can be
-/// parsed (and permuted) in place and then handed to `execve` as it is.
+/// parsed (and its operands gathered) in place and then handed to `execve` as it is.
 #[repr(transparent)]
 #[derive(Clone, Copy)]
 pub struct CommandLineArgument(*const c_char);
@@ -41,37 +44,18 @@ impl Argument<'static> for CommandLineArgument {
 }
 
 impl Startup {
-    /// Number of arguments, the program name included.
-    pub fn len(&self) -> usize {
-        self.argc
-    }
-
-    /// Argument `index` (0 is the program name), if there is one.
-    pub fn arg(&self, index: usize) -> Option<&'static CStr> {
-        if index >= self.argc {
-            return None;
-        }
-        // SAFETY: the kernel guarantees `argc` valid pointers to NUL-terminated strings at
-        // `argv`, alive for the whole life of the process.
-        unsafe { Some(CStr::from_ptr(*self.argv.add(index))) }
-    }
-
-    /// The program name for messages: the last component of `argv[0]`, or `fallback` when
-    /// the program was started without one.
+    /// The program name for messages: the last component of `argv[0]`, or `fallback`.
     pub fn program_name(&self, fallback: &'static [u8]) -> &'static [u8] {
-        let full = match self.arg(0) {
-            Some(name) if !name.is_empty() => name.to_bytes(),
-            _ => return fallback,
-        };
-        match full.iter().rposition(|&byte| byte == b'/') {
-            Some(slash) if slash + 1 < full.len() => &full[slash + 1..],
-            _ => full,
-        }
+        let first = (self.argc > 0).then(|| {
+            // SAFETY: the kernel guarantees `argc` valid pointers to NUL-terminated strings
+            // at `argv`, alive for the whole life of the process.
+            unsafe { CStr::from_ptr(*self.argv) }
+        });
+        ucw_daemon::tool::program_name(first, fallback)
     }
 
-    /// The arguments after the program name, writable in place: the parser permutes them
-    /// as GNU `getopt_long` does, so that operands end up contiguous at the end, ready for
-    /// [`Startup::argv_from`].
+    /// The arguments after the program name, writable in place: the parser gathers the
+    /// operands at their front, ready for [`Startup::operands`].
     pub fn arguments(&mut self) -> &mut [CommandLineArgument] {
         if self.argc == 0 {
             return &mut [];
@@ -88,22 +72,16 @@ impl Startup {
         }
     }
 
-    /// The null-terminated argument vector, as `execve` wants it, from `index` on.
-    pub fn argv_from(&self, index: usize) -> *const *const c_char {
-        // SAFETY: `index <= argc` keeps the pointer inside the vector (at worst on its null).
-        unsafe { self.argv.add(index.min(self.argc)) }
-    }
-
-    /// The null-terminated environment vector, as `execve` wants it.
-    pub fn envp(&self) -> *const *const c_char {
-        self.envp
-    }
-
-    /// The arguments from `index` on, as a list for the library.
-    pub fn argument_list(&self, index: usize) -> StringList<'static> {
-        // SAFETY: `argv_from` points into the kernel's null-terminated vector, whose strings
-        // live (unchanged: nobody writes them) as long as the process.
-        unsafe { StringList::from_raw(self.argv_from(index)) }
+    /// The first `count` arguments after the program name (where the parser gathered the
+    /// operands), as a null-terminated list for `execve`: the slot after them is set to null.
+    pub fn operands(&mut self, count: usize) -> StringList<'static> {
+        let count = count.min(self.argc.saturating_sub(1));
+        // SAFETY: `1 + count <= argc`, so the slot is inside the vector (at worst its
+        // terminating null); the vector is writable and nobody else looks at it now.
+        unsafe { *self.argv.add(1 + count) = core::ptr::null() };
+        // SAFETY: `argv[1..=count]` are the kernel's strings, alive and unchanged for the
+        // whole process, followed by the null just written.
+        unsafe { StringList::from_raw(self.argv.add(1) as *const *const c_char) }
     }
 
     /// The environment as a list for the library.
@@ -111,28 +89,6 @@ impl Startup {
         // SAFETY: the kernel's environment vector is null-terminated and lives as long as
         // the process; nothing modifies it.
         unsafe { StringList::from_raw(self.envp) }
-    }
-
-    /// The value of environment variable `name`, if set.
-    pub fn env(&self, name: &[u8]) -> Option<&'static CStr> {
-        let mut cursor = self.envp;
-        loop {
-            // SAFETY: the environment vector is null-terminated and lives as long as we do.
-            let entry = unsafe { *cursor };
-            if entry.is_null() {
-                return None;
-            }
-            // SAFETY: each entry is a NUL-terminated string placed by the kernel.
-            let text = unsafe { CStr::from_ptr(entry) }.to_bytes_with_nul();
-            if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
-                // SAFETY: the suffix after `=` is still NUL-terminated.
-                return Some(unsafe {
-                    CStr::from_bytes_with_nul_unchecked(&text[name.len() + 1..])
-                });
-            }
-            // SAFETY: not yet at the terminating null, so the next slot exists.
-            cursor = unsafe { cursor.add(1) };
-        }
     }
 }
 
@@ -144,7 +100,7 @@ unsafe extern "C" fn start_rust(stack: *const usize) -> ! {
     // SAFETY: the System V / Linux process-entry layout: argc, argv[argc], NULL, envp..., NULL.
     let startup = unsafe {
         let argc = *stack;
-        let argv = stack.add(1) as *const *const c_char;
+        let argv = stack.add(1) as *mut *const c_char;
         Startup {
             argc,
             argv,
@@ -152,11 +108,11 @@ unsafe extern "C" fn start_rust(stack: *const usize) -> ! {
         }
     };
     #[cfg(feature = "failpoints")]
-    if let Some(name) = startup.env(b"UCW_FAILPOINT") {
+    if let Some(name) = startup.environment().variable(b"UCW_FAILPOINT") {
         ucw_daemon::failpoint::arm(name.to_bytes());
     }
     let code = crate::main(startup);
-    ucw_daemon::sys::exit_group(code)
+    ucw_daemon::tool::exit(code)
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -186,29 +142,14 @@ core::arch::global_asm!(
     entry = sym start_rust,
 );
 
-/// Writes all of `bytes` to descriptor `fd`, retrying on EINTR and short writes; gives up
-/// silently on other errors (there is nowhere left to report them).
-pub fn write_all(fd: i32, mut bytes: &[u8]) {
-    // SAFETY: 0, 1 and 2 are the standard descriptors; borrowing them does not close them.
-    let fd = unsafe { rustix::fd::BorrowedFd::borrow_raw(fd) };
-    while !bytes.is_empty() {
-        match rustix::io::write(fd, bytes) {
-            Ok(0) => return,
-            Ok(written) => bytes = &bytes[written..],
-            Err(rustix::io::Errno::INTR) => {}
-            Err(_) => return,
-        }
-    }
-}
-
 // With the library's `std` feature (enabled by `--all-features`), std brings its own panic
 // handler. The tools cannot be linked that way anyway (std needs libc, we link with
 // `-nostdlib`), but `cargo clippy --all-features` still type-checks them.
 #[cfg(not(feature = "std"))]
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
-    write_all(2, b"internal error (panic)\n");
-    ucw_daemon::sys::exit_group(102)
+    ucw_daemon::tool::write_all(2, b"internal error (panic)\n");
+    ucw_daemon::tool::exit(102)
 }
 
 // Symbols an unwinding core may still reference in unoptimised builds; never called
@@ -220,7 +161,21 @@ extern "C" fn rust_eh_personality() {}
 #[allow(non_snake_case)]
 #[no_mangle]
 extern "C" fn _Unwind_Resume() -> ! {
-    ucw_daemon::sys::exit_group(102)
+    ucw_daemon::tool::exit(102)
 }
 
 mod memory;
+
+/// Storage for the credentials `ucw-daemonize` resolves: about 260 KiB (room for every
+/// supplementary group), so in `.bss`, not on the stack; handed out once.
+pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials> {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static mut CREDENTIALS: ucw_daemon::credentials::Credentials =
+        ucw_daemon::credentials::Credentials::new();
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    if TAKEN.swap(true, Ordering::AcqRel) {
+        return None;
+    }
+    // SAFETY: `TAKEN` lets this reference be made once per process, so it is the only one.
+    Some(unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) })
+}

@@ -1,10 +1,11 @@
 //! The few system calls rustix does not expose publicly: process creation (`clone` as fork),
-//! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4`, `close_range`
-//! and a vDSO-free `clock_gettime`.
+//! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4`, `close_range`,
+//! `pidfd_send_signal` with flags and a vDSO-free `clock_gettime`.
 //!
 //! This module owns raw kernel entry and nothing else: every function names its system call,
 //! converts `-errno` into [`Errno`], and keeps no state. It must never allocate, format text
-//! or make policy decisions; everything above it is safe Rust. The per-architecture
+//! or make policy decisions; everything above it is safe Rust. It is private to the crate:
+//! the tools reach what they need through the library's safe modules. The per-architecture
 //! instruction sequences live in `x86_64.rs` and `aarch64.rs`.
 
 #[cfg(target_arch = "aarch64")]
@@ -55,40 +56,9 @@ unsafe fn call(nr: u32, args: [usize; 6]) -> Result<usize, Errno> {
     })
 }
 
-/// A set of signals as the kernel sees it (one bit per signal, 64 signals).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SignalSet(u64);
-
-impl SignalSet {
-    /// The empty set.
-    pub const EMPTY: Self = Self(0);
-    /// Every signal the kernel lets a process block or catch (all but SIGKILL and SIGSTOP).
-    pub const ALL_CATCHABLE: Self =
-        Self(!((1u64 << (kernel::SIGKILL - 1)) | (1u64 << (kernel::SIGSTOP - 1))));
-
-    /// Adds `signal` (1–64) to the set; other numbers are ignored.
-    pub const fn with(self, signal: u32) -> Self {
-        if signal >= 1 && signal <= 64 {
-            Self(self.0 | (1u64 << (signal - 1)))
-        } else {
-            self
-        }
-    }
-
-    /// Removes `signal` (1–64) from the set; other numbers are ignored.
-    pub const fn without(self, signal: u32) -> Self {
-        if signal >= 1 && signal <= 64 {
-            Self(self.0 & !(1u64 << (signal - 1)))
-        } else {
-            self
-        }
-    }
-
-    /// Whether `signal` is in the set.
-    pub const fn contains(self, signal: u32) -> bool {
-        signal >= 1 && signal <= 64 && self.0 & (1u64 << (signal - 1)) != 0
-    }
-}
+/// A set of signals as the kernel's `sigset_t` holds it: bit `n - 1` for signal `n` (1–64).
+/// [`crate::signal::SignalSet`] is the typed face of it.
+pub type SignalMask = u64;
 
 /// `clone(SIGCHLD, 0, 0, 0, 0)`: a plain `fork` without libc's bookkeeping.
 ///
@@ -186,21 +156,86 @@ pub fn exit_group(code: i32) -> ! {
     unsafe { arch::syscall1_noreturn(kernel::__NR_exit_group as usize, code as usize) }
 }
 
+/// `write(fd, bytes)` on a descriptor given by number (a standard stream, which may be
+/// closed: then EBADF, and no `BorrowedFd` to a closed descriptor is ever made).
+///
+/// # References
+/// [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
+pub fn write(fd: i32, bytes: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a live byte slice; `fd` is a plain integer.
+    unsafe {
+        call(
+            kernel::__NR_write,
+            [fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0],
+        )
+    }
+}
+
+/// `dup3(fd, target, 0)`: makes descriptor number `target` a copy of `fd`, without
+/// close-on-exec, closing whatever `target` was. For the child of a fork just before
+/// `execve`, which hands the program a descriptor at a number the user chose.
+///
+/// # Safety
+/// No live `OwnedFd`/`BorrowedFd` of this process may refer to `target` afterwards (the
+/// process is about to exec or exit).
+///
+/// # References
+/// [dup3(2)](https://man7.org/linux/man-pages/man2/dup.2.html)
+pub unsafe fn dup_to(fd: rustix::fd::BorrowedFd<'_>, target: u32) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    if fd.as_raw_fd() as u32 == target {
+        // dup3 refuses equal numbers: clear close-on-exec instead.
+        return rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
+    }
+    // SAFETY: plain integers; the caller guarantees nothing else owns `target`.
+    unsafe {
+        call(
+            kernel::__NR_dup3,
+            [fd.as_raw_fd() as usize, target as usize, 0, 0, 0, 0],
+        )
+        .map(|_| ())
+    }
+}
+
 /// `rt_sigprocmask(SIG_SETMASK, set, old)`: replaces the calling thread's signal mask and
 /// returns the previous one.
 ///
 /// # References
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
-pub fn set_signal_mask(set: SignalSet) -> Result<SignalSet, Errno> {
-    let mut old = SignalSet::EMPTY;
+pub fn set_signal_mask(set: SignalMask) -> Result<SignalMask, Errno> {
+    let mut old: SignalMask = 0;
     // SAFETY: both pointers reference live 8-byte sets, the size the kernel expects.
     unsafe {
         call(
             kernel::__NR_rt_sigprocmask,
             [
                 kernel::SIG_SETMASK as usize,
-                &set as *const SignalSet as usize,
-                &mut old as *mut SignalSet as usize,
+                &set as *const SignalMask as usize,
+                &mut old as *mut SignalMask as usize,
+                8,
+                0,
+                0,
+            ],
+        )?;
+    }
+    Ok(old)
+}
+
+/// `rt_sigprocmask(SIG_BLOCK, set, old)`: adds `set` to the calling thread's signal mask and
+/// returns the previous mask.
+///
+/// # References
+/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub fn block_signals(set: SignalMask) -> Result<SignalMask, Errno> {
+    let mut old: SignalMask = 0;
+    // SAFETY: both pointers reference live 8-byte sets, the size the kernel expects.
+    unsafe {
+        call(
+            kernel::__NR_rt_sigprocmask,
+            [
+                kernel::SIG_BLOCK as usize,
+                &set as *const SignalMask as usize,
+                &mut old as *mut SignalMask as usize,
                 8,
                 0,
                 0,
@@ -219,39 +254,57 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// `rt_sigaction(signal, {SIG_DFL})` for every signal 1–64 except SIGKILL and SIGSTOP: undoes
-/// the "ignored" dispositions that survive `execve` (and any handler of an in-process body).
-///
-/// Errors for individual signals are ignored: the only possible one is EINVAL for a signal
-/// the kernel does not let us change.
+/// The signals C libraries reserve for themselves (glibc: 32 and 33, musl: 32 to 34, for
+/// thread cancellation, `setxid` broadcasts and timers): a process that has a libc must never
+/// reset, block or take them.
+pub const LIBC_RESERVED: core::ops::RangeInclusive<u32> = 32..=34;
+
+/// `rt_sigaction(signal, {SIG_DFL})`: the default action for one signal.
 ///
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
-pub fn reset_signal_dispositions() {
+pub fn set_default_disposition(signal: u32) -> Result<(), Errno> {
     let default = KernelSigaction {
         handler: 0,
         flags: 0,
         restorer: 0,
         mask: 0,
     };
-    for signal in 1..=64usize {
-        if signal == kernel::SIGKILL as usize || signal == kernel::SIGSTOP as usize {
+    // SAFETY: `default` is a valid kernel sigaction; no old action is requested.
+    unsafe {
+        call(
+            kernel::__NR_rt_sigaction,
+            [
+                signal as usize,
+                &default as *const KernelSigaction as usize,
+                0,
+                8,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
+    }
+}
+
+/// [`set_default_disposition`] for every signal 1–64 except SIGKILL and SIGSTOP, and except
+/// [`LIBC_RESERVED`] when `hosted` (the process has a libc whose handlers must stay): undoes
+/// the "ignored" dispositions that survive `execve` and any handler of an in-process body.
+///
+/// Errors for individual signals are ignored: the only possible one is EINVAL for a signal
+/// the kernel does not let us change.
+///
+/// # References
+/// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+pub fn reset_signal_dispositions(hosted: bool) {
+    for signal in 1..=64u32 {
+        if signal == kernel::SIGKILL
+            || signal == kernel::SIGSTOP
+            || (hosted && LIBC_RESERVED.contains(&signal))
+        {
             continue;
         }
-        // SAFETY: `default` is a valid kernel sigaction; no old action is requested.
-        let _ = unsafe {
-            call(
-                kernel::__NR_rt_sigaction,
-                [
-                    signal,
-                    &default as *const KernelSigaction as usize,
-                    0,
-                    8,
-                    0,
-                    0,
-                ],
-            )
-        };
+        let _ = set_default_disposition(signal);
     }
 }
 
@@ -260,7 +313,7 @@ pub fn reset_signal_dispositions() {
 ///
 /// # References
 /// [signalfd(2)](https://man7.org/linux/man-pages/man2/signalfd.2.html)
-pub fn signalfd(set: SignalSet, nonblocking: bool) -> Result<OwnedFd, Errno> {
+pub fn signalfd(set: SignalMask, nonblocking: bool) -> Result<OwnedFd, Errno> {
     let mut flags = kernel::O_CLOEXEC as usize;
     if nonblocking {
         flags |= kernel::O_NONBLOCK as usize;
@@ -271,7 +324,7 @@ pub fn signalfd(set: SignalSet, nonblocking: bool) -> Result<OwnedFd, Errno> {
             kernel::__NR_signalfd4,
             [
                 usize::MAX,
-                &set as *const SignalSet as usize,
+                &set as *const SignalMask as usize,
                 8,
                 flags,
                 0,
@@ -283,7 +336,7 @@ pub fn signalfd(set: SignalSet, nonblocking: bool) -> Result<OwnedFd, Errno> {
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// `close_range(first, u32::MAX, 0)`: closes every descriptor numbered `first` or above.
+/// `close_range(first, last, 0)`: closes every descriptor numbered `first` to `last`.
 ///
 /// # Safety
 /// No live `OwnedFd`/`BorrowedFd` in the program may refer to a descriptor in that range
@@ -291,12 +344,43 @@ pub fn signalfd(set: SignalSet, nonblocking: bool) -> Result<OwnedFd, Errno> {
 ///
 /// # References
 /// [close_range(2)](https://man7.org/linux/man-pages/man2/close_range.2.html)
-pub unsafe fn close_from(first: u32) -> Result<(), Errno> {
+pub unsafe fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     // SAFETY: close_range takes plain integers; the caller guarantees no owner remains.
     unsafe {
         call(
             kernel::__NR_close_range,
-            [first as usize, u32::MAX as usize, 0, 0, 0, 0],
+            [first as usize, last as usize, 0, 0, 0, 0],
+        )
+        .map(|_| ())
+    }
+}
+
+/// `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9): signal the pidfd process's whole process group.
+pub const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 1 << 2;
+
+/// `pidfd_send_signal(pidfd, signal, NULL, flags)`: rustix's version has no flags. Kernels
+/// older than 6.9 refuse [`PIDFD_SIGNAL_PROCESS_GROUP`] with EINVAL.
+///
+/// # References
+/// [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+pub fn pidfd_send_signal(
+    pidfd: rustix::fd::BorrowedFd<'_>,
+    signal: u32,
+    flags: u32,
+) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    // SAFETY: plain integers and a null siginfo pointer (the kernel fills in a SI_USER one).
+    unsafe {
+        call(
+            kernel::__NR_pidfd_send_signal,
+            [
+                pidfd.as_raw_fd() as usize,
+                signal as usize,
+                0,
+                flags as usize,
+                0,
+                0,
+            ],
         )
         .map(|_| ())
     }

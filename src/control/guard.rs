@@ -1,0 +1,95 @@
+//! The guard file (DESIGN.md §3): the lock every controller takes before it looks at the PID
+//! file, so that no two controllers act on the daemon at once.
+//!
+//! This file owns opening, checking and locking the guard, and the rule that it must never
+//! be the PID file itself (locking that would look like a running daemon to everyone). It
+//! must never write the guard file, and never wait for its lock longer than the action's
+//! deadline.
+
+use super::deadline::{lock_within, Deadline};
+use super::Params;
+use super::Status;
+use crate::error::{Error, Message, Result, Subject};
+use crate::pidfile::{self, FileId, Owner, PidState};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{FlockOperation, OFlags};
+
+/// The guard file, locked for the action of the params it was taken for: while it is held
+/// no other controller acts on the daemon.
+///
+/// [`control`](super::control) is `Guard::take` followed by [`Guard::act`]; the two steps are
+/// public so a one-shot program can keep the lock until it exits
+/// ([`Guard::keep_until_exit`]) instead of closing it, one system call fewer on the
+/// `--check` path. Dropping the guard releases it.
+#[must_use = "the guard serialises controllers only while it is held"]
+pub struct Guard<'p> {
+    fd: OwnedFd,
+    file: FileId,
+    params: &'p Params<'p>,
+    deadline: Deadline,
+}
+
+impl<'p> Guard<'p> {
+    /// Opens (creating it `0600`), checks and locks the guard file, waiting at most
+    /// `params.timeout`, which starts the action's one deadline.
+    ///
+    /// A guard that is the PID file's inode is refused. When the lock is free (the common
+    /// case) that is checked after the PID file has been inspected, from the identity
+    /// `inspect` returns anyway; before any wait for the lock it is checked with an extra
+    /// `lstat`, so a misconfigured guard never blocks on a running daemon's lock.
+    pub fn take(params: &'p Params<'p>) -> Result<Self> {
+        let deadline = Deadline::start(params.timeout);
+        let (fd, stat) = pidfile::open_checked(
+            params.guard_file,
+            OFlags::RDWR | OFlags::CREATE,
+            Subject::GuardFile,
+            Owner::RootOrUs,
+        )?;
+        let guard = Guard {
+            fd,
+            file: FileId::of(&stat),
+            params,
+            deadline,
+        };
+        let lock_error = |errno| Error::system(Message::Lock, Subject::GuardFile, errno);
+        if pidfile::lock(guard.fd.as_fd(), FlockOperation::NonBlockingLockExclusive)
+            .map_err(lock_error)?
+        {
+            return Ok(guard);
+        }
+        if let Ok(pid_stat) = rustix::fs::lstat(params.pid_file) {
+            guard.refuse_if_pid_file(FileId::of(&pid_stat))?;
+        }
+        if lock_within(guard.fd.as_fd(), &guard.deadline).map_err(lock_error)? {
+            return Ok(guard);
+        }
+        Err(Error::new(Message::GuardTimeout, Subject::GuardFile).with_duration(params.timeout))
+    }
+
+    /// Performs the action of the params the guard was taken for (see
+    /// [`control`](super::control)).
+    pub fn act(&self) -> Result<Status> {
+        crate::failpoint::hit("control-guard-held");
+        let inspection = pidfile::inspect(self.params.pid_file)?;
+        if inspection.state != PidState::Absent {
+            self.refuse_if_pid_file(inspection.file)?;
+        }
+        super::act(self.params, &self.deadline, inspection)
+    }
+
+    /// Keeps the lock until the process exits, without the `close`: for one-shot tools that
+    /// exit right after the action.
+    pub fn keep_until_exit(self) {
+        core::mem::forget(self.fd);
+    }
+
+    fn refuse_if_pid_file(&self, pid_file: FileId) -> Result<()> {
+        if pid_file == self.file {
+            return Err(Error::new(
+                Message::RefuseGuardIsPidFile,
+                Subject::GuardFile,
+            ));
+        }
+        Ok(())
+    }
+}

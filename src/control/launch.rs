@@ -1,0 +1,195 @@
+//! START's launch (DESIGN.md §3 "Launch"): fork, exec the daemon's command with a `PATH`
+//! search, report an exec failure through a close-on-exec pipe, wait for the launcher, and
+//! check that it left a locked PID file naming a daemon behind.
+//!
+//! This file owns the launcher child and the judgement of its outcome. The child only makes
+//! async-signal-safe system calls before it execs (it resets its signals, builds nothing on
+//! the heap), so a raw `clone` is right even in a process that has a C library. It must never
+//! leave a zombie behind, never wait past the deadline, and never trust the launcher's exit
+//! status alone: "started" means a locked PID file with a PID.
+
+use super::deadline::{wait_readable, Deadline, FIRST_PAUSE};
+use super::Params;
+use crate::error::{Error, Message, Result, Subject};
+use crate::exec::{self, MAX_LIST_ENTRIES};
+use crate::pidfile::{self, PidState};
+use crate::sys;
+use rustix::fd::{AsFd, BorrowedFd};
+use rustix::io::Errno;
+use rustix::pipe::PipeFlags;
+use rustix::process::{Pid, PidfdFlags, WaitOptions, WaitStatus};
+
+/// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
+/// running daemon behind. A launcher still running when the deadline passes is killed and
+/// reaped (a daemon following DESIGN §4 then exits too: its release never comes), so no
+/// zombie is left in the calling process.
+pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
+    if params.program.is_empty() {
+        return Err(Error::new(Message::NoProgramGiven, Subject::None));
+    }
+    if params.program.too_long() || params.environment.too_long() {
+        return Err(
+            Error::new(Message::TooManyEntries, Subject::Program).with(1, MAX_LIST_ENTRIES as u32)
+        );
+    }
+    let program_error = |message| Error::new(message, Subject::Program);
+    match run_launcher(params, deadline)? {
+        // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
+        // or another thread reaped the launcher): the PID file decides.
+        Outcome::Exited(0) | Outcome::Unknown => {}
+        Outcome::Exited(102) => return Err(program_error(Message::LauncherFailed)),
+        Outcome::Exited(code) => {
+            return Err(program_error(Message::LauncherExited).with(1, code as u32))
+        }
+        Outcome::Killed(signal) => {
+            return Err(program_error(Message::LauncherKilled).with(1, signal as u32))
+        }
+    }
+    match pidfile::inspect(params.pid_file)?.state {
+        PidState::Running(_) => Ok(()),
+        PidState::Busy => Err(Error::new(Message::DidNotWritePid, Subject::PidFile)),
+        _ => Err(Error::new(Message::DidNotLock, Subject::PidFile)),
+    }
+}
+
+/// How the launcher ended.
+enum Outcome {
+    /// It exited with this status.
+    Exited(i32),
+    /// It died of this signal.
+    Killed(i32),
+    /// Its status is lost (ECHILD).
+    Unknown,
+}
+
+/// Forks and execs the launcher and waits for it.
+fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<Outcome> {
+    let system = |message, errno| Error::system(message, Subject::Program, errno);
+    let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
+        .map_err(|errno| Error::system(Message::CreatePipe, Subject::None, errno))?;
+    // SAFETY: the child makes only async-signal-safe system calls (sigaction, sigprocmask,
+    // execve, write, exit_group) on memory it owns; it allocates nothing and takes no lock,
+    // so a raw clone is right whether or not the process has a C library.
+    let launcher = match unsafe { sys::fork() } {
+        Ok(Some(pid)) => pid,
+        Ok(None) => launcher_child(params, writer.as_fd()),
+        Err(errno) => return Err(system(Message::ForkFor, errno)),
+    };
+    drop(writer);
+    crate::failpoint::hit("control-launcher-forked");
+    let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
+        Ok(report) => report,
+        Err(errno) => {
+            abandon(launcher);
+            return Err(if errno == Errno::TIMEDOUT {
+                timeout(params)
+            } else {
+                system(Message::ReadExecReport, errno)
+            });
+        }
+    };
+    drop(reader);
+    if let Some(errno) = exec_errno {
+        let _ = wait_child(launcher, &Deadline::start(None));
+        return Err(system(Message::Execute, errno));
+    }
+    let status = match wait_child(launcher, deadline) {
+        Ok(Some(status)) => status,
+        Ok(None) => {
+            abandon(launcher);
+            return Err(timeout(params));
+        }
+        Err(Errno::CHILD) => return Ok(Outcome::Unknown),
+        Err(errno) => return Err(system(Message::WaitFor, errno)),
+    };
+    Ok(match (status.terminating_signal(), status.exit_status()) {
+        (Some(signal), _) => Outcome::Killed(signal),
+        (None, code) => Outcome::Exited(code.unwrap_or(-1)),
+    })
+}
+
+/// The launcher was still running at the deadline.
+fn timeout(params: &Params<'_>) -> Error {
+    Error::new(Message::LaunchTimeout, Subject::Program).with_duration(params.timeout)
+}
+
+/// The launcher between `fork` and `execve`: default signal mask and dispositions, exec with
+/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit 127.
+fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
+    // Dispositions first: a signal unblocked earlier would run the caller's handler here.
+    // All of them, the C library's too: this process execs (or exits) next.
+    sys::reset_signal_dispositions(false);
+    let _ = sys::set_signal_mask(0);
+    let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
+    let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
+    let argv = params.program.vector(&mut arguments);
+    let envp = params.environment.vector(&mut variables);
+    // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
+    // until the call returns (`StringList`'s contract, or our stack copies).
+    let errno = unsafe { exec::execute(argv, envp) };
+    let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
+    sys::exit_group(127)
+}
+
+/// Reads the launcher's exec report: `None` at EOF (the exec succeeded and closed the pipe),
+/// `Some(errno)` when it failed. Bounded by the deadline (ETIMEDOUT then).
+fn read_exec_report(reader: BorrowedFd<'_>, deadline: &Deadline) -> Result<Option<Errno>, Errno> {
+    let mut bytes = [0u8; 4];
+    let mut filled = 0;
+    loop {
+        if !wait_readable(reader, deadline)? {
+            return Err(Errno::TIMEDOUT);
+        }
+        match rustix::io::read(reader, &mut bytes[filled..]) {
+            Ok(0) => break,
+            Ok(count) => filled += count,
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(errno),
+        }
+        if filled == bytes.len() {
+            break;
+        }
+    }
+    Ok((filled == bytes.len()).then(|| Errno::from_raw_os_error(i32::from_ne_bytes(bytes))))
+}
+
+/// `waitpid(child)`, bounded by the deadline (`Ok(None)` when it passes): a pidfd polled
+/// with the remaining time, or `WNOHANG` with backoff when pidfds are unavailable.
+pub(crate) fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitStatus>, Errno> {
+    if deadline.is_limited() {
+        match rustix::process::pidfd_open(child, PidfdFlags::empty()) {
+            Ok(pidfd) => {
+                if !wait_readable(pidfd.as_fd(), deadline)? {
+                    return Ok(None);
+                }
+            }
+            Err(_) => {
+                let mut step = FIRST_PAUSE;
+                loop {
+                    if let Some((_, status)) =
+                        rustix::process::waitpid(Some(child), WaitOptions::NOHANG)?
+                    {
+                        return Ok(Some(status));
+                    }
+                    if !deadline.pause(&mut step) {
+                        return Ok(None);
+                    }
+                }
+            }
+        }
+    }
+    loop {
+        match rustix::process::waitpid(Some(child), WaitOptions::empty()) {
+            Ok(Some((_, status))) => return Ok(Some(status)),
+            Ok(None) => {}
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+}
+
+/// Kills and reaps a launcher we give up on, so that it leaves no zombie behind.
+fn abandon(launcher: Pid) {
+    let _ = rustix::process::kill_process(launcher, rustix::process::Signal::KILL);
+    let _ = wait_child(launcher, &Deadline::start(None));
+}

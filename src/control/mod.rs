@@ -1,0 +1,193 @@
+//! The daemon-control protocol (DESIGN.md §3): CHECK, START, STOP and SIGNAL on a
+//! daemon identified by its PID file, serialised by a guard file.
+//!
+//! This module owns the decisions of the action table: what each action does for each class
+//! of PID file. Its files each do one job: [`guard`] takes the guard lock, [`deadline`]
+//! bounds every wait, [`launch`] forks and execs the daemon's command and checks its result,
+//! [`deliver`] proves which process holds the PID file's lock and signals it, [`stop`] waits
+//! for a signalled daemon to release the file. It must never write the PID file except to
+//! empty it after a confirmed stop, never hold the PID file open while it launches a daemon,
+//! never signal a process it has not proven to hold the lock, and never change the calling
+//! process's signal dispositions (a host program's are its own).
+
+mod deadline;
+mod deliver;
+mod guard;
+mod launch;
+mod stop;
+
+pub use crate::exec::{StringList, MAX_LIST_ENTRIES};
+pub use guard::Guard;
+
+use crate::error::{Context, Result, Subject};
+use crate::pidfile::{Inspection, PidState};
+use crate::signal::Signal;
+use core::ffi::CStr;
+use core::time::Duration;
+use deadline::Deadline;
+
+/// What to do to the daemon.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Launch it unless it runs.
+    Start,
+    /// Signal it (SIGTERM by default) and wait until it has released its PID file.
+    Stop,
+    /// Report whether it runs.
+    Check,
+    /// Send it a signal (SIGHUP by default).
+    Signal,
+    /// STOP (when it runs) then START, under one hold of the guard: no other controller can
+    /// act in between. The deadline bounds each of the two phases.
+    Restart,
+}
+
+/// The outcome of an action that did not fail (failure is the `Err` of [`control`], status
+/// ERROR, exit code [`ERROR_EXIT_CODE`]). The numeric values are LibUCW's statuses, which the
+/// tools use as their exit codes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Status {
+    /// The action was performed (CHECK: the daemon runs).
+    Ok = 0,
+    /// The daemon was already in the requested state.
+    AlreadyDone = 100,
+    /// The daemon does not run, so the action could not be performed.
+    NotRunning = 101,
+    /// The PID file was stale (the daemon died without cleaning up); for START this means
+    /// the daemon was started.
+    Stale = 103,
+}
+
+/// LibUCW's `DAEMON_STATUS_ERROR`: the exit code of an action that failed.
+pub const ERROR_EXIT_CODE: i32 = 102;
+
+impl Status {
+    /// The tool's exit code for this status (LibUCW's `DAEMON_STATUS_*` value).
+    pub const fn exit_code(self) -> i32 {
+        self as i32
+    }
+}
+
+/// Everything an action needs. Errors of the action are rendered against it
+/// (`error.display(&params)`): it names the PID file, the guard file and the program.
+#[derive(Clone, Copy)]
+pub struct Params<'a> {
+    /// The daemon's PID file.
+    pub pid_file: &'a CStr,
+    /// The guard file that serialises controllers (created if missing).
+    pub guard_file: &'a CStr,
+    /// What to do.
+    pub action: Action,
+    /// START, RESTART: the program and its arguments (`program[0]` is searched in `PATH`).
+    pub program: StringList<'a>,
+    /// START: the environment the program gets (and where `PATH` is looked up). LibUCW's
+    /// `execvp` inherits the caller's; to do the same, pass yours (the tools pass the one the
+    /// kernel gave them, a hosted program its C library's `environ`).
+    pub environment: StringList<'a>,
+    /// STOP/SIGNAL: the signal to send instead of SIGTERM/SIGHUP.
+    pub signal: Option<Signal>,
+    /// One deadline for every wait of the action; `None` waits as long as it takes.
+    pub timeout: Option<Duration>,
+    /// STOP: when the deadline expires, SIGKILL the daemon's process group and wait again
+    /// (bounded by another `timeout`, at least a second) instead of failing.
+    pub escalate: bool,
+}
+
+impl<'a> Params<'a> {
+    /// Parameters for `action` on the daemon of `pid_file`, serialised by `guard_file`, with
+    /// everything else at its default: no program (START needs [`Params::start`]), default
+    /// signal, no deadline, no escalation.
+    pub const fn new(pid_file: &'a CStr, guard_file: &'a CStr, action: Action) -> Self {
+        Self {
+            pid_file,
+            guard_file,
+            action,
+            program: StringList::EMPTY,
+            environment: StringList::EMPTY,
+            signal: None,
+            timeout: None,
+            escalate: false,
+        }
+    }
+
+    /// START of `program` with `environment` (both explicit: pass your own environment to
+    /// inherit it, as LibUCW does).
+    pub const fn start(
+        pid_file: &'a CStr,
+        guard_file: &'a CStr,
+        program: StringList<'a>,
+        environment: StringList<'a>,
+    ) -> Self {
+        let mut params = Self::new(pid_file, guard_file, Action::Start);
+        params.program = program;
+        params.environment = environment;
+        params
+    }
+}
+
+impl Context for Params<'_> {
+    /// The PID file's and the guard file's paths, and the program's name.
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        match subject {
+            Subject::PidFile => Some(self.pid_file.to_bytes()),
+            Subject::GuardFile => Some(self.guard_file.to_bytes()),
+            Subject::Program => self.program.get(0).map(CStr::to_bytes),
+            _ => None,
+        }
+    }
+}
+
+/// Performs `params.action` as the action table of DESIGN.md §3 (repeated in the crate docs)
+/// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
+/// acts on the class.
+///
+/// Returns the status of an action that did not fail; every failure (status ERROR) is an
+/// `Err`; render it with `error.display(params)`.
+///
+/// START forks a launcher and waits for it by PID (`waitpid(pid)`); the child only makes
+/// async-signal-safe system calls before it execs, so calling this from a multi-threaded
+/// process is fine, but no other thread may reap arbitrary children (`wait(-1)`) meanwhile:
+/// the launcher's status is then lost (as when the process ignores SIGCHLD), and START
+/// judges by the PID file alone.
+pub fn control(params: &Params<'_>) -> Result<Status> {
+    Guard::take(params)?.act()
+}
+
+/// The action table, once the guard is held and the PID file classified.
+fn act(params: &Params<'_>, deadline: &Deadline, inspection: Inspection) -> Result<Status> {
+    let state = inspection.state;
+    match params.action {
+        Action::Check => Ok(match state {
+            PidState::Absent | PidState::NotRunning => Status::NotRunning,
+            PidState::Stale => Status::Stale,
+            PidState::Running(_) | PidState::Busy => Status::Ok,
+        }),
+        Action::Start => match state {
+            PidState::Absent | PidState::NotRunning => {
+                launch::launch(params, deadline).map(|()| Status::Ok)
+            }
+            PidState::Stale => launch::launch(params, deadline).map(|()| Status::Stale),
+            PidState::Running(_) | PidState::Busy => Ok(Status::AlreadyDone),
+        },
+        Action::Stop => match state {
+            PidState::Absent | PidState::NotRunning => Ok(Status::AlreadyDone),
+            PidState::Stale => Ok(Status::Stale),
+            PidState::Running(_) | PidState::Busy => stop::stop(params, deadline, inspection),
+        },
+        Action::Restart => {
+            if let PidState::Running(_) | PidState::Busy = state {
+                stop::stop(params, deadline, inspection)?;
+            }
+            // The start gets a deadline of its own.
+            launch::launch(params, &Deadline::start(params.timeout)).map(|()| Status::Ok)
+        }
+        Action::Signal => match state {
+            PidState::Running(pid) => {
+                let signal = params.signal.unwrap_or(Signal::HUP);
+                deliver::signal_daemon(params, pid, inspection.file, signal)
+            }
+            _ => Ok(Status::NotRunning),
+        },
+    }
+}

@@ -1,0 +1,192 @@
+//! `ucw-daemon-control`'s command line: LibUCW's options plus our extensions, parsed into a
+//! complete, checked [`ControlRequest`].
+//!
+//! This file owns what the control tool accepts. The accepted command lines are LibUCW's,
+//! plus these extensions:
+//! - `--restart`: STOP then START under one hold of the guard;
+//! - `--timeout SECONDS` (decimal, fractions allowed: `0.5`) bounds every wait of the
+//!   action (for `--restart`, of each of its two phases);
+//! - `--kill-after-timeout` (with `--stop` or `--restart`, and `--timeout`): when the
+//!   deadline expires, SIGKILL the daemon's process group and wait once more;
+//! - `--verbose`: one line on stdout saying what was seen or done;
+//! - `--help` and `--version` (exit 0), acted upon as soon as they are seen;
+//! - `--signal` also takes numbers and names without `SIG` ([`Signal::parse`]).
+//!
+//! Where we differ:
+//! - two *different* actions (`--start --stop`) are a usage error; LibUCW silently keeps the
+//!   last one. Repeating the same action is accepted.
+//! - an empty `--pid-file`/`--guard-file` is a usage error (LibUCW would pass it on).
+//! - `--signal STOP` is refused: a `ucw-daemonize` supervisor cannot forward it, it would
+//!   stop the supervisor instead of its program.
+//! - errors name the problem (`unknown signal`, `--start needs the daemon's command`) instead
+//!   of printing the whole usage text.
+//!
+//! Like LibUCW, a repeated `--pid-file`, `--guard-file` or `--signal` keeps the last value,
+//! and `--signal` is accepted (and ignored) with `--check` and `--start`. Like glibc,
+//! permutation stops when the environment has `POSIXLY_CORRECT` (the tool decides that and
+//! passes `permute`).
+
+use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
+use crate::control::Action;
+use crate::signal::Signal;
+use core::ffi::CStr;
+use core::time::Duration;
+
+/// Capacity of a derived guard-file name, NUL included (Linux's `PATH_MAX`).
+pub const PATH_CAPACITY: usize = 4096;
+
+/// `ucw-daemon-control`'s option table; [`parse_control`] relies on its order.
+pub const CONTROL_OPTIONS: &[LongOption] = &[
+    option("start", false),
+    option("stop", false),
+    option("restart", false),
+    option("check", false),
+    option("reload", false),
+    option("pid-file", true),
+    option("guard-file", true),
+    option("signal", true),
+    option("timeout", true),
+    option("kill-after-timeout", false),
+    option("verbose", false),
+    option("help", false),
+    option("version", false),
+];
+
+/// The action entries of [`CONTROL_OPTIONS`], by index.
+const ACTIONS: [Action; 5] = [
+    Action::Start,
+    Action::Stop,
+    Action::Restart,
+    Action::Check,
+    Action::Signal,
+];
+
+/// What `ucw-daemon-control`'s command line asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ControlInvocation<'a> {
+    /// `--help`: print the usage text, exit 0.
+    Help,
+    /// `--version`: print the version, exit 0.
+    Version,
+    /// Perform an action.
+    Run(ControlRequest<'a>),
+}
+
+/// A complete, checked request for [`control`](crate::control::control).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ControlRequest<'a> {
+    /// `--start`, `--stop`, `--restart`, `--check` or `--reload` (SIGNAL).
+    pub action: Action,
+    /// `--pid-file`.
+    pub pid_file: &'a CStr,
+    /// `--guard-file`, or the PID file's name with `.pid` replaced by `.lock`.
+    pub guard_file: &'a CStr,
+    /// `--signal`.
+    pub signal: Option<Signal>,
+    /// `--timeout`.
+    pub timeout: Option<Duration>,
+    /// `--kill-after-timeout`.
+    pub escalate: bool,
+    /// `--verbose`.
+    pub verbose: bool,
+    /// START, RESTART: the number of words of the daemon's command, which the parse left at
+    /// the front of the arguments.
+    pub command: usize,
+}
+
+/// Parses `ucw-daemon-control`'s arguments (program name excluded), leaving the daemon's
+/// command (START, RESTART) in `arguments[..request.command]`. A derived guard-file name is
+/// built in `guard_buffer`.
+pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
+    arguments: &mut [A],
+    permute: bool,
+    guard_buffer: &'g mut [u8; PATH_CAPACITY],
+) -> Result<ControlInvocation<'g>, UsageError<'g>> {
+    let mut scanner = Scanner::new(CONTROL_OPTIONS, arguments, permute);
+    let mut action = None;
+    let mut pid_file: Option<&CStr> = None;
+    let mut guard_file: Option<&CStr> = None;
+    let mut signal = None;
+    let mut timeout = None;
+    let mut escalate = false;
+    let mut verbose = false;
+    while let Some(found) = scanner.next_option()? {
+        let value = found.value.unwrap_or(c"");
+        if found.value.is_some() && value.is_empty() && matches!(found.index, 5 | 6) {
+            return Err(UsageError::EmptyValue(CONTROL_OPTIONS[found.index].name));
+        }
+        match found.index {
+            0..=4 => {
+                let chosen = ACTIONS[found.index];
+                if action.is_some_and(|previous| previous != chosen) {
+                    return Err(UsageError::ConflictingActions);
+                }
+                action = Some(chosen);
+            }
+            5 => pid_file = Some(value),
+            6 => guard_file = Some(value),
+            7 => {
+                let parsed =
+                    Signal::parse(value.to_bytes()).ok_or(UsageError::UnknownSignal(value))?;
+                if parsed == Signal::STOP {
+                    return Err(UsageError::UncatchableSignal);
+                }
+                signal = Some(parsed);
+            }
+            8 => {
+                timeout =
+                    Some(parse_seconds(value.to_bytes()).ok_or(UsageError::BadTimeout(value))?)
+            }
+            9 => escalate = true,
+            10 => verbose = true,
+            11 => return Ok(ControlInvocation::Help),
+            _ => return Ok(ControlInvocation::Version),
+        }
+    }
+    let command = scanner.operands();
+    let action = action.ok_or(UsageError::MissingAction)?;
+    let pid_file = pid_file.ok_or(UsageError::MissingPidFile)?;
+    let launches = matches!(action, Action::Start | Action::Restart);
+    if launches && command == 0 {
+        return Err(UsageError::MissingCommand);
+    }
+    if let (false, Some(operand)) = (launches, scanner.operand(0)) {
+        return Err(UsageError::UnexpectedOperand(operand));
+    }
+    if escalate && (!matches!(action, Action::Stop | Action::Restart) || timeout.is_none()) {
+        return Err(UsageError::EscalateNeedsStopAndTimeout);
+    }
+    let guard_file = match guard_file {
+        Some(given) => given,
+        None => derive_guard_file(pid_file, guard_buffer)?,
+    };
+    Ok(ControlInvocation::Run(ControlRequest {
+        action,
+        pid_file,
+        guard_file,
+        signal,
+        timeout,
+        escalate,
+        verbose,
+        command,
+    }))
+}
+
+/// `X.pid` → `X.lock`, built in `buffer` (LibUCW's rule).
+pub fn derive_guard_file<'a>(
+    pid_file: &CStr,
+    buffer: &'a mut [u8; PATH_CAPACITY],
+) -> Result<&'a CStr, UsageError<'static>> {
+    let stem = pid_file
+        .to_bytes()
+        .strip_suffix(b".pid")
+        .ok_or(UsageError::CannotDeriveGuard)?;
+    let length = stem.len() + b".lock\0".len();
+    if length > PATH_CAPACITY {
+        return Err(UsageError::PathTooLong);
+    }
+    buffer[..stem.len()].copy_from_slice(stem);
+    buffer[stem.len()..length].copy_from_slice(b".lock\0");
+    // SAFETY: `stem` comes from a `CStr`, so it has no NUL; `.lock\0` ends with the only one.
+    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(&buffer[..length]) })
+}
