@@ -1,5 +1,6 @@
 //! Links the two tools as static, libc-free executables with our own `_start` (src/rt).
-//! The library and the tests link normally; only `[[bin]]` targets get these flags.
+//! The library and the tests link normally; only `[[bin]]` targets get these flags. Also
+//! tells the tests whether they were built by root (`--cfg ucw_test_as_root`).
 
 /// Added to the default linker script: the tools abort on panic and never unwind or print
 /// backtraces, so the unwind tables rustc emits anyway (`.eh_frame`, ~1.8 KB of the tool's
@@ -50,6 +51,19 @@ fn main() {
     };
     println!("cargo:rustc-link-arg-bins={prefix}--no-eh-frame-hdr");
     println!("cargo:rustc-link-arg-bins={prefix}{}", script.display());
+    // Root-only tests (user switching, chroot, namespaces, FUSE) run when the build runs as
+    // root, as CI does; for anyone else they show as ignored, with the reason.
+    let uid = std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("Uid:"))
+                .and_then(|ids| ids.split_whitespace().nth(1).map(str::to_owned))
+        });
+    if uid.as_deref() == Some("0") {
+        println!("cargo:rustc-cfg=ucw_test_as_root");
+    }
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-env-changed=CARGO_ENCODED_RUSTFLAGS");
 }

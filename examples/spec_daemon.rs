@@ -16,22 +16,39 @@ use std::ffi::CString;
 use std::io::Write;
 use std::process::ExitCode;
 use ucw_daemon::credentials::Credentials;
+use ucw_daemon::daemon::Fork;
 use ucw_daemon::daemon::{self, Params, Running};
-use ucw_daemon::signal::Signal;
-use ucw_daemon::sys::{self, SignalSet};
+use ucw_daemon::signal::{Signal, SignalSet, Signals};
 
 /// The signals the daemon acts on.
-const HANDLED: SignalSet = SignalSet::EMPTY
-    .with(Signal::TERM.number())
-    .with(Signal::HUP.number());
+const HANDLED: SignalSet = SignalSet::EMPTY.with(Signal::TERM).with(Signal::HUP);
 
-/// Bytes of one `struct signalfd_siginfo`; the signal number is its first `u32`.
-const SIGINFO_SIZE: usize = 128;
+extern "C" {
+    /// The C library's fork(3): a std program has one, and must fork through it.
+    fn fork() -> std::ffi::c_int;
+}
+
+/// How this program forks and ends its daemon: through its C library (with the crate's `std`
+/// feature, `Fork::std()` is this).
+fn host_fork() -> Fork {
+    fn libc_fork() -> Result<Option<rustix::process::Pid>, rustix::io::Errno> {
+        // SAFETY: the C library's fork; `Daemon::run` checks that we have one thread.
+        match unsafe { fork() } {
+            -1 => Err(rustix::io::Errno::from_raw_os_error(
+                std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+            )),
+            0 => Ok(None),
+            pid => Ok(rustix::process::Pid::from_raw(pid)),
+        }
+    }
+    // SAFETY: `libc_fork` is this process's C library fork, `std::process::exit` its exit.
+    unsafe { Fork::hosted(libc_fork, std::process::exit) }
+}
 
 /// The daemon's code: wait for signals, log reloads, exit cleanly on SIGTERM.
-fn daemon_body(running: Running<'_>) -> i32 {
-    let signals = match sys::signalfd(HANDLED, false) {
-        Ok(fd) => fd,
+fn daemon_body(running: Running) -> i32 {
+    let signals = match Signals::new(HANDLED) {
+        Ok(signals) => signals,
         Err(errno) => {
             eprintln!("spec_daemon: cannot create a signalfd: {errno}");
             let _ = running.exit();
@@ -39,38 +56,37 @@ fn daemon_body(running: Running<'_>) -> i32 {
         }
     };
     eprintln!("spec_daemon: running as pid {}", std::process::id());
-    let mut record = [0u8; SIGINFO_SIZE];
     loop {
-        match rustix::io::read(&signals, &mut record) {
-            Ok(SIGINFO_SIZE) => {}
-            Ok(_) | Err(rustix::io::Errno::INTR) => continue,
+        match signals.wait() {
+            Ok(Signal::HUP) => {
+                eprintln!("spec_daemon: SIGHUP received, reloading");
+                let _ = std::io::stderr().flush();
+            }
+            Ok(Signal::TERM) => {
+                eprintln!("spec_daemon: SIGTERM received, exiting");
+                // When we are done, release the PID file and exit.
+                return match running.exit() {
+                    Ok(()) => 0,
+                    Err(error) => {
+                        eprintln!("spec_daemon: {error}");
+                        1
+                    }
+                };
+            }
+            Ok(_) => {}
             Err(errno) => {
                 eprintln!("spec_daemon: cannot read signals: {errno}");
                 let _ = running.exit();
                 return 1;
             }
         }
-        let number = u32::from_ne_bytes([record[0], record[1], record[2], record[3]]);
-        if number == Signal::HUP.number() {
-            eprintln!("spec_daemon: SIGHUP received, reloading");
-            let _ = std::io::stderr().flush();
-        } else if number == Signal::TERM.number() {
-            eprintln!("spec_daemon: SIGTERM received, exiting");
-            // When we are done, release the PID file and exit.
-            return match running.exit() {
-                Ok(()) => 0,
-                Err(error) => {
-                    eprintln!("spec_daemon: {error}");
-                    1
-                }
-            };
-        }
     }
 }
 
-/// Reports a failure to start the daemon; LibUCW's exit code for errors.
-fn fail(error: &ucw_daemon::Error) -> ExitCode {
-    eprintln!("spec_daemon: {error}");
+/// Reports a failure to start the daemon, naming the files of `params`; LibUCW's exit code
+/// for errors.
+fn fail(error: &ucw_daemon::Error, params: &Params<'_>) -> ExitCode {
+    eprintln!("spec_daemon: {}", error.display(params));
     ExitCode::from(102)
 }
 
@@ -89,7 +105,7 @@ fn main() -> ExitCode {
         ..Params::default()
     };
     // Block the signals the daemon reads before it exists (the mask survives fork).
-    if let Err(errno) = sys::set_signal_mask(HANDLED) {
+    if let Err(errno) = ucw_daemon::signal::block(HANDLED) {
         eprintln!("spec_daemon: cannot block signals: {errno}");
         return ExitCode::from(102);
     }
@@ -97,11 +113,11 @@ fn main() -> ExitCode {
     let mut credentials = Box::new(Credentials::new());
     let daemon = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon,
-        Err(error) => return fail(&error),
+        Err(error) => return fail(&error, &params),
     };
     // ... initialize everything the daemon needs here, before the fork ...
-    match daemon.run(daemon_body) {
+    match daemon.run(host_fork(), daemon_body) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => fail(&error),
+        Err(error) => fail(&error, &params),
     }
 }

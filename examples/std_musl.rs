@@ -1,6 +1,8 @@
 //! An ordinary std program using the library, meant to be built as a static musl executable
-//! (`cargo build --release --example std_musl --target x86_64-unknown-linux-musl`; CI does
-//! and runs it, see `tests/run-all`).
+//! (`cargo build --release --features std --example std_musl --target
+//! x86_64-unknown-linux-musl`; CI does and runs it, see `tests/run-all`). With the `std`
+//! feature it forks through its C library with `Fork::std()`; without the feature a program
+//! passes its C library's fork to `Fork::hosted` (see examples/spec_daemon.rs).
 //!
 //! ```text
 //! std_musl /tmp/std_musl.pid /tmp/std_musl.out
@@ -15,10 +17,10 @@ use std::io::Write;
 use std::os::unix::ffi::OsStrExt;
 use std::process::ExitCode;
 use ucw_daemon::credentials::Credentials;
-use ucw_daemon::daemon::{self, Params, Running};
+use ucw_daemon::daemon::{self, Fork, Params, Running};
 
 /// The daemon's work: one line into the output file, then a clean exit.
-fn write_line(output: &std::path::Path, running: Running<'_>) -> i32 {
+fn write_line(output: &std::path::Path, running: Running) -> i32 {
     let line = format!("std_musl daemon {} ran as a daemon\n", std::process::id());
     let written = std::fs::OpenOptions::new()
         .create(true)
@@ -39,9 +41,10 @@ fn write_line(output: &std::path::Path, running: Running<'_>) -> i32 {
     }
 }
 
-/// Reports a failure to start the daemon; LibUCW's exit code for errors.
-fn fail(error: &ucw_daemon::Error) -> ExitCode {
-    eprintln!("std_musl: {error}");
+/// Reports a failure to start the daemon, naming the files of `params`; LibUCW's exit code
+/// for errors.
+fn fail(error: &ucw_daemon::Error, params: &Params<'_>) -> ExitCode {
+    eprintln!("std_musl: {}", error.display(params));
     ExitCode::from(102)
 }
 
@@ -60,10 +63,10 @@ fn main() -> ExitCode {
     let mut credentials = Box::new(Credentials::new());
     let daemon = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon,
-        Err(error) => return fail(&error),
+        Err(error) => return fail(&error, &params),
     };
-    match daemon.run(|running| write_line(&output, running)) {
+    match daemon.run(Fork::std(), |running| write_line(&output, running)) {
         Ok(_) => ExitCode::SUCCESS,
-        Err(error) => fail(&error),
+        Err(error) => fail(&error, &params),
     }
 }

@@ -33,12 +33,11 @@
 
 use core::ffi::{c_char, c_int, CStr};
 use ucw_daemon::credentials::Credentials;
-use ucw_daemon::daemon::{self, Params, Running};
-use ucw_daemon::signal::Signal;
-use ucw_daemon::sys::{self, SignalSet};
+use ucw_daemon::daemon::{self, Fork, Params, Running};
+use ucw_daemon::signal::{Signal, SignalSet, Signals};
 
 /// The only signal the daemon acts on.
-const STOP: SignalSet = SignalSet::EMPTY.with(Signal::TERM.number());
+const STOP: SignalSet = SignalSet::EMPTY.with(Signal::TERM);
 
 /// Resolved credentials (none here, but the type has room for every supplementary group:
 /// about 260 KiB, so it lives in `.bss`).
@@ -52,10 +51,9 @@ fn complain(bytes: &[u8]) {
 
 /// The daemon: wait for SIGTERM (blocked since before the fork, read from a signalfd), then
 /// empty the PID file and exit.
-fn body(running: Running<'_>) -> i32 {
-    let mut record = [0u8; 128];
-    if let Ok(signals) = sys::signalfd(STOP, false) {
-        while !matches!(rustix::io::read(&signals, &mut record), Ok(128)) {}
+fn body(running: Running) -> i32 {
+    if let Ok(signals) = Signals::new(STOP) {
+        while signals.wait().is_err() {}
     }
     match running.exit() {
         Ok(()) => 0,
@@ -77,21 +75,27 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
         ..Params::default()
     };
     // Blocked before the fork, so a SIGTERM during start-up waits for the body.
-    if sys::set_signal_mask(STOP).is_err() {
+    if ucw_daemon::signal::block(STOP).is_err() {
         return 102;
     }
     // SAFETY: `main` runs once, single-threaded; this is the only reference ever made.
     let credentials = unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) };
+    // SAFETY: this program has no C library (see the module docs) and no threads.
+    let fork = unsafe { Fork::raw_clone() };
     let launched = match daemon::init(&params, credentials) {
-        Ok(daemon) => daemon.run(body),
+        Ok(daemon) => daemon.run(fork, body),
         Err(error) => Err(error),
     };
     match launched {
         Ok(_) => 0,
         Err(error) => {
-            complain(b"tiny_daemon: ");
-            complain(error.as_bytes());
-            complain(b"\n");
+            // The whole line in one write: `tiny_daemon: <message>\n`.
+            let mut line = [0u8; 256];
+            let prefix = b"tiny_daemon: ";
+            line[..prefix.len()].copy_from_slice(prefix);
+            let end = prefix.len() + error.render(&params, &mut line[prefix.len()..255]);
+            line[end] = b'\n';
+            complain(&line[..=end]);
             102
         }
     }
@@ -104,7 +108,7 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
 unsafe extern "C" fn start(stack: *const usize) -> ! {
     // SAFETY: the process-entry layout: argc, then argv[argc] and its terminating null.
     let code = unsafe { main(*stack as c_int, stack.add(1) as *const *const c_char) };
-    sys::exit_group(code)
+    daemon::exit_group(code)
 }
 
 // Weak, so that libc's `_start` wins when libc's startup files are linked.
@@ -151,7 +155,7 @@ mod memory;
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     complain(b"tiny_daemon: internal error (panic)\n");
-    sys::exit_group(102)
+    daemon::exit_group(102)
 }
 
 // The precompiled core of an unoptimised build still refers to the unwinder; every panic
@@ -164,5 +168,5 @@ extern "C" fn rust_eh_personality() {}
 #[allow(non_snake_case)]
 #[no_mangle]
 extern "C" fn _Unwind_Resume() -> ! {
-    sys::exit_group(102)
+    daemon::exit_group(102)
 }

@@ -70,7 +70,7 @@ use crate::error::{Context, Error, Message, Result, Subject, ERROR_BYTES};
 use crate::pidfile::{self, PidFile};
 use crate::sys;
 use core::ffi::CStr;
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::io::{Errno, FdFlags};
 use rustix::process::Pid;
@@ -149,6 +149,16 @@ impl Context for Params<'_> {
             _ => None,
         }
     }
+}
+
+/// `exit_group(code)`: ends the process at once (no destructors, no `atexit`, no stdio
+/// flush): what a libc-free program's `_start` calls after its `main` (a program with a C
+/// library calls that library's `exit`).
+///
+/// # References
+/// [exit_group(2)](https://man7.org/linux/man-pages/man2/exit_group.2.html)
+pub fn exit_group(code: i32) -> ! {
+    sys::exit_group(code)
 }
 
 /// The name of a user or group given by name.
@@ -254,7 +264,7 @@ pub struct Daemon<'a> {
     pid_file: Option<PidFile>,
     pid_path: Option<&'a CStr>,
     credentials: &'a Credentials,
-    keep_fds: Option<&'a [BorrowedFd<'a>]>,
+    keep_fds: Option<&'a [RawFd]>,
 }
 
 /// How [`Daemon::run`] ended in the launching process.
@@ -364,14 +374,14 @@ impl<'a> Daemon<'a> {
     }
 
     /// In the daemon, before its body: close every descriptor numbered 3 or above except
-    /// `keep`, the PID file and the library's own channel (`close_range`, no descriptor is
-    /// ever borrowed by number).
+    /// the numbers in `keep` (`file.as_raw_fd()`), the PID file and the library's own channel
+    /// (`close_range` over the gaps: no descriptor is borrowed by number, open or not).
     ///
     /// # Safety
     /// No value that the daemon's body uses may own a descriptor numbered 3 or above other
     /// than those in `keep`: closing a descriptor a `File` (or a runtime, or a C library)
     /// owns makes its later use or drop act on whatever reuses the number.
-    pub unsafe fn close_inherited_fds(mut self, keep: &'a [BorrowedFd<'a>]) -> Self {
+    pub unsafe fn close_inherited_fds(mut self, keep: &'a [RawFd]) -> Self {
         self.keep_fds = Some(keep);
         self
     }
@@ -606,13 +616,14 @@ impl Drop for ExitOnUnwind {
     }
 }
 
-/// Most descriptors [`Daemon::close_inherited_fds`] keeps (the caller's, besides ours).
+/// Most descriptors [`Daemon::close_inherited_fds`] keeps (the caller's, besides ours); more
+/// is E2BIG.
 const MAX_KEPT_FDS: usize = 61;
 
 /// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
 /// `close_range` over the gaps between them.
 fn close_inherited_fds(
-    keep: &[BorrowedFd<'_>],
+    keep: &[RawFd],
     pid_file: Option<&PidFile>,
     channel: BorrowedFd<'_>,
 ) -> Result<()> {
@@ -620,8 +631,8 @@ fn close_inherited_fds(
     let mut count = 0;
     let ours = pid_file
         .into_iter()
-        .flat_map(|file| [file.write_fd(), file.lock_fd()])
-        .chain([channel]);
+        .flat_map(|file| [file.write_fd().as_raw_fd(), file.lock_fd().as_raw_fd()])
+        .chain([channel.as_raw_fd()]);
     for fd in keep.iter().copied().chain(ours) {
         if count == kept.len() {
             return Err(Error::system(
@@ -630,7 +641,8 @@ fn close_inherited_fds(
                 Errno::TOOBIG,
             ));
         }
-        kept[count] = fd.as_raw_fd() as u32;
+        // A negative number is no descriptor: nothing to keep.
+        kept[count] = u32::try_from(fd).unwrap_or(0);
         count += 1;
     }
     let kept = &mut kept[..count];
@@ -776,8 +788,9 @@ impl Running {
     }
 
     /// Clears close-on-exec on the PID file's lock descriptor, so that a program this process
-    /// execs inherits the lock (read-only: it can never write the file).
-    pub(crate) fn keep_lock_across_exec(&self) -> Result<()> {
+    /// execs inherits the lock (read-only: it can never write the file; it is "running" for
+    /// as long as it, or a child it gives the descriptor, lives).
+    pub fn keep_lock_across_exec(&self) -> Result<()> {
         let Some(pid_file) = &self.pid_file else {
             return Ok(());
         };

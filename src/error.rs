@@ -152,6 +152,8 @@ pub enum ErrorKind {
     NoProgram,
     /// A channel between the library's processes carried something unexpected.
     Protocol,
+    /// The daemon's body could not start ([`Error::body_failed`]).
+    BodyFailed,
 }
 
 /// Why a file was refused.
@@ -284,6 +286,7 @@ messages! {
         "Cannot start the daemon: process %1 ended before confirming its start";
     EndedBeforeReady = DaemonEnded, "%n exited with status %1 before it was ready";
     KilledBeforeReady = DaemonEnded, "%n was killed by signal %1 (%k1) before it was ready";
+    BodyCouldNotStart = BodyFailed, "The daemon could not start";
     ClosedBeforeReady = DaemonEnded, "%n closed its notification channel before it was ready";
     UnexpectedConfirmation = Protocol,
         "Cannot confirm the daemon: unexpected data on its confirmation channel";
@@ -360,6 +363,17 @@ impl Error {
         let limit = limit.unwrap_or(Duration::ZERO);
         let seconds = u32::try_from(limit.as_secs()).unwrap_or(u32::MAX);
         self.with(2, seconds).with(3, limit.subsec_millis())
+    }
+
+    /// The error a daemon's body reports when it cannot start
+    /// ([`Running::report_failure`](crate::daemon::Running::report_failure)): "The daemon
+    /// could not start", with the errno of what failed, if a system call did.
+    pub fn body_failed(errno: Option<Errno>) -> Self {
+        let error = Self::new(Message::BodyCouldNotStart, Subject::None);
+        match errno {
+            Some(errno) => error.with_errno(errno),
+            None => error,
+        }
     }
 
     /// What kind of failure this is.
