@@ -3,7 +3,9 @@
  * implemented by ucw-daemon (link with libucw_daemon_capi.a).
  *
  * Source compatibility: a C program written for LibUCW's <ucw/daemon.h> compiles
- * against this header unchanged.  The structures have LibUCW's members, in LibUCW's
+ * against this header unchanged, as long as all it takes from the rest of LibUCW
+ * is what our <ucw/lib.h> offers (uint, NONRET, UNUSED, FORMAT_CHECK, die()).
+ * The structures have LibUCW's members, in LibUCW's
  * order, with LibUCW's types (so sizes and offsets are LibUCW's); the enumerations
  * have LibUCW's names and values; the six functions have LibUCW's signatures.
  * capi/tests/abi_check.c pins all of that down with static assertions.
