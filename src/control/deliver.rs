@@ -475,7 +475,7 @@ pub(crate) fn signal_others(
         else {
             continue;
         };
-        if session_of(pid) != Some(session) {
+        if group_and_session(pid).map(|(_, of)| of) != Some(session) {
             continue;
         }
         if let Proof::Holder(target) = prove(pid, Some(lock))? {
@@ -490,8 +490,9 @@ pub(crate) fn signal_others(
     Ok(found)
 }
 
-/// The session id in `/proc/<pid>/stat` (the sixth field, after the name in parentheses).
-fn session_of(pid: Pid) -> Option<u64> {
+/// The process group and session ids in `/proc/<pid>/stat` (the fifth and sixth fields,
+/// after the name in parentheses).
+fn group_and_session(pid: Pid) -> Option<(u64, u64)> {
     let mut path = [0u8; 32];
     let mut writer = Writer::new(&mut path);
     writer.push(b"/proc/");
@@ -511,7 +512,10 @@ fn session_of(pid: Pid) -> Option<u64> {
     let mut fields = stat[after_name + 1..]
         .split(|&byte| byte == b' ')
         .filter(|field| !field.is_empty());
-    parse_decimal(fields.nth(3)?, u64::MAX)
+    // state, ppid, pgrp, session.
+    let group = parse_decimal(fields.nth(2)?, u64::MAX)?;
+    let session = parse_decimal(fields.next()?, u64::MAX)?;
+    Some((group, session))
 }
 
 impl Target {
@@ -536,13 +540,26 @@ impl Target {
         self.send_with(signal, 0)
     }
 
-    /// Sends `signal` to the process's whole process group (`PIDFD_SIGNAL_PROCESS_GROUP`;
-    /// a kernel older than 6.9 refuses it, and then only the process itself gets it).
+    /// Sends `signal` to the process's whole process group: `PIDFD_SIGNAL_PROCESS_GROUP`
+    /// when the process leads its group (Linux 6.9); else (EINVAL from an older kernel,
+    /// ESRCH for a member that is not the leader) to the group `/proc/<pid>/stat` names,
+    /// while the process is alive, and to the process itself. `Ok(false)` when it is gone.
     pub(crate) fn send_group(&self, signal: Signal) -> Result<bool> {
         match self.send_with(signal, sys::PIDFD_SIGNAL_PROCESS_GROUP) {
-            Err(error) if error.errno() == Some(Errno::INVAL) => self.send(signal),
-            other => other,
+            Ok(true) => return Ok(true),
+            Ok(false) => {}
+            Err(error) if error.errno() == Some(Errno::INVAL) => {}
+            Err(error) => return Err(error),
         }
+        if let (Some((group, _)), true) = (group_and_session(self.pid), self.is_alive()?) {
+            if let Some(group) = Pid::from_raw(group as i32) {
+                // SAFETY: `Signal` holds 1–64, all valid Linux signal numbers.
+                let kernel =
+                    unsafe { rustix::process::Signal::from_raw_unchecked(signal.number() as i32) };
+                let _ = rustix::process::kill_process_group(group, kernel);
+            }
+        }
+        self.send(signal)
     }
 
     fn send_with(&self, signal: Signal, flags: u32) -> Result<bool> {

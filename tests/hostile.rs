@@ -1,0 +1,675 @@
+//! Hostile and careless environments (issue 10): each test is one case that broke, run
+//! against the real tools as a user would meet it — a daemon with a descriptor on a hung
+//! FUSE file, a stranger that merely has the PID file open, a parent that ignores SIGCHLD,
+//! PID and guard files readable by others, a PID file on procfs, a closed stderr, a
+//! read-only path, a supervisor killed with SIGKILL (with programs that change their uid or
+//! leave children behind), and the smaller ones (`--timeout 0`, a huge command line, a
+//! malformed passwd entry, `--signal STOP`).
+//!
+//! Tests that need root (namespaces, mounts, uid changes, FUSE) are ignored, saying why, when
+//! the tests were not built by root.
+
+mod common;
+#[path = "common/hung_fuse.rs"]
+mod hung_fuse;
+
+use common::{harness, is_alive, wait_gone, Output, TempDir};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn control_tool() -> &'static str {
+    env!("CARGO_BIN_EXE_ucw-daemon-control")
+}
+
+fn daemonize_tool() -> &'static str {
+    env!("CARGO_BIN_EXE_ucw-daemonize")
+}
+
+fn example(name: &str) -> PathBuf {
+    Path::new(control_tool())
+        .parent()
+        .unwrap()
+        .join("examples")
+        .join(name)
+}
+
+fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Runs `ucw-daemon-control` with `arguments` (at most 30 s).
+fn control(dir: &TempDir, arguments: &[&str]) -> Output {
+    harness().run(control_tool(), arguments, dir.path())
+}
+
+/// `--start` of `ucw-daemonize [options] -- fixture_hostile_program [words]` on `pid`.
+fn start(dir: &TempDir, pid: &Path, options: &[&str], words: &[&str]) -> Output {
+    let program = example("fixture_hostile_program");
+    let mut arguments = vec![
+        "--start",
+        "--pid-file",
+        text(pid),
+        "--",
+        daemonize_tool(),
+        "--pid-file",
+        text(pid),
+    ];
+    arguments.extend_from_slice(options);
+    arguments.push("--");
+    arguments.push(text(&program));
+    arguments.extend_from_slice(words);
+    control(dir, &arguments)
+}
+
+/// The PID written in a PID file.
+fn written_pid(pid: &Path) -> i32 {
+    std::fs::read_to_string(pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .expect("a PID")
+}
+
+/// Polls `condition` for up to `limit`.
+fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    condition()
+}
+
+/// The `key=` values a hostile program reported.
+fn reported(report: &Path, key: &str) -> Vec<i32> {
+    std::fs::read_to_string(report)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.strip_prefix(key))
+        .filter_map(|value| value.parse().ok())
+        .collect()
+}
+
+fn kill(pid: i32, signal: rustix::process::Signal) {
+    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal);
+}
+
+/// Runs a shell script (`sh -c`) with `arguments` as `$1`, `$2`, ...
+fn shell(dir: &TempDir, script: &str, arguments: &[&str]) -> Output {
+    let mut all = vec!["-c", script, "sh"];
+    all.extend_from_slice(arguments);
+    harness().run("/bin/sh", all, dir.path())
+}
+
+fn require_root(what: &str) {
+    common::require_root(what);
+}
+
+// --- 1. every wait bounded, even with a descriptor on a hung file system -------------------
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: mounts a FUSE file system"
+)]
+fn a_daemon_on_a_hung_file_system_is_still_bounded_by_the_timeout() {
+    require_root("mounting FUSE");
+    let fuse = hung_fuse::HungFs::mount();
+    let dir = TempDir::new("hung");
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let file = fuse.file();
+    let open = format!("open={}", text(&file));
+    let report_word = format!("report={}", text(&report));
+    assert_eq!(start(&dir, &pid, &[], &[&open, &report_word]).code, Some(0));
+    assert!(eventually(Duration::from_secs(5), || !reported(
+        &report, "pid="
+    )
+    .is_empty()));
+    fuse.hang();
+    // A reload proves the holder through fdinfo, which never touches the hung file.
+    let began = Instant::now();
+    let reload = control(
+        &dir,
+        &["--reload", "--timeout", "2", "--pid-file", text(&pid)],
+    );
+    assert_eq!(reload.code, Some(0), "{reload:?}");
+    assert!(
+        began.elapsed() < Duration::from_secs(3),
+        "reload took {:?}",
+        began.elapsed()
+    );
+    // A stop signals, then the exiting program hangs closing the FUSE file (its lock with
+    // it): the wait ends at the deadline.
+    let began = Instant::now();
+    let stop = control(
+        &dir,
+        &["--stop", "--timeout", "2", "--pid-file", text(&pid)],
+    );
+    let took = began.elapsed();
+    assert_eq!(stop.code, Some(102), "{stop:?}");
+    assert!(stop.stderr.contains("did not stop within 2 s"), "{stop:?}");
+    assert!(took < Duration::from_secs(3), "stop took {took:?}");
+    // Meanwhile no controller keeps the guard: a check answers at once.
+    let check = control(
+        &dir,
+        &["--check", "--timeout", "1", "--pid-file", text(&pid)],
+    );
+    assert_eq!(check.code, Some(0), "{check:?}");
+    fuse.abort();
+    assert!(eventually(Duration::from_secs(10), || {
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code == Some(101)
+    }));
+}
+
+// --- 2. the proof reads the lock itself --------------------------------------------------
+
+#[test]
+fn a_process_that_only_has_the_pid_file_open_is_never_signalled() {
+    let dir = TempDir::new("opener");
+    let pid = dir.join("d.pid");
+    std::fs::write(&pid, "").unwrap();
+    std::fs::set_permissions(&pid, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // The stranger has the PID file open (no lock): reading /proc/<pid>/fd would "prove" it.
+    let mut stranger = Command::new("/bin/sh");
+    stranger.args(["-c", "exec 3<\"$0\"; exec sleep 60", text(&pid)]);
+    let stranger = harness().spawn(stranger, dir.path());
+    assert!(eventually(Duration::from_secs(5), || {
+        std::fs::read_link(format!("/proc/{}/fd/3", stranger.pid)).is_ok_and(|link| link == pid)
+    }));
+    // A lock holder writes the stranger's PID into the file.
+    let decoy_ready = PathBuf::from(format!("{}.ready", text(&pid)));
+    let mut decoy = Command::new(example("fixture_control_decoy"));
+    decoy.arg(&pid).arg(format!("{}\\n", stranger.pid));
+    let decoy = harness().spawn(decoy, dir.path());
+    assert!(eventually(Duration::from_secs(5), || decoy_ready.exists()));
+    for action in ["--stop", "--reload"] {
+        let run = control(&dir, &[action, "--timeout", "2", "--pid-file", text(&pid)]);
+        assert_eq!(run.code, Some(102), "{action}: {run:?}");
+        assert!(
+            run.stderr.contains(&format!(
+                "process {} does not hold the lock on",
+                stranger.pid
+            )),
+            "{run:?}"
+        );
+        assert!(is_alive(stranger.pid), "{action} signalled the stranger");
+    }
+    kill(stranger.pid, rustix::process::Signal::KILL);
+    kill(decoy.pid, rustix::process::Signal::KILL);
+}
+
+// --- 3 and 4. a parent that ignores SIGCHLD ------------------------------------------------
+
+#[test]
+fn a_supervisor_whose_parent_ignores_sigchld_still_sees_its_program_exit() {
+    let dir = TempDir::new("sigchld-supervisor");
+    let pid = dir.join("d.pid");
+    let program = example("fixture_hostile_program");
+    let run = shell(
+        &dir,
+        "trap '' CHLD; exec \"$1\" --pid-file \"$2\" -- \"$3\" exit-after=300",
+        &[daemonize_tool(), text(&pid), text(&program)],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            control(&dir, &["--check", "--pid-file", text(&pid)]).code == Some(101)
+        }),
+        "the supervisor kept the lock after its program exited"
+    );
+}
+
+#[test]
+fn start_from_a_parent_that_ignores_sigchld_succeeds() {
+    let dir = TempDir::new("sigchld-start");
+    let pid = dir.join("d.pid");
+    let program = example("fixture_hostile_program");
+    let run = shell(
+        &dir,
+        "trap '' CHLD; exec \"$1\" --start --pid-file \"$2\" -- \"$3\" --pid-file \"$2\" -- \"$4\"",
+        &[control_tool(), text(&pid), daemonize_tool(), text(&program)],
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(0)
+    );
+    // In-process, the library must not touch the host's dispositions: the launcher's status
+    // is lost (ECHILD) and the PID file decides.
+    let host = harness().run(
+        example("fixture_control_host"),
+        [
+            text(&dir.join("e.pid")),
+            text(&dir.join("e.lock")),
+            daemonize_tool(),
+            "--pid-file",
+            text(&dir.join("e.pid")),
+            "--",
+            text(&program),
+        ],
+        dir.path(),
+    );
+    assert_eq!(host.stdout, "status=0\nsigchld=ignored\n", "{host:?}");
+    assert_eq!(
+        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
+        Some(0)
+    );
+    assert_eq!(
+        control(&dir, &["--stop", "--pid-file", text(&dir.join("e.pid"))]).code,
+        Some(0)
+    );
+}
+
+// --- 5. files readable by others ---------------------------------------------------------
+
+#[test]
+fn pid_and_guard_files_readable_by_others_are_tightened() {
+    let dir = TempDir::new("tighten");
+    let (pid, guard) = (dir.join("d.pid"), dir.join("d.lock"));
+    for file in [&pid, &guard] {
+        std::fs::write(file, "").unwrap();
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(101)
+    );
+    for file in [&pid, &guard] {
+        let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", file.display());
+    }
+    // The daemon side tightens its own file too (LibUCW creates them 0666 & umask).
+    std::fs::set_permissions(&pid, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(start(&dir, &pid, &[], &[]).code, Some(0));
+    assert_eq!(
+        std::fs::metadata(&pid).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
+        Some(0)
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: a read-only bind mount in a mount namespace"
+)]
+fn a_readable_file_on_a_read_only_mount_is_used_as_it_is() {
+    require_root("mount namespaces");
+    let dir = TempDir::new("tighten-ro");
+    let files = dir.join("files");
+    std::fs::create_dir(&files).unwrap();
+    let (pid, guard) = (files.join("d.pid"), dir.join("d.lock"));
+    std::fs::write(&pid, "").unwrap();
+    std::fs::set_permissions(&pid, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let run = harness().run(
+        "unshare",
+        [
+            "--mount",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            "mount --bind -o ro \"$1\" \"$1\" && exec \"$2\" --check --pid-file \"$3\" --guard-file \"$4\"",
+            "sh",
+            text(&files),
+            control_tool(),
+            text(&pid),
+            text(&guard),
+        ],
+        dir.path(),
+    );
+    assert_eq!(
+        run.code,
+        Some(101),
+        "EROFS on fchmod must not stop the check: {run:?}"
+    );
+    assert_eq!(
+        std::fs::metadata(&pid).unwrap().permissions().mode() & 0o777,
+        0o644
+    );
+}
+
+// --- 6. PID files on pseudo file systems ---------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: a UTS namespace (the test writes the host name)"
+)]
+fn a_pid_file_on_procfs_is_refused_and_never_written() {
+    require_root("UTS namespaces");
+    let dir = TempDir::new("procfs");
+    // In a UTS namespace of its own, so that even a failing run cannot rename the machine.
+    let run = harness().run(
+        "unshare",
+        [
+            "--uts",
+            "/bin/sh",
+            "-c",
+            "hostname ucw-before && \"$1\" --pid-file /proc/sys/kernel/hostname -- /bin/true; echo \"rc=$? host=$(hostname)\"",
+            "sh",
+            daemonize_tool(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.stdout.trim(), "rc=102 host=ucw-before", "{run:?}");
+    assert!(
+        run.stderr.contains(
+            "Refusing PID file /proc/sys/kernel/hostname: it is on a pseudo file system (type 0x9fa0)"
+        ),
+        "{run:?}"
+    );
+}
+
+// --- 7. closed standard descriptors ------------------------------------------------------
+
+#[test]
+fn a_closed_stderr_never_gets_one_of_our_files() {
+    let dir = TempDir::new("closed-stderr");
+    let (victim, guard, not_a_file) = (dir.join("victim"), dir.join("x.lock"), dir.join("x.pid"));
+    std::fs::write(&victim, "precious\n").unwrap();
+    std::fs::set_permissions(&victim, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::hard_link(&victim, &guard).unwrap();
+    std::fs::create_dir(&not_a_file).unwrap();
+    // An error message is written to "stderr": with fd 2 closed, our guard must not be there.
+    let run = shell(
+        &dir,
+        "exec 2>&-; exec \"$1\" --check --pid-file \"$2\"",
+        &[control_tool(), text(&not_a_file)],
+    );
+    assert_eq!(run.code, Some(102), "{run:?}");
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious\n");
+}
+
+// --- 8. STOP through a read-only path ------------------------------------------------------
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: a read-only bind mount in a mount namespace"
+)]
+fn stop_through_a_read_only_path_reports_the_truth() {
+    require_root("mount namespaces");
+    let dir = TempDir::new("stop-ro");
+    let files = dir.join("files");
+    std::fs::create_dir(&files).unwrap();
+    let (pid, guard) = (files.join("d.pid"), dir.join("d.lock"));
+    let report = dir.join("report");
+    let report_word = format!("report={}", text(&report));
+    assert_eq!(start(&dir, &pid, &[], &[&report_word]).code, Some(0));
+    let program = reported(&report, "pid=");
+    let run = harness().run(
+        "unshare",
+        [
+            "--mount",
+            "--propagation",
+            "private",
+            "/bin/sh",
+            "-c",
+            "mount --bind -o ro \"$1\" \"$1\" && exec \"$2\" --stop --timeout 10 --pid-file \"$3\" --guard-file \"$4\"",
+            "sh",
+            text(&files),
+            control_tool(),
+            text(&pid),
+            text(&guard),
+        ],
+        dir.path(),
+    );
+    assert_eq!(run.code, Some(0), "{run:?}");
+    assert!(program
+        .iter()
+        .all(|&pid| wait_gone(pid, Duration::from_secs(5))));
+    // The daemon emptied its own file (its mount is writable).
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(101)
+    );
+}
+
+// --- 9. a supervisor killed with SIGKILL ---------------------------------------------------
+
+/// Starts a program that changes its uid (so PDEATHSIG no longer reaches it) under a
+/// supervisor, kills the supervisor with SIGKILL, and returns the program's pid.
+fn start_and_kill_the_supervisor(dir: &TempDir, pid: &Path, report: &Path, words: &[&str]) -> i32 {
+    // The program reports after it became uid 65534: let it reach and write the report.
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o711)).unwrap();
+    std::fs::write(report, "").unwrap();
+    std::fs::set_permissions(report, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let report_word = format!("report={}", text(report));
+    let mut all = vec![report_word.as_str(), "setuid=65534"];
+    all.extend_from_slice(words);
+    assert_eq!(start(dir, pid, &[], &all).code, Some(0));
+    assert!(eventually(Duration::from_secs(5), || !reported(
+        report, "uid="
+    )
+    .is_empty()));
+    let supervisor = written_pid(pid);
+    kill(supervisor, rustix::process::Signal::KILL);
+    assert!(wait_gone(supervisor, Duration::from_secs(5)));
+    let program = reported(report, "pid=")[0];
+    // PDEATHSIG was cleared by the uid change: the program lives on, unsupervised.
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(is_alive(program));
+    program
+}
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: the program changes its own uid"
+)]
+fn after_a_killed_supervisor_start_never_runs_a_second_program() {
+    require_root("uid changes");
+    let dir = TempDir::new("sigkill-start");
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let program = start_and_kill_the_supervisor(&dir, &pid, &report, &[]);
+    // The program still holds the lock (it shares the supervisor's lock description).
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(0)
+    );
+    assert_eq!(start(&dir, &pid, &[], &[]).code, Some(100));
+    // STOP finds it (a holder of the lock in the dead supervisor's session) and stops it.
+    let stop = control(
+        &dir,
+        &["--stop", "--timeout", "5", "--pid-file", text(&pid)],
+    );
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(wait_gone(program, Duration::from_secs(5)));
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(101)
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: the program changes its own uid"
+)]
+fn after_a_killed_supervisor_stop_kills_what_is_left() {
+    require_root("uid changes");
+    let dir = TempDir::new("sigkill-stop");
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let program = start_and_kill_the_supervisor(&dir, &pid, &report, &["child", "ignore-term"]);
+    let child = reported(&report, "child=")[0];
+    // Without escalation the stop says who keeps the lock, within its deadline.
+    let stop = control(
+        &dir,
+        &["--stop", "--timeout", "1", "--pid-file", text(&pid)],
+    );
+    assert_eq!(stop.code, Some(102), "{stop:?}");
+    assert!(
+        stop.stderr
+            .contains("other processes of the daemon held the lock"),
+        "{stop:?}"
+    );
+    // With it, the program's process group goes, its long-lived child included.
+    let stop = control(
+        &dir,
+        &[
+            "--stop",
+            "--timeout",
+            "1",
+            "--kill-after-timeout",
+            "--pid-file",
+            text(&pid),
+        ],
+    );
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert!(wait_gone(program, Duration::from_secs(5)));
+    assert!(wait_gone(child, Duration::from_secs(5)));
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(101)
+    );
+}
+
+#[test]
+fn children_left_behind_never_keep_the_daemon_running() {
+    let dir = TempDir::new("leftovers");
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let report_word = format!("report={}", text(&report));
+    assert_eq!(
+        start(&dir, &pid, &[], &[&report_word, "child", "exit-after=300"]).code,
+        Some(0)
+    );
+    assert!(eventually(Duration::from_secs(5), || !reported(
+        &report, "child="
+    )
+    .is_empty()));
+    let child = reported(&report, "child=")[0];
+    assert!(eventually(Duration::from_secs(10), || {
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code == Some(101)
+    }));
+    // The child still has the lock's descriptor, but LOCK_UN ended the lock for all of them.
+    assert!(is_alive(child));
+    assert_eq!(start(&dir, &pid, &[], &[]).code, Some(0));
+    assert_eq!(
+        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
+        Some(0)
+    );
+    kill(child, rustix::process::Signal::KILL);
+}
+
+// --- 10. the smaller ones ----------------------------------------------------------------
+
+#[test]
+fn a_zero_timeout_stop_of_a_daemon_that_exits_at_once_succeeds() {
+    let dir = TempDir::new("timeout-zero");
+    let pid = dir.join("d.pid");
+    for round in 0..5 {
+        assert_eq!(start(&dir, &pid, &[], &[]).code, Some(0), "round {round}");
+        let stop = control(
+            &dir,
+            &["--stop", "--timeout", "0", "--pid-file", text(&pid)],
+        );
+        assert_eq!(stop.code, Some(0), "round {round}: {stop:?}");
+    }
+}
+
+#[test]
+fn a_zero_timeout_kill_after_timeout_kills_and_empties_the_file() {
+    let dir = TempDir::new("timeout-zero-kill");
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let report_word = format!("report={}", text(&report));
+    assert_eq!(
+        start(&dir, &pid, &[], &[&report_word, "ignore-term"]).code,
+        Some(0)
+    );
+    let stop = control(
+        &dir,
+        &[
+            "--stop",
+            "--timeout",
+            "0",
+            "--kill-after-timeout",
+            "--pid-file",
+            text(&pid),
+        ],
+    );
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert_eq!(std::fs::read(&pid).unwrap(), b"");
+    assert_eq!(
+        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+        Some(101)
+    );
+    assert!(reported(&report, "pid=")
+        .iter()
+        .all(|&pid| wait_gone(pid, Duration::from_secs(5))));
+}
+
+#[test]
+fn a_huge_command_line_is_parsed_in_linear_time() {
+    use std::ffi::CString;
+    use ucw_daemon::tool::control_line::{parse_control, ControlInvocation, PATH_CAPACITY};
+    // 80,000 operands and 80,000 options, interleaved: the old permutation rotated the
+    // operands once per option (quadratic: 4.5 s in a release build, minutes in this one).
+    let words: Vec<CString> = (0..80_000)
+        .flat_map(|index| {
+            [
+                CString::new(format!("word{index}")).unwrap(),
+                CString::new("--check").unwrap(),
+            ]
+        })
+        .chain([CString::new("--pid-file=/run/x.pid").unwrap()])
+        .collect();
+    let mut arguments: Vec<&std::ffi::CStr> = words.iter().map(CString::as_c_str).collect();
+    let mut guard = [0u8; PATH_CAPACITY];
+    let began = Instant::now();
+    let parsed = parse_control(&mut arguments, true, &mut guard);
+    let took = began.elapsed();
+    // --check with operands is a usage error; what matters is how fast it is found, and that
+    // the operands were gathered in order.
+    assert!(!matches!(parsed, Ok(ControlInvocation::Run(_))));
+    assert_eq!(arguments[0].to_bytes(), b"word0");
+    assert_eq!(arguments[79_999].to_bytes(), b"word79999");
+    assert!(took < Duration::from_secs(10), "{took:?}");
+}
+
+#[test]
+fn a_malformed_passwd_entry_is_called_malformed() {
+    let dir = TempDir::new("malformed");
+    let (passwd, group) = (dir.join("passwd"), dir.join("group"));
+    std::fs::write(&passwd, "x:x:abc:1::/:/bin/sh\n").unwrap();
+    std::fs::write(&group, "").unwrap();
+    let mut command = Command::new(daemonize_tool());
+    command
+        .args(["--foreground", "--user", "x", "--", "/bin/true"])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group);
+    let run = harness().spawn(command, dir.path());
+    let run = harness().wait(&run, Duration::from_secs(10));
+    assert_eq!(run.code, Some(102), "{run:?}");
+    assert_eq!(
+        run.stderr,
+        format!(
+            "ucw-daemonize: The entry of user `x` in {} is malformed (uid or gid not a number from 0 to 4294967294)\n",
+            passwd.display()
+        )
+    );
+}
+
+#[test]
+fn signal_stop_is_refused_because_no_supervisor_can_forward_it() {
+    let dir = TempDir::new("sigstop");
+    let pid = dir.join("d.pid");
+    for action in ["--reload", "--stop"] {
+        let run = control(
+            &dir,
+            &[action, "--signal", "STOP", "--pid-file", text(&pid)],
+        );
+        assert_eq!(run.code, Some(1), "{run:?}");
+        assert!(
+            run.stderr.contains("--signal STOP cannot be caught"),
+            "{run:?}"
+        );
+    }
+}
