@@ -108,8 +108,22 @@ fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<Outcome> {
     })
 }
 
-/// The launcher was still running at the deadline.
+/// How long START waits, after giving up on a launcher, for what it started to let go of the
+/// PID file (a supervisor that sees its launcher die kills its program and empties the file).
+const SETTLE: core::time::Duration = core::time::Duration::from_secs(1);
+
+/// The launcher was still running at the deadline (and has been killed): wait, briefly, until
+/// nothing of this start holds the PID file, so that "ERROR" means nothing was left running.
 fn timeout(params: &Params<'_>) -> Error {
+    let settle = Deadline::start(Some(SETTLE));
+    let mut step = FIRST_PAUSE;
+    while let Ok(inspection) = pidfile::inspect(params.pid_file) {
+        if !matches!(inspection.state, PidState::Running(_) | PidState::Busy)
+            || !settle.pause(&mut step)
+        {
+            break;
+        }
+    }
     Error::new(Message::LaunchTimeout, Subject::Program).with_duration(params.timeout)
 }
 

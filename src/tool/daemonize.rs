@@ -480,6 +480,12 @@ impl Job<'_> {
             }
         };
         crate::failpoint::hit("supervisor-before-confirm");
+        // The supervisor holds the starter's stderr no longer than its program does: with
+        // `--stderr` both write there (`out=$(... --start ... 2>&1)` must not wait for the
+        // daemon to end). It prints nothing itself; its errors go to the launcher.
+        if let (Some(stderr), false) = (&self.outputs[1], foreground) {
+            let _ = rustix::stdio::dup2_stderr(stderr);
+        }
         if let Readiness::Exec = readiness {
             running.ready();
         }
@@ -526,8 +532,15 @@ impl Job<'_> {
                         running.ready();
                     }
                     Heard::Closed => {
-                        kill_program(child);
-                        let error = Error::new(Message::ClosedBeforeReady, Subject::Program);
+                        // A program that exits closes the channel a moment before its
+                        // SIGCHLD: give it that moment to tell "exited" from "closed".
+                        let error = match exited_within(child, CLOSE_GRACE) {
+                            Some(ended) => not_ready(ended),
+                            None => {
+                                kill_program(child);
+                                Error::new(Message::ClosedBeforeReady, Subject::Program)
+                            }
+                        };
                         running.report_failure(&error);
                         return Ok(crate::control::ERROR_EXIT_CODE);
                     }
@@ -795,6 +808,28 @@ fn reap(child: Pid) -> Option<Ended> {
             // ECHILD: nothing left to wait for, so the program is gone too.
             Err(_) => return Some(Ended::Exited(crate::control::ERROR_EXIT_CODE)),
         }
+    }
+}
+
+/// How long a program whose notification channel closed gets to show that it exited.
+const CLOSE_GRACE: core::time::Duration = core::time::Duration::from_millis(100);
+
+/// The program's end, if it ends within `limit` (polled with `WNOHANG`).
+fn exited_within(child: Pid, limit: core::time::Duration) -> Option<Ended> {
+    let step = core::time::Duration::from_millis(2);
+    let mut waited = core::time::Duration::ZERO;
+    loop {
+        if let Ok(Some((_, status))) = rustix::process::waitpid(Some(child), WaitOptions::NOHANG) {
+            return Some(Ended::of(status));
+        }
+        if waited >= limit {
+            return None;
+        }
+        let _ = rustix::thread::nanosleep(&rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: step.as_nanos() as i64,
+        });
+        waited += step;
     }
 }
 
