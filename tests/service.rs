@@ -475,3 +475,68 @@ fn verbose_says_what_was_seen_or_done() {
         ""
     );
 }
+
+/// The options a man page documents: the `--name` words of the `.B`/`.BI` line after each
+/// `.TP` (roff writes `-` as `\-`).
+fn documented_options(page: &str) -> std::collections::BTreeSet<String> {
+    let lines: Vec<&str> = page.lines().collect();
+    let mut options = std::collections::BTreeSet::new();
+    for pair in lines.windows(2) {
+        if pair[0] == ".TP" && (pair[1].starts_with(".B ") || pair[1].starts_with(".BI ")) {
+            let word = pair[1].split_whitespace().nth(1).unwrap_or("").replace("\\-", "-");
+            let word = word.trim_matches('"');
+            if word.starts_with("--") && word.len() > 2 {
+                options.insert(word.to_owned());
+            }
+        }
+    }
+    options
+}
+
+/// The `--name` words of a `--help` text.
+fn help_options(help: &str) -> std::collections::BTreeSet<String> {
+    let mut options = std::collections::BTreeSet::new();
+    for (start, _) in help.match_indices("--") {
+        let name: String = help[start + 2..]
+            .chars()
+            .take_while(|&character| character.is_ascii_lowercase() || character == '-')
+            .collect();
+        if !name.is_empty() {
+            options.insert(format!("--{name}"));
+        }
+    }
+    options
+}
+
+#[test]
+fn the_man_pages_render_cleanly_and_list_what_help_lists() {
+    let dir = TempDir::new("man");
+    for (tool, page) in [
+        (control_tool(), "man/ucw-daemon-control.8"),
+        (daemonize_tool(), "man/ucw-daemonize.8"),
+    ] {
+        let page = Path::new(env!("CARGO_MANIFEST_DIR")).join(page);
+        for program in ["/usr/bin/groff", "/usr/bin/man"] {
+            assert!(
+                Path::new(program).exists(),
+                "{program} is missing: apt-get install -y groff-base man-db (tests/run-all does)"
+            );
+        }
+        let groff = harness().run("/usr/bin/groff", ["-man", "-Tutf8", "-ww", "-z", text(&page)], dir.path());
+        assert_eq!((groff.code, groff.stderr.as_str()), (Some(0), ""), "{}", page.display());
+        let mut man = Command::new("/usr/bin/man");
+        man.args(["--warnings", "-l", text(&page)]).env("MANWIDTH", "80");
+        let man = harness().wait(&harness().spawn(man, dir.path()), Duration::from_secs(30));
+        assert_eq!((man.code, man.stderr.as_str()), (Some(0), ""), "{}", page.display());
+        assert!(man.stdout.contains("EXIT STATUS"), "{}", page.display());
+        let help = harness().run(tool, ["--help"], dir.path());
+        assert_eq!(help.code, Some(0));
+        let source = std::fs::read_to_string(&page).unwrap();
+        assert_eq!(
+            documented_options(&source),
+            help_options(&help.stdout),
+            "{}: options in the man page vs --help",
+            page.display()
+        );
+    }
+}
