@@ -646,7 +646,14 @@ fn close_inherited_fds(
         count += 1;
     }
     let kept = &mut kept[..count];
-    kept.sort_unstable();
+    // An insertion sort: a few dozen numbers, and core's sort would cost 2 KB of code.
+    for index in 1..kept.len() {
+        let mut position = index;
+        while position > 0 && kept[position - 1] > kept[position] {
+            kept.swap(position - 1, position);
+            position -= 1;
+        }
+    }
     let mut first = 3u32;
     for &number in kept.iter().chain([&u32::MAX]) {
         if number > first {

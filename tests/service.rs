@@ -483,7 +483,11 @@ fn documented_options(page: &str) -> std::collections::BTreeSet<String> {
     let mut options = std::collections::BTreeSet::new();
     for pair in lines.windows(2) {
         if pair[0] == ".TP" && (pair[1].starts_with(".B ") || pair[1].starts_with(".BI ")) {
-            let word = pair[1].split_whitespace().nth(1).unwrap_or("").replace("\\-", "-");
+            let word = pair[1]
+                .split_whitespace()
+                .nth(1)
+                .unwrap_or("")
+                .replace("\\-", "-");
             let word = word.trim_matches('"');
             if word.starts_with("--") && word.len() > 2 {
                 options.insert(word.to_owned());
@@ -522,12 +526,27 @@ fn the_man_pages_render_cleanly_and_list_what_help_lists() {
                 "{program} is missing: apt-get install -y groff-base man-db (tests/run-all does)"
             );
         }
-        let groff = harness().run("/usr/bin/groff", ["-man", "-Tutf8", "-ww", "-z", text(&page)], dir.path());
-        assert_eq!((groff.code, groff.stderr.as_str()), (Some(0), ""), "{}", page.display());
+        let groff = harness().run(
+            "/usr/bin/groff",
+            ["-man", "-Tutf8", "-ww", "-z", text(&page)],
+            dir.path(),
+        );
+        assert_eq!(
+            (groff.code, groff.stderr.as_str()),
+            (Some(0), ""),
+            "{}",
+            page.display()
+        );
         let mut man = Command::new("/usr/bin/man");
-        man.args(["--warnings", "-l", text(&page)]).env("MANWIDTH", "80");
+        man.args(["--warnings", "-l", text(&page)])
+            .env("MANWIDTH", "80");
         let man = harness().wait(&harness().spawn(man, dir.path()), Duration::from_secs(30));
-        assert_eq!((man.code, man.stderr.as_str()), (Some(0), ""), "{}", page.display());
+        assert_eq!(
+            (man.code, man.stderr.as_str()),
+            (Some(0), ""),
+            "{}",
+            page.display()
+        );
         assert!(man.stdout.contains("EXIT STATUS"), "{}", page.display());
         let help = harness().run(tool, ["--help"], dir.path());
         assert_eq!(help.code, Some(0));

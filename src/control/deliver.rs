@@ -227,9 +227,8 @@ fn holds(pid: Pid, lock: &LockId) -> Result<Holding> {
         writer.push_decimal(u64::from(number));
         writer.push(leaf);
         writer.push(b"\0");
-        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOCTTY;
         match proc_path(&path[..]) {
-            Some(path) => rustix::fs::open(path, flags, Mode::empty()),
+            Some(path) => open_proc(path, OFlags::DIRECTORY),
             None => Err(Errno::INVAL),
         }
     };
@@ -342,17 +341,17 @@ fn parse_hex(text: &[u8]) -> Option<u32> {
     Some(value)
 }
 
-/// Calls `line` for every line read from `fd` (lines longer than 128 bytes are skipped);
-/// stops when it returns `false`.
+/// Calls `line` for every line read from `fd`, cut to its first 128 bytes (every line we
+/// look for is shorter, or has what we want in its start: mountinfo's device); stops when
+/// it returns `false`.
 fn for_each_line(fd: BorrowedFd<'_>, mut line: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
     let mut buffer = [0u8; 512];
     let mut current = [0u8; 128];
     let mut length = 0;
-    let mut cut = false;
     loop {
         let count = match rustix::io::read(fd, &mut buffer) {
             Ok(0) => {
-                if length > 0 && !cut {
+                if length > 0 {
                     line(&current[..length]);
                 }
                 return Ok(());
@@ -363,36 +362,37 @@ fn for_each_line(fd: BorrowedFd<'_>, mut line: impl FnMut(&[u8]) -> bool) -> Res
         };
         for &byte in &buffer[..count] {
             if byte == b'\n' {
-                if !cut && !line(&current[..length]) {
+                if !line(&current[..length]) {
                     return Ok(());
                 }
                 length = 0;
-                cut = false;
             } else if length < current.len() {
                 current[length] = byte;
                 length += 1;
-            } else {
-                cut = true;
             }
         }
     }
 }
 
+/// Opens `path` (a `/proc` file) read-only.
+fn open_proc(path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
+    rustix::fs::open(
+        path,
+        flags | OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+        Mode::empty(),
+    )
+}
+
 /// The value of the first line of `path` starting with `key` (`mnt_id:\t27` → 27).
 fn read_field(path: &CStr, key: &[u8]) -> Result<Option<u64>, Errno> {
-    let fd = rustix::fs::open(
-        path,
-        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-        Mode::empty(),
-    )?;
+    let fd = open_proc(path, OFlags::empty())?;
     let mut value = None;
-    for_each_line(fd.as_fd(), |line| {
-        if let Some(rest) = line.strip_prefix(key) {
-            let digits = rest.trim_ascii();
-            value = parse_decimal(digits, u64::MAX);
-            return false;
+    for_each_line(fd.as_fd(), |line| match line.strip_prefix(key) {
+        Some(rest) => {
+            value = parse_decimal(rest.trim_ascii(), u64::MAX);
+            false
         }
-        true
+        None => true,
     })?;
     Ok(value)
 }
@@ -400,51 +400,26 @@ fn read_field(path: &CStr, key: &[u8]) -> Result<Option<u64>, Errno> {
 /// The `MAJ:MIN` of mount `mount` in `/proc/self/mountinfo` (`27 1 0:43 / /srv …`): the
 /// superblock's device, as `fdinfo` lock lines show it.
 fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
-    let fd = rustix::fs::open(
-        c"/proc/self/mountinfo",
-        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-        Mode::empty(),
-    )?;
+    let fd = open_proc(c"/proc/self/mountinfo", OFlags::empty())?;
     let mut device = None;
-    let mut wanted = [0u8; 24];
-    let mut writer = Writer::new(&mut wanted);
-    writer.push_decimal(mount);
-    writer.push(b" ");
-    let wanted_length = writer.len();
-    let wanted = &wanted[..wanted_length];
-    // Mount lines can be longer than `for_each_line` keeps (long paths and options), but
-    // the device is the third field, well within it: read lines with a longer buffer.
-    let mut buffer = [0u8; 1024];
-    let mut line = [0u8; 96];
-    let mut length = 0;
-    loop {
-        let count = match rustix::io::read(&fd, &mut buffer) {
-            Ok(0) => return Ok(device),
-            Ok(count) => count,
-            Err(Errno::INTR) => continue,
-            Err(errno) => return Err(errno),
-        };
-        for &byte in &buffer[..count] {
-            if byte == b'\n' {
-                let text = &line[..length];
-                if text.starts_with(wanted) {
-                    let mut fields = text.split(|&byte| byte == b' ');
-                    let device_field = fields.nth(2).unwrap_or(b"");
-                    let mut numbers = device_field.split(|&byte| byte == b':');
-                    if let (Some(major), Some(minor)) = (numbers.next(), numbers.next()) {
-                        device = parse_decimal(major, u64::from(u32::MAX))
-                            .zip(parse_decimal(minor, u64::from(u32::MAX)))
-                            .map(|(major, minor)| (major as u32, minor as u32));
-                    }
-                    return Ok(device);
-                }
-                length = 0;
-            } else if length < line.len() {
-                line[length] = byte;
-                length += 1;
-            }
+    for_each_line(fd.as_fd(), |line| {
+        let mut fields = line.split(|&byte| byte == b' ');
+        if fields.next().and_then(|id| parse_decimal(id, u64::MAX)) != Some(mount) {
+            return true;
         }
-    }
+        let mut numbers = fields.nth(1).unwrap_or(b"").split(|&byte| byte == b':');
+        device = numbers
+            .next()
+            .and_then(|major| parse_decimal(major, u64::from(u32::MAX)))
+            .zip(
+                numbers
+                    .next()
+                    .and_then(|minor| parse_decimal(minor, u64::from(u32::MAX))),
+            )
+            .map(|(major, minor)| (major as u32, minor as u32));
+        false
+    })?;
+    Ok(device)
 }
 
 /// Sends `signal` (and, unless it is SIGKILL, SIGCONT after it, for stopped processes) to
@@ -459,12 +434,7 @@ pub(crate) fn signal_others(
 ) -> Result<u32> {
     let session = session.as_raw_nonzero().get() as u64;
     let proc_error = |errno| Error::system(Message::ReadProcess, Subject::None, errno);
-    let root = rustix::fs::open(
-        c"/proc",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC | OFlags::NOCTTY,
-        Mode::empty(),
-    )
-    .map_err(proc_error)?;
+    let root = open_proc(c"/proc", OFlags::DIRECTORY).map_err(proc_error)?;
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(root.as_fd(), &mut buffer);
     let mut found = 0;
@@ -498,12 +468,7 @@ fn group_and_session(pid: Pid) -> Option<(u64, u64)> {
     writer.push(b"/proc/");
     writer.push_decimal(pid.as_raw_nonzero().get() as u64);
     writer.push(b"/stat\0");
-    let fd = rustix::fs::open(
-        proc_path(&path)?,
-        OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
-        Mode::empty(),
-    )
-    .ok()?;
+    let fd = open_proc(proc_path(&path)?, OFlags::empty()).ok()?;
     let mut stat = [0u8; 512];
     let length = rustix::io::read(&fd, &mut stat).ok()?;
     let stat = &stat[..length];
