@@ -673,3 +673,75 @@ fn signal_stop_is_refused_because_no_supervisor_can_forward_it() {
         );
     }
 }
+
+/// A btrfs file system on a loop file, mounted in a fresh directory; unmounted on drop.
+struct Btrfs {
+    dir: TempDir,
+    mountpoint: PathBuf,
+}
+
+impl Btrfs {
+    fn mount() -> Btrfs {
+        assert!(
+            Path::new("/usr/sbin/mkfs.btrfs").exists() || Path::new("/sbin/mkfs.btrfs").exists(),
+            "mkfs.btrfs is missing: apt-get install -y btrfs-progs (tests/run-all does)"
+        );
+        let dir = TempDir::new("btrfs");
+        let (image, mountpoint) = (dir.join("image"), dir.join("mnt"));
+        std::fs::create_dir(&mountpoint).unwrap();
+        let run = shell(
+            &dir,
+            "truncate -s 160M \"$1\" && mkfs.btrfs -q \"$1\" >/dev/null && mount -o loop \"$1\" \"$2\"",
+            &[text(&image), text(&mountpoint)],
+        );
+        assert_eq!(
+            run.code,
+            Some(0),
+            "cannot make a btrfs file system: {run:?}"
+        );
+        Btrfs { dir, mountpoint }
+    }
+}
+
+impl Drop for Btrfs {
+    fn drop(&mut self) {
+        let _ = shell(&self.dir, "umount -l \"$1\"", &[text(&self.mountpoint)]);
+    }
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: mounts a btrfs loop file")]
+fn the_proof_works_on_btrfs_where_the_lock_device_is_not_st_dev() {
+    require_root("mounting btrfs");
+    let btrfs = Btrfs::mount();
+    let dir = TempDir::new("btrfs-daemon");
+    let subvolume = btrfs.mountpoint.join("sub");
+    let made = shell(
+        &dir,
+        "btrfs subvolume create \"$1\" >/dev/null",
+        &[text(&subvolume)],
+    );
+    assert_eq!(made.code, Some(0), "{made:?}");
+    for place in [btrfs.mountpoint.clone(), subvolume] {
+        let pid = place.join("d.pid");
+        assert_eq!(
+            start(&dir, &pid, &[], &[]).code,
+            Some(0),
+            "{}",
+            pid.display()
+        );
+        // st_dev of a btrfs file is a per-subvolume anonymous device, which the kernel's lock
+        // line never shows: a proof by st_dev would call the daemon a stranger.
+        let reload = control(&dir, &["--reload", "--pid-file", text(&pid)]);
+        assert_eq!(reload.code, Some(0), "{}: {reload:?}", pid.display());
+        let stop = control(
+            &dir,
+            &["--stop", "--timeout", "5", "--pid-file", text(&pid)],
+        );
+        assert_eq!(stop.code, Some(0), "{}: {stop:?}", pid.display());
+        assert_eq!(
+            control(&dir, &["--check", "--pid-file", text(&pid)]).code,
+            Some(101)
+        );
+    }
+}
