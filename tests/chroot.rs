@@ -185,6 +185,10 @@ fn assert_code(output: &Output, code: i32, what: &str) {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: chroot, mknod and unshare(CLONE_NEWNS)"
+)]
 fn protocol_works_in_an_empty_chroot_without_proc_or_etc() {
     common::require_root("the chroot test (chroot, mknod, unshare)");
     let scratch = Scratch::new();
@@ -269,6 +273,10 @@ fn protocol_works_in_an_empty_chroot_without_proc_or_etc() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: chroot, mknod and unshare(CLONE_NEWNS)"
+)]
 fn names_fail_clearly_without_etc() {
     common::require_root("the chroot test (chroot, mknod, unshare)");
     let scratch = Scratch::new();
@@ -331,6 +339,10 @@ fn names_fail_clearly_without_etc() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: chroot, mknod and unshare(CLONE_NEWNS)"
+)]
 fn a_missing_program_fails_clearly_without_proc() {
     common::require_root("the chroot test (chroot, mknod, unshare)");
     let scratch = Scratch::new();

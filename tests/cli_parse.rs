@@ -1,14 +1,16 @@
-//! The command-line parser (`ucw_daemon::cli`) as plain code: GNU getopt_long's prefixes,
-//! ambiguity, `=`, permutation and `--`, and `ucw-daemon-control`'s semantic rules.
+//! The command-line parser (`ucw_daemon::tool::options` and `ucw_daemon::tool::control_line`)
+//! as plain code: GNU getopt_long's prefixes, ambiguity, `=`, permutation and `--`, and
+//! `ucw-daemon-control`'s semantic rules.
 
 use std::ffi::CStr;
 use std::time::Duration;
-use ucw_daemon::cli::{
-    derive_guard_file, parse_control, parse_seconds, ControlInvocation, ControlRequest, Found,
-    LongOption, Scanner, UsageError, CONTROL_OPTIONS, PATH_CAPACITY,
-};
 use ucw_daemon::control::Action;
 use ucw_daemon::signal::Signal;
+use ucw_daemon::tool::control_line::{
+    derive_guard_file, parse_control, ControlInvocation, ControlRequest, CONTROL_OPTIONS,
+    PATH_CAPACITY,
+};
+use ucw_daemon::tool::options::{parse_seconds, Found, LongOption, Scanner, UsageError};
 
 /// Owned NUL-terminated copies of `words`, to build `&CStr` argument vectors from.
 fn owned(words: &[&str]) -> Vec<std::ffi::CString> {
@@ -19,7 +21,7 @@ fn owned(words: &[&str]) -> Vec<std::ffi::CString> {
 }
 
 /// Parses `words` as `ucw-daemon-control`'s arguments; returns the outcome (with owned
-/// strings) and the operands left at the end.
+/// strings) and the operands the parse gathered at the front (the daemon's command).
 fn control(words: &[&str]) -> (Result<Parsed, String>, Vec<String>) {
     control_with(words, true)
 }
@@ -35,7 +37,15 @@ enum Parsed {
         signal: Option<u32>,
         timeout: Option<Duration>,
         escalate: bool,
+        verbose: bool,
     },
+}
+
+/// A usage error's message, as the tool prints it after `<program>: `.
+fn describe(error: &UsageError<'_>) -> String {
+    let mut buffer = [0u8; 1024];
+    let length = error.describe(&mut buffer);
+    String::from_utf8(buffer[..length].to_vec()).unwrap()
 }
 
 fn control_with(words: &[&str], permute: bool) -> (Result<Parsed, String>, Vec<String>) {
@@ -55,9 +65,10 @@ fn control_with(words: &[&str], permute: bool) -> (Result<Parsed, String>, Vec<S
             signal,
             timeout,
             escalate,
+            verbose,
             command,
         })) => {
-            operands = arguments[command..].iter().map(|arg| text(arg)).collect();
+            operands = arguments[..command].iter().map(|arg| text(arg)).collect();
             Ok(Parsed::Run {
                 action,
                 pid_file: text(pid_file),
@@ -65,9 +76,10 @@ fn control_with(words: &[&str], permute: bool) -> (Result<Parsed, String>, Vec<S
                 signal: signal.map(Signal::number),
                 timeout,
                 escalate,
+                verbose,
             })
         }
-        Err(error) => Err(error.to_error().message().to_string()),
+        Err(error) => Err(describe(&error)),
     };
     (parsed, operands)
 }
@@ -80,6 +92,7 @@ fn run(action: Action, pid_file: &str, guard_file: &str) -> Parsed {
         signal: None,
         timeout: None,
         escalate: false,
+        verbose: false,
     }
 }
 
@@ -128,12 +141,17 @@ fn explicit_guard_file_and_guard_rules() {
     );
     assert_eq!(
         error_of(&["--check", "--pid-file="]),
-        "empty file name",
+        "option '--pid-file' needs a non-empty value",
         "an empty PID file name is refused"
     );
     assert_eq!(
         error_of(&["--check", "--pid-file=x.pid", "--guard-file="]),
-        "empty file name"
+        "option '--guard-file' needs a non-empty value"
+    );
+    // The same for an empty value given as the next argument.
+    assert_eq!(
+        error_of(&["--check", "--pid-file", ""]),
+        "option '--pid-file' needs a non-empty value"
     );
     let mut buffer = [0u8; PATH_CAPACITY];
     let long = std::ffi::CString::new("a".repeat(PATH_CAPACITY - 5) + ".pid").unwrap();
@@ -243,7 +261,7 @@ fn values_with_equals_next_argument_and_missing() {
 
 #[test]
 fn permutation_like_getopt_long() {
-    // Operands before and between options are moved behind them, in order.
+    // Operands before, between and after options are gathered (in order) as the command.
     let (parsed, operands) = control(&["prog", "--start", "arg1", "--pid-file", "x.pid", "arg2"]);
     assert_eq!(parsed, Ok(run(Action::Start, "x.pid", "x.lock")));
     assert_eq!(operands, ["prog", "arg1", "arg2"]);
@@ -263,11 +281,26 @@ fn permutation_like_getopt_long() {
     ]);
     assert_eq!(parsed, Ok(run(Action::Start, "x.pid", "x.lock")));
     assert_eq!(operands, ["sh", "-c", "--stop", "--", "x"]);
-    // Without `--`, an option-looking daemon argument is an option (as with LibUCW).
+    // Without `--`, an option-looking daemon argument is an option (as with LibUCW): one
+    // the tool does not know is an error, one it knows is the tool's.
     assert_eq!(
-        error_of(&["--start", "--pid-file=x.pid", "daemon", "--verbose"]),
-        "unrecognized option '--verbose'"
+        error_of(&["--start", "--pid-file=x.pid", "daemon", "--foreground"]),
+        "unrecognized option '--foreground'"
     );
+    let (parsed, operands) = control(&["--start", "--pid-file=x.pid", "daemon", "--verbose"]);
+    assert_eq!(
+        parsed,
+        Ok(Parsed::Run {
+            action: Action::Start,
+            pid_file: "x.pid".into(),
+            guard_file: "x.lock".into(),
+            signal: None,
+            timeout: None,
+            escalate: false,
+            verbose: true,
+        })
+    );
+    assert_eq!(operands, ["daemon"]);
     // `-` and the empty string are operands.
     let (parsed, operands) = control(&["--start", "-", "--pid-file=x.pid", ""]);
     assert_eq!(parsed, Ok(run(Action::Start, "x.pid", "x.lock")));
@@ -285,7 +318,7 @@ fn posixly_correct_stops_at_the_first_operand() {
     let (parsed, _) = control_with(&["daemon", "--start", "--pid-file=x.pid"], false);
     assert_eq!(
         parsed,
-        Err("one of --start --stop --check --reload is required".into())
+        Err("one of --start --stop --restart --check --reload is required".into())
     );
 }
 
@@ -293,7 +326,7 @@ fn posixly_correct_stops_at_the_first_operand() {
 fn action_rules() {
     assert_eq!(
         error_of(&["--pid-file=x.pid"]),
-        "one of --start --stop --check --reload is required"
+        "one of --start --stop --restart --check --reload is required"
     );
     assert_eq!(
         error_of(&["--start", "--stop", "--pid-file=x.pid", "d"]),
@@ -378,19 +411,41 @@ fn timeout_and_escalation() {
             signal: None,
             timeout: Some(Duration::from_millis(500)),
             escalate: true,
+            verbose: false,
         })
     );
+    // `--restart` stops first, so it may escalate too.
+    let (parsed, operands) = control(&[
+        "--restart",
+        "--pid-file=x.pid",
+        "--timeout=2",
+        "--kill-after-timeout",
+        "daemon",
+    ]);
+    assert_eq!(
+        parsed,
+        Ok(Parsed::Run {
+            action: Action::Restart,
+            pid_file: "x.pid".into(),
+            guard_file: "x.lock".into(),
+            signal: None,
+            timeout: Some(Duration::from_secs(2)),
+            escalate: true,
+            verbose: false,
+        })
+    );
+    assert_eq!(operands, ["daemon"]);
     assert_eq!(
         error_of(&["--stop", "--pid-file=x.pid", "--timeout=soon"]),
         "invalid --timeout 'soon'"
     );
     assert_eq!(
         error_of(&["--stop", "--pid-file=x.pid", "--kill-after-timeout"]),
-        "--kill-after-timeout needs --stop and --timeout"
+        "--kill-after-timeout needs --stop or --restart, and --timeout"
     );
     assert_eq!(
         error_of(&["--check", "--pid-file=x.pid", "--timeout=1", "--kill"]),
-        "--kill-after-timeout needs --stop and --timeout"
+        "--kill-after-timeout needs --stop or --restart, and --timeout"
     );
 }
 
@@ -477,7 +532,8 @@ fn arbitrary_input_never_panics() {
         }
         let (parsed, operands) = control(&words);
         if let Ok(Parsed::Run { action, .. }) = parsed {
-            assert_eq!(action == Action::Start, !operands.is_empty(), "{words:?}");
+            let launches = matches!(action, Action::Start | Action::Restart);
+            assert_eq!(launches, !operands.is_empty(), "{words:?}");
         }
     }
 }

@@ -1,7 +1,8 @@
 //! The daemon life cycle through `control()` called in-process: start, check, signal, stop,
-//! and a SIGKILLed daemon leaving a stale PID file.
+//! and restart.
 mod common;
 mod control_common;
+mod fixture_programs;
 
 use control_common::{eventually, Options, Setup};
 use std::time::Duration;
@@ -29,5 +30,36 @@ fn start_check_signal_stop() {
     assert_eq!(setup.control(Action::Check, &none), Ok(Status::NotRunning));
     assert_eq!(setup.control(Action::Stop, &none), Ok(Status::AlreadyDone));
     assert_eq!(setup.control(Action::Signal, &none), Ok(Status::NotRunning));
+    assert_eq!(setup.violations(), "");
+}
+
+#[test]
+fn restart_starts_a_stopped_daemon_and_replaces_a_running_one() {
+    let setup = Setup::new("control-restart");
+    let none = Options::default();
+    // Nothing runs: RESTART is a START.
+    assert_eq!(
+        setup.control(Action::Restart, &setup.daemon(&[])),
+        Ok(Status::Ok)
+    );
+    let first = setup.written_pid().expect("daemon PID");
+    assert!(common::is_alive(first));
+    // It runs: RESTART stops it and starts a new one under the same hold of the guard.
+    assert_eq!(
+        setup.control(Action::Restart, &setup.daemon(&[])),
+        Ok(Status::Ok)
+    );
+    let second = setup.written_pid().expect("daemon PID");
+    assert_ne!(second, first);
+    assert!(common::wait_gone(first, Duration::from_secs(5)));
+    assert!(common::is_alive(second));
+    assert_eq!(setup.control(Action::Check, &none), Ok(Status::Ok));
+    assert_eq!(setup.control(Action::Stop, &none), Ok(Status::Ok));
+    assert!(common::wait_gone(second, Duration::from_secs(5)));
+    // Without a program (and nothing running) RESTART fails as START does.
+    assert_eq!(
+        setup.control(Action::Restart, &none),
+        Err("No program given to start the daemon".into())
+    );
     assert_eq!(setup.violations(), "");
 }

@@ -4,6 +4,7 @@
 //! what really runs.
 mod common;
 mod control_common;
+mod fixture_programs;
 
 use control_common::{Options, Setup};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -2,6 +2,7 @@
 //! launchers (non-zero exit, killed, exit 0 without locking), the environment handed over.
 mod common;
 mod control_common;
+mod fixture_programs;
 
 use control_common::{example, Options, Setup};
 use std::os::unix::fs::PermissionsExt;
@@ -205,12 +206,16 @@ fn raw_vectors_are_passed_through() {
         environment,
         ..ucw_daemon::control::Params::new(&setup.pid_file, &setup.guard_file, Action::Start)
     };
-    let message = ucw_daemon::control::control(&params).unwrap_err();
-    assert!(
-        message
-            .message()
-            .starts_with("daemon did not lock its PID file"),
-        "{message}"
+    let message = ucw_daemon::control::control(&params)
+        .unwrap_err()
+        .display(&params)
+        .to_string();
+    assert_eq!(
+        message,
+        format!(
+            "daemon did not lock its PID file {}",
+            setup.pid_file.to_str().unwrap()
+        )
     );
     let printed = std::fs::read_to_string(&out).unwrap();
     assert!(printed.contains("arg extra1099\n"));

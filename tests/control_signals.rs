@@ -3,6 +3,7 @@
 //! BUSY turns into RUNNING, and the deadline (with and without escalation).
 mod common;
 mod control_common;
+mod fixture_programs;
 
 use control_common::{eventually, Decoy, Options, Setup, Stranger};
 use std::time::{Duration, Instant};
@@ -16,7 +17,7 @@ fn locked_file_naming_a_stranger_signals_nobody() {
     let _decoy = Decoy::start(&setup, &format!("{}\\n", stranger.pid()), None);
     let none = Options::default();
     let expected = format!(
-        "process {} does not hold {}",
+        "process {} does not hold the lock on {}",
         stranger.pid(),
         setup.pid_file.to_str().unwrap()
     );
@@ -202,9 +203,121 @@ fn guard_deadline_and_guard_checks() {
     // The guard may not be the PID file itself.
     std::fs::write(setup.pid_path(), b"").unwrap();
     let same = ucw_daemon::control::Params::new(&setup.pid_file, &setup.pid_file, Action::Check);
-    let message = ucw_daemon::control::control(&same).unwrap_err();
-    assert!(
-        message.message().contains(": it is the PID file "),
-        "{message}"
+    let message = ucw_daemon::control::control(&same)
+        .unwrap_err()
+        .display(&same)
+        .to_string();
+    let pid_file = setup.pid_file.to_str().unwrap();
+    assert_eq!(
+        message,
+        format!("Refusing guard file {pid_file}: it is the PID file {pid_file}")
     );
+}
+
+#[test]
+fn zero_deadline_gets_one_last_look() {
+    let setup = Setup::new("control-zero-deadline");
+    let zero = Options::default().timeout(Duration::ZERO);
+    // A daemon that exits at once on SIGTERM is seen gone by the last look after the deadline.
+    let pid = setup.start_daemon(&[]);
+    assert_eq!(setup.control(Action::Stop, &zero), Ok(Status::Ok));
+    assert!(common::wait_gone(pid, Duration::from_secs(5)));
+    assert_eq!(std::fs::read(setup.pid_path()).unwrap(), b"");
+    // One that does not is reported at once.
+    let pid = setup.start_daemon(&["ignore-term"]);
+    let started = Instant::now();
+    assert_eq!(
+        setup.control(Action::Stop, &zero),
+        Err(format!("daemon {pid} did not stop within 0 s"))
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(1),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(common::is_alive(pid));
+}
+
+/// The process the PID file names has exited, but a worker it left in its session still
+/// holds the lock (through an inherited descriptor): SIGNAL and STOP reach the holders, and
+/// only them — a process of the same session that does not hold the lock is left alone.
+#[test]
+fn other_lock_holders_of_the_session_are_signalled() {
+    let setup = Setup::new("control-others");
+    std::fs::write(setup.pid_path(), b"").unwrap();
+    let worker_file = setup.dir.join("worker");
+    let bystander_file = setup.dir.join("bystander");
+    let log = setup.dir.join("usr1.log");
+    // `setsid` (not a group leader when spawned) execs the shell as a session leader, whose
+    // PID is the session id. It locks the PID file through descriptor 9, writes its PID,
+    // leaves a worker that inherits descriptor 9 (a shell logging SIGUSR1, and its `sleep`s)
+    // and a bystander that does not, and exits.
+    let script = r#"exec 9<"$1" && flock -n -x 9 || exit 1
+printf '%s\n' $$ > "$1"
+sh -c 'trap "echo USR1 >> \"\$0\"" USR1; : > "$0.ready"; while :; do sleep 0.05; done' "$4" &
+printf '%s\n' $! > "$2"
+sleep 60 9<&- &
+printf '%s\n' $! > "$3"
+exit 0"#;
+    let status = std::process::Command::new("setsid")
+        .args(["sh", "-c", script, "sh"])
+        .arg(setup.pid_path())
+        .arg(&worker_file)
+        .arg(&bystander_file)
+        .arg(&log)
+        .status()
+        .expect("setsid sh (util-linux and a POSIX sh are needed)");
+    assert!(status.success(), "{status}");
+    let read_pid = |path: &std::path::Path| -> i32 {
+        std::fs::read_to_string(path)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap()
+    };
+    let (leader, worker, bystander) = (
+        setup.written_pid().expect("leader PID"),
+        read_pid(&worker_file),
+        read_pid(&bystander_file),
+    );
+    assert!(
+        !common::is_alive(leader),
+        "the leader {leader} should have exited"
+    );
+    let session = |pid: i32| -> i32 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        let after_name = stat.rsplit(')').next().unwrap();
+        after_name
+            .split_whitespace()
+            .nth(3)
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    assert_eq!((session(worker), session(bystander)), (leader, leader));
+    let ready = std::path::PathBuf::from(format!("{}.ready", log.display()));
+    assert!(
+        eventually(Duration::from_secs(5), || ready.exists()),
+        "worker not ready"
+    );
+    let none = Options::default();
+    assert_eq!(setup.control(Action::Check, &none), Ok(Status::Ok));
+    // SIGUSR1 is logged by the worker, and would kill the bystander.
+    let usr1 = Options::default().signal(Signal::parse(b"USR1").unwrap());
+    assert_eq!(setup.control(Action::Signal, &usr1), Ok(Status::Ok));
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            std::fs::read_to_string(&log).unwrap_or_default() == "USR1\n"
+        }),
+        "the worker never logged SIGUSR1"
+    );
+    assert!(common::is_alive(worker));
+    // STOP sends SIGTERM to the holders and waits for the lock to go.
+    let bounded = Options::default().timeout(Duration::from_secs(5));
+    assert_eq!(setup.control(Action::Stop, &bounded), Ok(Status::Ok));
+    assert!(common::wait_gone(worker, Duration::from_secs(5)));
+    assert_eq!(std::fs::read(setup.pid_path()).unwrap(), b"");
+    assert_eq!(setup.control(Action::Check, &none), Ok(Status::NotRunning));
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(common::is_alive(bystander), "the bystander was signalled");
 }

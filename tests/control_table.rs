@@ -2,6 +2,7 @@
 //! the error the tables define. Each case starts from a fresh directory.
 mod common;
 mod control_common;
+mod fixture_programs;
 
 use control_common::{Decoy, Options, Setup};
 use std::os::unix::fs::PermissionsExt;
@@ -183,6 +184,21 @@ fn every_class_times_every_action() {
                 }
                 _ => {}
             }
+            // A PID file readable by others that we own is tightened to 0600 (anyone who can
+            // open it could hold its lock), never refused; the guard is created 0600.
+            if let Class::StaleTooLong = class {
+                let mode = std::fs::metadata(setup.pid_path())
+                    .unwrap()
+                    .permissions()
+                    .mode();
+                assert_eq!(mode & 0o777, 0o600, "{class:?} × {action:?}: mode {mode:o}");
+            }
+            let guard = std::fs::metadata(setup.guard_file.to_str().unwrap()).unwrap();
+            assert_eq!(
+                guard.permissions().mode() & 0o777,
+                0o600,
+                "{class:?} × {action:?}: guard file mode"
+            );
             // Decoys are never signalled: the tables never let a bad or busy file be acted on.
             if let Some(mut decoy) = decoy {
                 assert!(

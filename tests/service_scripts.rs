@@ -53,9 +53,36 @@ fn expect(output: &Output, code: i32, line: &str) {
     );
 }
 
-/// Sends `signal` to `pid`, ignoring a process that is already gone.
+/// Sends `signal` to `pid` (to process group `-pid` when negative), ignoring a process that
+/// is already gone.
 fn send(pid: i32, signal: rustix::process::Signal) {
-    let _ = rustix::process::kill_process(rustix::process::Pid::from_raw(pid).unwrap(), signal);
+    let target = rustix::process::Pid::from_raw(pid.abs()).unwrap();
+    let _ = if pid < 0 {
+        rustix::process::kill_process_group(target, signal)
+    } else {
+        rustix::process::kill_process(target, signal)
+    };
+}
+
+/// The process group of `pid` (field 5 of `/proc/<pid>/stat`).
+fn process_group(pid: i32) -> Option<i32> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    stat.rsplit(')')
+        .next()?
+        .split_whitespace()
+        .nth(2)?
+        .parse()
+        .ok()
+}
+
+/// The live (not zombie) processes of process group `group`.
+fn members_of_group(group: i32) -> Vec<i32> {
+    fs::read_dir("/proc")
+        .unwrap()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
+        .filter(|&pid| process_group(pid) == Some(group) && common::is_alive(pid))
+        .collect()
 }
 
 /// Kills (SIGKILL) every process whose command line names `dir`, when the test ends, even
@@ -153,11 +180,20 @@ fn init_script_start_status_reload_stop() {
         .trim()
         .parse()
         .unwrap();
+    // The program leads a process group of its own, and it and its children (the shell's
+    // `sleep`) inherit the lock: the whole daemon is the supervisor and that group.
+    assert_eq!(
+        process_group(program),
+        Some(program),
+        "program's process group"
+    );
     // The supervisor first: killed second, it could reap the program and empty the file.
     send(supervisor, rustix::process::Signal::KILL);
-    send(program, rustix::process::Signal::KILL);
+    send(-program, rustix::process::Signal::KILL);
     assert!(wait_gone(supervisor, Duration::from_secs(5)));
-    assert!(wait_gone(program, Duration::from_secs(5)));
+    wait_for("every process of the program's group to go", || {
+        members_of_group(program).is_empty()
+    });
     expect(
         &service(&dir, &daemon, "status"),
         1,

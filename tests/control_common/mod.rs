@@ -17,10 +17,10 @@ use std::time::Duration;
 use ucw_daemon::control::{control, Action, Params, Status, StringList};
 use ucw_daemon::signal::Signal;
 
-/// `<target>/debug/examples/<name>`: the fixture programs cargo builds for the tests.
+/// `<target>/<profile>/examples/<name>`: a fixture program (tests/fixtures), built first if
+/// this test run did not build it.
 pub fn example(name: &str) -> PathBuf {
-    let tool = PathBuf::from(env!("CARGO_BIN_EXE_ucw-daemon-control"));
-    tool.parent().unwrap().join("examples").join(name)
+    crate::fixture_programs::example(name, crate::fixture_programs::run_plainly)
 }
 
 /// Serialises the tests of one test binary (see the module docs).
@@ -152,7 +152,8 @@ impl Setup {
         Options::default().program(&argv)
     }
 
-    /// Runs `action` in-process; an ERROR becomes its message.
+    /// Runs `action` in-process; an ERROR becomes its message, rendered against the params
+    /// (so that it names the PID file, the guard file and the program).
     pub fn control(&self, action: Action, options: &Options) -> Result<Status, String> {
         let program: Vec<&CStr> = options.program.iter().map(CString::as_c_str).collect();
         let environment: Vec<&CStr> = options.environment.iter().map(CString::as_c_str).collect();
@@ -164,7 +165,7 @@ impl Setup {
             escalate: options.escalate,
             ..Params::new(&self.pid_file, &self.guard_file, action)
         };
-        control(&params).map_err(|error| error.message().to_owned())
+        control(&params).map_err(|error| error.display(&params).to_string())
     }
 
     /// The PID written in the PID file, if it holds one.

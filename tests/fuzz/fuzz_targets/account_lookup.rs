@@ -1,7 +1,9 @@
 //! Fuzzes the streaming passwd/group parser (`account`) against a plain std reference of the
 //! documented rules (DESIGN.md §6): `name:password:uid:gid:gecos:home:shell` and
 //! `name:password:gid:members` lines, malformed lines skipped, first match wins, members
-//! matched exactly, ids decimal and at most 4,294,967,294.
+//! matched exactly, ids decimal and at most 4,294,967,294. A by-name lookup whose only lines
+//! for the name are malformed (wrong field count, bad uid/gid) fails with a malformed-entry
+//! error instead of "no such user/group".
 //!
 //! Input: one byte `n`, then `n` bytes of query (a name, and a uid when it is decimal), then
 //! the file content, which serves as both the passwd and the group file.
@@ -16,6 +18,7 @@ use ucw_daemon::account::{
     add_memberships, find_group_by_name, find_user_by_name, find_user_by_uid, parse_id,
     AccountFiles, GroupList, Lookup, HOME_CAPACITY, NAME_CAPACITY,
 };
+use ucw_daemon::{Context, ErrorKind, Subject};
 
 /// Longest id field the parser reads (ids with more characters, i.e. leading zeros, are
 /// malformed for it; glibc would accept `000…01`: reported, see tests/README.md).
@@ -44,43 +47,129 @@ fn lines(content: &[u8]) -> impl Iterator<Item = Vec<&[u8]>> {
         .map(|line| line.split(|&byte| byte == b':').collect())
 }
 
-/// The first passwd line that matches, or Err(()) when its home directory is too long.
-type UserAnswer = Result<Option<(Vec<u8>, u32, u32, Vec<u8>)>, ()>;
-
-fn reference_user(content: &[u8], matches: impl Fn(&[u8], u32) -> bool) -> UserAnswer {
-    for fields in lines(content) {
-        if fields.len() != 7 || fields[0].len() > NAME_CAPACITY {
-            continue;
-        }
-        let (Some(uid), Some(gid)) = (id_field(fields[2]), id_field(fields[3])) else {
-            continue;
-        };
-        if is_entry_name(fields[0]) && matches(fields[0], uid) {
-            if fields[5].len() > HOME_CAPACITY {
-                return Err(());
-            }
-            return Ok(Some((fields[0].to_vec(), uid, gid, fields[5].to_vec())));
-        }
-    }
-    Ok(None)
+/// Why a lookup failed (the reference's view of the library's errors).
+#[derive(Debug, PartialEq, Eq)]
+enum Failure {
+    /// The matching entry's home directory is longer than `HOME_CAPACITY`.
+    HomeTooLong,
+    /// Lines for the wanted name exist, none of them well-formed.
+    Malformed,
 }
 
-fn reference_group(content: &[u8], name: &[u8]) -> Option<u32> {
-    lines(content)
-        .filter(|fields| fields.len() == 4 && fields[0].len() <= NAME_CAPACITY)
-        .filter(|fields| is_entry_name(fields[0]) && fields[0] == name)
-        .find_map(|fields| id_field(fields[2]))
+/// The first passwd line that matches (name, uid, gid, home), or why the lookup fails.
+type UserAnswer = Result<Option<(Vec<u8>, u32, u32, Vec<u8>)>, Failure>;
+
+/// Which passwd entry a lookup wants.
+#[derive(Clone, Copy)]
+enum UserKey<'q> {
+    Name(&'q [u8]),
+    Uid(u32),
+}
+
+fn reference_user(content: &[u8], key: UserKey<'_>) -> UserAnswer {
+    let mut malformed = false;
+    for fields in lines(content) {
+        let name = fields[0];
+        let name_ok = name.len() <= NAME_CAPACITY && is_entry_name(name);
+        let named = matches!(key, UserKey::Name(wanted) if name_ok && name == wanted);
+        let ids = (
+            fields.get(2).and_then(|field| id_field(field)),
+            fields.get(3).and_then(|field| id_field(field)),
+        );
+        if let (7, true, (Some(uid), Some(gid))) = (fields.len(), name_ok, ids) {
+            if named || matches!(key, UserKey::Uid(wanted) if wanted == uid) {
+                if fields[5].len() > HOME_CAPACITY {
+                    return Err(Failure::HomeTooLong);
+                }
+                return Ok(Some((name.to_vec(), uid, gid, fields[5].to_vec())));
+            }
+        }
+        malformed |= named;
+    }
+    if malformed {
+        Err(Failure::Malformed)
+    } else {
+        Ok(None)
+    }
+}
+
+fn reference_group(content: &[u8], name: &[u8]) -> Result<Option<u32>, Failure> {
+    let mut malformed = false;
+    for fields in lines(content) {
+        if fields[0].len() > NAME_CAPACITY || !is_entry_name(fields[0]) || fields[0] != name {
+            continue;
+        }
+        match (
+            fields.len(),
+            fields.get(2).and_then(|field| id_field(field)),
+        ) {
+            (4, Some(gid)) => return Ok(Some(gid)),
+            _ => malformed = true,
+        }
+    }
+    if malformed {
+        Err(Failure::Malformed)
+    } else {
+        Ok(None)
+    }
 }
 
 fn reference_memberships(content: &[u8], user: &[u8]) -> BTreeSet<u32> {
     lines(content)
         .filter(|fields| fields.len() == 4 && is_entry_name(fields[0]) && !user.is_empty())
-        .filter(|fields| fields[3].split(|&byte| byte == b',').any(|member| member == user))
+        .filter(|fields| {
+            fields[3]
+                .split(|&byte| byte == b',')
+                .any(|member| member == user)
+        })
         .filter_map(|fields| id_field(fields[2]))
         .collect()
 }
 
-fn user_answer(result: ucw_daemon::Result<Lookup<ucw_daemon::account::UserEntry>>) -> UserAnswer {
+/// Names the subjects of the lookups' errors: the queried name and the one database file.
+struct Names<'a> {
+    query: &'a [u8],
+    path: &'a [u8],
+}
+
+impl Context for Names<'_> {
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        match subject {
+            Subject::User | Subject::Group => Some(self.query),
+            Subject::PasswdFile | Subject::GroupFile => Some(self.path),
+            _ => None,
+        }
+    }
+}
+
+/// The failure an error stands for, after checking that it says so in words.
+fn failure(error: ucw_daemon::Error, subject: Subject, names: &Names<'_>) -> Failure {
+    let message = error.display(names).to_string();
+    assert_eq!(
+        error.kind(),
+        ErrorKind::MalformedAccount,
+        "unexpected error {message}"
+    );
+    assert_eq!(error.subject(), subject, "{message}");
+    assert!(
+        message.contains(&*String::from_utf8_lossy(names.path)),
+        "{message} does not name the file"
+    );
+    if message.contains("home directory longer than 4095 bytes") {
+        Failure::HomeTooLong
+    } else {
+        assert!(
+            message.contains("is malformed"),
+            "unexpected error {message}"
+        );
+        Failure::Malformed
+    }
+}
+
+fn user_answer(
+    result: ucw_daemon::Result<Lookup<ucw_daemon::account::UserEntry>>,
+    names: &Names<'_>,
+) -> UserAnswer {
     match result {
         Ok(Lookup::Found(entry)) => Ok(Some((
             entry.name().to_vec(),
@@ -90,14 +179,7 @@ fn user_answer(result: ucw_daemon::Result<Lookup<ucw_daemon::account::UserEntry>
         ))),
         Ok(Lookup::NotFound) => Ok(None),
         Ok(Lookup::NoDatabase) => panic!("the file exists"),
-        Err(error) => {
-            assert!(
-                error.message().contains("home directory longer"),
-                "unexpected error {}",
-                error.message()
-            );
-            Err(())
-        }
+        Err(error) => Err(failure(error, Subject::User, names)),
     }
 }
 
@@ -107,7 +189,11 @@ fn database_path() -> &'static CString {
     static PATH: OnceLock<CString> = OnceLock::new();
     PATH.get_or_init(|| {
         let shm = std::path::Path::new("/dev/shm");
-        let base = if shm.is_dir() { shm.to_path_buf() } else { std::env::temp_dir() };
+        let base = if shm.is_dir() {
+            shm.to_path_buf()
+        } else {
+            std::env::temp_dir()
+        };
         let dir = base.join(format!("ucw-fuzz-account-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         CString::new(dir.join("db").into_os_string().into_encoded_bytes()).unwrap()
@@ -137,19 +223,25 @@ fuzz_target!(|data: &[u8]| {
         group: path.as_c_str(),
     };
 
-    let got = user_answer(find_user_by_name(&files, query));
-    let want = reference_user(content, |name, _| name == query);
+    let names = Names {
+        query,
+        path: path.as_bytes(),
+    };
+
+    let got = user_answer(find_user_by_name(&files, query), &names);
+    let want = reference_user(content, UserKey::Name(query));
     assert_eq!(got, want, "user by name {query:?}");
 
     let uid = parse_id(query).unwrap_or_else(|| query.first().copied().unwrap_or(0) as u32);
-    let got = user_answer(find_user_by_uid(&files, uid));
-    let want = reference_user(content, |_, line_uid| line_uid == uid);
+    let got = user_answer(find_user_by_uid(&files, uid), &names);
+    let want = reference_user(content, UserKey::Uid(uid));
     assert_eq!(got, want, "user by uid {uid}");
 
-    let got = match find_group_by_name(&files, query).expect("no I/O error") {
-        Lookup::Found(gid) => Some(gid),
-        Lookup::NotFound => None,
-        Lookup::NoDatabase => panic!("the file exists"),
+    let got = match find_group_by_name(&files, query) {
+        Ok(Lookup::Found(gid)) => Ok(Some(gid)),
+        Ok(Lookup::NotFound) => Ok(None),
+        Ok(Lookup::NoDatabase) => panic!("the file exists"),
+        Err(error) => Err(failure(error, Subject::Group, &names)),
     };
     assert_eq!(got, reference_group(content, query), "group {query:?}");
 

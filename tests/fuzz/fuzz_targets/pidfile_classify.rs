@@ -1,11 +1,21 @@
 //! Fuzzes `pidfile::classify` (DESIGN.md §2) against an independent, plain reading of the
 //! table: any byte string up to the 32 bytes a controller reads, locked or not, must classify
-//! exactly as the table says, never panic, and an ERROR must name the file.
+//! exactly as the table says, never panic, and an ERROR must be an invalid-PID error about the
+//! PID file that, rendered against a context, names the file.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use std::ffi::CStr;
 use ucw_daemon::pidfile::{classify, PidState, PID_MAX, READ_LIMIT, STARTING};
+use ucw_daemon::{Context, ErrorKind, Subject};
+
+/// Names the PID file, as a controller's parameters do.
+struct PidFileNamed;
+
+impl Context for PidFileNamed {
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        (subject == Subject::PidFile).then_some(&b"/run/fuzz.pid"[..])
+    }
+}
 
 /// The table's classes, with the PID as a plain number.
 #[derive(Debug, PartialEq, Eq)]
@@ -54,19 +64,24 @@ fuzz_target!(|data: &[u8]| {
     };
     let content = &content[..content.len().min(READ_LIMIT)];
     let locked = flags & 1 == 1;
-    let path = CStr::from_bytes_with_nul(b"/run/fuzz.pid\0").unwrap();
-    let got = match classify(locked, content, path) {
+    let got = match classify(locked, content) {
         Ok(PidState::Absent) => panic!("classify never says ABSENT (only open does)"),
         Ok(PidState::NotRunning) => Class::NotRunning,
         Ok(PidState::Stale) => Class::Stale,
         Ok(PidState::Busy) => Class::Busy,
         Ok(PidState::Running(pid)) => Class::Running(pid.as_raw_nonzero().get() as u64),
         Err(error) => {
-            let message = error.message();
-            assert!(
-                message.contains("/run/fuzz.pid")
-                    && message.contains("does not contain a valid PID"),
-                "unclear error for {content:?}: {message}"
+            assert_eq!(
+                error.kind(),
+                ErrorKind::InvalidPid,
+                "{content:?}: {error:?}"
+            );
+            assert_eq!(error.subject(), Subject::PidFile, "{content:?}: {error:?}");
+            assert_eq!(error.errno(), None, "{content:?}: {error:?}");
+            let message = error.display(&PidFileNamed).to_string();
+            assert_eq!(
+                message, "PID file /run/fuzz.pid does not contain a valid PID",
+                "unclear error for {content:?}"
             );
             Class::Error
         }
