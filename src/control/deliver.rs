@@ -81,7 +81,7 @@ pub(crate) fn signal_daemon(
     signal: Signal,
 ) -> Result<Status> {
     let lock = lock_of(params.pid_file, None)?;
-    match deliver(params, pid, file, lock.as_ref(), signal)? {
+    match deliver(params, pid, file, lock.as_ref(), signal, false)? {
         Delivered::Exited => Ok(Status::NotRunning),
         _ => Ok(Status::Ok),
     }
@@ -138,18 +138,23 @@ fn proc_path(bytes: &[u8]) -> Option<&CStr> {
 }
 
 /// Proves that `pid` (or, when it has exited, other processes of the daemon) holds the lock
-/// and sends `signal`; a PID file no longer locked means the daemon has exited.
+/// and sends `signal`, followed by SIGCONT when `then_continue` (STOP: a stopped daemon must
+/// be able to act on it); a PID file no longer locked means the daemon has exited.
 pub(crate) fn deliver(
     params: &Params<'_>,
     pid: Pid,
     file: FileId,
     lock: Option<&LockId>,
     signal: Signal,
+    then_continue: bool,
 ) -> Result<Delivered> {
     let pid_number = pid.as_raw_nonzero().get() as u32;
     let gone = match prove(pid, lock)? {
         Proof::Holder(target) => {
             if target.send(signal)? {
+                if then_continue {
+                    let _ = target.send(Signal::CONT);
+                }
                 return Ok(Delivered::Named(target));
             }
             true
@@ -168,7 +173,7 @@ pub(crate) fn deliver(
         return Err(Error::new(Message::NotHolding, Subject::PidFile).with(1, pid_number));
     }
     match lock {
-        Some(lock) => match signal_others(pid, lock, signal, false)? {
+        Some(lock) => match signal_others(pid, lock, ToHolders::Signal(signal, then_continue))? {
             0 => Err(Error::new(Message::HeldByOthers, Subject::PidFile).with(1, pid_number)),
             _ => Ok(Delivered::Others),
         },
@@ -422,16 +427,18 @@ fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     Ok(device)
 }
 
-/// Sends `signal` (and, unless it is SIGKILL, SIGCONT after it, for stopped processes) to
-/// every live process of the session `session` (the named daemon's, which has exited) that
-/// holds `lock`; with `group`, to each holder's whole process group. Returns how many
-/// holders it found.
-pub(crate) fn signal_others(
-    session: Pid,
-    lock: &LockId,
-    signal: Signal,
-    group: bool,
-) -> Result<u32> {
+/// What [`signal_others`] sends to each holder.
+#[derive(Clone, Copy)]
+pub(crate) enum ToHolders {
+    /// The signal, followed by SIGCONT when the flag says so (STOP).
+    Signal(Signal, bool),
+    /// SIGKILL to the holder's whole process group (STOP's escalation).
+    KillGroup,
+}
+
+/// Sends `what` to every live process of the session `session` (the named daemon's, which
+/// has exited) that holds `lock`. Returns how many holders it found.
+pub(crate) fn signal_others(session: Pid, lock: &LockId, what: ToHolders) -> Result<u32> {
     let session = session.as_raw_nonzero().get() as u64;
     let proc_error = |errno| Error::system(Message::ReadProcess, Subject::None, errno);
     let root = open_proc(c"/proc", OFlags::DIRECTORY).map_err(proc_error)?;
@@ -450,10 +457,15 @@ pub(crate) fn signal_others(
         }
         if let Proof::Holder(target) = prove(pid, Some(lock))? {
             found += 1;
-            if group {
-                target.send_group(signal)?;
-            } else if target.send(signal)? && signal != Signal::KILL {
-                let _ = target.send(Signal::CONT);
+            match what {
+                ToHolders::KillGroup => {
+                    target.send_group(Signal::KILL)?;
+                }
+                ToHolders::Signal(signal, then_continue) => {
+                    if target.send(signal)? && then_continue {
+                        let _ = target.send(Signal::CONT);
+                    }
+                }
             }
         }
     }

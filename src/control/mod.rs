@@ -176,6 +176,10 @@ fn act(params: &Params<'_>, deadline: &Deadline, inspection: Inspection) -> Resu
             PidState::Running(_) | PidState::Busy => stop::stop(params, deadline, inspection),
         },
         Action::Restart => {
+            // Never stop a daemon that could not be started again.
+            if params.program.is_empty() {
+                return launch::launch(params, deadline).map(|()| Status::Ok);
+            }
             if let PidState::Running(_) | PidState::Busy = state {
                 stop::stop(params, deadline, inspection)?;
             }

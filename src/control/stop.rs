@@ -46,10 +46,7 @@ pub(crate) fn stop(
     };
     let lock = deliver::lock_of(params.pid_file, Some(file.fd.as_fd()))?;
     let signal = params.signal.unwrap_or(Signal::TERM);
-    let delivered = deliver::deliver(params, pid, inspection.file, lock.as_ref(), signal)?;
-    if let Delivered::Named(target) = &delivered {
-        let _ = target.send(Signal::CONT);
-    }
+    let delivered = deliver::deliver(params, pid, inspection.file, lock.as_ref(), signal, true)?;
     crate::failpoint::hit("control-stop-signalled");
     let pidfd = match &delivered {
         Delivered::Named(target) => target.pidfd(),
@@ -90,7 +87,7 @@ fn kill_group(delivered: &Delivered, pid: Pid, lock: Option<&LockId>) -> Result<
         }
     }
     if let Some(lock) = lock {
-        deliver::signal_others(pid, lock, Signal::KILL, true)?;
+        deliver::signal_others(pid, lock, deliver::ToHolders::KillGroup)?;
     }
     Ok(())
 }

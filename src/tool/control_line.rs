@@ -148,7 +148,12 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     let pid_file = pid_file.ok_or(UsageError::MissingPidFile)?;
     let launches = matches!(action, Action::Start | Action::Restart);
     if launches && command == 0 {
-        return Err(UsageError::MissingCommand);
+        let name = if action == Action::Restart {
+            "restart"
+        } else {
+            "start"
+        };
+        return Err(UsageError::MissingCommand(name));
     }
     if let (false, Some(operand)) = (launches, scanner.operand(0)) {
         return Err(UsageError::UnexpectedOperand(operand));

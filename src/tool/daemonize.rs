@@ -769,29 +769,25 @@ impl Ended {
 /// Forwards every signal read from `signals` to the program, and reaps on SIGCHLD; returns
 /// the program's status once it has exited.
 fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
-    loop {
-        match signals.read() {
-            Ok(Some((signal, code))) => {
-                if signal == Signal::CHLD {
-                    if let Some(status) = reap(child) {
-                        return Some(status);
-                    }
-                } else if !(foreground && code == SI_KERNEL) {
-                    // SAFETY: the kernel delivered this number, so it is a valid signal;
-                    // sending it on to the program is what the supervisor is for.
-                    let kernel = unsafe {
-                        rustix::process::Signal::from_raw_unchecked(signal.number() as i32)
-                    };
-                    let _ = rustix::process::kill_process(child, kernel);
-                }
-                return None;
+    match signals.read() {
+        Ok(Some((signal, code))) => {
+            if signal == Signal::CHLD {
+                return reap(child);
             }
-            Ok(None) => return None,
-            Err(_) => {
-                // Cannot happen with a valid signalfd; never leave the program unsupervised.
-                kill_program(child);
-                return Some(Ended::Exited(crate::control::ERROR_EXIT_CODE));
+            if !(foreground && code == SI_KERNEL) {
+                // SAFETY: the kernel delivered this number, so it is a valid signal; sending
+                // it on to the program is what the supervisor is for.
+                let kernel =
+                    unsafe { rustix::process::Signal::from_raw_unchecked(signal.number() as i32) };
+                let _ = rustix::process::kill_process(child, kernel);
             }
+            None
+        }
+        Ok(None) => None,
+        Err(_) => {
+            // Cannot happen with a valid signalfd; never leave the program unsupervised.
+            kill_program(child);
+            Some(Ended::Exited(crate::control::ERROR_EXIT_CODE))
         }
     }
 }

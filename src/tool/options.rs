@@ -66,8 +66,8 @@ pub enum UsageError<'a> {
     CannotDeriveGuard,
     /// The derived guard file name does not fit in `PATH_MAX` bytes.
     PathTooLong,
-    /// `--start` or `--restart` without the daemon's command.
-    MissingCommand,
+    /// `--start` or `--restart` (the name) without the daemon's command.
+    MissingCommand(&'static str),
     /// `ucw-daemonize` without a program.
     MissingProgram,
     /// An operand with an action other than `--start` or `--restart`.
@@ -158,7 +158,7 @@ impl UsageError<'_> {
                 "",
             ),
             UsageError::PathTooLong => ("--pid-file name too long", b"", ""),
-            UsageError::MissingCommand => ("--start needs the daemon's command", b"", ""),
+            UsageError::MissingCommand(name) => ("--", name.as_bytes(), " needs the daemon's command"),
             UsageError::MissingProgram => ("missing PROGRAM", b"", ""),
             UsageError::UnexpectedOperand(argument) => {
                 ("unexpected argument '", argument.to_bytes(), "'")
