@@ -8,7 +8,9 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use ucw_daemon::account::{self, AccountFiles, GroupList, Lookup, NGROUPS_MAX};
-use ucw_daemon::credentials::Credentials;
+use ucw_daemon::credentials::{Credentials, Identity};
+use ucw_daemon::daemon::Params;
+use ucw_daemon::{Context, ErrorKind, Subject};
 
 /// Owned paths of a crafted passwd/group pair.
 struct Files {
@@ -47,17 +49,70 @@ fn user(files: &AccountFiles<'_>, name: &[u8]) -> Option<(u32, u32, Vec<u8>)> {
     }
 }
 
+/// `--user NAME` / `--group NAME` as a tool parses them: `#123` is an id, anything else a
+/// name.
+fn user_id(text: &[u8]) -> Identity<'_> {
+    Identity::parse(text, Subject::User).unwrap()
+}
+
+fn group_id(text: &[u8]) -> Identity<'_> {
+    Identity::parse(text, Subject::Group).unwrap()
+}
+
+/// The names a tool gives an error's subjects: the user and group as typed, the files.
+struct Typed<'a> {
+    user: Option<&'a [u8]>,
+    group: Option<&'a [u8]>,
+    files: &'a AccountFiles<'a>,
+}
+
+impl Context for Typed<'_> {
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        match subject {
+            Subject::User => self.user,
+            Subject::Group => self.group,
+            Subject::PasswdFile => Some(self.files.passwd.to_bytes()),
+            Subject::GroupFile => Some(self.files.group.to_bytes()),
+            _ => None,
+        }
+    }
+}
+
 fn memberships(files: &AccountFiles<'_>, name: &[u8]) -> Vec<u32> {
     let mut list = Box::new(GroupList::new());
     assert!(account::add_memberships(files, name, &mut list).unwrap());
     list.as_slice().iter().map(|gid| gid.as_raw()).collect()
 }
 
+/// The error of parsing and resolving `user` and `group` as typed, rendered as a program
+/// prints it: a parse error against the typed text (as the tools do), a resolve error
+/// against the `daemon::Params` that would carry these identities (the embedder's way).
 fn resolve_error(files: &AccountFiles<'_>, user: Option<&[u8]>, group: Option<&[u8]>) -> String {
+    let parsed = user
+        .map(|text| Identity::parse(text, Subject::User))
+        .transpose()
+        .and_then(|user| {
+            Ok((
+                user,
+                group
+                    .map(|text| Identity::parse(text, Subject::Group))
+                    .transpose()?,
+            ))
+        });
+    let (user, group) = match parsed {
+        Ok(identities) => identities,
+        Err(error) => return error.display(&Typed { user, group, files }).to_string(),
+    };
     let mut credentials = Box::new(Credentials::new());
     let error = credentials.resolve(user, group, files).unwrap_err();
     assert!(credentials.is_no_change());
-    error.message().to_string()
+    let params = Params {
+        user,
+        group,
+        account_files: *files,
+        ..Params::default()
+    };
+    error.display(&params).to_string()
 }
 
 const PASSWD: &[u8] = b"root:x:0:0:root:/root:/bin/sh\n\
@@ -197,8 +252,22 @@ ok:x:61405:nonl\n:x:61406:nonl\nlast:x:61407:nonl";
         user(&files, b"nonl"),
         Some((61310, 61310, b"/nonl".to_vec()))
     );
-    for skipped in [&b"badid"[..], b"negative", b"huge", b"+nis", b"# comment"] {
+    // Comments and NIS markers are no entries at all: nobody of that name.
+    for skipped in [&b"+nis"[..], b"# comment"] {
         assert_eq!(user(&files, skipped), None, "{skipped:?}");
+    }
+    // A name whose only lines are malformed is skipped too, but said so: not "no such user".
+    for malformed in [&b"badid"[..], b"negative", b"huge"] {
+        let error = account::find_user_by_name(&files, malformed).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedAccount, "{malformed:?}");
+        let text = String::from_utf8_lossy(malformed);
+        assert_eq!(
+            resolve_error(&files, Some(malformed), None),
+            format!(
+                "The entry of user `{text}` in {} is malformed (uid or gid not a number from 0 to 4294967294)",
+                files.passwd.to_str().unwrap()
+            )
+        );
     }
     for uid in [61300, 61306, 61307] {
         assert!(matches!(
@@ -207,9 +276,25 @@ ok:x:61405:nonl\n:x:61406:nonl\nlast:x:61407:nonl";
         ));
     }
     assert_eq!(memberships(&files, b"nonl"), vec![61405, 61407]);
+    for malformed in [&b"bad1"[..], b"bad2", b"bad3"] {
+        let error = account::find_group_by_name(&files, malformed).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedAccount, "{malformed:?}");
+        let text = String::from_utf8_lossy(malformed);
+        assert_eq!(
+            resolve_error(&files, None, Some(malformed)),
+            format!(
+                "The entry of group `{text}` in {} is malformed (gid not a number from 0 to 4294967294)",
+                files.group.to_str().unwrap()
+            )
+        );
+    }
     assert_eq!(
-        account::find_group_by_name(&files, b"bad1").unwrap(),
+        account::find_group_by_name(&files, b"#c").unwrap(),
         Lookup::NotFound
+    );
+    assert_eq!(
+        account::find_group_by_name(&files, b"ok").unwrap(),
+        Lookup::Found(61405)
     );
 }
 
@@ -251,7 +336,7 @@ fn empty_and_missing_files() {
     // Numeric ids still work without the databases.
     let mut credentials = Box::new(Credentials::new());
     credentials
-        .resolve(Some(b"#61500"), Some(b"#61501"), &files)
+        .resolve(Some(user_id(b"#61500")), Some(group_id(b"#61501")), &files)
         .unwrap();
     assert_eq!(credentials.uid().unwrap().as_raw(), 61500);
     assert_eq!(credentials.gid().unwrap().as_raw(), 61501);
@@ -310,7 +395,7 @@ fn too_many_groups_is_a_clear_error() {
     let fitting = Files::new(dir.path(), Some(passwd), Some(&group));
     let mut credentials = Box::new(Credentials::new());
     credentials
-        .resolve(Some(b"many"), None, &fitting.files())
+        .resolve(Some(user_id(b"many")), None, &fitting.files())
         .unwrap();
     assert_eq!(credentials.groups().len(), NGROUPS_MAX);
 
@@ -345,7 +430,9 @@ fn credential_rules() {
             .collect()
     };
     // User alone: passwd gid + memberships (deduplicated, sorted).
-    credentials.resolve(Some(b"alice"), None, &files).unwrap();
+    credentials
+        .resolve(Some(user_id(b"alice")), None, &files)
+        .unwrap();
     assert_eq!(credentials.uid().unwrap().as_raw(), 61001);
     assert_eq!(credentials.gid().unwrap().as_raw(), 61001);
     assert_eq!(groups(&credentials), vec![61001, 61100, 61101]);
@@ -353,12 +440,14 @@ fn credential_rules() {
     assert_eq!(credentials.home(), Some(&b"/home/alice"[..]));
     // User + explicit group: initgroups with that gid.
     credentials
-        .resolve(Some(b"alice"), Some(b"other"), &files)
+        .resolve(Some(user_id(b"alice")), Some(group_id(b"other")), &files)
         .unwrap();
     assert_eq!(credentials.gid().unwrap().as_raw(), 61102);
     assert_eq!(groups(&credentials), vec![61100, 61101, 61102]);
     // #uid listed in passwd behaves as the user (first entry with that uid).
-    credentials.resolve(Some(b"#61999"), None, &files).unwrap();
+    credentials
+        .resolve(Some(user_id(b"#61999")), None, &files)
+        .unwrap();
     assert_eq!(credentials.uid().unwrap().as_raw(), 61999);
     assert_eq!(credentials.gid().unwrap().as_raw(), 61999);
     assert_eq!(credentials.home(), Some(&b"/nowhere"[..]));
@@ -372,12 +461,14 @@ fn credential_rules() {
         )
     );
     credentials
-        .resolve(Some(b"#62000"), Some(b"wheel"), &files)
+        .resolve(Some(user_id(b"#62000")), Some(group_id(b"wheel")), &files)
         .unwrap();
     assert_eq!(groups(&credentials), vec![61101]);
     assert_eq!(credentials.user_name(), None);
     // Group alone.
-    credentials.resolve(None, Some(b"#0"), &files).unwrap();
+    credentials
+        .resolve(None, Some(group_id(b"#0")), &files)
+        .unwrap();
     assert!(credentials.uid().is_none());
     assert_eq!(groups(&credentials), vec![0]);
     // Nothing.
@@ -417,7 +508,9 @@ fn credentials_on_the_stack_fit_a_small_thread() {
                 group: &group,
             };
             let mut credentials = Credentials::new();
-            credentials.resolve(Some(b"alice"), None, &files).unwrap();
+            credentials
+                .resolve(Some(user_id(b"alice")), None, &files)
+                .unwrap();
             credentials.groups().len()
         })
         .unwrap()

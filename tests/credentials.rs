@@ -1,9 +1,12 @@
 //! Credential switching checked from outside: daemons started by
-//! `examples/fixture_daemon_probe.rs` with crafted passwd/group files, inspected through
-//! /proc/<pid>/status (Uid, Gid, Groups, CapPrm/CapEff/CapAmb); plus the public `switch`'s
-//! refusal of a multi-threaded process. Uses uids/gids 61010–61099, unused on the machine.
+//! `tests/fixtures/daemon_probe.rs` (`fixture_daemon_probe`) with crafted passwd/group
+//! files, inspected through /proc/<pid>/status (Uid, Gid, Groups, CapPrm/CapEff/CapAmb);
+//! plus the public `switch`'s refusal of a multi-threaded process. Uses uids/gids
+//! 61010–61099, unused on the machine.
 
 mod common;
+#[path = "fixtures/support.rs"]
+mod support;
 
 use common::{harness, proc_status_field, TempDir};
 use std::ffi::CString;
@@ -11,11 +14,12 @@ use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 use ucw_daemon::account::AccountFiles;
-use ucw_daemon::credentials::Credentials;
+use ucw_daemon::credentials::{Credentials, Identity};
+use ucw_daemon::Subject;
 
 /// The daemon's PID from the probe launcher's `launched <pid>` line.
 fn launched_pid(output: &common::Output) -> i32 {
@@ -29,10 +33,7 @@ fn launched_pid(output: &common::Output) -> i32 {
 }
 
 fn probe() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
-        .parent()
-        .unwrap()
-        .join("examples/fixture_daemon_probe")
+    common::built_example("fixture_daemon_probe")
 }
 
 const PASSWD: &str = "root:x:0:0:root:/root:/bin/sh\n\
@@ -162,6 +163,10 @@ fn assert_switch(
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: switching to another user"
+)]
 fn user_with_supplementary_groups() {
     assert_switch(
         "cred-user",
@@ -174,6 +179,10 @@ fn user_with_supplementary_groups() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: switching to another user"
+)]
 fn user_with_explicit_group_gets_initgroups_with_that_gid() {
     assert_switch(
         "cred-user-group",
@@ -186,6 +195,10 @@ fn user_with_explicit_group_gets_initgroups_with_that_gid() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: switching to another user"
+)]
 fn numeric_uid_listed_in_passwd() {
     assert_switch(
         "cred-hash-uid",
@@ -198,6 +211,10 @@ fn numeric_uid_listed_in_passwd() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: switching to another user"
+)]
 fn numeric_uid_and_gid() {
     assert_switch(
         "cred-hash-both",
@@ -210,6 +227,10 @@ fn numeric_uid_and_gid() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: switching groups and raising an ambient capability"
+)]
 fn group_only() {
     common::require_root("switching groups");
     let setup = Setup::new("cred-group");
@@ -258,6 +279,10 @@ fn unknown_user_fails_before_any_file_changes() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: starting a process as another user"
+)]
 fn non_root_switch_to_itself_is_a_no_op() {
     common::require_root("starting a process as another user");
     let setup = Setup::new("cred-noop");
@@ -300,17 +325,19 @@ fn public_switch_refuses_a_multi_threaded_process() {
         group: &group,
     };
     let mut credentials = Box::new(Credentials::new());
-    credentials.resolve(None, Some(b"#61040"), &files).unwrap();
+    let group = Identity::parse(b"#61040", Subject::Group).unwrap();
+    credentials.resolve(None, Some(group), &files).unwrap();
     let error = credentials.switch().unwrap_err();
+    let message = error.to_string();
     assert!(
-        error
-            .message()
-            .starts_with("Cannot switch user/group: the process has "),
-        "{error}"
+        message.starts_with("Cannot switch user/group: the process has "),
+        "{message}"
     );
-    assert!(error
-        .message()
-        .ends_with(" threads (set*id would change only one of them)"));
+    assert!(
+        message.ends_with(" threads (set*id would change only one of them)"),
+        "{message}"
+    );
+    assert_eq!(error.kind(), ucw_daemon::ErrorKind::MultiThreaded);
     assert_ne!(rustix::process::getegid().as_raw(), 61040);
     // Nothing asked: nothing to refuse.
     credentials.resolve(None, None, &files).unwrap();
@@ -318,6 +345,10 @@ fn public_switch_refuses_a_multi_threaded_process() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: starting a process as another user"
+)]
 fn setup_error_in_the_daemon_is_returned_by_the_launcher() {
     common::require_root("starting a process as another user");
     let setup = Setup::new("cred-setup-error");
@@ -353,6 +384,10 @@ fn setup_error_in_the_daemon_is_returned_by_the_launcher() {
 /// effective uid) "switching" to its own uid must lose that saved 0: afterwards
 /// `setresuid(0, 0, 0)` fails. (It used to be skipped as a no-op, leaving a way back to root.)
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: setting a saved set-user-ID of 0"
+)]
 fn switching_to_ourselves_drops_a_saved_root_uid() {
     common::require_root("setting a saved set-user-ID of 0");
     let dir = TempDir::new("cred-saved-uid");
@@ -364,7 +399,11 @@ fn switching_to_ourselves_drops_a_saved_root_uid() {
     };
     let mut credentials = Box::new(Credentials::new());
     credentials
-        .resolve(Some(b"#61050"), Some(b"#61050"), &files)
+        .resolve(
+            Some(Identity::parse(b"#61050", Subject::User).unwrap()),
+            Some(Identity::parse(b"#61050", Subject::Group).unwrap()),
+            &files,
+        )
         .unwrap();
     let uid = rustix::process::Uid::from_raw(61050);
     let gid = rustix::process::Gid::from_raw(61050);
@@ -372,8 +411,9 @@ fn switching_to_ourselves_drops_a_saved_root_uid() {
     // The child's verdict travels through a pipe: this file's harness thread reaps every
     // child, so a waitpid here could find nothing to wait for.
     let (verdict_read, verdict_write) = rustix::pipe::pipe().unwrap();
-    // SAFETY: the child makes only system calls and exits with exit_group.
-    if unsafe { ucw_daemon::sys::fork() }.unwrap().is_none() {
+    // The C library's fork (this test process has one, and threads): the child makes only
+    // system calls and ends with exit_group.
+    if support::libc_fork().unwrap().is_none() {
         let setup = rustix::thread::set_thread_groups(&[gid])
             .and_then(|()| rustix::thread::set_thread_res_gid(gid, gid, gid))
             .and_then(|()| rustix::thread::set_thread_res_uid(uid, uid, root));
@@ -387,7 +427,7 @@ fn switching_to_ourselves_drops_a_saved_root_uid() {
             b"ok"
         };
         let _ = rustix::io::write(&verdict_write, verdict);
-        ucw_daemon::sys::exit_group(0)
+        ucw_daemon::daemon::exit_group(0)
     }
     drop(verdict_write);
     let mut verdict = [0u8; 64];

@@ -1,8 +1,11 @@
 //! The daemon side (DESIGN.md §4) checked from outside: a real daemon started through the
-//! library by `examples/fixture_daemon_probe.rs`, inspected through /proc and its PID file;
-//! plus in-process checks of `init`'s refusals and of SIMULATE.
+//! library by `tests/fixtures/daemon_probe.rs` (`fixture_daemon_probe`), inspected through
+//! /proc and its PID file; plus in-process checks of `init`'s refusals, of the PID file a
+//! `Daemon` holds before `run`, and of SIMULATE.
 
 mod common;
+#[path = "fixtures/support.rs"]
+mod support;
 
 use common::{harness, TempDir};
 use std::ffi::CString;
@@ -17,12 +20,10 @@ use ucw_daemon::credentials::Credentials;
 use ucw_daemon::daemon::{self, Flags, Launched, Params};
 use ucw_daemon::pidfile::{self, PidState};
 
-/// The fixture program built by `cargo test` (target/debug/examples/).
+/// The fixture program (`<target>/<profile>/examples/fixture_daemon_probe`, brought up to
+/// date first).
 pub fn probe() -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
-        .parent()
-        .unwrap()
-        .join("examples/fixture_daemon_probe")
+    common::built_example("fixture_daemon_probe")
 }
 
 fn cstring(path: &Path) -> CString {
@@ -225,24 +226,10 @@ fn launching_with_a_standard_descriptor_closed() {
     }
 }
 
-#[test]
-fn opt_in_cleanups_close_inherited_descriptors() {
-    let dir = TempDir::new("daemon-cleanups");
-    let pid_file = dir.join("probe.pid");
-    // A descriptor the launcher leaks to the daemon (no close-on-exec).
-    let inherited = fs::File::open("/dev/null").unwrap();
-    // SAFETY: `inherited` stays open for the call.
-    let borrowed =
-        unsafe { rustix::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&inherited)) };
-    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::empty()).unwrap();
-    let output = launch(&dir, &pid_file, |command| {
-        command.env("PROBE_FLAGS", "rf");
-    });
-    drop(inherited);
-    let pid = launched_pid(&output);
-    // The launcher returns once the PID is published; the body starts a moment later.
-    wait_for_report(&dir, "body=running");
-    let mut others: Vec<PathBuf> = fs::read_dir(format!("/proc/{pid}/fd"))
+/// The descriptors of `pid` above 2: (target, access mode from `/proc/<pid>/fdinfo`:
+/// `O_RDONLY` 0, `O_WRONLY` 1, `O_RDWR` 2), sorted.
+fn descriptors_above_standard(pid: i32) -> Vec<(PathBuf, u32)> {
+    let mut found: Vec<(PathBuf, u32)> = fs::read_dir(format!("/proc/{pid}/fd"))
         .unwrap()
         .map(|entry| {
             entry
@@ -253,26 +240,74 @@ fn opt_in_cleanups_close_inherited_descriptors() {
                 .unwrap()
         })
         .filter(|&fd| fd > 2)
-        .map(|fd| fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap())
+        .map(|fd| {
+            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+            let flags = info
+                .lines()
+                .find_map(|line| line.strip_prefix("flags:"))
+                .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+                .unwrap_or_else(|| panic!("no flags in {info}"));
+            (
+                fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap(),
+                flags & 0o3,
+            )
+        })
         .collect();
-    others.sort();
-    // Only the PID file is left above the standard descriptors.
-    assert_eq!(others, vec![pid_file.clone()]);
+    found.sort();
+    found
+}
+
+#[test]
+fn opt_in_cleanups_close_inherited_descriptors() {
+    let dir = TempDir::new("daemon-cleanups");
+    let pid_file = dir.join("probe.pid");
+    let kept = dir.join("kept");
+    // A descriptor the launcher leaks to the daemon (no close-on-exec).
+    let inherited = fs::File::open("/dev/null").unwrap();
+    // SAFETY: `inherited` stays open for the call.
+    let borrowed =
+        unsafe { rustix::fd::BorrowedFd::borrow_raw(std::os::fd::AsRawFd::as_raw_fd(&inherited)) };
+    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::empty()).unwrap();
+    // The probe opens PROBE_KEEP_FILE before `init` and asks to keep it.
+    let output = launch(&dir, &pid_file, |command| {
+        command
+            .env("PROBE_FLAGS", "rf")
+            .env("PROBE_KEEP_FILE", &kept);
+    });
+    drop(inherited);
+    let pid = launched_pid(&output);
+    // The launcher returns once the PID is published; the body starts a moment later.
+    let report = wait_for_report(&dir, "body=running");
+    // The kept file survived the clean-up: the body wrote into it through its descriptor
+    // (a closed one would have failed with EBADF), then closed it, before `body=running`.
+    assert!(report.contains("kept-file=ok\n"), "{report}");
     assert_eq!(
-        common::proc_status_field(pid, "SigIgn").as_deref(),
-        Some("0000000000000000")
+        fs::read_to_string(&kept).unwrap(),
+        "written by the daemon\n"
+    );
+    // Left above the standard descriptors: only the PID file's two open file descriptions,
+    // the private read-write one and the read-only one that carries the lock. The leaked
+    // /dev/null is gone.
+    assert_eq!(
+        descriptors_above_standard(pid),
+        vec![(pid_file.clone(), 0), (pid_file.clone(), 2)]
+    );
+    // RESET_SIGNALS: every disposition back to default (the probe is a Rust std program,
+    // which ignores SIGPIPE), except that in a process with a C library the signals it
+    // reserves, 32–34, are left as they were (here: ignored as the test process inherits
+    // them), never reset under the C library's feet.
+    const LIBC_RESERVED: u64 = (1 << (32 - 1)) | (1 << (33 - 1)) | (1 << (34 - 1));
+    let ignored = common::proc_status_field(pid, "SigIgn")
+        .and_then(|mask| u64::from_str_radix(&mask, 16).ok())
+        .unwrap();
+    assert_eq!(
+        ignored & !LIBC_RESERVED,
+        0,
+        "signals still ignored: {ignored:#x}"
     );
     stop(&dir, pid);
 }
 
-/// Stand-in so that a run without fail points cannot look green.
-#[cfg(not(feature = "failpoints"))]
-#[test]
-fn killed_launcher_leaves_no_daemon() {
-    panic!("run with --features failpoints");
-}
-
-#[cfg(feature = "failpoints")]
 #[test]
 fn killed_launcher_leaves_no_daemon() {
     let dir = TempDir::new("daemon-killed-launcher");
@@ -331,7 +366,7 @@ fn confirmed_run_returns_the_bodys_failure() {
     assert_eq!(output.code, Some(102), "{output:?}");
     assert_eq!(
         output.stderr.trim(),
-        "fixture_daemon_probe: probe body refused to start"
+        "fixture_daemon_probe: The daemon could not start: EADDRINUSE (Address already in use)"
     );
     // Empty and unlocked as soon as the launcher returned.
     assert_eq!(fs::read(&pid_file).unwrap(), b"");
@@ -371,6 +406,14 @@ fn confirmed_exec_inherits_the_lock() {
         state(&pid_file),
         PidState::Running(rustix::process::Pid::from_raw(pid).unwrap())
     );
+    // Only the lock's description crossed the exec, read-only: the program holds the lock
+    // but can never write the file. (Other descriptors it has came from this test process,
+    // whose concurrent tests leak some on purpose.)
+    let on_pid_file: Vec<(PathBuf, u32)> = descriptors_above_standard(pid)
+        .into_iter()
+        .filter(|(target, _)| *target == pid_file)
+        .collect();
+    assert_eq!(on_pid_file, vec![(pid_file.clone(), 0)]);
     rustix::process::kill_process(
         rustix::process::Pid::from_raw(pid).unwrap(),
         rustix::process::Signal::KILL,
@@ -380,23 +423,28 @@ fn confirmed_exec_inherits_the_lock() {
     assert_eq!(state(&pid_file), PidState::Stale);
 }
 
+/// `init`'s error, rendered against its params as a program would print it.
 fn init_error(params: &Params<'_>) -> String {
     let mut credentials = Box::new(Credentials::new());
-    match daemon::init(params, &mut credentials) {
+    let error = match daemon::init(params, &mut credentials) {
         Ok(_) => panic!("init succeeded"),
-        Err(error) => error.message().to_string(),
-    }
+        Err(error) => error,
+    };
+    error.display(params).to_string()
+}
+
+/// `init`'s error for the PID file `path` (default params otherwise).
+fn init_error_for(path: &CString) -> String {
+    init_error(&Params {
+        pid_file: Some(path),
+        ..Params::default()
+    })
 }
 
 #[test]
 fn unsafe_pid_files_are_refused() {
     let dir = TempDir::new("daemon-refusals");
-    let with = |path: &CString| -> String {
-        init_error(&Params {
-            pid_file: Some(path),
-            ..Params::default()
-        })
-    };
+    let with = init_error_for;
 
     // A symlink: refused, its target untouched.
     let target = dir.join("target");
@@ -457,19 +505,15 @@ fn unsafe_pid_files_are_refused() {
         )
     );
 
-    // Owned by someone else (needs root to give it away).
-    common::require_root("a PID file owned by another user");
-    let foreign = dir.join("foreign.pid");
-    fs::write(&foreign, "").unwrap();
-    fs::set_permissions(&foreign, fs::Permissions::from_mode(0o600)).unwrap();
-    std::os::unix::fs::chown(&foreign, Some(61090), Some(61090)).unwrap();
+    // On a pseudo file system: a kernel interface, not a file (`/proc/sys/kernel/hostname`
+    // would take the PID as the host name). `/proc/self/comm` is ours and harmless: writing
+    // it would only rename this process, which the refusal must prevent.
+    let comm = fs::read_to_string("/proc/self/comm").unwrap();
     assert_eq!(
-        with(&cstring(&foreign)),
-        format!(
-            "Refusing PID file {}: owned by uid 61090, not by us (uid 0)",
-            foreign.display()
-        )
+        with(&CString::new("/proc/self/comm").unwrap()),
+        "Refusing PID file /proc/self/comm: it is on a pseudo file system (type 0x9fa0), not a place for a PID file"
     );
+    assert_eq!(fs::read_to_string("/proc/self/comm").unwrap(), comm);
 
     // Relative without PRESERVE_CWD.
     assert_eq!(
@@ -477,6 +521,79 @@ fn unsafe_pid_files_are_refused() {
         "Refusing PID file relative.pid: a relative path needs PRESERVE_CWD (the daemon changes to /)"
     );
     assert!(!Path::new("relative.pid").exists());
+}
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: giving a PID file to another user"
+)]
+fn a_pid_file_owned_by_another_user_is_refused() {
+    common::require_root("a PID file owned by another user");
+    let dir = TempDir::new("daemon-foreign");
+    let foreign = dir.join("foreign.pid");
+    fs::write(&foreign, "").unwrap();
+    fs::set_permissions(&foreign, fs::Permissions::from_mode(0o600)).unwrap();
+    std::os::unix::fs::chown(&foreign, Some(61090), Some(61090)).unwrap();
+    assert_eq!(
+        init_error_for(&cstring(&foreign)),
+        format!(
+            "Refusing PID file {}: owned by uid 61090, not by us (uid 0)",
+            foreign.display()
+        )
+    );
+    // Untouched: still empty, still the other user's, still 0600.
+    let metadata = fs::metadata(&foreign).unwrap();
+    assert_eq!(fs::read(&foreign).unwrap(), b"");
+    assert_eq!((metadata.uid(), metadata.mode() & 0o7777), (61090, 0o600));
+}
+
+#[test]
+fn a_readable_pid_file_is_tightened_and_an_unrun_daemon_empties_it() {
+    let dir = TempDir::new("daemon-tighten");
+    let pid_file = dir.join("readable.pid");
+    // LibUCW's daemons create their PID files 0644; stale content from a crashed daemon.
+    fs::write(&pid_file, "12345\n").unwrap();
+    fs::set_permissions(&pid_file, fs::Permissions::from_mode(0o644)).unwrap();
+    let path = cstring(&pid_file);
+    let params = Params {
+        pid_file: Some(&path),
+        ..Params::default()
+    };
+    let mut credentials = Box::new(Credentials::new());
+    let daemon = daemon::init(&params, &mut credentials).unwrap();
+    // Accepted, but tightened: anyone who can open it could hold its lock.
+    assert_eq!(fs::metadata(&pid_file).unwrap().mode() & 0o7777, 0o600);
+    // Locked, starting.
+    assert!(daemon.pid_file().is_some());
+    assert_eq!(fs::read(&pid_file).unwrap(), b"(starting)\n");
+    assert_eq!(state(&pid_file), PidState::Busy);
+    // A second init (another open file description) finds it locked and changes nothing.
+    assert_eq!(
+        init_error(&params),
+        format!(
+            "Daemon is already running (PID file {} is locked)",
+            pid_file.display()
+        )
+    );
+    assert_eq!(fs::read(&pid_file).unwrap(), b"(starting)\n");
+    // Never run: dropping the Daemon empties the file and releases the lock, so the next
+    // check says "not running", not "stale".
+    drop(daemon);
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+    // The lock goes with the last descriptor of its description. Other tests of this process
+    // spawn programs meanwhile, and a child between its fork and its exec holds copies of
+    // every descriptor (close-on-exec ones too) for a moment: wait for those to go.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while state(&pid_file) != PidState::NotRunning {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the PID file is still {:?}",
+            state(&pid_file)
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(fs::metadata(&pid_file).unwrap().mode() & 0o7777, 0o600);
 }
 
 #[test]
@@ -494,7 +611,7 @@ fn simulate_runs_the_body_in_process_touching_no_files() {
     let cwd = std::env::current_dir().unwrap();
     let mut seen_pid = 0;
     let launched = daemon
-        .run(|running| {
+        .run(support::host_fork(), |running| {
             assert!(running.is_simulated());
             assert!(running.pid_file().is_none());
             seen_pid = std::process::id();

@@ -1,7 +1,7 @@
 //! `ucw-daemonize` end to end (DESIGN.md §5), driven through `ucw-daemon-control` like a
 //! service manager would: supervised and `--exec` modes, signal forwarding, the lock's
 //! lifetime, exec failures, `--user`, `--foreground`, usage errors, and the spec's example
-//! daemon. The programs put under the tool are small `sh` scripts.
+//! daemon. The programs put under the tool are small `sh` scripts and a static sleeper.
 //!
 //! Every test has its own directory and PID file, and checks at the end that no process
 //! still names that directory on its command line (nothing left running).
@@ -126,14 +126,73 @@ fn assert_nothing_left(dir: &TempDir) {
     });
 }
 
-/// `dir/sleep`, a link to `/bin/sleep`: a long sleep started through it has the test
-/// directory on its command line, so [`Cleanup`] and [`assert_nothing_left`] see it.
+/// `dir/sleep`, a link to the static test sleeper ([`common::static_sleeper`]: it waits for
+/// SIGHUP/SIGINT/SIGTERM, never ends by itself and takes no arguments): started through the
+/// link it has the test directory on its command line, so [`Cleanup`] and
+/// [`assert_nothing_left`] see it. Static, so that its descriptors are final once it runs
+/// (a dynamic `/bin/sleep`'s loader opens files on the lowest free numbers for a moment).
 fn sleeper(dir: &TempDir) -> String {
     let link = dir.join("sleep");
     if !link.exists() {
-        std::os::unix::fs::symlink("/bin/sleep", &link).unwrap();
+        std::os::unix::fs::symlink(common::static_sleeper(), &link).unwrap();
     }
     text(&link).to_string()
+}
+
+/// Waits until `pid` runs the sleeper of [`sleeper`] and waits in its `rt_sigtimedwait`
+/// (`/proc/<pid>/syscall`): the exec is complete (close-on-exec descriptors closed) and the
+/// sleeper opens nothing, ever.
+fn wait_for_sleeper(pid: i32) {
+    #[cfg(target_arch = "x86_64")]
+    const RT_SIGTIMEDWAIT: &str = "128";
+    #[cfg(target_arch = "aarch64")]
+    const RT_SIGTIMEDWAIT: &str = "137";
+    wait_for("the program to exec the sleeper and wait", || {
+        let running_it = fs::read(format!("/proc/{pid}/cmdline"))
+            .unwrap_or_default()
+            .ends_with(b"/sleep\0");
+        let waiting = fs::read_to_string(format!("/proc/{pid}/syscall"))
+            .unwrap_or_default()
+            .split_whitespace()
+            .next()
+            == Some(RT_SIGTIMEDWAIT);
+        running_it && waiting
+    });
+}
+
+/// The descriptors of process `pid` open on `path`, each with its access mode from
+/// `/proc/<pid>/fdinfo` (`O_RDONLY` 0, `O_WRONLY` 1, `O_RDWR` 2).
+fn descriptors_on(pid: i32, path: &Path) -> Vec<(u32, u32)> {
+    let mut found = Vec::new();
+    for entry in fs::read_dir(format!("/proc/{pid}/fd")).unwrap().flatten() {
+        if fs::read_link(entry.path()).ok().as_deref() != Some(path) {
+            continue;
+        }
+        let number: u32 = entry.file_name().to_string_lossy().parse().unwrap();
+        let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{number}")).unwrap();
+        let flags = info
+            .lines()
+            .find_map(|line| line.strip_prefix("flags:"))
+            .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
+            .unwrap_or_else(|| panic!("no flags in {info}"));
+        found.push((number, flags & 0o3));
+    }
+    found
+}
+
+/// Asserts that `pid` has the PID file open exactly once, read-only: the lock's description,
+/// which lets it hold the lock but never write the file.
+fn assert_holds_lock_read_only(pid: i32, pid_file: &Path) {
+    let descriptors = descriptors_on(pid, pid_file);
+    assert_eq!(
+        descriptors.len(),
+        1,
+        "process {pid} has {descriptors:?} on the PID file"
+    );
+    assert_eq!(
+        descriptors[0].1, 0,
+        "process {pid} can write the PID file: {descriptors:?}"
+    );
 }
 
 /// Kills (SIGKILL) whatever still mentions `dir` when a test ends, even when it fails.
@@ -202,6 +261,9 @@ fn supervised_check_reload_stop() {
         program_command.starts_with(b"sh\0-c\0"),
         "{program_command:?}"
     );
+    // The program inherited the PID file's lock (read-only): the lock lives as long as the
+    // program, even if the supervisor were SIGKILLed.
+    assert_holds_lock_read_only(program, &pid_file);
     // A second start finds it running.
     let again = control(&dir, "--start", &pid_file, &["--", DAEMONIZE, "--", "true"]);
     assert_eq!(again.code, Some(ALREADY_DONE), "{again:?}");
@@ -255,17 +317,13 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
     let pid_file = dir.join("d.pid");
     // Close 0–9 (all a POSIX sh can name), then idle.
     let script = format!(
-        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        "exec 0<&- 1>&- 2>&- 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {}",
         sleeper(&dir)
     );
     start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     let program = only_child(supervisor);
-    wait_for("the program to exec sleep", || {
-        fs::read(format!("/proc/{program}/cmdline"))
-            .unwrap_or_default()
-            .ends_with(b"sleep\x0030\0")
-    });
+    wait_for_sleeper(program);
     // Descriptors above 9 that the test runner itself inherited may remain; none is ours.
     let open: Vec<i32> = fs::read_dir(format!("/proc/{program}/fd"))
         .unwrap()
@@ -276,6 +334,7 @@ fn supervised_program_closing_every_descriptor_still_counts_as_running() {
         open.iter().all(|&fd| fd > 9),
         "the program still has {open:?} open"
     );
+    // It closed the lock's descriptor it inherited too; the supervisor's keeps the lock.
     assert!(!holds(program, &pid_file));
     assert_eq!(check(&dir, &pid_file), RUNNING);
     let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
@@ -293,7 +352,7 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     let orphan_file = dir.join("orphan.pid");
     let go = dir.join("go");
     let script = format!(
-        "{} 30 & echo $! > {}; while [ ! -e {} ]; do sleep 0.02; done; exit 0",
+        "{} & echo $! > {}; while [ ! -e {} ]; do sleep 0.02; done; exit 0",
         sleeper(&dir),
         text(&orphan_file),
         text(&go)
@@ -315,7 +374,7 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     let relaunched = run(
         &dir,
         DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir)],
     );
     assert_eq!(relaunched.code, Some(0), "{relaunched:?}");
     assert_eq!(check(&dir, &pid_file), RUNNING);
@@ -330,7 +389,7 @@ fn killing_the_supervisor_takes_the_program_down() {
     let dir = TempDir::new("daemonize-kill");
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
-    let script = format!("trap '' TERM HUP; exec {} 30", sleeper(&dir));
+    let script = format!("trap '' TERM HUP; exec {}", sleeper(&dir));
     start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     let program = only_child(supervisor);
@@ -473,6 +532,9 @@ fn exec_mode_check_reload_stop() {
         holds(program, &pid_file),
         "the program did not inherit the PID file"
     );
+    // Only the lock's read-only description crosses the exec (the write one is the
+    // library's, close-on-exec).
+    assert_holds_lock_read_only(program, &pid_file);
     wait_ready(&log);
     let reload = control(&dir, "--reload", &pid_file, &[]);
     assert_eq!(reload.code, Some(0), "{reload:?}");
@@ -494,7 +556,7 @@ fn exec_mode_program_can_drop_the_lock() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("d.pid");
     let script = format!(
-        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {} 30",
+        "exec 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; exec {}",
         sleeper(&dir)
     );
     let launched = run(
@@ -512,11 +574,7 @@ fn exec_mode_program_can_drop_the_lock() {
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");
     let program = pid_in(&pid_file);
-    wait_for("the program to exec sleep", || {
-        fs::read(format!("/proc/{program}/cmdline"))
-            .unwrap_or_default()
-            .ends_with(b"sleep\x0030\0")
-    });
+    wait_for_sleeper(program);
     assert_eq!(check(&dir, &pid_file), STALE);
     assert!(is_alive(program));
     send(program, rustix::process::Signal::KILL);
@@ -652,7 +710,7 @@ fn errors_before_launch_name_the_problem() {
     let running = run(
         &dir,
         DAEMONIZE,
-        &["--pid-file", text(&pid_file), "--", &sleeper(&dir), "30"],
+        &["--pid-file", text(&pid_file), "--", &sleeper(&dir)],
     );
     assert_eq!(running.code, Some(0), "{running:?}");
     let second = run(
@@ -680,10 +738,7 @@ fn spec_example_daemon() {
     let _cleanup = Cleanup(&dir);
     let pid_file = dir.join("spec.pid");
     let log = dir.join("spec.log");
-    let example = Path::new(CONTROL)
-        .parent()
-        .unwrap()
-        .join("examples/spec_daemon");
+    let example = common::built_example("spec_daemon");
     // The daemon keeps stderr: send it to a file we can read while it runs.
     let launcher = format!(
         "exec {} {} 2>>{}",
@@ -709,10 +764,13 @@ fn spec_example_daemon() {
 }
 
 /// `--user` with a purpose-made account: the tool reads the account files named by
-/// `UCW_TEST_PASSWD` / `UCW_TEST_GROUP` (honoured only in `failpoints` test builds), so the
-/// test never edits `/etc`.
-#[cfg(feature = "failpoints")]
+/// `UCW_TEST_PASSWD` / `UCW_TEST_GROUP` (honoured only in `failpoints` builds, which every
+/// `cargo test` is), so the test never edits `/etc`.
 #[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: switching to another user and group"
+)]
 fn user_switch_sets_ids_groups_and_environment() {
     common::require_root("--user");
     let dir = TempDir::new("daemonize-user");
@@ -830,12 +888,6 @@ fn user_switch_sets_ids_groups_and_environment() {
     );
     assert_eq!(fs::read(&pid_file).unwrap(), b"");
     assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
-}
-
-#[cfg(not(feature = "failpoints"))]
-#[test]
-fn user_switch_sets_ids_groups_and_environment() {
-    panic!("run with --features failpoints (the --user test needs the test-only account files)");
 }
 
 #[test]

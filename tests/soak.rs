@@ -4,12 +4,14 @@
 //! plus daemons killed at random while they run.
 //!
 //! Invariants, checked independently of the PID file: each daemon body
-//! (`examples/fixture_soak_daemon.rs`) holds a sentinel lock on a file of its own, so "at most
-//! one daemon alive" is witnessed by the body itself; `/proc/locks` tells the test who holds
-//! the PID file and the sentinel, so every state a check reports in a quiet moment is
-//! compared with the truth; every start/stop that no fault disturbed must succeed, and at the
-//! end every instance must stop, start and stop again; no process, zombie or descriptor may
-//! be left behind.
+//! (`tests/fixtures/soak_daemon.rs`, `fixture_soak_daemon`) holds a sentinel lock on a file
+//! of its own, so "at most one daemon alive" is witnessed by the body itself, and checks that
+//! it inherited no descriptor but 0–2 and the PID file's read-only lock description (which
+//! `ucw-daemonize` hands its program); `/proc/locks` tells the test who holds the PID file
+//! and the sentinel, so every state a check reports in a quiet moment is compared with the
+//! truth; every start/stop that no fault disturbed must succeed, and at the end every
+//! instance must stop, start and stop again; no process, zombie or descriptor may be left
+//! behind.
 //!
 //! Size: `UCW_SOAK_OPERATIONS` (default 1000) tool runs within `UCW_SOAK_SECONDS` (default
 //! 170); it needs at least one injected fault per 25 operations. CI runs 10,000 operations
@@ -18,13 +20,8 @@
 
 mod common;
 
-#[cfg(not(feature = "failpoints"))]
-#[test]
-fn soak_needs_fail_points() {
-    panic!("run with --features failpoints: the soak test injects faults at fail points");
-}
-
-#[cfg(feature = "failpoints")]
+// Plain `cargo test` builds the tools with fail points (the package's dev-dependency on
+// itself enables `failpoints`).
 mod soak {
     use crate::common::{self, harness, Output, TempDir};
     use std::collections::BTreeMap;
@@ -57,10 +54,7 @@ mod soak {
     ];
 
     fn fixture() -> PathBuf {
-        Path::new(CONTROL)
-            .parent()
-            .unwrap()
-            .join("examples/fixture_soak_daemon")
+        common::built_example("fixture_soak_daemon")
     }
 
     /// A small xorshift generator: the test needs no dependency for its dice.
@@ -200,6 +194,9 @@ mod soak {
                     fixture,
                     sentinel,
                     log,
+                    // The body may have the PID file's lock open (ucw-daemonize hands it
+                    // the read-only lock description), nothing else.
+                    pid_file,
                 ]);
             }
             self.run(instance, CONTROL, &args, point)
@@ -214,6 +211,7 @@ mod soak {
                 fixture.to_str().unwrap(),
                 instance.sentinel.to_str().unwrap(),
                 instance.log.to_str().unwrap(),
+                instance.pid_file.to_str().unwrap(),
             ];
             self.run(instance, DAEMONIZE, &args, point)
         }
@@ -849,6 +847,7 @@ mod soak {
             .arg(&fixture)
             .arg(dir.join("sentinel"))
             .arg(dir.join("log"))
+            .arg(&pid_file)
             .env("UCW_FAILPOINT", "launcher-after-fork");
         let launcher = harness().spawn(command, dir.path());
         let deadline = Instant::now() + Duration::from_secs(5);
@@ -882,9 +881,10 @@ mod soak {
         assert!(output.stderr.starts_with("ucw-daemonize: "), "{output:?}");
     }
 
-    /// Regression test for a bug the soak found: a daemon that exits while STOP reads
-    /// `/proc/<pid>/fd` to prove it holds the PID file made the read fail with ENOENT and STOP
-    /// report an error (102); `holds_file` now takes that as "gone" and STOP returns 0.
+    /// Regression test for a bug the soak found: a daemon that exits while STOP reads its
+    /// descriptors in /proc (now `/proc/<pid>/fdinfo`) to prove it holds the PID file's lock
+    /// made the read fail with ENOENT and STOP report an error (102); the proof now takes that
+    /// as "gone" and STOP returns 0.
     #[test]
     fn stop_treats_a_daemon_exiting_during_the_proof_as_stopped() {
         let _serial = serial();
@@ -906,6 +906,7 @@ mod soak {
                 fixture.to_str().unwrap(),
                 dir.join("sentinel").to_str().unwrap(),
                 dir.join("log").to_str().unwrap(),
+                pid_text,
             ],
             dir.path(),
         );

@@ -233,11 +233,130 @@ pub fn children_of_self() -> Vec<i32> {
     found
 }
 
-/// Fails the test with a clear message unless it runs as root (CI is root).
+/// Fails the test with a clear message unless it runs as root (CI is root): the second line
+/// of defence behind `#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: <why>")]`,
+/// which build.rs turns on when the build runs as root. Never skip silently.
 pub fn require_root(what: &str) {
     if !rustix::process::geteuid().is_root() {
         panic!("{what} needs root (user switching/chroot); run the tests as root as CI does");
     }
+}
+
+/// The directory the tools were built in: `<target>/[<triple>/]<profile>`.
+fn profile_dir() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
+        .parent()
+        .expect("the tool lives in <target>/<profile>/")
+}
+
+/// The cargo target directory (`--target-dir`) and the target triple the tools were built
+/// for, when one was given (`<target>/<triple>/<profile>/`).
+fn target_dir_and_triple() -> (PathBuf, Option<String>) {
+    let above = profile_dir()
+        .parent()
+        .expect("the tool lives in <target>/<profile>/");
+    // Cargo marks the root of every target directory with CACHEDIR.TAG.
+    if above.join("CACHEDIR.TAG").exists() || above.parent().is_none() {
+        return (above.to_path_buf(), None);
+    }
+    let triple = above
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned());
+    (above.parent().unwrap().to_path_buf(), triple)
+}
+
+/// Runs a build command to completion (at most 10 min) and fails the test if it fails. Under
+/// the harness (its reaper thread would take the exit status of any other child) it is
+/// spawned through it; a test binary that never installs the harness waits itself.
+fn run_build(mut command: Command, what: &str) {
+    let output = match HARNESS.get() {
+        Some(harness) => {
+            let logs = TempDir::new("build");
+            let spawned = harness.spawn(command, logs.path());
+            let output = harness.wait(&spawned, Duration::from_secs(600));
+            (output.code, output.stderr)
+        }
+        None => {
+            let output = command.output().expect("spawn cargo");
+            (
+                output.status.code(),
+                String::from_utf8_lossy(&output.stderr).into_owned(),
+            )
+        }
+    };
+    assert_eq!(output.0, Some(0), "cannot build {what}: {}", output.1);
+}
+
+/// `<target>/<profile>/examples/<name>` (a fixture of tests/fixtures or an example), built
+/// first with `cargo build --example <name>` for the tools' profile and target: `cargo test
+/// --test X` builds only X and the tools, so an example could be missing or, worse, stale
+/// (built from older sources). Cargo's own locks make concurrent builds safe; each name is
+/// built once per test process.
+pub fn built_example(name: &str) -> PathBuf {
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
+    let path = profile_dir().join("examples").join(name);
+    let mut built = BUILT
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    if built.iter().any(|known| known == name) {
+        return path;
+    }
+    let (target_dir, triple) = target_dir_and_triple();
+    let mut command = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+    command
+        .args(["build", "--quiet", "--example", name])
+        .arg("--manifest-path")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(&target_dir);
+    match profile_dir().file_name().and_then(OsStr::to_str) {
+        Some("debug") => {}
+        Some("release") => {
+            command.arg("--release");
+        }
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+        None => {}
+    }
+    if let Some(triple) = triple {
+        command.args(["--target", &triple]);
+    }
+    run_build(command, &format!("the example {name}"));
+    assert!(path.is_file(), "cargo built no {}", path.display());
+    built.push(name.to_string());
+    path
+}
+
+/// A static, libc-free sleeper for the host (tests/aarch64-sleeper, built once per test
+/// process into `<target>/sleeper`): a program whose descriptors are exactly what it
+/// inherited from its first instruction on (a dynamic `/bin/sleep`'s loader briefly opens
+/// `ld.so.cache` and libc, on the lowest free numbers). It blocks SIGHUP, SIGINT and SIGTERM
+/// and waits for them: SIGHUP writes `reload` to stderr, SIGINT or SIGTERM `stop`, then it
+/// exits 0. It takes no arguments and never ends by itself.
+pub fn static_sleeper() -> PathBuf {
+    static SLEEPER: OnceLock<PathBuf> = OnceLock::new();
+    SLEEPER
+        .get_or_init(|| {
+            let manifest =
+                Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aarch64-sleeper/Cargo.toml");
+            let sleeper_target = target_dir_and_triple().0.join("sleeper");
+            let mut command = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+            command
+                .args(["build", "--quiet", "--release", "--manifest-path"])
+                .arg(&manifest)
+                .arg("--target-dir")
+                .arg(&sleeper_target)
+                // The main package's flags (a linker for another target) are not the
+                // sleeper's.
+                .env_remove("RUSTFLAGS")
+                .env_remove("CARGO_ENCODED_RUSTFLAGS");
+            run_build(command, "the static test sleeper");
+            let path = sleeper_target.join("release/ucw-test-sleeper");
+            assert!(path.is_file(), "cargo built no {}", path.display());
+            path
+        })
+        .clone()
 }
 
 /// Reads a `Key:\tvalue` line of `/proc/<pid>/status`.
