@@ -354,10 +354,11 @@ fn ensure_standard_fds() -> Result<()> {
 }
 
 impl Drop for Daemon<'_> {
-    /// Never run: empty the PID file; closing its descriptors releases the lock.
+    /// Never run: empty the PID file and unlock it (`LOCK_UN`: a process forked meanwhile
+    /// may still hold copies of the descriptors until it execs).
     fn drop(&mut self) {
         if let Some(pid_file) = self.pid_file.take() {
-            let _ = pid_file.clear();
+            let _ = pid_file.release();
         }
     }
 }

@@ -50,9 +50,39 @@ fn reap(child: &mut Child, limit: Duration) -> Option<std::process::ExitStatus> 
 }
 
 /// Tasks of any process in D state waiting on FUSE (wchan names a fuse function).
+/// Whether process `pid` descends from this test process (other programs on the machine
+/// may have their own business with FUSE).
+fn is_ours(pid: u32) -> bool {
+    let me = std::process::id();
+    let mut current = pid;
+    for _ in 0..64 {
+        if current == me {
+            return true;
+        }
+        let status = fs::read_to_string(format!("/proc/{current}/status")).unwrap_or_default();
+        let parent = status
+            .lines()
+            .find_map(|line| line.strip_prefix("PPid:"))
+            .and_then(|value| value.trim().parse::<u32>().ok());
+        match parent {
+            Some(parent) if parent > 1 => current = parent,
+            _ => return false,
+        }
+    }
+    false
+}
+
 fn fuse_d_tasks() -> Vec<String> {
     let mut found = Vec::new();
     for process in fs::read_dir("/proc").unwrap().flatten() {
+        let ours = process
+            .file_name()
+            .to_str()
+            .and_then(|name| name.parse::<u32>().ok())
+            .is_some_and(is_ours);
+        if !ours {
+            continue;
+        }
         let Ok(tasks) = fs::read_dir(process.path().join("task")) else {
             continue;
         };

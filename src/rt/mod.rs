@@ -173,9 +173,14 @@ pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials
     static mut CREDENTIALS: ucw_daemon::credentials::Credentials =
         ucw_daemon::credentials::Credentials::new();
     static TAKEN: AtomicBool = AtomicBool::new(false);
-    if TAKEN.swap(true, Ordering::AcqRel) {
+    // A load and a store, not a swap: the tools are single-threaded, and an atomic
+    // read-modify-write compiles on aarch64 to a helper that asks libc's getauxval for the CPU's
+    // features (outline atomics), which a libc-free program does not have.
+    if TAKEN.load(Ordering::Acquire) {
         return None;
     }
-    // SAFETY: `TAKEN` lets this reference be made once per process, so it is the only one.
+    TAKEN.store(true, Ordering::Release);
+    // SAFETY: `TAKEN` lets this reference be made once in this single-threaded process, so it
+    // is the only one.
     Some(unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) })
 }

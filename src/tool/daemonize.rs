@@ -796,7 +796,9 @@ fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
 /// them.
 fn reap(child: Pid) -> Option<Ended> {
     loop {
-        match rustix::process::waitpid(None, WaitOptions::NOHANG) {
+        // wait() (any child), not waitpid(None): that is wait4(0), "any child in *our*
+        // process group", and the program leads a group of its own.
+        match rustix::process::wait(WaitOptions::NOHANG) {
             Ok(Some((pid, status))) if pid == child => return Some(Ended::of(status)),
             Ok(Some(_)) => {}
             Ok(None) => return None,
