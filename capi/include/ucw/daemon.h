@@ -31,12 +31,22 @@
  *  - daemon_control() signals a process only once it has proven that the process
  *    holds the PID file's lock (through a pidfd), and STOP waits for the lock;
  *  - a process daemonizes at most once; daemon_run() forks with the program's
- *    own libc fork();
+ *    own libc fork(); the functions are not thread-safe (as LibUCW's are not:
+ *    a call while another one runs in another thread is a fatal error);
  *  - error_msg is NUL-terminated on every return of daemon_control().
  *
  * Fatal errors: where LibUCW calls die(), this library writes the message and a
- * newline to standard error (file descriptor 2) and calls the program's exit(1),
- * as LibUCW's die() does.  It does not call the die() of <ucw/lib.h>.
+ * newline to standard error (file descriptor 2, in one write()) and calls the
+ * program's exit(1), as LibUCW's die() does.  It does not call the die() of
+ * <ucw/lib.h>.  Calling the functions in an order this header does not allow
+ * (daemon_run() without daemon_init(), a second daemon_init(), ...) or with a
+ * NULL dp is a fatal error too.  An internal error of the library (a Rust
+ * panic) prints "ucw-daemon: internal error (panic at FILE:LINE)" and exit(1)s
+ * the same way; it never unwinds into the program.
+ *
+ * Linking: cc -I capi/include prog.c libucw_daemon_capi.a.  The library takes
+ * from the program's C library only fork, exit, environ, __errno_location (the
+ * errno of a failed fork()) and memcpy, memmove, bcmp, strlen (capi/README.md).
  */
 
 #ifndef _UCW_DAEMON_H
@@ -54,7 +64,9 @@ extern "C" {
 /*
  * Parameters of the daemon helper.  Fill in the public members (zero the rest, for
  * example with a designated initializer) and pass the same structure to every
- * daemon_* call, from daemon_init() to daemon_exit().
+ * daemon_* call, from daemon_init() to daemon_exit().  The strings it points to
+ * must stay valid and unchanged until daemon_exit() (error messages name them).
+ * flags is read by daemon_init(); changing it later has no effect.
  */
 struct daemon_params {
   uint flags;                   /* DAEMON_FLAG_* bits */
@@ -63,15 +75,20 @@ struct daemon_params {
   const char *run_as_group;     /* group name or "#gid", or NULL */
 
   /*
-   * Internal: written by daemon_resolve_ugid() and daemon_init(), read by the other
-   * functions.  Do not set them.  As in LibUCW the group id is declared uid_t (on
-   * Linux uid_t and gid_t are both 32-bit unsigned).
+   * Internal: written by daemon_resolve_ugid(), daemon_init(), daemon_run() and
+   * daemon_exit() for the program to read; the library itself never reads them
+   * (the resolved credentials and the PID file live in a process-wide slot, see
+   * daemon_init()), so setting them changes nothing.  As in LibUCW the group id
+   * is declared uid_t (on Linux uid_t and gid_t are both 32-bit unsigned).
    */
   uid_t run_as_uid;             /* the uid to switch to, when want_setuid */
   uid_t run_as_gid;             /* the gid to switch to, when want_setgid */
-  int want_setuid;              /* non-zero: switch the uid */
-  int want_setgid;              /* non-zero: switch the gid and the groups */
-  int pid_fd;                   /* the locked PID file's descriptor */
+  int want_setuid;              /* 1: the uid changes */
+  int want_setgid;              /* 1: to run_as_group; 2: to the user's passwd gid */
+  int pid_fd;                   /* the descriptor holding the PID file's lock: set by
+                                   daemon_init() and in the daemon, -1 without a PID
+                                   file, in the launcher after daemon_run() and after
+                                   daemon_exit() */
 };
 
 /* Bits of daemon_params.flags; the other bits are reserved (daemon_init() fails). */
@@ -91,22 +108,28 @@ enum daemon_flags {
  * file never lands on one of them.  With DAEMON_FLAG_SIMULATE it only resolves the
  * user and group.  A fatal error on any failure (see the top of this file).
  *
- * One daemonization per process: the resolved supplementary groups do not fit in
- * struct daemon_params and live in one process-wide slot, so daemon_init() may
- * succeed once per process; a second call is a fatal error.
+ * One daemonization per process: the resolved supplementary groups (room for
+ * NGROUPS_MAX of them, about 260 KiB of .bss) and the locked PID file do not fit
+ * in struct daemon_params and live in one process-wide slot, so daemon_init() may
+ * be called once per process; a second call is a fatal error.
  */
 void daemon_init(struct daemon_params *dp);
 
 /*
  * Fork off the daemon; call it once everything is initialized, before the program
- * starts any thread.  The fork is the program's libc fork() (its atfork handlers
- * run, and the child's libc state is right).
+ * starts any thread (a process with more than one thread, as /proc/self/status
+ * counts them, is a fatal error).  The fork is the program's libc fork() (its
+ * atfork handlers run, and the child's libc state is right).  A fatal error without
+ * a daemon_init() before, or on a second call.
  *
  * In the child: a new session (setsid()), the user and group switch
  * (daemon_switch_ugid()), standard input and output from/to /dev/null (standard
  * error is left as it is), umask(022), chdir("/") unless DAEMON_FLAG_PRESERVE_CWD.
  * The child then waits until the parent has written its PID into the PID file,
- * calls body(dp) and, when body returns, exit(0).  If the parent dies before
+ * calls body(dp) and, when body returns, exit(0) (the program's: atexit handlers
+ * run, stdio is flushed).  If body returns without having called daemon_exit(),
+ * the PID file is released first, as daemon_exit() would (LibUCW leaves the PID
+ * in it, which a later CHECK reports as stale).  If the parent dies before
  * writing the PID, the child exits without running body.  The signal mask and
  * dispositions are inherited unchanged: block the signals the daemon waits for
  * before calling daemon_run(), so that one sent while the daemon starts is queued
@@ -125,10 +148,14 @@ void daemon_run(struct daemon_params *dp, void (*body)(struct daemon_params *dp)
 
 /*
  * Release the PID file when the daemon is about to exit: empties it (truncates it
- * to zero bytes) and closes it, which drops the lock.  The file is never unlinked
- * (LibUCW's documentation says "removes"; unlinking would let a second daemon lock
- * a new file of the same name while this one still runs).  Does nothing with
- * DAEMON_FLAG_SIMULATE or without a PID file.
+ * to zero bytes), unlocks it (flock(LOCK_UN): children the daemon forked cannot
+ * keep it locked) and closes it; a fatal error if the truncation fails, as in
+ * LibUCW.  The file is never unlinked (LibUCW's documentation says "removes";
+ * unlinking would let a second daemon lock a new file of the same name while
+ * this one still runs).  Called after daemon_init() but before daemon_run(), it
+ * releases the PID file the same way (and daemon_run() is then a fatal error).
+ * Does nothing with DAEMON_FLAG_SIMULATE, without a PID file, and in the
+ * launcher after daemon_run().
  */
 void daemon_exit(struct daemon_params *dp);
 
@@ -136,7 +163,8 @@ void daemon_exit(struct daemon_params *dp);
  * Resolve run_as_user and run_as_group into the internal members (and the
  * process-wide supplementary group list).  daemon_init() calls it; call it
  * yourself only to use daemon_switch_ugid() without daemonizing.  A fatal error
- * when a name is unknown or a number does not parse.
+ * when a name is unknown or a number does not parse, and after daemon_init()
+ * (the resolved credentials are then in use and stay as they are).
  *
  * A name is looked up in /etc/passwd or /etc/group (first match wins; no NSS).
  * "#uid" and "#gid" are decimal ids and need no entry, but "#uid" without an entry
@@ -150,7 +178,8 @@ void daemon_resolve_ugid(struct daemon_params *dp);
 
 /*
  * Switch to the user and group resolved by daemon_resolve_ugid(), which must have
- * been called first: setgroups(), then setresgid(), then setresuid(); ambient
+ * been called first (without it, nothing is switched, as in LibUCW):
+ * setgroups(), then setresgid(), then setresuid(); ambient
  * capabilities are cleared and, when leaving root, the switch is verified to be
  * irreversible.  daemon_run() does this in the daemon child.  Refused (a fatal
  * error) in a process with more than one thread: the raw system calls change only
@@ -223,9 +252,15 @@ enum daemon_control_status {
  * the message ("Cannot open PID file /run/x.pid: EACCES (Permission denied)"),
  * truncated to DAEMON_ERR_LEN - 1 bytes; otherwise the empty string.
  *
- * START forks with the program's libc fork() and waits for that child by its PID:
- * do not set SIGCHLD to SIG_IGN, and let no other thread reap arbitrary children
- * (wait(), waitpid(-1, ...)) meanwhile.
+ * START's launcher child is a raw clone(), not the program's fork(): it runs no
+ * code of the C library (no atfork handlers), only resets the signal mask and
+ * dispositions and execs, so daemon_control() may also be called from a
+ * multi-threaded program.  It is waited for by its PID: do not set SIGCHLD to
+ * SIG_IGN, and let no other thread reap arbitrary children (wait(),
+ * waitpid(-1, ...)) meanwhile (START then judges by the PID file alone).  No
+ * action has a time limit (LibUCW's have none either; ucw-daemon-control
+ * --timeout has): STOP waits as long as the daemon holds the lock.  A NULL
+ * pid_file or guard_file, or a signal outside 0-64, is an ERROR.
  */
 enum daemon_control_status daemon_control(struct daemon_control_params *dc);
 
