@@ -178,7 +178,7 @@ fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
 /// - A program with a C library (a Rust std program, a C program) must fork through that
 ///   library's `fork()`, or the library's cached thread state in the child still names the
 ///   parent (`abort()` in a musl daemon would signal the launcher; glibc's `pthread_kill` of
-///   the main thread fails): [`Fork::hosted`], or [`Fork::std`] with the `std` feature.
+///   the main thread fails): [`Fork::hosted`], or `Fork::std` with the `std` feature.
 #[derive(Clone, Copy)]
 pub struct Fork {
     fork: fn() -> core::result::Result<Option<Pid>, Errno>,

@@ -1,4 +1,4 @@
-//! The library's one error type: a small `Copy` value saying *what* failed (a [`Message`], from
+//! The library's one error type: a small `Copy` value saying *what* failed (a `Message`, from
 //! which [`Error::kind`] follows), *on what* (a [`Subject`]: the PID file, the guard file, the
 //! program, an account…), *why* (the errno of a failed system call) and a few numbers (a pid,
 //! a uid, a mode, a duration). It holds no text and no pointer: 16 bytes.

@@ -210,7 +210,7 @@ pub(crate) fn replace_content(
 /// It is two open file descriptions of the same file: a read-write one, private to the
 /// daemon, through which the PID is written; and a read-only one that carries the lock
 /// (`flock` needs only read access). A program the daemon runs may inherit the lock
-/// ([`PidFile::lock_fd`]) but never a way to write the file; and [`PidFile::release`]'s
+/// ([`PidFile::lock_fd`]) but never a way to write the file; and `PidFile::release`'s
 /// `LOCK_UN` ends the lock for every process that inherited it (a leftover child cannot keep
 /// the daemon "running").
 pub struct PidFile {

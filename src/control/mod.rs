@@ -2,9 +2,9 @@
 //! daemon identified by its PID file, serialised by a guard file.
 //!
 //! This module owns the decisions of the action table: what each action does for each class
-//! of PID file. Its files each do one job: [`guard`] takes the guard lock, [`deadline`]
-//! bounds every wait, [`launch`] forks and execs the daemon's command and checks its result,
-//! [`deliver`] proves which process holds the PID file's lock and signals it, [`stop`] waits
+//! of PID file. Its files each do one job: `guard` takes the guard lock, `deadline`
+//! bounds every wait, `launch` forks and execs the daemon's command and checks its result,
+//! `deliver` proves which process holds the PID file's lock and signals it, `stop` waits
 //! for a signalled daemon to release the file. It must never write the PID file except to
 //! empty it after a confirmed stop, never hold the PID file open while it launches a daemon,
 //! never signal a process it has not proven to hold the lock, and never change the calling
