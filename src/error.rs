@@ -397,150 +397,119 @@ impl Error {
     /// `out` is too small, names are cut in the middle (`/very/lo...ng/path`) before anything
     /// else is lost. No newline, no NUL.
     pub fn render(&self, context: &dyn Context, out: &mut [u8]) -> usize {
-        let template = packed_field(TEMPLATES, self.message as usize).unwrap_or(b"");
-        // The fixed part (everything but names) and the names' full widths decide how much
-        // room each name gets.
-        let mut name_widths = [0usize; 4];
-        let fixed = self.expand(
-            template,
-            context,
-            &mut Writer::new(&mut []),
-            &mut name_widths,
-        );
-        let budgets = share(out.len().saturating_sub(fixed), name_widths);
+        // First a pass that writes nothing: with every name's budget at 0 it measures the
+        // fixed part (everything but the names) and each name's full width; those decide
+        // how much room each name gets in the real pass.
+        let mut widths = [0usize; 4];
+        let mut probe = Writer::new(&mut []);
+        self.expand(context, &mut probe, &mut widths);
+        let fixed = probe.wanted();
+        let mut budgets = share(out.len().saturating_sub(fixed), widths);
         let mut writer = Writer::new(out);
-        self.expand(template, context, &mut writer, &mut budgets.clone());
+        self.expand(context, &mut writer, &mut budgets);
         writer.len()
     }
 
-    /// Writes the message to `writer` (which may have no room at all: then it only
-    /// measures); names get at most `names[i]` bytes each, in order, and `names[i]` is set to
-    /// each name's full escaped width. Returns the width of everything but the names.
-    fn expand(
-        &self,
-        template: &[u8],
-        context: &dyn Context,
-        writer: &mut Writer<'_>,
-        names: &mut [usize; 4],
-    ) -> usize {
-        let mut fixed = 0;
+    /// Writes the message to `writer`; names get at most `names[i]` bytes each, in order,
+    /// and `names[i]` is set to each name's full escaped width.
+    #[inline(never)]
+    fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
+        let template = packed_field(TEMPLATES, self.message as usize).unwrap_or(b"");
         let mut name_index = 0;
-        // Measuring counts what a writer without room could not take.
-        let put = |writer: &mut Writer<'_>, bytes: &[u8], fixed: &mut usize| {
-            *fixed += bytes.len();
-            writer.push(bytes);
-        };
         let mut position = 0;
         while position < template.len() {
             let byte = template[position];
             position += 1;
             if byte != b'%' {
-                put(writer, &[byte], &mut fixed);
+                writer.push(&[byte]);
                 continue;
             }
             let code = template.get(position).copied().unwrap_or(b'%');
             position += 1;
-            let number = |position: usize| {
-                let index = template
-                    .get(position)
-                    .map_or(0, |digit| digit.wrapping_sub(b'1'));
-                self.numbers.get(usize::from(index)).copied().unwrap_or(0)
-            };
-            let mut digits = [0u8; 24];
-            let mut scratch = Writer::new(&mut digits);
             let subject = match code {
-                b's' | b'r' | b'n' => Some(self.subject),
-                b'P' => Some(Subject::PidFile),
-                b'W' => Some(Subject::PasswdFile),
-                b'R' => Some(Subject::GroupFile),
-                _ => None,
+                b's' | b'r' | b'n' => self.subject,
+                b'P' => Subject::PidFile,
+                b'W' => Subject::PasswdFile,
+                b'R' => Subject::GroupFile,
+                _ => {
+                    // A number: `%1`..`%3` in decimal, `%t` a duration, else a letter and
+                    // the number's digit.
+                    let digit = if code.is_ascii_digit() {
+                        code
+                    } else {
+                        template.get(position).copied().unwrap_or(b'1')
+                    };
+                    if !code.is_ascii_digit() && code != b't' {
+                        position += 1;
+                    }
+                    let value = self.numbers[usize::from(digit.wrapping_sub(b'1')).min(2)];
+                    match code {
+                        b'k' => {
+                            match crate::signal::Signal::from_number(value).and_then(|s| s.name()) {
+                                Some(name) => writer.push(name.as_bytes()),
+                                None => writer.push_decimal(u64::from(value)),
+                            }
+                        }
+                        b'o' => writer.push_radix(value, 8, 4),
+                        b'x' => writer.push_radix(value, 16, 1),
+                        b't' => {
+                            writer.push_decimal(u64::from(self.numbers[1]));
+                            if self.numbers[2] != 0 {
+                                writer.push(b".");
+                                writer.push_radix(self.numbers[2], 10, 3);
+                            }
+                            writer.push(b" s");
+                        }
+                        _ => writer.push_decimal(u64::from(value)),
+                    }
+                    continue;
+                }
             };
-            if let Some(subject) = subject {
-                let name = if code == b'r' {
-                    None
-                } else {
-                    context.name(subject)
-                };
-                let role = subject.role();
-                let user_or_group = matches!(subject, Subject::User | Subject::Group);
-                match name {
-                    Some(name) => {
-                        if code == b's' && subject != Subject::Program {
-                            put(writer, role, &mut fixed);
-                            put(writer, b" ", &mut fixed);
-                        }
-                        let quoted = code == b's' && user_or_group;
-                        if quoted {
-                            put(writer, b"`", &mut fixed);
-                        }
-                        let slot = &mut names[name_index.min(3)];
-                        let budget = *slot;
-                        *slot = crate::text::escaped_width(name);
-                        name_index += 1;
-                        writer.push_name(name, budget);
-                        if quoted {
-                            put(writer, b"`", &mut fixed);
-                        }
-                    }
-                    None if matches!(code, b'P' | b'W' | b'R') => {
-                        put(writer, b"the ", &mut fixed);
-                        put(writer, role, &mut fixed);
-                    }
-                    None => put(writer, role, &mut fixed),
+            let role = subject.role();
+            let name = if code == b'r' {
+                None
+            } else {
+                context.name(subject)
+            };
+            let Some(name) = name else {
+                if matches!(code, b'P' | b'W' | b'R') {
+                    writer.push(b"the ");
                 }
+                writer.push(role);
                 continue;
+            };
+            let quoted = code == b's' && matches!(subject, Subject::User | Subject::Group);
+            if code == b's' && subject != Subject::Program {
+                writer.push(role);
+                writer.push(b" ");
             }
-            match code {
-                b'1'..=b'3' => scratch.push_decimal(u64::from(number(position - 1))),
-                b'k' => {
-                    let value = number(position);
-                    position += 1;
-                    match crate::signal::Signal::from_number(value).and_then(|s| s.name()) {
-                        Some(name) => scratch.push(name.as_bytes()),
-                        None => scratch.push_decimal(u64::from(value)),
-                    }
-                }
-                b'o' => {
-                    scratch.push_radix(number(position), 8, 4);
-                    position += 1;
-                }
-                b'x' => {
-                    scratch.push_radix(number(position), 16, 1);
-                    position += 1;
-                }
-                b't' => {
-                    scratch.push_decimal(u64::from(self.numbers[1]));
-                    let millis = self.numbers[2];
-                    if millis != 0 {
-                        scratch.push(b".");
-                        scratch.push_radix(millis, 10, 3);
-                    }
-                    scratch.push(b" s");
-                }
-                other => scratch.push(&[b'%', other]),
+            if quoted {
+                writer.push(b"`");
             }
-            put(writer, scratch.as_bytes(), &mut fixed);
+            let slot = &mut names[name_index.min(3)];
+            writer.push_name(name, *slot);
+            *slot = crate::text::escaped_width(name);
+            name_index += 1;
+            if quoted {
+                writer.push(b"`");
+            }
         }
         if let Some(errno) = self.errno() {
             let (name, description) = errno_text(errno);
-            put(writer, b": ", &mut fixed);
+            writer.push(b": ");
             match name {
-                Some(name) => put(writer, name, &mut fixed),
+                Some(name) => writer.push(name),
                 None => {
-                    let mut digits = [0u8; 24];
-                    let mut scratch = Writer::new(&mut digits);
-                    scratch.push(b"errno ");
-                    scratch.push_decimal(u64::from(self.errno));
-                    put(writer, scratch.as_bytes(), &mut fixed);
+                    writer.push(b"errno ");
+                    writer.push_decimal(u64::from(self.errno));
                 }
             }
             if let Some(description) = description {
-                put(writer, b" (", &mut fixed);
-                put(writer, description, &mut fixed);
-                put(writer, b")", &mut fixed);
+                writer.push(b" (");
+                writer.push(description);
+                writer.push(b")");
             }
         }
-        fixed
     }
 
     /// The message as [`Display`](core::fmt::Display), with the subjects' names from

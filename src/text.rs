@@ -8,16 +8,27 @@
 
 use rustix::io::Errno;
 
-/// Appends bytes to a fixed buffer, silently dropping what does not fit.
+/// Appends bytes to a fixed buffer, silently dropping what does not fit (but counting it:
+/// a writer with no room measures).
 pub(crate) struct Writer<'b> {
     buffer: &'b mut [u8],
     length: usize,
+    wanted: usize,
 }
 
 impl<'b> Writer<'b> {
     /// A writer that fills `buffer` from its start.
     pub(crate) fn new(buffer: &'b mut [u8]) -> Self {
-        Self { buffer, length: 0 }
+        Self {
+            buffer,
+            length: 0,
+            wanted: 0,
+        }
+    }
+
+    /// Bytes offered so far, written or not.
+    pub(crate) fn wanted(&self) -> usize {
+        self.wanted
     }
 
     /// Bytes written so far.
@@ -31,6 +42,7 @@ impl<'b> Writer<'b> {
     }
 
     /// The bytes written so far.
+    #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
         &self.buffer[..self.length]
     }
@@ -38,6 +50,7 @@ impl<'b> Writer<'b> {
     /// Appends what fits of `bytes`.
     #[inline(never)]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
+        self.wanted += bytes.len();
         let take = bytes.len().min(self.room());
         self.buffer[self.length..self.length + take].copy_from_slice(&bytes[..take]);
         self.length += take;

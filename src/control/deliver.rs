@@ -294,7 +294,7 @@ fn holds(pid: Pid, lock: &LockId) -> Result<Holding> {
 /// Whether the fdinfo read from `info` has a `FLOCK` line for `lock`.
 fn carries(info: BorrowedFd<'_>, lock: &LockId) -> bool {
     let mut found = false;
-    let _ = for_each_line(info, |line| {
+    let _ = for_each_line(info, &mut |line| {
         if let Some(rest) = line.strip_prefix(b"lock:") {
             found |= flock_line_matches(rest, lock);
         }
@@ -349,7 +349,7 @@ fn parse_hex(text: &[u8]) -> Option<u32> {
 /// Calls `line` for every line read from `fd`, cut to its first 128 bytes (every line we
 /// look for is shorter, or has what we want in its start: mountinfo's device); stops when
 /// it returns `false`.
-fn for_each_line(fd: BorrowedFd<'_>, mut line: impl FnMut(&[u8]) -> bool) -> Result<(), Errno> {
+fn for_each_line(fd: BorrowedFd<'_>, line: &mut dyn FnMut(&[u8]) -> bool) -> Result<(), Errno> {
     let mut buffer = [0u8; 512];
     let mut current = [0u8; 128];
     let mut length = 0;
@@ -392,7 +392,7 @@ fn open_proc(path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
 fn read_field(path: &CStr, key: &[u8]) -> Result<Option<u64>, Errno> {
     let fd = open_proc(path, OFlags::empty())?;
     let mut value = None;
-    for_each_line(fd.as_fd(), |line| match line.strip_prefix(key) {
+    for_each_line(fd.as_fd(), &mut |line| match line.strip_prefix(key) {
         Some(rest) => {
             value = parse_decimal(rest.trim_ascii(), u64::MAX);
             false
@@ -407,7 +407,7 @@ fn read_field(path: &CStr, key: &[u8]) -> Result<Option<u64>, Errno> {
 fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     let fd = open_proc(c"/proc/self/mountinfo", OFlags::empty())?;
     let mut device = None;
-    for_each_line(fd.as_fd(), |line| {
+    for_each_line(fd.as_fd(), &mut |line| {
         let mut fields = line.split(|&byte| byte == b' ');
         if fields.next().and_then(|id| parse_decimal(id, u64::MAX)) != Some(mount) {
             return true;
