@@ -15,12 +15,10 @@ use std::time::Duration;
 use ucw_daemon::control::{control, Action, Params};
 use ucw_daemon::{Error, ErrorKind, Subject};
 
+/// A fixture program, built for this test process if needed (`cargo test --test X` builds
+/// no examples).
 fn example(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
+    common::built_example(name)
 }
 
 fn control_tool() -> &'static str {

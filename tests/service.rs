@@ -18,12 +18,10 @@ fn daemonize_tool() -> &'static str {
     env!("CARGO_BIN_EXE_ucw-daemonize")
 }
 
+/// A fixture program, built for this test process if needed (`cargo test --test X` builds
+/// no examples).
 fn example(name: &str) -> PathBuf {
-    Path::new(control_tool())
-        .parent()
-        .unwrap()
-        .join("examples")
-        .join(name)
+    common::built_example(name)
 }
 
 fn text(path: &Path) -> &str {
