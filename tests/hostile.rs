@@ -30,6 +30,8 @@ fn daemonize_tool() -> &'static str {
 /// A fixture program, built for this test process if needed (`cargo test --test X` builds
 /// no examples).
 fn example(name: &str) -> PathBuf {
+    // The harness first: its reaper must not start between the build's spawn and its wait.
+    harness();
     common::built_example(name)
 }
 

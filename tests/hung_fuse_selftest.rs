@@ -100,7 +100,10 @@ fn fuse_d_tasks() -> Vec<String> {
 }
 
 #[test]
-#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: mounts a FUSE file system")]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: mounts a FUSE file system"
+)]
 fn stat_of_fd_link_hangs_fdinfo_does_not_and_drop_cleans_up() {
     let started = Instant::now();
     let fs_ = HungFs::mount();
@@ -251,7 +254,10 @@ fn stat_of_fd_link_hangs_fdinfo_does_not_and_drop_cleans_up() {
 }
 
 #[test]
-#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: mounts a FUSE file system")]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: mounts a FUSE file system"
+)]
 fn abort_and_hang_are_idempotent_and_an_unhung_drop_is_clean() {
     let fs_ = HungFs::mount();
     let mountpoint = fs_.mountpoint().to_path_buf();

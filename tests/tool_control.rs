@@ -340,8 +340,15 @@ fn check_makes_at_most_10_system_calls() {
                 .starts_with(&format!("exit_group({expected_code})")),
             "{calls:#?}"
         );
+        // 10 for root's files (the ordinary case: /run, started by root); a non-root
+        // caller's own files need one geteuid more (asked once per process).
+        let budget = if rustix::process::geteuid().is_root() {
+            10
+        } else {
+            11
+        };
         assert!(
-            calls.len() <= 10,
+            calls.len() <= budget,
             "{} system calls: {calls:#?}",
             calls.len()
         );
