@@ -105,21 +105,6 @@ pub(crate) fn open_checked(
     Ok((fd, stat))
 }
 
-/// Our effective uid, asked of the kernel once per process (a controller checks two files).
-fn effective_uid() -> u32 {
-    use core::sync::atomic::{AtomicU32, Ordering};
-    // u32::MAX is no uid (the kernel's "no change"): it marks "not asked yet". A load and a
-    // store, no read-modify-write (aarch64 would make that a call into libc).
-    static EUID: AtomicU32 = AtomicU32::new(u32::MAX);
-    let known = EUID.load(Ordering::Relaxed);
-    if known != u32::MAX {
-        return known;
-    }
-    let uid = rustix::process::geteuid().as_raw();
-    EUID.store(uid, Ordering::Relaxed);
-    uid
-}
-
 /// Verifies that `stat` describes a regular file owned as `owner` says and not writable by
 /// group or others; `subject` names the file in the error.
 pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<()> {
@@ -130,7 +115,7 @@ pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<
     // controller's path, which opens two such files).
     let uid = stat.st_uid;
     if !(owner == Owner::RootOrUs && uid == 0) {
-        let us = effective_uid();
+        let us = rustix::process::geteuid().as_raw();
         if uid != us {
             let message = match owner {
                 Owner::Us => Message::RefuseOwnerNotUs,
@@ -151,7 +136,7 @@ pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<
 /// daemons create `0644` files, and refusing them would break them. Tightening cannot revoke
 /// a descriptor someone opened before.
 fn tighten(fd: BorrowedFd<'_>, stat: &Stat) {
-    if stat.st_mode & 0o044 != 0 && stat.st_uid == effective_uid() {
+    if stat.st_mode & 0o044 != 0 && stat.st_uid == rustix::process::geteuid().as_raw() {
         let _ = rustix::fs::fchmod(fd, Mode::from_raw_mode(stat.st_mode & 0o700));
     }
 }
