@@ -240,17 +240,17 @@ fn descriptors_above_standard(pid: i32) -> Vec<(PathBuf, u32)> {
                 .unwrap()
         })
         .filter(|&fd| fd > 2)
-        .map(|fd| {
-            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).unwrap();
+        .filter_map(|fd| {
+            // A descriptor can close between the listing and this look (a dynamic program's
+            // loader opens and closes files while it starts): then it is not there.
+            let info = fs::read_to_string(format!("/proc/{pid}/fdinfo/{fd}")).ok()?;
+            let target = fs::read_link(format!("/proc/{pid}/fd/{fd}")).ok()?;
             let flags = info
                 .lines()
                 .find_map(|line| line.strip_prefix("flags:"))
                 .and_then(|flags| u32::from_str_radix(flags.trim(), 8).ok())
                 .unwrap_or_else(|| panic!("no flags in {info}"));
-            (
-                fs::read_link(format!("/proc/{pid}/fd/{fd}")).unwrap(),
-                flags & 0o3,
-            )
+            Some((target, flags & 0o3))
         })
         .collect();
     found.sort();
