@@ -6,38 +6,14 @@
 
 mod common;
 
-use common::{harness, TempDir};
+use common::{control_tool, eventually, fixture as example, harness, TempDir};
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 use ucw_daemon::control::{control, Action, Params};
 use ucw_daemon::{Error, ErrorKind, Subject};
-
-/// A fixture program, built for this test process if needed (`cargo test --test X` builds
-/// no examples).
-fn example(name: &str) -> PathBuf {
-    // The harness first: its reaper must not start between the build's spawn and its wait.
-    harness();
-    common::built_example(name)
-}
-
-fn control_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemon-control")
-}
-
-/// Polls `condition` for up to `limit`.
-fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
-    while std::time::Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    condition()
-}
 
 #[test]
 fn a_std_daemon_forked_through_its_c_library_keeps_its_own_thread_state() {

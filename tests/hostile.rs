@@ -13,55 +13,19 @@ mod common;
 #[path = "common/hung_fuse.rs"]
 mod hung_fuse;
 
-use common::{harness, is_alive, wait_gone, Output, TempDir};
+use common::{
+    check, control_tool, daemonize_tool, eventually, fixture as example, harness, is_alive,
+    reported, run_control as control, stop, text, wait_gone, Output, TempDir,
+};
+
+/// `--start` of `ucw-daemonize [options] -- fixture_hostile_program [words]` on `pid`.
+fn start(dir: &TempDir, pid: &Path, options: &[&str], words: &[&str]) -> Output {
+    common::start_hostile(dir, pid, &[], options, words)
+}
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn control_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemon-control")
-}
-
-fn daemonize_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemonize")
-}
-
-/// A fixture program, built for this test process if needed (`cargo test --test X` builds
-/// no examples).
-fn example(name: &str) -> PathBuf {
-    // The harness first: its reaper must not start between the build's spawn and its wait.
-    harness();
-    common::built_example(name)
-}
-
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-/// Runs `ucw-daemon-control` with `arguments` (at most 30 s).
-fn control(dir: &TempDir, arguments: &[&str]) -> Output {
-    harness().run(control_tool(), arguments, dir.path())
-}
-
-/// `--start` of `ucw-daemonize [options] -- fixture_hostile_program [words]` on `pid`.
-fn start(dir: &TempDir, pid: &Path, options: &[&str], words: &[&str]) -> Output {
-    let program = example("fixture_hostile_program");
-    let mut arguments = vec![
-        "--start",
-        "--pid-file",
-        text(pid),
-        "--",
-        daemonize_tool(),
-        "--pid-file",
-        text(pid),
-    ];
-    arguments.extend_from_slice(options);
-    arguments.push("--");
-    arguments.push(text(&program));
-    arguments.extend_from_slice(words);
-    control(dir, &arguments)
-}
 
 /// The PID written in a PID file.
 fn written_pid(pid: &Path) -> i32 {
@@ -70,28 +34,6 @@ fn written_pid(pid: &Path) -> i32 {
         .trim()
         .parse()
         .expect("a PID")
-}
-
-/// Polls `condition` for up to `limit`.
-fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    condition()
-}
-
-/// The `key=` values a hostile program reported.
-fn reported(report: &Path, key: &str) -> Vec<i32> {
-    std::fs::read_to_string(report)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.strip_prefix(key))
-        .filter_map(|value| value.parse().ok())
-        .collect()
 }
 
 fn kill(pid: i32, signal: rustix::process::Signal) {
@@ -154,14 +96,14 @@ fn a_daemon_on_a_hung_file_system_is_still_bounded_by_the_timeout() {
     assert!(stop.stderr.contains("did not stop within 2 s"), "{stop:?}");
     assert!(took < Duration::from_secs(3), "stop took {took:?}");
     // Meanwhile no controller keeps the guard: a check answers at once.
-    let check = control(
+    let meanwhile = control(
         &dir,
         &["--check", "--timeout", "1", "--pid-file", text(&pid)],
     );
-    assert_eq!(check.code, Some(0), "{check:?}");
+    assert_eq!(meanwhile.code, Some(0), "{meanwhile:?}");
     fuse.abort();
     assert!(eventually(Duration::from_secs(10), || {
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code == Some(101)
+        check(&dir, &pid) == Some(101)
     }));
 }
 
@@ -217,7 +159,7 @@ fn a_supervisor_whose_parent_ignores_sigchld_still_sees_its_program_exit() {
     assert_eq!(run.code, Some(0), "{run:?}");
     assert!(
         eventually(Duration::from_secs(10), || {
-            control(&dir, &["--check", "--pid-file", text(&pid)]).code == Some(101)
+            check(&dir, &pid) == Some(101)
         }),
         "the supervisor kept the lock after its program exited"
     );
@@ -234,10 +176,7 @@ fn start_from_a_parent_that_ignores_sigchld_succeeds() {
         &[control_tool(), text(&pid), daemonize_tool(), text(&program)],
     );
     assert_eq!(run.code, Some(0), "{run:?}");
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(check(&dir, &pid), Some(0));
     // In-process, the library must not touch the host's dispositions: the launcher's status
     // is lost (ECHILD) and the PID file decides.
     let host = harness().run(
@@ -254,10 +193,7 @@ fn start_from_a_parent_that_ignores_sigchld_succeeds() {
         dir.path(),
     );
     assert_eq!(host.stdout, "status=0\nsigchld=ignored\n", "{host:?}");
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
     assert_eq!(
         control(&dir, &["--stop", "--pid-file", text(&dir.join("e.pid"))]).code,
         Some(0)
@@ -274,10 +210,7 @@ fn pid_and_guard_files_readable_by_others_are_tightened() {
         std::fs::write(file, "").unwrap();
         std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o644)).unwrap();
     }
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(101)
-    );
+    assert_eq!(check(&dir, &pid), Some(101));
     for file in [&pid, &guard] {
         let mode = std::fs::metadata(file).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{}", file.display());
@@ -289,10 +222,7 @@ fn pid_and_guard_files_readable_by_others_are_tightened() {
         std::fs::metadata(&pid).unwrap().permissions().mode() & 0o777,
         0o600
     );
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
 }
 
 #[test]
@@ -427,10 +357,7 @@ fn stop_through_a_read_only_path_reports_the_truth() {
         .iter()
         .all(|&pid| wait_gone(pid, Duration::from_secs(5))));
     // The daemon emptied its own file (its mount is writable).
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(101)
-    );
+    assert_eq!(check(&dir, &pid), Some(101));
 }
 
 // --- 9. a supervisor killed with SIGKILL ---------------------------------------------------
@@ -471,10 +398,7 @@ fn after_a_killed_supervisor_start_never_runs_a_second_program() {
     let (pid, report) = (dir.join("d.pid"), dir.join("report"));
     let program = start_and_kill_the_supervisor(&dir, &pid, &report, &[]);
     // The program still holds the lock (it shares the supervisor's lock description).
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(check(&dir, &pid), Some(0));
     assert_eq!(start(&dir, &pid, &[], &[]).code, Some(100));
     // STOP finds it (a holder of the lock in the dead supervisor's session) and stops it.
     let stop = control(
@@ -483,10 +407,7 @@ fn after_a_killed_supervisor_start_never_runs_a_second_program() {
     );
     assert_eq!(stop.code, Some(0), "{stop:?}");
     assert!(wait_gone(program, Duration::from_secs(5)));
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(101)
-    );
+    assert_eq!(check(&dir, &pid), Some(101));
 }
 
 #[test]
@@ -526,10 +447,7 @@ fn after_a_killed_supervisor_stop_kills_what_is_left() {
     assert_eq!(stop.code, Some(0), "{stop:?}");
     assert!(wait_gone(program, Duration::from_secs(5)));
     assert!(wait_gone(child, Duration::from_secs(5)));
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(101)
-    );
+    assert_eq!(check(&dir, &pid), Some(101));
 }
 
 #[test]
@@ -547,15 +465,12 @@ fn children_left_behind_never_keep_the_daemon_running() {
     .is_empty()));
     let child = reported(&report, "child=")[0];
     assert!(eventually(Duration::from_secs(10), || {
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code == Some(101)
+        check(&dir, &pid) == Some(101)
     }));
     // The child still has the lock's descriptor, but LOCK_UN ended the lock for all of them.
     assert!(is_alive(child));
     assert_eq!(start(&dir, &pid, &[], &[]).code, Some(0));
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
     kill(child, rustix::process::Signal::KILL);
 }
 
@@ -597,10 +512,7 @@ fn a_zero_timeout_kill_after_timeout_kills_and_empties_the_file() {
     );
     assert_eq!(stop.code, Some(0), "{stop:?}");
     assert_eq!(std::fs::read(&pid).unwrap(), b"");
-    assert_eq!(
-        control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-        Some(101)
-    );
+    assert_eq!(check(&dir, &pid), Some(101));
     assert!(reported(&report, "pid=")
         .iter()
         .all(|&pid| wait_gone(pid, Duration::from_secs(5))));
@@ -739,9 +651,6 @@ fn the_proof_works_on_btrfs_where_the_lock_device_is_not_st_dev() {
             &["--stop", "--timeout", "5", "--pid-file", text(&pid)],
         );
         assert_eq!(stop.code, Some(0), "{}: {stop:?}", pid.display());
-        assert_eq!(
-            control(&dir, &["--check", "--pid-file", text(&pid)]).code,
-            Some(101)
-        );
+        assert_eq!(check(&dir, &pid), Some(101));
     }
 }

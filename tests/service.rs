@@ -4,68 +4,14 @@
 
 mod common;
 
-use common::{harness, is_alive, wait_gone, Output, TempDir};
+use common::{
+    check, control_tool, daemonize_tool, eventually, fixture as example, harness, is_alive,
+    reported, run_control as control, start_hostile as start_with, stop, text, wait_gone, TempDir,
+};
 use std::os::unix::fs::PermissionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-
-fn control_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemon-control")
-}
-
-fn daemonize_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemonize")
-}
-
-/// A fixture program, built for this test process if needed (`cargo test --test X` builds
-/// no examples).
-fn example(name: &str) -> PathBuf {
-    // The harness first: its reaper must not start between the build's spawn and its wait.
-    harness();
-    common::built_example(name)
-}
-
-fn text(path: &Path) -> &str {
-    path.to_str().unwrap()
-}
-
-fn control(dir: &TempDir, arguments: &[&str]) -> Output {
-    harness().run(control_tool(), arguments, dir.path())
-}
-
-/// `ucw-daemon-control [control options] --start --pid-file P -- ucw-daemonize --pid-file P
-/// [options] -- fixture_hostile_program [words]`.
-fn start_with(
-    dir: &TempDir,
-    pid: &Path,
-    control_options: &[&str],
-    options: &[&str],
-    words: &[&str],
-) -> Output {
-    let program = example("fixture_hostile_program");
-    let mut arguments = vec!["--start", "--pid-file", text(pid)];
-    arguments.extend_from_slice(control_options);
-    arguments.extend_from_slice(&["--", daemonize_tool(), "--pid-file", text(pid)]);
-    arguments.extend_from_slice(options);
-    arguments.push("--");
-    arguments.push(text(&program));
-    arguments.extend_from_slice(words);
-    control(dir, &arguments)
-}
-
-fn check(dir: &TempDir, pid: &Path) -> Option<i32> {
-    control(dir, &["--check", "--pid-file", text(pid)]).code
-}
-
-fn reported(report: &Path, key: &str) -> Vec<i32> {
-    std::fs::read_to_string(report)
-        .unwrap_or_default()
-        .lines()
-        .filter_map(|line| line.strip_prefix(key))
-        .filter_map(|value| value.parse().ok())
-        .collect()
-}
 
 /// A TCP port nobody listens on right now.
 fn free_port() -> u16 {
@@ -74,17 +20,6 @@ fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
-}
-
-fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        if condition() {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    condition()
 }
 
 /// Starts a program that binds its port only after 0.5 s and then says it is ready, with
@@ -105,10 +40,7 @@ fn ready_means_serving(label: &str, options: &[&str], target: &str) {
         );
         let connected = std::net::TcpStream::connect(("127.0.0.1", port));
         assert!(connected.is_ok(), "round {round}: {connected:?}");
-        assert_eq!(
-            control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-            Some(0)
-        );
+        assert_eq!(stop(&dir, &pid), Some(0));
     }
 }
 
@@ -244,10 +176,7 @@ fn output_files_get_both_streams_and_refuse_symlinks_and_links() {
         std::fs::metadata(&out).unwrap().permissions().mode() & 0o777,
         0o640 & !0o022
     );
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
     // Appended, not truncated.
     assert_eq!(
         start_with(&dir, &pid, &[], &["--stdout", text(&out)], &["print"]).code,
@@ -256,10 +185,7 @@ fn output_files_get_both_streams_and_refuse_symlinks_and_links() {
     assert!(eventually(Duration::from_secs(5), || {
         std::fs::read_to_string(&out).is_ok_and(|text| text == "out\nout\n")
     }));
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
     // A symlink and a hard-linked file are refused, before anything runs.
     let (victim, link, hard) = (
         dir.join("victim"),
@@ -336,10 +262,7 @@ fn a_captured_start_returns_at_once_with_stderr_to_dev_null() {
     );
     assert_eq!(run.stdout, "status=0 out=[]\n", "{run:?}");
     assert_eq!(check(&dir, &pid), Some(0));
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
 }
 
 #[test]
@@ -387,10 +310,7 @@ fn restart_replaces_the_daemon_whatever_it_was_before() {
     assert!(eventually(Duration::from_secs(5), || check(&dir, &pid) != Some(0)));
     assert_eq!(restart(&dir).code, Some(0));
     assert_eq!(check(&dir, &pid), Some(0));
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
 }
 
 #[test]
@@ -430,10 +350,7 @@ fn eight_concurrent_restarts_leave_one_daemon_and_never_two() {
     // what matters here is that no daemon ever found another one alive.)
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!log_text.contains("VIOLATION two daemons"), "{log_text}");
-    assert_eq!(
-        control(&dir, &["--stop", "--pid-file", text(&pid)]).code,
-        Some(0)
-    );
+    assert_eq!(stop(&dir, &pid), Some(0));
 }
 
 #[test]

@@ -370,3 +370,84 @@ pub fn proc_status_field(pid: i32, key: &str) -> Option<String> {
         })
         .map(|value| value.trim().to_string())
 }
+
+// --- The tools and the hostile fixture, as the tool-level test files run them -----------
+
+/// `ucw-daemon-control`, as cargo built it for these tests.
+pub fn control_tool() -> &'static str {
+    env!("CARGO_BIN_EXE_ucw-daemon-control")
+}
+
+/// `ucw-daemonize`, as cargo built it for these tests.
+pub fn daemonize_tool() -> &'static str {
+    env!("CARGO_BIN_EXE_ucw-daemonize")
+}
+
+/// A fixture program, built for this test process if needed; the harness is installed first,
+/// so that its reaper cannot start between the build's spawn and its wait.
+pub fn fixture(name: &str) -> PathBuf {
+    harness();
+    built_example(name)
+}
+
+/// A path as the `&str` a command line takes (the tests' paths are UTF-8).
+pub fn text(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+/// Runs `ucw-daemon-control` with `arguments` (at most 30 s).
+pub fn run_control(dir: &TempDir, arguments: &[&str]) -> Output {
+    harness().run(control_tool(), arguments, dir.path())
+}
+
+/// `ucw-daemon-control [control options] --start --pid-file P -- ucw-daemonize --pid-file P
+/// [options] -- fixture_hostile_program [words]` (tests/fixtures/hostile_program.rs).
+pub fn start_hostile(
+    dir: &TempDir,
+    pid: &Path,
+    control_options: &[&str],
+    options: &[&str],
+    words: &[&str],
+) -> Output {
+    let program = fixture("fixture_hostile_program");
+    let mut arguments = vec!["--start", "--pid-file", text(pid)];
+    arguments.extend_from_slice(control_options);
+    arguments.extend_from_slice(&["--", daemonize_tool(), "--pid-file", text(pid)]);
+    arguments.extend_from_slice(options);
+    arguments.push("--");
+    arguments.push(text(&program));
+    arguments.extend_from_slice(words);
+    run_control(dir, &arguments)
+}
+
+/// The `key=` numbers a hostile program appended to its report file.
+pub fn reported(report: &Path, key: &str) -> Vec<i32> {
+    fs::read_to_string(report)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|line| line.strip_prefix(key))
+        .filter_map(|value| value.parse().ok())
+        .collect()
+}
+
+/// Polls `condition` every 10 ms for up to `limit`.
+pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if condition() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    condition()
+}
+
+/// `--check` of the daemon of `pid`: its exit code.
+pub fn check(dir: &TempDir, pid: &Path) -> Option<i32> {
+    run_control(dir, &["--check", "--pid-file", text(pid)]).code
+}
+
+/// `--stop` of the daemon of `pid` (no deadline): its exit code.
+pub fn stop(dir: &TempDir, pid: &Path) -> Option<i32> {
+    run_control(dir, &["--stop", "--pid-file", text(pid)]).code
+}
