@@ -1,7 +1,7 @@
 //! Text in fixed buffers: the fatal line and `daemon_control`'s `error_msg` are assembled
 //! with [`Writer`].
 //!
-//! This module owns the bounded writer and decimal numbers. It must never allocate, never use
+//! This module owns the bounded writer (decimal numbers come from the library's formatter). It must never allocate, never use
 //! `core::fmt` (it costs kilobytes in every C program linked with us), and never write past
 //! the buffer it was given: what does not fit is dropped.
 
@@ -38,7 +38,7 @@ impl<'a> Writer<'a> {
             self.push(b"-");
         }
         let mut digits = [0u8; 20];
-        self.push(decimal(value.unsigned_abs(), &mut digits))
+        self.push(ucw_daemon::tool::decimal(value.unsigned_abs(), &mut digits))
     }
 
     /// Appends `error` rendered against `context`: the whole sentence, errno included, with
@@ -46,18 +46,5 @@ impl<'a> Writer<'a> {
     pub fn push_error(&mut self, error: &Error, context: &dyn Context) -> &mut Self {
         self.length += error.render(context, &mut self.buffer[self.length..]);
         self
-    }
-}
-
-/// `value` in decimal, at the end of `digits`.
-fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            return &digits[start..];
-        }
     }
 }

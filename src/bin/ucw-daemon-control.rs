@@ -99,7 +99,7 @@ fn main(mut startup: rt::Startup) -> i32 {
 /// the guard still held.
 fn say(program: &[u8], action: Action, status: Status, params: &Params<'_>) {
     let state = pidfile::inspect(params.pid_file).map(|inspection| inspection.state);
-    let mut digits = [0u8; 12];
+    let mut digits = [0u8; 20];
     let pid = match state {
         Ok(PidState::Running(pid)) => tool::decimal(pid.as_raw_nonzero().get() as u64, &mut digits),
         _ => b"",

@@ -96,13 +96,10 @@ pub fn program_name(
     }
 }
 
-/// `value` in decimal, written at the end of `digits`.
-pub fn decimal(value: u64, digits: &mut [u8; 12]) -> &[u8] {
-    let mut full = [0u8; 20];
-    let text = crate::text::format_decimal(value, &mut full);
-    let length = text.len().min(digits.len());
-    digits[..length].copy_from_slice(&text[text.len() - length..]);
-    &digits[..length]
+/// `value` in decimal, written at the end of `digits` (for the tools and the C ABI, which
+/// have no other way to the library's formatter).
+pub fn decimal(value: u64, digits: &mut [u8; 20]) -> &[u8] {
+    crate::text::format_decimal(value, digits)
 }
 
 /// Resets SIGCHLD to its default action in a libc-free tool, so that the kernel does not
