@@ -3,9 +3,9 @@
 //! tells the tests whether they were built by root (`--cfg ucw_test_as_root`).
 
 /// Added to the default linker script: the tools abort on panic and never unwind or print
-/// backtraces, so the unwind tables rustc emits anyway (`.eh_frame`, ~1.8 KB of the tool's
-/// 8,192-byte budget) are dropped, and so are the compilers' version strings (`.comment`,
-/// ~200 bytes with its section header).
+/// backtraces, so the unwind tables rustc emits anyway (`.eh_frame`, kilobytes of each tool)
+/// are dropped, and so are the compilers' version strings (`.comment`, ~200 bytes with its
+/// section header). examples/tiny_daemon.ld is the same script for the tiny example.
 const DISCARD_UNWIND_TABLES: &str =
     "SECTIONS { /DISCARD/ : { *(.eh_frame) *(.eh_frame_hdr) *(.comment) } } INSERT AFTER .text;\n";
 
