@@ -345,12 +345,14 @@ fn eight_concurrent_restarts_leave_one_daemon_and_never_two() {
         let output = harness().wait(run, Duration::from_secs(60));
         assert_eq!(output.code, Some(0), "{output:?}");
     }
-    assert_eq!(check(&dir, &pid), Some(0));
+    let running = check(&dir, &pid);
+    // Stopped before any verdict, so that a failing run leaves no daemon behind.
+    assert_eq!(stop(&dir, &pid), Some(0));
+    assert_eq!(running, Some(0));
     // (The fixture also flags descriptors cargo's jobserver leaks into every test child;
     // what matters here is that no daemon ever found another one alive.)
     let log_text = std::fs::read_to_string(&log).unwrap_or_default();
     assert!(!log_text.contains("VIOLATION two daemons"), "{log_text}");
-    assert_eq!(stop(&dir, &pid), Some(0));
 }
 
 #[test]
