@@ -1,22 +1,55 @@
 //! Soak and chaos test: many controllers of both tools in parallel on a few daemons, random
 //! actions, and faults injected at exact points through fail points (a process that reaches
 //! the armed point stops itself; the fault thread finds it stopped and kills or continues it),
-//! plus daemons killed at random while they run.
+//! plus daemons killed at random while they run — their programs, and their supervisors.
 //!
-//! Invariants, checked independently of the PID file: each daemon body
-//! (`tests/fixtures/soak_daemon.rs`, `fixture_soak_daemon`) holds a sentinel lock on a file
-//! of its own, so "at most one daemon alive" is witnessed by the body itself, and checks that
-//! it inherited no descriptor but 0–2 and the PID file's read-only lock description (which
-//! `ucw-daemonize` hands its program); `/proc/locks` tells the test who holds the PID file
-//! and the sentinel, so every state a check reports in a quiet moment is compared with the
-//! truth; every start/stop that no fault disturbed must succeed, and at the end every
-//! instance must stop, start and stop again; no process, zombie or descriptor may be left
-//! behind.
+//! The supervised programs (`tests/fixtures/soak_daemon.rs`, `fixture_soak_daemon`) are
+//! chosen at random for each start: plain, or any mix of one that dies slowly on SIGTERM
+//! (50–300 ms), one that changes its own uid to 65534 once started (the kernel then clears
+//! the parent-death signal, so it survives its supervisor's SIGKILL), and one that leaves a
+//! long-lived child (which inherits the PID file's lock description, not the sentinel, and
+//! ignores SIGTERM).
+//!
+//! Invariants, checked independently of the PID file: each program holds a sentinel lock on
+//! a file of its own, so "at most one program alive" is witnessed by the program itself, and
+//! checks that it inherited no descriptor but 0–2 and the PID file's read-only lock
+//! description (which `ucw-daemonize` hands its program); `/proc/locks` tells the test who
+//! holds the PID file and the sentinel, so every state a check reports in a quiet moment is
+//! compared with the truth; every start/stop that no fault disturbed must succeed, and at the
+//! end every instance must stop, start and stop again; no process, zombie or descriptor may
+//! be left behind.
+//!
+//! After every SIGKILLed supervisor (killed at random by the instance's cleaner thread while
+//! its daemon runs, or by the fault thread at a `supervisor-*` fail point) the cleaner proves,
+//! holding the instance's gate (no other tool run on that instance meanwhile), that the
+//! daemon is still controlled:
+//! - while the old program lives, or its child still holds the PID file's lock, START must
+//!   answer 100 (and must not answer 100 when the PID file was free); no worker's START that
+//!   began after the kill may run a program either (now and then the workers get up to
+//!   0.1 s with what is left before the cleaner takes the gate);
+//! - `--stop --timeout 1 --kill-after-timeout` must end with 0 (100 or 103 when it was
+//!   already gone) within its bound, and nothing of the old daemon may be alive afterwards
+//!   (the pids the programs reported in their log, the pids known at the kill, and every
+//!   process left in the dead supervisor's session);
+//! - a `--check` after it must say 101 or 103.
+//!
+//! A handed-over kill closes its instance to new worker runs until the cleaner has the gate
+//! (the workers would only wait out their deadlines on what is left). A stop gets a 3 s
+//! deadline, the other runs 5 s: a stop that meets a child ignoring SIGTERM waits out its
+//! deadline, and whatever queues behind it on the guard still gets through within its own.
+//! A violation prints the latest events of every instance; `UCW_SOAK_TRACE=FILE` writes all
+//! of them to FILE.
 //!
 //! Size: `UCW_SOAK_OPERATIONS` (default 1000) tool runs within `UCW_SOAK_SECONDS` (default
-//! 170); it needs at least one injected fault per 25 operations. CI runs 10,000 operations
-//! (about 20 s on a 2-core machine).
-//! It prints `operations N, faults N, violations N`.
+//! 170); it needs at least one injected fault per 25 operations and, per 250 operations, one
+//! random supervisor kill of a running daemon for each hostile kind of program (slow,
+//! setuid, child; a mix counts for each of its kinds): the workers go on past the operations
+//! until there are (within the seconds), and the cleaners kill first the supervisors of the
+//! kinds that lag behind, so that there are not many more (each kill costs its instance up
+//! to a second or two). CI runs 10,000 operations (about 80 s on a 2-core machine). Needs
+//! root (the uid changes).
+//! It prints the supervisor kills by kind, what STOP and START did after them, the overlaps,
+//! and `operations N, faults N, violations N`.
 
 mod common;
 
@@ -29,7 +62,8 @@ mod soak {
     use std::path::{Path, PathBuf};
     use std::process::Command;
     use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-    use std::sync::{Arc, Mutex};
+    use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+    use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
     use std::time::{Duration, Instant};
 
     const CONTROL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
@@ -52,6 +86,22 @@ mod soak {
         "supervisor-before-confirm",
         "supervisor-program-exited",
     ];
+    /// The uid a `setuid` program takes (nobody).
+    const PROGRAM_UID: u32 = 65534;
+    /// The hostile kinds of program, each needed among the supervisor kills.
+    const HOSTILE_KINDS: [&str; 3] = ["slow", "setuid", "child"];
+    /// `--timeout` of the cleaner's STOP after a supervisor kill: small (a program with a
+    /// child is killed only once it expires, and the instance is the cleaner's meanwhile),
+    /// but longer than a slow program needs to die of its SIGTERM.
+    const CLEANUP_TIMEOUT: u64 = 1;
+    /// The longest that STOP may take with `--timeout T --kill-after-timeout`: T, then at
+    /// most max(T, 1 s) after the SIGKILL, plus slack for a loaded machine.
+    const CLEANUP_STOP_LIMIT: Duration = Duration::from_secs(2 * CLEANUP_TIMEOUT + 2);
+    /// Events kept for the report of a violation, how many of them it prints, and how many
+    /// violations print them.
+    const HISTORY: usize = 400;
+    const HISTORY_PRINTED: usize = 150;
+    const HISTORY_REPORTS: usize = 3;
 
     fn fixture() -> PathBuf {
         common::built_example("fixture_soak_daemon")
@@ -77,6 +127,147 @@ mod soak {
         }
     }
 
+    /// The fixture's words for one start (see tests/fixtures/soak_daemon.rs): each hostile
+    /// behaviour at random.
+    fn program_words(dice: &mut Dice) -> Vec<String> {
+        let mut words = Vec::new();
+        if dice.chance(40) {
+            words.push(format!("slow={}", 50 + dice.below(251)));
+        }
+        if dice.chance(50) {
+            words.push(format!("setuid={PROGRAM_UID}"));
+        }
+        if dice.chance(40) {
+            // How long the child lingers once it is a harmless leftover.
+            words.push(format!("child={}", dice.below(801)));
+        }
+        words
+    }
+
+    /// The kind of program a fixture command line asks for, as the fixture itself names it
+    /// (`plain`, or `slow`, `setuid`, `child` joined by `+`).
+    fn kind_of_words(words: &[String]) -> String {
+        let parts: Vec<&str> = ["slow=", "setuid=", "child="]
+            .iter()
+            .filter(|prefix| words.iter().any(|word| word.starts_with(*prefix)))
+            .map(|prefix| prefix.trim_end_matches('='))
+            .collect();
+        if parts.is_empty() {
+            "plain".to_string()
+        } else {
+            parts.join("+")
+        }
+    }
+
+    /// Disturbances of an instance (kills, direct starts): how many are in flight, and an
+    /// epoch bumped when one begins and when one ends. Several may overlap.
+    #[derive(Default)]
+    struct Disturbances {
+        active: AtomicUsize,
+        epoch: AtomicU64,
+    }
+
+    /// What an operation saw of the disturbances when it began.
+    #[derive(Clone, Copy)]
+    struct Mark {
+        active: bool,
+        epoch: u64,
+    }
+
+    impl Disturbances {
+        fn begin(&self) {
+            self.active.fetch_add(1, Ordering::SeqCst);
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+        }
+
+        fn end(&self) {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
+            self.active.fetch_sub(1, Ordering::SeqCst);
+        }
+
+        /// The epoch first, then the count: a disturbance that begins in between shows in one
+        /// of them.
+        fn mark(&self) -> Mark {
+            let epoch = self.epoch.load(Ordering::SeqCst);
+            Mark {
+                active: self.active.load(Ordering::SeqCst) > 0,
+                epoch,
+            }
+        }
+
+        /// Whether a disturbance other than the caller's own (`own` epoch bumps) was in
+        /// flight at any time since `mark`.
+        fn since(&self, mark: Mark, own: u64) -> bool {
+            mark.active
+                || self.epoch.load(Ordering::SeqCst) != mark.epoch + own
+                || self.active.load(Ordering::SeqCst) > 0
+        }
+    }
+
+    /// A process of a daemon whose supervisor was SIGKILLed, identified across pid reuse by
+    /// its start time.
+    #[derive(Clone, Debug, PartialEq, Eq)]
+    struct Orphan {
+        pid: i32,
+        started: u64,
+        /// The program (it leads its process group), not a child it forked.
+        program: bool,
+    }
+
+    impl Orphan {
+        fn of(pid: i32) -> Option<Self> {
+            let fields = stat_fields(pid)?;
+            let started = fields.get(19)?.parse().ok()?;
+            let group: i32 = fields.get(2)?.parse().ok()?;
+            common::is_alive(pid).then_some(Orphan {
+                pid,
+                started,
+                program: group == pid,
+            })
+        }
+
+        fn alive(&self) -> bool {
+            common::is_alive(self.pid) && start_time(self.pid) == Some(self.started)
+        }
+
+        /// Whether it lives and one of its descriptors carries the lock on `pid_file` (a
+        /// `lock:` line in its fdinfo): it is part of the daemon then, not a leftover whose
+        /// lock description the supervisor already unlocked (a supervisor stopped at
+        /// `supervisor-program-exited` that a controller's SIGCONT resumes before the fault
+        /// thread's SIGKILL lands).
+        fn holds(&self, pid_file: &Path) -> bool {
+            use std::os::unix::fs::MetadataExt;
+            let Ok(file) = fs::metadata(pid_file) else {
+                return false;
+            };
+            let carries = lock_lines(self.pid)
+                .iter()
+                .any(|&(device, inode)| device == file.dev() && inode == file.ino());
+            carries && self.alive()
+        }
+
+        /// Whether it still belongs to the running daemon: the program while it lives (it
+        /// holds the lock all its life, by design), a child while it holds the lock.
+        fn part_of_daemon(&self, pid_file: &Path) -> bool {
+            if self.program {
+                self.alive()
+            } else {
+                self.holds(pid_file)
+            }
+        }
+    }
+
+    /// A SIGKILLed supervisor, handed to its instance's cleaner.
+    struct Orphaned {
+        supervisor: i32,
+        /// The program's kind, when known.
+        kind: Option<String>,
+        /// Pids the daemon had before the kill (its program, the program's child).
+        known: Vec<i32>,
+        /// `running supervisor`, or the fail point it was stopped at.
+        cause: String,
+    }
+
     /// One daemon identity: its PID file (guard derived as `X.lock`), sentinel and log.
     struct Instance {
         index: usize,
@@ -87,12 +278,29 @@ mod soak {
         busy: AtomicUsize,
         /// Bumped when a state-changing operation or fault begins or ends.
         generation: AtomicU64,
-        /// Bumped when the fault thread starts killing a process of this instance and again
-        /// once that process and its children are gone (odd: a kill is in flight).
-        kills: AtomicU64,
-        /// Bumped when a direct `ucw-daemonize` start (which bypasses the guard) begins and
-        /// when it ends.
-        direct_starts: AtomicU64,
+        /// Kills by the fault thread or the cleaner, from the kill until its process and
+        /// children are gone, or until the cleanup after a supervisor kill has ended.
+        kills: Disturbances,
+        /// Direct `ucw-daemonize` starts (which bypass the guard).
+        direct_starts: Disturbances,
+        /// Bumped when an operation ends in an error that a direct start excused (it held
+        /// the guard until its deadline).
+        derailed: AtomicU64,
+        /// Every tool run on the instance holds it shared; the cleaner holds it exclusively
+        /// while it proves that a daemon whose supervisor was killed is still controlled.
+        gate: RwLock<()>,
+        /// Held by whoever kills one of the instance's daemons at random (the fault thread
+        /// with `try_lock`, the cleaner for a whole kill and cleanup).
+        killer: Mutex<()>,
+        /// Supervisor kills handed over or being cleaned up.
+        pending: AtomicUsize,
+        /// Supervisor kills handed over whose cleanup does not hold the gate yet: workers
+        /// keep away meanwhile (they would only wait for what is left).
+        closed: AtomicUsize,
+        /// The processes of SIGKILLed supervisors' daemons, until their cleanup ends: no
+        /// START that begins while one of them is part of the daemon (the program alive, a
+        /// child holding the lock) may run a program.
+        orphans: Mutex<Vec<Orphan>>,
     }
 
     impl Instance {
@@ -111,6 +319,31 @@ mod soak {
         fn pid_file_text(&self) -> Option<String> {
             fs::read_to_string(&self.pid_file).ok()
         }
+
+        /// The sentinel's `<pid> <parent> <kind> <child>` line, as the running program wrote
+        /// it once it reached its final state.
+        fn report(&self) -> Option<Report> {
+            let text = fs::read_to_string(&self.sentinel).ok()?;
+            let mut fields = text.split_whitespace();
+            let pid = fields.next()?.parse().ok()?;
+            let _parent = fields.next()?;
+            let kind = fields.next()?.to_string();
+            let child = fields.next()?.parse().ok();
+            Some(Report { pid, kind, child })
+        }
+
+        fn gate_exclusive(&self) -> RwLockWriteGuard<'_, ()> {
+            self.gate
+                .write()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        }
+    }
+
+    /// What a program wrote into its sentinel.
+    struct Report {
+        pid: i32,
+        kind: String,
+        child: Option<i32>,
     }
 
     /// What the test sees of an instance, from `/proc/locks` and the files.
@@ -119,7 +352,7 @@ mod soak {
         /// PID file unlocked and sentinel free; `stale` when the PID file has content.
         Stopped { stale: bool },
         /// PID file locked by the supervisor whose PID it holds, sentinel held by its child.
-        Running { supervisor: i32 },
+        Running { supervisor: i32, body: i32 },
         /// Anything else (in transition, or broken).
         Unsettled(String),
     }
@@ -128,11 +361,26 @@ mod soak {
         tag: String,
         dir: TempDir,
         instances: Vec<Instance>,
+        /// Where supervisor kills are handed to each instance's cleaner.
+        cleaners: Vec<Mutex<Sender<Orphaned>>>,
         operations: AtomicU64,
+        target_operations: u64,
+        /// Random supervisor kills wanted of each hostile kind.
+        wanted_kills: u64,
         faults: AtomicU64,
         per_point: Mutex<BTreeMap<String, u64>>,
         outcomes: Mutex<BTreeMap<String, u64>>,
+        /// Random kills of running daemons' supervisors, by the program's kind.
+        supervisor_kills: Mutex<BTreeMap<String, u64>>,
+        /// What the cleanups after supervisor kills saw and did.
+        cleanups: Mutex<BTreeMap<String, u64>>,
+        longest_cleanup_stop: Mutex<Duration>,
         violations: Mutex<Vec<String>>,
+        /// The latest events (time since `began`, what), for the violations' reports.
+        history: Mutex<std::collections::VecDeque<(Duration, String)>>,
+        began: Instant,
+        /// `UCW_SOAK_TRACE=FILE`: every event is also written there.
+        trace: Option<Mutex<fs::File>>,
         verified_checks: AtomicU64,
         verified_actions: AtomicU64,
         /// No more random kills (the final recovery runs).
@@ -141,13 +389,81 @@ mod soak {
     }
 
     impl Soak {
+        /// Records a violation; the first few print the latest events with it.
         fn violation(&self, text: String) {
-            eprintln!("soak: VIOLATION {text}");
-            self.violations.lock().unwrap().push(text);
+            let mut violations = self.violations.lock().unwrap();
+            if violations.len() < HISTORY_REPORTS {
+                let history = self.history.lock().unwrap();
+                let lines: Vec<String> = history
+                    .iter()
+                    .skip(history.len().saturating_sub(HISTORY_PRINTED))
+                    .map(|(at, line)| format!("soak:     {:9.3} {line}", at.as_secs_f64()))
+                    .collect();
+                eprintln!(
+                    "soak: VIOLATION {text}\nsoak:   what happened just before (s, [instance]):\n{}",
+                    lines.join("\n")
+                );
+            } else {
+                eprintln!("soak: VIOLATION {text}");
+            }
+            violations.push(text);
+        }
+
+        /// Records an event for the history printed with a violation.
+        fn note(&self, instance: &Instance, line: String) {
+            let mut history = self.history.lock().unwrap();
+            if let Some(trace) = &self.trace {
+                use std::io::Write;
+                let _ = writeln!(
+                    trace.lock().unwrap(),
+                    "{:9.3} [{}] {line}",
+                    self.began.elapsed().as_secs_f64(),
+                    instance.index
+                );
+            }
+            if history.len() == HISTORY {
+                history.pop_front();
+            }
+            history.push_back((self.began.elapsed(), format!("[{}] {line}", instance.index)));
         }
 
         fn count(&self, map: &Mutex<BTreeMap<String, u64>>, key: String) {
             *map.lock().unwrap().entry(key).or_default() += 1;
+        }
+
+        /// Random supervisor kills of programs of `kind` (`plain`, or one of
+        /// [`HOSTILE_KINDS`], counting every mix that has it).
+        fn supervisor_kills_of(&self, kind: &str) -> u64 {
+            self.supervisor_kills
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(mix, _)| mix.split('+').any(|part| part == kind))
+                .map(|(_, count)| count)
+                .sum()
+        }
+
+        /// Whether to kill the supervisor of a running program of `kind`. A kill takes the
+        /// instance from the workers for a while (a second for a program with a child), so
+        /// the kills go first to the hostile kinds that lag behind the run's progress (with a
+        /// margin): each gets as many as the run needs, spread over it; other programs'
+        /// supervisors are killed now and then.
+        fn kill_wanted(&self, kind: &str, dice: &mut Dice) -> bool {
+            let progress =
+                self.operations.load(Ordering::Relaxed) as f64 / self.target_operations as f64;
+            let due = self.wanted_kills as f64 * progress.min(1.0) * 1.2 + 2.0;
+            let behind = kind.split('+').any(|part| {
+                HOSTILE_KINDS.contains(&part) && (self.supervisor_kills_of(part) as f64) < due
+            });
+            behind || dice.chance(10)
+        }
+
+        fn fewest_hostile_kills(&self) -> u64 {
+            HOSTILE_KINDS
+                .iter()
+                .map(|kind| self.supervisor_kills_of(kind))
+                .min()
+                .unwrap_or(0)
         }
 
         /// Runs one tool with the soak's environment (and a fail point, if any).
@@ -168,8 +484,29 @@ mod soak {
                 Some(point) => command.env("UCW_FAILPOINT", point),
                 None => command.env_remove("UCW_FAILPOINT"),
             };
+            let began = Instant::now();
+            let name = program.rsplit('/').next().unwrap_or(program);
+            let action = args.first().copied().unwrap_or("");
             let spawned = harness().spawn(command, &logs);
+            self.note(
+                instance,
+                format!(
+                    "{name} {action} (pid {}, fail point {point:?}) begins",
+                    spawned.pid
+                ),
+            );
             let output = harness().wait(&spawned, Duration::from_secs(60));
+            let took = began.elapsed();
+            self.note(
+                instance,
+                format!(
+                    "{name} {action} (pid {}) ended {} after {:.3} s: {}",
+                    spawned.pid,
+                    describe(&output),
+                    took.as_secs_f64(),
+                    output.stderr.trim_end()
+                ),
+            );
             self.operations.fetch_add(1, Ordering::Relaxed);
             if output.stderr.contains("internal error (panic)") {
                 self.violation(format!("{program} {args:?} panicked: {}", output.stderr));
@@ -177,13 +514,29 @@ mod soak {
             output
         }
 
-        fn control(&self, instance: &Instance, action: &str, point: Option<&str>) -> Output {
+        /// `ucw-daemon-control ACTION --pid-file P --timeout=5` (3 for a stop); a start runs
+        /// the fixture with `words`.
+        fn control(
+            &self,
+            instance: &Instance,
+            action: &str,
+            point: Option<&str>,
+            words: &[String],
+        ) -> Output {
             let pid_file = instance.pid_file.to_str().unwrap();
             let sentinel = instance.sentinel.to_str().unwrap();
             let log = instance.log.to_str().unwrap();
             let fixture = fixture();
             let fixture = fixture.to_str().unwrap();
-            let mut args = vec![action, "--pid-file", pid_file, "--timeout=5"];
+            // A stop may meet what a SIGKILLed supervisor left (a child that ignores SIGTERM)
+            // and then waits out its whole deadline: it gets less than the others, so that
+            // whatever queues behind it on the guard still gets through within its own.
+            let timeout = if action == "--stop" {
+                "--timeout=3"
+            } else {
+                "--timeout=5"
+            };
+            let mut args = vec![action, "--pid-file", pid_file, timeout];
             if action == "--start" {
                 args.extend_from_slice(&[
                     "--",
@@ -198,13 +551,19 @@ mod soak {
                     // the read-only lock description), nothing else.
                     pid_file,
                 ]);
+                args.extend(words.iter().map(String::as_str));
             }
             self.run(instance, CONTROL, &args, point)
         }
 
-        fn direct_start(&self, instance: &Instance, point: Option<&str>) -> Output {
+        fn direct_start(
+            &self,
+            instance: &Instance,
+            point: Option<&str>,
+            words: &[String],
+        ) -> Output {
             let fixture = fixture();
-            let args = [
+            let mut args = vec![
                 "--pid-file",
                 instance.pid_file.to_str().unwrap(),
                 "--",
@@ -213,6 +572,7 @@ mod soak {
                 instance.log.to_str().unwrap(),
                 instance.pid_file.to_str().unwrap(),
             ];
+            args.extend(words.iter().map(String::as_str));
             self.run(instance, DAEMONIZE, &args, point)
         }
 
@@ -275,7 +635,10 @@ mod soak {
                                 && holds(supervisor, &instance.pid_file)
                                 && common::is_alive(*body) =>
                         {
-                            Truth::Running { supervisor }
+                            Truth::Running {
+                                supervisor,
+                                body: *body,
+                            }
                         }
                         _ => Truth::Unsettled(format!(
                             "PID file {content:?} locked, sentinel by {} (parent {parent:?}); \
@@ -324,9 +687,27 @@ mod soak {
             }
         }
 
+        /// A random instance and its gate, shared; instances being cleaned up (their cleaner
+        /// holds or waits for the gate) are passed over, and when every one is, the first to
+        /// be free again is taken.
+        fn pick(&self, dice: &mut Dice) -> (&Instance, RwLockReadGuard<'_, ()>) {
+            loop {
+                for _ in 0..2 * INSTANCES {
+                    let instance = &self.instances[dice.below(INSTANCES as u64) as usize];
+                    if instance.closed.load(Ordering::SeqCst) > 0 {
+                        continue;
+                    }
+                    if let Ok(gate) = instance.gate.try_read() {
+                        return (instance, gate);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+
         /// One random operation on a random instance.
         fn operate(&self, dice: &mut Dice) {
-            let instance = &self.instances[dice.below(INSTANCES as u64) as usize];
+            let (instance, _gate) = self.pick(dice);
             let point = dice
                 .chance(35)
                 .then(|| POINTS[dice.below(POINTS.len() as u64) as usize]);
@@ -342,23 +723,53 @@ mod soak {
                 self.check(instance, point);
                 return;
             }
+            let words = program_words(dice);
             let (entered, alone) = instance.enter();
-            let kills = instance.kills.load(Ordering::SeqCst);
-            let directs = instance.direct_starts.load(Ordering::SeqCst);
+            let kills = instance.kills.mark();
+            let directs = instance.direct_starts.mark();
+            let derailed = instance.derailed.load(Ordering::SeqCst);
+            // Processes of daemons whose supervisor was killed, alive as this one begins.
+            let orphans = instance.orphans.lock().unwrap().clone();
             let (output, own_direct_marks) = if action == "direct" {
-                instance.direct_starts.fetch_add(1, Ordering::SeqCst);
-                let output = self.direct_start(instance, point);
-                instance.direct_starts.fetch_add(1, Ordering::SeqCst);
+                instance.direct_starts.begin();
+                let output = self.direct_start(instance, point, &words);
+                instance.direct_starts.end();
                 (output, 2)
             } else {
-                (self.control(instance, action, point), 0)
+                (self.control(instance, action, point, &words), 0)
             };
-            // Both counters are bumped when a disturbance begins and when it ends: an odd
-            // value means one is in flight.
-            let disturbed = kills % 2 == 1 || instance.kills.load(Ordering::SeqCst) != kills;
-            let bypassed = directs % 2 == 1
-                || instance.direct_starts.load(Ordering::SeqCst) != directs + own_direct_marks;
-            self.count(&self.outcomes, format!("{action} -> {}", describe(&output)));
+            let disturbed = instance.kills.since(kills, 0);
+            let bypassed = instance.direct_starts.since(directs, own_direct_marks);
+            self.count(
+                &self.outcomes,
+                format!("{action} -> {}{}", describe(&output), reason(&output)),
+            );
+            // A start that ran a program while the old daemon's processes lived (0 or 103:
+            // started; a direct start says 0) is a second program for the PID file, whatever
+            // else happened meanwhile.
+            let started = match action {
+                "--start" => matches!(output.code, Some(0 | 103)),
+                "direct" => output.code == Some(0),
+                _ => false,
+            };
+            if started {
+                // Alive (holding the lock) now, so all through this start.
+                let alive: Vec<i32> = orphans
+                    .iter()
+                    .filter(|orphan| orphan.part_of_daemon(&instance.pid_file))
+                    .map(|orphan| orphan.pid)
+                    .collect();
+                if !alive.is_empty() {
+                    self.violation(format!(
+                        "instance {}: {action} (fail point {point:?}) ran a program ({}) while \
+                         the program or a child holding the lock ({}) of a daemon whose \
+                         supervisor was SIGKILLed lived",
+                        instance.index,
+                        describe(&output),
+                        describe_processes(&alive)
+                    ));
+                }
+            }
             let allowed: &[i32] = match action {
                 "--start" => &[0, 100, 103],
                 "--stop" => &[0, 100, 103],
@@ -372,8 +783,14 @@ mod soak {
                         // A controller stopped the daemon before its release: reported.
                         || output.stderr.contains("ended before its release")));
             // A kill by the fault thread excuses any outcome; a direct start (which takes no
-            // guard) excuses a stop or start that timed out behind it.
-            let excused = disturbed || (bypassed && output.code == Some(102));
+            // guard) excuses a stop or start that timed out behind it, and so does the end,
+            // meanwhile, of an operation that such a start held up (it held the guard till
+            // its deadline, and this one queued behind it).
+            let behind_derailed = instance.derailed.load(Ordering::SeqCst) != derailed;
+            let excused = disturbed || ((bypassed || behind_derailed) && output.code == Some(102));
+            if !fine && !disturbed && excused {
+                instance.derailed.fetch_add(1, Ordering::SeqCst);
+            }
             if !fine && !excused {
                 self.violation(format!(
                     "instance {}: {action} (fail point {point:?}) ended {} with {:?}",
@@ -392,7 +809,7 @@ mod soak {
                     };
                     let running = matches!(truth, Truth::Running { .. });
                     if want_running.is_some_and(|want| want != running)
-                        && instance.kills.load(Ordering::SeqCst) == kills
+                        && !instance.kills.since(kills, 0)
                     {
                         self.violation(format!(
                             "instance {}: {action} succeeded ({}) but the daemon is {truth:?}",
@@ -409,9 +826,17 @@ mod soak {
         fn check(&self, instance: &Instance, point: Option<&str>) {
             let before = instance.generation.load(Ordering::SeqCst);
             let quiet_before = instance.busy.load(Ordering::SeqCst) == 0;
-            let kills = instance.kills.load(Ordering::SeqCst);
-            let output = self.control(instance, "--check", point);
-            let disturbed = kills % 2 == 1 || instance.kills.load(Ordering::SeqCst) != kills;
+            let kills = instance.kills.mark();
+            let directs = instance.direct_starts.mark();
+            let derailed = instance.derailed.load(Ordering::SeqCst);
+            let output = self.control(instance, "--check", point, &[]);
+            let disturbed = instance.kills.since(kills, 0);
+            // A stop that a guard-less direct start made wait for the new daemon holds the
+            // guard until its deadline: a check queued behind it may time out.
+            let guard_timeout_behind_a_bypass = (instance.direct_starts.since(directs, 0)
+                || instance.derailed.load(Ordering::SeqCst) != derailed)
+                && output.code == Some(102)
+                && output.stderr.contains("Cannot lock guard file");
             // Read the truth before judging the moment quiet: an operation that begins after
             // the judgement must not change what is compared.
             let (pid_locked, content, sentinel) = self.facts(instance);
@@ -419,13 +844,17 @@ mod soak {
             let quiet = quiet_before
                 && instance.busy.load(Ordering::SeqCst) == 0
                 && instance.generation.load(Ordering::SeqCst) == before;
-            self.count(&self.outcomes, format!("--check -> {}", describe(&output)));
+            self.count(
+                &self.outcomes,
+                format!("--check -> {}{}", describe(&output), reason(&output)),
+            );
             if output.signal == Some(9) && point.is_some() {
                 return; // the controller was the fault
             }
             if !matches!(output.code, Some(0 | 101 | 103)) {
-                if !disturbed {
-                    // A check only reads: nothing but a kill excuses an error.
+                if !disturbed && !guard_timeout_behind_a_bypass {
+                    // A check only reads: nothing but a kill (or a guard held by a stop that a
+                    // direct start delays) excuses an error.
                     self.violation(format!(
                         "instance {}: check ended {}: {:?}",
                         instance.index,
@@ -486,7 +915,7 @@ mod soak {
         }
 
         /// The fault thread: handles processes stopped at fail points and kills running
-        /// daemons at random.
+        /// programs at random (their supervisors are the cleaners' to kill).
         fn inject_faults(&self, mut dice: Dice) {
             let mut last_random_kill = Instant::now();
             while !self.stop.load(Ordering::SeqCst) {
@@ -500,9 +929,13 @@ mod soak {
                         rustix::process::Signal::CONT
                     };
                     if kill {
-                        instance.kills.fetch_add(1, Ordering::SeqCst);
+                        instance.kills.begin();
                     }
+                    // Only a supervisor stops at a `supervisor-*` point (no other process
+                    // passes them): its program, if still there, is among its children.
+                    let supervisor = point.starts_with("supervisor-");
                     let mut children = children_of(pid);
+                    let kind = children.iter().find_map(|child| kind_of_process(*child));
                     if point == "control-stop-signalled" {
                         // The daemon already has its SIGTERM: it stops after the controller
                         // is gone, which belongs to this disturbance too.
@@ -511,73 +944,451 @@ mod soak {
                             .and_then(|text| text.trim_end().parse::<i32>().ok());
                         children.extend(daemon.filter(|daemon| belongs_to(*daemon, &self.tag)));
                     }
+                    if kill && supervisor {
+                        // From now on the workers keep away until the cleaner has the gate.
+                        instance.pending.fetch_add(1, Ordering::SeqCst);
+                        instance.closed.fetch_add(1, Ordering::SeqCst);
+                    }
+                    let handling = Instant::now();
+                    self.note(
+                        instance,
+                        format!(
+                            "fault: {} process {pid} stopped at {point} (children {children:?})",
+                            if kill { "SIGKILL for" } else { "SIGCONT for" }
+                        ),
+                    );
                     if let Some(target) = rustix::process::Pid::from_raw(pid) {
                         let _ = rustix::process::kill_process(target, signal);
-                    }
-                    if kill {
-                        common::wait_gone(pid, Duration::from_secs(5));
-                        // Its children end on their own (EOF, PDEATHSIG, or a launch that
-                        // completes): give them the time before the moment counts as quiet.
-                        for child in children {
-                            common::wait_gone(child, Duration::from_secs(2));
-                        }
-                        instance.kills.fetch_add(1, Ordering::SeqCst);
                     }
                     self.faults.fetch_add(1, Ordering::Relaxed);
                     self.count(
                         &self.per_point,
                         format!("{point} -> {}", if kill { "SIGKILL" } else { "SIGCONT" }),
                     );
+                    if kill {
+                        common::wait_gone(pid, Duration::from_secs(5));
+                        if supervisor {
+                            // What it leaves (a program that changed its uid, a child that
+                            // keeps the lock) is the cleaner's: it ends this disturbance and
+                            // leaves the instance.
+                            self.hand_off(
+                                instance,
+                                Orphaned {
+                                    supervisor: pid,
+                                    kind,
+                                    known: children,
+                                    cause: point,
+                                },
+                            );
+                            continue;
+                        }
+                        // Its children end on their own (EOF, PDEATHSIG, or a launch that
+                        // completes): give them the time before the moment counts as quiet.
+                        for child in children {
+                            common::wait_gone(child, Duration::from_secs(2));
+                        }
+                        instance.kills.end();
+                    }
                     self.leave_settled(instance);
+                    self.note(
+                        instance,
+                        format!(
+                            "fault: process {pid} at {point} handled in {:.3} s",
+                            handling.elapsed().as_secs_f64()
+                        ),
+                    );
                 }
                 if !self.calm.load(Ordering::SeqCst)
                     && last_random_kill.elapsed() > Duration::from_millis(150)
                 {
                     last_random_kill = Instant::now();
-                    self.kill_a_running_daemon(&mut dice);
+                    self.kill_a_running_program(&mut dice);
                 }
                 std::thread::sleep(Duration::from_millis(3));
             }
         }
 
-        /// SIGKILLs the supervisor or the body of a running daemon, if one runs.
-        fn kill_a_running_daemon(&self, dice: &mut Dice) {
+        /// Gives a SIGKILLed supervisor (already gone) to its instance's cleaner; the
+        /// instance was closed to the workers before the kill.
+        fn hand_off(&self, instance: &Instance, orphaned: Orphaned) {
+            let _ = self.cleaners[instance.index].lock().unwrap().send(orphaned);
+        }
+
+        /// SIGKILLs the program of a running daemon, if one runs and no supervisor kill of
+        /// that instance is in hand.
+        fn kill_a_running_program(&self, dice: &mut Dice) {
             let instance = &self.instances[dice.below(INSTANCES as u64) as usize];
+            let Ok(_killer) = instance.killer.try_lock() else {
+                return;
+            };
+            if instance.pending.load(Ordering::SeqCst) > 0 {
+                return;
+            }
             instance.enter();
-            if let Truth::Running { supervisor } = self.truth(instance) {
-                let body = fs::read_to_string(&instance.sentinel)
-                    .ok()
-                    .and_then(|text| text.split_whitespace().next()?.parse::<i32>().ok());
+            if let Truth::Running { supervisor, body } = self.truth(instance) {
                 // A supervisor with a fail point armed would stop itself once its program is
-                // killed, while this thread waits for it: kill the supervisor itself then.
+                // killed, while this thread waits for it: leave that one to the cleaner.
                 let armed = environment_of(supervisor)
                     .iter()
                     .any(|entry| entry.starts_with("UCW_FAILPOINT="));
-                let (victim, other, what) = match body {
-                    Some(body) if !armed && dice.chance(50) => {
-                        (body, Some(supervisor), "running body")
-                    }
-                    _ => (supervisor, body, "running supervisor"),
-                };
-                if belongs_to(victim, &self.tag) {
-                    instance.kills.fetch_add(1, Ordering::SeqCst);
-                    if let Some(target) = rustix::process::Pid::from_raw(victim) {
+                if !armed && belongs_to(body, &self.tag) {
+                    self.note(
+                        instance,
+                        format!("SIGKILL for the program {body} of supervisor {supervisor}"),
+                    );
+                    instance.kills.begin();
+                    if let Some(target) = rustix::process::Pid::from_raw(body) {
                         let _ =
                             rustix::process::kill_process(target, rustix::process::Signal::KILL);
                     }
-                    common::wait_gone(victim, Duration::from_secs(5));
-                    // The supervisor's death kills the body (PR_SET_PDEATHSIG); the body's
-                    // death makes the supervisor empty the PID file and exit: let it go.
-                    if let Some(other) = other {
-                        common::wait_gone(other, Duration::from_secs(2));
-                    }
-                    instance.kills.fetch_add(1, Ordering::SeqCst);
+                    let killed = Instant::now();
+                    common::wait_gone(body, Duration::from_secs(5));
+                    self.note(
+                        instance,
+                        format!("program {body} gone after {:?}", killed.elapsed()),
+                    );
+                    // The body's death makes the supervisor empty the PID file, unlock it
+                    // and exit (a child the program left keeps only a dead lock
+                    // description): let it go.
+                    common::wait_gone(supervisor, Duration::from_secs(2));
+                    self.note(
+                        instance,
+                        format!(
+                            "supervisor {supervisor} gone after {:?}: {}",
+                            killed.elapsed(),
+                            describe_processes(&[supervisor])
+                        ),
+                    );
+                    instance.kills.end();
                     self.faults.fetch_add(1, Ordering::Relaxed);
-                    self.count(&self.per_point, format!("{what} -> SIGKILL"));
+                    self.count(&self.per_point, "running body -> SIGKILL".to_string());
                 }
             }
             self.leave_settled(instance);
+            self.note(instance, "random program kill done".to_string());
         }
+
+        /// An instance's cleaner: kills the supervisor of its running daemon at random, and
+        /// cleans up after every supervisor kill (its own, and those handed over by the
+        /// fault thread).
+        fn clean(&self, index: usize, orphans: Receiver<Orphaned>, mut dice: Dice) {
+            let instance = &self.instances[index];
+            let pause = |dice: &mut Dice| Duration::from_millis(100 + dice.below(300));
+            let mut next_kill = Instant::now() + pause(&mut dice);
+            loop {
+                let wait = next_kill
+                    .saturating_duration_since(Instant::now())
+                    .clamp(Duration::from_millis(1), Duration::from_millis(20));
+                match orphans.recv_timeout(wait) {
+                    Ok(orphaned) => {
+                        let _killer = instance.killer.lock().unwrap();
+                        let gate = instance.gate_exclusive();
+                        instance.closed.fetch_sub(1, Ordering::SeqCst);
+                        self.clean_up(instance, orphaned, gate, None, &mut dice);
+                    }
+                    Err(RecvTimeoutError::Timeout) => {
+                        if self.stop.load(Ordering::SeqCst) {
+                            return;
+                        }
+                        if !self.calm.load(Ordering::SeqCst) && Instant::now() >= next_kill {
+                            self.kill_a_supervisor(instance, &mut dice);
+                            next_kill = Instant::now() + pause(&mut dice);
+                        }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => return,
+                }
+            }
+        }
+
+        /// SIGKILLs the supervisor of the instance's running daemon, once its program has
+        /// reached its final state (uid changed, child forked), and cleans up. Mostly with
+        /// the gate held throughout; sometimes the workers get a moment with what is left
+        /// before the cleanup.
+        fn kill_a_supervisor(&self, instance: &Instance, dice: &mut Dice) {
+            let _killer = instance.killer.lock().unwrap();
+            // Only a running daemon is worth the gate (which waits for the workers' runs).
+            let Truth::Running { body, .. } = self.truth(instance) else {
+                return;
+            };
+            match instance.report() {
+                Some(report) if report.pid == body && self.kill_wanted(&report.kind, dice) => {}
+                _ => return,
+            }
+            let window = dice.chance(10);
+            let gate = instance.gate_exclusive();
+            let Truth::Running { supervisor, body } = self.truth(instance) else {
+                return;
+            };
+            let Some(report) = instance.report().filter(|report| report.pid == body) else {
+                return;
+            };
+            if !belongs_to(supervisor, &self.tag) {
+                return;
+            }
+            instance.pending.fetch_add(1, Ordering::SeqCst);
+            instance.enter();
+            instance.kills.begin();
+            self.note(
+                instance,
+                format!(
+                    "SIGKILL for supervisor {supervisor} (program {body}, {}, child {:?}); workers get a moment: {window}",
+                    report.kind, report.child
+                ),
+            );
+            if let Some(target) = rustix::process::Pid::from_raw(supervisor) {
+                let _ = rustix::process::kill_process(target, rustix::process::Signal::KILL);
+            }
+            common::wait_gone(supervisor, Duration::from_secs(5));
+            self.faults.fetch_add(1, Ordering::Relaxed);
+            self.count(&self.per_point, "running supervisor -> SIGKILL".to_string());
+            self.count(&self.supervisor_kills, report.kind.clone());
+            let orphaned = Orphaned {
+                supervisor,
+                kind: Some(report.kind),
+                known: [Some(body), report.child].into_iter().flatten().collect(),
+                cause: "running supervisor".to_string(),
+            };
+            let window = window.then(|| Duration::from_millis(dice.below(100)));
+            self.clean_up(instance, orphaned, gate, window, dice);
+        }
+
+        /// After a supervisor's SIGKILL: what is left of its daemon must never let a START
+        /// run a second program, STOP with `--kill-after-timeout` must end all of it within
+        /// its bound, and a check must then say "not running". With a `window`, the gate is
+        /// given up for that long first (the workers meet what is left). Ends the kill's
+        /// disturbance and leaves the instance (the killer entered it).
+        fn clean_up<'i>(
+            &self,
+            instance: &'i Instance,
+            orphaned: Orphaned,
+            mut gate: RwLockWriteGuard<'i, ()>,
+            window: Option<Duration>,
+            dice: &mut Dice,
+        ) {
+            let session = orphaned.supervisor;
+            // The pids the daemon's processes reported themselves (`pid=` and `child=` lines
+            // with the supervisor's session), and those known at the kill.
+            let mut orphans: Vec<Orphan> = Vec::new();
+            let join = |orphans: &mut Vec<Orphan>| {
+                let reported = reported_pids(&instance.log, session);
+                let members = session_members(session, &self.tag);
+                let known = orphaned.known.iter().chain(reported.iter()).copied();
+                let found = known
+                    .filter_map(Orphan::of)
+                    .filter(|orphan| {
+                        stat_fields(orphan.pid)
+                            .and_then(|fields| fields.get(3)?.parse::<i32>().ok())
+                            == Some(session)
+                    })
+                    .chain(members);
+                for member in found {
+                    if !orphans.iter().any(|known| known.pid == member.pid) {
+                        orphans.push(member);
+                    }
+                }
+            };
+            join(&mut orphans);
+            instance
+                .orphans
+                .lock()
+                .unwrap()
+                .extend(orphans.iter().cloned());
+            if let Some(window) = window {
+                drop(gate);
+                std::thread::sleep(window);
+                gate = instance.gate_exclusive();
+            }
+            // A program that was still starting may have forked its child since.
+            join(&mut orphans);
+            let kind = orphaned
+                .kind
+                .clone()
+                .or_else(|| {
+                    orphans
+                        .iter()
+                        .find_map(|orphan| kind_of_process(orphan.pid))
+                })
+                .unwrap_or_else(|| "gone".to_string());
+            let what = format!(
+                "instance {}: after the SIGKILL of supervisor {session} ({}, program {kind})",
+                instance.index, orphaned.cause
+            );
+            self.note(
+                instance,
+                format!(
+                    "cleanup of supervisor {session} ({}) with the gate: processes {orphans:?}",
+                    orphaned.cause
+                ),
+            );
+            let holding = |orphans: &[Orphan]| -> Vec<i32> {
+                orphans
+                    .iter()
+                    .filter(|orphan| orphan.part_of_daemon(&instance.pid_file))
+                    .map(|orphan| orphan.pid)
+                    .collect()
+            };
+
+            // (c) START answers 100 while anything of the old daemon lives.
+            let (locked_before, _, _) = self.facts(instance);
+            let words = program_words(dice);
+            let start = self.control(instance, "--start", None, &words);
+            let living = holding(&orphans);
+            let start_outcome = if !living.is_empty() {
+                if start.code != Some(100) {
+                    self.violation(format!(
+                        "{what}: START ended {} while {} of the old daemon lived (the program, or a child holding the lock): {:?}",
+                        describe(&start),
+                        describe_processes(&living),
+                        start.stderr
+                    ));
+                }
+                "100 while the old daemon lived".to_string()
+            } else {
+                if !matches!(start.code, Some(0 | 100 | 103)) {
+                    self.violation(format!(
+                        "{what}: START ended {} (the old daemon was gone): {:?}",
+                        describe(&start),
+                        start.stderr
+                    ));
+                }
+                if !locked_before && start.code == Some(100) {
+                    self.violation(format!(
+                        "{what}: START said already running although the PID file was free"
+                    ));
+                }
+                format!("{} (the old daemon was gone)", describe(&start))
+            };
+            self.count(&self.cleanups, format!("START -> {start_outcome}"));
+
+            // (b) STOP stops all of it, within its bound.
+            let pid_file = instance.pid_file.to_str().unwrap();
+            let timeout = CLEANUP_TIMEOUT.to_string();
+            let began = Instant::now();
+            let stop = self.run(
+                instance,
+                CONTROL,
+                &[
+                    "--stop",
+                    "--pid-file",
+                    pid_file,
+                    "--timeout",
+                    &timeout,
+                    "--kill-after-timeout",
+                ],
+                None,
+            );
+            let took = began.elapsed();
+            {
+                let mut longest = self.longest_cleanup_stop.lock().unwrap();
+                *longest = (*longest).max(took);
+            }
+            let how = if took >= Duration::from_secs(CLEANUP_TIMEOUT) {
+                "after its deadline, by SIGKILL"
+            } else {
+                "within its deadline"
+            };
+            self.count(
+                &self.cleanups,
+                format!("STOP -> {} ({how})", describe(&stop)),
+            );
+            if !matches!(stop.code, Some(0 | 100 | 103)) {
+                self.violation(format!(
+                    "{what}: --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout ended {} after {took:?}: {:?}",
+                    describe(&stop),
+                    stop.stderr
+                ));
+            }
+            if took > CLEANUP_STOP_LIMIT {
+                self.violation(format!(
+                    "{what}: --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout took {took:?}"
+                ));
+            }
+            // The lock goes as the last holder closes its files, a moment before it is a
+            // zombie.
+            join(&mut orphans);
+            let left: Vec<i32> = orphans
+                .iter()
+                .filter(|orphan| {
+                    let deadline = Instant::now() + Duration::from_secs(1);
+                    while orphan.alive() && Instant::now() < deadline {
+                        std::thread::sleep(Duration::from_millis(2));
+                    }
+                    orphan.alive()
+                })
+                .map(|orphan| orphan.pid)
+                .collect();
+            if !left.is_empty() {
+                self.violation(format!(
+                    "{what}: STOP ended {} but left {} alive: {:?}",
+                    describe(&stop),
+                    describe_processes(&left),
+                    stop.stderr
+                ));
+                // Do not let one failure turn into many.
+                for pid in &left {
+                    if let Some(target) = rustix::process::Pid::from_raw(*pid) {
+                        let _ =
+                            rustix::process::kill_process(target, rustix::process::Signal::KILL);
+                    }
+                }
+            }
+            self.count(
+                &self.cleanups,
+                format!(
+                    "processes the killed supervisor left (program, child): {}",
+                    orphans.len()
+                ),
+            );
+
+            let check = self.control(instance, "--check", None, &[]);
+            if !matches!(check.code, Some(101 | 103)) {
+                self.violation(format!(
+                    "{what}: the check after STOP ended {}: {:?}",
+                    describe(&check),
+                    check.stderr
+                ));
+            }
+            instance
+                .orphans
+                .lock()
+                .unwrap()
+                .retain(|orphan| !orphans.contains(orphan));
+            self.note(instance, format!("cleanup of supervisor {session} done"));
+            instance.kills.end();
+            self.leave_settled(instance);
+            instance.pending.fetch_sub(1, Ordering::SeqCst);
+            drop(gate);
+        }
+    }
+
+    /// For an error (102), what kind of error it was, in a few words.
+    fn reason(output: &Output) -> &'static str {
+        if output.code != Some(102) {
+            return "";
+        }
+        let text = &output.stderr;
+        [
+            ("Cannot lock guard file", " (guard timeout)"),
+            ("did not stop within", " (daemon did not stop)"),
+            (
+                "other processes of the daemon",
+                " (held by other processes of the daemon)",
+            ),
+            ("already running", " (already running)"),
+            ("before its release", " (ended before its release)"),
+            ("before reporting", " (ended before reporting)"),
+            ("before confirming", " (ended before confirming)"),
+            ("was killed by signal", " (launcher killed)"),
+            (
+                "did not lock its PID file",
+                " (daemon did not lock its PID file)",
+            ),
+            ("before it was ready", " (ended before ready)"),
+            ("did not write its PID", " (busy timeout)"),
+        ]
+        .iter()
+        .find(|(key, _)| text.contains(key))
+        .map_or(" (other)", |(_, short)| short)
     }
 
     fn describe(output: &Output) -> String {
@@ -709,6 +1520,116 @@ mod soak {
         environment_of(pid).contains(&marker)
     }
 
+    /// The fields of `/proc/<pid>/stat` after the command name (state first).
+    fn stat_fields(pid: i32) -> Option<Vec<String>> {
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+        let (_, rest) = stat.rsplit_once(')')?;
+        Some(rest.split_whitespace().map(str::to_string).collect())
+    }
+
+    /// The start time of `pid` (field 22 of its stat, in clock ticks since boot).
+    fn start_time(pid: i32) -> Option<u64> {
+        stat_fields(pid)?.get(19)?.parse().ok()
+    }
+
+    /// The live processes of this run in session `session` (a daemon's: its supervisor's
+    /// pid, the supervisor itself excluded).
+    fn session_members(session: i32, tag: &str) -> Vec<Orphan> {
+        let Ok(entries) = fs::read_dir("/proc") else {
+            return Vec::new();
+        };
+        entries
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
+            .filter(|pid| *pid != session)
+            .filter(|pid| {
+                stat_fields(*pid).and_then(|fields| fields.get(3)?.parse::<i32>().ok())
+                    == Some(session)
+            })
+            .filter(|pid| belongs_to(*pid, tag))
+            .filter_map(Orphan::of)
+            .collect()
+    }
+
+    /// The pids that programs (`pid=`) and their children (`child=`) of session `session`
+    /// reported in `log`.
+    fn reported_pids(log: &Path, session: i32) -> Vec<i32> {
+        let text = fs::read_to_string(log).unwrap_or_default();
+        let wanted = format!("session={session}");
+        text.lines()
+            .filter(|line| line.split_whitespace().any(|word| word == wanted))
+            .filter_map(|line| {
+                let first = line.split_whitespace().next()?;
+                let number = first
+                    .strip_prefix("pid=")
+                    .or_else(|| first.strip_prefix("child="))?;
+                number.parse().ok()
+            })
+            .collect()
+    }
+
+    /// The kind of a running fixture program (or its child), from its command line:
+    /// `fixture_soak_daemon SENTINEL LOG PID_FILE WORD...`.
+    fn kind_of_process(pid: i32) -> Option<String> {
+        let bytes = fs::read(format!("/proc/{pid}/cmdline")).ok()?;
+        let words: Vec<String> = bytes
+            .split(|&byte| byte == 0)
+            .filter(|word| !word.is_empty())
+            .map(|word| String::from_utf8_lossy(word).into_owned())
+            .collect();
+        if !words.first()?.ends_with("fixture_soak_daemon") {
+            return None;
+        }
+        Some(kind_of_words(words.get(4..).unwrap_or(&[])))
+    }
+
+    /// `(device, inode)` of every flock that a descriptor of `pid` carries (its fdinfo's
+    /// `lock:` lines).
+    fn lock_lines(pid: i32) -> Vec<(u64, u64)> {
+        let Ok(entries) = fs::read_dir(format!("/proc/{pid}/fdinfo")) else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for entry in entries.flatten() {
+            let Ok(info) = fs::read_to_string(entry.path()) else {
+                continue;
+            };
+            for line in info.lines().filter(|line| line.starts_with("lock:")) {
+                // `lock:\t1: FLOCK  ADVISORY  WRITE 1234 00:1f:5678 0 EOF`
+                let fields: Vec<&str> = line.split_whitespace().collect();
+                if fields.get(2) != Some(&"FLOCK") {
+                    continue;
+                }
+                let Some(identity) = fields.get(6) else {
+                    continue;
+                };
+                let parts: Vec<&str> = identity.split(':').collect();
+                if let [major, minor, inode] = parts[..] {
+                    if let (Ok(major), Ok(minor), Ok(inode)) = (
+                        u32::from_str_radix(major, 16),
+                        u32::from_str_radix(minor, 16),
+                        inode.parse::<u64>(),
+                    ) {
+                        found.push((rustix::fs::makedev(major, minor), inode));
+                    }
+                }
+            }
+        }
+        found
+    }
+
+    /// The live processes of this run (the test process aside).
+    fn processes_of_run(tag: &str) -> Vec<i32> {
+        fs::read_dir("/proc")
+            .unwrap()
+            .flatten()
+            .filter_map(|entry| entry.file_name().to_string_lossy().parse::<i32>().ok())
+            .filter(|pid| {
+                *pid != std::process::id() as i32 && belongs_to(*pid, tag) && common::is_alive(*pid)
+            })
+            .collect()
+    }
+
     /// Processes of this run stopped (state `T`): `(pid, instance, armed point)`.
     fn stopped_processes(tag: &str) -> Vec<(i32, usize, String)> {
         let mut found = Vec::new();
@@ -782,7 +1703,7 @@ mod soak {
     }
 
     /// The final proof for one instance: it stops, starts and stops again on demand.
-    fn recover(soak: &Soak, instance: &Instance) {
+    fn recover(soak: &Soak, instance: &Instance, dice: &mut Dice) {
         let (mut entered, _) = instance.enter();
         let sequence: [(&str, &[i32]); 5] = [
             ("--stop", &[0, 100, 103]),
@@ -792,7 +1713,7 @@ mod soak {
             ("--stop", &[0]),
         ];
         for (action, allowed) in sequence {
-            let output = soak.control(instance, action, None);
+            let output = soak.control(instance, action, None, &program_words(dice));
             if !output.code.is_some_and(|code| allowed.contains(&code)) {
                 soak.violation(format!(
                     "instance {} final {action} ended {} (allowed {allowed:?}): {:?}",
@@ -959,11 +1880,16 @@ mod soak {
     }
 
     #[test]
+    #[cfg_attr(
+        not(ucw_test_as_root),
+        ignore = "needs root: the soak's programs change their uid"
+    )]
     fn many_controllers_random_actions_and_faults() {
         let _serial = serial();
         let target = setting("UCW_SOAK_OPERATIONS", 1000);
         let seconds = setting("UCW_SOAK_SECONDS", 170);
         let wanted_faults = (target / 25).max(1);
+        let wanted_kills = (target / 250).max(1);
         let seed = setting(
             "UCW_SOAK_SEED",
             std::time::SystemTime::now()
@@ -977,9 +1903,12 @@ mod soak {
             "missing fixture {}",
             fixture().display()
         );
+        common::require_root("the soak's programs that change their uid");
         let harness_ready = harness();
         let _ = harness_ready;
         close_inherited_descriptors_on_exec();
+        let trace = std::env::var_os("UCW_SOAK_TRACE")
+            .map(|path| fs::File::create(path).expect("UCW_SOAK_TRACE"));
         let descriptors_before = open_descriptors();
         let dir = TempDir::new("soak");
         fs::create_dir_all(dir.join("logs")).unwrap();
@@ -991,37 +1920,71 @@ mod soak {
                 log: dir.join(&format!("daemon{index}.log")),
                 busy: AtomicUsize::new(0),
                 generation: AtomicU64::new(0),
-                kills: AtomicU64::new(0),
-                direct_starts: AtomicU64::new(0),
+                kills: Disturbances::default(),
+                direct_starts: Disturbances::default(),
+                derailed: AtomicU64::new(0),
+                gate: RwLock::new(()),
+                killer: Mutex::new(()),
+                pending: AtomicUsize::new(0),
+                closed: AtomicUsize::new(0),
+                orphans: Mutex::new(Vec::new()),
             })
             .collect();
+        let (senders, receivers): (Vec<_>, Vec<_>) = (0..INSTANCES)
+            .map(|_| {
+                let (sender, receiver) = mpsc::channel::<Orphaned>();
+                (Mutex::new(sender), receiver)
+            })
+            .unzip();
         let soak = Arc::new(Soak {
             tag: format!("{}-{seed}", std::process::id()),
             dir,
             instances,
+            cleaners: senders,
             operations: AtomicU64::new(0),
+            target_operations: target.max(1),
+            wanted_kills,
             faults: AtomicU64::new(0),
             per_point: Mutex::new(BTreeMap::new()),
             outcomes: Mutex::new(BTreeMap::new()),
+            supervisor_kills: Mutex::new(BTreeMap::new()),
+            cleanups: Mutex::new(BTreeMap::new()),
+            longest_cleanup_stop: Mutex::new(Duration::ZERO),
             violations: Mutex::new(Vec::new()),
+            history: Mutex::new(std::collections::VecDeque::new()),
+            began: Instant::now(),
+            trace: trace.map(Mutex::new),
             verified_checks: AtomicU64::new(0),
             verified_actions: AtomicU64::new(0),
             calm: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
-        println!("soak: seed {seed} (UCW_SOAK_SEED), {target} operations within {seconds} s");
+        println!(
+            "soak: seed {seed} (UCW_SOAK_SEED), {target} operations within {seconds} s, \
+             at least {wanted_kills} supervisor kills of each hostile kind"
+        );
         let started = Instant::now();
         let fault_thread = {
             let soak = Arc::clone(&soak);
             std::thread::spawn(move || soak.inject_faults(Dice(seed.rotate_left(17) | 1)))
         };
+        let cleaners: Vec<_> = receivers
+            .into_iter()
+            .enumerate()
+            .map(|(index, receiver)| {
+                let soak = Arc::clone(&soak);
+                let dice = Dice(seed.rotate_left(29 + index as u32) | 1);
+                std::thread::spawn(move || soak.clean(index, receiver, dice))
+            })
+            .collect();
         let workers: Vec<_> = (0..WORKERS)
             .map(|worker| {
                 let soak = Arc::clone(&soak);
                 std::thread::spawn(move || {
                     let mut dice =
                         Dice((seed ^ (worker as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15)) | 1);
-                    while soak.operations.load(Ordering::Relaxed) < target
+                    while (soak.operations.load(Ordering::Relaxed) < target
+                        || soak.fewest_hostile_kills() < wanted_kills)
                         && started.elapsed() < Duration::from_secs(seconds)
                     {
                         soak.operate(&mut dice);
@@ -1034,26 +1997,46 @@ mod soak {
         }
         let chaos_time = started.elapsed();
         soak.calm.store(true, Ordering::SeqCst);
-        // Faults still pending (a daemon stopped at a point) are handled before the end.
+        // Faults still pending (a daemon stopped at a point, a supervisor kill being cleaned
+        // up) are handled before the end.
         std::thread::sleep(Duration::from_millis(100));
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while soak
+            .instances
+            .iter()
+            .any(|instance| instance.pending.load(Ordering::SeqCst) > 0)
+        {
+            if Instant::now() > deadline {
+                soak.violation("supervisor kills still not cleaned up after 60 s".to_string());
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mut dice = Dice(seed.rotate_left(41) | 1);
         for instance in &soak.instances {
-            recover(&soak, instance);
+            recover(&soak, instance, &mut dice);
         }
         soak.stop.store(true, Ordering::SeqCst);
         fault_thread.join().expect("fault thread panicked");
-
-        // Nothing of this run may be left: no process, no zombie, no descriptor.
-        std::thread::sleep(Duration::from_millis(300));
-        for entry in fs::read_dir("/proc").unwrap().flatten() {
-            if let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() {
-                if pid != std::process::id() as i32
-                    && belongs_to(pid, &soak.tag)
-                    && common::is_alive(pid)
-                {
-                    soak.violation(format!("process {pid} of this run is still alive"));
-                }
-            }
+        for cleaner in cleaners {
+            cleaner.join().expect("cleaner panicked");
         }
+
+        // Nothing of this run may be left: no process, no zombie, no descriptor. A child
+        // that a program left behind at its normal exit lingers for up to 0.8 s.
+        let deadline = Instant::now() + Duration::from_secs(3);
+        let mut left = processes_of_run(&soak.tag);
+        while !left.is_empty() && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(20));
+            left = processes_of_run(&soak.tag);
+        }
+        if !left.is_empty() {
+            soak.violation(format!(
+                "processes of this run are still alive: {}",
+                describe_processes(&left)
+            ));
+        }
+        std::thread::sleep(Duration::from_millis(300));
         let zombies: Vec<i32> = common::children_of_self()
             .into_iter()
             .filter(|pid| !common::is_alive(*pid) && Path::new(&format!("/proc/{pid}")).exists())
@@ -1068,6 +2051,7 @@ mod soak {
             ));
         }
         let mut overlaps = Vec::new();
+        let (mut programs, mut children) = (0, 0);
         for instance in &soak.instances {
             let log = fs::read_to_string(&instance.log).unwrap_or_default();
             for line in log.lines() {
@@ -1075,6 +2059,10 @@ mod soak {
                     soak.violation(format!("instance {}: {line}", instance.index));
                 } else if let Some(milliseconds) = line.strip_prefix("OVERLAP ") {
                     overlaps.push(milliseconds.to_string());
+                } else if line.starts_with("pid=") {
+                    programs += 1;
+                } else if line.starts_with("child=") {
+                    children += 1;
                 }
             }
         }
@@ -1090,15 +2078,43 @@ mod soak {
         for (point, count) in soak.per_point.lock().unwrap().iter() {
             println!("soak:   {point}: {count}");
         }
+        println!("soak: random kills of running supervisors by the program's kind:");
+        for (kind, count) in soak.supervisor_kills.lock().unwrap().iter() {
+            println!("soak:   {kind}: {count}");
+        }
+        let by_kind: Vec<String> = ["plain"]
+            .iter()
+            .chain(HOSTILE_KINDS.iter())
+            .map(|kind| format!("{kind} {}", soak.supervisor_kills_of(kind)))
+            .collect();
         println!(
-            "soak: verified against the truth: {} checks, {} start/stop/reload results; brief overlaps of a dying body (ms): {overlaps:?}",
+            "soak: supervisor kills of running daemons by kind (a mix counts for each of its \
+             kinds): {}",
+            by_kind.join(", ")
+        );
+        println!("soak: after every supervisor SIGKILL (random and at fail points):");
+        for (what, count) in soak.cleanups.lock().unwrap().iter() {
+            println!("soak:   {what}: {count}");
+        }
+        println!(
+            "soak:   longest --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout: {:.2} s",
+            soak.longest_cleanup_stop.lock().unwrap().as_secs_f64()
+        );
+        println!(
+            "soak: programs started {programs} (with a long-lived child {children}); verified \
+             against the truth: {} checks, {} start/stop/reload results",
             soak.verified_checks.load(Ordering::Relaxed),
             soak.verified_actions.load(Ordering::Relaxed)
         );
         println!(
-            "soak: operations {operations}, faults {faults}, violations {} ({:.1} s of chaos)",
+            "soak: brief overlaps of a dying body (ms), {}: {overlaps:?}",
+            overlaps.len()
+        );
+        println!(
+            "soak: operations {operations}, faults {faults}, violations {} ({:.1} s of chaos, {:.1} s in all)",
             violations.len(),
-            chaos_time.as_secs_f64()
+            chaos_time.as_secs_f64(),
+            started.elapsed().as_secs_f64()
         );
         assert!(violations.is_empty(), "violations: {violations:#?}");
         assert!(
@@ -1109,5 +2125,12 @@ mod soak {
             faults >= wanted_faults,
             "only {faults} faults injected (wanted {wanted_faults})"
         );
+        for kind in HOSTILE_KINDS {
+            let kills = soak.supervisor_kills_of(kind);
+            assert!(
+                kills >= wanted_kills,
+                "only {kills} supervisor kills of {kind} programs in {seconds} s (wanted {wanted_kills})"
+            );
+        }
     }
 }
