@@ -87,42 +87,29 @@ fn a_program_that_exits_before_it_is_ready_leaves_nothing_behind() {
     assert_eq!(check(&dir, &pid), Some(101));
     assert_eq!(std::fs::read(&pid).unwrap(), b"");
     // The launcher itself says what happened.
-    let run = harness().run(
-        daemonize_tool(),
-        [
-            "--pid-file",
-            text(&pid),
-            "--notify-fd",
-            "3",
-            "--",
-            &program,
-            "exit-after=200",
-        ],
-        dir.path(),
-    );
-    assert_eq!(run.code, Some(102));
-    assert_eq!(
-        run.stderr,
-        format!("ucw-daemonize: {program} exited with status 0 before it was ready\n")
-    );
-    let run = harness().run(
-        daemonize_tool(),
-        [
-            "--pid-file",
-            text(&pid),
-            "--notify-fd",
-            "3",
-            "--",
-            &program,
-            "close-notify=3",
-        ],
-        dir.path(),
-    );
-    assert_eq!(run.code, Some(102));
-    assert_eq!(
-        run.stderr,
-        format!("ucw-daemonize: {program} closed its notification channel before it was ready\n")
-    );
+    for (word, what) in [
+        ("exit-after=200", "exited with status 0"),
+        ("close-notify=3", "closed its notification channel"),
+    ] {
+        let run = harness().run(
+            daemonize_tool(),
+            [
+                "--pid-file",
+                text(&pid),
+                "--notify-fd",
+                "3",
+                "--",
+                &program,
+                word,
+            ],
+            dir.path(),
+        );
+        assert_eq!(run.code, Some(102));
+        assert_eq!(
+            run.stderr,
+            format!("ucw-daemonize: {program} {what} before it was ready\n")
+        );
+    }
     assert_eq!(check(&dir, &pid), Some(101));
 }
 
