@@ -151,16 +151,6 @@ impl Context for Params<'_> {
     }
 }
 
-/// `exit_group(code)`: ends the process at once (no destructors, no `atexit`, no stdio
-/// flush): what a libc-free program's `_start` calls after its `main` (a program with a C
-/// library calls that library's `exit`).
-///
-/// # References
-/// [exit_group(2)](https://man7.org/linux/man-pages/man2/exit_group.2.html)
-pub fn exit_group(code: i32) -> ! {
-    sys::exit_group(code)
-}
-
 /// The name of a user or group given by name.
 fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
     match identity {
@@ -229,6 +219,13 @@ impl Fork {
     pub const fn std() -> Self {
         // SAFETY: a std program has a C library; this is its fork, and std's exit.
         unsafe { Self::hosted(std_fork, std::process::exit) }
+    }
+
+    /// Ends the process with `code` the way this host does: `exit_group` without a C
+    /// library (what a libc-free program's `_start` does after its `main`), the host's own
+    /// exit otherwise.
+    pub fn exit(&self, code: i32) -> ! {
+        (self.exit)(code)
     }
 }
 

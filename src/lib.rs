@@ -105,8 +105,12 @@ mod exec;
 mod sys;
 mod text;
 
+// Fault injection for the tests' programs: public only in `--cfg ucw_failpoints` builds.
+#[cfg(ucw_failpoints)]
 #[doc(hidden)]
 pub mod failpoint;
+#[cfg(not(ucw_failpoints))]
+mod failpoint;
 #[doc(hidden)]
 pub mod tool;
 

@@ -138,7 +138,29 @@ impl SignalSet {
 /// # References
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
 pub fn block(set: SignalSet) -> Result<(), Errno> {
-    sys::block_signals(set.mask()).map(|_| ())
+    sys::signal_mask(sys::MaskChange::Block, set.mask()).map(|_| ())
+}
+
+/// `rt_sigprocmask(SIG_UNBLOCK)`: removes `set` from the calling thread's blocked signals
+/// (pending ones of the set are delivered at once).
+///
+/// # References
+/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub fn unblock(set: SignalSet) -> Result<(), Errno> {
+    sys::signal_mask(sys::MaskChange::Unblock, set.mask()).map(|_| ())
+}
+
+/// `rt_sigaction(signal, SIG_DFL)`: the default action for `signal` again (an inherited
+/// "ignore" of SIGCHLD, for one, would make the kernel reap children unseen). The signals C
+/// libraries reserve (32–34) are left alone (EINVAL).
+///
+/// # References
+/// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+pub fn set_default_action(signal: Signal) -> Result<(), Errno> {
+    if sys::LIBC_RESERVED.contains(&signal.number()) {
+        return Err(Errno::INVAL);
+    }
+    sys::set_default_disposition(signal.number())
 }
 
 /// A signalfd: signals of a set, read one at a time as values instead of being handled.

@@ -309,6 +309,10 @@ fn opt_in_cleanups_close_inherited_descriptors() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+)]
 fn killed_launcher_leaves_no_daemon() {
     let dir = TempDir::new("daemon-killed-launcher");
     let pid_file = dir.join("probe.pid");

@@ -20,10 +20,10 @@ use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, PidfdFlags, WaitOptions, WaitStatus};
 
 /// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
-/// running daemon behind. A launcher still running when the deadline passes is killed and
+/// running daemon behind, whose PID it returns. A launcher still running when the deadline passes is killed and
 /// reaped (a daemon following DESIGN §4 then exits too: its release never comes), so no
 /// zombie is left in the calling process.
-pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
+pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
     if params.program.is_empty() {
         return Err(Error::new(Message::NoProgramGiven, Subject::None));
     }
@@ -46,7 +46,7 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
         }
     }
     match pidfile::inspect(params.pid_file)?.state {
-        PidState::Running(_) => Ok(()),
+        PidState::Running(pid) => Ok(pid),
         PidState::Busy => Err(Error::new(Message::DidNotWritePid, Subject::PidFile)),
         _ => Err(Error::new(Message::DidNotLock, Subject::PidFile)),
     }

@@ -17,7 +17,6 @@ mod launch;
 mod stop;
 
 pub use crate::exec::{StringList, MAX_LIST_ENTRIES};
-pub use guard::Guard;
 
 use crate::error::{Context, Result, Subject};
 use crate::pidfile::{Inspection, PidState};
@@ -25,6 +24,9 @@ use crate::signal::Signal;
 use core::ffi::CStr;
 use core::time::Duration;
 use deadline::Deadline;
+use guard::Guard;
+use rustix::fd::OwnedFd;
+use rustix::process::Pid;
 
 /// What to do to the daemon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -151,47 +153,106 @@ impl Context for Params<'_> {
 /// the launcher's status is then lost (as when the process ignores SIGCHLD), and START
 /// judges by the PID file alone.
 pub fn control(params: &Params<'_>) -> Result<Status> {
-    Guard::take(params)?.act()
+    perform(params).map(|outcome| outcome.status)
 }
 
-/// The action table, once the guard is held and the PID file classified.
-fn act(params: &Params<'_>, deadline: &Deadline, inspection: Inspection) -> Result<Status> {
+/// [`control`], telling more: the daemon's PID as the action saw it, and the guard, still
+/// held until the [`Outcome`] is dropped (so that what a program reports about the daemon
+/// stays true while it does: no other controller acts meanwhile).
+pub fn perform(params: &Params<'_>) -> Result<Outcome> {
+    let guard = Guard::take(params)?;
+    let (status, pid) = guard.act()?;
+    Ok(Outcome {
+        status,
+        pid,
+        guard: guard.into_fd(),
+    })
+}
+
+/// What [`perform`] did. Dropping it releases the guard.
+#[must_use = "the guard stays locked until the outcome is dropped"]
+pub struct Outcome {
+    status: Status,
+    pid: Option<Pid>,
+    guard: OwnedFd,
+}
+
+impl Outcome {
+    /// The action's status.
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    /// The daemon's PID as the action last saw it in the PID file: the running daemon for
+    /// CHECK and SIGNAL (and START when it already runs), the new one after START or
+    /// RESTART; `None` after STOP, and when no daemon (or one still starting, with no PID
+    /// yet) was seen.
+    pub fn pid(&self) -> Option<Pid> {
+        self.pid
+    }
+
+    /// Keeps the guard locked until the process exits instead of closing it now, and
+    /// returns the status: for a program that exits right after the action (one system call
+    /// fewer on its way out). Other controllers wait until then; never use it in a process
+    /// that goes on, and it acts on the same daemon again (its own next guard would wait for
+    /// this one forever).
+    pub fn keep_guard_until_exit(self) -> Status {
+        core::mem::forget(self.guard);
+        self.status
+    }
+}
+
+/// The action table, once the guard is held and the PID file classified: the status, and the
+/// running daemon's PID when the action saw or started one.
+fn act(
+    params: &Params<'_>,
+    deadline: &Deadline,
+    inspection: Inspection,
+) -> Result<(Status, Option<Pid>)> {
     let state = inspection.state;
+    let seen = match state {
+        PidState::Running(pid) => Some(pid),
+        _ => None,
+    };
+    let started = |status| move |pid| (status, Some(pid));
     match params.action {
         Action::Check => Ok(match state {
-            PidState::Absent | PidState::NotRunning => Status::NotRunning,
-            PidState::Stale => Status::Stale,
-            PidState::Running(_) | PidState::Busy => Status::Ok,
+            PidState::Absent | PidState::NotRunning => (Status::NotRunning, None),
+            PidState::Stale => (Status::Stale, None),
+            PidState::Running(_) | PidState::Busy => (Status::Ok, seen),
         }),
         Action::Start => match state {
             PidState::Absent | PidState::NotRunning => {
-                launch::launch(params, deadline).map(|()| Status::Ok)
+                launch::launch(params, deadline).map(started(Status::Ok))
             }
-            PidState::Stale => launch::launch(params, deadline).map(|()| Status::Stale),
-            PidState::Running(_) | PidState::Busy => Ok(Status::AlreadyDone),
+            PidState::Stale => launch::launch(params, deadline).map(started(Status::Stale)),
+            PidState::Running(_) | PidState::Busy => Ok((Status::AlreadyDone, seen)),
         },
         Action::Stop => match state {
-            PidState::Absent | PidState::NotRunning => Ok(Status::AlreadyDone),
-            PidState::Stale => Ok(Status::Stale),
-            PidState::Running(_) | PidState::Busy => stop::stop(params, deadline, inspection),
+            PidState::Absent | PidState::NotRunning => Ok((Status::AlreadyDone, None)),
+            PidState::Stale => Ok((Status::Stale, None)),
+            PidState::Running(_) | PidState::Busy => {
+                stop::stop(params, deadline, inspection).map(|status| (status, None))
+            }
         },
         Action::Restart => {
             // Never stop a daemon that could not be started again.
             if params.program.is_empty() {
-                return launch::launch(params, deadline).map(|()| Status::Ok);
+                return launch::launch(params, deadline).map(started(Status::Ok));
             }
             if let PidState::Running(_) | PidState::Busy = state {
                 stop::stop(params, deadline, inspection)?;
             }
             // The start gets a deadline of its own.
-            launch::launch(params, &Deadline::start(params.timeout)).map(|()| Status::Ok)
+            launch::launch(params, &Deadline::start(params.timeout)).map(started(Status::Ok))
         }
         Action::Signal => match state {
             PidState::Running(pid) => {
                 let signal = params.signal.unwrap_or(Signal::HUP);
                 deliver::signal_daemon(params, pid, inspection.file, signal)
+                    .map(|status| (status, (status == Status::Ok).then_some(pid)))
             }
-            _ => Ok(Status::NotRunning),
+            _ => Ok((Status::NotRunning, None)),
         },
     }
 }

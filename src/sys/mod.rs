@@ -197,19 +197,31 @@ pub unsafe fn dup_to(fd: rustix::fd::BorrowedFd<'_>, target: u32) -> Result<(), 
     }
 }
 
-/// `rt_sigprocmask(SIG_SETMASK, set, old)`: replaces the calling thread's signal mask and
-/// returns the previous one.
+/// How [`signal_mask`] changes the calling thread's signal mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum MaskChange {
+    /// Add the set (`SIG_BLOCK`).
+    Block = kernel::SIG_BLOCK,
+    /// Remove the set (`SIG_UNBLOCK`).
+    Unblock = kernel::SIG_UNBLOCK,
+    /// Replace the mask with the set (`SIG_SETMASK`).
+    Replace = kernel::SIG_SETMASK,
+}
+
+/// `rt_sigprocmask(how, set, old)`: changes the calling thread's signal mask and returns the
+/// previous one.
 ///
 /// # References
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
-pub fn set_signal_mask(set: SignalMask) -> Result<SignalMask, Errno> {
+pub fn signal_mask(how: MaskChange, set: SignalMask) -> Result<SignalMask, Errno> {
     let mut old: SignalMask = 0;
     // SAFETY: both pointers reference live 8-byte sets, the size the kernel expects.
     unsafe {
         call(
             kernel::__NR_rt_sigprocmask,
             [
-                kernel::SIG_SETMASK as usize,
+                how as usize,
                 &set as *const SignalMask as usize,
                 &mut old as *mut SignalMask as usize,
                 8,
@@ -221,28 +233,9 @@ pub fn set_signal_mask(set: SignalMask) -> Result<SignalMask, Errno> {
     Ok(old)
 }
 
-/// `rt_sigprocmask(SIG_BLOCK, set, old)`: adds `set` to the calling thread's signal mask and
-/// returns the previous mask.
-///
-/// # References
-/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
-pub fn block_signals(set: SignalMask) -> Result<SignalMask, Errno> {
-    let mut old: SignalMask = 0;
-    // SAFETY: both pointers reference live 8-byte sets, the size the kernel expects.
-    unsafe {
-        call(
-            kernel::__NR_rt_sigprocmask,
-            [
-                kernel::SIG_BLOCK as usize,
-                &set as *const SignalMask as usize,
-                &mut old as *mut SignalMask as usize,
-                8,
-                0,
-                0,
-            ],
-        )?;
-    }
-    Ok(old)
+/// [`signal_mask`] replacing the mask with `set`.
+pub fn set_signal_mask(set: SignalMask) -> Result<SignalMask, Errno> {
+    signal_mask(MaskChange::Replace, set)
 }
 
 /// The kernel's `struct sigaction` for `rt_sigaction` on x86_64 and aarch64.

@@ -1,21 +1,14 @@
-//! `ucw-daemonize`: puts any foreground program under the ucw-daemon protocol (DESIGN.md §5):
-//! `ucw-daemonize [OPTION]... [--] PROGRAM [ARG]...`; the behaviour lives in
-//! [`ucw_daemon::tool::daemonize`].
+//! The `ucw-daemonize` applet: puts any foreground program under the ucw-daemon protocol
+//! (docs/design.md §5): `ucw-daemonize [OPTION]... [--] PROGRAM [ARG]...`.
 //!
-//! This file owns only the glue between the kernel's command line and the tool's code, and
-//! the help text. It must never use `core::fmt` or allocate.
-#![no_std]
-#![no_main]
+//! This file owns the glue between the kernel's command line and the daemonizer, and the
+//! help text. It must never use `core::fmt` or allocate.
 
-#[path = "../rt/mod.rs"]
-mod rt;
-
+use crate::output::{print, print_usage_error};
+use crate::rt::{self, Startup};
 use ucw_daemon::account::AccountFiles;
-use ucw_daemon::tool::daemonize::{self, Invocation, Startup};
-use ucw_daemon::tool::{print, print_usage_error};
-
-/// The name used in messages when the program was started without `argv[0]`.
-const NAME: &[u8] = b"ucw-daemonize";
+use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
+use ucw_daemon::tool::daemonize::{self, Invocation};
 
 /// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
 const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
@@ -36,8 +29,9 @@ const HELP: &[u8] = b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
 Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
 ";
 
-fn main(mut startup: rt::Startup) -> i32 {
-    let name = startup.program_name(NAME);
+/// Runs the applet as `name` (the name for messages) on the command line of `startup` (its
+/// first argument is the program name); returns the exit code.
+pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match daemonize::parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
@@ -55,11 +49,11 @@ fn main(mut startup: rt::Startup) -> i32 {
     };
     let environment = startup.environment();
     let Some(credentials) = rt::credentials() else {
-        return 102;
+        return ERROR_EXIT_CODE;
     };
     daemonize::run(
         &request,
-        Startup {
+        daemonize::Startup {
             name,
             program: startup.operands(request.command),
             environment,
@@ -70,10 +64,10 @@ fn main(mut startup: rt::Startup) -> i32 {
 }
 
 /// Where `--user` and `--group` are looked up: `/etc/passwd` and `/etc/group`, except in
-/// test builds (`failpoints`), where `UCW_TEST_PASSWD` and `UCW_TEST_GROUP` may name
-/// purpose-made files so that the tests never touch `/etc`.
-fn account_files(environment: &ucw_daemon::control::StringList<'static>) -> AccountFiles<'static> {
-    #[cfg(feature = "failpoints")]
+/// fault-injection builds (`--cfg ucw_failpoints`), where `UCW_TEST_PASSWD` and
+/// `UCW_TEST_GROUP` may name purpose-made files so that the tests never touch `/etc`.
+fn account_files(environment: &StringList<'static>) -> AccountFiles<'static> {
+    #[cfg(ucw_failpoints)]
     {
         AccountFiles {
             passwd: environment
@@ -84,7 +78,7 @@ fn account_files(environment: &ucw_daemon::control::StringList<'static>) -> Acco
                 .unwrap_or(c"/etc/group"),
         }
     }
-    #[cfg(not(feature = "failpoints"))]
+    #[cfg(not(ucw_failpoints))]
     {
         let _ = environment;
         AccountFiles::SYSTEM

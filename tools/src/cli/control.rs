@@ -27,10 +27,10 @@
 //! passes `permute`).
 
 use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
-use crate::control::Action;
-use crate::signal::Signal;
 use core::ffi::CStr;
 use core::time::Duration;
+use ucw_daemon::control::Action;
+use ucw_daemon::signal::Signal;
 
 /// Capacity of a derived guard-file name, NUL included (Linux's `PATH_MAX`).
 pub const PATH_CAPACITY: usize = 4096;
@@ -72,7 +72,7 @@ pub enum ControlInvocation<'a> {
     Run(ControlRequest<'a>),
 }
 
-/// A complete, checked request for [`control`](crate::control::control).
+/// A complete, checked request for [`control`](ucw_daemon::control::control).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ControlRequest<'a> {
     /// `--start`, `--stop`, `--restart`, `--check` or `--reload` (SIGNAL).
