@@ -16,7 +16,7 @@
 //! renderer. It must never allocate, never store a name, and never use `core::fmt` outside
 //! the `Display` implementations (the static tools call [`Error::render`]).
 
-use crate::text::{errno_text, packed_field, Writer};
+use crate::text::{errno_name, packed_field, Writer};
 use core::time::Duration;
 use rustix::io::Errno;
 
@@ -195,7 +195,13 @@ macro_rules! messages {
         const KINDS: [ErrorKind; MESSAGES] = [$($kind),*];
 
         /// The template of each message, in order, NUL-terminated (see [`Error::render`]).
+        #[cfg(feature = "messages")]
         const TEMPLATES: &[u8] = concat!($($text, "\0"),*).as_bytes();
+
+        /// The name of each message, in order, NUL-terminated: without the `messages`
+        /// feature, its words say what failed (`RefuseSymlink`: "refuse symlink").
+        #[cfg(not(feature = "messages"))]
+        const NAMES: &[u8] = concat!($(stringify!($name), "\0"),*).as_bytes();
     };
 }
 
@@ -412,6 +418,7 @@ impl Error {
 
     /// Writes the message to `writer`; names get at most `names[i]` bytes each, in order,
     /// and `names[i]` is set to each name's full escaped width.
+    #[cfg(feature = "messages")]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
         let template = packed_field(TEMPLATES, self.message as usize).unwrap_or(b"");
@@ -495,19 +502,62 @@ impl Error {
             }
         }
         if let Some(errno) = self.errno() {
-            let (name, description) = errno_text(errno);
-            writer.push(b": ");
-            match name {
-                Some(name) => writer.push(name),
-                None => {
-                    writer.push(b"errno ");
-                    writer.push_decimal(u64::from(self.errno));
-                }
-            }
-            if let Some(description) = description {
+            self.push_errno(writer);
+            if let Some(description) = crate::text::errno_description(errno) {
                 writer.push(b" (");
                 writer.push(description);
                 writer.push(b")");
+            }
+        }
+    }
+
+    /// Without the `messages` feature, the short code line: the message's name as words
+    /// (what failed), the subject's role and name, the numbers that are set, the errno's
+    /// name: `open PID file /run/x.pid: EACCES`, `not holding PID file /run/x.pid (1234)`.
+    /// Only the subject's name is cut to fit (`names[0]`, as in [`Error::render`]).
+    #[cfg(not(feature = "messages"))]
+    #[inline(never)]
+    fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
+        let name = packed_field(NAMES, self.message as usize).unwrap_or(b"");
+        for (index, &byte) in name.iter().enumerate() {
+            if byte.is_ascii_uppercase() && index > 0 {
+                writer.push(b" ");
+            }
+            writer.push(&[byte.to_ascii_lowercase()]);
+        }
+        if self.subject != Subject::None {
+            writer.push(b" ");
+            writer.push(self.subject.role());
+            if let Some(name) = context.name(self.subject) {
+                writer.push(b" ");
+                writer.push_name(name, names[0]);
+                names[0] = crate::text::escaped_width(name);
+            }
+        }
+        let shown = self.numbers.iter().rposition(|&number| number != 0);
+        if let Some(last) = shown {
+            writer.push(b" (");
+            for (index, &number) in self.numbers[..=last].iter().enumerate() {
+                if index > 0 {
+                    writer.push(b", ");
+                }
+                writer.push_decimal(u64::from(number));
+            }
+            writer.push(b")");
+        }
+        if self.errno != 0 {
+            self.push_errno(writer);
+        }
+    }
+
+    /// `: EACCES`, or `: errno 200` for a number without a name.
+    fn push_errno(&self, writer: &mut Writer<'_>) {
+        writer.push(b": ");
+        match errno_name(Errno::from_raw_os_error(i32::from(self.errno))) {
+            Some(name) => writer.push(name),
+            None => {
+                writer.push(b"errno ");
+                writer.push_decimal(u64::from(self.errno));
             }
         }
     }
@@ -652,6 +702,7 @@ mod tests {
         assert_eq!(core::mem::size_of::<Result<()>>(), 16);
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn system_error_wording() {
         let error = Error::system(Message::Open, Subject::PidFile, Errno::ACCESS);
@@ -667,6 +718,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn numbers_modes_signals_and_durations() {
         let error = Error::new(Message::RefuseWritable, Subject::PidFile).with(1, 0o620);
@@ -705,6 +757,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn long_and_invalid_names_keep_the_errno() {
         let error = Error::system(Message::Open, Subject::PidFile, Errno::NOENT);
@@ -723,6 +776,7 @@ mod tests {
         );
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn two_names_share_the_room() {
         let error = Error::new(Message::RefuseGuardIsPidFile, Subject::GuardFile);
@@ -739,6 +793,7 @@ mod tests {
         assert!(text.ends_with("it is the PID file /run/x.pid"), "{text}");
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn every_errno_is_named() {
         let error = Error::system(Message::Open, Subject::None, Errno::from_raw_os_error(29));
@@ -759,6 +814,7 @@ mod tests {
         assert_eq!(Error::from_bytes(&bytes), None);
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn every_template_renders() {
         for number in 0..MESSAGES as u8 {
@@ -773,5 +829,44 @@ mod tests {
             TEMPLATES.iter().filter(|&&byte| byte == 0).count(),
             MESSAGES
         );
+    }
+
+    #[cfg(not(feature = "messages"))]
+    #[test]
+    fn short_code_lines_without_messages() {
+        let error = Error::system(Message::Open, Subject::PidFile, Errno::ACCESS);
+        assert_eq!(
+            rendered(error, &[(Subject::PidFile, b"/run/x.pid")], 256),
+            "open PID file /run/x.pid: EACCES"
+        );
+        assert_eq!(error.to_string(), "open PID file: EACCES");
+        let error = Error::new(Message::NotHolding, Subject::PidFile).with(1, 1234);
+        assert_eq!(
+            rendered(error, &[(Subject::PidFile, b"/x.pid")], 256),
+            "not holding PID file /x.pid (1234)"
+        );
+        let error = Error::system(Message::SendSignal, Subject::None, Errno::PERM)
+            .with(1, 40)
+            .with(2, 7);
+        assert_eq!(error.to_string(), "send signal (40, 7): EPERM");
+        let error = Error::system(Message::Open, Subject::None, Errno::from_raw_os_error(200));
+        assert_eq!(error.to_string(), "open: errno 200");
+        // A long name is cut in the middle; the errno always shows.
+        let error = Error::system(Message::Open, Subject::PidFile, Errno::NOENT);
+        let long = [b'x'; 900];
+        let text = rendered(error, &[(Subject::PidFile, &long)], 64);
+        assert_eq!(text.len(), 64);
+        assert!(text.starts_with("open PID file xxx"), "{text}");
+        assert!(text.ends_with("xxx: ENOENT"), "{text}");
+        assert!(text.contains("..."), "{text}");
+        for number in 0..MESSAGES as u8 {
+            let message = Message::from_number(number).unwrap();
+            let text = Error::new(message, Subject::PidFile).to_string();
+            assert!(
+                text.starts_with(|c: char| c.is_ascii_lowercase()) && text.ends_with("PID file"),
+                "{message:?}: {text}"
+            );
+        }
+        assert_eq!(NAMES.iter().filter(|&&byte| byte == 0).count(), MESSAGES);
     }
 }

@@ -241,20 +241,24 @@ pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'stat
     None
 }
 
-/// The symbolic name of every errno value Linux defines (`EACCES`), and for the ones a daemon
-/// controller commonly meets its usual description (`Permission denied`, glibc's wording).
-pub(crate) fn errno_text(errno: Errno) -> (Option<&'static [u8]>, Option<&'static [u8]>) {
-    let number = errno.raw_os_error();
-    let name = usize::try_from(number)
+/// The symbolic name of every errno value Linux defines (`EACCES`).
+pub(crate) fn errno_name(errno: Errno) -> Option<&'static [u8]> {
+    usize::try_from(errno.raw_os_error())
         .ok()
         .and_then(|number| number.checked_sub(1))
         .and_then(|index| packed_field(ERRNO_NAMES, index))
-        .filter(|name| !name.is_empty());
-    let description = DESCRIBED_ERRNOS
+        .filter(|name| !name.is_empty())
+}
+
+/// The usual description of the errno values a daemon controller commonly meets
+/// (`Permission denied`, glibc's wording); only with the `messages` feature.
+#[cfg(feature = "messages")]
+pub(crate) fn errno_description(errno: Errno) -> Option<&'static [u8]> {
+    let number = errno.raw_os_error();
+    DESCRIBED_ERRNOS
         .iter()
         .position(|&known| i32::from(known) == number)
-        .and_then(|index| packed_field(ERRNO_DESCRIPTIONS, index));
-    (name, description)
+        .and_then(|index| packed_field(ERRNO_DESCRIPTIONS, index))
 }
 
 /// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
@@ -276,6 +280,7 @@ const ERRNO_NAMES: &[u8] = b"\
     EKEYEXPIRED\0EKEYREVOKED\0EKEYREJECTED\0EOWNERDEAD\0ENOTRECOVERABLE\0ERFKILL\0EHWPOISON\0";
 
 /// The errno values that have a description in [`ERRNO_DESCRIPTIONS`], in its order.
+#[cfg(feature = "messages")]
 const DESCRIBED_ERRNOS: &[u8] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
     28, 29, 30, 31, 32, 35, 36, 37, 38, 39, 40, 95, 98, 104, 110, 111, 116, 122,
@@ -283,6 +288,7 @@ const DESCRIBED_ERRNOS: &[u8] = &[
 
 /// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording). All 131
 /// descriptions would cost about 3 KB more; the names cover the rest.
+#[cfg(feature = "messages")]
 const ERRNO_DESCRIPTIONS: &[u8] = b"\
     Operation not permitted\0\
     No such file or directory\0\
@@ -401,24 +407,31 @@ mod tests {
     #[test]
     fn every_errno_has_a_name() {
         for number in 1..=133 {
-            let (name, _) = errno_text(Errno::from_raw_os_error(number));
+            let name = errno_name(Errno::from_raw_os_error(number));
             assert_eq!(
                 name.is_some(),
                 number != 41 && number != 58,
                 "errno {number}"
             );
         }
-        let (name, description) = errno_text(Errno::ACCESS);
-        assert_eq!(name, Some(&b"EACCES"[..]));
-        assert_eq!(description, Some(&b"Permission denied"[..]));
-        let (name, description) = errno_text(Errno::SPIPE);
-        assert_eq!(name, Some(&b"ESPIPE"[..]));
-        assert_eq!(description, Some(&b"Illegal seek"[..]));
-        assert_eq!(errno_text(Errno::from_raw_os_error(200)), (None, None));
+        assert_eq!(errno_name(Errno::ACCESS), Some(&b"EACCES"[..]));
+        assert_eq!(errno_name(Errno::SPIPE), Some(&b"ESPIPE"[..]));
+        assert_eq!(errno_name(Errno::from_raw_os_error(200)), None);
+    }
+
+    #[cfg(feature = "messages")]
+    #[test]
+    fn common_errnos_are_described() {
+        assert_eq!(
+            errno_description(Errno::ACCESS),
+            Some(&b"Permission denied"[..])
+        );
+        assert_eq!(errno_description(Errno::SPIPE), Some(&b"Illegal seek"[..]));
+        assert_eq!(errno_description(Errno::from_raw_os_error(200)), None);
         let described = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
         assert_eq!(described, DESCRIBED_ERRNOS.len() + 1);
         assert_eq!(
-            errno_text(Errno::from_raw_os_error(122)).1,
+            errno_description(Errno::from_raw_os_error(122)),
             Some(&b"Disk quota exceeded"[..])
         );
     }
