@@ -102,6 +102,7 @@ pub mod pidfile;
 pub mod signal;
 
 mod exec;
+mod io;
 mod sys;
 mod text;
 

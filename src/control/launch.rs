@@ -37,7 +37,9 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
         // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
         // or another thread reaped the launcher): the PID file decides.
         Outcome::Exited(0) | Outcome::Unknown => {}
-        Outcome::Exited(102) => return Err(program_error(Message::LauncherFailed)),
+        Outcome::Exited(super::ERROR_EXIT_CODE) => {
+            return Err(program_error(Message::LauncherFailed))
+        }
         Outcome::Exited(code) => {
             return Err(program_error(Message::LauncherExited).with(1, code as u32))
         }
@@ -128,7 +130,8 @@ fn timeout(params: &Params<'_>) -> Error {
 }
 
 /// The launcher between `fork` and `execve`: default signal mask and dispositions, exec with
-/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit 127.
+/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit
+/// [`EXIT_EXEC_FAILED`].
 fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
     // Dispositions first: a signal unblocked earlier would run the caller's handler here.
     // All of them, the C library's too: this process execs (or exits) next.
@@ -142,8 +145,11 @@ fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
     // until the call returns (`StringList`'s contract, or our stack copies).
     let errno = unsafe { exec::execute(argv, envp) };
     let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
-    sys::exit_group(127)
+    sys::exit_group(EXIT_EXEC_FAILED)
 }
+
+/// The launcher's exit code when its `execve` failed (a shell's "command not found").
+const EXIT_EXEC_FAILED: i32 = 127;
 
 /// Reads the launcher's exec report: `None` at EOF (the exec succeeded and closed the pipe),
 /// `Some(errno)` when it failed. Bounded by the deadline (ETIMEDOUT then).

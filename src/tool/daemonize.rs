@@ -585,7 +585,7 @@ impl Job<'_> {
             Notify::Socket => (Readiness::Socket(self.bind_socket()?), None),
         };
         let (report_read, report_write) = pipe()?;
-        let lock = running.pid_file().map(|file| file.lock_fd());
+        let lock = running.lock_fd();
         let supervisor = rustix::process::getpid();
         // SAFETY: the tool is single-threaded; the child only makes system calls until it
         // execs or exits.

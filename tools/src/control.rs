@@ -10,7 +10,7 @@
 //! decides every system call.
 
 use crate::cli::control::{parse_control, ControlInvocation, PATH_CAPACITY};
-use crate::output::{decimal, print, print_error, print_usage_error};
+use crate::output::{decimal, print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::Startup;
 use ucw_daemon::control::{self, Action, Params, Status, ERROR_EXIT_CODE};
 
@@ -39,14 +39,14 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         Ok(ControlInvocation::Run(request)) => request,
         Ok(ControlInvocation::Help) => {
             print(1, &[b"Usage: ", program, SYNOPSIS, HELP]);
-            return 0;
+            return EXIT_OK;
         }
         Ok(ControlInvocation::Version) => {
             print(
                 1,
                 &[concat!("ucw-daemon-control ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
             );
-            return 0;
+            return EXIT_OK;
         }
         Err(error) => return print_usage_error(program, &error, SYNOPSIS),
     };

@@ -16,7 +16,7 @@
 #[path = "rt/entry.rs"]
 mod entry;
 
-use ucw_daemon_tools::output::{print, EXIT_USAGE};
+use ucw_daemon_tools::output::{print, EXIT_OK, EXIT_USAGE};
 use ucw_daemon_tools::rt::{self, Startup};
 use ucw_daemon_tools::{control, daemonize};
 
@@ -47,14 +47,14 @@ fn main(mut startup: Startup) -> i32 {
         Some(b"daemonize") => daemonize::main(b"ucw-daemon daemonize", startup),
         Some(b"--help") => {
             print(1, &[USAGE]);
-            0
+            EXIT_OK
         }
         Some(b"--version") => {
             print(
                 1,
                 &[concat!("ucw-daemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
             );
-            0
+            EXIT_OK
         }
         Some(other) => {
             print(2, &[b"ucw-daemon: unknown applet '", other, b"'\n", USAGE]);

@@ -9,6 +9,11 @@ use crate::cli::UsageError;
 use crate::rt::write_all;
 use ucw_daemon::{Context, Error};
 
+/// Exit code of `--help`, `--version` and a successful action (LibUCW's; the control applet's
+/// other codes are [`Status::exit_code`](ucw_daemon::control::Status::exit_code) and
+/// [`ERROR_EXIT_CODE`](ucw_daemon::control::ERROR_EXIT_CODE)).
+pub const EXIT_OK: i32 = 0;
+
 /// Exit code for bad usage (LibUCW's).
 pub const EXIT_USAGE: i32 = 1;
 

@@ -4,7 +4,7 @@
 //! This file owns the glue between the kernel's command line and the daemonizer, and the
 //! help text. It must never use `core::fmt` or allocate.
 
-use crate::output::{print, print_usage_error};
+use crate::output::{print, print_usage_error, EXIT_OK};
 use crate::rt::{self, Startup};
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
@@ -36,14 +36,14 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
             print(1, &[b"Usage: ", name, SYNOPSIS, HELP]);
-            return 0;
+            return EXIT_OK;
         }
         Ok(Invocation::Version) => {
             print(
                 1,
                 &[concat!("ucw-daemonize ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
             );
-            return 0;
+            return EXIT_OK;
         }
         Err(error) => return print_usage_error(name, &error, SYNOPSIS),
     };

@@ -1,9 +1,11 @@
-//! The daemon side of the protocol (DESIGN.md §4): [`init`] locks the PID file in the
+//! The daemon side of the protocol (docs/design.md §4): [`init`] locks the PID file in the
 //! launching process, [`Daemon::run`] forks the daemon, detaches and switches it, and
 //! publishes its PID; [`Running::exit`] releases the PID file.
 //!
-//! This module owns the exact order of those steps and the channel through which the daemon
-//! reports its setup, the launcher releases it, and the daemon later says it is ready. It must
+//! This module owns the exact order of those steps: the launcher's side is here, the fork
+//! in `fork.rs`, the channel through which the daemon reports its setup, the launcher releases
+//! it and the daemon later says it is ready in `channel.rs`, the daemon's side until its body
+//! in `child.rs`, and what the body holds in `running.rs`. It must
 //! never unlink the PID file (a second starter would lock a fresh inode while the daemon still
 //! runs), never run the body when the launcher died before publishing the PID, never change
 //! the launcher's own credentials, never fork in a way its host's C library does not expect
@@ -64,15 +66,22 @@
 //! }
 //! ```
 
+mod channel;
+mod child;
+mod fork;
+mod running;
+
+pub use fork::Fork;
+pub use running::Running;
+
 use crate::account::AccountFiles;
 use crate::credentials::{self, Credentials, Identity};
-use crate::error::{Context, Error, Message, Result, Subject, ERROR_BYTES};
+use crate::error::{Context, Error, Message, Result, Subject};
 use crate::pidfile::{self, PidFile};
-use crate::sys;
+use channel::{read_word, reap, send_byte, Word, RELEASE};
 use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::fs::{Mode, OFlags};
-use rustix::io::{Errno, FdFlags};
 use rustix::process::Pid;
 
 /// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up).
@@ -159,98 +168,6 @@ fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
     }
 }
 
-/// How the daemon process is created and ended: the way the host's C library expects, if
-/// the program has one. Chosen by the caller of [`Daemon::run`], because only the program
-/// knows.
-///
-/// - A libc-free program (the tools, a `no_std` + `no_main` program) forks with a raw
-///   `clone` and ends with `exit_group`: [`Fork::raw_clone`].
-/// - A program with a C library (a Rust std program, a C program) must fork through that
-///   library's `fork()`, or the library's cached thread state in the child still names the
-///   parent (`abort()` in a musl daemon would signal the launcher; glibc's `pthread_kill` of
-///   the main thread fails): [`Fork::hosted`], or `Fork::std` with the `std` feature.
-#[derive(Clone, Copy)]
-pub struct Fork {
-    fork: fn() -> core::result::Result<Option<Pid>, Errno>,
-    exit: fn(i32) -> !,
-    hosted: bool,
-}
-
-impl Fork {
-    /// `clone(SIGCHLD)` and `exit_group`, without any C library's bookkeeping.
-    ///
-    /// # Safety
-    /// The process has no C library whose state the child would inherit (it is a libc-free
-    /// program: its libc-using code, if any, is never run in the daemon), and it has a single
-    /// thread (threads of a libc-free program are its own raw clones, which the library cannot
-    /// count without `/proc`).
-    pub const unsafe fn raw_clone() -> Self {
-        Self {
-            fork: raw_fork,
-            exit: sys::exit_group,
-            hosted: false,
-        }
-    }
-
-    /// Forks with `fork` and ends the daemon (after its body returns) with `exit`: the host's
-    /// own, so that the C library's per-process state is right in the child and its exit
-    /// handlers (stdio buffers, `atexit`) run. `run` refuses a process that has more than one
-    /// thread (as `/proc/self/status` counts them), since only the forking thread goes on in
-    /// the child, with whatever locks the others held.
-    ///
-    /// # Safety
-    /// `fork` must call the C library's `fork(3)` of this very process (returning the
-    /// child's PID, `None` in the child, or the errno), and `exit` must end the process the
-    /// way that library does (`exit(3)`, `std::process::exit`).
-    pub const unsafe fn hosted(
-        fork: fn() -> core::result::Result<Option<Pid>, Errno>,
-        exit: fn(i32) -> !,
-    ) -> Self {
-        Self {
-            fork,
-            exit,
-            hosted: true,
-        }
-    }
-
-    /// The C library's `fork()` of a Rust std program, and `std::process::exit` (which also
-    /// flushes std's buffered stdout). Needs the `std` feature.
-    #[cfg(feature = "std")]
-    pub const fn std() -> Self {
-        // SAFETY: a std program has a C library; this is its fork, and std's exit.
-        unsafe { Self::hosted(std_fork, std::process::exit) }
-    }
-
-    /// Ends the process with `code` the way this host does: `exit_group` without a C
-    /// library (what a libc-free program's `_start` does after its `main`), the host's own
-    /// exit otherwise.
-    pub fn exit(&self, code: i32) -> ! {
-        (self.exit)(code)
-    }
-}
-
-/// [`sys::fork`] as a [`Fork`] function.
-fn raw_fork() -> core::result::Result<Option<Pid>, Errno> {
-    // SAFETY: `Fork::raw_clone`'s contract: a libc-free, single-threaded process; the child
-    // only makes system calls until the body, which is the caller's libc-free code.
-    unsafe { sys::fork() }
-}
-
-#[cfg(feature = "std")]
-fn std_fork() -> core::result::Result<Option<Pid>, Errno> {
-    extern "C" {
-        fn fork() -> core::ffi::c_int;
-    }
-    // SAFETY: the C library's fork; `run` has checked that the process has one thread.
-    match unsafe { fork() } {
-        -1 => Err(Errno::from_raw_os_error(
-            std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-        )),
-        0 => Ok(None),
-        pid => Ok(Pid::from_raw(pid)),
-    }
-}
-
 /// A daemon ready to be launched: credentials resolved, PID file locked (`(starting)\n`).
 ///
 /// Dropping it without [`Daemon::run`] (an error between `init` and `run`) empties the PID
@@ -278,27 +195,6 @@ pub enum Launched {
         exit_code: i32,
     },
 }
-
-/// What the body receives: the PID file (locked, containing the daemon's PID) and, for
-/// [`Daemon::run_until_ready`], the channel on which the launcher awaits [`Running::ready`].
-///
-/// End with [`Running::exit`]. Dropping it in the daemon process does the same (empties the
-/// PID file and releases its lock); a copy dropped in a process the daemon forked does
-/// nothing.
-#[must_use = "the daemon's PID file stays locked while Running lives"]
-pub struct Running {
-    pid_file: Option<PidFile>,
-    channel: Option<OwnedFd>,
-    daemon: Option<Pid>,
-}
-
-/// Status bytes on the channel (daemon → launcher).
-const REPORT_OK: u8 = b'+';
-const REPORT_FAILURE: u8 = b'-';
-/// The release byte (launcher → daemon).
-const RELEASE: u8 = b'!';
-/// Exit code of a daemon process that failed before its body.
-const EXIT_BEFORE_BODY: i32 = 1;
 
 /// Resolves the credentials into `credentials` (errors come before any file changes), makes
 /// sure descriptors 0–2 are open, then opens, checks, locks and fills the PID file (a lock
@@ -366,9 +262,10 @@ impl<'a> Daemon<'a> {
         self.credentials
     }
 
-    /// The locked PID file (none without a path or with [`Flags::SIMULATE`]).
-    pub fn pid_file(&self) -> Option<&PidFile> {
-        self.pid_file.as_ref()
+    /// The read-only descriptor that holds the PID file's lock (none without a PID file or
+    /// with [`Flags::SIMULATE`]); close-on-exec.
+    pub fn lock_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pid_file.as_ref().map(PidFile::lock_fd)
     }
 
     /// In the daemon, before its body: close every descriptor numbered 3 or above except
@@ -523,297 +420,5 @@ impl<'a> Daemon<'a> {
             }
         }
         Ok(Launched::Daemon { pid })
-    }
-
-    /// The daemon's side after the fork; never returns.
-    fn become_daemon(
-        mut self,
-        fork: Fork,
-        body: impl FnOnce(Running) -> i32,
-        channel: OwnedFd,
-        until_ready: bool,
-    ) -> ! {
-        let pid_file = self.pid_file.take();
-        if let Err(error) = self.set_up(fork.hosted, pid_file.as_ref(), channel.as_fd()) {
-            // Release our share of the lock before the launcher hears of the failure.
-            drop(pid_file);
-            let _ = send_failure(channel.as_fd(), &error);
-            sys::exit_group(EXIT_BEFORE_BODY);
-        }
-        crate::failpoint::hit("daemon-after-setup");
-        if send_byte(channel.as_fd(), REPORT_OK).is_err() {
-            sys::exit_group(EXIT_BEFORE_BODY);
-        }
-        let mut byte = [0u8; 1];
-        if read_full(channel.as_fd(), &mut byte) != Ok(1) || byte[0] != RELEASE {
-            // The launcher died (or failed) before publishing our PID.
-            sys::exit_group(EXIT_BEFORE_BODY);
-        }
-        crate::failpoint::hit("daemon-before-body");
-        let channel = until_ready.then_some(channel);
-        // A body that unwinds (a panic in a std program) must end the daemon here, never
-        // return into the launcher's code in this process.
-        let unwinding = ExitOnUnwind;
-        let code = body(Running {
-            pid_file,
-            channel,
-            daemon: Some(rustix::process::getpid()),
-        });
-        core::mem::forget(unwinding);
-        (fork.exit)(code)
-    }
-
-    /// Everything the daemon does to itself between `fork` and its report (DESIGN.md §4).
-    fn set_up(
-        &self,
-        hosted: bool,
-        pid_file: Option<&PidFile>,
-        channel: BorrowedFd<'_>,
-    ) -> Result<()> {
-        let flags = self.flags;
-        rustix::process::setsid()
-            .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
-        // Single-threaded by construction: we are the forked child.
-        self.credentials.switch_single_threaded()?;
-        let null = rustix::fs::open(
-            c"/dev/null",
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
-        rustix::stdio::dup2_stdin(&null)
-            .and_then(|()| rustix::stdio::dup2_stdout(&null))
-            .map_err(|errno| {
-                Error::system(Message::RedirectStandardStreams, Subject::None, errno)
-            })?;
-        drop(null);
-        rustix::process::umask(Mode::from_raw_mode(0o022));
-        if !flags.contains(Flags::PRESERVE_CWD) {
-            rustix::process::chdir(c"/")
-                .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))?;
-        }
-        if let Some(keep) = self.keep_fds {
-            close_inherited_fds(keep, pid_file, channel)?;
-        }
-        if flags.contains(Flags::RESET_SIGNALS) {
-            sys::reset_signal_dispositions(hosted);
-            sys::set_signal_mask(0)
-                .map_err(|errno| Error::system(Message::ResetSignals, Subject::None, errno))?;
-        }
-        Ok(())
-    }
-}
-
-/// Ends the daemon process if it is dropped: only while a body unwinds out of `run`.
-struct ExitOnUnwind;
-
-impl Drop for ExitOnUnwind {
-    fn drop(&mut self) {
-        // Rust's exit code for a panic.
-        sys::exit_group(101)
-    }
-}
-
-/// Most descriptors [`Daemon::close_inherited_fds`] keeps (the caller's, besides ours); more
-/// is E2BIG.
-const MAX_KEPT_FDS: usize = 61;
-
-/// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
-/// `close_range` over the gaps between them.
-fn close_inherited_fds(
-    keep: &[RawFd],
-    pid_file: Option<&PidFile>,
-    channel: BorrowedFd<'_>,
-) -> Result<()> {
-    let mut kept = [0u32; MAX_KEPT_FDS + 3];
-    let mut count = 0;
-    let ours = pid_file
-        .into_iter()
-        .flat_map(|file| [file.write_fd().as_raw_fd(), file.lock_fd().as_raw_fd()])
-        .chain([channel.as_raw_fd()]);
-    for fd in keep.iter().copied().chain(ours) {
-        if count == kept.len() {
-            return Err(Error::system(
-                Message::CloseInherited,
-                Subject::None,
-                Errno::TOOBIG,
-            ));
-        }
-        // A negative number is no descriptor: nothing to keep.
-        kept[count] = u32::try_from(fd).unwrap_or(0);
-        count += 1;
-    }
-    let kept = &mut kept[..count];
-    // An insertion sort: a few dozen numbers, and core's sort would cost 2 KB of code.
-    for index in 1..kept.len() {
-        let mut position = index;
-        while position > 0 && kept[position - 1] > kept[position] {
-            kept.swap(position - 1, position);
-            position -= 1;
-        }
-    }
-    let mut first = 3u32;
-    for &number in kept.iter().chain([&u32::MAX]) {
-        if number > first {
-            // SAFETY: `close_inherited_fds`' contract: no value of the body owns a descriptor
-            // in this range (everything it keeps is in `keep`, and ours are excluded).
-            unsafe { sys::close_range(first, number - 1) }
-                .map_err(|errno| Error::system(Message::CloseInherited, Subject::None, errno))?;
-        }
-        first = first.max(number.saturating_add(1));
-    }
-    Ok(())
-}
-
-/// What the daemon said on the channel, short of an error.
-#[derive(PartialEq, Eq)]
-enum Word {
-    /// [`REPORT_OK`].
-    Ok,
-    /// End of file: the daemon's end was closed (it exec'd, or it ended).
-    Closed,
-}
-
-/// Reads the daemon's next word: [`REPORT_OK`], end of file, or a failure report, which is
-/// returned as the daemon's error (anything else is a protocol error).
-fn read_word(channel: BorrowedFd<'_>) -> Result<Word> {
-    let garbage = Error::new(Message::UnexpectedConfirmation, Subject::None);
-    let mut status = [0u8; 1];
-    match read_full(channel, &mut status) {
-        Ok(0) => Ok(Word::Closed),
-        Ok(_) if status[0] == REPORT_OK => Ok(Word::Ok),
-        Ok(_) if status[0] == REPORT_FAILURE => {
-            let mut bytes = [0u8; ERROR_BYTES];
-            match read_full(channel, &mut bytes) {
-                Ok(ERROR_BYTES) => Err(Error::from_bytes(&bytes).unwrap_or(garbage)),
-                _ => Err(garbage),
-            }
-        }
-        Ok(_) => Err(garbage),
-        Err(errno) => Err(Error::system(
-            Message::ReadConfirmation,
-            Subject::None,
-            errno,
-        )),
-    }
-}
-
-/// Collects the daemon process after a failed start (it exits right away).
-fn reap(pid: Pid) {
-    let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
-}
-
-/// Reads until `buffer` is full or end of file; returns the byte count.
-fn read_full(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> core::result::Result<usize, Errno> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match rustix::io::read(fd, &mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(count) => filled += count,
-            Err(Errno::INTR) => {}
-            Err(errno) => return Err(errno),
-        }
-    }
-    Ok(filled)
-}
-
-/// `send(fd, bytes, MSG_NOSIGNAL)` until all are sent, retried on EINTR.
-fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> core::result::Result<(), Errno> {
-    while !bytes.is_empty() {
-        match rustix::net::send(fd, bytes, rustix::net::SendFlags::NOSIGNAL) {
-            Ok(0) => return Err(Errno::IO),
-            Ok(count) => bytes = &bytes[count..],
-            Err(Errno::INTR) => {}
-            Err(errno) => return Err(errno),
-        }
-    }
-    Ok(())
-}
-
-/// Sends one status byte.
-fn send_byte(fd: BorrowedFd<'_>, byte: u8) -> core::result::Result<(), Errno> {
-    send_all(fd, &[byte])
-}
-
-/// Sends a failure report: [`REPORT_FAILURE`] and the error's 16 bytes, in one send.
-fn send_failure(fd: BorrowedFd<'_>, error: &Error) -> core::result::Result<(), Errno> {
-    let mut message = [0u8; 1 + ERROR_BYTES];
-    message[0] = REPORT_FAILURE;
-    message[1..].copy_from_slice(&error.to_bytes());
-    send_all(fd, &message)
-}
-
-impl Running {
-    /// Whether the body runs in the launching process ([`Flags::SIMULATE`]).
-    pub fn is_simulated(&self) -> bool {
-        self.daemon.is_none()
-    }
-
-    /// The PID file, locked by this process (none without a PID file or when simulated).
-    pub fn pid_file(&self) -> Option<&PidFile> {
-        self.pid_file.as_ref()
-    }
-
-    /// The channel to a launcher in [`Daemon::run_until_ready`] that still waits for
-    /// [`Running::ready`]: it becomes readable (end of file) if the launcher dies or gives
-    /// up, which a daemon may watch for.
-    pub fn launcher(&self) -> Option<BorrowedFd<'_>> {
-        self.channel.as_ref().map(AsFd::as_fd)
-    }
-
-    /// Tells a launcher in [`Daemon::run_until_ready`] that the daemon is ready (a positive
-    /// byte, then the channel is closed). Does nothing otherwise, or a second time.
-    pub fn ready(&mut self) {
-        if let Some(channel) = self.channel.take() {
-            let _ = send_byte(channel.as_fd(), REPORT_OK);
-        }
-    }
-
-    /// The daemon could not start: empties the PID file and releases its lock, then sends
-    /// `error` to a launcher in [`Daemon::run_until_ready`], which returns it. The body
-    /// should exit next.
-    pub fn report_failure(mut self, error: &Error) {
-        if let Some(pid_file) = self.pid_file.take() {
-            let _ = pid_file.release();
-        }
-        if let Some(channel) = self.channel.take() {
-            let _ = send_failure(channel.as_fd(), error);
-        }
-    }
-
-    /// Releases the PID file as the daemon ends (LibUCW's `daemon_exit`): empties it, then
-    /// unlocks it (`LOCK_UN`, so processes the daemon forked that still hold the descriptor
-    /// do not keep it "running"). The file is never unlinked: a second starter could
-    /// otherwise lock a new inode while this daemon still runs.
-    pub fn exit(mut self) -> Result<()> {
-        match self.pid_file.take() {
-            Some(pid_file) => pid_file.release(),
-            None => Ok(()),
-        }
-    }
-
-    /// Clears close-on-exec on the PID file's lock descriptor, so that a program this process
-    /// execs inherits the lock (read-only: it can never write the file; it is "running" for
-    /// as long as it, or a child it gives the descriptor, lives).
-    pub fn keep_lock_across_exec(&self) -> Result<()> {
-        let Some(pid_file) = &self.pid_file else {
-            return Ok(());
-        };
-        rustix::io::fcntl_setfd(pid_file.lock_fd(), FdFlags::empty())
-            .map_err(|errno| Error::system(Message::SetFlags, Subject::PidFile, errno))
-    }
-}
-
-impl Drop for Running {
-    /// In the daemon itself, as [`Running::exit`]; in any other process, nothing.
-    fn drop(&mut self) {
-        if let (Some(pid_file), Some(daemon)) = (self.pid_file.take(), self.daemon) {
-            if rustix::process::getpid() == daemon {
-                let _ = pid_file.release();
-            } else {
-                // A forked copy: the descriptors close, the lock and content stay.
-                drop(pid_file);
-            }
-        }
     }
 }
