@@ -25,7 +25,9 @@ use rustix::io::Errno;
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(C)]
 pub struct Error {
-    message: Message,
+    /// A [`Message`] of the library, or [`CUSTOM`] plus a code of the caller's
+    /// ([`Error::custom`]).
+    message: u8,
     subject: Subject,
     /// The errno of the failed system call, 0 when none failed.
     errno: u16,
@@ -93,10 +95,23 @@ const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0pas
     group file\0output file\0error file\0notification socket\0";
 
 /// Where an error's subjects get their names: the parameters of the call that failed
-/// (`control::Params`, `daemon::Params` implement it), or `()` for none.
+/// (`control::Params`, `daemon::Params` implement it), or `()` for none; and, for a program
+/// that makes errors of its own ([`Error::custom`]), their words.
 pub trait Context {
     /// The caller's name for `subject` (a path, a program, an account name), if it has one.
     fn name(&self, subject: Subject) -> Option<&[u8]>;
+
+    /// The words of the caller's own error `code` ([`Error::custom`]). With the library's
+    /// `messages` feature, a template as the library's own: `%s` the subject (`PID file
+    /// /run/x.pid`), `%r` its role alone, `%n` its name alone, `%P` the PID file's name,
+    /// `%1`–`%3` the numbers, `%k1` a number as a signal name, `%o1` octal, `%x1` hex, `%t`
+    /// numbers 2 and 3 as seconds and milliseconds; the errno is appended. Without it, a few
+    /// words saying what failed (`open`), which the short code line is built around. `None`
+    /// (the default): `error <code>`.
+    fn template(&self, code: u8) -> Option<&[u8]> {
+        let _ = code;
+        None
+    }
 }
 
 impl Context for () {
@@ -154,6 +169,8 @@ pub enum ErrorKind {
     Protocol,
     /// The daemon's body could not start ([`Error::body_failed`]).
     BodyFailed,
+    /// An error the calling program made, with its code ([`Error::custom`]).
+    Custom(u8),
 }
 
 /// Why a file was refused.
@@ -321,10 +338,18 @@ messages! {
 
 impl Message {
     /// The message numbered `number`, if there is one.
+    #[cfg(test)]
     fn from_number(number: u8) -> Option<Message> {
         ALL_MESSAGES.get(usize::from(number)).copied()
     }
 }
+
+/// Added to a caller's code ([`Error::custom`]) to make the error's message number: the
+/// library's own messages are numbered below it.
+const CUSTOM: u8 = 0x80;
+
+/// The library's messages fit below [`CUSTOM`].
+const _: () = assert!(MESSAGES <= CUSTOM as usize);
 
 impl Subject {
     /// The subject numbered `number`, if there is one.
@@ -340,7 +365,7 @@ impl Error {
     /// An error saying `message` about `subject`, with no errno and zero numbers.
     pub(crate) const fn new(message: Message, subject: Subject) -> Self {
         Self {
-            message,
+            message: message as u8,
             subject,
             errno: 0,
             numbers: [0; 3],
@@ -358,10 +383,38 @@ impl Error {
         self
     }
 
-    /// The same error, with `value` as number `index` (1–3) of the message.
-    pub(crate) const fn with(mut self, index: usize, value: u32) -> Self {
-        self.numbers[index - 1] = value;
+    /// The same error, with `value` as number `index` (1–3) of its message (`%1`–`%3`); other
+    /// indices change nothing.
+    pub const fn with(mut self, index: usize, value: u32) -> Self {
+        if index >= 1 && index <= 3 {
+            self.numbers[index - 1] = value;
+        }
         self
+    }
+
+    /// An error of the calling program's own, `code` from 0 to 127 (a larger code is taken
+    /// modulo 128), about `subject`, caused by a system call that failed with `errno` if one
+    /// did. It travels and renders as the library's errors do; its words are the ones the
+    /// [`Context`] it is rendered with gives for `code` ([`Context::template`]); its kind is
+    /// [`ErrorKind::Custom`]. A daemon's body reports one with
+    /// [`Running::report_failure`](crate::daemon::Running::report_failure), and the launcher
+    /// renders it against its own context.
+    pub const fn custom(code: u8, subject: Subject, errno: Option<Errno>) -> Self {
+        let error = Self {
+            message: CUSTOM | (code & !CUSTOM),
+            subject,
+            errno: 0,
+            numbers: [0; 3],
+        };
+        match errno {
+            Some(errno) => error.with_errno(errno),
+            None => error,
+        }
+    }
+
+    /// The caller's code of an error made by [`Error::custom`].
+    fn custom_code(&self) -> Option<u8> {
+        self.message.checked_sub(CUSTOM)
     }
 
     /// The same error, with `limit` as its duration (`%t`: numbers 2 and 3).
@@ -384,7 +437,10 @@ impl Error {
 
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
-        KINDS[self.message as usize]
+        match self.custom_code() {
+            Some(code) => ErrorKind::Custom(code),
+            None => KINDS[usize::from(self.message)],
+        }
     }
 
     /// What the error is about (its name comes from the [`Context`] it is rendered with).
@@ -421,7 +477,21 @@ impl Error {
     #[cfg(feature = "messages")]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
-        let template = packed_field(TEMPLATES, self.message as usize).unwrap_or(b"");
+        let template = match self.custom_code() {
+            Some(code) => match context.template(code) {
+                Some(template) => template,
+                None => {
+                    writer.push(b"error ");
+                    writer.push_decimal(u64::from(code));
+                    if self.subject == Subject::None {
+                        &b""[..]
+                    } else {
+                        b" %s"
+                    }
+                }
+            },
+            None => packed_field(TEMPLATES, usize::from(self.message)).unwrap_or(b""),
+        };
         let mut name_index = 0;
         let mut position = 0;
         while position < template.len() {
@@ -518,12 +588,23 @@ impl Error {
     #[cfg(not(feature = "messages"))]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
-        let name = packed_field(NAMES, self.message as usize).unwrap_or(b"");
-        for (index, &byte) in name.iter().enumerate() {
-            if byte.is_ascii_uppercase() && index > 0 {
-                writer.push(b" ");
+        match self.custom_code() {
+            Some(code) => match context.template(code) {
+                Some(words) => writer.push(words),
+                None => {
+                    writer.push(b"error ");
+                    writer.push_decimal(u64::from(code));
+                }
+            },
+            None => {
+                let name = packed_field(NAMES, usize::from(self.message)).unwrap_or(b"");
+                for (index, &byte) in name.iter().enumerate() {
+                    if byte.is_ascii_uppercase() && index > 0 {
+                        writer.push(b" ");
+                    }
+                    writer.push(&[byte.to_ascii_lowercase()]);
+                }
             }
-            writer.push(&[byte.to_ascii_lowercase()]);
         }
         if self.subject != Subject::None {
             writer.push(b" ");
@@ -574,7 +655,7 @@ impl Error {
     /// The 16 bytes that carry the error between processes (the daemon's setup report).
     pub(crate) fn to_bytes(self) -> [u8; ERROR_BYTES] {
         let mut bytes = [0u8; ERROR_BYTES];
-        bytes[0] = self.message as u8;
+        bytes[0] = self.message;
         bytes[1] = self.subject as u8;
         bytes[2..4].copy_from_slice(&self.errno.to_ne_bytes());
         for (index, number) in self.numbers.iter().enumerate() {
@@ -595,7 +676,8 @@ impl Error {
             ])
         };
         Some(Self {
-            message: Message::from_number(bytes[0])?,
+            message: (usize::from(bytes[0]) < MESSAGES || bytes[0] >= CUSTOM)
+                .then_some(bytes[0])?,
             subject: Subject::from_number(bytes[1])?,
             errno: u16::from_ne_bytes([bytes[2], bytes[3]]),
             numbers: [number(0), number(1), number(2)],
@@ -634,7 +716,8 @@ fn share(room: usize, widths: [usize; 4]) -> [usize; 4] {
     }
 }
 
-/// An error with the context that names its subjects, as [`Display`](core::fmt::Display).
+/// An error with the context that names its subjects, as [`Display`](core::fmt::Display)
+/// ([`Error::display`]).
 pub struct Rendered<'e> {
     error: &'e Error,
     context: &'e dyn Context,
@@ -807,8 +890,13 @@ mod tests {
         let error = Error::system(Message::SetUid, Subject::User, Errno::PERM).with(1, 4242);
         assert_eq!(Error::from_bytes(&error.to_bytes()), Some(error));
         let mut bytes = error.to_bytes();
-        bytes[0] = 255;
+        bytes[0] = MESSAGES as u8;
         assert_eq!(Error::from_bytes(&bytes), None);
+        bytes[0] = CUSTOM - 1;
+        assert_eq!(Error::from_bytes(&bytes), None);
+        let custom = Error::custom(7, Subject::Program, Some(Errno::NOENT)).with(1, 3);
+        assert_eq!(Error::from_bytes(&custom.to_bytes()), Some(custom));
+        assert_eq!(custom.kind(), ErrorKind::Custom(7));
         let mut bytes = error.to_bytes();
         bytes[1] = ALL_SUBJECTS.len() as u8;
         assert_eq!(Error::from_bytes(&bytes), None);
@@ -828,6 +916,52 @@ mod tests {
         assert_eq!(
             TEMPLATES.iter().filter(|&&byte| byte == 0).count(),
             MESSAGES
+        );
+    }
+
+    /// A context with words for the caller's code 7.
+    struct Own;
+
+    impl Context for Own {
+        fn name(&self, subject: Subject) -> Option<&[u8]> {
+            (subject == Subject::Program).then_some(&b"prog"[..])
+        }
+
+        fn template(&self, code: u8) -> Option<&[u8]> {
+            let words: &[u8] = if cfg!(feature = "messages") {
+                b"Cannot start %n: %1 tries"
+            } else {
+                b"start"
+            };
+            (code == 7).then_some(words)
+        }
+    }
+
+    #[test]
+    fn custom_errors_take_their_words_from_the_context() {
+        let error = Error::custom(7, Subject::Program, Some(Errno::NOENT)).with(1, 3);
+        let mut buffer = [0u8; 128];
+        let length = error.render(&Own, &mut buffer);
+        let text = core::str::from_utf8(&buffer[..length]).unwrap();
+        if cfg!(feature = "messages") {
+            assert_eq!(
+                text,
+                "Cannot start prog: 3 tries: ENOENT (No such file or directory)"
+            );
+        } else {
+            assert_eq!(text, "start program prog (3): ENOENT");
+        }
+        let unknown = Error::custom(9, Subject::Program, None);
+        let length = unknown.render(&Own, &mut buffer);
+        let text = core::str::from_utf8(&buffer[..length]).unwrap();
+        if cfg!(feature = "messages") {
+            assert_eq!(text, "error 9 prog");
+        } else {
+            assert_eq!(text, "error 9 program prog");
+        }
+        assert_eq!(
+            Error::custom(200, Subject::None, None).kind(),
+            ErrorKind::Custom(72)
         );
     }
 

@@ -21,7 +21,7 @@
 //! ## Controlling a daemon: [`control::control`]
 //!
 //! Every action first locks the guard file (created `0600`; refused when it is the PID file's
-//! inode), then classifies the PID file ([`pidfile::inspect`], DESIGN.md §2) and acts:
+//! inode), then classifies the PID file (docs/design.md §2) and acts:
 //!
 //! | class | CHECK | START | STOP | SIGNAL |
 //! |---|---|---|---|---|
@@ -77,15 +77,35 @@
 //! - Block, reset or take the signals C libraries reserve (32–34) in a process that has one.
 //! - Run on anything but Linux x86_64 and aarch64.
 //!
-//! ## Module map
+//! ## Module map: the public API
 //!
-//! Data flows one way: the tools (`src/bin`, through the hidden `tool` module) and the C ABI
-//! (`capi/`) → [`control`] / [`daemon`] → [`pidfile`], [`credentials`] → [`account`],
-//! [`signal`] → [`error`] → the private `text` and `sys` modules. No module reaches upward.
+//! - [`daemon`]: [`daemon::init`] → [`daemon::Daemon`] (`run`, `run_until_ready`,
+//!   `close_inherited_fds`, `credentials`, `lock_fd`) → in the body [`daemon::Running`]
+//!   (`ready`, `report_failure`, `exit`, `launcher`, `lock_fd`, `is_simulated`,
+//!   `keep_lock_across_exec`); [`daemon::Params`], [`daemon::Flags`], [`daemon::Launched`],
+//!   and [`daemon::Fork`], how the program creates processes and ends (`raw_clone`, `hosted`,
+//!   `std`, `fork`, `exit`).
+//! - [`credentials`]: [`credentials::Identity`] (a name or `#id`) and
+//!   [`credentials::Credentials`] (resolve, switch).
+//! - [`account`]: the passwd and group lookups ([`account::AccountFiles`]).
+//! - [`control`]: [`control::control`] and [`control::perform`] (→ [`control::Outcome`]) with
+//!   [`control::Params`], [`control::Action`], [`control::Status`] (and
+//!   [`control::ERROR_EXIT_CODE`]); [`control::StringList`], an argument or environment list,
+//!   which also execs a program the way START does (`exec`).
+//! - [`signal`]: [`signal::Signal`] (names and numbers), [`signal::SignalSet`],
+//!   [`signal::block`], [`signal::unblock`], [`signal::set_default_action`], and
+//!   [`signal::Signals`], a signalfd.
+//! - Errors, at the root: [`Error`] (`kind`, `subject`, `errno`, `render`, `display`,
+//!   `custom`, `with`, `body_failed`), [`ErrorKind`], [`Refusal`], [`Subject`], [`Context`]
+//!   (names and a program's own words), [`Result`].
 //!
-//! The tools' runtime (`_start`, panic handler, `memcpy` & co.) lives in `src/rt` and is
-//! included by each tool, never by the library: linking this crate into an ordinary program
-//! adds no entry point and no memory functions.
+//! Data flows one way (docs/design.md §8): the tools (`tools/`) and the C ABI (`capi/`) use
+//! this public face only → [`control`] / [`daemon`] → the private `pidfile` (open, lock,
+//! classify), [`credentials`] → [`account`], `exec` (argument lists, `PATH` search) → the
+//! private `error` and `text` (the one error type and its words) → `sys` (the few raw system
+//! calls rustix lacks, the only home of `unsafe`). No module reaches upward. The tools'
+//! runtime (`_start`, panic handler, `memcpy` & co.) is theirs: linking this crate into an
+//! ordinary program adds no entry point and no memory functions.
 #![no_std]
 #![deny(missing_docs)]
 #![deny(unsafe_op_in_unsafe_fn)]
@@ -97,14 +117,20 @@ pub mod account;
 pub mod control;
 pub mod credentials;
 pub mod daemon;
-pub mod error;
-pub mod pidfile;
 pub mod signal;
 
+mod error;
 mod exec;
 mod io;
 mod sys;
 mod text;
+
+// The PID file's classification is the fuzz targets' (tests/fuzz) business too.
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod pidfile;
+#[cfg(not(fuzzing))]
+mod pidfile;
 
 // Fault injection for the tests' programs: public only in `--cfg ucw_failpoints` builds.
 #[cfg(ucw_failpoints)]

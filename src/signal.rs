@@ -105,8 +105,8 @@ impl SignalSet {
     pub const EMPTY: Self = Self(0);
 
     /// Every signal a process may block or read: all but SIGKILL, SIGSTOP and the ones C
-    /// libraries reserve (32–34). For the libc-free tools, which forward everything.
-    pub(crate) const ALL_CATCHABLE: Self =
+    /// libraries reserve (32–34). For a supervisor that forwards everything.
+    pub const ALL_CATCHABLE: Self =
         Self(!((1u64 << (Signal::KILL.0 - 1)) | (1u64 << (Signal::STOP.0 - 1)) | (0b111u64 << 31)));
 
     /// The set with `signal` added.
@@ -193,8 +193,11 @@ impl Signals {
         }
     }
 
-    /// One `read` of the signalfd: the signal and its `si_code`; `None` when interrupted.
-    pub(crate) fn read(&self) -> Result<Option<(Signal, i32)>, Errno> {
+    /// One `read` of the signalfd: the signal and its `si_code` (`SI_USER` 0 for `kill`,
+    /// `SI_KERNEL` 0x80 for one the kernel sent, such as a terminal's SIGINT to its foreground
+    /// process group; see sigaction(2)); `None` when interrupted. A non-blocking reader
+    /// ([`AsFd`] for `poll`) after the descriptor said it is readable.
+    pub fn read(&self) -> Result<Option<(Signal, i32)>, Errno> {
         let mut record = [0u8; SIGINFO_SIZE];
         match rustix::io::read(&self.fd, &mut record) {
             Ok(SIGINFO_SIZE) => {

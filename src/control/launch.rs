@@ -11,7 +11,7 @@
 use super::deadline::{wait_readable, Deadline, FIRST_PAUSE};
 use super::Params;
 use crate::error::{Error, Message, Result, Subject};
-use crate::exec::{self, MAX_LIST_ENTRIES};
+use crate::exec::MAX_LIST_ENTRIES;
 use crate::pidfile::{self, PidState};
 use crate::sys;
 use rustix::fd::{AsFd, BorrowedFd};
@@ -137,13 +137,7 @@ fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
     // All of them, the C library's too: this process execs (or exits) next.
     sys::reset_signal_dispositions(false);
     let _ = sys::set_signal_mask(0);
-    let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
-    let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
-    let argv = params.program.vector(&mut arguments);
-    let envp = params.environment.vector(&mut variables);
-    // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
-    // until the call returns (`StringList`'s contract, or our stack copies).
-    let errno = unsafe { exec::execute(argv, envp) };
+    let errno = params.program.exec(&params.environment);
     let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
     sys::exit_group(EXIT_EXEC_FAILED)
 }

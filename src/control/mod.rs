@@ -16,7 +16,7 @@ mod guard;
 mod launch;
 mod stop;
 
-pub use crate::exec::{StringList, MAX_LIST_ENTRIES};
+pub use crate::exec::StringList;
 
 use crate::error::{Context, Result, Subject};
 use crate::pidfile::{Inspection, PidState};
@@ -165,16 +165,20 @@ pub fn perform(params: &Params<'_>) -> Result<Outcome> {
     Ok(Outcome {
         status,
         pid,
-        guard: guard.into_fd(),
+        _guard: guard.into_fd(),
     })
 }
 
-/// What [`perform`] did. Dropping it releases the guard.
+/// What [`perform`] did. Dropping it releases the guard. A program that exits right after the
+/// action may instead leave it to the exit (`core::mem::forget(outcome)`): one `close` fewer
+/// on its way out, while other controllers wait until then. Never do that in a process that
+/// goes on: its own next action would wait for this guard forever.
 #[must_use = "the guard stays locked until the outcome is dropped"]
 pub struct Outcome {
     status: Status,
     pid: Option<Pid>,
-    guard: OwnedFd,
+    /// The locked guard; closing it (the drop) releases the lock.
+    _guard: OwnedFd,
 }
 
 impl Outcome {
@@ -189,16 +193,6 @@ impl Outcome {
     /// yet) was seen.
     pub fn pid(&self) -> Option<Pid> {
         self.pid
-    }
-
-    /// Keeps the guard locked until the process exits instead of closing it now, and
-    /// returns the status: for a program that exits right after the action (one system call
-    /// fewer on its way out). Other controllers wait until then; never use it in a process
-    /// that goes on, and it acts on the same daemon again (its own next guard would wait for
-    /// this one forever).
-    pub fn keep_guard_until_exit(self) -> Status {
-        core::mem::forget(self.guard);
-        self.status
     }
 }
 

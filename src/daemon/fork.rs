@@ -10,7 +10,7 @@ use rustix::io::Errno;
 use rustix::process::Pid;
 
 /// How the daemon process is created and ended: the way the host's C library expects, if
-/// the program has one. Chosen by the caller of [`Daemon::run`], because only the program
+/// the program has one. Chosen by the caller of [`Daemon::run`](super::Daemon::run), because only the program
 /// knows.
 ///
 /// - A libc-free program (the tools, a `no_std` + `no_main` program) forks with a raw
@@ -70,6 +70,13 @@ impl Fork {
     pub const fn std() -> Self {
         // SAFETY: a std program has a C library; this is its fork, and std's exit.
         unsafe { Self::hosted(std_fork, std::process::exit) }
+    }
+
+    /// Creates a process the way this host does: `Ok(None)` in the child, the child's PID in
+    /// the parent. Without a C library the child is a raw copy (`clone(SIGCHLD)`): it may make
+    /// system calls and exec, and it ends with [`Fork::exit`].
+    pub fn fork(&self) -> core::result::Result<Option<Pid>, Errno> {
+        (self.fork)()
     }
 
     /// Ends the process with `code` the way this host does: `exit_group` without a C

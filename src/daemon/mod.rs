@@ -101,11 +101,6 @@ impl Flags {
     /// a C library the signals it reserves (32–34) keep its handlers.
     pub const RESET_SIGNALS: Self = Self(4);
 
-    /// Both sets of options.
-    pub const fn union(self, other: Self) -> Self {
-        Self(self.0 | other.0)
-    }
-
     /// Whether every option of `other` is set.
     pub const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
@@ -115,7 +110,7 @@ impl Flags {
 impl core::ops::BitOr for Flags {
     type Output = Self;
     fn bitor(self, other: Self) -> Self {
-        self.union(other)
+        Self(self.0 | other.0)
     }
 }
 

@@ -1,5 +1,5 @@
 //! What the daemon's body holds while it runs ([`Running`]): the locked PID file, and for
-//! [`Daemon::run_until_ready`](super::Daemon::run_until_ready) the channel on which the
+//! [`Daemon::run_until_ready`](super::Daemon::run_until_ready)(super::Daemon::run_until_ready) the channel on which the
 //! launcher waits to hear that the daemon is ready.
 //!
 //! This file owns the body's side of the protocol: readiness, a failed start, and the end
@@ -15,7 +15,7 @@ use rustix::io::FdFlags;
 use rustix::process::Pid;
 
 /// What the body receives: the PID file (locked, containing the daemon's PID) and, for
-/// [`Daemon::run_until_ready`], the channel on which the launcher awaits [`Running::ready`].
+/// [`Daemon::run_until_ready`](super::Daemon::run_until_ready), the channel on which the launcher awaits [`Running::ready`].
 ///
 /// End with [`Running::exit`]. Dropping it in the daemon process does the same (empties the
 /// PID file and releases its lock); a copy dropped in a process the daemon forked does
@@ -29,7 +29,7 @@ pub struct Running {
 }
 
 impl Running {
-    /// Whether the body runs in the launching process ([`Flags::SIMULATE`]).
+    /// Whether the body runs in the launching process ([`Flags::SIMULATE`](super::Flags::SIMULATE)).
     pub fn is_simulated(&self) -> bool {
         self.daemon.is_none()
     }
@@ -42,14 +42,14 @@ impl Running {
         self.pid_file.as_ref().map(PidFile::lock_fd)
     }
 
-    /// The channel to a launcher in [`Daemon::run_until_ready`] that still waits for
+    /// The channel to a launcher in [`Daemon::run_until_ready`](super::Daemon::run_until_ready) that still waits for
     /// [`Running::ready`]: it becomes readable (end of file) if the launcher dies or gives
     /// up, which a daemon may watch for.
     pub fn launcher(&self) -> Option<BorrowedFd<'_>> {
         self.channel.as_ref().map(AsFd::as_fd)
     }
 
-    /// Tells a launcher in [`Daemon::run_until_ready`] that the daemon is ready (a positive
+    /// Tells a launcher in [`Daemon::run_until_ready`](super::Daemon::run_until_ready) that the daemon is ready (a positive
     /// byte, then the channel is closed). Does nothing otherwise, or a second time.
     pub fn ready(&mut self) {
         if let Some(channel) = self.channel.take() {
@@ -58,7 +58,7 @@ impl Running {
     }
 
     /// The daemon could not start: empties the PID file and releases its lock, then sends
-    /// `error` to a launcher in [`Daemon::run_until_ready`], which returns it. The body
+    /// `error` to a launcher in [`Daemon::run_until_ready`](super::Daemon::run_until_ready), which returns it. The body
     /// should exit next.
     pub fn report_failure(mut self, error: &Error) {
         if let Some(pid_file) = self.pid_file.take() {

@@ -74,9 +74,11 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
             if request.verbose {
                 say(program, request.action, &outcome);
             }
+            let code = outcome.status().exit_code();
             // The guard is released by exit itself: no close on the way out (the --check
             // budget).
-            outcome.keep_guard_until_exit().exit_code()
+            core::mem::forget(outcome);
+            code
         }
         Err(error) => {
             print_error(program, &error, &params);
