@@ -2,11 +2,11 @@
 //! and `ucw-daemonize` by the name it is started as (hard or symbolic link), answers
 //! `ucw-daemon control ...` and `ucw-daemon daemonize ...`, and is `ucw-daemon` under any
 //! other name. Also: an option whose feature was left out of the build is a usage error
-//! naming the feature, and such a build says what failed in short code lines.
+//! naming the feature, and a build without `messages` says what failed in short code lines.
 
 mod common;
 
-use common::{harness, multicall_tool, text, Output, TempDir};
+use common::{harness, multicall_tool, text, tools_built_with, Output, TempDir};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::Command;
@@ -152,5 +152,81 @@ fn any_other_name_is_ucw_daemon() {
     assert_eq!(
         version.stdout,
         format!("ucw-daemon {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
+    let dir = TempDir::new("multicall-minimal");
+    let minimal = tools_built_with("minimal", &[]);
+    let pid = dir.join("d.pid");
+    let control = |args: &[&str]| run_as(&dir, &minimal, "ucw-daemon-control", args);
+    let daemonize = |args: &[&str]| run_as(&dir, &minimal, "ucw-daemonize", args);
+    for (output, option, feature) in [
+        (
+            control(&["--check", "--verbose", "--pid-file", text(&pid)]),
+            "verbose",
+            "verbose",
+        ),
+        (
+            control(&["--restart", "--pid-file", text(&pid), "--", "true"]),
+            "restart",
+            "restart",
+        ),
+        (
+            daemonize(&["--notify-fd", "3", "--", "true"]),
+            "notify-fd",
+            "readiness",
+        ),
+        (
+            daemonize(&["--notify-socket", "--", "true"]),
+            "notify-socket",
+            "readiness",
+        ),
+        (
+            daemonize(&["--stdout", "/dev/null", "--", "true"]),
+            "stdout",
+            "output-files",
+        ),
+        (
+            daemonize(&["--stderr", "/dev/null", "--", "true"]),
+            "stderr",
+            "output-files",
+        ),
+    ] {
+        assert_eq!(output.code, Some(1), "--{option}: {output:?}");
+        let applet = if feature == "verbose" || feature == "restart" {
+            "ucw-daemon-control"
+        } else {
+            "ucw-daemonize"
+        };
+        assert!(
+            output.stderr.starts_with(&format!(
+                "{applet}: --{option}: not built into this binary (feature {feature})\nUsage: "
+            )),
+            "--{option}: {output:?}"
+        );
+    }
+    // --help leaves them out; LibUCW's protocol still works.
+    let help = control(&["--help"]);
+    assert!(!help.stdout.contains("--verbose"), "{help:?}");
+    assert!(!help.stdout.contains("--restart"), "{help:?}");
+    let help = daemonize(&["--help"]);
+    assert!(!help.stdout.contains("--notify"), "{help:?}");
+    assert!(!help.stdout.contains("--stdout"), "{help:?}");
+    assert_eq!(
+        control(&["--check", "--pid-file", text(&pid)]).code,
+        Some(101)
+    );
+    // A short code line: what failed, on which path, the errno's name.
+    let missing = dir.join("missing/d.pid");
+    let failed = control(&["--check", "--pid-file", text(&missing)]);
+    assert_eq!(failed.code, Some(102), "{failed:?}");
+    assert_eq!(
+        failed.stderr,
+        format!(
+            "ucw-daemon-control: open guard file {}: ENOENT\n",
+            text(&dir.join("missing/d.lock"))
+        )
     );
 }

@@ -84,6 +84,8 @@ pub enum UsageError<'a> {
     BadDescriptor(&'static str, &'a CStr),
     /// Two options that exclude each other.
     Exclusive(&'static str, &'static str),
+    /// An option of a feature this binary was built without: the option and the feature.
+    NotBuilt(&'static str, &'static str),
 }
 
 impl UsageError<'_> {
@@ -122,6 +124,14 @@ impl UsageError<'_> {
                 out.push(b" and --");
                 out.push(second.as_bytes());
                 out.push(b" exclude each other");
+                return;
+            }
+            UsageError::NotBuilt(name, feature) => {
+                out.push(b"--");
+                out.push(name.as_bytes());
+                out.push(b": not built into this binary (feature ");
+                out.push(feature.as_bytes());
+                out.push(b")");
                 return;
             }
             UsageError::BadDescriptor(name, value) => {

@@ -422,6 +422,42 @@ pub fn tools_dir() -> &'static Path {
     })
 }
 
+/// The multi-call binary built with `cargo build -p ucw-daemon-tools --no-default-features
+/// [--features FEATURES]` in a target directory of its own (`<target>/tools-<label>`), for
+/// this test program's profile; its path. A build of the tools alone: no other crate's
+/// features are unified into it (without `messages`, the library's errors are short lines).
+pub fn tools_built_with(label: &str, features: &[&str]) -> PathBuf {
+    harness();
+    let (target_dir, triple) = target_dir_and_triple();
+    let own = target_dir.join(format!("tools-{label}"));
+    let mut command = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+    command.args([
+        "build",
+        "--quiet",
+        "-p",
+        "ucw-daemon-tools",
+        "--bin",
+        "ucw-daemon",
+        "--no-default-features",
+    ]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let profile = profile_dir().file_name().unwrap().to_owned();
+    let built = match &triple {
+        Some(triple) => own.join(triple).join(&profile),
+        None => own.join(&profile),
+    }
+    .join("ucw-daemon");
+    same_profile_and_target(&mut command, &own, triple);
+    run_build(
+        command,
+        &format!("the tools without default features ({label})"),
+    );
+    assert!(built.is_file(), "cargo built no {}", built.display());
+    built
+}
+
 /// A path under [`tools_dir`] as a `&'static str`.
 fn tool_path(cell: &'static OnceLock<String>, name: &str) -> &'static str {
     cell.get_or_init(|| tools_dir().join(name).to_str().unwrap().to_string())

@@ -10,23 +10,45 @@
 //! decides every system call.
 
 use crate::cli::control::{parse_control, ControlInvocation, PATH_CAPACITY};
-use crate::output::{decimal, print, print_error, print_usage_error, EXIT_OK};
+#[cfg(feature = "verbose")]
+use crate::output::decimal;
+use crate::output::{print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::Startup;
-use ucw_daemon::control::{self, Action, Params, Status, ERROR_EXIT_CODE};
+use ucw_daemon::control::{self, Action, Params, ERROR_EXIT_CODE};
 
-/// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
-const SYNOPSIS: &[u8] =
-    b" --start|--stop|--restart|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n";
+/// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error (and
+/// in `ucw-daemon`'s usage).
+pub const SYNOPSIS: &[u8] = if cfg!(feature = "restart") {
+    b" --start|--stop|--restart|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n"
+} else {
+    b" --start|--stop|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n"
+};
 
-/// The rest of `--help` (kept short: every byte counts).
-const HELP: &[u8] = b"  --guard-file FILE     default: X.pid -> X.lock
+/// The rest of `--help` (kept short: every byte counts), the options of features left out of
+/// the build left out too.
+const HELP: [&[u8]; 3] = [
+    if cfg!(feature = "restart") {
+        b"  --guard-file FILE     default: X.pid -> X.lock
   --signal SIG          for --stop (TERM) or --reload (HUP)
   --timeout SECONDS     limit every wait (0.5 works; --restart: each phase)
   --kill-after-timeout  --stop, --restart: then SIGKILL and wait again
-  --verbose             say what was seen or done
-  --help, --version
+"
+    } else {
+        b"  --guard-file FILE     default: X.pid -> X.lock
+  --signal SIG          for --stop (TERM) or --reload (HUP)
+  --timeout SECONDS     limit every wait (0.5 works)
+  --kill-after-timeout  --stop: then SIGKILL and wait again
+"
+    },
+    if cfg!(feature = "verbose") {
+        b"  --verbose             say what was seen or done\n"
+    } else {
+        b""
+    },
+    b"  --help, --version
 Exit: 0 done, 1 usage, 100 already done, 101 not running, 102 error, 103 stale
-";
+",
+];
 
 /// Runs the applet as `program` (the name for messages) on the command line of `startup`
 /// (its first argument is the program name); returns the exit code.
@@ -38,7 +60,10 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse_control(startup.arguments(), permute, &mut guard_buffer) {
         Ok(ControlInvocation::Run(request)) => request,
         Ok(ControlInvocation::Help) => {
-            print(1, &[b"Usage: ", program, SYNOPSIS, HELP]);
+            print(
+                1,
+                &[b"Usage: ", program, SYNOPSIS, HELP[0], HELP[1], HELP[2]],
+            );
             return EXIT_OK;
         }
         Ok(ControlInvocation::Version) => {
@@ -71,6 +96,7 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     ucw_daemon::failpoint::hit("control-tool-parsed");
     match control::perform(&params) {
         Ok(outcome) => {
+            #[cfg(feature = "verbose")]
             if request.verbose {
                 say(program, request.action, &outcome);
             }
@@ -89,7 +115,9 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
 
 /// `--verbose`: one line on stdout saying what the action saw or did (the guard is still
 /// held, so it is still true).
+#[cfg(feature = "verbose")]
 fn say(program: &[u8], action: Action, outcome: &control::Outcome) {
+    use control::Status;
     let mut digits = [0u8; 20];
     let pid = match outcome.pid() {
         Some(pid) => decimal(pid.as_raw_nonzero().get() as u64, &mut digits),

@@ -24,12 +24,16 @@ use ucw_daemon_tools::{control, daemonize};
 const CONTROL: &[u8] = b"ucw-daemon-control";
 const DAEMONIZE: &[u8] = b"ucw-daemonize";
 
-/// `ucw-daemon`'s usage.
-const USAGE: &[u8] = b"Usage: ucw-daemon control --start|--stop|--restart|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]
-       ucw-daemon daemonize [OPTION]... [--] PROGRAM [ARG]...
-The same program is ucw-daemon-control and ucw-daemonize when started by those names
+/// `ucw-daemon`'s usage: the two applets' synopses, and how else to reach them.
+const USAGE: [&[u8]; 5] = [
+    b"Usage: ucw-daemon control",
+    control::SYNOPSIS,
+    b"       ucw-daemon daemonize",
+    daemonize::SYNOPSIS,
+    b"The same program is ucw-daemon-control and ucw-daemonize when started by those names
 (hard or symbolic links). '--help' after an applet's name tells its options.
-";
+",
+];
 
 fn main(mut startup: Startup) -> i32 {
     let name = startup
@@ -46,7 +50,7 @@ fn main(mut startup: Startup) -> i32 {
         Some(b"control") => control::main(b"ucw-daemon control", startup),
         Some(b"daemonize") => daemonize::main(b"ucw-daemon daemonize", startup),
         Some(b"--help") => {
-            print(1, &[USAGE]);
+            print(1, &USAGE);
             EXIT_OK
         }
         Some(b"--version") => {
@@ -57,11 +61,18 @@ fn main(mut startup: Startup) -> i32 {
             EXIT_OK
         }
         Some(other) => {
-            print(2, &[b"ucw-daemon: unknown applet '", other, b"'\n", USAGE]);
+            let [first, second, third, fourth, fifth] = USAGE;
+            let unknown: &[&[u8]] = &[b"ucw-daemon: unknown applet '", other, b"'\n"];
+            print(
+                2,
+                &[
+                    unknown[0], unknown[1], unknown[2], first, second, third, fourth, fifth,
+                ],
+            );
             EXIT_USAGE
         }
         None => {
-            print(2, &[USAGE]);
+            print(2, &USAGE);
             EXIT_USAGE
         }
     }
