@@ -496,7 +496,6 @@ impl std::error::Error for Error {}
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::string::{String, ToString};
 
     #[test]
     fn small_and_plain() {
