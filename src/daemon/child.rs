@@ -89,8 +89,8 @@ impl Daemon<'_> {
             rustix::process::chdir(c"/")
                 .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))?;
         }
-        if let Some(keep) = self.keep_fds {
-            close_inherited_fds(keep, pid_file, channel)?;
+        if let Some((keep, close)) = self.close_inherited {
+            close(keep, pid_file, channel)?;
         }
         if flags.contains(Flags::RESET_SIGNALS) {
             sys::reset_signal_dispositions(hosted);
@@ -116,9 +116,13 @@ impl Drop for ExitOnUnwind {
 /// is E2BIG.
 const MAX_KEPT_FDS: usize = 61;
 
+/// [`close_inherited_fds`]' type: what [`Daemon::close_inherited_fds`] arms.
+pub(super) type CloseInherited =
+    fn(&[RawFd], Option<&PidFile>, BorrowedFd<'_>) -> Result<()>;
+
 /// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
 /// `close_range` over the gaps between them.
-fn close_inherited_fds(
+pub(super) fn close_inherited_fds(
     keep: &[RawFd],
     pid_file: Option<&PidFile>,
     channel: BorrowedFd<'_>,

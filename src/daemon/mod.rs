@@ -173,7 +173,10 @@ pub struct Daemon<'a> {
     pid_file: Option<PidFile>,
     pid_path: Option<&'a CStr>,
     credentials: &'a Credentials,
-    keep_fds: Option<&'a [RawFd]>,
+    /// [`Daemon::close_inherited_fds`]: the descriptors to keep, and the function that closes
+    /// the others (referenced only from that method, so a program that never asks for it
+    /// does not carry it).
+    close_inherited: Option<(&'a [RawFd], child::CloseInherited)>,
 }
 
 /// How [`Daemon::run`] ended in the launching process.
@@ -206,7 +209,7 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials) -> Result
         pid_file: None,
         pid_path: None,
         credentials,
-        keep_fds: None,
+        close_inherited: None,
     };
     if params.flags.contains(Flags::SIMULATE) {
         return Ok(daemon);
@@ -272,7 +275,7 @@ impl<'a> Daemon<'a> {
     /// than those in `keep`: closing a descriptor a `File` (or a runtime, or a C library)
     /// owns makes its later use or drop act on whatever reuses the number.
     pub unsafe fn close_inherited_fds(mut self, keep: &'a [RawFd]) -> Self {
-        self.keep_fds = Some(keep);
+        self.close_inherited = Some((keep, child::close_inherited_fds));
         self
     }
 

@@ -30,8 +30,12 @@ impl Error {
         let mut widths = [0usize; 4];
         let mut probe = Writer::new(&mut []);
         self.expand(context, &mut probe, &mut widths);
-        let fixed = probe.wanted();
-        let mut budgets = share(out.len().saturating_sub(fixed), widths);
+        let room = out.len().saturating_sub(probe.wanted());
+        // A short code line has one name: it gets the room there is.
+        #[cfg(not(feature = "messages"))]
+        let mut budgets = [room; 4];
+        #[cfg(feature = "messages")]
+        let mut budgets = share(room, widths);
         let mut writer = Writer::new(out);
         self.expand(context, &mut writer, &mut budgets);
         writer.len()
@@ -218,6 +222,7 @@ impl Error {
     }
 }
 
+#[cfg(feature = "messages")]
 /// Shares `room` bytes among names of the given full widths: each gets its full width when
 /// all fit, else the narrow ones keep theirs and the wide ones split the rest evenly.
 fn share(room: usize, widths: [usize; 4]) -> [usize; 4] {
