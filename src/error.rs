@@ -19,6 +19,7 @@
 //! outside the `Display` implementations (the static tools call [`Error::render`]).
 
 use crate::text::packed_field;
+use core::num::NonZeroU64;
 use core::time::Duration;
 use rustix::io::Errno;
 
@@ -26,17 +27,18 @@ mod render;
 
 /// Why an operation failed: the kind, its subject, the errno of a failed system call and a
 /// few numbers, rendered into words only when asked ([`Error::render`]).
+///
+/// The 16 bytes are two machine words, so that a `Result` carrying an `Error` travels in two
+/// registers rather than through memory (every `?` of the library passes one on):
 #[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
 pub struct Error {
-    /// A [`Message`] of the library, or [`CUSTOM`] plus a code of the caller's
-    /// ([`Error::custom`]).
-    message: u8,
-    subject: Subject,
-    /// The errno of the failed system call, 0 when none failed.
-    errno: u16,
-    /// What the message's `%1`, `%2`, `%3` show.
-    numbers: [u32; 3],
+    /// Bits 0–7: a [`Message`] of the library, or [`CUSTOM`] plus a code of the caller's
+    /// ([`Error::custom`]); bits 8–15: the [`Subject`] plus one (so the word is never zero,
+    /// which leaves a niche for `Result<(), Error>`); bits 16–31: the errno of the failed
+    /// system call, 0 when none failed; bits 32–63: number 1 (the message's `%1`).
+    head: NonZeroU64,
+    /// Numbers 2 (bits 0–31) and 3 (bits 32–63).
+    tail: u64,
 }
 
 /// Shorthand for results of this crate.
@@ -366,13 +368,40 @@ impl Subject {
 pub(crate) const ERROR_BYTES: usize = 16;
 
 impl Error {
+    /// An error with message number `message` about `subject`, no errno, zero numbers.
+    const fn from_parts(message: u8, subject: Subject) -> Self {
+        let head = message as u64 | (subject as u64 + 1) << 8;
+        Self {
+            // The subject's byte is at least 1.
+            head: match NonZeroU64::new(head) {
+                Some(head) => head,
+                None => NonZeroU64::MIN,
+            },
+            tail: 0,
+        }
+    }
+
     /// An error saying `message` about `subject`, with no errno and zero numbers.
     pub(crate) const fn new(message: Message, subject: Subject) -> Self {
-        Self {
-            message: message as u8,
-            subject,
-            errno: 0,
-            numbers: [0; 3],
+        Self::from_parts(message as u8, subject)
+    }
+
+    /// The message number (see `head`).
+    const fn message(&self) -> u8 {
+        self.head.get() as u8
+    }
+
+    /// The raw errno, 0 when none.
+    const fn errno_number(&self) -> u16 {
+        (self.head.get() >> 16) as u16
+    }
+
+    /// Number `index` (0–2) of the message.
+    const fn number(&self, index: usize) -> u32 {
+        match index {
+            0 => (self.head.get() >> 32) as u32,
+            1 => self.tail as u32,
+            _ => (self.tail >> 32) as u32,
         }
     }
 
@@ -383,15 +412,29 @@ impl Error {
 
     /// The same error, caused by `errno`.
     pub(crate) const fn with_errno(mut self, errno: Errno) -> Self {
-        self.errno = errno.raw_os_error() as u16;
+        let head = self.head.get() & !(0xffff << 16) | (errno.raw_os_error() as u16 as u64) << 16;
+        // The subject's byte is untouched, and at least 1.
+        if let Some(head) = NonZeroU64::new(head) {
+            self.head = head;
+        }
         self
     }
 
     /// The same error, with `value` as number `index` (1–3) of its message (`%1`–`%3`); other
     /// indices change nothing.
     pub const fn with(mut self, index: usize, value: u32) -> Self {
-        if index >= 1 && index <= 3 {
-            self.numbers[index - 1] = value;
+        let value = value as u64;
+        match index {
+            1 => {
+                let head = self.head.get() & 0xffff_ffff | value << 32;
+                // The low half, the subject's byte included, is untouched.
+                if let Some(head) = NonZeroU64::new(head) {
+                    self.head = head;
+                }
+            }
+            2 => self.tail = self.tail & !0xffff_ffff | value,
+            3 => self.tail = self.tail & 0xffff_ffff | value << 32,
+            _ => {}
         }
         self
     }
@@ -404,12 +447,7 @@ impl Error {
     /// [`Running::report_failure`](crate::daemon::Running::report_failure), and the launcher
     /// renders it against its own context.
     pub const fn custom(code: u8, subject: Subject, errno: Option<Errno>) -> Self {
-        let error = Self {
-            message: CUSTOM | (code & !CUSTOM),
-            subject,
-            errno: 0,
-            numbers: [0; 3],
-        };
+        let error = Self::from_parts(CUSTOM | (code & !CUSTOM), subject);
         match errno {
             Some(errno) => error.with_errno(errno),
             None => error,
@@ -418,7 +456,7 @@ impl Error {
 
     /// The caller's code of an error made by [`Error::custom`].
     fn custom_code(&self) -> Option<u8> {
-        self.message.checked_sub(CUSTOM)
+        self.message().checked_sub(CUSTOM)
     }
 
     /// The same error, with `limit` as its duration (`%t`: numbers 2 and 3).
@@ -443,49 +481,48 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self.custom_code() {
             Some(code) => ErrorKind::Custom(code),
-            None => KINDS[usize::from(self.message)],
+            None => KINDS[usize::from(self.message())],
         }
     }
 
     /// What the error is about (its name comes from the [`Context`] it is rendered with).
     pub fn subject(&self) -> Subject {
-        self.subject
+        let number = (self.head.get() >> 8) as u8;
+        // Stored plus one, from a `Subject`.
+        Subject::from_number(number.wrapping_sub(1)).unwrap_or(Subject::None)
     }
 
     /// The errno of the system call that failed, if one failed.
     pub fn errno(&self) -> Option<Errno> {
-        (self.errno != 0).then(|| Errno::from_raw_os_error(i32::from(self.errno)))
+        let errno = self.errno_number();
+        (errno != 0).then(|| Errno::from_raw_os_error(i32::from(errno)))
     }
 
     /// The 16 bytes that carry the error between processes (the daemon's setup report).
     pub(crate) fn to_bytes(self) -> [u8; ERROR_BYTES] {
         let mut bytes = [0u8; ERROR_BYTES];
-        bytes[0] = self.message;
-        bytes[1] = self.subject as u8;
-        bytes[2..4].copy_from_slice(&self.errno.to_ne_bytes());
-        for (index, number) in self.numbers.iter().enumerate() {
-            bytes[4 + 4 * index..8 + 4 * index].copy_from_slice(&number.to_ne_bytes());
-        }
+        bytes[..8].copy_from_slice(&self.head.get().to_ne_bytes());
+        bytes[8..].copy_from_slice(&self.tail.to_ne_bytes());
         bytes
     }
 
     /// The error [`Error::to_bytes`] encoded, if `bytes` are one.
     pub(crate) fn from_bytes(bytes: &[u8; ERROR_BYTES]) -> Option<Self> {
-        let number = |index: usize| {
-            let start = 4 + 4 * index;
-            u32::from_ne_bytes([
-                bytes[start],
-                bytes[start + 1],
-                bytes[start + 2],
-                bytes[start + 3],
-            ])
+        let word = |start: usize| {
+            let mut eight = [0u8; 8];
+            eight.copy_from_slice(&bytes[start..start + 8]);
+            u64::from_ne_bytes(eight)
         };
+        let (head, tail) = (word(0), word(8));
+        let message = head as u8;
+        let subject = Subject::from_number(((head >> 8) as u8).checked_sub(1)?)?;
+        if usize::from(message) >= MESSAGES && message < CUSTOM {
+            return None;
+        }
+        let error = Self::from_parts(message, subject);
         Some(Self {
-            message: (usize::from(bytes[0]) < MESSAGES || bytes[0] >= CUSTOM)
-                .then_some(bytes[0])?,
-            subject: Subject::from_number(bytes[1])?,
-            errno: u16::from_ne_bytes([bytes[2], bytes[3]]),
-            numbers: [number(0), number(1), number(2)],
+            head: NonZeroU64::new(head & !0xffff | error.head.get())?,
+            tail,
         })
     }
 }
@@ -514,8 +551,27 @@ mod tests {
         let custom = Error::custom(7, Subject::Program, Some(Errno::NOENT)).with(1, 3);
         assert_eq!(Error::from_bytes(&custom.to_bytes()), Some(custom));
         assert_eq!(custom.kind(), ErrorKind::Custom(7));
+        // The subject's byte (the second one on a little-endian machine) holds the subject
+        // plus one.
         let mut bytes = error.to_bytes();
-        bytes[1] = ALL_SUBJECTS.len() as u8;
-        assert_eq!(Error::from_bytes(&bytes), None);
+        let subject = if cfg!(target_endian = "little") { 1 } else { 6 };
+        for invalid in [0, ALL_SUBJECTS.len() as u8 + 1] {
+            bytes[subject] = invalid;
+            assert_eq!(Error::from_bytes(&bytes), None);
+        }
+        assert_eq!(error.subject(), Subject::User);
+        assert_eq!(error.errno(), Some(Errno::PERM));
+        let all = Error::new(Message::Open, Subject::NotifySocket)
+            .with_errno(Errno::from_raw_os_error(4095))
+            .with(1, u32::MAX)
+            .with(2, 2)
+            .with(3, u32::MAX);
+        assert_eq!(Error::from_bytes(&all.to_bytes()), Some(all));
+        assert_eq!(
+            (all.number(0), all.number(1), all.number(2)),
+            (u32::MAX, 2, u32::MAX)
+        );
+        assert_eq!(all.subject(), Subject::NotifySocket);
+        assert_eq!(all.errno().map(Errno::raw_os_error), Some(4095));
     }
 }

@@ -117,8 +117,7 @@ impl Drop for ExitOnUnwind {
 const MAX_KEPT_FDS: usize = 61;
 
 /// [`close_inherited_fds`]' type: what [`Daemon::close_inherited_fds`] arms.
-pub(super) type CloseInherited =
-    fn(&[RawFd], Option<&PidFile>, BorrowedFd<'_>) -> Result<()>;
+pub(super) type CloseInherited = fn(&[RawFd], Option<&PidFile>, BorrowedFd<'_>) -> Result<()>;
 
 /// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
 /// `close_range` over the gaps between them.

@@ -52,14 +52,14 @@ impl Error {
                 None => {
                     writer.push(b"error ");
                     writer.push_decimal(u64::from(code));
-                    if self.subject == Subject::None {
+                    if self.subject() == Subject::None {
                         &b""[..]
                     } else {
                         b" %s"
                     }
                 }
             },
-            None => packed_field(TEMPLATES, usize::from(self.message)).unwrap_or(b""),
+            None => packed_field(TEMPLATES, usize::from(self.message())).unwrap_or(b""),
         };
         let mut name_index = 0;
         let mut position = 0;
@@ -73,7 +73,7 @@ impl Error {
             let code = template.get(position).copied().unwrap_or(b'%');
             position += 1;
             let subject = match code {
-                b's' | b'r' | b'n' => self.subject,
+                b's' | b'r' | b'n' => self.subject(),
                 b'P' => Subject::PidFile,
                 b'W' => Subject::PasswdFile,
                 b'R' => Subject::GroupFile,
@@ -88,7 +88,7 @@ impl Error {
                     if !code.is_ascii_digit() && code != b't' {
                         position += 1;
                     }
-                    let value = self.numbers[usize::from(digit.wrapping_sub(b'1')).min(2)];
+                    let value = self.number(usize::from(digit.wrapping_sub(b'1')).min(2));
                     match code {
                         b'k' => {
                             match crate::signal::Signal::from_number(value).and_then(|s| s.name()) {
@@ -99,10 +99,10 @@ impl Error {
                         b'o' => writer.push_radix(value, 8, 4),
                         b'x' => writer.push_radix(value, 16, 1),
                         b't' => {
-                            writer.push_decimal(u64::from(self.numbers[1]));
-                            if self.numbers[2] != 0 {
+                            writer.push_decimal(u64::from(self.number(1)));
+                            if self.number(2) != 0 {
                                 writer.push(b".");
-                                writer.push_radix(self.numbers[2], 10, 3);
+                                writer.push_radix(self.number(2), 10, 3);
                             }
                             writer.push(b" s");
                         }
@@ -166,7 +166,7 @@ impl Error {
                 }
             },
             None => {
-                let name = packed_field(NAMES, usize::from(self.message)).unwrap_or(b"");
+                let name = packed_field(NAMES, usize::from(self.message())).unwrap_or(b"");
                 for (index, &byte) in name.iter().enumerate() {
                     if byte.is_ascii_uppercase() && index > 0 {
                         writer.push(b" ");
@@ -175,19 +175,21 @@ impl Error {
                 }
             }
         }
-        if self.subject != Subject::None {
+        let subject = self.subject();
+        if subject != Subject::None {
             writer.push(b" ");
-            writer.push(self.subject.role());
-            if let Some(name) = context.name(self.subject) {
+            writer.push(subject.role());
+            if let Some(name) = context.name(subject) {
                 writer.push(b" ");
                 writer.push_name(name, names[0]);
                 names[0] = crate::text::escaped_width(name);
             }
         }
-        let shown = self.numbers.iter().rposition(|&number| number != 0);
+        let numbers = [self.number(0), self.number(1), self.number(2)];
+        let shown = numbers.iter().rposition(|&number| number != 0);
         if let Some(last) = shown {
             writer.push(b" (");
-            for (index, &number) in self.numbers[..=last].iter().enumerate() {
+            for (index, &number) in numbers[..=last].iter().enumerate() {
                 if index > 0 {
                     writer.push(b", ");
                 }
@@ -195,7 +197,7 @@ impl Error {
             }
             writer.push(b")");
         }
-        if self.errno != 0 {
+        if self.errno_number() != 0 {
             self.push_errno(writer);
         }
     }
@@ -203,11 +205,11 @@ impl Error {
     /// `: EACCES`, or `: errno 200` for a number without a name.
     fn push_errno(&self, writer: &mut Writer<'_>) {
         writer.push(b": ");
-        match errno_name(Errno::from_raw_os_error(i32::from(self.errno))) {
+        match errno_name(Errno::from_raw_os_error(i32::from(self.errno_number()))) {
             Some(name) => writer.push(name),
             None => {
                 writer.push(b"errno ");
-                writer.push_decimal(u64::from(self.errno));
+                writer.push_decimal(u64::from(self.errno_number()));
             }
         }
     }
@@ -285,7 +287,7 @@ impl core::fmt::Debug for Error {
         formatter
             .debug_struct("Error")
             .field("kind", &self.kind())
-            .field("subject", &self.subject)
+            .field("subject", &self.subject())
             .field("errno", &self.errno())
             .field("message", &format_args!("{self}"))
             .finish()
