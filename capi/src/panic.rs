@@ -11,19 +11,16 @@ use crate::fatal;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
-extern "C" {
-    /// The C library's `_exit`, which every program linking this archive has.
-    fn _exit(status: core::ffi::c_int) -> !;
-}
-
 /// Set by the first panic.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     if PANICKED.swap(true, Ordering::Relaxed) {
-        // SAFETY: the C library's `_exit(2)`: ends the process at once, running nothing.
-        unsafe { _exit(1) }
+        // SAFETY: only the value's `exit` is used, never its fork: `raw_clone`'s contract is
+        // about a child that would inherit the C library's state, and there is none. Its
+        // `exit_group` ends the process at once, running nothing more of the C library.
+        unsafe { ucw_daemon::daemon::Fork::raw_clone() }.exit(1)
     }
     fatal::die(|line| {
         line.push(b"ucw-daemon: internal error (panic");
