@@ -20,9 +20,26 @@ use ucw_daemon_tools::output::{print, EXIT_OK, EXIT_USAGE};
 use ucw_daemon_tools::rt::{self, Startup};
 use ucw_daemon_tools::{control, daemonize};
 
-/// The applets' names, as links to the binary carry them.
-const CONTROL: &[u8] = b"ucw-daemon-control";
-const DAEMONIZE: &[u8] = b"ucw-daemonize";
+/// An applet's entry: its name for messages, and the command line (whose first argument is
+/// the program name); it returns the exit code.
+type Applet = fn(&'static [u8], Startup) -> i32;
+
+/// The applets: the name a link to the binary carries, the word `ucw-daemon` takes, the name
+/// for messages in that form, and the applet.
+const APPLETS: [(&[u8], &[u8], &[u8], Applet); 2] = [
+    (
+        b"ucw-daemon-control",
+        b"control",
+        b"ucw-daemon control",
+        control::main,
+    ),
+    (
+        b"ucw-daemonize",
+        b"daemonize",
+        b"ucw-daemon daemonize",
+        daemonize::main,
+    ),
+];
 
 /// `ucw-daemon`'s usage: the two applets' synopses, and how else to reach them.
 const USAGE: [&[u8]; 5] = [
@@ -39,43 +56,34 @@ fn main(mut startup: Startup) -> i32 {
     let name = startup
         .first()
         .map_or(&b""[..], |name| basename(name.to_bytes()));
-    if name == CONTROL {
-        return control::main(CONTROL, startup);
-    }
-    if name == DAEMONIZE {
-        return daemonize::main(DAEMONIZE, startup);
+    for (link, _, _, applet) in APPLETS {
+        if name == link {
+            return applet(link, startup);
+        }
     }
     startup.shift();
-    match startup.first().map(|applet| applet.to_bytes()) {
-        Some(b"control") => control::main(b"ucw-daemon control", startup),
-        Some(b"daemonize") => daemonize::main(b"ucw-daemon daemonize", startup),
-        Some(b"--help") => {
-            print(1, &USAGE);
-            EXIT_OK
-        }
-        Some(b"--version") => {
-            print(
-                1,
-                &[concat!("ucw-daemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
-            );
-            EXIT_OK
-        }
-        Some(other) => {
-            let [first, second, third, fourth, fifth] = USAGE;
-            let unknown: &[&[u8]] = &[b"ucw-daemon: unknown applet '", other, b"'\n"];
-            print(
-                2,
-                &[
-                    unknown[0], unknown[1], unknown[2], first, second, third, fourth, fifth,
-                ],
-            );
-            EXIT_USAGE
-        }
-        None => {
-            print(2, &USAGE);
-            EXIT_USAGE
+    let word = startup.first().map_or(&b""[..], |word| word.to_bytes());
+    for (_, applet_word, program, applet) in APPLETS {
+        if word == applet_word {
+            return applet(program, startup);
         }
     }
+    if word == b"--help" {
+        print(1, &USAGE);
+        return EXIT_OK;
+    }
+    if word == b"--version" {
+        print(
+            1,
+            &[concat!("ucw-daemon ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
+        );
+        return EXIT_OK;
+    }
+    if startup.first().is_some() {
+        print(2, &[b"ucw-daemon: unknown applet '", word, b"'\n"]);
+    }
+    print(2, &USAGE);
+    EXIT_USAGE
 }
 
 /// The last component of a path (`/usr/bin/ucw-daemonize` → `ucw-daemonize`).
