@@ -139,7 +139,9 @@ impl<'b> Writer<'b> {
 
 /// Bytes `name` takes once escaped: printable ASCII and valid UTF-8 sequences as they are, a
 /// backslash as `\\`, every other byte (control characters, invalid UTF-8) as `\xNN`. The
-/// escaping is lossless and its output is always valid UTF-8 on one line.
+/// escaping is lossless and its output is always valid UTF-8 on one line. (Without the
+/// `messages` feature, UTF-8 sequences are escaped byte by byte too: short lines stay short
+/// in code.)
 pub(crate) fn escaped_width(name: &[u8]) -> usize {
     let mut position = 0;
     let mut width = 0;
@@ -160,13 +162,17 @@ fn unit(bytes: &[u8]) -> (usize, usize) {
     if (0x20..0x7f).contains(&first) {
         return (1, 1);
     }
-    match utf8_sequence(bytes) {
-        0 => (1, 4),
-        length => (length, length),
+    #[cfg(feature = "messages")]
+    if let length @ 1.. = utf8_sequence(bytes) {
+        return (length, length);
     }
+    (1, 4)
 }
 
-/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0.
+/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0. (Without the
+/// `messages` feature names are escaped more plainly: every byte outside printable ASCII as
+/// `\xNN`, still lossless.)
+#[cfg(feature = "messages")]
 fn utf8_sequence(bytes: &[u8]) -> usize {
     let first = bytes[0];
     // The allowed range of the second byte (which excludes overlong forms and surrogates)
@@ -349,14 +355,19 @@ mod tests {
     #[test]
     fn names_are_escaped_losslessly() {
         assert_eq!(escaped(b"/run/x.pid", 100), "/run/x.pid");
-        assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/é.pid");
         assert_eq!(escaped(b"/run/\xff\n\\x", 100), "/run/\\xff\\x0a\\\\x");
         // An overlong encoding and a lone surrogate are not valid UTF-8.
         assert_eq!(
             escaped(b"\xc0\xaf\xed\xa0\x80", 100),
             "\\xc0\\xaf\\xed\\xa0\\x80"
         );
-        assert_eq!(escaped("€😀".as_bytes(), 100), "€😀");
+        if cfg!(feature = "messages") {
+            assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/é.pid");
+            assert_eq!(escaped("€😀".as_bytes(), 100), "€😀");
+        } else {
+            // Short lines: every byte outside printable ASCII as \xNN.
+            assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/\\xc3\\xa9.pid");
+        }
     }
 
     #[test]
