@@ -20,25 +20,33 @@ use ucw_daemon_tools::output::{print, EXIT_OK, EXIT_USAGE};
 use ucw_daemon_tools::rt::{self, Startup};
 use ucw_daemon_tools::{control, daemonize};
 
-/// An applet's entry: its name for messages, and the command line (whose first argument is
-/// the program name); it returns the exit code.
-type Applet = fn(&'static [u8], Startup) -> i32;
+/// An applet and the names it answers to.
+struct Applet {
+    /// The name a link to the binary carries (also the name in its messages).
+    link: &'static [u8],
+    /// The word `ucw-daemon` takes.
+    word: &'static [u8],
+    /// The name in its messages in that form.
+    program: &'static [u8],
+    /// Runs it as the given name on the command line (whose first argument is the program
+    /// name); returns the exit code.
+    main: fn(&'static [u8], Startup) -> i32,
+}
 
-/// The applets: the name a link to the binary carries, the word `ucw-daemon` takes, the name
-/// for messages in that form, and the applet.
-const APPLETS: [(&[u8], &[u8], &[u8], Applet); 2] = [
-    (
-        b"ucw-daemon-control",
-        b"control",
-        b"ucw-daemon control",
-        control::main,
-    ),
-    (
-        b"ucw-daemonize",
-        b"daemonize",
-        b"ucw-daemon daemonize",
-        daemonize::main,
-    ),
+/// The applets.
+const APPLETS: [Applet; 2] = [
+    Applet {
+        link: b"ucw-daemon-control",
+        word: b"control",
+        program: b"ucw-daemon control",
+        main: control::main,
+    },
+    Applet {
+        link: b"ucw-daemonize",
+        word: b"daemonize",
+        program: b"ucw-daemon daemonize",
+        main: daemonize::main,
+    },
 ];
 
 /// `ucw-daemon`'s usage: the two applets' synopses, and how else to reach them.
@@ -56,16 +64,16 @@ fn main(mut startup: Startup) -> i32 {
     let name = startup
         .first()
         .map_or(&b""[..], |name| basename(name.to_bytes()));
-    for (link, _, _, applet) in APPLETS {
-        if name == link {
-            return applet(link, startup);
+    for applet in &APPLETS {
+        if name == applet.link {
+            return (applet.main)(applet.link, startup);
         }
     }
     startup.shift();
     let word = startup.first().map_or(&b""[..], |word| word.to_bytes());
-    for (_, applet_word, program, applet) in APPLETS {
-        if word == applet_word {
-            return applet(program, startup);
+    for applet in &APPLETS {
+        if word == applet.word {
+            return (applet.main)(applet.program, startup);
         }
     }
     if word == b"--help" {
