@@ -23,6 +23,8 @@ use core::num::NonZeroU64;
 use core::time::Duration;
 use rustix::io::Errno;
 
+#[cfg(feature = "messages")]
+mod phrases;
 mod render;
 
 /// Why an operation failed: the kind, its subject, the errno of a failed system call and a

@@ -9,10 +9,10 @@
 //! must never allocate and never use `core::fmt` outside the `Display` implementations (the
 //! static tools call [`Error::render`]).
 
+#[cfg(feature = "messages")]
+use super::phrases::{self, PACKED, UNPACKED_CAPACITY};
 #[cfg(not(feature = "messages"))]
 use super::NAMES;
-#[cfg(feature = "messages")]
-use super::TEMPLATES;
 use super::{Context, Error, Subject};
 use crate::text::{errno_name, packed_field, Writer};
 use rustix::io::Errno;
@@ -46,6 +46,7 @@ impl Error {
     #[cfg(feature = "messages")]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
+        let mut unpacked = [0u8; UNPACKED_CAPACITY];
         let template = match self.custom_code() {
             Some(code) => match context.template(code) {
                 Some(template) => template,
@@ -59,7 +60,10 @@ impl Error {
                     }
                 }
             },
-            None => packed_field(TEMPLATES, usize::from(self.message())).unwrap_or(b""),
+            None => {
+                let packed = packed_field(&PACKED, usize::from(self.message())).unwrap_or(b"");
+                phrases::unpack(packed, &mut unpacked)
+            }
         };
         let mut name_index = 0;
         let mut position = 0;
