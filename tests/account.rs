@@ -3,6 +3,7 @@
 
 mod common;
 
+use rustix::process::Gid;
 use std::ffi::CString;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
@@ -78,8 +79,14 @@ impl Context for Typed<'_> {
     }
 }
 
+/// Group storage with room for every group the kernel allows.
+fn all_groups() -> Vec<Gid> {
+    vec![Gid::ROOT; NGROUPS_MAX]
+}
+
 fn memberships(files: &AccountFiles<'_>, name: &[u8]) -> Vec<u32> {
-    let mut list = Box::new(GroupList::new());
+    let mut storage = all_groups();
+    let mut list = GroupList::new(&mut storage);
     assert!(account::add_memberships(files, name, &mut list).unwrap());
     list.as_slice().iter().map(|gid| gid.as_raw()).collect()
 }
@@ -103,7 +110,8 @@ fn resolve_error(files: &AccountFiles<'_>, user: Option<&[u8]>, group: Option<&[
         Ok(identities) => identities,
         Err(error) => return error.display(&Typed { user, group, files }).to_string(),
     };
-    let mut credentials = Box::new(Credentials::new());
+    let mut storage = all_groups();
+    let mut credentials = Credentials::new(&mut storage);
     let error = credentials.resolve(user, group, files).unwrap_err();
     assert!(credentials.is_no_change());
     let params = Params {
@@ -221,32 +229,78 @@ fn one_mebibyte_group_line() {
     );
 }
 
+/// A passwd entry has at least four fields, as glibc's parser wants: `name:password:uid:gid`,
+/// then the gecos, the home directory and the shell when they are there (the shell is the
+/// rest of the line, colons included).
 #[test]
-fn malformed_lines_are_skipped() {
+fn passwd_lines_need_four_fields_and_numeric_ids() {
+    let dir = common::TempDir::new("account-passwd-fields");
+    let passwd = b"three:x:61301\n\
+four:x:61302:61302\n\
+five:x:61303:61303:gecos\n\
+six:x:61304:61304:gecos:/six\n\
+eight:x:61305:61305::/eight:/bin/sh:extra\n\
+nohome:x:4243:4243::\n\
+three:x:61308:61308::/three:/bin/sh\n";
+    let files = Files::new(dir.path(), Some(passwd), Some(b""));
+    let files = files.files();
+    for (name, expected) in [
+        (&b"four"[..], (61302, 61302, &b""[..])),
+        (b"five", (61303, 61303, b"")),
+        (b"six", (61304, 61304, b"/six")),
+        (b"eight", (61305, 61305, b"/eight")),
+        (b"nohome", (4243, 4243, b"")),
+        // A line with too few fields is skipped: a later entry for the name wins.
+        (b"three", (61308, 61308, b"/three")),
+    ] {
+        let (uid, gid, home) = expected;
+        assert_eq!(
+            user(&files, name),
+            Some((uid, gid, home.to_vec())),
+            "{}",
+            String::from_utf8_lossy(name)
+        );
+    }
+    match account::find_user_by_uid(&files, 4243).unwrap() {
+        Lookup::Found(entry) => assert_eq!(entry.name(), b"nohome"),
+        other => panic!("{other:?}"),
+    }
+    // An entry without a home directory resolves; the credentials say its home is empty.
+    let mut storage = all_groups();
+    let mut credentials = Credentials::new(&mut storage);
+    credentials
+        .resolve(Some(user_id(b"nohome")), None, &files)
+        .unwrap();
+    assert_eq!(credentials.home(), Some(&b""[..]));
+    assert_eq!(credentials.user_name(), Some(&b"nohome"[..]));
+}
+
+#[test]
+fn malformed_lines_are_skipped_and_named() {
     let dir = common::TempDir::new("account-malformed");
     let passwd = b"\n\
 # comment:x:61300:61300::/:/bin/sh\n\
-short:x:61301:61301\n\
-long:x:61302:61302::/:/bin/sh:extra\n\
+short:x:61301\n\
 badid:x:abc:61303::/:/bin/sh\n\
 negative:x:-1:61304::/:/bin/sh\n\
 huge:x:4294967295:61305::/:/bin/sh\n\
+badgid:x:61320:x::/:/bin/sh\n\
+emptygid:x:61321:\n\
+one\n\
+two:x\n\
+mixed:x:61322\n\
+mixed:x:abc:61322::/:/bin/sh\n\
 +nis:x:61306:61306::/:/bin/sh\n\
 :x:61307:61307::/:/bin/sh\n\
 short:x:61308:61308::/short:/bin/sh\n\
-long:x:61309:61309::/long:/bin/sh\n\
 nonl:x:61310:61310::/nonl:/bin/sh";
     let group = b"bad1:x:61401\nbad2:x:x:nonl\nbad3:x:61403:nonl:extra\n#c:x:61404:nonl\n\
-ok:x:61405:nonl\n:x:61406:nonl\nlast:x:61407:nonl";
+ok:x:61405:nonl\n:x:61406:nonl\nbad4\nbad5:x\nlast:x:61407:nonl";
     let files = Files::new(dir.path(), Some(passwd), Some(group));
     let files = files.files();
     assert_eq!(
         user(&files, b"short"),
         Some((61308, 61308, b"/short".to_vec()))
-    );
-    assert_eq!(
-        user(&files, b"long"),
-        Some((61309, 61309, b"/long".to_vec()))
     );
     assert_eq!(
         user(&files, b"nonl"),
@@ -256,36 +310,51 @@ ok:x:61405:nonl\n:x:61406:nonl\nlast:x:61407:nonl";
     for skipped in [&b"+nis"[..], b"# comment"] {
         assert_eq!(user(&files, skipped), None, "{skipped:?}");
     }
-    // A name whose only lines are malformed is skipped too, but said so: not "no such user".
-    for malformed in [&b"badid"[..], b"negative", b"huge"] {
+    // A name whose only lines are malformed is skipped too, but said so: not "no such user",
+    // and the message names what is wrong with the first of them.
+    let passwd_path = files.passwd.to_str().unwrap();
+    for (malformed, why) in [
+        (&b"badid"[..], "uid not a number from 0 to 4294967294"),
+        (b"negative", "uid not a number from 0 to 4294967294"),
+        (b"huge", "uid not a number from 0 to 4294967294"),
+        (b"badgid", "gid not a number from 0 to 4294967294"),
+        (b"emptygid", "gid not a number from 0 to 4294967294"),
+        (b"one", "fewer than 4 fields"),
+        (b"two", "fewer than 4 fields"),
+        (b"mixed", "fewer than 4 fields"),
+    ] {
         let error = account::find_user_by_name(&files, malformed).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::MalformedAccount, "{malformed:?}");
         let text = String::from_utf8_lossy(malformed);
         assert_eq!(
             resolve_error(&files, Some(malformed), None),
-            format!(
-                "The entry of user `{text}` in {} is malformed (uid or gid not a number from 0 to 4294967294)",
-                files.passwd.to_str().unwrap()
-            )
+            format!("The entry of user `{text}` in {passwd_path} is malformed ({why})")
         );
     }
-    for uid in [61300, 61306, 61307] {
-        assert!(matches!(
-            account::find_user_by_uid(&files, uid).unwrap(),
-            Lookup::NotFound
-        ));
+    for uid in [61300, 61301, 61303, 61306, 61307, 61320] {
+        assert!(
+            matches!(
+                account::find_user_by_uid(&files, uid).unwrap(),
+                Lookup::NotFound
+            ),
+            "{uid}"
+        );
     }
     assert_eq!(memberships(&files, b"nonl"), vec![61405, 61407]);
-    for malformed in [&b"bad1"[..], b"bad2", b"bad3"] {
+    let group_path = files.group.to_str().unwrap();
+    for (malformed, why) in [
+        (&b"bad1"[..], "not 4 fields"),
+        (b"bad2", "gid not a number from 0 to 4294967294"),
+        (b"bad3", "not 4 fields"),
+        (b"bad4", "not 4 fields"),
+        (b"bad5", "not 4 fields"),
+    ] {
         let error = account::find_group_by_name(&files, malformed).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::MalformedAccount, "{malformed:?}");
         let text = String::from_utf8_lossy(malformed);
         assert_eq!(
             resolve_error(&files, None, Some(malformed)),
-            format!(
-                "The entry of group `{text}` in {} is malformed (gid not a number from 0 to 4294967294)",
-                files.group.to_str().unwrap()
-            )
+            format!("The entry of group `{text}` in {group_path} is malformed ({why})")
         );
     }
     assert_eq!(
@@ -323,7 +392,8 @@ fn empty_and_missing_files() {
         account::find_user_by_name(&files, b"x").unwrap(),
         Lookup::NoDatabase
     ));
-    let mut list = Box::new(GroupList::new());
+    let mut storage = all_groups();
+    let mut list = GroupList::new(&mut storage);
     assert!(!account::add_memberships(&files, b"x", &mut list).unwrap());
     assert_eq!(
         resolve_error(&files, Some(b"x"), None),
@@ -334,7 +404,8 @@ fn empty_and_missing_files() {
         format!("No such group `g` (no {})", missing.group.to_str().unwrap())
     );
     // Numeric ids still work without the databases.
-    let mut credentials = Box::new(Credentials::new());
+    let mut storage = all_groups();
+    let mut credentials = Credentials::new(&mut storage);
     credentials
         .resolve(Some(user_id(b"#61500")), Some(group_id(b"#61501")), &files)
         .unwrap();
@@ -393,7 +464,8 @@ fn too_many_groups_is_a_clear_error() {
     }
     let passwd = b"many:x:61600:61600::/:/bin/sh\n";
     let fitting = Files::new(dir.path(), Some(passwd), Some(&group));
-    let mut credentials = Box::new(Credentials::new());
+    let mut storage = all_groups();
+    let mut credentials = Credentials::new(&mut storage);
     credentials
         .resolve(Some(user_id(b"many")), None, &fitting.files())
         .unwrap();
@@ -421,7 +493,8 @@ fn credential_rules() {
         ),
     );
     let files = files.files();
-    let mut credentials = Box::new(Credentials::new());
+    let mut storage = all_groups();
+    let mut credentials = Credentials::new(&mut storage);
     let groups = |credentials: &Credentials| -> Vec<u32> {
         credentials
             .groups()
@@ -489,9 +562,12 @@ fn credential_rules() {
     );
 }
 
+/// A `Credentials` lives on the stack of a small thread (64 KiB, half of a musl thread's
+/// default) and resolves a user with supplementary groups there: the value is a few KiB and
+/// the lookups read through a 16 KiB buffer. (When the value held room for every group it
+/// was 260 KiB and overflowed such a stack.)
 #[test]
-fn credentials_on_the_stack_fit_a_small_thread() {
-    // Test threads get 2 MiB; resolving into a stack value (no Box) must fit in half that.
+fn credentials_fit_a_64_kib_thread_stack() {
     let dir = common::TempDir::new("account-stack");
     let files = Files::new(
         dir.path(),
@@ -501,20 +577,26 @@ fn credentials_on_the_stack_fit_a_small_thread() {
     let passwd = files.passwd.clone();
     let group = files.group.clone();
     let groups = std::thread::Builder::new()
-        .stack_size(1 << 20)
+        .stack_size(64 * 1024)
         .spawn(move || {
             let files = AccountFiles {
                 passwd: &passwd,
                 group: &group,
             };
-            let mut credentials = Credentials::new();
+            let mut storage = [Gid::ROOT; 1024];
+            let mut credentials = Credentials::new(&mut storage);
             credentials
-                .resolve(Some(user_id(b"alice")), None, &files)
+                .resolve(Some(user_id(b"alice")), Some(group_id(b"wheel")), &files)
                 .unwrap();
-            credentials.groups().len()
+            let groups: Vec<u32> = credentials
+                .groups()
+                .iter()
+                .map(|gid| gid.as_raw())
+                .collect();
+            (credentials.uid().unwrap().as_raw(), groups)
         })
         .unwrap()
         .join()
         .unwrap();
-    assert_eq!(groups, 3);
+    assert_eq!(groups, (61001, vec![61100, 61101]));
 }

@@ -198,7 +198,7 @@ pub struct Startup<'a> {
     /// Where `--user` and `--group` are looked up.
     pub account_files: AccountFiles<'a>,
     /// Storage for the resolved credentials (large: the tool keeps it in `.bss`).
-    pub credentials: &'a mut Credentials,
+    pub credentials: &'a mut Credentials<'a>,
 }
 
 /// Runs `ucw-daemonize` for `request`; returns its exit code: 0 once the program runs (and is
@@ -910,7 +910,7 @@ impl Environment {
     fn build<'e>(
         &'e mut self,
         inherited: StringList<'e>,
-        credentials: &Credentials,
+        credentials: &Credentials<'_>,
         socket_name: &[u8],
     ) -> Result<StringList<'e>, Error> {
         let switching = credentials.uid().is_some();
