@@ -192,7 +192,17 @@ pub(crate) fn find_user_into(
     };
     // A line for the wanted name that is not an entry: reported if no entry follows.
     let mut flaw = None;
+    // By name, only the lines of that name are looked at.
+    let named = match key {
+        UserKey::Name(name) if can_be_name(name) => Some(name),
+        _ => None,
+    };
     while scanner.next_line() {
+        if let Some(name) = named {
+            if !scanner.seek(Seek::Named(name)).listed {
+                break;
+            }
+        }
         let message = match passwd_line(&mut scanner, key, entry) {
             PasswdLine::Other => continue,
             PasswdLine::Flawed(why) => {
@@ -391,12 +401,17 @@ struct GroupScan {
     overflow: bool,
 }
 
-/// Whether `user` can be a member at all: a member is never empty, never longer than a name
-/// can be, and never holds the separators `,` `:` or a newline.
+/// Whether `name` can be the name of a line at all: not empty, not longer than
+/// [`NAME_CAPACITY`], without the separators `:` and newline (and, for a member, `,`).
+fn can_be_name(name: &[u8]) -> bool {
+    !name.is_empty()
+        && name.len() <= NAME_CAPACITY
+        && !name.iter().any(|&byte| matches!(byte, b':' | b'\n'))
+}
+
+/// Whether `user` can be a member at all (see [`can_be_name`]; never with a `,` either).
 fn can_be_member(user: &[u8]) -> bool {
-    !user.is_empty()
-        && user.len() <= NAME_CAPACITY
-        && !user.iter().any(|&byte| matches!(byte, b',' | b':' | b'\n'))
+    can_be_name(user) && !user.iter().any(|&byte| byte == b',')
 }
 
 /// One pass over the group file: the gid of the first entry called `name`, and the gid of
@@ -426,6 +441,12 @@ fn scan_groups(
     }
     while (name.is_some() || member.is_some()) && scanner.next_line() {
         let user = member.as_ref().map(|(user, _)| *user);
+        // Without a member to find, only the lines of the wanted name are looked at.
+        if let (None, Some(name)) = (user, name.filter(|name| can_be_name(name))) {
+            if !scanner.seek(Seek::Named(name)).listed {
+                break;
+            }
+        }
         match group_line(&mut scanner, name, user) {
             GroupLine::Other => {}
             GroupLine::Flawed(why) => {

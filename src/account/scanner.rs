@@ -52,6 +52,10 @@ pub(super) enum Seek<'m> {
     /// The end of the field, a comma-separated member list, and whether one of its members is
     /// exactly this name (1 to [`NAME_CAPACITY`] bytes, none of them `,`, `:` or a newline).
     Member(&'m [u8]),
+    /// From the start of a line: the start of the first line whose name is exactly this
+    /// (1 to [`NAME_CAPACITY`] bytes, neither `:` nor a newline among them), passing over
+    /// every other line without looking at it, or the end of the file.
+    Named(&'m [u8]),
 }
 
 /// How a field ended.
@@ -70,7 +74,8 @@ pub(super) struct Sought {
     pub(super) field: Option<Range<usize>>,
     /// How the field ended (after [`Seek::Line`]: [`End::Line`]).
     pub(super) end: End,
-    /// After [`Seek::Member`]: whether the list names the member.
+    /// After [`Seek::Member`]: whether the list names the member; after [`Seek::Named`]:
+    /// whether a line has the name (the reading position is at its start).
     pub(super) listed: bool,
 }
 
@@ -88,12 +93,29 @@ pub(super) struct Scanner<'b> {
     failure: Option<Errno>,
 }
 
-/// Bits of a block's mask that lie inside the content, for a block with `count` content bytes.
-fn content_bits(count: usize) -> u32 {
-    if count >= 16 {
-        0xffff
-    } else {
-        (1 << count) - 1
+/// What marks a candidate place for a member: its first byte, and its middle and last bytes
+/// at their distances from it (three bytes make candidates rare, even among members that
+/// look alike).
+#[derive(Clone, Copy)]
+struct Probe {
+    first: u8,
+    middle_at: usize,
+    middle: u8,
+    last_at: usize,
+    last: u8,
+}
+
+impl Probe {
+    /// The probe of `member`; `None` when it is empty.
+    fn of(member: &[u8]) -> Option<Self> {
+        let (middle_at, last_at) = (member.len() / 2, member.len().checked_sub(1)?);
+        Some(Self {
+            first: member[0],
+            middle_at,
+            middle: member[middle_at],
+            last_at,
+            last: member[last_at],
+        })
     }
 }
 
@@ -181,22 +203,35 @@ impl<'b> Scanner<'b> {
         self.buffer[self.position]
     }
 
-    /// The first place at or after `at` in the content holding a newline, with `colon` a
-    /// `:`, or, when `member` is not empty, `member`'s first byte with its last byte at the
-    /// right distance (a candidate).
+    /// The first place at or after `at` in the content holding a newline (with `newline`),
+    /// a `:` (with `colon`), or, with a `probe`, a candidate: a name's first, middle and last
+    /// bytes at their distances.
     #[inline(always)]
-    fn next_event(&self, mut at: usize, colon: bool, member: &[u8]) -> Option<usize> {
+    fn next_event(
+        &self,
+        mut at: usize,
+        newline: bool,
+        colon: bool,
+        probe: Option<Probe>,
+    ) -> Option<usize> {
         while at < self.end {
             let block = self.block(at);
-            let mut mask = equal_mask(block, b'\n');
+            let mut mask = 0;
+            if newline {
+                mask |= equal_mask(block, b'\n');
+            }
             if colon {
                 mask |= equal_mask(block, b':');
             }
-            if let (Some(&first), Some(&last)) = (member.first(), member.last()) {
-                mask |=
-                    equal_mask(block, first) & equal_mask(self.block(at + member.len() - 1), last);
+            if let Some(probe) = probe {
+                mask |= equal_mask(block, probe.first)
+                    & equal_mask(self.block(at + probe.middle_at), probe.middle)
+                    & equal_mask(self.block(at + probe.last_at), probe.last);
             }
-            mask &= content_bits(self.end - at);
+            if self.end - at < 16 {
+                // The last block: only its first bytes are content.
+                mask &= (1 << (self.end - at)) - 1;
+            }
             if mask != 0 {
                 return Some(at + mask.trailing_zeros() as usize);
             }
@@ -208,23 +243,28 @@ impl<'b> Scanner<'b> {
     /// Moves the reading position past the end of the field (or, for [`Seek::Line`], the
     /// line) at the reading position, reading as needed, and says what it saw.
     pub(super) fn seek(&mut self, seek: Seek<'_>) -> Sought {
-        let (capacity, colon, mut member) = match seek {
-            Seek::Field(capacity) => (capacity, true, &[][..]),
-            Seek::Line => (0, false, &[][..]),
-            Seek::Member(member) => (0, true, member),
+        // What ends the seek, and the name a candidate must be: a member (after a comma,
+        // before a comma or the line's end) or a line's name (after a newline, before a `:`
+        // or the line's end).
+        let (capacity, delimiters, colon, mut member, separator) = match seek {
+            Seek::Field(capacity) => (capacity, true, true, &[][..], 0),
+            Seek::Line => (0, true, false, &[][..], 0),
+            Seek::Member(member) => (0, true, true, member, b','),
+            Seek::Named(name) => (0, false, false, name, b'\n'),
         };
-        // Where the field starts, while that is in the buffer (it starts a member, too).
+        // Where the field (or line) starts, while that is in the buffer: a name starts there.
         let mut start = Some(self.position);
         let mut at = self.position;
         let mut listed = false;
         let mut file_ended = false;
+        let mut probe = Probe::of(member);
         loop {
             // Candidates starting below this have all their bytes and the one after them in
             // the content (at the end of the file, the end is the one after).
             let complete_below = (self.end + usize::from(file_ended)).saturating_sub(member.len());
-            while let Some(index) = self.next_event(at, colon, member) {
+            while let Some(index) = self.next_event(at, delimiters, colon, probe) {
                 let byte = self.buffer[index];
-                if matches!(byte, b'\n' | b':') {
+                if delimiters && matches!(byte, b'\n' | b':') {
                     self.position = index + 1;
                     return Sought {
                         field: start
@@ -234,9 +274,18 @@ impl<'b> Scanner<'b> {
                         listed,
                     };
                 }
-                if index < complete_below && self.is_member_at(index, member, start) {
+                if index < complete_below && self.is_name_at(index, member, start, separator) {
+                    if !delimiters {
+                        self.position = index;
+                        return Sought {
+                            field: None,
+                            end: End::Field,
+                            listed: true,
+                        };
+                    }
                     listed = true;
                     member = &[];
+                    probe = None;
                 }
                 at = index + 1;
             }
@@ -274,12 +323,16 @@ impl<'b> Scanner<'b> {
         }
     }
 
-    /// Whether `member` is a whole member at `index` of the list that starts at `start`
-    /// (all its bytes, and the one after them unless the file ends there, are content).
-    fn is_member_at(&self, index: usize, member: &[u8], start: Option<usize>) -> bool {
-        let after = index + member.len();
-        let starts = start == Some(index) || (index > 0 && self.buffer[index - 1] == b',');
-        let ends = after >= self.end || matches!(self.buffer[after], b',' | b'\n');
-        starts && ends && self.buffer.get(index..after) == Some(member)
+    /// Whether `name` is whole at `index`: it starts at `start` or after `separator` (a
+    /// member after a comma, a line after a newline), and ends before the line's end or the
+    /// next member (`,`) or field (`:`). All its bytes, and the one after them unless the
+    /// file ends there, are content.
+    fn is_name_at(&self, index: usize, name: &[u8], start: Option<usize>, separator: u8) -> bool {
+        let after = index + name.len();
+        let starts = start == Some(index) || (index > 0 && self.buffer[index - 1] == separator);
+        let next = if separator == b',' { b',' } else { b':' };
+        let ends =
+            after >= self.end || matches!(self.buffer[after], b'\n') || self.buffer[after] == next;
+        starts && ends && self.buffer.get(index..after) == Some(name)
     }
 }
