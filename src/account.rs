@@ -194,7 +194,7 @@ pub(crate) fn find_user_into(
     let mut flaw = None;
     // By name, only the lines of that name are looked at.
     let named = match key {
-        UserKey::Name(name) if can_be_name(name) => Some(name),
+        UserKey::Name(name) if can_be_name(name, false) => Some(name),
         _ => None,
     };
     while scanner.next_line() {
@@ -401,17 +401,15 @@ struct GroupScan {
     overflow: bool,
 }
 
-/// Whether `name` can be the name of a line at all: not empty, not longer than
-/// [`NAME_CAPACITY`], without the separators `:` and newline (and, for a member, `,`).
-fn can_be_name(name: &[u8]) -> bool {
+/// Whether `name` can be the name of a line (`member` false) or a member (`member` true) at
+/// all: not empty, not longer than [`NAME_CAPACITY`], without the separators `:` and newline
+/// (and, for a member, `,`).
+fn can_be_name(name: &[u8], member: bool) -> bool {
     !name.is_empty()
         && name.len() <= NAME_CAPACITY
-        && !name.iter().any(|&byte| matches!(byte, b':' | b'\n'))
-}
-
-/// Whether `user` can be a member at all (see [`can_be_name`]; never with a `,` either).
-fn can_be_member(user: &[u8]) -> bool {
-    can_be_name(user) && !user.iter().any(|&byte| byte == b',')
+        && !name
+            .iter()
+            .any(|&byte| matches!(byte, b':' | b'\n') || (member && byte == b','))
 }
 
 /// One pass over the group file: the gid of the first entry called `name`, and the gid of
@@ -435,14 +433,14 @@ fn scan_groups(
     scan.database = true;
     if member
         .as_ref()
-        .is_some_and(|(user, _)| !can_be_member(user))
+        .is_some_and(|(user, _)| !can_be_name(user, true))
     {
         member = None;
     }
     while (name.is_some() || member.is_some()) && scanner.next_line() {
         let user = member.as_ref().map(|(user, _)| *user);
         // Without a member to find, only the lines of the wanted name are looked at.
-        if let (None, Some(name)) = (user, name.filter(|name| can_be_name(name))) {
+        if let (None, Some(name)) = (user, name.filter(|name| can_be_name(name, false))) {
             if !scanner.seek(Seek::Named(name)).listed {
                 break;
             }
