@@ -186,46 +186,59 @@ pub(crate) fn find_user_into(
     key: UserKey<'_>,
     entry: &mut UserEntry,
 ) -> Result<Lookup<()>> {
-    let mut buffer = scanner::new_buffer();
-    let Some(mut scanner) = Scanner::open(files.passwd, Subject::PasswdFile, &mut buffer)? else {
-        return Ok(Lookup::NoDatabase);
-    };
-    // A line for the wanted name that is not an entry: reported if no entry follows.
-    let mut flaw = None;
     // By name, only the lines of that name are looked at.
     let named = match key {
         UserKey::Name(name) if can_be_name(name, false) => Some(name),
         _ => None,
     };
-    while scanner.next_line() {
+    // A line for the wanted name that is not an entry: reported if no entry follows.
+    let mut flaw = None;
+    let mut found = None;
+    let exists = each_line(files.passwd, Subject::PasswdFile, &mut |scanner| {
         if let Some(name) = named {
             if !scanner.seek(Seek::Named(name)).listed {
-                break;
+                return false;
             }
         }
-        let message = match passwd_line(&mut scanner, key, entry) {
-            PasswdLine::Other => continue,
+        match passwd_line(scanner, key, entry) {
+            PasswdLine::Other => true,
             PasswdLine::Flawed(why) => {
                 flaw.get_or_insert(why);
-                continue;
+                true
             }
-            PasswdLine::Wanted => {
-                scanner.finish()?;
-                return Ok(Lookup::Found(()));
+            line => {
+                found = Some(line);
+                false
             }
-            PasswdLine::HomeTooLong => Message::HomeTooLong,
-        };
-        scanner.finish()?;
-        return Err(Error::new(message, Subject::User));
-    }
-    scanner.finish()?;
-    let message = match flaw {
-        None => return Ok(Lookup::NotFound),
-        Some(Flaw::Fields) => Message::MalformedUserFields,
-        Some(Flaw::Uid) => Message::MalformedUserUid,
-        Some(Flaw::Gid) => Message::MalformedUserGid,
+        }
+    })?;
+    let message = match (exists, found, flaw) {
+        (false, _, _) => return Ok(Lookup::NoDatabase),
+        (true, Some(PasswdLine::Wanted), _) => return Ok(Lookup::Found(())),
+        (true, Some(_), _) => Message::HomeTooLong,
+        (true, None, None) => return Ok(Lookup::NotFound),
+        (true, None, Some(Flaw::Fields)) => Message::MalformedUserFields,
+        (true, None, Some(Flaw::Uid)) => Message::MalformedUserUid,
+        (true, None, Some(Flaw::Gid)) => Message::MalformedUserGid,
     };
     Err(Error::new(message, Subject::User))
+}
+
+/// Reads the file at `path` (which `subject` names) line by line: `line` reads the line at
+/// the reading position and leaves the scanner at the next one, until it says to stop or the
+/// file ends. Returns whether the file exists; a read error is the error.
+fn each_line(
+    path: &CStr,
+    subject: Subject,
+    line: &mut dyn FnMut(&mut Scanner<'_>) -> bool,
+) -> Result<bool> {
+    let mut buffer = scanner::new_buffer();
+    let Some(mut scanner) = Scanner::open(path, subject, &mut buffer)? else {
+        return Ok(false);
+    };
+    while scanner.next_line() && line(&mut scanner) {}
+    scanner.finish()?;
+    Ok(true)
 }
 
 /// Reads one passwd line, `name:password:uid:gid[:gecos[:home[:shell]]]` (glibc's rule: the
@@ -426,26 +439,25 @@ fn scan_groups(
         flaw: None,
         overflow: false,
     };
-    let mut buffer = scanner::new_buffer();
-    let Some(mut scanner) = Scanner::open(files.group, Subject::GroupFile, &mut buffer)? else {
-        return Ok(scan);
-    };
-    scan.database = true;
     if member
         .as_ref()
         .is_some_and(|(user, _)| !can_be_name(user, true))
     {
         member = None;
     }
-    while (name.is_some() || member.is_some()) && scanner.next_line() {
+    scan.database = each_line(files.group, Subject::GroupFile, &mut |scanner| {
         let user = member.as_ref().map(|(user, _)| *user);
         // Without a member to find, only the lines of the wanted name are looked at.
-        if let (None, Some(name)) = (user, name.filter(|name| can_be_name(name, false))) {
-            if !scanner.seek(Seek::Named(name)).listed {
-                break;
+        match (user, name) {
+            (None, None) => return false,
+            (None, Some(name)) if can_be_name(name, false) => {
+                if !scanner.seek(Seek::Named(name)).listed {
+                    return false;
+                }
             }
+            _ => {}
         }
-        match group_line(&mut scanner, name, user) {
+        match group_line(scanner, name, user) {
             GroupLine::Other => {}
             GroupLine::Flawed(why) => {
                 scan.flaw.get_or_insert(why);
@@ -464,8 +476,8 @@ fn scan_groups(
                 }
             }
         }
-    }
-    scanner.finish()?;
+        true
+    })?;
     Ok(scan)
 }
 

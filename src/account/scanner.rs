@@ -258,50 +258,33 @@ impl<'b> Scanner<'b> {
         let mut listed = false;
         let mut file_ended = false;
         let mut probe = Probe::of(member);
-        loop {
+        // Where the field ends (or the line starts), where reading goes on, and how.
+        let (stop, next, end) = 'found: loop {
             // Candidates starting below this have all their bytes and the one after them in
             // the content (at the end of the file, the end is the one after).
             let complete_below = (self.end + usize::from(file_ended)).saturating_sub(member.len());
             while let Some(index) = self.next_event(at, delimiters, colon, probe) {
                 let byte = self.buffer[index];
                 if delimiters && matches!(byte, b'\n' | b':') {
-                    self.position = index + 1;
-                    return Sought {
-                        field: start
-                            .filter(|&start| index - start <= capacity)
-                            .map(|start| start..index),
-                        end: if byte == b':' { End::Field } else { End::Line },
-                        listed,
-                    };
+                    let end = if byte == b':' { End::Field } else { End::Line };
+                    break 'found (index, index + 1, end);
                 }
                 if index < complete_below && self.is_name_at(index, member, start, separator) {
-                    if !delimiters {
-                        self.position = index;
-                        return Sought {
-                            field: None,
-                            end: End::Field,
-                            listed: true,
-                        };
-                    }
                     listed = true;
+                    if !delimiters {
+                        break 'found (index, index, End::Field);
+                    }
                     member = &[];
                     probe = None;
                 }
                 at = index + 1;
             }
             if file_ended {
-                self.position = self.end;
-                return Sought {
-                    field: start
-                        .filter(|&start| self.end - start <= capacity)
-                        .map(|start| start..self.end),
-                    end: End::Line,
-                    listed,
-                };
+                break 'found (self.end, self.end, End::Line);
             }
-            // Keep what is still needed: a field that may still fit; for a member, the
-            // candidates from `resume` on and the byte before them (a member starts after a
-            // comma).
+            // Keep what is still needed: a field that may still fit; for a name, the
+            // candidates from `resume` on and the byte before them (a name starts after a
+            // separator).
             let (resume, keep) = match start {
                 _ if !member.is_empty() => {
                     let resume = complete_below.max(start.unwrap_or(0));
@@ -320,6 +303,14 @@ impl<'b> Scanner<'b> {
             start = start.and_then(|start| start.checked_sub(keep));
             at = resume - keep;
             file_ended = !self.fill();
+        };
+        self.position = next;
+        Sought {
+            field: start
+                .filter(|&start| stop - start <= capacity)
+                .map(|start| start..stop),
+            end,
+            listed,
         }
     }
 
