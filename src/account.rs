@@ -450,10 +450,10 @@ fn scan_groups(
         // Without a member to find, only the lines of the wanted name are looked at.
         match (user, name) {
             (None, None) => return false,
-            (None, Some(name)) if can_be_name(name, false) => {
-                if !scanner.seek(Seek::Named(name)).listed {
-                    return false;
-                }
+            (None, Some(name))
+                if can_be_name(name, false) && !scanner.seek(Seek::Named(name)).listed =>
+            {
+                return false;
             }
             _ => {}
         }
