@@ -448,14 +448,13 @@ fn scan_groups(
     scan.database = each_line(files.group, Subject::GroupFile, &mut |scanner| {
         let user = member.as_ref().map(|(user, _)| *user);
         // Without a member to find, only the lines of the wanted name are looked at.
-        match (user, name) {
-            (None, None) => return false,
-            (None, Some(name))
-                if can_be_name(name, false) && !scanner.seek(Seek::Named(name)).listed =>
-            {
+        if user.is_none() {
+            let Some(name) = name else {
+                return false;
+            };
+            if can_be_name(name, false) && !scanner.seek(Seek::Named(name)).listed {
                 return false;
             }
-            _ => {}
         }
         match group_line(scanner, name, user) {
             GroupLine::Other => {}
