@@ -929,8 +929,11 @@ impl Environment {
             }
         };
         if let (Some(name), Some(home)) = (credentials.user_name(), credentials.home()) {
+            // An entry without a home directory leaves `HOME` unset (the name is never empty).
             for (key, value) in ACCOUNT_VARIABLES.iter().zip([name, name, home]) {
-                add(&mut self.text, [key, value]);
+                if !value.is_empty() {
+                    add(&mut self.text, [key, value]);
+                }
             }
         }
         if !socket_name.is_empty() {
