@@ -1,5 +1,7 @@
 //! Account parsing on crafted passwd/group files: lookups, long lines, prefixes, duplicates,
-//! malformed lines, missing/empty files, bad numbers and the group limit.
+//! malformed lines and their messages, glibc's field counts (against getent), missing/empty
+//! files, bad numbers, the group limit and smaller group storage, reads of any size through
+//! FIFOs (one pass per file), and credentials on a 64 KiB thread stack.
 
 mod common;
 
@@ -8,6 +10,7 @@ use std::ffi::CString;
 use std::fs;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
+use std::time::Duration;
 use ucw_daemon::account::{self, AccountFiles, GroupList, Lookup, NGROUPS_MAX};
 use ucw_daemon::credentials::{Credentials, Identity};
 use ucw_daemon::daemon::Params;
@@ -482,6 +485,61 @@ fn too_many_groups_is_a_clear_error() {
     );
 }
 
+/// Storage for fewer groups than the kernel allows: exactly full is fine (the primary gid
+/// among the memberships takes no extra room), one more is a clear error, never a cut list;
+/// an explicit group that does not exist is said first.
+#[test]
+fn group_storage_smaller_than_the_kernel_limit() {
+    let dir = common::TempDir::new("account-capacity");
+    let files = Files::new(
+        dir.path(),
+        Some(b"small:x:61610:61610::/:/bin/sh\n"),
+        Some(b"a:x:61611:small\nb:x:61612:small\nown:x:61610:small\nb2:x:61612:small\n"),
+    );
+    let files = files.files();
+    let mut storage = [Gid::ROOT; 3];
+    let mut credentials = Credentials::new(&mut storage);
+    credentials
+        .resolve(Some(user_id(b"small")), None, &files)
+        .unwrap();
+    let groups: Vec<u32> = credentials
+        .groups()
+        .iter()
+        .map(|gid| gid.as_raw())
+        .collect();
+    assert_eq!(groups, vec![61610, 61611, 61612]);
+    let mut storage = [Gid::ROOT; 2];
+    let mut credentials = Credentials::new(&mut storage);
+    let error = credentials
+        .resolve(Some(user_id(b"small")), None, &files)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TooManyGroups);
+    assert!(credentials.is_no_change());
+    let typed = Typed {
+        user: Some(b"small"),
+        group: None,
+        files: &files,
+    };
+    assert_eq!(
+        error.display(&typed).to_string(),
+        format!(
+            "User `small` belongs to more than 2 groups in {} (the room its credentials were given)",
+            files.group.to_str().unwrap()
+        )
+    );
+    let error = credentials
+        .resolve(Some(user_id(b"small")), Some(group_id(b"nosuch")), &files)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::NoSuchGroup);
+    // The explicit group need not be among the memberships: it is added after them.
+    let mut storage = [Gid::ROOT; 3];
+    let mut credentials = Credentials::new(&mut storage);
+    let error = credentials
+        .resolve(Some(user_id(b"small")), Some(group_id(b"#5")), &files)
+        .unwrap_err();
+    assert_eq!(error.kind(), ErrorKind::TooManyGroups);
+}
+
 #[test]
 fn credential_rules() {
     let dir = common::TempDir::new("account-rules");
@@ -599,4 +657,278 @@ fn credentials_fit_a_64_kib_thread_stack() {
         .join()
         .unwrap();
     assert_eq!(groups, (61001, vec![61100, 61101]));
+}
+
+/// What glibc's files backend makes of the user `name` in the passwd file at `passwd`:
+/// `(uid, gid, home)` (`home` is `None` where `getent` cannot print the entry: a shell with
+/// a `:`), or `None` when it finds no such user. Asked through `id` and `getent passwd`, in
+/// a mount namespace of their own where `passwd` is bind-mounted over `/etc/passwd`.
+fn glibc_users(passwd: &Path, names: &[&str]) -> Vec<Option<(u32, u32, Option<String>)>> {
+    const SCRIPT: &str = r#"mount --bind "$1" /etc/passwd || exit 99
+shift
+for name; do
+    if uid=$(id -u -- "$name" 2>/dev/null); then
+        line=$(getent passwd -- "$name" 2>/dev/null)
+        echo "found $uid $(id -g -- "$name") ${line:+$(printf '%s' "$line" | cut -d: -f6)/}"
+    else
+        echo missing
+    fi
+done"#;
+    let output = std::process::Command::new("unshare")
+        .args([
+            "--mount",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            SCRIPT,
+            "sh",
+        ])
+        .arg(passwd)
+        .args(names)
+        .output()
+        .expect("unshare (util-linux) runs");
+    assert!(output.status.success(), "{output:?}");
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let answers: Vec<_> = stdout
+        .lines()
+        .map(|line| {
+            let words: Vec<&str> = line.split(' ').collect();
+            match words[..] {
+                ["missing"] => None,
+                ["found", uid, gid, home] => Some((
+                    uid.parse().unwrap(),
+                    gid.parse().unwrap(),
+                    // `getent` printed the entry: its home directory, marked with a `/`.
+                    home.strip_suffix('/').map(str::to_string),
+                )),
+                _ => panic!("unexpected line {line:?}"),
+            }
+        })
+        .collect();
+    assert_eq!(answers.len(), names.len(), "{stdout}");
+    answers
+}
+
+/// glibc and we agree on every field count of a passwd line: fewer than 4 fields is not an
+/// entry; the gecos, home directory and shell may be missing; the shell is the rest of the
+/// line, colons included (8 and 9 fields; `getent` then refuses to print the entry, `id`
+/// still finds it). Compared with `getent passwd` and `id` on a crafted `/etc/passwd`.
+/// glibc's number parser (`strtoul`) is looser than ours: it also takes blanks, a sign and
+/// more than 16 digits, which we refuse (documented in tests/README.md).
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: bind-mounts a crafted /etc/passwd in a mount namespace for getent"
+)]
+fn passwd_field_counts_agree_with_glibc() {
+    common::require_root("bind-mounting a crafted /etc/passwd");
+    let dir = common::TempDir::new("account-glibc");
+    let passwd = b"one\n\
+two:x\n\
+three:x:61701\n\
+four:x:61702:61702\n\
+five:x:61703:61703:gecos\n\
+six:x:61704:61704:gecos:/six\n\
+seven:x:61705:61705:gecos:/seven:/bin/sh\n\
+eight:x:61706:61706:gecos:/eight:/bin/sh:extra\n\
+nine:x:61707:61707:gecos:/nine:/bin/sh:a:b\n\
+nohome:x:4243:4243::\n\
+emptyuid:x::61708::/:/bin/sh\n\
+emptygid:x:61709:::/:/bin/sh\n\
+letters:x:6a:61710::/:/bin/sh\n\
+blank:x: 61711:61711::/:/bin/sh\n\
+plus:x:+61712:61712::/:/bin/sh\n\
+zeros:x:00000000000000061713:61713::/:/bin/sh\n";
+    let files = Files::new(dir.path(), Some(passwd), Some(b""));
+    let names = [
+        "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "nohome",
+        "emptyuid", "emptygid", "letters",
+    ];
+    let glibc = glibc_users(&dir.join("passwd"), &names);
+    let files = files.files();
+    for (name, glibc) in names.iter().zip(&glibc) {
+        // Not an entry: "no such user" or, the only line for the name being malformed, said so.
+        let ours = match account::find_user_by_name(&files, name.as_bytes()) {
+            Ok(Lookup::Found(entry)) => Some((entry.uid(), entry.gid(), entry.home().to_vec())),
+            Ok(_) => None,
+            Err(error) => {
+                assert_eq!(error.kind(), ErrorKind::MalformedAccount, "{name}");
+                None
+            }
+        };
+        match (glibc, &ours) {
+            (None, None) => {}
+            (Some((uid, gid, home)), Some((our_uid, our_gid, our_home))) => {
+                assert_eq!((uid, gid), (our_uid, our_gid), "{name}");
+                if let Some(home) = home {
+                    assert_eq!(home.as_bytes(), &our_home[..], "{name}");
+                }
+            }
+            _ => panic!("{name}: glibc {glibc:?}, ours {ours:?}"),
+        }
+    }
+    assert_eq!(
+        glibc.iter().filter(|answer| answer.is_some()).count(),
+        7,
+        "four to nine fields and nohome are entries for glibc: {glibc:?}"
+    );
+    // Looser numbers: entries for glibc, malformed for us.
+    let looser = ["blank", "plus", "zeros"];
+    for (name, glibc) in looser.iter().zip(glibc_users(&dir.join("passwd"), &looser)) {
+        assert!(glibc.is_some(), "{name}: glibc no longer accepts it");
+        let error = account::find_user_by_name(&files, name.as_bytes()).unwrap_err();
+        assert_eq!(error.kind(), ErrorKind::MalformedAccount, "{name}");
+    }
+}
+
+/// A FIFO that serves `content` to the one reader that opens it, in chunks whose sizes cycle
+/// through `chunks`, each written only once the reader has taken the one before (so every
+/// read returns at most one chunk, whatever the reader asks for). As soon as the reader has
+/// opened it, a directory takes its place: a second pass over the file cannot read it
+/// (`EISDIR`).
+struct Fifo {
+    serving: std::thread::JoinHandle<()>,
+}
+
+impl Fifo {
+    fn serve(path: &Path, content: Vec<u8>, chunks: Vec<usize>) -> Self {
+        let path = CString::new(path.as_os_str().as_bytes()).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            path.as_c_str(),
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+            0,
+        )
+        .unwrap();
+        let serving = std::thread::spawn(move || {
+            // Blocks until the reader opens it.
+            let pipe = rustix::fs::open(
+                path.as_c_str(),
+                rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+                rustix::fs::Mode::empty(),
+            )
+            .unwrap();
+            rustix::fs::unlink(path.as_c_str()).unwrap();
+            rustix::fs::mkdir(path.as_c_str(), rustix::fs::Mode::from_raw_mode(0o700)).unwrap();
+            let reader_gone = || {
+                let mut poll = [rustix::event::PollFd::new(
+                    &pipe,
+                    rustix::event::PollFlags::OUT,
+                )];
+                rustix::event::poll(&mut poll, Some(&rustix::event::Timespec::default())).unwrap();
+                poll[0].revents().contains(rustix::event::PollFlags::ERR)
+            };
+            let mut sizes = chunks.iter().cycle();
+            let mut rest = &content[..];
+            while !rest.is_empty() && !reader_gone() {
+                // The reader has taken everything so far.
+                while rustix::io::ioctl_fionread(&pipe).unwrap() > 0 && !reader_gone() {
+                    std::thread::sleep(Duration::from_micros(50));
+                }
+                let (chunk, after) = rest.split_at((*sizes.next().unwrap()).min(rest.len()));
+                let mut unwritten = chunk;
+                while let Ok(count @ 1..) = rustix::io::write(&pipe, unwritten) {
+                    unwritten = &unwritten[count..];
+                }
+                rest = after;
+            }
+        });
+        Self { serving }
+    }
+
+    fn finish(self) {
+        self.serving.join().unwrap();
+    }
+}
+
+/// A user switch with an explicit group reads each account file once, in one pass, and
+/// gets the same answer whatever size the reads return: both files are FIFOs that hand
+/// out their content a few bytes at a time (and once a chunk larger than the lookup's
+/// buffer), and that say whether they were opened again.
+#[test]
+fn each_file_is_read_once_whatever_the_reads_return() {
+    let dir = common::TempDir::new("account-fifo");
+    let mut passwd = Vec::new();
+    for index in 0..2000 {
+        passwd.extend_from_slice(
+            format!(
+                "user{index}:x:{}:{}:User {index}:/home/user{index}:/bin/sh\n",
+                62000 + index,
+                62000 + index
+            )
+            .as_bytes(),
+        );
+    }
+    passwd.extend_from_slice(b"fifouser:x:61900:61900:FIFO user:/home/fifouser:/bin/sh\n");
+    let mut group = Vec::new();
+    for index in 0..1500u32 {
+        // The user in every 97th group, among members that look alike.
+        let members = (0..8)
+            .map(|member| {
+                if member == 3 && index % 97 == 0 {
+                    "fifouser".to_string()
+                } else {
+                    format!("fifouse{member}")
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",");
+        group.extend_from_slice(format!("g{index}:x:{}:{members}\n", 63000 + index).as_bytes());
+    }
+    // A line longer than the lookup's buffer, the user last; the explicit group; a line of
+    // the group's name after it (first match wins).
+    group.extend_from_slice(b"long:x:61950:");
+    for member in 0..4000 {
+        group.extend_from_slice(format!("m{member},").as_bytes());
+    }
+    group.extend_from_slice(b"fifouser\nwanted:x:61960:nobody\nwanted:x:61961:fifouser\n");
+    let expected_groups: Vec<u32> = (0..1500u32)
+        .filter(|index| index % 97 == 0)
+        .map(|index| 63000 + index)
+        .chain([61950, 61961])
+        .collect();
+    let passwd_path = dir.join("passwd");
+    let group_path = dir.join("group");
+    // Chunks of 1 to 23 bytes, and now and then one of 20,000 (more than the lookup's buffer
+    // holds).
+    let chunks: Vec<usize> = [1, 2, 3, 5, 7, 11, 13, 17, 19, 23]
+        .repeat(60)
+        .into_iter()
+        .chain([20_000])
+        .collect();
+    let passwd_fifo = Fifo::serve(&passwd_path, passwd, chunks.clone());
+    let group_fifo = Fifo::serve(&group_path, group, chunks);
+    let files = Files {
+        passwd: CString::new(passwd_path.as_os_str().as_bytes()).unwrap(),
+        group: CString::new(group_path.as_os_str().as_bytes()).unwrap(),
+    };
+    let mut storage = all_groups();
+    let mut credentials = Credentials::new(&mut storage);
+    let resolved = credentials.resolve(
+        Some(user_id(b"fifouser")),
+        Some(group_id(b"wanted")),
+        &files.files(),
+    );
+    passwd_fifo.finish();
+    group_fifo.finish();
+    if let Err(error) = resolved {
+        if error.errno() == Some(rustix::io::Errno::ISDIR) {
+            panic!("an account file was read a second time: {error}");
+        }
+        panic!("{error}");
+    }
+    assert_eq!(credentials.uid().unwrap().as_raw(), 61900);
+    assert_eq!(credentials.gid().unwrap().as_raw(), 61960);
+    let mut want = expected_groups;
+    want.push(61960);
+    want.sort_unstable();
+    let groups: Vec<u32> = credentials
+        .groups()
+        .iter()
+        .map(|gid| gid.as_raw())
+        .collect();
+    assert_eq!(groups, want);
+    assert_eq!(credentials.home(), Some(&b"/home/fifouser"[..]));
 }
