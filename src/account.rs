@@ -486,7 +486,7 @@ fn scan_groups(
 /// one's flaw). A group line has exactly four fields, `name:password:gid:members`. Errors
 /// name [`Subject::Group`] and the group file.
 pub fn find_group_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Lookup<u32>> {
-    group_lookup(&scan_groups(files, Some(name), None)?)
+    find_group(files, name, None)
 }
 
 /// The wanted group's lookup result from a scan.
@@ -545,14 +545,31 @@ pub fn find_group_with_memberships(
     user: &[u8],
     groups: &mut GroupList<'_>,
 ) -> Result<Lookup<u32>> {
-    let scan = scan_groups(files, Some(name), Some((user, groups)));
-    groups.sort();
+    find_group(files, name, Some((user, groups)))
+}
+
+/// The group called `name`, and with a `member`, its memberships in one pass (see
+/// [`find_group_with_memberships`]).
+pub(crate) fn find_group(
+    files: &AccountFiles<'_>,
+    name: &[u8],
+    member: Option<(&[u8], &mut GroupList<'_>)>,
+) -> Result<Lookup<u32>> {
+    let (scan, overflow) = match member {
+        None => (scan_groups(files, Some(name), None), None),
+        Some((user, groups)) => {
+            let scan = scan_groups(files, Some(name), Some((user, &mut *groups)));
+            groups.sort();
+            let overflow = overflow(groups);
+            (scan, Some(overflow))
+        }
+    };
     let scan = scan?;
     let lookup = group_lookup(&scan)?;
-    if scan.overflow && matches!(lookup, Lookup::Found(_)) {
-        return Err(overflow(groups));
+    match (overflow, lookup) {
+        (Some(error), Lookup::Found(_)) if scan.overflow => Err(error),
+        _ => Ok(lookup),
     }
-    Ok(lookup)
 }
 
 /// The error for a user whose groups (with `gid`, the primary one) do not fit in `groups`,

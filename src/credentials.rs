@@ -87,36 +87,16 @@ fn valid_id(id: u32, subject: Subject) -> Result<u32> {
     Ok(id)
 }
 
-/// The error for a name that a lookup did not find.
+/// The found value, or the error for a name that a lookup did not find.
 fn not_found<T>(lookup: Lookup<T>, subject: Subject) -> Result<T> {
-    let (in_file, no_file) = match subject {
-        Subject::Group => (Message::NoSuchGroupIn, Message::NoSuchGroupNoFile),
-        _ => (Message::NoSuchUserIn, Message::NoSuchUserNoFile),
+    let message = match (lookup, subject) {
+        (Lookup::Found(value), _) => return Ok(value),
+        (Lookup::NotFound, Subject::Group) => Message::NoSuchGroupIn,
+        (Lookup::NoDatabase, Subject::Group) => Message::NoSuchGroupNoFile,
+        (Lookup::NotFound, _) => Message::NoSuchUserIn,
+        (Lookup::NoDatabase, _) => Message::NoSuchUserNoFile,
     };
-    match lookup {
-        Lookup::Found(value) => Ok(value),
-        Lookup::NotFound => Err(Error::new(in_file, subject)),
-        Lookup::NoDatabase => Err(Error::new(no_file, subject)),
-    }
-}
-
-/// An explicit group, checked but not yet looked up.
-#[derive(Clone, Copy)]
-enum ExplicitGroup<'a> {
-    Name(&'a [u8]),
-    Id(u32),
-}
-
-impl ExplicitGroup<'_> {
-    /// The gid, looking a name up alone (no user to find memberships of).
-    fn gid(self, files: &AccountFiles<'_>) -> Result<u32> {
-        match self {
-            ExplicitGroup::Id(gid) => Ok(gid),
-            ExplicitGroup::Name(name) => {
-                not_found(account::find_group_by_name(files, name)?, Subject::Group)
-            }
-        }
-    }
+    Err(Error::new(message, subject))
 }
 
 impl<'g> Credentials<'g> {
@@ -176,72 +156,70 @@ impl<'g> Credentials<'g> {
         files: &AccountFiles<'_>,
     ) -> Result<()> {
         // The explicit group is checked first: its errors do not depend on the user.
-        let explicit = match group {
+        let group = match group {
             None => None,
-            Some(Identity::Id(gid)) => Some(ExplicitGroup::Id(valid_id(gid, Subject::Group)?)),
+            Some(Identity::Id(gid)) => Some(Identity::Id(valid_id(gid, Subject::Group)?)),
             Some(Identity::Name(name)) => {
                 check_name(name, Subject::Group)?;
-                Some(ExplicitGroup::Name(name))
+                Some(Identity::Name(name))
             }
         };
-        let key = match user {
-            None => {
-                if let Some(group) = explicit {
-                    let gid = group.gid(files)?;
-                    self.set_ids(None, gid)?;
-                }
-                return Ok(());
-            }
-            Some(Identity::Id(uid)) => UserKey::Uid(valid_id(uid, Subject::User)?),
-            Some(Identity::Name(name)) => {
-                check_name(name, Subject::User)?;
-                UserKey::Name(name)
-            }
-        };
-        match (account::find_user_into(files, key, &mut self.user), key) {
-            (Ok(Lookup::Found(())), _) => {}
-            (Ok(Lookup::NotFound | Lookup::NoDatabase), UserKey::Uid(uid)) => {
-                let Some(group) = explicit else {
-                    return Err(Error::new(Message::UserNotListed, Subject::User).with(1, uid));
+        let uid = match user {
+            None => None,
+            Some(identity) => {
+                let key = match identity {
+                    Identity::Id(uid) => UserKey::Uid(valid_id(uid, Subject::User)?),
+                    Identity::Name(name) => {
+                        check_name(name, Subject::User)?;
+                        UserKey::Name(name)
+                    }
                 };
-                let gid = group.gid(files)?;
-                return self.set_ids(Some(uid), gid);
-            }
-            (lookup, _) => {
-                // No user: an explicit group's own error still comes first.
-                if let Some(group) = explicit {
-                    group.gid(files)?;
+                match (account::find_user_into(files, key, &mut self.user), key) {
+                    (Ok(Lookup::Found(())), _) => {
+                        self.from_passwd = true;
+                        Some(self.user.uid())
+                    }
+                    // A `#uid` passwd does not list: the group is all there is.
+                    (Ok(_), UserKey::Uid(uid)) if group.is_some() => Some(uid),
+                    (lookup, key) => {
+                        // No user: an explicit group's own error still comes first.
+                        if let Some(Identity::Name(name)) = group {
+                            not_found(account::find_group(files, name, None)?, Subject::Group)?;
+                        }
+                        let message = match (lookup?, key) {
+                            (_, UserKey::Uid(uid)) => {
+                                let error = Error::new(Message::UserNotListed, Subject::User);
+                                return Err(error.with(1, uid));
+                            }
+                            (Lookup::NoDatabase, _) => Message::NoSuchUserNoFile,
+                            _ => Message::NoSuchUserIn,
+                        };
+                        return Err(Error::new(message, Subject::User));
+                    }
                 }
-                return not_found(lookup?, Subject::User);
             }
-        }
-        // One pass over the group file for the explicit group and the memberships.
-        let name = self.user.name();
-        let gid = match explicit {
-            Some(ExplicitGroup::Name(group)) => not_found(
-                account::find_group_with_memberships(files, group, name, &mut self.groups)?,
-                Subject::Group,
-            )?,
-            Some(ExplicitGroup::Id(gid)) => {
-                account::add_memberships(files, name, &mut self.groups)?;
+        };
+        // One pass over the group file: the explicit group and the user's memberships.
+        let member = match self.from_passwd {
+            true => Some((self.user.name(), &mut self.groups)),
+            false => None,
+        };
+        let gid = match (group, member) {
+            (Some(Identity::Name(name)), member) => {
+                not_found(account::find_group(files, name, member)?, Subject::Group)?
+            }
+            (Some(Identity::Id(gid)), member) => {
+                if let Some((name, groups)) = member {
+                    account::add_memberships(files, name, groups)?;
+                }
                 gid
             }
-            None => {
-                account::add_memberships(files, name, &mut self.groups)?;
+            (None, Some((name, groups))) => {
+                account::add_memberships(files, name, groups)?;
                 self.user.gid()
             }
+            (None, None) => return Ok(()),
         };
-        account::add_primary_group(&mut self.groups, gid)?;
-        self.uid = Some(Uid::from_raw_unchecked(self.user.uid()));
-        self.gid = Some(Gid::from_raw_unchecked(gid));
-        self.from_passwd = true;
-        Ok(())
-    }
-
-    /// Credentials without a passwd entry: `uid` (or none), `gid`, and `[gid]` as the
-    /// supplementary groups.
-    fn set_ids(&mut self, uid: Option<u32>, gid: u32) -> Result<()> {
-        self.groups.clear();
         account::add_primary_group(&mut self.groups, gid)?;
         self.uid = uid.map(Uid::from_raw_unchecked);
         self.gid = Some(Gid::from_raw_unchecked(gid));
