@@ -151,6 +151,7 @@ impl<'b> Scanner<'b> {
     }
 
     /// The bytes of a field [`Scanner::seek`] returned.
+    #[inline(never)]
     pub(super) fn bytes(&self, range: Range<usize>) -> &[u8] {
         self.buffer.get(range).unwrap_or_default()
     }
