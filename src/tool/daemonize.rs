@@ -197,7 +197,8 @@ pub struct Startup<'a> {
     pub environment: StringList<'a>,
     /// Where `--user` and `--group` are looked up.
     pub account_files: AccountFiles<'a>,
-    /// Storage for the resolved credentials (large: the tool keeps it in `.bss`).
+    /// Storage for the resolved credentials (with room for every group the kernel allows: the
+    /// tool keeps it in `.bss`).
     pub credentials: &'a mut Credentials<'a>,
 }
 
