@@ -237,8 +237,8 @@ pub(crate) fn find_group(
     }
 }
 
-/// The error for a user whose groups (with `gid`, the primary one) do not fit in `groups`,
-/// for [`crate::credentials`], which adds the primary gid after the scan.
+/// Adds the primary `gid` to `groups` and sorts them (for [`crate::credentials`], which
+/// adds it after the scan); the error for a user whose groups then do not fit.
 pub(crate) fn add_primary_group(groups: &mut GroupList<'_>, gid: u32) -> Result<()> {
     let fits = groups.insert(gid);
     groups.sort();

@@ -82,12 +82,12 @@ pub(crate) fn find_user_into(
 /// the line, colons included), and leaves the scanner at the next line. A line is left as
 /// soon as it cannot be the wanted one.
 fn passwd_line(scanner: &mut Scanner<'_>, key: UserKey<'_>, entry: &mut UserEntry) -> PasswdLine {
-    let listed = is_entry(scanner.first_byte());
+    let entry_line = is_entry(scanner.first_byte());
     let first = scanner.seek(Seek::Field(NAME_CAPACITY));
     let mut end = first.end;
     let line = 'line: {
         // A name longer than a name can be is never the wanted one.
-        let (true, Some(range)) = (listed, first.field) else {
+        let (true, Some(range)) = (entry_line, first.field) else {
             break 'line PasswdLine::Other;
         };
         let name = scanner.bytes(range);
