@@ -43,10 +43,6 @@ use ucw_daemon::signal::{Signal, SignalSet, Signals};
 /// The only signal the daemon acts on.
 const STOP: SignalSet = SignalSet::EMPTY.with(Signal::TERM);
 
-/// Resolved credentials (none here, but the type has room for every supplementary group:
-/// about 260 KiB, so it lives in `.bss`).
-static mut CREDENTIALS: Credentials = Credentials::new();
-
 /// Writes `bytes` to stderr, ignoring errors (there is nowhere to report them).
 fn complain(bytes: &[u8]) {
     // SAFETY: descriptor 2 is only borrowed for this write; nothing here closes it.
@@ -82,11 +78,12 @@ extern "C" fn main(argc: c_int, argv: *const *const c_char) -> c_int {
     if ucw_daemon::signal::block(STOP).is_err() {
         return 102;
     }
-    // SAFETY: `main` runs once, single-threaded; this is the only reference ever made.
-    let credentials = unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) };
+    // No user or group here: room for the one group a `--group` alone would need.
+    let mut groups = [rustix::process::Gid::ROOT; 1];
+    let mut credentials = Credentials::new(&mut groups);
     // SAFETY: this program has no C library (see the module docs) and no threads.
     let fork = unsafe { Fork::raw_clone() };
-    let launched = match daemon::init(&params, credentials) {
+    let launched = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon.run(fork, body),
         Err(error) => Err(error),
     };
