@@ -109,8 +109,9 @@ fn main() -> ExitCode {
         eprintln!("spec_daemon: cannot block signals: {errno}");
         return ExitCode::from(102);
     }
-    // The credentials have room for every supplementary group: keep them off the stack.
-    let mut credentials = Box::new(Credentials::new());
+    // Room for 1,024 supplementary groups (4 KiB; a user in more is a clear error).
+    let mut groups = [rustix::process::Gid::ROOT; 1024];
+    let mut credentials = Credentials::new(&mut groups);
     let daemon = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon,
         Err(error) => return fail(&error, &params),

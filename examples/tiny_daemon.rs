@@ -46,6 +46,7 @@ mod rt;
 mod entry;
 
 use rt::Startup;
+use ucw_daemon::credentials::Credentials;
 use ucw_daemon::daemon::{self, Params, Running};
 use ucw_daemon::signal::{Signal, SignalSet, Signals};
 
@@ -79,10 +80,10 @@ fn main(mut startup: Startup) -> i32 {
     if ucw_daemon::signal::block(STOP).is_err() {
         return 102;
     }
-    let Some(credentials) = rt::credentials() else {
-        return 102;
-    };
-    let launched = match daemon::init(&params, credentials) {
+    // No user or group here: room for the one group a `--group` alone would need.
+    let mut groups = [rustix::process::Gid::ROOT; 1];
+    let mut credentials = Credentials::new(&mut groups);
+    let launched = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon.run(rt::HOST, body),
         Err(error) => Err(error),
     };

@@ -3,7 +3,10 @@
  * parser behind getpwnam's "files" backend) and prints "name uid gid home".
  *
  * The glibc side of the account-lookup comparison in REPORT.md; the other side is
- * examples/size_account_lookup.rs. Exit 0 found, 1 not found, 2 error.
+ * tests/fixtures/size_account_lookup.rs. With "-" as the file it asks getpwnam(3) instead:
+ * the files backend itself on /etc/passwd, which reads without fgetpwent's two seeks per
+ * entry (size-report/bench-accounts mounts the file there). Exit 0 found, 1 not found,
+ * 2 error.
  */
 #include <errno.h>
 #include <pwd.h>
@@ -16,8 +19,16 @@ int main(int argc, char **argv)
 	struct passwd *entry;
 
 	if (argc != 3) {
-		fprintf(stderr, "usage: lookup_glibc <passwd-file> <name>\n");
+		fprintf(stderr, "usage: lookup_glibc <passwd-file>|- <name>\n");
 		return 2;
+	}
+	if (strcmp(argv[1], "-") == 0) {
+		entry = getpwnam(argv[2]);
+		if (entry == NULL)
+			return 1;
+		printf("%s %lu %lu %s\n", entry->pw_name, (unsigned long)entry->pw_uid,
+		       (unsigned long)entry->pw_gid, entry->pw_dir);
+		return 0;
 	}
 	database = fopen(argv[1], "re");
 	if (database == NULL) {

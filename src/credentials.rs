@@ -8,9 +8,7 @@
 //! point (raw set*id calls change one thread only), and never leave a half-switched process
 //! running silently: every surprise is an error.
 
-use crate::account::{
-    self, AccountFiles, GroupList, Lookup, UserEntry, HOME_CAPACITY, NAME_CAPACITY,
-};
+use crate::account::{self, AccountFiles, GroupList, Lookup, UserEntry, UserKey, NAME_CAPACITY};
 use crate::error::{Error, Message, Result, Subject};
 use crate::text::parse_decimal;
 use core::ffi::CStr;
@@ -45,24 +43,28 @@ impl<'a> Identity<'a> {
 /// The credentials a daemon switches to: uid, primary gid, supplementary groups, and for a
 /// user found in passwd its name and home directory (for `USER`, `LOGNAME`, `HOME`).
 ///
-/// A value is about 260 KiB (the group list has room for `NGROUPS_MAX` ids), so it is
-/// resolved in place: create one with [`Credentials::new`] (or in a `static`, or boxed),
-/// fill it with [`Credentials::resolve`], and pass it by reference.
-pub struct Credentials {
+/// The supplementary groups live in storage the caller provides, so the value itself is
+/// about 4.4 KiB (a name and a home directory) and fits any stack: give it room for as many
+/// groups as its users may have — `[Gid; 1024]` (4 KiB) covers ordinary systems, and
+/// [`account::NGROUPS_MAX`] (65,536 ids, 256 KiB: a `static` or the heap) every user the
+/// kernel accepts. A user in more groups than that is an error, never a silent cut.
+///
+/// ```no_run
+/// use rustix::process::Gid;
+/// use ucw_daemon::account::AccountFiles;
+/// use ucw_daemon::credentials::{Credentials, Identity};
+///
+/// let mut groups = [Gid::ROOT; 1024];
+/// let mut credentials = Credentials::new(&mut groups);
+/// credentials.resolve(Some(Identity::Name(b"www-data")), None, &AccountFiles::SYSTEM)?;
+/// # Ok::<(), ucw_daemon::Error>(())
+/// ```
+pub struct Credentials<'g> {
     uid: Option<Uid>,
     gid: Option<Gid>,
-    groups: GroupList,
-    user_name: [u8; NAME_CAPACITY],
-    user_name_length: usize,
-    home: [u8; HOME_CAPACITY],
-    home_length: usize,
+    groups: GroupList<'g>,
+    user: UserEntry,
     from_passwd: bool,
-}
-
-impl Default for Credentials {
-    fn default() -> Self {
-        Self::new()
-    }
 }
 
 /// Refuses a name that cannot be one: empty, longer than [`NAME_CAPACITY`], or with a
@@ -85,30 +87,28 @@ fn valid_id(id: u32, subject: Subject) -> Result<u32> {
     Ok(id)
 }
 
-/// The error for a name that a lookup did not find.
+/// The found value, or the error for a name that a lookup did not find.
 fn not_found<T>(lookup: Lookup<T>, subject: Subject) -> Result<T> {
-    let (in_file, no_file) = match subject {
-        Subject::Group => (Message::NoSuchGroupIn, Message::NoSuchGroupNoFile),
-        _ => (Message::NoSuchUserIn, Message::NoSuchUserNoFile),
+    let message = match (lookup, subject) {
+        (Lookup::Found(value), _) => return Ok(value),
+        (Lookup::NotFound, Subject::Group) => Message::NoSuchGroupIn,
+        (Lookup::NoDatabase, Subject::Group) => Message::NoSuchGroupNoFile,
+        (Lookup::NotFound, _) => Message::NoSuchUserIn,
+        (Lookup::NoDatabase, _) => Message::NoSuchUserNoFile,
     };
-    match lookup {
-        Lookup::Found(value) => Ok(value),
-        Lookup::NotFound => Err(Error::new(in_file, subject)),
-        Lookup::NoDatabase => Err(Error::new(no_file, subject)),
-    }
+    Err(Error::new(message, subject))
 }
 
-impl Credentials {
-    /// "No change": switching to these credentials does nothing.
-    pub const fn new() -> Self {
+impl<'g> Credentials<'g> {
+    /// "No change": switching to these credentials does nothing. `group_storage` holds the
+    /// supplementary groups [`Credentials::resolve`] finds (at most [`account::NGROUPS_MAX`]
+    /// of it is used).
+    pub const fn new(group_storage: &'g mut [Gid]) -> Self {
         Self {
             uid: None,
             gid: None,
-            groups: GroupList::new(),
-            user_name: [0; NAME_CAPACITY],
-            user_name_length: 0,
-            home: [0; HOME_CAPACITY],
-            home_length: 0,
+            groups: GroupList::new(group_storage),
+            user: UserEntry::new(),
             from_passwd: false,
         }
     }
@@ -123,9 +123,11 @@ impl Credentials {
     /// - a group alone: that gid, supplementary groups = `[gid]`, uid unchanged;
     /// - neither: no change.
     ///
-    /// Ids above 4,294,967,294 are refused (`-1` means "no change" to the kernel). A missing
-    /// passwd or group file is an empty database. Errors name [`Subject::User`] or
-    /// [`Subject::Group`] and the account file; on error `self` is "no change".
+    /// Each account file is read once. Ids above 4,294,967,294 are refused (`-1` means "no
+    /// change" to the kernel). A missing passwd or group file is an empty database. More
+    /// supplementary groups than the storage given to [`Credentials::new`] holds is an
+    /// error. Errors name [`Subject::User`] or [`Subject::Group`] and the account file (an
+    /// explicit group's own error first); on error `self` is "no change".
     pub fn resolve(
         &mut self,
         user: Option<Identity<'_>>,
@@ -144,8 +146,6 @@ impl Credentials {
         self.uid = None;
         self.gid = None;
         self.groups.clear();
-        self.user_name_length = 0;
-        self.home_length = 0;
         self.from_passwd = false;
     }
 
@@ -155,64 +155,75 @@ impl Credentials {
         group: Option<Identity<'_>>,
         files: &AccountFiles<'_>,
     ) -> Result<()> {
-        // The explicit group first: its errors do not depend on the user.
-        let explicit_gid = match group {
+        // The explicit group is checked first: its errors do not depend on the user.
+        let group = match group {
             None => None,
-            Some(Identity::Id(gid)) => Some(valid_id(gid, Subject::Group)?),
+            Some(Identity::Id(gid)) => Some(Identity::Id(valid_id(gid, Subject::Group)?)),
             Some(Identity::Name(name)) => {
                 check_name(name, Subject::Group)?;
-                Some(not_found(
-                    account::find_group_by_name(files, name)?,
-                    Subject::Group,
-                )?)
+                Some(Identity::Name(name))
             }
         };
-        let entry: UserEntry = match user {
-            None => {
-                if let Some(gid) = explicit_gid {
-                    self.set_ids(None, gid);
-                }
-                return Ok(());
-            }
-            Some(Identity::Id(uid)) => {
-                let uid = valid_id(uid, Subject::User)?;
-                match account::find_user_by_uid(files, uid)? {
-                    Lookup::Found(entry) => entry,
-                    Lookup::NotFound | Lookup::NoDatabase => {
-                        let Some(gid) = explicit_gid else {
-                            return Err(
-                                Error::new(Message::UserNotListed, Subject::User).with(1, uid)
-                            );
+        let uid = match user {
+            None => None,
+            Some(identity) => {
+                let key = match identity {
+                    Identity::Id(uid) => UserKey::Uid(valid_id(uid, Subject::User)?),
+                    Identity::Name(name) => {
+                        check_name(name, Subject::User)?;
+                        UserKey::Name(name)
+                    }
+                };
+                match (account::find_user_into(files, key, &mut self.user), key) {
+                    (Ok(Lookup::Found(())), _) => {
+                        self.from_passwd = true;
+                        Some(self.user.uid())
+                    }
+                    // A `#uid` passwd does not list: the group is all there is.
+                    (Ok(_), UserKey::Uid(uid)) if group.is_some() => Some(uid),
+                    (lookup, key) => {
+                        // No user: an explicit group's own error still comes first.
+                        if let Some(Identity::Name(name)) = group {
+                            not_found(account::find_group(files, name, None)?, Subject::Group)?;
+                        }
+                        let message = match (lookup?, key) {
+                            (_, UserKey::Uid(uid)) => {
+                                let error = Error::new(Message::UserNotListed, Subject::User);
+                                return Err(error.with(1, uid));
+                            }
+                            (Lookup::NoDatabase, _) => Message::NoSuchUserNoFile,
+                            _ => Message::NoSuchUserIn,
                         };
-                        self.set_ids(Some(uid), gid);
-                        return Ok(());
+                        return Err(Error::new(message, Subject::User));
                     }
                 }
             }
-            Some(Identity::Name(name)) => {
-                check_name(name, Subject::User)?;
-                not_found(account::find_user_by_name(files, name)?, Subject::User)?
-            }
         };
-        let gid = explicit_gid.unwrap_or(entry.gid());
-        self.set_ids(Some(entry.uid()), gid);
-        account::add_memberships(files, entry.name(), &mut self.groups)?;
-        let name = entry.name();
-        self.user_name[..name.len()].copy_from_slice(name);
-        self.user_name_length = name.len();
-        let home = entry.home();
-        self.home[..home.len()].copy_from_slice(home);
-        self.home_length = home.len();
-        self.from_passwd = true;
-        Ok(())
-    }
-
-    fn set_ids(&mut self, uid: Option<u32>, gid: u32) {
+        // One pass over the group file: the explicit group and the user's memberships.
+        let member = match self.from_passwd {
+            true => Some((self.user.name(), &mut self.groups)),
+            false => None,
+        };
+        let gid = match (group, member) {
+            (Some(Identity::Name(name)), member) => {
+                not_found(account::find_group(files, name, member)?, Subject::Group)?
+            }
+            (Some(Identity::Id(gid)), member) => {
+                if let Some((name, groups)) = member {
+                    account::add_memberships(files, name, groups)?;
+                }
+                gid
+            }
+            (None, Some((name, groups))) => {
+                account::add_memberships(files, name, groups)?;
+                self.user.gid()
+            }
+            (None, None) => return Ok(()),
+        };
+        account::add_primary_group(&mut self.groups, gid)?;
         self.uid = uid.map(Uid::from_raw_unchecked);
         self.gid = Some(Gid::from_raw_unchecked(gid));
-        self.groups.clear();
-        // An empty list always has room.
-        self.groups.insert(gid);
+        Ok(())
     }
 
     /// The uid to switch to (`None`: keep ours).
@@ -233,13 +244,13 @@ impl Credentials {
 
     /// The user's name, when the user was found in passwd.
     pub fn user_name(&self) -> Option<&[u8]> {
-        self.from_passwd
-            .then(|| &self.user_name[..self.user_name_length])
+        self.from_passwd.then(|| self.user.name())
     }
 
-    /// The user's home directory, when the user was found in passwd.
+    /// The user's home directory, when the user was found in passwd (empty when its line
+    /// has none).
     pub fn home(&self) -> Option<&[u8]> {
-        self.from_passwd.then(|| &self.home[..self.home_length])
+        self.from_passwd.then(|| self.user.home())
     }
 
     /// Whether switching would change nothing at all (nothing was asked).

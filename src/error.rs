@@ -146,7 +146,8 @@ pub enum ErrorKind {
     UserNeedsGroup,
     /// The account entry for the requested user or group is malformed.
     MalformedAccount,
-    /// The user belongs to more groups than the kernel allows (`NGROUPS_MAX`).
+    /// The user belongs to more groups than the kernel allows (`NGROUPS_MAX`) or than the
+    /// caller's group storage holds.
     TooManyGroups,
     /// A `#uid` or `#gid` that is not a number from 0 to 4,294,967,294.
     InvalidId,
@@ -329,11 +330,15 @@ messages! {
     NoSuchGroupIn = NoSuchGroup, "No such %s in %R";
     NoSuchGroupNoFile = NoSuchGroup, "No such %s (no %R)";
     UserNotListed = UserNeedsGroup, "User #%1 is not listed in %W: give a group too";
-    MalformedUser = MalformedAccount, "The entry of %s in %W is malformed (uid or gid not a number from 0 to 4294967294)";
+    MalformedUserFields = MalformedAccount, "The entry of %s in %W is malformed (fewer than 4 fields)";
+    MalformedUserUid = MalformedAccount, "The entry of %s in %W is malformed (uid not a number from 0 to 4294967294)";
+    MalformedUserGid = MalformedAccount, "The entry of %s in %W is malformed (gid not a number from 0 to 4294967294)";
+    MalformedGroupFields = MalformedAccount, "The entry of %s in %R is malformed (not 4 fields)";
     MalformedGroup = MalformedAccount, "The entry of %s in %R is malformed (gid not a number from 0 to 4294967294)";
     HomeTooLong = MalformedAccount,
         "Cannot use passwd entry of %s in %W: home directory longer than 4095 bytes";
     GroupsOverflow = TooManyGroups, "User `%n` belongs to more than %1 groups (NGROUPS_MAX) in %R";
+    GroupsOverCapacity = TooManyGroups, "User `%n` belongs to more than %1 groups in %R (the room its credentials were given)";
     SwitchThreads = MultiThreaded,
         "Cannot switch user/group: the process has %1 threads (set*id would change only one of them)";
     ForkThreads = MultiThreaded,

@@ -324,7 +324,8 @@ fn public_switch_refuses_a_multi_threaded_process() {
         passwd: &passwd,
         group: &group,
     };
-    let mut credentials = Box::new(Credentials::new());
+    let mut groups = [rustix::process::Gid::ROOT; 16];
+    let mut credentials = Credentials::new(&mut groups);
     let group = Identity::parse(b"#61040", Subject::Group).unwrap();
     credentials.resolve(None, Some(group), &files).unwrap();
     let error = credentials.switch().unwrap_err();
@@ -397,7 +398,8 @@ fn switching_to_ourselves_drops_a_saved_root_uid() {
         passwd: &passwd,
         group: &group,
     };
-    let mut credentials = Box::new(Credentials::new());
+    let mut groups = [rustix::process::Gid::ROOT; 16];
+    let mut credentials = Credentials::new(&mut groups);
     credentials
         .resolve(
             Some(Identity::parse(b"#61050", Subject::User).unwrap()),

@@ -462,7 +462,8 @@ fn confirmed_exec_inherits_the_lock() {
 
 /// `init`'s error, rendered against its params as a program would print it.
 fn init_error(params: &Params<'_>) -> String {
-    let mut credentials = Box::new(Credentials::new());
+    let mut groups = [rustix::process::Gid::ROOT; 16];
+    let mut credentials = Credentials::new(&mut groups);
     let error = match daemon::init(params, &mut credentials) {
         Ok(_) => panic!("init succeeded"),
         Err(error) => error,
@@ -597,7 +598,8 @@ fn a_readable_pid_file_is_tightened_and_an_unrun_daemon_empties_it() {
         pid_file: Some(&path),
         ..Params::default()
     };
-    let mut credentials = Box::new(Credentials::new());
+    let mut groups = [rustix::process::Gid::ROOT; 16];
+    let mut credentials = Credentials::new(&mut groups);
     let daemon = daemon::init(&params, &mut credentials).unwrap();
     // Accepted, but tightened: anyone who can open it could hold its lock.
     assert_eq!(fs::metadata(&pid_file).unwrap().mode() & 0o7777, 0o600);
@@ -642,7 +644,8 @@ fn simulate_runs_the_body_in_process_touching_no_files() {
         pid_file: Some(&pid_file),
         ..Params::default()
     };
-    let mut credentials = Box::new(Credentials::new());
+    let mut groups = [rustix::process::Gid::ROOT; 16];
+    let mut credentials = Credentials::new(&mut groups);
     let daemon = daemon::init(&params, &mut credentials).unwrap();
     assert!(daemon.lock_fd().is_none());
     let cwd = std::env::current_dir().unwrap();

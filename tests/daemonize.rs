@@ -900,6 +900,45 @@ fn user_switch_sets_ids_groups_and_environment() {
     assert_eq!(check(&dir, &pid_file), NOT_RUNNING);
 }
 
+/// A passwd line with the home directory and shell left out, as glibc, `getent` and `id`
+/// accept it (`nohome:x:4243:4243::`): the user switch works, `USER` and `LOGNAME` name the
+/// user, and `HOME` is not set (an inherited one is removed, never passed on).
+#[test]
+#[cfg_attr(
+    all(ucw_failpoints, not(ucw_test_as_root)),
+    ignore = "needs root: switching to another user"
+)]
+#[cfg_attr(not(ucw_failpoints), ignore = "needs --cfg ucw_failpoints: tests/run-all runs it")]
+fn a_passwd_entry_without_home_or_shell_leaves_home_unset() {
+    common::require_root("--user");
+    let dir = TempDir::new("daemonize-nohome");
+    let passwd = dir.join("passwd");
+    let group = dir.join("group");
+    fs::write(
+        &passwd,
+        "root:x:0:0:root:/root:/bin/sh\nnohome:x:4243:4243::\n",
+    )
+    .unwrap();
+    fs::write(&group, "root:x:0:\n").unwrap();
+    let report = "echo \"$(id -u) $(id -G) $USER $LOGNAME ${HOME-unset}\"";
+    let mut command = std::process::Command::new(daemonize_tool());
+    command
+        .args(["--foreground", "--user", "nohome", "--"])
+        .args(["sh", "-c", report])
+        .env("UCW_TEST_PASSWD", &passwd)
+        .env("UCW_TEST_GROUP", &group)
+        .env("USER", "root")
+        .env("LOGNAME", "root")
+        .env("HOME", "/root");
+    let spawned = harness().spawn(command, dir.path());
+    let output = harness().wait(&spawned, Duration::from_secs(10));
+    assert_eq!(output.code, Some(0), "{output:?}");
+    assert_eq!(
+        output.stdout, "4243 4243 nohome nohome unset\n",
+        "{output:?}"
+    );
+}
+
 #[test]
 fn without_a_pid_file_the_program_still_runs_supervised() {
     // LibUCW's PID file is optional; without one there is nothing to control, but the

@@ -539,7 +539,7 @@ fn a_malformed_passwd_entry_is_called_malformed() {
     assert_eq!(
         run.stderr,
         format!(
-            "ucw-daemonize: The entry of user `x` in {} is malformed (uid or gid not a number from 0 to 4294967294)\n",
+            "ucw-daemonize: The entry of user `x` in {} is malformed (uid not a number from 0 to 4294967294)\n",
             passwd.display()
         )
     );

@@ -15,9 +15,11 @@ use crate::fatal::{die_misuse, die_with};
 use crate::host;
 use core::cell::UnsafeCell;
 use core::ffi::{c_char, c_int, CStr};
+use core::mem::MaybeUninit;
 use core::sync::atomic::{AtomicBool, Ordering};
 use rustix::fd::AsRawFd;
-use ucw_daemon::account::AccountFiles;
+use rustix::process::Gid;
+use ucw_daemon::account::{AccountFiles, NGROUPS_MAX};
 use ucw_daemon::credentials::{Credentials, Identity};
 use ucw_daemon::daemon::{self, Daemon, Flags, Launched, Running};
 use ucw_daemon::{Context, Error, Subject};
@@ -44,6 +46,8 @@ struct State {
     daemon: Option<Daemon<'static>>,
     /// In the daemon (or a simulated body): from the body's start until `daemon_exit`.
     running: Option<Running>,
+    /// Whether [`CREDENTIALS`] was made.
+    credentials_made: bool,
 }
 
 /// A process-wide cell; [`with_state`] makes the accesses to [`STATE`] exclusive, and the
@@ -55,15 +59,20 @@ struct Static<T>(UnsafeCell<T>);
 // threads at once.
 unsafe impl<T> Sync for Static<T> {}
 
-/// The resolved credentials: all zero bytes when new, so they cost `.bss`, not file size.
-/// Mutable only in [`Phase::Fresh`], inside [`with_state`]; shared (by the `Daemon` and
-/// `daemon_switch_ugid`) afterwards.
-static CREDENTIALS: Static<Credentials> = Static(UnsafeCell::new(Credentials::new()));
+/// Room for every supplementary group the kernel allows (256 KiB of `.bss`).
+static GROUPS: Static<[Gid; NGROUPS_MAX]> = Static(UnsafeCell::new([Gid::ROOT; NGROUPS_MAX]));
+
+/// The resolved credentials (their groups in [`GROUPS`]), made by the first call that needs
+/// them, so until then nothing: `.bss`, not file size. Mutable only in [`Phase::Fresh`],
+/// inside [`with_state`]; shared (by the `Daemon` and `daemon_switch_ugid`) afterwards.
+static CREDENTIALS: Static<MaybeUninit<Credentials<'static>>> =
+    Static(UnsafeCell::new(MaybeUninit::uninit()));
 
 static STATE: Static<State> = Static(UnsafeCell::new(State {
     phase: Phase::Fresh,
     daemon: None,
     running: None,
+    credentials_made: false,
 }));
 
 /// Held while a call looks at [`STATE`] or [`CREDENTIALS`].
@@ -83,20 +92,33 @@ fn with_state<R>(job: impl FnOnce(&mut State) -> R) -> R {
     result
 }
 
+/// Makes [`CREDENTIALS`] ("no change") unless it was made.
+fn make_credentials(state: &mut State) {
+    if !state.credentials_made {
+        // SAFETY: not made yet, so no view of `CREDENTIALS` or `GROUPS` exists, and
+        // `with_state` (the caller holds `state`) keeps other calls out; `GROUPS` is borrowed
+        // here only, for good, by the credentials.
+        unsafe { (*CREDENTIALS.0.get()).write(Credentials::new(&mut *GROUPS.0.get())) };
+        state.credentials_made = true;
+    }
+}
+
 /// The credentials for resolving: only in [`Phase::Fresh`], where nothing borrows them.
-fn credentials_to_fill(state: &mut State) -> Option<&'static mut Credentials> {
-    // SAFETY: in the fresh phase no `Daemon` exists yet and every shared view (from
-    // `daemon_switch_ugid`) ended with its call; `with_state` keeps other calls out, and the
-    // caller holds `state` for as long as it uses the reference (or gives it to the
+fn credentials_to_fill(state: &mut State) -> Option<&'static mut Credentials<'static>> {
+    make_credentials(state);
+    // SAFETY: made above. In the fresh phase no `Daemon` exists yet and every shared view
+    // (from `daemon_switch_ugid`) ended with its call; `with_state` keeps other calls out,
+    // and the caller holds `state` for as long as it uses the reference (or gives it to the
     // `Daemon`, ending the fresh phase for good).
-    (state.phase == Phase::Fresh).then(|| unsafe { &mut *CREDENTIALS.0.get() })
+    (state.phase == Phase::Fresh).then(|| unsafe { (*CREDENTIALS.0.get()).assume_init_mut() })
 }
 
 /// The credentials for reading.
-fn resolved_credentials(_state: &State) -> &'static Credentials {
-    // SAFETY: a mutable view exists only inside a `with_state` job of the fresh phase, and
-    // the caller is in another one (it holds `_state`).
-    unsafe { &*CREDENTIALS.0.get() }
+fn resolved_credentials(state: &mut State) -> &'static Credentials<'static> {
+    make_credentials(state);
+    // SAFETY: made above. A mutable view exists only inside a `with_state` job of the fresh
+    // phase, and the caller is in another one (it holds `state`).
+    unsafe { (*CREDENTIALS.0.get()).assume_init_ref() }
 }
 
 /// A failure of a call, reported once the state is released.
@@ -220,7 +242,7 @@ unsafe fn params_of<'a>(dp: *mut DaemonParams, function: &'static [u8]) -> &'a m
 
 /// Writes the resolved ids into `dp`'s internal members, with LibUCW's meanings:
 /// `want_setgid` is 1 for an explicit group, 2 for the user's passwd group.
-fn publish_ids(dp: &mut DaemonParams, credentials: &Credentials) {
+fn publish_ids(dp: &mut DaemonParams, credentials: &Credentials<'_>) {
     let uid = credentials.uid();
     let gid = credentials.gid();
     dp.want_setuid = c_int::from(uid.is_some());

@@ -47,7 +47,8 @@
 //!         ..Params::default()
 //!     };
 //!     // ... parse arguments ...
-//!     let mut credentials = Credentials::new();
+//!     let mut groups = [rustix::process::Gid::ROOT; 1024];
+//!     let mut credentials = Credentials::new(&mut groups);
 //!     let daemon = match daemon::init(&params, &mut credentials) {
 //!         Ok(daemon) => daemon,
 //!         Err(error) => {
@@ -172,7 +173,7 @@ pub struct Daemon<'a> {
     flags: Flags,
     pid_file: Option<PidFile>,
     pid_path: Option<&'a CStr>,
-    credentials: &'a Credentials,
+    credentials: &'a Credentials<'a>,
     /// [`Daemon::close_inherited_fds`]: the descriptors to keep, and the function that closes
     /// the others (referenced only from that method, so a program that never asks for it
     /// does not carry it).
@@ -200,9 +201,9 @@ pub enum Launched {
 /// file on a pseudo file system such as `/proc` is refused). With [`Flags::SIMULATE`] only
 /// the credentials are resolved.
 ///
-/// `credentials` is caller-provided storage (it is large; see [`Credentials`]); the returned
+/// `credentials` is the caller's (with its group storage; see [`Credentials`]); the returned
 /// [`Daemon`] borrows it. Render errors with `error.display(params)`.
-pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials) -> Result<Daemon<'a>> {
+pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Result<Daemon<'a>> {
     credentials.resolve(params.user, params.group, &params.account_files)?;
     let mut daemon = Daemon {
         flags: params.flags,
@@ -256,7 +257,7 @@ impl Drop for Daemon<'_> {
 
 impl<'a> Daemon<'a> {
     /// The resolved credentials the daemon will switch to.
-    pub fn credentials(&self) -> &'a Credentials {
+    pub fn credentials(&self) -> &'a Credentials<'a> {
         self.credentials
     }
 

@@ -1,9 +1,10 @@
 //! The few system calls rustix does not expose publicly: process creation (`clone` as fork),
 //! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4`, `close_range`,
-//! `pidfd_send_signal` with flags and a vDSO-free `clock_gettime`.
+//! `pidfd_send_signal` with flags and a vDSO-free `clock_gettime`; and, in [`bytes`], the
+//! sixteen-at-once byte comparisons of the account scanner (SSE2 on x86_64).
 //!
-//! This module owns raw kernel entry and nothing else: every function names its system call,
-//! converts `-errno` into [`Errno`], and keeps no state. It must never allocate, format text
+//! This module owns raw kernel entry (and those comparisons) and nothing else: every system-call
+//! function names its system call, converts `-errno` into [`Errno`], and keeps no state. It must never allocate, format text
 //! or make policy decisions; everything above it is safe Rust. It is private to the crate:
 //! the tools reach what they need through the library's safe modules. The per-architecture
 //! instruction sequences live in `x86_64.rs` and `aarch64.rs`.
@@ -16,6 +17,8 @@ use aarch64 as arch;
 mod x86_64;
 #[cfg(target_arch = "x86_64")]
 use x86_64 as arch;
+
+pub(crate) mod bytes;
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("ucw-daemon supports x86_64 and aarch64 Linux only");

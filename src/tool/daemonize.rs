@@ -197,8 +197,9 @@ pub struct Startup<'a> {
     pub environment: StringList<'a>,
     /// Where `--user` and `--group` are looked up.
     pub account_files: AccountFiles<'a>,
-    /// Storage for the resolved credentials (large: the tool keeps it in `.bss`).
-    pub credentials: &'a mut Credentials,
+    /// Storage for the resolved credentials (with room for every group the kernel allows: the
+    /// tool keeps it in `.bss`).
+    pub credentials: &'a mut Credentials<'a>,
 }
 
 /// Runs `ucw-daemonize` for `request`; returns its exit code: 0 once the program runs (and is
@@ -910,7 +911,7 @@ impl Environment {
     fn build<'e>(
         &'e mut self,
         inherited: StringList<'e>,
-        credentials: &Credentials,
+        credentials: &Credentials<'_>,
         socket_name: &[u8],
     ) -> Result<StringList<'e>, Error> {
         let switching = credentials.uid().is_some();
@@ -929,8 +930,11 @@ impl Environment {
             }
         };
         if let (Some(name), Some(home)) = (credentials.user_name(), credentials.home()) {
+            // An entry without a home directory leaves `HOME` unset (the name is never empty).
             for (key, value) in ACCOUNT_VARIABLES.iter().zip([name, name, home]) {
-                add(&mut self.text, [key, value]);
+                if !value.is_empty() {
+                    add(&mut self.text, [key, value]);
+                }
             }
         }
         if !socket_name.is_empty() {

@@ -1,22 +1,31 @@
 //! Fuzzes the streaming passwd/group parser (`account`) against a plain std reference of the
-//! documented rules (DESIGN.md §6): `name:password:uid:gid:gecos:home:shell` and
-//! `name:password:gid:members` lines, malformed lines skipped, first match wins, members
-//! matched exactly, ids decimal and at most 4,294,967,294. A by-name lookup whose only lines
-//! for the name are malformed (wrong field count, bad uid/gid) fails with a malformed-entry
-//! error instead of "no such user/group".
+//! documented rules (docs/design.md §6): passwd lines `name:password:uid:gid` with the gecos,
+//! home and shell optional (glibc's rule: fewer than four fields is malformed, the shell is
+//! the rest of the line), group lines `name:password:gid:members` (exactly four fields),
+//! malformed lines skipped, first match wins, members matched exactly, ids decimal and at most
+//! 4,294,967,294. A by-name lookup whose only lines for the name are malformed fails with a
+//! malformed-entry error naming the first one's flaw (too few fields, the uid, the gid)
+//! instead of "no such user/group". The one-pass lookup of a group and a user's memberships
+//! must answer what the two separate lookups answer, and a list too small for the
+//! memberships is an error after the group's own.
+//!
+//! In fuzzing builds the library reads its files a few bytes at a time, so every field and
+//! member crosses reads.
 //!
 //! Input: one byte `n`, then `n` bytes of query (a name, and a uid when it is decimal), then
 //! the file content, which serves as both the passwd and the group file.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use rustix::process::Gid;
 use std::collections::BTreeSet;
 use std::ffi::CString;
 use std::os::unix::ffi::OsStrExt;
 use std::sync::OnceLock;
 use ucw_daemon::account::{
-    add_memberships, find_group_by_name, find_user_by_name, find_user_by_uid, parse_id,
-    AccountFiles, GroupList, Lookup, HOME_CAPACITY, NAME_CAPACITY,
+    add_memberships, find_group_by_name, find_group_with_memberships, find_user_by_name,
+    find_user_by_uid, parse_id, AccountFiles, GroupList, Lookup, HOME_CAPACITY, NAME_CAPACITY,
+    NGROUPS_MAX,
 };
 use ucw_daemon::{Context, ErrorKind, Subject};
 
@@ -47,13 +56,24 @@ fn lines(content: &[u8]) -> impl Iterator<Item = Vec<&[u8]>> {
         .map(|line| line.split(|&byte| byte == b':').collect())
 }
 
+/// Why a line for the wanted name is not an entry (the first such line's is reported).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flaw {
+    /// passwd: fewer than 4 fields; group: not exactly 4.
+    Fields,
+    Uid,
+    Gid,
+}
+
 /// Why a lookup failed (the reference's view of the library's errors).
 #[derive(Debug, PartialEq, Eq)]
 enum Failure {
     /// The matching entry's home directory is longer than `HOME_CAPACITY`.
     HomeTooLong,
     /// Lines for the wanted name exist, none of them well-formed.
-    Malformed,
+    Malformed(Flaw),
+    /// More memberships than the list holds.
+    TooManyGroups,
 }
 
 /// The first passwd line that matches (name, uid, gid, home), or why the lookup fails.
@@ -67,56 +87,67 @@ enum UserKey<'q> {
 }
 
 fn reference_user(content: &[u8], key: UserKey<'_>) -> UserAnswer {
-    let mut malformed = false;
+    let mut flaw = None;
     for fields in lines(content) {
         let name = fields[0];
         let name_ok = name.len() <= NAME_CAPACITY && is_entry_name(name);
         let named = matches!(key, UserKey::Name(wanted) if name_ok && name == wanted);
-        let ids = (
-            fields.get(2).and_then(|field| id_field(field)),
-            fields.get(3).and_then(|field| id_field(field)),
-        );
-        if let (7, true, (Some(uid), Some(gid))) = (fields.len(), name_ok, ids) {
+        let uid = fields.get(2).and_then(|field| id_field(field));
+        let gid = fields.get(3).and_then(|field| id_field(field));
+        let line_flaw = match (fields.len() >= 4, uid, gid) {
+            (false, _, _) => Some(Flaw::Fields),
+            (true, None, _) => Some(Flaw::Uid),
+            (true, _, None) => Some(Flaw::Gid),
+            (true, Some(_), Some(_)) => None,
+        };
+        if let (None, true, Some(uid), Some(gid)) = (line_flaw, name_ok, uid, gid) {
             if named || matches!(key, UserKey::Uid(wanted) if wanted == uid) {
-                if fields[5].len() > HOME_CAPACITY {
+                let home = fields.get(5).copied().unwrap_or_default();
+                if home.len() > HOME_CAPACITY {
                     return Err(Failure::HomeTooLong);
                 }
-                return Ok(Some((name.to_vec(), uid, gid, fields[5].to_vec())));
+                return Ok(Some((name.to_vec(), uid, gid, home.to_vec())));
             }
         }
-        malformed |= named;
+        if named && flaw.is_none() {
+            flaw = line_flaw;
+        }
     }
-    if malformed {
-        Err(Failure::Malformed)
-    } else {
-        Ok(None)
+    match flaw {
+        Some(flaw) => Err(Failure::Malformed(flaw)),
+        None => Ok(None),
     }
 }
 
 fn reference_group(content: &[u8], name: &[u8]) -> Result<Option<u32>, Failure> {
-    let mut malformed = false;
+    let mut flaw = None;
     for fields in lines(content) {
         if fields[0].len() > NAME_CAPACITY || !is_entry_name(fields[0]) || fields[0] != name {
             continue;
         }
-        match (
-            fields.len(),
-            fields.get(2).and_then(|field| id_field(field)),
-        ) {
+        let gid = fields.get(2).and_then(|field| id_field(field));
+        let line_flaw = match (fields.len(), gid) {
+            (0..=3, _) => Flaw::Fields,
+            (_, None) => Flaw::Gid,
             (4, Some(gid)) => return Ok(Some(gid)),
-            _ => malformed = true,
-        }
+            (_, Some(_)) => Flaw::Fields,
+        };
+        flaw.get_or_insert(line_flaw);
     }
-    if malformed {
-        Err(Failure::Malformed)
-    } else {
-        Ok(None)
+    match flaw {
+        Some(flaw) => Err(Failure::Malformed(flaw)),
+        None => Ok(None),
     }
 }
 
 fn reference_memberships(content: &[u8], user: &[u8]) -> BTreeSet<u32> {
     lines(content)
-        .filter(|fields| fields.len() == 4 && is_entry_name(fields[0]) && !user.is_empty())
+        .filter(|fields| {
+            fields.len() == 4
+                && is_entry_name(fields[0])
+                && !user.is_empty()
+                && user.len() <= NAME_CAPACITY
+        })
         .filter(|fields| {
             fields[3]
                 .split(|&byte| byte == b',')
@@ -145,25 +176,35 @@ impl Context for Names<'_> {
 /// The failure an error stands for, after checking that it says so in words.
 fn failure(error: ucw_daemon::Error, subject: Subject, names: &Names<'_>) -> Failure {
     let message = error.display(names).to_string();
+    assert!(
+        message.contains(&*String::from_utf8_lossy(names.path)),
+        "{message} does not name the file"
+    );
+    if error.kind() == ErrorKind::TooManyGroups {
+        assert_eq!(error.subject(), Subject::User, "{message}");
+        return Failure::TooManyGroups;
+    }
     assert_eq!(
         error.kind(),
         ErrorKind::MalformedAccount,
         "unexpected error {message}"
     );
     assert_eq!(error.subject(), subject, "{message}");
-    assert!(
-        message.contains(&*String::from_utf8_lossy(names.path)),
-        "{message} does not name the file"
-    );
     if message.contains("home directory longer than 4095 bytes") {
-        Failure::HomeTooLong
-    } else {
-        assert!(
-            message.contains("is malformed"),
-            "unexpected error {message}"
-        );
-        Failure::Malformed
+        return Failure::HomeTooLong;
     }
+    let flaw = if message.ends_with("is malformed (fewer than 4 fields)")
+        || message.ends_with("is malformed (not 4 fields)")
+    {
+        Flaw::Fields
+    } else if message.ends_with("is malformed (uid not a number from 0 to 4294967294)") {
+        Flaw::Uid
+    } else if message.ends_with("is malformed (gid not a number from 0 to 4294967294)") {
+        Flaw::Gid
+    } else {
+        panic!("unexpected error {message}");
+    };
+    Failure::Malformed(flaw)
 }
 
 fn user_answer(
@@ -200,13 +241,27 @@ fn database_path() -> &'static CString {
     })
 }
 
-fn group_list() -> &'static mut GroupList {
-    // A GroupList is 256 KiB: one per process, on the heap.
-    static mut LIST: Option<Box<GroupList>> = None;
-    // SAFETY: libFuzzer calls the target from one thread at a time.
+/// Group storage with room for every group the kernel allows (one per process: 256 KiB).
+fn group_storage() -> &'static mut [Gid] {
+    static mut STORAGE: Option<Vec<Gid>> = None;
+    // SAFETY: libFuzzer calls the target from one thread at a time, and each call takes the
+    // reference once.
     unsafe {
-        let slot = &mut *std::ptr::addr_of_mut!(LIST);
-        slot.get_or_insert_with(|| Box::new(GroupList::new()))
+        let slot = &mut *std::ptr::addr_of_mut!(STORAGE);
+        slot.get_or_insert_with(|| vec![Gid::ROOT; NGROUPS_MAX])
+    }
+}
+
+/// A group lookup's answer, in the reference's terms.
+fn group_answer(
+    result: ucw_daemon::Result<Lookup<u32>>,
+    names: &Names<'_>,
+) -> Result<Option<u32>, Failure> {
+    match result {
+        Ok(Lookup::Found(gid)) => Ok(Some(gid)),
+        Ok(Lookup::NotFound) => Ok(None),
+        Ok(Lookup::NoDatabase) => panic!("the file exists"),
+        Err(error) => Err(failure(error, Subject::Group, names)),
     }
 }
 
@@ -237,18 +292,52 @@ fuzz_target!(|data: &[u8]| {
     let want = reference_user(content, UserKey::Uid(uid));
     assert_eq!(got, want, "user by uid {uid}");
 
-    let got = match find_group_by_name(&files, query) {
-        Ok(Lookup::Found(gid)) => Ok(Some(gid)),
-        Ok(Lookup::NotFound) => Ok(None),
-        Ok(Lookup::NoDatabase) => panic!("the file exists"),
-        Err(error) => Err(failure(error, Subject::Group, &names)),
-    };
-    assert_eq!(got, reference_group(content, query), "group {query:?}");
+    let got = group_answer(find_group_by_name(&files, query), &names);
+    let want_group = reference_group(content, query);
+    assert_eq!(got, want_group, "group {query:?}");
 
-    let list = group_list();
-    list.clear();
-    assert!(add_memberships(&files, query, list).expect("no I/O error"));
-    let got: Vec<u32> = list.as_slice().iter().map(|gid| gid.as_raw()).collect();
     let want: Vec<u32> = reference_memberships(content, query).into_iter().collect();
+    let mut list = GroupList::new(group_storage());
+    assert!(add_memberships(&files, query, &mut list).expect("no I/O error"));
+    let got: Vec<u32> = list.as_slice().iter().map(|gid| gid.as_raw()).collect();
     assert_eq!(got, want, "memberships of {query:?}");
+
+    // The one-pass lookup answers what the two lookups answer.
+    let mut list = GroupList::new(group_storage());
+    let got = group_answer(
+        find_group_with_memberships(&files, query, query, &mut list),
+        &names,
+    );
+    assert_eq!(got, want_group, "group and memberships of {query:?}");
+    let got: Vec<u32> = list.as_slice().iter().map(|gid| gid.as_raw()).collect();
+    assert_eq!(got, want, "memberships with the group {query:?}");
+
+    // A list too small for the memberships: an error, after the group's own.
+    let capacity = 1 + usize::from(length % 3);
+    let mut small = [Gid::ROOT; 3];
+    let mut list = GroupList::new(&mut small[..capacity]);
+    let overflow = want.len() > capacity;
+    match add_memberships(&files, query, &mut list) {
+        Ok(exists) => assert!(exists && !overflow, "{capacity} {want:?}"),
+        Err(error) => {
+            assert!(overflow, "{error}");
+            assert_eq!(
+                failure(error, Subject::User, &names),
+                Failure::TooManyGroups
+            );
+        }
+    }
+    let mut list = GroupList::new(&mut small[..capacity]);
+    let got = group_answer(
+        find_group_with_memberships(&files, query, query, &mut list),
+        &names,
+    );
+    let want_combined = match want_group {
+        Ok(Some(_)) if overflow => Err(Failure::TooManyGroups),
+        other => other,
+    };
+    assert_eq!(
+        got, want_combined,
+        "group and {capacity} memberships of {query:?}"
+    );
 });

@@ -178,12 +178,17 @@ fn write(fd: u32, bytes: &[u8]) -> Result<usize, rustix::io::Errno> {
     }
 }
 
-/// Storage for the credentials `ucw-daemonize` resolves: about 260 KiB (room for every
-/// supplementary group), so in `.bss`, not on the stack; handed out once.
-pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials> {
+/// Storage for the credentials `ucw-daemonize` resolves, with room for every supplementary
+/// group the kernel allows (256 KiB), so in `.bss`, not on the stack; handed out once.
+pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials<'static>> {
     use core::sync::atomic::{AtomicBool, Ordering};
-    static mut CREDENTIALS: ucw_daemon::credentials::Credentials =
-        ucw_daemon::credentials::Credentials::new();
+    use ucw_daemon::account::NGROUPS_MAX;
+    use ucw_daemon::credentials::Credentials;
+    static mut GROUPS: [rustix::process::Gid; NGROUPS_MAX] =
+        [rustix::process::Gid::ROOT; NGROUPS_MAX];
+    // Made when handed out: until then nothing, so `.bss`, not file size.
+    static mut CREDENTIALS: core::mem::MaybeUninit<Credentials<'static>> =
+        core::mem::MaybeUninit::uninit();
     static TAKEN: AtomicBool = AtomicBool::new(false);
     // A load and a store, not a swap: the tools are single-threaded, and an atomic
     // read-modify-write compiles on aarch64 to a helper that asks libc's getauxval for the CPU's
@@ -192,7 +197,13 @@ pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials
         return None;
     }
     TAKEN.store(true, Ordering::Release);
-    // SAFETY: `TAKEN` lets this reference be made once in this single-threaded process, so it
-    // is the only one.
-    Some(unsafe { &mut *core::ptr::addr_of_mut!(CREDENTIALS) })
+    // SAFETY: `TAKEN` lets these references be made once in this single-threaded process, so
+    // they are the only ones.
+    let (groups, credentials) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(GROUPS),
+            &mut *core::ptr::addr_of_mut!(CREDENTIALS),
+        )
+    };
+    Some(credentials.write(Credentials::new(groups)))
 }

@@ -1,0 +1,330 @@
+//! The account files' reader: one file streamed through a fixed buffer and searched sixteen
+//! bytes at a time ([`crate::sys::bytes`]) for the bytes that matter — `:` and the newline,
+//! and a member's first and last byte — so that what cannot match is passed over at memory
+//! speed, never byte by byte.
+//!
+//! This module owns the buffer, its refills and one way of moving through a line,
+//! [`Scanner::seek`]: to the end of the field (keeping it whole up to a capacity), to the end
+//! of the line, or to the end of a member list, saying whether it names a member. It must
+//! never hold more of a line than the one field it was asked to keep (or a member's length),
+//! so that lines of any length cost the same memory; never allocate; and never interpret a
+//! field: the lookups in [`super`] do.
+
+use super::NAME_CAPACITY;
+use crate::error::{Error, Message, Result, Subject};
+use crate::sys::bytes::equal_mask;
+use core::ffi::CStr;
+use core::ops::Range;
+use rustix::fd::OwnedFd;
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+/// Bytes of file content one read may bring: 16 KiB. Larger reads make fewer system calls
+/// (4 KiB reads cost a 100 MB group file twice the kernel time), and the buffer lives on the
+/// stack during a lookup, so it stays well inside a 64 KiB thread stack.
+const CONTENT_CAPACITY: usize = 16 * 1024;
+
+/// Room after the content that a block comparison may read but that never holds content: a
+/// block starting at the last content byte reads 15 more, one shifted by a member's length
+/// up to `NAME_CAPACITY - 1` more again.
+const SLACK: usize = 16 + NAME_CAPACITY;
+
+/// The buffer a [`Scanner`] reads through; the lookup owns it, so it exists once.
+pub(super) type Buffer = [u8; CONTENT_CAPACITY + SLACK];
+
+/// A new, zeroed [`Buffer`] (the bytes after the content are read, never used, so they must
+/// be initialised).
+pub(super) const fn new_buffer() -> Buffer {
+    [0; CONTENT_CAPACITY + SLACK]
+}
+
+/// The largest field [`Seek::Field`] can keep whole.
+pub(super) const FIELD_CAPACITY_LIMIT: usize = CONTENT_CAPACITY - 1;
+
+/// What [`Scanner::seek`] looks for from the reading position.
+#[derive(Clone, Copy)]
+pub(super) enum Seek<'m> {
+    /// The end of the field, keeping the field whole when it has at most this many bytes
+    /// ([`FIELD_CAPACITY_LIMIT`] at most).
+    Field(usize),
+    /// The end of the line.
+    Line,
+    /// The end of the field, a comma-separated member list, and whether one of its members is
+    /// exactly this name (1 to [`NAME_CAPACITY`] bytes, none of them `,`, `:` or a newline).
+    Member(&'m [u8]),
+    /// From the start of a line: the start of the first line whose name is exactly this
+    /// (1 to [`NAME_CAPACITY`] bytes, neither `:` nor a newline among them), passing over
+    /// every other line without looking at it, or the end of the file.
+    Named(&'m [u8]),
+}
+
+/// How a field ended.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum End {
+    /// At a `:`: the line has another field.
+    Field,
+    /// At a newline or the end of the file: the line is over.
+    Line,
+}
+
+/// Where [`Scanner::seek`] stopped and what it saw.
+pub(super) struct Sought {
+    /// The field's bytes, for [`Scanner::bytes`] (until the next seek); `None` when it was
+    /// longer than asked (it was passed over, never kept) or not asked for.
+    pub(super) field: Option<Range<usize>>,
+    /// How the field ended (after [`Seek::Line`]: [`End::Line`]).
+    pub(super) end: End,
+    /// After [`Seek::Member`]: whether the list names the member; after [`Seek::Named`]:
+    /// whether a line has the name (the reading position is at its start).
+    pub(super) listed: bool,
+}
+
+/// One open account file and the part of it in the buffer: `buffer[position..end]` is content
+/// not yet looked at (or, during a seek, the field so far).
+///
+/// A read error ends the file early and is kept: every lookup asks [`Scanner::finish`]
+/// before it answers, so a line cut short by an error never counts.
+pub(super) struct Scanner<'b> {
+    fd: OwnedFd,
+    subject: Subject,
+    buffer: &'b mut Buffer,
+    position: usize,
+    end: usize,
+    failure: Option<Errno>,
+}
+
+/// What marks a candidate place for a member: its first byte, and its middle and last bytes
+/// at their distances from it (three bytes make candidates rare, even among members that
+/// look alike).
+#[derive(Clone, Copy)]
+struct Probe {
+    first: u8,
+    middle_at: usize,
+    middle: u8,
+    last_at: usize,
+    last: u8,
+}
+
+impl Probe {
+    /// The probe of `member`; `None` when it is empty.
+    fn of(member: &[u8]) -> Option<Self> {
+        let (middle_at, last_at) = (member.len() / 2, member.len().checked_sub(1)?);
+        Some(Self {
+            first: member[0],
+            middle_at,
+            middle: member[middle_at],
+            last_at,
+            last: member[last_at],
+        })
+    }
+}
+
+impl<'b> Scanner<'b> {
+    /// Opens `path`, the file `subject` names, to be read through `buffer`; `Ok(None)` when it
+    /// does not exist.
+    pub(super) fn open(
+        path: &CStr,
+        subject: Subject,
+        buffer: &'b mut Buffer,
+    ) -> Result<Option<Self>> {
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY;
+        match rustix::fs::open(path, flags, Mode::empty()) {
+            Ok(fd) => Ok(Some(Self {
+                fd,
+                subject,
+                buffer,
+                position: 0,
+                end: 0,
+                failure: None,
+            })),
+            Err(Errno::NOENT) => Ok(None),
+            Err(errno) => Err(Error::system(Message::Open, subject, errno)),
+        }
+    }
+
+    /// The read error that ended the file early, if one did.
+    pub(super) fn finish(&self) -> Result<()> {
+        match self.failure {
+            None => Ok(()),
+            Some(errno) => Err(Error::system(Message::Read, self.subject, errno)),
+        }
+    }
+
+    /// The bytes of a field [`Scanner::seek`] returned.
+    #[inline(never)]
+    pub(super) fn bytes(&self, range: Range<usize>) -> &[u8] {
+        self.buffer.get(range).unwrap_or_default()
+    }
+
+    /// The 16 bytes from `at` (inside the buffer for every `at` below the content's end plus
+    /// a member's length: the slack).
+    #[inline(always)]
+    fn block(&self, at: usize) -> &[u8; 16] {
+        match self.buffer.get(at..).and_then(<[u8]>::first_chunk) {
+            Some(block) => block,
+            None => &[0; 16],
+        }
+    }
+
+    /// Reads more of the file after the content; `false` at the end of the file (or after a
+    /// read error, which is kept). When nothing is kept (`position == end`) the buffer
+    /// starts over.
+    fn fill(&mut self) -> bool {
+        if self.position == self.end {
+            self.position = 0;
+            self.end = 0;
+        }
+        // Fuzzing reads a few bytes at a time, so that every field and member crosses reads.
+        #[cfg(fuzzing)]
+        let limit = CONTENT_CAPACITY.min(self.end + 1 + self.end % 7);
+        #[cfg(not(fuzzing))]
+        let limit = CONTENT_CAPACITY;
+        while self.failure.is_none() {
+            match rustix::io::read(&self.fd, &mut self.buffer[self.end..limit]) {
+                Ok(0) => break,
+                Ok(count) => {
+                    self.end += count;
+                    return true;
+                }
+                Err(Errno::INTR) => {}
+                Err(errno) => self.failure = Some(errno),
+            }
+        }
+        false
+    }
+
+    /// Whether a line starts at the reading position (`false`: the end of the file).
+    pub(super) fn next_line(&mut self) -> bool {
+        self.position < self.end || self.fill()
+    }
+
+    /// The byte at the reading position, after [`Scanner::next_line`] said a line starts
+    /// there.
+    pub(super) fn first_byte(&self) -> u8 {
+        self.buffer[self.position]
+    }
+
+    /// The first place at or after `at` in the content holding a newline (with `newline`),
+    /// a `:` (with `colon`), or, with a `probe`, a candidate: a name's first, middle and last
+    /// bytes at their distances.
+    #[inline(always)]
+    fn next_event(
+        &self,
+        mut at: usize,
+        newline: bool,
+        colon: bool,
+        probe: Option<Probe>,
+    ) -> Option<usize> {
+        while at < self.end {
+            let block = self.block(at);
+            let mut mask = 0;
+            if newline {
+                mask |= equal_mask(block, b'\n');
+            }
+            if colon {
+                mask |= equal_mask(block, b':');
+            }
+            if let Some(probe) = probe {
+                mask |= equal_mask(block, probe.first)
+                    & equal_mask(self.block(at + probe.middle_at), probe.middle)
+                    & equal_mask(self.block(at + probe.last_at), probe.last);
+            }
+            if self.end - at < 16 {
+                // The last block: only its first bytes are content.
+                mask &= (1 << (self.end - at)) - 1;
+            }
+            if mask != 0 {
+                return Some(at + mask.trailing_zeros() as usize);
+            }
+            at += 16;
+        }
+        None
+    }
+
+    /// Moves the reading position past the end of the field (or, for [`Seek::Line`], the
+    /// line) at the reading position, reading as needed, and says what it saw.
+    pub(super) fn seek(&mut self, seek: Seek<'_>) -> Sought {
+        // What ends the seek, and the name a candidate must be: a member (after a comma,
+        // before a comma or the line's end) or a line's name (after a newline, before a `:`
+        // or the line's end).
+        let (capacity, delimiters, colon, mut member, separator) = match seek {
+            Seek::Field(capacity) => (capacity, true, true, &[][..], 0),
+            Seek::Line => (0, true, false, &[][..], 0),
+            Seek::Member(member) => (0, true, true, member, b','),
+            Seek::Named(name) => (0, false, false, name, b'\n'),
+        };
+        // Where the field (or line) starts, while that is in the buffer: a name starts there.
+        let mut start = Some(self.position);
+        let mut at = self.position;
+        let mut listed = false;
+        let mut file_ended = false;
+        let mut probe = Probe::of(member);
+        // Where the field ends (or the line starts), where reading goes on, and how.
+        let (stop, next, end) = 'found: loop {
+            // Candidates starting below this have all their bytes and the one after them in
+            // the content (at the end of the file, the end is the one after).
+            let complete_below = (self.end + usize::from(file_ended)).saturating_sub(member.len());
+            while let Some(index) = self.next_event(at, delimiters, colon, probe) {
+                let byte = self.buffer[index];
+                if delimiters && matches!(byte, b'\n' | b':') {
+                    let end = if byte == b':' { End::Field } else { End::Line };
+                    break 'found (index, index + 1, end);
+                }
+                if index < complete_below && self.is_name_at(index, member, start, separator) {
+                    listed = true;
+                    if !delimiters {
+                        break 'found (index, index, End::Field);
+                    }
+                    member = &[];
+                    probe = None;
+                }
+                at = index + 1;
+            }
+            if file_ended {
+                break 'found (self.end, self.end, End::Line);
+            }
+            // Keep what is still needed: a field that may still fit; for a name, the
+            // candidates from `resume` on and the byte before them (a name starts after a
+            // separator).
+            let (resume, keep) = match start {
+                _ if !member.is_empty() => {
+                    let resume = complete_below.max(start.unwrap_or(0));
+                    let keep = match start {
+                        Some(start) if start == resume => start,
+                        _ => resume.saturating_sub(1),
+                    };
+                    (resume, keep)
+                }
+                Some(start) if self.end - start <= capacity => (self.end, start),
+                _ => (self.end, self.end),
+            };
+            self.buffer.copy_within(keep..self.end, 0);
+            self.end -= keep;
+            self.position = 0;
+            start = start.and_then(|start| start.checked_sub(keep));
+            at = resume - keep;
+            file_ended = !self.fill();
+        };
+        self.position = next;
+        Sought {
+            field: start
+                .filter(|&start| stop - start <= capacity)
+                .map(|start| start..stop),
+            end,
+            listed,
+        }
+    }
+
+    /// Whether `name` is whole at `index`: it starts at `start` or after `separator` (a
+    /// member after a comma, a line after a newline), and ends before the line's end or the
+    /// next member (`,`) or field (`:`). All its bytes, and the one after them unless the
+    /// file ends there, are content.
+    fn is_name_at(&self, index: usize, name: &[u8], start: Option<usize>, separator: u8) -> bool {
+        let after = index + name.len();
+        let starts = start == Some(index) || (index > 0 && self.buffer[index - 1] == separator);
+        let next = if separator == b',' { b',' } else { b':' };
+        let ends =
+            after >= self.end || matches!(self.buffer[after], b'\n') || self.buffer[after] == next;
+        starts && ends && self.buffer.get(index..after) == Some(name)
+    }
+}
