@@ -17,7 +17,10 @@ mod group_list;
 mod passwd;
 mod scanner;
 
-pub use group::{add_memberships, find_group_by_name, find_group_with_memberships};
+pub use group::{add_memberships, find_group_by_name};
+// One pass for a group and its members, which only the fuzz targets (tests/fuzz) call.
+#[cfg(fuzzing)]
+pub use group::find_group_with_memberships;
 pub(crate) use group::{add_primary_group, find_group};
 pub use group_list::GroupList;
 pub use passwd::{find_user_by_name, find_user_by_uid};
@@ -30,7 +33,7 @@ use scanner::{Scanner, Sought};
 
 /// The largest user or group id we accept: 4,294,967,295 (`-1`) means "no change" to the
 /// kernel's set*id calls.
-pub const ID_MAX: u32 = 4_294_967_294;
+pub(crate) const ID_MAX: u32 = 4_294_967_294;
 
 /// The kernel's limit on supplementary groups (`NGROUPS_MAX`).
 pub const NGROUPS_MAX: usize = 65_536;
@@ -139,7 +142,7 @@ impl core::fmt::Debug for UserEntry {
 
 /// Parses the number of a `#uid` / `#gid` argument (the text after `#`): decimal, no sign,
 /// at most [`ID_MAX`].
-pub fn parse_id(digits: &[u8]) -> Option<u32> {
+pub(crate) fn parse_id(digits: &[u8]) -> Option<u32> {
     parse_decimal(digits, ID_MAX as u64).map(|value| value as u32)
 }
 

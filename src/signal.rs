@@ -40,7 +40,7 @@ impl Signal {
     /// SIGTERM, the default of STOP.
     pub const TERM: Signal = Signal(15);
     /// SIGCONT, sent after STOP's signal so a stopped daemon can act on it.
-    pub const CONT: Signal = Signal(18);
+    pub(crate) const CONT: Signal = Signal(18);
     /// SIGCHLD, which the supervisor reads to learn that its program ended.
     pub const CHLD: Signal = Signal(17);
     /// SIGSTOP, which no process can catch (a supervisor cannot forward it).
@@ -112,11 +112,6 @@ impl SignalSet {
     /// The set with `signal` added.
     pub const fn with(self, signal: Signal) -> Self {
         Self(self.0 | 1u64 << (signal.0 - 1))
-    }
-
-    /// The set with `signal` removed.
-    pub const fn without(self, signal: Signal) -> Self {
-        Self(self.0 & !(1u64 << (signal.0 - 1)))
     }
 
     /// Whether `signal` is in the set.
@@ -292,9 +287,6 @@ mod tests {
         assert!(!SignalSet::ALL_CATCHABLE.contains(Signal::STOP));
         assert!(SignalSet::ALL_CATCHABLE.contains(Signal::from_number(35).unwrap()));
         assert_eq!(SignalSet::ALL_CATCHABLE.mask(), SignalSet::ALL_CATCHABLE.0);
-        assert!(!SignalSet::ALL_CATCHABLE
-            .without(Signal::TERM)
-            .contains(Signal::TERM));
     }
 
     #[test]

@@ -908,7 +908,10 @@ fn user_switch_sets_ids_groups_and_environment() {
     all(ucw_failpoints, not(ucw_test_as_root)),
     ignore = "needs root: switching to another user"
 )]
-#[cfg_attr(not(ucw_failpoints), ignore = "needs --cfg ucw_failpoints: tests/run-all runs it")]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+)]
 fn a_passwd_entry_without_home_or_shell_leaves_home_unset() {
     common::require_root("--user");
     let dir = TempDir::new("daemonize-nohome");

@@ -204,6 +204,7 @@ pub fn add_memberships(
 /// switch with an explicit group needs them: the gid of the first group called `name`, and
 /// every group listing `user` added to `groups`. The group's own errors (not found,
 /// malformed, no file) come first; then too many groups.
+#[cfg_attr(not(fuzzing), allow(dead_code))]
 pub fn find_group_with_memberships(
     files: &AccountFiles<'_>,
     name: &[u8],

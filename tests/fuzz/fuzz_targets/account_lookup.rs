@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::OnceLock;
 use ucw_daemon::account::{
     add_memberships, find_group_by_name, find_group_with_memberships, find_user_by_name,
-    find_user_by_uid, parse_id, AccountFiles, GroupList, Lookup, HOME_CAPACITY, NAME_CAPACITY,
+    find_user_by_uid, AccountFiles, GroupList, Lookup, HOME_CAPACITY, NAME_CAPACITY,
     NGROUPS_MAX,
 };
 use ucw_daemon::{Context, ErrorKind, Subject};
@@ -38,6 +38,19 @@ fn id_field(text: &[u8]) -> Option<u32> {
         return None;
     }
     parse_id(text)
+}
+
+/// An id as DESIGN.md §6 has it: decimal digits only, at most 4,294,967,294.
+fn parse_id(text: &[u8]) -> Option<u32> {
+    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .filter(|&id| id <= 4_294_967_294)
+        .map(|id| id as u32)
 }
 
 fn is_entry_name(name: &[u8]) -> bool {
