@@ -220,7 +220,7 @@ messages! {
     Write = System, "Cannot write %s";
     SetFlags = System, "Cannot set flags of %s";
     Execute = System, "Cannot execute %n";
-    SetUpNotifyFd = System, "Cannot set up descriptor %1 for the readiness of %n";
+    SetUpNotifyFd = System, "Cannot set up readiness descriptor %1 for %n";
     CreatePipe = System, "Cannot create a pipe";
     CreateSocket = System, "Cannot create a socket";
     ForkDaemon = System, "Cannot fork the daemon";

@@ -772,7 +772,7 @@ fn a_notify_fd_that_cannot_be_set_up_is_named() {
     assert_eq!(
         run.stderr,
         format!(
-            "ucw-daemonize: Cannot set up descriptor 1048576 for the readiness of sleep: \
+            "ucw-daemonize: Cannot set up readiness descriptor 1048576 for sleep: \
              EBADF (Bad file descriptor)\n\
              ucw-daemon-control: {} could not start the daemon (exit status 102)\n",
             daemonize_tool()

@@ -365,11 +365,12 @@ fn holds(process: BorrowedFd<'_>, number: u32, lock: &LockId) -> Result<Holding>
         if name.to_bytes().first() == Some(&b'.') {
             continue;
         }
+        // `fd/<n>`: the descriptor's link, beside its fdinfo entry.
         let mut link_path = [0u8; 24];
-        let mut writer = Writer::new(&mut link_path[..]);
-        writer.push(b"fd/");
-        writer.push(name.to_bytes());
-        writer.push(b"\0");
+        let digits = name.to_bytes();
+        let end = 3 + digits.len().min(link_path.len() - 4);
+        link_path[..3].copy_from_slice(b"fd/");
+        link_path[3..end].copy_from_slice(&digits[..end - 3]);
         let link_path = CStr::from_bytes_until_nul(&link_path).unwrap_or(c"fd");
         let mut link = [0u8; LINK_PREFIX];
         let closed = |errno| matches!(errno, Errno::NOENT | Errno::SRCH);

@@ -18,12 +18,16 @@
 //!
 //! Readiness (optional): with `--notify-fd N` the program writes a newline to descriptor N
 //! when it is ready (s6's convention); with `--notify-socket` it sends `READY=1` to
-//! `$NOTIFY_SOCKET` (systemd's `sd_notify`), an abstract datagram socket we create, from the
-//! program's uid (checked with `SO_PASSCRED`, no `/proc` needed). The launcher — and so
-//! `ucw-daemon-control --start` — returns only then. A program that exits or closes its
-//! notification channel first makes the launcher exit 102 saying so, with nothing left
-//! running; a launcher that dies or gives up first (START's deadline) makes the supervisor
-//! kill the program's process group and empty the PID file.
+//! `$NOTIFY_SOCKET` (systemd's `sd_notify`), an abstract datagram socket we create. Its name
+//! is no secret, so a datagram counts only from the program's uid (`SO_PASSCRED`) and from the
+//! service: the program, or a live process of its group or of our session, checked on the
+//! sender's pidfd where the kernel sends one (`SCM_PIDFD`; no `/proc` needed). The launcher —
+//! and so `ucw-daemon-control --start` — returns only then. A program that exits or closes
+//! its notification channel first makes the launcher exit 102 saying so (what it said before
+//! it ended counts: "was ready, then exited"), with nothing left running; a launcher that dies
+//! or gives up first (START's deadline) makes the supervisor kill the program's process group
+//! and empty the PID file. Once the launcher was told "ready", a program that ends keeps the
+//! PID file naming the supervisor until the launcher has been collected (START looks first).
 //!
 //! With `--exec` the program replaces the body and inherits the lock itself: lighter, but
 //! the program or its children may keep the lock (a child that outlives it) or drop it (a
@@ -619,10 +623,9 @@ impl Job<'_> {
             let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
             let report = i32::from_ne_bytes(report);
             let errno = Errno::from_raw_os_error(report & !NOTIFY_SETUP_FAILED);
-            if report & NOTIFY_SETUP_FAILED != 0 {
-                let Notify::Descriptor(number) = self.notify else {
-                    unreachable!("only --notify-fd sets up a descriptor")
-                };
+            if let (Notify::Descriptor(number), true) =
+                (self.notify, report & NOTIFY_SETUP_FAILED != 0)
+            {
                 return Err(
                     Error::system(Message::SetUpNotifyFd, Subject::Program, errno).with(1, number),
                 );
@@ -820,31 +823,30 @@ fn launcher_pidfd() -> Option<OwnedFd> {
     (rustix::process::getppid() == Some(parent)).then_some(pidfd)
 }
 
-/// The longest the PID file keeps naming a program that ended while its launcher's parent
-/// may not have looked at the file yet (a parent that never collects its child).
-const LAUNCHER_LOOK: core::time::Duration = core::time::Duration::from_secs(1);
+/// How often, 2 ms apart, the supervisor looks whether its launcher has been collected before
+/// it lets go of the PID file of a program that has ended (1 s: a parent that never collects
+/// its child must not keep a dead program "running").
+const LAUNCHER_LOOKS: u32 = 500;
 
-/// Waits (at most [`LAUNCHER_LOOK`]) until the launcher has been collected by its parent
-/// (its pidfd shows POLLHUP). START looks at the PID file before it collects the launcher, so
-/// a program that exits right after it was ready is seen as started — which it was — never
-/// as "did not lock its PID file".
+/// Waits (at most [`LAUNCHER_LOOKS`] × 2 ms) until the launcher has been collected by its
+/// parent (its pidfd shows POLLHUP). START looks at the PID file before it collects the
+/// launcher, so a program that exits right after it was ready is seen as started — which it
+/// was — never as "did not lock its PID file".
 fn wait_until_collected(launcher: Option<&OwnedFd>) {
     let Some(launcher) = launcher else {
         return;
     };
-    let step = core::time::Duration::from_millis(2);
-    let mut waited = core::time::Duration::ZERO;
-    while waited < LAUNCHER_LOOK {
+    for _ in 0..LAUNCHER_LOOKS {
         let mut fds = [PollFd::new(launcher, PollFlags::IN)];
-        let polled = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
-        if polled.is_err() || fds[0].revents().contains(PollFlags::HUP) {
+        // (A failed poll leaves no event: the looks run out, 1 s.)
+        let _ = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
+        if fds[0].revents().contains(PollFlags::HUP) {
             return;
         }
         let _ = rustix::thread::nanosleep(&rustix::event::Timespec {
             tv_sec: 0,
-            tv_nsec: step.as_nanos() as i64,
+            tv_nsec: 2_000_000,
         });
-        waited += step;
     }
 }
 
