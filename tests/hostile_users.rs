@@ -124,6 +124,9 @@ fn stop_and_reload_with_a_parent_namespace_proc_reach_the_daemon_not_a_bystander
 const SESSION_IN_B: &str = r#"
 "$1" --start --pid-file "$4" -- "$2" --pid-file "$4" -- "$3" "report=$5" setuid=65534
 echo "start=$?"
+# Once the program has changed its uid, its supervisor's death no longer kills it.
+i=0
+while ! grep -q '^uid=' "$5" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 daemon=$(cat "$4")
 echo "proc_there=$(tr '\0' ' ' < /proc/$daemon/cmdline)"
 : > "$4.armed"
@@ -219,6 +222,9 @@ fn the_session_fallback_with_a_parent_namespace_proc_signals_the_holders() {
 const GONE_IN_B: &str = r#"
 "$1" --start --pid-file "$4" -- "$2" --pid-file "$4" -- "$3" "report=$5" setuid=65534
 echo "start=$?"
+# Once the program has changed its uid, its supervisor's death no longer kills it.
+i=0
+while ! grep -q '^uid=' "$5" && [ $i -lt 200 ]; do sleep 0.05; i=$((i + 1)); done
 kill -KILL "$(cat "$4")"
 sleep 0.2
 "$1" --stop --timeout 2 --pid-file "$4" 2>&1
