@@ -429,7 +429,8 @@ fn a_hard_linked_pid_file_is_refused_by_every_action_and_never_changed() {
         pid_file: Some(&path),
         ..ucw_daemon::daemon::Params::default()
     };
-    let mut credentials = Box::new(ucw_daemon::credentials::Credentials::new());
+    let mut groups = [rustix::process::Gid::ROOT; 16];
+    let mut credentials = ucw_daemon::credentials::Credentials::new(&mut groups);
     let error = match ucw_daemon::daemon::init(&params, &mut credentials) {
         Ok(_) => panic!("daemon::init accepted a hard-linked PID file"),
         Err(error) => error,
