@@ -160,6 +160,9 @@ pub enum ErrorKind {
     /// The process the PID file names has exited, but other processes of the daemon still
     /// hold the lock.
     LockedByOthers,
+    /// `/proc` is the procfs of a PID namespace the caller is not in: no proof about the
+    /// daemon can be read there, so it is not signalled.
+    ForeignProcNamespace,
     /// Something did not happen within the deadline.
     Timeout,
     /// The launched program failed (an exit status, a signal, no locked PID file after it).
@@ -249,6 +252,7 @@ messages! {
     Write = System, "Cannot write %s";
     SetFlags = System, "Cannot set flags of %s";
     Execute = System, "Cannot execute %n";
+    SetUpNotifyFd = System, "Cannot set up readiness descriptor %1 for %n";
     CreatePipe = System, "Cannot create a pipe";
     CreateSocket = System, "Cannot create a socket";
     ForkDaemon = System, "Cannot fork the daemon";
@@ -270,6 +274,9 @@ messages! {
     PollPidfd = System, "Cannot poll a pidfd";
     SendSignal = System, "Cannot send signal %k1 to process %2";
     ReadProcess = System, "Cannot read /proc/%1/fdinfo";
+    ReadOwnFdinfo = System, "Cannot read /proc/self/fdinfo/%1";
+    ReadMountinfo = System, "Cannot read /proc/self/mountinfo";
+    ReadProcDirectory = System, "Cannot read /proc";
     ReadThreads = System, "Cannot read /proc/self/status";
     WaitFor = System, "Cannot wait for %n";
     ReadExecReport = System, "Cannot read the exec report of %n";
@@ -295,6 +302,7 @@ messages! {
     RefuseHardLinks = Refused(HardLinks), "Refusing %s: it has %1 hard links";
     InvalidPidContent = InvalidPid, "%s does not contain a valid PID";
     NotHolding = NotLockHolder, "process %1 does not hold the lock on %P";
+    ForeignProc = ForeignProcNamespace, "/proc shows another PID namespace; not signalling";
     HeldByOthers = LockedByOthers,
         "daemon %1 has exited, but other processes of the daemon still hold the lock on %P";
     HeldByOthersWithin = LockedByOthers,
@@ -318,6 +326,8 @@ messages! {
         "Cannot start the daemon: process %1 ended before confirming its start";
     EndedBeforeReady = DaemonEnded, "%n exited with status %1 before it was ready";
     KilledBeforeReady = DaemonEnded, "%n was killed by signal %1 (%k1) before it was ready";
+    EndedAfterReady = DaemonEnded, "%n was ready, then exited with status %1";
+    KilledAfterReady = DaemonEnded, "%n was ready, then was killed by signal %1 (%k1)";
     BodyCouldNotStart = BodyFailed, "The daemon could not start";
     ClosedBeforeReady = DaemonEnded, "%n closed its notification channel before it was ready";
     UnexpectedConfirmation = Protocol,

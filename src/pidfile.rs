@@ -2,12 +2,13 @@
 //! the PID, and classifying what a controller sees (DESIGN.md §2).
 //!
 //! This module owns every `open`, `flock`, `read` and `write` of those two files and the
-//! checks that make them safe to trust: no symlinks, regular files, the right owner, not
-//! writable by others, never on a pseudo file system (procfs, sysfs, …) when written, never
-//! on descriptors 0–2, and tightened to `0600` when readable by others (anyone who can read a
-//! file can hold its lock). It must never unlink either file, never block on a FIFO, never
-//! hold the PID file across a launch, and never decide what an action does with a
-//! classification (that is [`crate::control`]'s job).
+//! checks that make them safe to trust: no symlinks, regular files with exactly one link,
+//! the right owner, not writable by others, never on a pseudo file system (procfs, sysfs, …)
+//! when written, never on descriptors 0–2, and tightened to `0600` when readable by others
+//! (anyone who can read a file can hold its lock). It must never unlink either file, never
+//! change a file it refuses, never block on a FIFO, never hold the PID file across a launch,
+//! and never decide what an action does with a classification (that is
+//! [`crate::control`]'s job).
 
 use crate::error::{Error, Message, Result, Subject};
 use crate::text::{parse_decimal, Writer};
@@ -105,11 +106,19 @@ pub(crate) fn open_checked(
     Ok((fd, stat))
 }
 
-/// Verifies that `stat` describes a regular file owned as `owner` says and not writable by
-/// group or others; `subject` names the file in the error.
+/// Verifies that `stat` describes a regular file with exactly one link, owned as `owner`
+/// says and not writable by group or others; `subject` names the file in the error.
+///
+/// One link (docs/design.md §2): a second name of the file is another file's contents,
+/// mode and owner (a hard link to a root-owned `0640` file would have its mode tightened,
+/// its contents replaced by a PID, and be emptied by STOP), so such a file is refused before
+/// anything could change it.
 pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<()> {
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(Error::new(Message::RefuseNotRegular, subject));
+    }
+    if stat.st_nlink != 1 {
+        return Err(Error::new(Message::RefuseHardLinks, subject).with(1, stat.st_nlink as u32));
     }
     // A root-owned file needs no geteuid when root is acceptable (one syscall saved on the
     // controller's path, which opens two such files).

@@ -17,12 +17,12 @@ use crate::sys;
 use rustix::fd::{AsFd, BorrowedFd};
 use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
-use rustix::process::{Pid, PidfdFlags, WaitOptions, WaitStatus};
+use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 
 /// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
-/// running daemon behind, whose PID it returns. A launcher still running when the deadline passes is killed and
-/// reaped (a daemon following DESIGN §4 then exits too: its release never comes), so no
-/// zombie is left in the calling process.
+/// running daemon behind, whose PID it returns. A launcher still running when the deadline
+/// passes is killed and reaped (a daemon following DESIGN §4 then exits too: its release never
+/// comes), so no zombie is left in the calling process.
 pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
     if params.program.is_empty() {
         return Err(Error::new(Message::NoProgramGiven, Subject::None));
@@ -32,8 +32,19 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
             Error::new(Message::TooManyEntries, Subject::Program).with(1, MAX_LIST_ENTRIES as u32)
         );
     }
+    let (launcher, outcome) = run_launcher(params, deadline)?;
+    // The PID file is judged while the launcher is still a zombie (collected only after):
+    // a supervisor whose program ended right after it was ready keeps naming itself until
+    // then, so "started" is never misread as "did not lock" (docs/design.md §3, launch).
+    let verdict = judge(params, outcome);
+    collect(launcher);
+    verdict
+}
+
+/// What the launcher's outcome and then the PID file say about the start.
+fn judge(params: &Params<'_>, outcome: Outcome) -> Result<Pid> {
     let program_error = |message| Error::new(message, Subject::Program);
-    match run_launcher(params, deadline)? {
+    match outcome {
         // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
         // or another thread reaped the launcher): the PID file decides.
         Outcome::Exited(0) | Outcome::Unknown => {}
@@ -64,8 +75,9 @@ enum Outcome {
     Unknown,
 }
 
-/// Forks and execs the launcher and waits for it.
-fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<Outcome> {
+/// Forks and execs the launcher and waits for it to exit; returns it uncollected (a zombie,
+/// or already gone after ECHILD) with its outcome.
+fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<(Pid, Outcome)> {
     let system = |message, errno| Error::system(message, Subject::Program, errno);
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
         .map_err(|errno| Error::system(Message::CreatePipe, Subject::None, errno))?;
@@ -92,7 +104,7 @@ fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<Outcome> {
     };
     drop(reader);
     if let Some(errno) = exec_errno {
-        let _ = wait_child(launcher, &Deadline::start(None));
+        collect(launcher);
         return Err(system(Message::Execute, errno));
     }
     let status = match wait_child(launcher, deadline) {
@@ -101,13 +113,17 @@ fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<Outcome> {
             abandon(launcher);
             return Err(timeout(params));
         }
-        Err(Errno::CHILD) => return Ok(Outcome::Unknown),
-        Err(errno) => return Err(system(Message::WaitFor, errno)),
+        Err(Errno::CHILD) => return Ok((launcher, Outcome::Unknown)),
+        Err(errno) => {
+            collect(launcher);
+            return Err(system(Message::WaitFor, errno));
+        }
     };
-    Ok(match (status.terminating_signal(), status.exit_status()) {
+    let outcome = match (status.terminating_signal(), status.exit_status()) {
         (Some(signal), _) => Outcome::Killed(signal),
         (None, code) => Outcome::Exited(code.unwrap_or(-1)),
-    })
+    };
+    Ok((launcher, outcome))
 }
 
 /// How long START waits, after giving up on a launcher, for what it started to let go of the
@@ -167,9 +183,11 @@ fn read_exec_report(reader: BorrowedFd<'_>, deadline: &Deadline) -> Result<Optio
     Ok((filled == bytes.len()).then(|| Errno::from_raw_os_error(i32::from_ne_bytes(bytes))))
 }
 
-/// `waitpid(child)`, bounded by the deadline (`Ok(None)` when it passes): a pidfd polled
-/// with the remaining time, or `WNOHANG` with backoff when pidfds are unavailable.
-pub(crate) fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitStatus>, Errno> {
+/// `waitid(child, WEXITED | WNOWAIT)`, bounded by the deadline (`Ok(None)` when it
+/// passes): a pidfd polled with the remaining time, or `WNOHANG` with backoff when pidfds are
+/// unavailable. The child is left to [`collect`].
+fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitIdStatus>, Errno> {
+    let exited = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
     if deadline.is_limited() {
         match rustix::process::pidfd_open(child, PidfdFlags::empty()) {
             Ok(pidfd) => {
@@ -180,8 +198,8 @@ pub(crate) fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitS
             Err(_) => {
                 let mut step = FIRST_PAUSE;
                 loop {
-                    if let Some((_, status)) =
-                        rustix::process::waitpid(Some(child), WaitOptions::NOHANG)?
+                    if let Some(status) =
+                        rustix::process::waitid(WaitId::Pid(child), exited | WaitIdOptions::NOHANG)?
                     {
                         return Ok(Some(status));
                     }
@@ -193,17 +211,22 @@ pub(crate) fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitS
         }
     }
     loop {
-        match rustix::process::waitpid(Some(child), WaitOptions::empty()) {
-            Ok(Some((_, status))) => return Ok(Some(status)),
-            Ok(None) => {}
-            Err(Errno::INTR) => {}
+        match rustix::process::waitid(WaitId::Pid(child), exited) {
+            Ok(Some(status)) => return Ok(Some(status)),
+            Ok(None) | Err(Errno::INTR) => {}
             Err(errno) => return Err(errno),
         }
     }
 }
 
+/// Collects a child that has exited (or will at once), retrying on EINTR; a child already
+/// collected elsewhere (ECHILD) is fine.
+fn collect(child: Pid) {
+    while let Err(Errno::INTR) = rustix::process::waitpid(Some(child), WaitOptions::empty()) {}
+}
+
 /// Kills and reaps a launcher we give up on, so that it leaves no zombie behind.
 fn abandon(launcher: Pid) {
     let _ = rustix::process::kill_process(launcher, rustix::process::Signal::KILL);
-    let _ = wait_child(launcher, &Deadline::start(None));
+    collect(launcher);
 }

@@ -18,7 +18,6 @@ use core::time::Duration;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::OFlags;
 use rustix::io::Errno;
-use rustix::process::Pid;
 
 /// How long a signalled daemon still has to be seen gone once the deadline has passed (one
 /// last look, so that `--timeout 0` does not fail a daemon that exits at once).
@@ -41,10 +40,10 @@ pub(crate) fn stop(
         // The lock went while we waited: the daemon is gone.
         return Ok(Status::Ok);
     };
-    let Some(file) = StoppedFile::open(params)? else {
+    let Some((file, inode)) = StoppedFile::open(params)? else {
         return Ok(Status::Ok);
     };
-    let lock = deliver::lock_of(params.pid_file, Some(file.fd.as_fd()))?;
+    let lock = deliver::lock_of(file.fd.as_fd(), inode)?;
     let signal = params.signal.unwrap_or(Signal::TERM);
     let delivered = deliver::deliver(params, pid, inspection.file, lock.as_ref(), signal, true)?;
     crate::failpoint::hit("control-stop-signalled");
@@ -68,7 +67,7 @@ pub(crate) fn stop(
     if !params.escalate {
         return Err(timeout(expired));
     }
-    kill_group(&delivered, pid, lock.as_ref())?;
+    kill_group(&delivered, lock.as_ref())?;
     let grace = params
         .timeout
         .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
@@ -79,15 +78,21 @@ pub(crate) fn stop(
 }
 
 /// SIGKILL for the daemon's whole process group: the named process's, or each remaining
-/// holder's when it has exited (a supervisor's program, a daemon's workers).
-fn kill_group(delivered: &Delivered, pid: Pid, lock: Option<&LockId>) -> Result<()> {
-    if let Delivered::Named(target) = delivered {
-        if target.send_group(Signal::KILL)? {
-            return Ok(());
+/// holder's when it has exited (a supervisor's program, a daemon's workers), found in its
+/// session as `/proc` numbers it.
+fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
+    let session = match delivered {
+        Delivered::Named(target) => {
+            if target.send_group(Signal::KILL)? {
+                return Ok(());
+            }
+            target.proc_number()
         }
-    }
-    if let Some(lock) = lock {
-        deliver::signal_others(pid, lock, deliver::ToHolders::KillGroup)?;
+        Delivered::Others(session) => Some(*session),
+        Delivered::Exited => None,
+    };
+    if let (Some(lock), Some(session)) = (lock, session) {
+        deliver::signal_others(session, lock, deliver::ToHolders::KillGroup)?;
     }
     Ok(())
 }
@@ -103,8 +108,9 @@ struct StoppedFile<'a> {
 impl<'a> StoppedFile<'a> {
     /// Opens the PID file for writing, or read-only when that is all the path allows (a
     /// read-only mount, a file we may not write): waiting for the lock needs only that, and
-    /// the daemon empties its own file. `None` when it is gone.
-    fn open(params: &Params<'a>) -> Result<Option<Self>> {
+    /// the daemon empties its own file. Returns it with its inode, `None` when it is gone; a
+    /// file with more than one link is refused before anything is done to it.
+    fn open(params: &Params<'a>) -> Result<Option<(Self, u64)>> {
         let path = params.pid_file;
         let (fd, mut writable) = match pidfile::open_file(path, OFlags::RDWR) {
             Ok(fd) => (fd, true),
@@ -120,9 +126,15 @@ impl<'a> StoppedFile<'a> {
             Err(Errno::NOENT) => return Ok(None),
             Err(errno) => return Err(Error::system(Message::Open, Subject::PidFile, errno)),
         };
+        let stat = rustix::fs::fstat(&fd)
+            .map_err(|errno| Error::system(Message::Stat, Subject::PidFile, errno))?;
+        if stat.st_nlink != 1 {
+            return Err(Error::new(Message::RefuseHardLinks, Subject::PidFile)
+                .with(1, stat.st_nlink as u32));
+        }
         // Never write a kernel interface, whatever a PID file path names.
         writable &= matches!(pidfile::pseudo_file_system(fd.as_fd()), Ok(None));
-        Ok(Some(Self { fd, writable, path }))
+        Ok(Some((Self { fd, writable, path }, stat.st_ino)))
     }
 
     /// Waits until the lock is free, takes it, and empties the file if the path still names
@@ -142,7 +154,8 @@ impl<'a> StoppedFile<'a> {
         }
         if let (Ok(locked), Ok(named)) = (rustix::fs::fstat(&self.fd), rustix::fs::lstat(self.path))
         {
-            if self.writable && FileId::of(&locked) == FileId::of(&named) {
+            // Still the one file it was: one link, the inode the path names.
+            if self.writable && locked.st_nlink == 1 && FileId::of(&locked) == FileId::of(&named) {
                 // The daemon is gone; a failure to empty the file does not undo that.
                 let _ = rustix::fs::ftruncate(&self.fd, 0);
             }

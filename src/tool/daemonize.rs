@@ -18,12 +18,16 @@
 //!
 //! Readiness (optional): with `--notify-fd N` the program writes a newline to descriptor N
 //! when it is ready (s6's convention); with `--notify-socket` it sends `READY=1` to
-//! `$NOTIFY_SOCKET` (systemd's `sd_notify`), an abstract datagram socket we create, from the
-//! program's uid (checked with `SO_PASSCRED`, no `/proc` needed). The launcher — and so
-//! `ucw-daemon-control --start` — returns only then. A program that exits or closes its
-//! notification channel first makes the launcher exit 102 saying so, with nothing left
-//! running; a launcher that dies or gives up first (START's deadline) makes the supervisor
-//! kill the program's process group and empty the PID file.
+//! `$NOTIFY_SOCKET` (systemd's `sd_notify`), an abstract datagram socket we create. Its name
+//! is no secret, so a datagram counts only from the program's uid (`SO_PASSCRED`) and from the
+//! service: the program, or a live process of its group or of our session, checked on the
+//! sender's pidfd where the kernel sends one (`SCM_PIDFD`; no `/proc` needed). The launcher —
+//! and so `ucw-daemon-control --start` — returns only then. A program that exits or closes
+//! its notification channel first makes the launcher exit 102 saying so (what it said before
+//! it ended counts: "was ready, then exited"), with nothing left running; a launcher that dies
+//! or gives up first (START's deadline) makes the supervisor kill the program's process group
+//! and empty the PID file. Once the launcher was told "ready", a program that ends keeps the
+//! PID file naming the supervisor until the launcher has been collected (START looks first).
 //!
 //! With `--exec` the program replaces the body and inherits the lock itself: lighter, but
 //! the program or its children may keep the lock (a child that outlives it) or drop it (a
@@ -43,7 +47,6 @@ use crate::signal::{Signal, SignalSet, Signals};
 use crate::sys;
 use crate::text::{parse_decimal, Writer};
 use core::ffi::{c_char, CStr};
-use core::mem::MaybeUninit;
 use rustix::event::{PollFd, PollFlags};
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::fs::{FileType, Mode, OFlags};
@@ -387,6 +390,9 @@ fn unique_socket_name(buffer: &mut [u8; SOCKET_NAME_CAPACITY]) -> &[u8] {
 
 /// Exit code of the program's child when it cannot even report its exec failure.
 const EXIT_CHILD_FAILED: i32 = 127;
+/// Set in the program's child's report (an errno otherwise) when the `--notify-fd`
+/// descriptor could not be put in place; errnos are below 4096.
+const NOTIFY_SETUP_FAILED: i32 = 1 << 16;
 /// Added to a terminating signal's number to make the supervisor's exit code, as shells do.
 const SIGNAL_EXIT_BASE: i32 = 128;
 /// `si_code` of a signal the kernel itself sent (a terminal's SIGINT/SIGQUIT/SIGTSTP/SIGHUP
@@ -487,6 +493,9 @@ impl Job<'_> {
         if let (Some(stderr), false) = (&self.outputs[1], foreground) {
             let _ = rustix::stdio::dup2_stderr(stderr);
         }
+        // While the launcher waits, so does whoever waits for the launcher: once told "ready",
+        // the PID file must name us until the launcher has been collected.
+        let collected = running.launcher().and_then(|_| launcher_pidfd());
         if let Readiness::Exec = readiness {
             running.ready();
         }
@@ -517,16 +526,23 @@ impl Job<'_> {
                 if let Some(status) = forward(&signals, child, foreground) {
                     crate::failpoint::hit("supervisor-program-exited");
                     if readiness.fd().is_some() && running.launcher().is_some() {
-                        let error = not_ready(status);
+                        // The exit and the readiness can arrive together: what the program
+                        // said before it ended counts.
+                        let error = if self.heard_before_exit(&readiness, child, foreground) {
+                            ended_after_ready(status)
+                        } else {
+                            not_ready(status)
+                        };
                         running.report_failure(&error);
                         return Ok(crate::control::ERROR_EXIT_CODE);
                     }
+                    wait_until_collected(collected.as_ref());
                     let _ = running.exit();
                     return Ok(exit_code(status));
                 }
             }
             if heard {
-                match self.hear(&readiness) {
+                match self.hear(&readiness, child, foreground) {
                     Heard::Nothing => {}
                     Heard::Ready => {
                         readiness = Readiness::Exec;
@@ -603,10 +619,18 @@ impl Job<'_> {
         };
         drop(notify_writer);
         drop(report_write);
-        let mut errno_bytes = [0u8; 4];
-        if read_exactly(report_read.as_fd(), &mut errno_bytes) {
+        let mut report = [0u8; 4];
+        if read_exactly(report_read.as_fd(), &mut report) {
             let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
-            let errno = Errno::from_raw_os_error(i32::from_ne_bytes(errno_bytes));
+            let report = i32::from_ne_bytes(report);
+            let errno = Errno::from_raw_os_error(report & !NOTIFY_SETUP_FAILED);
+            if let (Notify::Descriptor(number), true) =
+                (self.notify, report & NOTIFY_SETUP_FAILED != 0)
+            {
+                return Err(
+                    Error::system(Message::SetUpNotifyFd, Subject::Program, errno).with(1, number),
+                );
+            }
             return Err(Error::system(Message::Execute, Subject::Program, errno));
         }
         Ok((signals, readiness, child))
@@ -627,6 +651,8 @@ impl Job<'_> {
             .map_err(error)?;
         rustix::net::bind(&socket, &address).map_err(error)?;
         rustix::net::sockopt::set_socket_passcred(&socket, true).map_err(error)?;
+        // A pidfd of each sender, where the kernel has it (Linux 6.5).
+        let _ = sys::set_pass_pidfd(socket.as_fd());
         Ok(socket)
     }
 
@@ -663,7 +689,10 @@ impl Job<'_> {
             }
             // SAFETY: this process execs or exits next; the descriptor at `number`, if any,
             // is not used again (the lock's was moved just above).
-            if unsafe { sys::dup_to(notify.as_fd(), number) }.is_err() {
+            if let Err(errno) = unsafe { sys::dup_to(notify.as_fd(), number) } {
+                // EBADF for a number at or above RLIMIT_NOFILE: say so, not "exited 127".
+                let code = errno.raw_os_error() | NOTIFY_SETUP_FAILED;
+                let _ = rustix::io::write(report, &code.to_ne_bytes());
                 sys::exit_group(EXIT_CHILD_FAILED);
             }
             if let Some(moved) = &moved {
@@ -686,7 +715,7 @@ impl Job<'_> {
     }
 
     /// Reads what the readiness channel has.
-    fn hear(&self, readiness: &Readiness) -> Heard {
+    fn hear(&self, readiness: &Readiness, child: Pid, foreground: bool) -> Heard {
         match readiness {
             Readiness::Exec => Heard::Ready,
             Readiness::Pipe(reader) => {
@@ -697,44 +726,128 @@ impl Job<'_> {
                     _ => Heard::Nothing,
                 }
             }
-            Readiness::Socket(socket) => self.hear_datagram(socket.as_fd()),
+            Readiness::Socket(socket) => self.hear_datagram(socket.as_fd(), child, foreground),
         }
     }
 
+    /// Whether the program had said it was ready by the time its exit was noticed: reads
+    /// what the channel still holds (a bounded number of times; a spammer cannot keep us).
+    fn heard_before_exit(&self, readiness: &Readiness, child: Pid, foreground: bool) -> bool {
+        let Some(fd) = readiness.fd() else {
+            return false;
+        };
+        for _ in 0..16 {
+            let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
+            if !matches!(
+                rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default())),
+                Ok(1)
+            ) {
+                return false;
+            }
+            match self.hear(readiness, child, foreground) {
+                Heard::Ready => return true,
+                Heard::Closed => return false,
+                Heard::Nothing => {}
+            }
+        }
+        false
+    }
+
     /// Reads one `sd_notify` datagram: `READY=1` on a line of its own, from the program's
-    /// uid, means ready; everything else (other assignments, other senders) is ignored, and
-    /// descriptors sent along are closed.
-    fn hear_datagram(&self, socket: BorrowedFd<'_>) -> Heard {
+    /// uid and from the service ([`from_the_service`]), means ready; everything else (other
+    /// assignments, other senders) is ignored, and descriptors sent along are closed.
+    fn hear_datagram(&self, socket: BorrowedFd<'_>, child: Pid, foreground: bool) -> Heard {
         let mut bytes = [0u8; 4096];
-        let mut space =
-            [MaybeUninit::<u8>::uninit(); rustix::cmsg_space!(ScmCredentials(1), ScmRights(4))];
-        let mut control = rustix::net::RecvAncillaryBuffer::new(&mut space);
-        let mut iov = [rustix::io::IoSliceMut::new(&mut bytes)];
-        let received = rustix::net::recvmsg(
-            socket,
-            &mut iov,
-            &mut control,
-            rustix::net::RecvFlags::CMSG_CLOEXEC,
-        );
-        let Ok(received) = received else {
+        let Ok((length, Some(sender))) = sys::receive_datagram(socket, &mut bytes) else {
             return Heard::Nothing;
         };
-        let mut sender = None;
-        for message in control.drain() {
-            if let rustix::net::RecvAncillaryMessage::ScmCredentials(credentials) = message {
-                sender = Some(credentials.uid.as_raw());
-            }
-            // SCM_RIGHTS descriptors are dropped (closed) with the message.
-        }
-        let length = received.bytes.min(bytes.len());
-        let ready = bytes[..length]
+        let ready = bytes[..length.min(bytes.len())]
             .split(|&byte| byte == b'\n')
             .any(|line| line == b"READY=1");
-        if ready && sender == Some(self.program_uid) {
+        if ready && sender.uid == self.program_uid && from_the_service(&sender, child, foreground) {
             Heard::Ready
         } else {
             Heard::Nothing
         }
+    }
+}
+
+/// Whether a datagram's `sender` is the service (docs/design.md §5, readiness): the program
+/// itself, or a live process of the program's process group or of our session (only our
+/// descendants can be in it: we lead it, except in the foreground). Any other process of the
+/// same uid could find the socket's name (`/proc/net/unix`, the program's environment) and
+/// claim readiness. The check runs on the sender's number in our namespace; with its pidfd
+/// (`SCM_PIDFD`, Linux 6.5) the sender must still live afterwards, so the number was its own
+/// throughout (a helper that has already exited is refused: it should stay until the
+/// datagram is read, or use `--notify-fd`).
+fn from_the_service(sender: &sys::Sender, child: Pid, foreground: bool) -> bool {
+    // 0: the sender has no number in our namespace.
+    let Some(pid) = Pid::from_raw(sender.pid) else {
+        return false;
+    };
+    if pid == child {
+        // Never reused before we collect it, even once it has exited.
+        return true;
+    }
+    let same = |ours: rustix::io::Result<Pid>, theirs: rustix::io::Result<Pid>| matches!((ours, theirs), (Ok(ours), Ok(theirs)) if ours == theirs);
+    let in_group = same(
+        rustix::process::getpgid(Some(child)),
+        rustix::process::getpgid(Some(pid)),
+    );
+    let in_session = !foreground
+        && same(
+            Ok(rustix::process::getpid()),
+            rustix::process::getsid(Some(pid)),
+        );
+    if !(in_group || in_session) {
+        return false;
+    }
+    match &sender.pidfd {
+        Some(pidfd) => {
+            let mut fds = [PollFd::new(pidfd, PollFlags::IN)];
+            matches!(
+                rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default())),
+                Ok(0)
+            )
+        }
+        // Before Linux 6.5 the number is all there is.
+        None => true,
+    }
+}
+
+/// A pidfd of our parent, the launcher, while it waits for our word (so it lives); `None`
+/// when it is already gone or pidfds are unavailable.
+fn launcher_pidfd() -> Option<OwnedFd> {
+    let parent = rustix::process::getppid()?;
+    let pidfd = rustix::process::pidfd_open(parent, rustix::process::PidfdFlags::empty()).ok()?;
+    // Still our parent after the open: the pidfd is the launcher's, not a recycled number's.
+    (rustix::process::getppid() == Some(parent)).then_some(pidfd)
+}
+
+/// How often, 2 ms apart, the supervisor looks whether its launcher has been collected before
+/// it lets go of the PID file of a program that has ended (1 s: a parent that never collects
+/// its child must not keep a dead program "running").
+const LAUNCHER_LOOKS: u32 = 500;
+
+/// Waits (at most [`LAUNCHER_LOOKS`] × 2 ms) until the launcher has been collected by its
+/// parent (its pidfd shows POLLHUP). START looks at the PID file before it collects the
+/// launcher, so a program that exits right after it was ready is seen as started — which it
+/// was — never as "did not lock its PID file".
+fn wait_until_collected(launcher: Option<&OwnedFd>) {
+    let Some(launcher) = launcher else {
+        return;
+    };
+    for _ in 0..LAUNCHER_LOOKS {
+        let mut fds = [PollFd::new(launcher, PollFlags::IN)];
+        // (A failed poll leaves no event: the looks run out, 1 s.)
+        let _ = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
+        if fds[0].revents().contains(PollFlags::HUP) {
+            return;
+        }
+        let _ = rustix::thread::nanosleep(&rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 2_000_000,
+        });
     }
 }
 
@@ -844,6 +957,19 @@ fn exit_code(ended: Ended) -> i32 {
     match ended {
         Ended::Killed(signal) => SIGNAL_EXIT_BASE + signal,
         Ended::Exited(code) => code,
+    }
+}
+
+/// The error for a program that said it was ready and then ended, before its launcher could
+/// confirm the start.
+fn ended_after_ready(ended: Ended) -> Error {
+    match ended {
+        Ended::Killed(signal) => {
+            Error::new(Message::KilledAfterReady, Subject::Program).with(1, signal as u32)
+        }
+        Ended::Exited(code) => {
+            Error::new(Message::EndedAfterReady, Subject::Program).with(1, code as u32)
+        }
     }
 }
 

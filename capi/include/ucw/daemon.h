@@ -100,8 +100,9 @@ enum daemon_flags {
 /*
  * Prepare to daemonize; call it after parsing the options.  Resolves run_as_user
  * and run_as_group (daemon_resolve_ugid()), then opens the PID file (created with
- * mode 0600; it must be a regular file owned by the effective user and not
- * writable by group or others), locks it with flock() -- a lock held by someone
+ * mode 0600; it must be a regular file with exactly one link, owned by the
+ * effective user and not writable by group or others -- a hard link, someone
+ * else's file, is refused unchanged), locks it with flock() -- a lock held by someone
  * else means "already running" -- and writes "(starting)\n" into it.  A relative
  * PID file path is refused unless DAEMON_FLAG_PRESERVE_CWD is set.  Descriptors
  * 0, 1 and 2 are first opened on /dev/null if they are closed, so that the PID
