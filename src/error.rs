@@ -252,7 +252,6 @@ messages! {
     Write = System, "Cannot write %s";
     SetFlags = System, "Cannot set flags of %s";
     Execute = System, "Cannot execute %n";
-    SetUpNotifyFd = System, "Cannot set up readiness descriptor %1 for %n";
     CreatePipe = System, "Cannot create a pipe";
     CreateSocket = System, "Cannot create a socket";
     ForkDaemon = System, "Cannot fork the daemon";
@@ -263,7 +262,6 @@ messages! {
     ResetSignals = System, "Cannot reset the signal mask";
     CloseInherited = System, "Cannot close inherited descriptors";
     ChangeDirectory = System, "Cannot change directory to /";
-    CheckDescriptor = System, "Cannot check descriptor %1";
     SetGroups = System, "Cannot set supplementary groups";
     SetGid = System, "Cannot set group id to %1";
     SetUid = System, "Cannot set user id to %1";
@@ -282,15 +280,10 @@ messages! {
     ReadExecReport = System, "Cannot read the exec report of %n";
     ReleaseDaemon = System, "Cannot release the daemon (process %1, ended before its release)";
     ReadConfirmation = System, "Cannot read the daemon's confirmation";
-    ForwardSignals = System, "Cannot set up signal forwarding";
     AlreadyRunningLocked = AlreadyRunning, "Daemon is already running (%s is locked)";
     RefuseNotRegular = Refused(NotRegularFile), "Refusing %s: not a regular file";
-    RefuseNotRegularOrDevice = Refused(NotRegularFile),
-        "Refusing %s: not a regular file or character device";
     RefuseOwnerNotUs = Refused(Owner), "Refusing %s: owned by uid %1, not by us (uid %2)";
     RefuseOwner = Refused(Owner), "Refusing %s: owned by uid %1, neither root nor us (uid %2)";
-    RefuseOwnerNotTarget = Refused(Owner),
-        "Refusing %s: owned by uid %1, neither root nor the daemon's user (uid %2)";
     RefuseWritable = Refused(WritableByOthers),
         "Refusing %s: writable by group or others (mode %o1)";
     RefuseSymlink = Refused(SymbolicLink), "Refusing %s: it is a symbolic link";
@@ -314,7 +307,6 @@ messages! {
     BusyTimeout = Timeout, "daemon did not write its PID to %P within %t";
     NoProgramGiven = NoProgram, "No program given to start the daemon";
     TooManyEntries = TooLong, "Cannot start %n: more than %1 arguments or environment entries";
-    TooManyVariables = TooLong, "Cannot pass the environment on: more than %1 variables";
     LauncherKilled = LaunchFailed, "%n was killed by signal %1 (%k1)";
     LauncherFailed = LaunchFailed, "%n could not start the daemon (exit status 102)";
     LauncherExited = LaunchFailed, "%n exited with status %1";
@@ -324,12 +316,7 @@ messages! {
         "Cannot start the daemon: process %1 ended before reporting its setup";
     EndedBeforeConfirm = DaemonEnded,
         "Cannot start the daemon: process %1 ended before confirming its start";
-    EndedBeforeReady = DaemonEnded, "%n exited with status %1 before it was ready";
-    KilledBeforeReady = DaemonEnded, "%n was killed by signal %1 (%k1) before it was ready";
-    EndedAfterReady = DaemonEnded, "%n was ready, then exited with status %1";
-    KilledAfterReady = DaemonEnded, "%n was ready, then was killed by signal %1 (%k1)";
     BodyCouldNotStart = BodyFailed, "The daemon could not start";
-    ClosedBeforeReady = DaemonEnded, "%n closed its notification channel before it was ready";
     UnexpectedConfirmation = Protocol,
         "Cannot confirm the daemon: unexpected data on its confirmation channel";
     InvalidUserOrGroupId = InvalidId, "Invalid %r id `%n`: expected # and a number from 0 to 4294967294";

@@ -138,8 +138,6 @@ mod pidfile;
 pub mod failpoint;
 #[cfg(not(ucw_failpoints))]
 mod failpoint;
-#[doc(hidden)]
-pub mod tool;
 
 pub use error::{Context, Error, ErrorKind, Refusal, Result, Subject};
 

@@ -62,7 +62,9 @@ impl<'b> Writer<'b> {
         self.push(format_decimal(value, &mut digits));
     }
 
-    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits.
+    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits (the
+    /// sentences' `%o`, `%x`, `%t`).
+    #[cfg(feature = "messages")]
     pub(crate) fn push_radix(&mut self, value: u32, radix: u32, width: usize) {
         let mut digits = [b'0'; 11];
         let mut start = digits.len();
@@ -403,6 +405,7 @@ mod tests {
         assert_eq!(parse_decimal(b"99999999999999999999999", u64::MAX), None);
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn octal_and_hex() {
         let mut buffer = [0u8; 32];

@@ -152,7 +152,7 @@ fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
     // Dispositions first: a signal unblocked earlier would run the caller's handler here.
     // All of them, the C library's too: this process execs (or exits) next.
     sys::reset_signal_dispositions(false);
-    let _ = sys::set_signal_mask(0);
+    let _ = sys::signal_mask(sys::MaskChange::Replace, 0);
     let errno = params.program.exec(&params.environment);
     let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
     sys::exit_group(EXIT_EXEC_FAILED)

@@ -94,7 +94,7 @@ impl Daemon<'_> {
         }
         if flags.contains(Flags::RESET_SIGNALS) {
             sys::reset_signal_dispositions(hosted);
-            sys::set_signal_mask(0)
+            sys::signal_mask(sys::MaskChange::Replace, 0)
                 .map_err(|errno| Error::system(Message::ResetSignals, Subject::None, errno))?;
         }
         Ok(())

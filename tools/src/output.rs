@@ -102,9 +102,7 @@ pub fn print_usage_error(program: &[u8], problem: &UsageError<'_>, synopsis: &[u
     let mut line = Line::new(&mut buffer);
     line.push(program);
     line.push(b": ");
-    let mut described = [0u8; LINE_CAPACITY];
-    let length = problem.describe(&mut described);
-    line.push(&described[..length]);
+    problem.describe_into(&mut line);
     line.push(b"\nUsage: ");
     line.push(program);
     line.push(synopsis);

@@ -1,7 +1,7 @@
 //! The runtime of the multi-call binary: typed access to the command line and environment the
 //! kernel placed on the initial stack ([`Startup`]), the end of the process ([`exit`]), the
-//! standard streams by number ([`write_all`]), and the one `.bss` storage for resolved
-//! credentials. The entry point itself (`_start`, the panic handler and the memory functions
+//! standard streams by number ([`write_all`]), the one `.bss` storage for resolved
+//! credentials, and the few raw system calls only the tools make ([`sys`]). The entry point itself (`_start`, the panic handler and the memory functions
 //! the compiler calls) is in `entry.rs`, which only the binaries include: the library part of
 //! this crate links into the tests as ordinary code.
 //!
@@ -13,7 +13,11 @@
 // Each program that includes this file uses its own subset of it (see entry.rs).
 #![allow(dead_code)]
 
+#[path = "sys.rs"]
+pub mod sys;
+
 use core::ffi::{c_char, CStr};
+use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
 use ucw_daemon::control::StringList;
 use ucw_daemon::daemon::Fork;
 
@@ -141,7 +145,7 @@ pub fn exit(code: i32) -> ! {
 /// writes; gives up silently on other errors (a closed stream: nowhere to report).
 pub fn write_all(fd: u32, mut bytes: &[u8]) {
     while !bytes.is_empty() {
-        match write(fd, bytes) {
+        match sys::write(fd, bytes) {
             Ok(0) => return,
             Ok(written) => bytes = &bytes[written..],
             Err(rustix::io::Errno::INTR) => {}
@@ -150,32 +154,25 @@ pub fn write_all(fd: u32, mut bytes: &[u8]) {
     }
 }
 
-/// `write(fd, bytes)` on a descriptor given by number: a standard stream, which may be
-/// closed (then EBADF), so no `BorrowedFd` is made for it.
+/// `fd` itself when it is above 2, else a duplicate that is (and `fd` is closed): a file of
+/// ours on 0, 1 or 2 would receive what a program writes to its standard streams.
+pub fn above_standard_streams(fd: OwnedFd) -> Result<OwnedFd, rustix::io::Errno> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+}
+
+/// Puts a copy of `fd` at descriptor number `target`, without close-on-exec, for the program
+/// the daemonizer's child execs next (`--notify-fd N`): whatever was at `target` is closed.
 ///
-/// # References
-/// [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
-fn write(fd: u32, bytes: &[u8]) -> Result<usize, rustix::io::Errno> {
-    let result: isize;
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: `write` with a plain descriptor number and a live byte slice; the registers
-    // follow the x86_64 system-call ABI (rcx and r11 clobbered).
-    unsafe {
-        core::arch::asm!("syscall", inlateout("rax") 1isize => result, in("rdi") fd as usize,
-            in("rsi") bytes.as_ptr(), in("rdx") bytes.len(), lateout("rcx") _, lateout("r11") _,
-            options(nostack, preserves_flags));
-    }
-    #[cfg(target_arch = "aarch64")]
-    // SAFETY: `write` (64 on aarch64) with a plain descriptor number and a live byte slice.
-    unsafe {
-        core::arch::asm!("svc 0", in("x8") 64usize, inlateout("x0") fd as isize => result,
-            in("x1") bytes.as_ptr(), in("x2") bytes.len(), options(nostack, preserves_flags));
-    }
-    if (-4095..0).contains(&result) {
-        Err(rustix::io::Errno::from_raw_os_error(-result as i32))
-    } else {
-        Ok(result as usize)
-    }
+/// Only for the program's child between `fork` and `execve`, which never uses or closes a
+/// descriptor of its own at `target` afterwards (the PID file's lock, the one it keeps, is
+/// moved away first): it execs or exits next.
+pub(crate) fn place_for_program(fd: BorrowedFd<'_>, target: u32) -> Result<(), rustix::io::Errno> {
+    // SAFETY: the caller is that child (see above): no live `OwnedFd`/`BorrowedFd` of the
+    // process refers to `target` after this call.
+    unsafe { sys::dup_to(fd, target) }
 }
 
 /// Storage for the credentials `ucw-daemonize` resolves, with room for every supplementary
