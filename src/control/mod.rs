@@ -14,6 +14,8 @@ mod deadline;
 mod deliver;
 mod guard;
 mod launch;
+mod procfs;
+mod proof;
 mod stop;
 
 pub use crate::exec::StringList;

@@ -25,7 +25,7 @@ use ucw_daemon::signal::Signal;
 use ucw_daemon_tools::cli::control::{
     parse_control, ControlInvocation, CONTROL_OPTIONS, PATH_CAPACITY,
 };
-use ucw_daemon::tool::daemonize::OPTIONS as DAEMONIZE_OPTIONS;
+use ucw_daemon_tools::cli::daemonize::OPTIONS as DAEMONIZE_OPTIONS;
 use ucw_daemon_tools::cli::options::{parse_seconds, LongOption, Scanner, UsageError};
 
 /// A syntax error as the reference sees it: the kind and the argument or option it names.
