@@ -6,7 +6,7 @@ Usage: size-report/phrases.py [COUNT]   (default 96; at most 128)
 The library packs its message templates at compile time: each phrase of the dictionary is
 replaced by one byte (0x80 + its index), greedily, left to right, the first phrase of the list
 that matches (so the list is ordered: longest savings first). This script reads the templates
-from src/error.rs' `messages!` table, picks phrases greedily by the bytes they save (their
+from src/error/messages.rs' `messages!` table, picks phrases greedily by the bytes they save (their
 own bytes in the dictionary counted), simulates the compile-time packing with that order and
 prints the Rust lines to paste into PHRASES, then the sizes. A stale dictionary is never
 wrong (packing and unpacking round-trip any template; a unit test checks), only less small.
@@ -20,7 +20,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def templates():
-    source = open(os.path.join(ROOT, "src", "error.rs"), encoding="utf-8").read()
+    source = open(os.path.join(ROOT, "src", "error", "messages.rs"), encoding="utf-8").read()
     start = source.index("messages! {")
     end = source.index("\n}\n", start)
     return [bytes(text, "ascii").decode("unicode_escape").encode("ascii")
