@@ -67,8 +67,8 @@ fn body(running: Running) -> i32 {
 
 /// The program, called by the runtime's `_start` (or by the C `main` below).
 fn main(mut startup: Startup) -> i32 {
-    let arguments = startup.operands(usize::MAX);
-    let (Some(pid_file), None) = (arguments.get(0), arguments.get(1)) else {
+    let mut arguments = startup.operands(usize::MAX).iter();
+    let (Some(pid_file), None) = (arguments.next(), arguments.next()) else {
         rt::write_all(2, b"Usage: tiny_daemon PID_FILE (an absolute path)\n");
         return 1;
     };

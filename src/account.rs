@@ -7,7 +7,7 @@
 //! list in `group_list.rs`. Every lookup is one pass over one file through a fixed buffer
 //! searched sixteen bytes at a time (`scanner.rs`): a line is left as soon as its name or
 //! member list cannot match, and a user switch needs one pass over each file
-//! ([`find_group_with_memberships`] finds the explicit group and the memberships together).
+//! (`find_group_with_memberships` finds the explicit group and the memberships together).
 //! Lines of any length cost the same memory. It must never allocate, never consult NSS or
 //! anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
@@ -39,10 +39,10 @@ pub(crate) const ID_MAX: u32 = 4_294_967_294;
 pub const NGROUPS_MAX: usize = 65_536;
 
 /// Bytes a user name can have (longer names are refused, never cut).
-pub const NAME_CAPACITY: usize = 256;
+pub(crate) const NAME_CAPACITY: usize = 256;
 
 /// Bytes a home directory can have (`PATH_MAX`, the terminating NUL not counted).
-pub const HOME_CAPACITY: usize = 4095;
+pub(crate) const HOME_CAPACITY: usize = 4095;
 
 /// Characters an id field may have (more, such as leading zeros, make the line malformed).
 const ID_FIELD_CAPACITY: usize = 16;

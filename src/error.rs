@@ -52,7 +52,7 @@ pub struct Error {
 }
 
 /// Shorthand for results of this crate.
-pub type Result<T, E = Error> = core::result::Result<T, E>;
+pub(crate) type Result<T, E = Error> = core::result::Result<T, E>;
 
 /// What an error is about, by its role; its name (a path, a program, an account name) comes
 /// from the [`Context`] it is rendered against.
@@ -144,8 +144,11 @@ pub enum ErrorKind {
     System,
     /// The PID file is locked by another process: the daemon already runs.
     AlreadyRunning,
-    /// A file was refused as unsafe to use, for the reason given.
-    Refused(Refusal),
+    /// A file was refused as unsafe to use; the message says why (not a regular file, its
+    /// owner, writable by others, a symbolic link, on a pseudo file system, more than one
+    /// hard link, a relative PID file path without `PRESERVE_CWD`, the guard file is the PID
+    /// file).
+    Refused,
     /// No such user in the passwd file.
     NoSuchUser,
     /// No such group in the group file.
@@ -191,28 +194,6 @@ pub enum ErrorKind {
     BodyFailed,
     /// An error the calling program made, with its code ([`Error::custom`]).
     Custom(u8),
-}
-
-/// Why a file was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Refusal {
-    /// Not a regular file (a directory, a FIFO, a device).
-    NotRegularFile,
-    /// Owned by a user other than the ones allowed.
-    Owner,
-    /// Writable by group or others.
-    WritableByOthers,
-    /// The path names a symbolic link.
-    SymbolicLink,
-    /// The file lies on a pseudo file system (procfs, sysfs, cgroup, …).
-    PseudoFileSystem,
-    /// A relative PID-file path without `PRESERVE_CWD`.
-    RelativePath,
-    /// The guard file is the PID file.
-    GuardIsPidFile,
-    /// A file with more than one hard link.
-    HardLinks,
 }
 
 impl Subject {

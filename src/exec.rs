@@ -19,13 +19,13 @@ pub(crate) const PATH_MAX: usize = 4096;
 /// current directory).
 pub(crate) const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
-/// Most entries a [`StringList::from_slice`] list may have when it is handed to `execve`
+/// Most entries a list made from a slice may have when it is handed to `execve`
 /// (the pointer vector is built on the stack of the child).
 pub(crate) const MAX_LIST_ENTRIES: usize = 1024;
 
 /// A null-terminated list of C strings (an argument vector or an environment), either as
 /// the kernel or the C library handed it to a program (`argv`, `envp`, `environ`) or as a
-/// slice.
+/// slice (`StringList::from(&strings[..])`).
 #[derive(Clone, Copy)]
 pub struct StringList<'a> {
     source: ListSource<'a>,
@@ -37,14 +37,21 @@ enum ListSource<'a> {
     Slice(&'a [&'a CStr]),
 }
 
+impl<'a> From<&'a [&'a CStr]> for StringList<'a> {
+    /// A list made of `strings`.
+    fn from(strings: &'a [&'a CStr]) -> Self {
+        Self::from_slice(strings)
+    }
+}
+
 impl<'a> StringList<'a> {
     /// The empty list.
-    pub const EMPTY: StringList<'static> = StringList {
+    pub(crate) const EMPTY: StringList<'static> = StringList {
         source: ListSource::Slice(&[]),
     };
 
     /// A list made of `strings`.
-    pub const fn from_slice(strings: &'a [&'a CStr]) -> Self {
+    pub(crate) const fn from_slice(strings: &'a [&'a CStr]) -> Self {
         Self {
             source: ListSource::Slice(strings),
         }
@@ -62,7 +69,7 @@ impl<'a> StringList<'a> {
     }
 
     /// Entry `index`, if the list has that many.
-    pub fn get(&self, index: usize) -> Option<&'a CStr> {
+    pub(crate) fn get(&self, index: usize) -> Option<&'a CStr> {
         match self.source {
             ListSource::Slice(strings) => strings.get(index).copied(),
             ListSource::Raw(vector) => {

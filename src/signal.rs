@@ -32,6 +32,15 @@ fn names() -> impl Iterator<Item = &'static [u8]> {
 const RTMIN: u32 = 32;
 const RTMAX: u32 = 64;
 
+impl TryFrom<u32> for Signal {
+    type Error = Errno;
+
+    /// The signal numbered `number`; EINVAL unless it is 1–64 (as `kill(2)` says).
+    fn try_from(number: u32) -> Result<Self, Errno> {
+        Signal::from_number(number).ok_or(Errno::INVAL)
+    }
+}
+
 impl Signal {
     /// SIGHUP, the default of `--reload` / SIGNAL.
     pub const HUP: Signal = Signal(1);
@@ -46,8 +55,8 @@ impl Signal {
     /// SIGSTOP, which no process can catch (a supervisor cannot forward it).
     pub const STOP: Signal = Signal(19);
 
-    /// The signal numbered `number`, if it is 1–64.
-    pub const fn from_number(number: u32) -> Option<Signal> {
+    /// The signal numbered `number`, if it is 1–64 (`Signal::try_from(number)` outside).
+    pub(crate) const fn from_number(number: u32) -> Option<Signal> {
         if number >= 1 && number <= RTMAX {
             Some(Signal(number as u8))
         } else {
@@ -115,7 +124,8 @@ impl SignalSet {
     }
 
     /// Whether `signal` is in the set.
-    pub const fn contains(self, signal: Signal) -> bool {
+    #[cfg(test)]
+    const fn contains(self, signal: Signal) -> bool {
         self.0 & (1u64 << (signal.0 - 1)) != 0
     }
 
@@ -136,13 +146,18 @@ pub fn block(set: SignalSet) -> Result<(), Errno> {
     sys::signal_mask(sys::MaskChange::Block, set.mask()).map(|_| ())
 }
 
-/// `rt_sigprocmask(SIG_UNBLOCK)`: removes `set` from the calling thread's blocked signals
-/// (pending ones of the set are delivered at once).
+/// In a child about to exec a program (after `fork`, before `execve`): every signal's
+/// default action (the C libraries' 32–34 too: the process is replaced next) and an empty
+/// signal mask. Without it, a handler of the parent could run in the child before the exec,
+/// and signals ignored or blocked here would stay so in the program.
 ///
 /// # References
+/// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html),
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
-pub fn unblock(set: SignalSet) -> Result<(), Errno> {
-    sys::signal_mask(sys::MaskChange::Unblock, set.mask()).map(|_| ())
+pub fn reset_for_exec() {
+    // Dispositions first: a signal unblocked earlier would run the caller's handler here.
+    sys::reset_signal_dispositions(false);
+    let _ = sys::signal_mask(sys::MaskChange::Replace, 0);
 }
 
 /// `rt_sigaction(signal, SIG_DFL)`: the default action for `signal` again (an inherited

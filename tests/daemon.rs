@@ -650,9 +650,14 @@ fn simulate_runs_the_body_in_process_touching_no_files() {
     assert!(daemon.lock_fd().is_none());
     let cwd = std::env::current_dir().unwrap();
     let mut seen_pid = 0;
+    let launcher = std::process::id();
     let launched = daemon
         .run(support::host_fork(), |running| {
-            assert!(running.is_simulated());
+            assert_eq!(
+                std::process::id(),
+                launcher,
+                "the body runs in the launcher"
+            );
             assert!(running.lock_fd().is_none());
             seen_pid = std::process::id();
             running.exit().unwrap();

@@ -202,7 +202,7 @@ impl Names {
                   (only DAEMON_FLAG_PRESERVE_CWD and DAEMON_FLAG_SIMULATE exist)",
             ));
         }
-        let mut library_flags = Flags::EMPTY;
+        let mut library_flags = Flags::default();
         if flags & DAEMON_FLAG_PRESERVE_CWD != 0 {
             library_flags = library_flags | Flags::PRESERVE_CWD;
         }

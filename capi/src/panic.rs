@@ -11,16 +11,20 @@ use crate::fatal;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
 
+extern "C" {
+    /// The C library's `_exit(2)`.
+    fn _exit(code: core::ffi::c_int) -> !;
+}
+
 /// Set by the first panic.
 static PANICKED: AtomicBool = AtomicBool::new(false);
 
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     if PANICKED.swap(true, Ordering::Relaxed) {
-        // SAFETY: only the value's `exit` is used, never its fork: `raw_clone`'s contract is
-        // about a child that would inherit the C library's state, and there is none. Its
-        // `exit_group` ends the process at once, running nothing more of the C library.
-        unsafe { ucw_daemon::daemon::Fork::raw_clone() }.exit(1)
+        // SAFETY: `_exit` may be called at any time; it ends the process at once, running
+        // nothing more of the C library (no `atexit` handler, no flush).
+        unsafe { _exit(1) }
     }
     fatal::die(|line| {
         line.push(b"ucw-daemon: internal error (panic");

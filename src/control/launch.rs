@@ -149,10 +149,7 @@ fn timeout(params: &Params<'_>) -> Error {
 /// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit
 /// [`EXIT_EXEC_FAILED`].
 fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
-    // Dispositions first: a signal unblocked earlier would run the caller's handler here.
-    // All of them, the C library's too: this process execs (or exits) next.
-    sys::reset_signal_dispositions(false);
-    let _ = sys::signal_mask(sys::MaskChange::Replace, 0);
+    crate::signal::reset_for_exec();
     let errno = params.program.exec(&params.environment);
     let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
     sys::exit_group(EXIT_EXEC_FAILED)

@@ -48,7 +48,7 @@ pub enum Action {
 
 /// The outcome of an action that did not fail (failure is the `Err` of [`control`], status
 /// ERROR, exit code [`ERROR_EXIT_CODE`]). The numeric values are LibUCW's statuses, which the
-/// tools use as their exit codes.
+/// tools use as their exit codes (`status as i32`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
@@ -65,13 +65,6 @@ pub enum Status {
 
 /// LibUCW's `DAEMON_STATUS_ERROR`: the exit code of an action that failed.
 pub const ERROR_EXIT_CODE: i32 = 102;
-
-impl Status {
-    /// The tool's exit code for this status (LibUCW's `DAEMON_STATUS_*` value).
-    pub const fn exit_code(self) -> i32 {
-        self as i32
-    }
-}
 
 /// Everything an action needs. Errors of the action are rendered against it
 /// (`error.display(&params)`): it names the PID file, the guard file and the program.
@@ -100,8 +93,10 @@ pub struct Params<'a> {
 
 impl<'a> Params<'a> {
     /// Parameters for `action` on the daemon of `pid_file`, serialised by `guard_file`, with
-    /// everything else at its default: no program (START needs [`Params::start`]), default
-    /// signal, no deadline, no escalation.
+    /// everything else at its default: no program, default signal, no deadline, no
+    /// escalation. START also needs `program` and `environment` (both explicit: pass your own
+    /// environment to inherit it, as LibUCW does):
+    /// `Params { program, environment, ..Params::new(pid_file, guard_file, Action::Start) }`.
     pub const fn new(pid_file: &'a CStr, guard_file: &'a CStr, action: Action) -> Self {
         Self {
             pid_file,
@@ -113,20 +108,6 @@ impl<'a> Params<'a> {
             timeout: None,
             escalate: false,
         }
-    }
-
-    /// START of `program` with `environment` (both explicit: pass your own environment to
-    /// inherit it, as LibUCW does).
-    pub const fn start(
-        pid_file: &'a CStr,
-        guard_file: &'a CStr,
-        program: StringList<'a>,
-        environment: StringList<'a>,
-    ) -> Self {
-        let mut params = Self::new(pid_file, guard_file, Action::Start);
-        params.program = program;
-        params.environment = environment;
-        params
     }
 }
 
@@ -146,7 +127,9 @@ impl Context for Params<'_> {
 /// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
 /// acts on the class.
 ///
-/// Returns the status of an action that did not fail; every failure (status ERROR) is an
+/// Returns what an action that did not fail did (its [`Status`], the daemon's PID as it saw
+/// it) and still holds the guard until the [`Outcome`] is dropped, so that what a program
+/// reports about the daemon stays true while it does; every failure (status ERROR) is an
 /// `Err`; render it with `error.display(params)`.
 ///
 /// START forks a launcher and waits for it by PID (`waitpid(pid)`); the child only makes
@@ -154,14 +137,7 @@ impl Context for Params<'_> {
 /// process is fine, but no other thread may reap arbitrary children (`wait(-1)`) meanwhile:
 /// the launcher's status is then lost (as when the process ignores SIGCHLD), and START
 /// judges by the PID file alone.
-pub fn control(params: &Params<'_>) -> Result<Status> {
-    perform(params).map(|outcome| outcome.status)
-}
-
-/// [`control`], telling more: the daemon's PID as the action saw it, and the guard, still
-/// held until the [`Outcome`] is dropped (so that what a program reports about the daemon
-/// stays true while it does: no other controller acts meanwhile).
-pub fn perform(params: &Params<'_>) -> Result<Outcome> {
+pub fn control(params: &Params<'_>) -> Result<Outcome> {
     let guard = Guard::take(params)?;
     let (status, pid) = guard.act()?;
     Ok(Outcome {
@@ -171,33 +147,23 @@ pub fn perform(params: &Params<'_>) -> Result<Outcome> {
     })
 }
 
-/// What [`perform`] did. Dropping it releases the guard. A program that exits right after the
-/// action may instead leave it to the exit (`core::mem::forget(outcome)`): one `close` fewer
-/// on its way out, while other controllers wait until then. Never do that in a process that
-/// goes on: its own next action would wait for this guard forever.
-#[must_use = "the guard stays locked until the outcome is dropped"]
+/// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at
+/// once). A program that exits right after the action may instead leave it to the exit
+/// (`core::mem::forget(outcome)`): one `close` fewer on its way out, while other controllers
+/// wait until then. Never do that in a process that goes on: its own next action would wait
+/// for this guard forever.
+#[derive(Debug)]
 pub struct Outcome {
-    status: Status,
-    pid: Option<Pid>,
-    /// The locked guard; closing it (the drop) releases the lock.
-    _guard: OwnedFd,
-}
-
-impl Outcome {
     /// The action's status.
-    pub fn status(&self) -> Status {
-        self.status
-    }
-
+    pub status: Status,
     /// The daemon's PID as the action last saw it in the PID file: the running daemon for
     /// CHECK and SIGNAL (and START when it already runs), the new one after START or
     /// RESTART; `None` after STOP, and when no daemon (or one still starting, with no PID
     /// yet) was seen.
-    pub fn pid(&self) -> Option<Pid> {
-        self.pid
-    }
+    pub pid: Option<Pid>,
+    /// The locked guard; closing it (the drop) releases the lock.
+    _guard: OwnedFd,
 }
-
 /// The action table, once the guard is held and the PID file classified: the status, and the
 /// running daemon's PID when the action saw or started one.
 fn act(

@@ -75,14 +75,14 @@ impl Fork {
     /// Creates a process the way this host does: `Ok(None)` in the child, the child's PID in
     /// the parent. Without a C library the child is a raw copy (`clone(SIGCHLD)`): it may make
     /// system calls and exec, and it ends with [`Fork::exit`].
-    pub fn fork(&self) -> core::result::Result<Option<Pid>, Errno> {
+    pub(crate) fn fork(&self) -> core::result::Result<Option<Pid>, Errno> {
         (self.fork)()
     }
 
     /// Ends the process with `code` the way this host does: `exit_group` without a C
     /// library (what a libc-free program's `_start` does after its `main`), the host's own
     /// exit otherwise.
-    pub fn exit(&self, code: i32) -> ! {
+    pub(crate) fn exit(&self, code: i32) -> ! {
         (self.exit)(code)
     }
 }

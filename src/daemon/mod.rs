@@ -85,13 +85,12 @@ use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::process::Pid;
 
-/// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up).
+/// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up), combined
+/// with `|`; none is `Flags::default()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags(u32);
 
 impl Flags {
-    /// No option.
-    pub const EMPTY: Self = Self(0);
     /// Keep the current directory instead of `chdir("/")` (`DAEMON_FLAG_PRESERVE_CWD`).
     pub const PRESERVE_CWD: Self = Self(1);
     /// Do not daemonize: no fork, no PID file, no credential switch; the body runs in the
@@ -103,7 +102,7 @@ impl Flags {
     pub const RESET_SIGNALS: Self = Self(4);
 
     /// Whether every option of `other` is set.
-    pub const fn contains(self, other: Self) -> bool {
+    pub(crate) const fn contains(self, other: Self) -> bool {
         self.0 & other.0 == other.0
     }
 }
@@ -133,7 +132,7 @@ pub struct Params<'a> {
 impl Default for Params<'static> {
     fn default() -> Self {
         Self {
-            flags: Flags::EMPTY,
+            flags: Flags(0),
             pid_file: None,
             user: None,
             group: None,
@@ -354,7 +353,7 @@ impl<'a> Daemon<'a> {
                 .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?,
         );
         crate::failpoint::hit("launcher-before-fork");
-        match (fork.fork)() {
+        match fork.fork() {
             Err(errno) => Err(Error::system(Message::ForkDaemon, Subject::None, errno)),
             Ok(None) => {
                 drop(launcher_end);

@@ -8,10 +8,9 @@
 //! daemon forked (only the daemon itself empties and unlocks it).
 
 use super::channel::{send_byte, send_failure, REPORT_OK};
-use crate::error::{Error, Message, Result, Subject};
+use crate::error::{Error, Result};
 use crate::pidfile::PidFile;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::io::FdFlags;
 use rustix::process::Pid;
 
 /// What the body receives: the PID file (locked, containing the daemon's PID) and, for
@@ -29,15 +28,10 @@ pub struct Running {
 }
 
 impl Running {
-    /// Whether the body runs in the launching process ([`Flags::SIMULATE`](super::Flags::SIMULATE)).
-    pub fn is_simulated(&self) -> bool {
-        self.daemon.is_none()
-    }
-
     /// The read-only descriptor that holds the PID file's lock (none without a PID file or
-    /// when simulated); close-on-exec. A program this process forks may be given a copy
-    /// ([`Running::keep_lock_across_exec`] does it for one that replaces this process): it
-    /// can never write the file through it.
+    /// when simulated); close-on-exec. A program this process forks or execs may be given it
+    /// (clear close-on-exec for one that replaces this process, `fcntl_setfd`): it can never
+    /// write the file through it, and it is "running" for as long as a process holds it.
     pub fn lock_fd(&self) -> Option<BorrowedFd<'_>> {
         self.pid_file.as_ref().map(PidFile::lock_fd)
     }
@@ -78,17 +72,6 @@ impl Running {
             Some(pid_file) => pid_file.release(),
             None => Ok(()),
         }
-    }
-
-    /// Clears close-on-exec on the PID file's lock descriptor, so that a program this process
-    /// execs inherits the lock (read-only: it can never write the file; it is "running" for
-    /// as long as it, or a child it gives the descriptor, lives).
-    pub fn keep_lock_across_exec(&self) -> Result<()> {
-        let Some(pid_file) = &self.pid_file else {
-            return Ok(());
-        };
-        rustix::io::fcntl_setfd(pid_file.lock_fd(), FdFlags::empty())
-            .map_err(|errno| Error::system(Message::SetFlags, Subject::PidFile, errno))
     }
 }
 

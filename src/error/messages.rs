@@ -3,7 +3,6 @@
 //! (`render.rs`) fills the templates in; `phrases.rs` packs them at compile time.
 
 use super::ErrorKind::{self, *};
-use super::Refusal::*;
 
 macro_rules! messages {
     ($($(#[$doc:meta])* $name:ident = $kind:expr, $text:literal;)*) => {
@@ -21,7 +20,7 @@ macro_rules! messages {
         /// The kind of each message, in order.
         pub(super) const KINDS: [ErrorKind; MESSAGES] = [$($kind),*];
 
-        /// The template of each message, in order, NUL-terminated (see [`Error::render`]).
+        /// The template of each message, in order, NUL-terminated (see [`Error::render`](super::Error::render)).
         #[cfg(feature = "messages")]
         pub(super) const TEMPLATES: &[u8] = concat!($($text, "\0"),*).as_bytes();
 
@@ -45,7 +44,6 @@ messages! {
     Lock = System, "Cannot lock %s";
     Read = System, "Cannot read %s";
     Write = System, "Cannot write %s";
-    SetFlags = System, "Cannot set flags of %s";
     Execute = System, "Cannot execute %n";
     CreatePipe = System, "Cannot create a pipe";
     CreateSocket = System, "Cannot create a socket";
@@ -76,18 +74,18 @@ messages! {
     ReleaseDaemon = System, "Cannot release the daemon (process %1, ended before its release)";
     ReadConfirmation = System, "Cannot read the daemon's confirmation";
     AlreadyRunningLocked = AlreadyRunning, "Daemon is already running (%s is locked)";
-    RefuseNotRegular = Refused(NotRegularFile), "Refusing %s: not a regular file";
-    RefuseOwnerNotUs = Refused(Owner), "Refusing %s: owned by uid %1, not by us (uid %2)";
-    RefuseOwner = Refused(Owner), "Refusing %s: owned by uid %1, neither root nor us (uid %2)";
-    RefuseWritable = Refused(WritableByOthers),
+    RefuseNotRegular = Refused, "Refusing %s: not a regular file";
+    RefuseOwnerNotUs = Refused, "Refusing %s: owned by uid %1, not by us (uid %2)";
+    RefuseOwner = Refused, "Refusing %s: owned by uid %1, neither root nor us (uid %2)";
+    RefuseWritable = Refused,
         "Refusing %s: writable by group or others (mode %o1)";
-    RefuseSymlink = Refused(SymbolicLink), "Refusing %s: it is a symbolic link";
-    RefusePseudo = Refused(PseudoFileSystem),
+    RefuseSymlink = Refused, "Refusing %s: it is a symbolic link";
+    RefusePseudo = Refused,
         "Refusing %s: it is on a pseudo file system (type 0x%x1), not a place for a PID file";
-    RefuseRelative = Refused(RelativePath),
+    RefuseRelative = Refused,
         "Refusing %s: a relative path needs PRESERVE_CWD (the daemon changes to /)";
-    RefuseGuardIsPidFile = Refused(GuardIsPidFile), "Refusing %s: it is the PID file %P";
-    RefuseHardLinks = Refused(HardLinks), "Refusing %s: it has %1 hard links";
+    RefuseGuardIsPidFile = Refused, "Refusing %s: it is the PID file %P";
+    RefuseHardLinks = Refused, "Refusing %s: it has %1 hard links";
     InvalidPidContent = InvalidPid, "%s does not contain a valid PID";
     NotHolding = NotLockHolder, "process %1 does not hold the lock on %P";
     ForeignProc = ForeignProcNamespace, "/proc shows another PID namespace; not signalling";
@@ -149,7 +147,7 @@ impl Message {
     }
 }
 
-/// Added to a caller's code ([`Error::custom`]) to make the error's message number: the
+/// Added to a caller's code ([`Error::custom`](super::Error::custom)) to make the error's message number: the
 /// library's own messages are numbered below it.
 pub(super) const CUSTOM: u8 = 0x80;
 

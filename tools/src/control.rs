@@ -1,6 +1,6 @@
 //! The `ucw-daemon-control` applet: LibUCW's daemon-control tool, a drop-in replacement. It
 //! parses the command line ([`crate::cli::control`]), performs the action
-//! ([`ucw_daemon::control::perform`]) and turns the outcome into LibUCW's exit codes:
+//! ([`ucw_daemon::control::control`]) and turns the outcome into LibUCW's exit codes:
 //! 0 ok, 1 bad usage, 100 already done, 101 not running, 102 error (`<prog>: <message>` on
 //! stderr), 103 stale.
 //!
@@ -94,13 +94,13 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     // is parsed and nothing has been touched yet.
     #[cfg(ucw_failpoints)]
     ucw_daemon::failpoint::hit("control-tool-parsed");
-    match control::perform(&params) {
+    match control::control(&params) {
         Ok(outcome) => {
             #[cfg(feature = "verbose")]
             if request.verbose {
                 say(program, request.action, &outcome);
             }
-            let code = outcome.status().exit_code();
+            let code = outcome.status as i32;
             // The guard is released by exit itself: no close on the way out (the --check
             // budget).
             core::mem::forget(outcome);
@@ -119,11 +119,11 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
 fn say(program: &[u8], action: Action, outcome: &control::Outcome) {
     use control::Status;
     let mut digits = [0u8; 20];
-    let pid = match outcome.pid() {
+    let pid = match outcome.pid {
         Some(pid) => decimal(pid.as_raw_nonzero().get() as u64, &mut digits),
         None => b"",
     };
-    let (what, with_pid): (&[u8], bool) = match (action, outcome.status()) {
+    let (what, with_pid): (&[u8], bool) = match (action, outcome.status) {
         (Action::Check, Status::Ok) if pid.is_empty() => (b"starting or stopping", false),
         (Action::Check, Status::Ok) => (b"running", true),
         (_, Status::NotRunning) => (b"not running", false),

@@ -10,7 +10,7 @@ use crate::rt::write_all;
 use ucw_daemon::{Context, Error};
 
 /// Exit code of `--help`, `--version` and a successful action (LibUCW's; the control applet's
-/// other codes are [`Status::exit_code`](ucw_daemon::control::Status::exit_code) and
+/// other codes are the [`Status`](ucw_daemon::control::Status) values and
 /// [`ERROR_EXIT_CODE`](ucw_daemon::control::ERROR_EXIT_CODE)).
 pub const EXIT_OK: i32 = 0;
 

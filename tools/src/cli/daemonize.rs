@@ -53,6 +53,8 @@ pub struct Request<'a> {
     pub group: Option<&'a CStr>,
     /// `--preserve-cwd`, `--foreground`.
     pub flags: Flags,
+    /// `--foreground` (the library's [`Flags::SIMULATE`]).
+    pub foreground: bool,
     /// `--exec`.
     pub exec: bool,
     /// `--notify-fd`, `--notify-socket`.
@@ -86,7 +88,8 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         pid_file: None,
         user: None,
         group: None,
-        flags: Flags::EMPTY,
+        flags: Flags::default(),
+        foreground: false,
         exec: false,
         notify: Notify::Exec,
         stdout: None,
@@ -104,7 +107,10 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             1 => request.user = Some(value),
             2 => request.group = Some(value),
             3 => request.flags = request.flags | Flags::PRESERVE_CWD,
-            4 => request.flags = request.flags | Flags::SIMULATE,
+            4 => {
+                request.flags = request.flags | Flags::SIMULATE;
+                request.foreground = true;
+            }
             5 => request.exec = true,
             #[cfg(feature = "readiness")]
             6 => match parse_decimal(value.to_bytes(), i32::MAX as u64) {

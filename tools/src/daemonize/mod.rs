@@ -39,7 +39,7 @@ use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::credentials::{Credentials, Identity};
-use ucw_daemon::daemon::{self, Flags, Launched};
+use ucw_daemon::daemon::{self, Launched};
 use ucw_daemon::signal::{self, SignalSet};
 use ucw_daemon::{Error, Subject};
 
@@ -143,7 +143,7 @@ fn run(
     inherited: StringList<'static>,
     credentials: &'static mut Credentials<'static>,
 ) -> i32 {
-    let program_name = program.get(0).map_or(&b""[..], CStr::to_bytes);
+    let program_name = program.iter().next().map_or(&b""[..], CStr::to_bytes);
     let mut params = daemon::Params {
         flags: request.flags,
         pid_file: request.pid_file,
@@ -173,7 +173,7 @@ fn run(
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
-    let simulated = request.flags.contains(Flags::SIMULATE);
+    let simulated = request.foreground;
     // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
     // that `--foreground --user` runs the program as that user (service managers that keep
     // their services attached).

@@ -76,7 +76,7 @@ impl Job<'_> {
             }
         }
         outputs::redirect(self.outputs);
-        reset_signals();
+        signal::reset_for_exec();
         let error = self.execute();
         running.report_failure(&error);
         Err(error)
@@ -204,7 +204,7 @@ impl Job<'_> {
         let supervisor = rustix::process::getpid();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
-        let child = match rt::HOST.fork() {
+        let child = match rt::fork() {
             Err(errno) => return Err(Failure::ForkFor.system(Subject::Program, errno)),
             Ok(Some(child)) => child,
             Ok(None) => self.program_child(
@@ -293,7 +293,7 @@ impl Job<'_> {
     /// The last step of the program's child: default signals, the exec; on failure the errno
     /// on `report` and exit 127.
     fn exec_child(&self, report: BorrowedFd<'_>) -> ! {
-        reset_signals();
+        signal::reset_for_exec();
         let error = self.execute();
         let errno = error.errno().map_or(0, Errno::raw_os_error);
         let _ = rustix::io::write(report, &errno.to_ne_bytes());
@@ -342,20 +342,6 @@ fn inherit(fd: BorrowedFd<'_>) {
     if rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()).is_err() {
         rt::exit(EXIT_CHILD_FAILED);
     }
-}
-
-/// In a process about to exec a program: every signal's default action, none blocked (the
-/// launcher's ignored signals would otherwise stay ignored in the program). The C libraries'
-/// signals 32-34 are left alone: nothing of ours handles or ignores them.
-fn reset_signals() {
-    for number in 1..=64 {
-        if let Some(signal) = Signal::from_number(number) {
-            if signal != Signal::KILL && signal != Signal::STOP {
-                let _ = signal::set_default_action(signal);
-            }
-        }
-    }
-    let _ = signal::unblock(SignalSet::ALL_CATCHABLE);
 }
 
 /// A close-on-exec pipe, both ends above the standard streams.

@@ -18,6 +18,8 @@ pub mod sys;
 
 use core::ffi::{c_char, CStr};
 use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::Pid;
 use ucw_daemon::control::StringList;
 use ucw_daemon::daemon::Fork;
 
@@ -138,7 +140,14 @@ pub const HOST: Fork = unsafe { Fork::raw_clone() };
 
 /// Ends the process at once with `code` (`exit_group`), as `_start` does after `main`.
 pub fn exit(code: i32) -> ! {
-    HOST.exit(code)
+    sys::exit_group(code)
+}
+
+/// Creates a process (`clone(SIGCHLD)`): `Ok(None)` in the child, which makes only system
+/// calls until it execs or exits, the child's PID in the parent.
+pub fn fork() -> Result<Option<Pid>, Errno> {
+    // SAFETY: the multi-call binary has no C library and never starts a thread.
+    unsafe { sys::fork() }
 }
 
 /// Writes all of `bytes` to standard stream `fd` (1 or 2), retrying on EINTR and short

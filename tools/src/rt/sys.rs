@@ -1,11 +1,13 @@
 //! The few system calls only the tools make, which neither rustix nor the library's public face
-//! offers: `write` to a standard stream by number, `dup3` onto a number the user chose, and the
-//! notification socket's `SO_PASSPIDFD` and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`.
+//! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
+//! number, `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
+//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`.
 //!
 //! This file owns raw kernel entry for the tools and nothing else: every function names its
 //! system call, converts `-errno` into [`Errno`] and keeps no state. The per-architecture
-//! instruction sequences are the library's own (`src/sys/x86_64.rs`, `src/sys/aarch64.rs`),
-//! included here, not copied. It must never allocate, format text or decide anything.
+//! instruction sequences are the library's own (`src/sys/x86_64.rs`, `src/sys/aarch64.rs`), and
+//! so are its checked call, fork and exit (`src/sys/raw.rs`): included here, not copied. It
+//! must never allocate, format text or decide anything.
 
 #[cfg(target_arch = "aarch64")]
 #[path = "../../../src/sys/aarch64.rs"]
@@ -13,36 +15,16 @@ mod arch;
 #[cfg(target_arch = "x86_64")]
 #[path = "../../../src/sys/x86_64.rs"]
 mod arch;
+#[path = "../../../src/sys/raw.rs"]
+mod raw;
+
+use raw::call;
+pub use raw::{exit_group, fork};
 
 use linux_raw_sys::general as kernel;
 use linux_raw_sys::net;
 use rustix::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
-
-/// `syscall(nr, a0, a1, a2, a3, a4, a5)` with `-errno` turned into the `Errno`.
-///
-/// # Safety
-/// The arguments must be valid for the system call `nr`.
-#[inline]
-unsafe fn call(nr: u32, args: [usize; 6]) -> Result<usize, Errno> {
-    // SAFETY: forwarded from the caller's guarantee.
-    let ret = unsafe {
-        arch::syscall6(
-            nr as usize,
-            args[0],
-            args[1],
-            args[2],
-            args[3],
-            args[4],
-            args[5],
-        )
-    };
-    if (-4095..0).contains(&ret) {
-        Err(Errno::from_raw_os_error(-ret as i32))
-    } else {
-        Ok(ret as usize)
-    }
-}
 
 /// `write(fd, bytes)` on a descriptor given by number (a standard stream, which may be
 /// closed: then EBADF, and no `BorrowedFd` to a closed descriptor is ever made).
