@@ -249,13 +249,45 @@ pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'stat
     None
 }
 
-/// The symbolic name of every errno value Linux defines (`EACCES`).
-pub(crate) fn errno_name(errno: Errno) -> Option<&'static [u8]> {
+/// The symbolic name of every errno value Linux defines, without its leading `E` (`ACCES` for
+/// `EACCES`): every name has one, so the table stores none of them (133 bytes).
+pub(crate) fn errno_stem(errno: Errno) -> Option<&'static [u8]> {
     usize::try_from(errno.raw_os_error())
         .ok()
         .and_then(|number| number.checked_sub(1))
-        .and_then(|index| packed_field(ERRNO_NAMES, index))
+        .and_then(|index| packed_field(&ERRNO_STEMS, index))
         .filter(|name| !name.is_empty())
+}
+
+/// [`ERRNO_NAMES`] without the leading `E` of each name, made at compile time.
+static ERRNO_STEMS: [u8; ERRNO_NAMES.len() - named_errnos()] = errno_stems();
+
+/// How many names [`ERRNO_NAMES`] holds (its non-empty fields).
+const fn named_errnos() -> usize {
+    let mut count = 0;
+    let mut position = 0;
+    while position < ERRNO_NAMES.len() {
+        if ERRNO_NAMES[position] == b'E' && (position == 0 || ERRNO_NAMES[position - 1] == 0) {
+            count += 1;
+        }
+        position += 1;
+    }
+    count
+}
+
+/// [`ERRNO_NAMES`] with the first byte of each name dropped.
+const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
+    let mut out = [0u8; ERRNO_NAMES.len() - named_errnos()];
+    let (mut from, mut to) = (0, 0);
+    while from < ERRNO_NAMES.len() {
+        let starts = from == 0 || ERRNO_NAMES[from - 1] == 0;
+        if !(starts && ERRNO_NAMES[from] == b'E') {
+            out[to] = ERRNO_NAMES[from];
+            to += 1;
+        }
+        from += 1;
+    }
+    out
 }
 
 /// The usual description of the errno values a daemon controller commonly meets
@@ -270,7 +302,8 @@ pub(crate) fn errno_description(errno: Errno) -> Option<&'static [u8]> {
 }
 
 /// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
-/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes.
+/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes as written; the binary
+/// carries [`ERRNO_STEMS`], 974.
 const ERRNO_NAMES: &[u8] = b"\
     EPERM\0ENOENT\0ESRCH\0EINTR\0EIO\0ENXIO\0E2BIG\0ENOEXEC\0EBADF\0ECHILD\0EAGAIN\0ENOMEM\0\
     EACCES\0EFAULT\0ENOTBLK\0EBUSY\0EEXIST\0EXDEV\0ENODEV\0ENOTDIR\0EISDIR\0EINVAL\0ENFILE\0\
@@ -421,16 +454,20 @@ mod tests {
     #[test]
     fn every_errno_has_a_name() {
         for number in 1..=133 {
-            let name = errno_name(Errno::from_raw_os_error(number));
+            let name = errno_stem(Errno::from_raw_os_error(number));
             assert_eq!(
                 name.is_some(),
                 number != 41 && number != 58,
                 "errno {number}"
             );
         }
-        assert_eq!(errno_name(Errno::ACCESS), Some(&b"EACCES"[..]));
-        assert_eq!(errno_name(Errno::SPIPE), Some(&b"ESPIPE"[..]));
-        assert_eq!(errno_name(Errno::from_raw_os_error(200)), None);
+        assert_eq!(errno_stem(Errno::ACCESS), Some(&b"ACCES"[..]));
+        assert_eq!(errno_stem(Errno::SPIPE), Some(&b"SPIPE"[..]));
+        assert_eq!(errno_stem(Errno::from_raw_os_error(200)), None);
+        // Every name starts with the `E` the table leaves out.
+        assert!(ERRNO_NAMES
+            .split(|&byte| byte == 0)
+            .all(|name| name.is_empty() || name[0] == b'E'));
     }
 
     #[cfg(feature = "messages")]

@@ -14,7 +14,7 @@ use super::phrases::{self, PACKED, UNPACKED_CAPACITY};
 #[cfg(not(feature = "messages"))]
 use super::NAMES;
 use super::{Context, Error, Subject};
-use crate::text::{errno_name, packed_field, Writer};
+use crate::text::{errno_stem, packed_field, Writer};
 use rustix::io::Errno;
 
 impl Error {
@@ -209,8 +209,11 @@ impl Error {
     /// `: EACCES`, or `: errno 200` for a number without a name.
     fn push_errno(&self, writer: &mut Writer<'_>) {
         writer.push(b": ");
-        match errno_name(Errno::from_raw_os_error(i32::from(self.errno_number()))) {
-            Some(name) => writer.push(name),
+        match errno_stem(Errno::from_raw_os_error(i32::from(self.errno_number()))) {
+            Some(stem) => {
+                writer.push(b"E");
+                writer.push(stem);
+            }
             None => {
                 writer.push(b"errno ");
                 writer.push_decimal(u64::from(self.errno_number()));
