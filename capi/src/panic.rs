@@ -5,16 +5,11 @@
 //! then the program's `exit(1)`. It must never unwind into C (the release profile is
 //! `panic = "abort"`; this handler never returns), never use `core::fmt` (the location is
 //! written by hand), and never recurse: a panic while exiting (in an `atexit` handler that
-//! calls us) ends the process at once.
+//! calls us) ends the process at once (SIGKILL to itself).
 
 use crate::fatal;
 use core::panic::PanicInfo;
 use core::sync::atomic::{AtomicBool, Ordering};
-
-extern "C" {
-    /// The C library's `_exit(2)`.
-    fn _exit(code: core::ffi::c_int) -> !;
-}
 
 /// Set by the first panic.
 static PANICKED: AtomicBool = AtomicBool::new(false);
@@ -22,9 +17,13 @@ static PANICKED: AtomicBool = AtomicBool::new(false);
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     if PANICKED.swap(true, Ordering::Relaxed) {
-        // SAFETY: `_exit` may be called at any time; it ends the process at once, running
-        // nothing more of the C library (no `atexit` handler, no flush).
-        unsafe { _exit(1) }
+        // Ends the process at once without the C library (no `atexit` handler runs again, and
+        // no symbol beyond the ones the archive already takes from it): SIGKILL to ourselves.
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        loop {
+            core::hint::spin_loop();
+        }
     }
     fatal::die(|line| {
         line.push(b"ucw-daemon: internal error (panic");
