@@ -870,7 +870,6 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
     tool_words = tool_messages.strings_in(*tool_messages.span_of_const("WORDS")) if tool_messages else []
     parts = [
         ("message names (`error/messages.rs`, without the `messages` feature)", [names], False),
-        ("errno names (`text.rs`, 133 packed)", [text_rs.const_value("ERRNO_NAMES")], True),
         ("errno descriptions (`text.rs`, 44 packed, and their errno list)",
          [text_rs.const_value("ERRNO_DESCRIPTIONS"), text_rs.const_value("DESCRIBED_ERRNOS")], False),
         ("subject roles (`error.rs`, packed)", [error.const_value("SUBJECT_ROLES")], True),
@@ -884,6 +883,9 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
     found, claimed = find_parts(rodata, parts)
     found.insert(0, ("error templates (`error/messages.rs`, packed with `error/phrases.rs`'s dictionary: their symbols)",
                      packed, 1 if packed else 0, 1, False))
+    # The errno names are stored without their leading `E`, a static made at compile time.
+    stems = data_symbols.get("ucw_daemon::text::ERRNO_STEMS", 0)
+    found.insert(2, ("errno names (`text.rs`, 133 packed without their `E`: the static)", stems, 1 if stems else 0, 1, True))
     rest_strings = rest_other = 0
     run = 0
     for index, byte in enumerate(rodata + b"\1"):
@@ -899,6 +901,7 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
         if free:
             rest_other += 1
     rest_other -= min(rest_other, packed)  # the packed templates are not printable runs
+    rest_strings -= min(rest_strings, stems)  # the errno stems are mostly printable runs
     result["rodata"] = {
         "total": len(rodata),
         "parts": [list(part) for part in found],
