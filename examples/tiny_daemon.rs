@@ -78,7 +78,7 @@ fn main(mut startup: Startup) -> i32 {
     };
     // Blocked before the fork, so a SIGTERM during start-up waits for the body.
     if ucw_daemon::signal::block(STOP).is_err() {
-        return 102;
+        return ucw_daemon::control::ERROR_EXIT_CODE;
     }
     // No user or group here: room for the one group a `--group` alone would need.
     let mut groups = [rustix::process::Gid::ROOT; 1];
