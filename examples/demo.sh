@@ -1,15 +1,18 @@
 #!/usr/bin/env bash
-# The main job, end to end: build the two static tools, then start, check, reload and stop a
-# real daemon with them, printing each status. Runs as any user; needs only cargo.
+# The main job, end to end: build the static multi-call binary, link its two names to it (as an
+# installation does), then start, check, reload and stop a real daemon with them, printing each
+# status. Runs as any user; needs only cargo.
 #
 #   bash examples/demo.sh
 set -u
 cd "$(dirname "$0")/.."
 
-cargo build --release --quiet --bins || exit 1
-bin=$PWD/target/release
+cargo build --release --quiet -p ucw-daemon-tools --bin ucw-daemon || exit 1
 work=$(mktemp -d /tmp/ucw-demo.XXXXXX)
 trap 'rm -rf "$work"' EXIT
+bin=$work/bin
+mkdir "$bin" && cp target/release/ucw-daemon "$bin/" || exit 1
+ln "$bin/ucw-daemon" "$bin/ucw-daemon-control" && ln "$bin/ucw-daemon" "$bin/ucw-daemonize" || exit 1
 pid_file=$work/demo.pid
 log=$work/demo.log
 

@@ -77,42 +77,59 @@ class Elf:
 
 # --- Module groups -----------------------------------------------------------------------------
 
-# The ledger's rows, in order; "cli" rows are summed into a subtotal.
+# The ledger's rows, in order; the "cli" and "control" rows are summed into subtotals.
+# Tools crate (tools/src): the command line (cli/), the applets, the daemonizer by job, the
+# output helpers, the multi-call dispatch (main) and the runtime (rt). Library (src): by module.
 GROUPS = [
-    "tool::options", "tool::control_line", "tool::daemonize (parse)", "tool::daemonize",
-    "tool (print, errors)",
+    "cli::options", "cli::control", "cli::daemonize",
+    "applet: control", "daemonize (launcher, messages)", "daemonize::supervisor",
+    "daemonize::readiness", "daemonize::outputs", "daemonize::environment", "output",
     "control::mod", "control::guard", "control::deadline", "control::launch", "control::deliver",
-    "control::stop",
-    "pidfile", "exec", "account", "credentials", "daemon", "error/text", "signal", "sys", "rt",
-    "main", "rustix", "core", "other",
+    "control::proof", "control::procfs", "control::stop",
+    "pidfile", "exec", "account", "credentials", "daemon", "error/text", "signal", "io", "sys",
+    "rt", "main", "rustix", "core", "other",
 ]
-CLI = ["tool::options", "tool::control_line", "tool::daemonize (parse)"]
+CLI = ["cli::options", "cli::control", "cli::daemonize"]
 CONTROL = [group for group in GROUPS if group.startswith("control::")]
-SIMPLE = {"pidfile", "exec", "account", "credentials", "daemon", "signal", "sys"}
+SIMPLE = {"pidfile", "exec", "account", "credentials", "daemon", "signal", "sys", "io"}
+TOOL_MODULES = {"supervisor", "readiness", "outputs", "environment"}
 
 
 def group_of_path(module):
-    """The ledger row of a `ucw_daemon::` module path (without the crate), e.g.
-    `control::deliver` or `tool::options`."""
+    """The ledger row of a library (`ucw_daemon::`) module path without the crate, e.g.
+    `control::deliver`."""
     parts = module.split("::")
     head = parts[0]
-    if head == "tool":
-        if len(parts) > 1 and parts[1] in ("options", "control_line", "daemonize"):
-            if parts[1] == "daemonize" and len(parts) > 2 and parts[2] == "parse":
-                return "tool::daemonize (parse)"
-            return "tool::" + parts[1]
-        return "tool (print, errors)"
     if head == "control":
-        if len(parts) > 1 and parts[1] in ("guard", "deadline", "launch", "deliver", "stop"):
+        if len(parts) > 1 and "control::" + parts[1] in GROUPS:
             return "control::" + parts[1]
         return "control::mod"
     if head in ("error", "text"):
         return "error/text"
     if head in SIMPLE:
         return head
+    return "other"
+
+
+def group_of_tool_path(module):
+    """The ledger row of a tools-crate (`ucw_daemon_tools::`) module path without the crate."""
+    parts = module.split("::")
+    head = parts[0]
+    if head == "cli":
+        if len(parts) > 1 and parts[1] in ("options", "control", "daemonize"):
+            return "cli::" + parts[1]
+        return "cli::options"
+    if head == "control":
+        return "applet: control"
+    if head == "daemonize":
+        if len(parts) > 1 and parts[1] in TOOL_MODULES:
+            return "daemonize::" + parts[1]
+        return "daemonize (launcher, messages)"
+    if head == "output":
+        return "output"
     if head == "rt":
         return "rt"
-    return "other"
+    return "main"
 
 
 def strip_generics(name):
@@ -129,13 +146,14 @@ def strip_generics(name):
     return "".join(out)
 
 
-TOOL_CRATES = ("ucw_daemon_control", "ucw_daemonize", "tiny_daemon")
 RT_SYMBOLS = {"memcpy", "memmove", "memset", "memcmp", "bcmp", "strlen", "_start",
               "rust_eh_personality", "_Unwind_Resume"}
 
 
 def group_of_symbol(name):
-    """The ledger row of a demangled symbol name."""
+    """The ledger row of a demangled symbol name. The multi-call binary's own crate is also
+    named `ucw_daemon` (its bin target is `ucw-daemon`): its only module, `multicall`, is
+    the dispatch (main)."""
     if name.startswith("core::ptr::drop_in_place<"):
         # Drop glue: the type's module.
         name = name[len("core::ptr::drop_in_place<"):]
@@ -161,16 +179,20 @@ def group_of_symbol(name):
         return "main"
     parts = path.split("::")
     crate = parts[0]
-    if crate in TOOL_CRATES:
+    if crate in ("ucw_daemon_control", "ucw_daemonize", "tiny_daemon"):
         return "rt" if len(parts) > 1 and parts[1] == "rt" else "main"
+    if crate == "ucw_daemon_tools":
+        return group_of_tool_path("::".join(parts[1:]))
     if crate == "ucw_daemon":
+        if len(parts) > 1 and parts[1] == "multicall":
+            return "main"
         return group_of_path("::".join(parts[1:]))
     if crate in ("rustix", "linux_raw_sys", "bitflags"):
         return "rustix"
     if crate in ("core", "compiler_builtins", "alloc"):
         return "core"
     if crate == "__rustc":
-        return "rt"  # the panic handler's entry (src/rt)
+        return "rt"  # the panic handler's entry (tools/src/rt)
     return "other"
 
 
@@ -183,10 +205,13 @@ def group_of_file(path, root):
     if normal.startswith("/rustc/") or "/library/core/" in normal or "compiler_builtins" in normal:
         return "core", None
     relative = os.path.relpath(normal, root) if os.path.isabs(normal) else normal
-    if relative.startswith("src/bin/") or relative.startswith("examples/"):
+    if relative.startswith("examples/") or relative in ("tools/src/main.rs",) or relative.startswith("tools/src/bin/"):
         return "main", relative
-    if relative.startswith("src/rt/"):
-        return "rt", relative
+    if relative.startswith("tools/src/") and relative.endswith(".rs"):
+        module = relative[len("tools/src/"):-len(".rs")]
+        if module.endswith("/mod"):
+            module = module[:-len("/mod")]
+        return group_of_tool_path(module.replace("/", "::")), relative
     if relative.startswith("src/sys/"):
         return "sys", relative
     if relative.startswith("src/") and relative.endswith(".rs"):
@@ -408,6 +433,16 @@ class Source:
             if qualified == name or qualified.endswith("::" + name):
                 return first, last
         return None
+
+    def span_of_const(self, name):
+        """The lines of `const NAME ... ;`, or (0, -1)."""
+        tokens = self.tokens
+        for index, (kind, value, line) in enumerate(tokens):
+            if kind == "ident" and value == "const" and index + 1 < len(tokens) and tokens[index + 1][1] == name:
+                for kind2, value2, line2 in tokens[index + 2:]:
+                    if kind2 == "punct" and value2 == ";":
+                        return line, line2
+        return 0, -1
 
     def strings_in(self, first, last):
         return [value for kind, value, line in self.tokens if kind == "str" and first <= line <= last]
@@ -702,8 +737,6 @@ def measure_lines(elf, sources, root, text_range):
         if relative:
             source = sources.get(relative)
             name = source.function_at(line) if source and line else None
-            if group == "tool::daemonize" and name == "parse":
-                group = "tool::daemonize (parse)"
         if relative:
             if name:
                 label = f"{relative}::{name}"
@@ -798,24 +831,25 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
     result["main_inlined"] = dict(inlined)
     result["main_bytes"] = sum(stop - start for start, stop in main_ranges)
 
-    # Read-only data: the sources' tables and texts, found in .rodata.
+    # Read-only data: the sources' tables and texts, found in .rodata; the packed message
+    # templates are statics built at compile time (error/phrases.rs), measured by their symbols.
     rodata = stripped.contents(".rodata")
-    error = sources.get("src/error.rs")
+    messages = sources.get("src/error/messages.rs")
     text_rs = sources.get("src/text.rs")
     signal = sources.get("src/signal.rs")
-    options = sources.get("src/tool/options.rs")
-    templates = b"".join(template + b"\0" for template in error.macro_strings("messages"))
-    tool_file = {"ucw-daemon-control": "src/bin/ucw-daemon-control.rs",
-                 "ucw-daemonize": "src/bin/ucw-daemonize.rs"}.get(name, "examples/tiny_daemon.rs")
-    tool = sources.get(tool_file)
-    is_tool = name in ("ucw-daemon-control", "ucw-daemonize")
+    error = sources.get("src/error.rs")
+    options = sources.get("tools/src/cli/options.rs")
+    data_symbols = data_symbol_sizes(unstripped_path)
+    packed = data_symbols.get("ucw_daemon::error::phrases::PACKED", 0) + \
+        data_symbols.get("ucw_daemon::error::phrases::PHRASE_TEXT", 0)
+    names = b"".join(name.encode() + b"\0" for name in message_names(messages))
+    is_tool = name.startswith("multi-call")
     help_texts = []
     verbose_texts = []
-    if tool:
-        for const in ("SYNOPSIS", "HELP", "NAME"):
-            value = tool.const_value(const)
-            if value:
-                help_texts.append(value)
+    for relative in ("tools/src/main.rs", "tools/src/control.rs", "tools/src/daemonize/mod.rs"):
+        tool = sources.get(relative)
+        if not tool:
+            continue
         help_texts += tool.concats(version)
         say = tool.span_of("say")
         for kind, value, line in tool.tokens:
@@ -825,26 +859,33 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
                 verbose_texts.append(value)
             else:
                 help_texts.append(value)
-    describe = options.span_of("describe_into")
+    describe = options.span_of("describe_into") if options else None
     usage_texts = options.strings_in(*describe) if describe else []
     option_names = []
-    for relative, const in (("src/tool/control_line.rs", "CONTROL_OPTIONS"), ("src/tool/daemonize.rs", "OPTIONS")):
+    for relative, const in (("tools/src/cli/control.rs", "CONTROL_OPTIONS"), ("tools/src/cli/daemonize.rs", "OPTIONS")):
         source = sources.get(relative)
         if source:
             option_names += source.const_strings(const)
+    tool_messages = sources.get("tools/src/daemonize/messages.rs")
+    tool_words = tool_messages.strings_in(*tool_messages.span_of_const("WORDS")) if tool_messages else []
     parts = [
-        ("error templates (`error.rs`, one packed table of every message)", [templates], True),
-        ("errno names (`text.rs`, 133 packed)", [text_rs.const_value("ERRNO_NAMES")], True),
+        ("message names (`error/messages.rs`, without the `messages` feature)", [names], False),
         ("errno descriptions (`text.rs`, 44 packed, and their errno list)",
-         [text_rs.const_value("ERRNO_DESCRIPTIONS"), text_rs.const_value("DESCRIBED_ERRNOS")], True),
+         [text_rs.const_value("ERRNO_DESCRIPTIONS"), text_rs.const_value("DESCRIBED_ERRNOS")], False),
         ("subject roles (`error.rs`, packed)", [error.const_value("SUBJECT_ROLES")], True),
-        ("signal names (`signal.rs`, packed)", [signal.const_value("NAMES")], True),
-        ("help, synopsis, version and other texts of the tool's file", help_texts, is_tool),
-        ("usage-error texts (`tool/options.rs`, `describe_into`)", usage_texts, is_tool),
-        ("`--verbose` lines (`say`, the control tool's file)", verbose_texts, name == "ucw-daemon-control"),
+        ("signal names (`signal.rs`, packed)", [signal.const_value("NAMES")], is_tool or bool(packed)),
+        ("the daemonizer's own messages (`daemonize/messages.rs`)", tool_words, False),
+        ("help, synopsis, version and other texts of the applets and the dispatch", help_texts, is_tool),
+        ("usage-error texts (`cli/options.rs`, `describe_into`)", usage_texts, is_tool),
+        ("`--verbose` lines (`say`, `control.rs`)", verbose_texts, False),
         ("option names (the option tables)", option_names, is_tool),
     ]
     found, claimed = find_parts(rodata, parts)
+    found.insert(0, ("error templates (`error/messages.rs`, packed with `error/phrases.rs`'s dictionary: their symbols)",
+                     packed, 1 if packed else 0, 1, False))
+    # The errno names are stored without their leading `E`, a static made at compile time.
+    stems = data_symbols.get("ucw_daemon::text::ERRNO_STEMS", 0)
+    found.insert(2, ("errno names (`text.rs`, 133 packed without their `E`: the static)", stems, 1 if stems else 0, 1, True))
     rest_strings = rest_other = 0
     run = 0
     for index, byte in enumerate(rodata + b"\1"):
@@ -859,6 +900,8 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
         run = 0
         if free:
             rest_other += 1
+    rest_other -= min(rest_other, packed)  # the packed templates are not printable runs
+    rest_strings -= min(rest_strings, stems)  # the errno stems are mostly printable runs
     result["rodata"] = {
         "total": len(rodata),
         "parts": [list(part) for part in found],
@@ -869,15 +912,29 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
     result["missing_parts"] = missing
 
     # Templates the binary carries but cannot render: the messages whose every use lies in
-    # functions with no bytes in this binary.
+    # functions with no bytes in this binary (only when it carries the templates).
+    templates = messages.macro_strings("messages")
     linked = {label for (group, label), size in functions.items() if size}
     unused = []
-    for message, template in zip(message_names(error), error.macro_strings("messages")):
-        if not any(f"{relative}::{function}" in linked for relative, function in message_uses(sources, root, message)):
-            unused.append((message, len(template) + 1))
+    if packed:
+        for message, template in zip(message_names(messages), templates):
+            if not any(f"{relative}::{function}" in linked for relative, function in message_uses(sources, root, message)):
+                unused.append((message, len(template) + 1))
     result["unused_templates"] = unused
-    result["templates_bytes"] = len(templates)
+    result["templates_bytes"] = sum(len(template) + 1 for template in templates) if packed else 0
+    result["packed_templates"] = packed
     return result
+
+
+def data_symbol_sizes(path):
+    """{demangled name: size} of the read-only data symbols (statics) of a binary."""
+    out = subprocess.run(["nm", "-C", "-S", "--defined-only", path], check=True, capture_output=True, text=True).stdout
+    sizes = {}
+    for line in out.splitlines():
+        fields = line.split(" ", 3)
+        if len(fields) == 4 and fields[2] in "rR":
+            sizes[fields[3]] = int(fields[1], 16)
+    return sizes
 
 
 def message_names(error):
@@ -906,7 +963,7 @@ USES = {}
 
 
 def message_uses(sources, root, message):
-    """(relative file, function) of every `Message::NAME` outside error.rs's own table."""
+    """(relative file, function) of every `Message::NAME` outside the table itself."""
     if not USES:
         for directory, _, files in os.walk(os.path.join(root, "src")):
             for file in files:
@@ -938,10 +995,10 @@ def command_measure(arguments):
         result["binaries"][name] = measure_binary(name, stripped, unstripped, lines, root, sources, version)
         result["order"].append(name)
     # Every message: its template's bytes (NUL included) and the files that name it.
-    error = sources.get("src/error.rs")
+    messages = sources.get("src/error/messages.rs")
     result["messages"] = [
         [message, len(template) + 1, sorted({file for file, _ in message_uses(sources, root, message)})]
-        for message, template in zip(message_names(error), error.macro_strings("messages"))]
+        for message, template in zip(message_names(messages), messages.macro_strings("messages"))]
     with open(out, "w", encoding="utf-8") as handle:
         json.dump(result, handle, indent=1)
 
@@ -975,7 +1032,7 @@ def section_ledger(data, _arguments):
 
     for group in GROUPS:
         if group == CLI[0]:
-            row("cli subtotal (options, control_line, daemonize's parse)", values(CLI), bold=True)
+            row("cli subtotal (the option scanner and both command lines)", values(CLI), bold=True)
         if group == CONTROL[0]:
             row("control subtotal", values(CONTROL), bold=True)
         row(f"`{group}`" if "::" in group else group, values([group]))

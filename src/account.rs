@@ -7,7 +7,7 @@
 //! list in `group_list.rs`. Every lookup is one pass over one file through a fixed buffer
 //! searched sixteen bytes at a time (`scanner.rs`): a line is left as soon as its name or
 //! member list cannot match, and a user switch needs one pass over each file
-//! ([`find_group_with_memberships`] finds the explicit group and the memberships together).
+//! (`find_group_with_memberships` finds the explicit group and the memberships together).
 //! Lines of any length cost the same memory. It must never allocate, never consult NSS or
 //! anything but the two paths it is given, and never change credentials (that is
 //! [`crate::credentials`]' job). A missing file is an empty database.
@@ -17,7 +17,10 @@ mod group_list;
 mod passwd;
 mod scanner;
 
-pub use group::{add_memberships, find_group_by_name, find_group_with_memberships};
+pub use group::{add_memberships, find_group_by_name};
+// One pass for a group and its members, which only the fuzz targets (tests/fuzz) call.
+#[cfg(fuzzing)]
+pub use group::find_group_with_memberships;
 pub(crate) use group::{add_primary_group, find_group};
 pub use group_list::GroupList;
 pub use passwd::{find_user_by_name, find_user_by_uid};
@@ -30,16 +33,16 @@ use scanner::{Scanner, Sought};
 
 /// The largest user or group id we accept: 4,294,967,295 (`-1`) means "no change" to the
 /// kernel's set*id calls.
-pub const ID_MAX: u32 = 4_294_967_294;
+pub(crate) const ID_MAX: u32 = 4_294_967_294;
 
 /// The kernel's limit on supplementary groups (`NGROUPS_MAX`).
 pub const NGROUPS_MAX: usize = 65_536;
 
 /// Bytes a user name can have (longer names are refused, never cut).
-pub const NAME_CAPACITY: usize = 256;
+pub(crate) const NAME_CAPACITY: usize = 256;
 
 /// Bytes a home directory can have (`PATH_MAX`, the terminating NUL not counted).
-pub const HOME_CAPACITY: usize = 4095;
+pub(crate) const HOME_CAPACITY: usize = 4095;
 
 /// Characters an id field may have (more, such as leading zeros, make the line malformed).
 const ID_FIELD_CAPACITY: usize = 16;
@@ -139,7 +142,7 @@ impl core::fmt::Debug for UserEntry {
 
 /// Parses the number of a `#uid` / `#gid` argument (the text after `#`): decimal, no sign,
 /// at most [`ID_MAX`].
-pub fn parse_id(digits: &[u8]) -> Option<u32> {
+pub(crate) fn parse_id(digits: &[u8]) -> Option<u32> {
     parse_decimal(digits, ID_MAX as u64).map(|value| value as u32)
 }
 

@@ -254,7 +254,7 @@ impl<'g> Credentials<'g> {
     }
 
     /// Whether switching would change nothing at all (nothing was asked).
-    pub fn is_no_change(&self) -> bool {
+    pub(crate) fn is_no_change(&self) -> bool {
         self.uid.is_none() && self.gid.is_none()
     }
 

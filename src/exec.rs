@@ -19,13 +19,13 @@ pub(crate) const PATH_MAX: usize = 4096;
 /// current directory).
 pub(crate) const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
-/// Most entries a [`StringList::from_slice`] list may have when it is handed to `execve`
+/// Most entries a list made from a slice may have when it is handed to `execve`
 /// (the pointer vector is built on the stack of the child).
-pub const MAX_LIST_ENTRIES: usize = 1024;
+pub(crate) const MAX_LIST_ENTRIES: usize = 1024;
 
 /// A null-terminated list of C strings (an argument vector or an environment), either as
 /// the kernel or the C library handed it to a program (`argv`, `envp`, `environ`) or as a
-/// slice.
+/// slice (`StringList::from(&strings[..])`).
 #[derive(Clone, Copy)]
 pub struct StringList<'a> {
     source: ListSource<'a>,
@@ -37,14 +37,21 @@ enum ListSource<'a> {
     Slice(&'a [&'a CStr]),
 }
 
+impl<'a> From<&'a [&'a CStr]> for StringList<'a> {
+    /// A list made of `strings`.
+    fn from(strings: &'a [&'a CStr]) -> Self {
+        Self::from_slice(strings)
+    }
+}
+
 impl<'a> StringList<'a> {
     /// The empty list.
-    pub const EMPTY: StringList<'static> = StringList {
+    pub(crate) const EMPTY: StringList<'static> = StringList {
         source: ListSource::Slice(&[]),
     };
 
     /// A list made of `strings`.
-    pub const fn from_slice(strings: &'a [&'a CStr]) -> Self {
+    pub(crate) const fn from_slice(strings: &'a [&'a CStr]) -> Self {
         Self {
             source: ListSource::Slice(strings),
         }
@@ -62,7 +69,7 @@ impl<'a> StringList<'a> {
     }
 
     /// Entry `index`, if the list has that many.
-    pub fn get(&self, index: usize) -> Option<&'a CStr> {
+    pub(crate) fn get(&self, index: usize) -> Option<&'a CStr> {
         match self.source {
             ListSource::Slice(strings) => strings.get(index).copied(),
             ListSource::Raw(vector) => {
@@ -92,13 +99,8 @@ impl<'a> StringList<'a> {
         (0..).map_while(move |index| list.get(index))
     }
 
-    /// Number of entries.
-    pub fn len(&self) -> usize {
-        self.iter().count()
-    }
-
     /// Whether the list has no entries.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.get(0).is_none()
     }
 
@@ -114,6 +116,27 @@ impl<'a> StringList<'a> {
                 None
             }
         })
+    }
+
+    /// Replaces the calling process with the program this argument list names, its
+    /// environment `environment` (`execve`), finding it the way a shell does (docs/design.md §3
+    /// "Launch": a name with a `/` as it is, else every entry of the environment's `PATH`,
+    /// `/bin:/usr/bin` when it has none; EACCES on one entry goes on searching; never a
+    /// `/bin/sh` fallback on ENOEXEC). Returns only on failure, with the errno to report
+    /// (E2BIG for a slice list of more than 1,024 entries). Safe in the child of a fork:
+    /// it allocates nothing and takes no lock (a slice list's pointers are copied to the
+    /// stack).
+    pub fn exec(&self, environment: &StringList<'_>) -> Errno {
+        if self.too_long() || environment.too_long() {
+            return Errno::TOOBIG;
+        }
+        let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
+        let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
+        let argv = self.vector(&mut arguments);
+        let envp = environment.vector(&mut variables);
+        // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
+        // until the call returns (`StringList`'s contract, or the stack copies just made).
+        unsafe { execute(argv, envp) }
     }
 
     /// Whether a slice list has more entries than the child's stack vector holds (raw
@@ -262,7 +285,7 @@ mod tests {
         let raw = unsafe { StringList::from_raw(entries.as_ptr()) };
         assert_eq!(raw.variable(b"PATH"), Some(c"/a:/b"));
         assert_eq!(raw.variable(b"PAT"), None);
-        assert_eq!(raw.len(), 3);
+        assert_eq!(raw.iter().count(), 3);
         let slice = StringList::from_slice(&[c"A=1", c"B="]);
         assert_eq!(slice.variable(b"B"), Some(c""));
         assert_eq!(slice.get(2), None);

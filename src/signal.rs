@@ -32,6 +32,15 @@ fn names() -> impl Iterator<Item = &'static [u8]> {
 const RTMIN: u32 = 32;
 const RTMAX: u32 = 64;
 
+impl TryFrom<u32> for Signal {
+    type Error = Errno;
+
+    /// The signal numbered `number`; EINVAL unless it is 1–64 (as `kill(2)` says).
+    fn try_from(number: u32) -> Result<Self, Errno> {
+        Signal::from_number(number).ok_or(Errno::INVAL)
+    }
+}
+
 impl Signal {
     /// SIGHUP, the default of `--reload` / SIGNAL.
     pub const HUP: Signal = Signal(1);
@@ -40,14 +49,14 @@ impl Signal {
     /// SIGTERM, the default of STOP.
     pub const TERM: Signal = Signal(15);
     /// SIGCONT, sent after STOP's signal so a stopped daemon can act on it.
-    pub const CONT: Signal = Signal(18);
+    pub(crate) const CONT: Signal = Signal(18);
     /// SIGCHLD, which the supervisor reads to learn that its program ended.
     pub const CHLD: Signal = Signal(17);
     /// SIGSTOP, which no process can catch (a supervisor cannot forward it).
     pub const STOP: Signal = Signal(19);
 
-    /// The signal numbered `number`, if it is 1–64.
-    pub const fn from_number(number: u32) -> Option<Signal> {
+    /// The signal numbered `number`, if it is 1–64 (`Signal::try_from(number)` outside).
+    pub(crate) const fn from_number(number: u32) -> Option<Signal> {
         if number >= 1 && number <= RTMAX {
             Some(Signal(number as u8))
         } else {
@@ -105,8 +114,8 @@ impl SignalSet {
     pub const EMPTY: Self = Self(0);
 
     /// Every signal a process may block or read: all but SIGKILL, SIGSTOP and the ones C
-    /// libraries reserve (32–34). For the libc-free tools, which forward everything.
-    pub(crate) const ALL_CATCHABLE: Self =
+    /// libraries reserve (32–34). For a supervisor that forwards everything.
+    pub const ALL_CATCHABLE: Self =
         Self(!((1u64 << (Signal::KILL.0 - 1)) | (1u64 << (Signal::STOP.0 - 1)) | (0b111u64 << 31)));
 
     /// The set with `signal` added.
@@ -114,13 +123,9 @@ impl SignalSet {
         Self(self.0 | 1u64 << (signal.0 - 1))
     }
 
-    /// The set with `signal` removed.
-    pub const fn without(self, signal: Signal) -> Self {
-        Self(self.0 & !(1u64 << (signal.0 - 1)))
-    }
-
     /// Whether `signal` is in the set.
-    pub const fn contains(self, signal: Signal) -> bool {
+    #[cfg(test)]
+    const fn contains(self, signal: Signal) -> bool {
         self.0 & (1u64 << (signal.0 - 1)) != 0
     }
 
@@ -138,7 +143,34 @@ impl SignalSet {
 /// # References
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
 pub fn block(set: SignalSet) -> Result<(), Errno> {
-    sys::block_signals(set.mask()).map(|_| ())
+    sys::signal_mask(sys::MaskChange::Block, set.mask()).map(|_| ())
+}
+
+/// In a child about to exec a program (after `fork`, before `execve`): every signal's
+/// default action (the C libraries' 32–34 too: the process is replaced next) and an empty
+/// signal mask. Without it, a handler of the parent could run in the child before the exec,
+/// and signals ignored or blocked here would stay so in the program.
+///
+/// # References
+/// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html),
+/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+pub fn reset_for_exec() {
+    // Dispositions first: a signal unblocked earlier would run the caller's handler here.
+    sys::reset_signal_dispositions(false);
+    let _ = sys::signal_mask(sys::MaskChange::Replace, 0);
+}
+
+/// `rt_sigaction(signal, SIG_DFL)`: the default action for `signal` again (an inherited
+/// "ignore" of SIGCHLD, for one, would make the kernel reap children unseen). The signals C
+/// libraries reserve (32–34) are left alone (EINVAL).
+///
+/// # References
+/// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
+pub fn set_default_action(signal: Signal) -> Result<(), Errno> {
+    if sys::LIBC_RESERVED.contains(&signal.number()) {
+        return Err(Errno::INVAL);
+    }
+    sys::set_default_disposition(signal.number())
 }
 
 /// A signalfd: signals of a set, read one at a time as values instead of being handled.
@@ -171,8 +203,11 @@ impl Signals {
         }
     }
 
-    /// One `read` of the signalfd: the signal and its `si_code`; `None` when interrupted.
-    pub(crate) fn read(&self) -> Result<Option<(Signal, i32)>, Errno> {
+    /// One `read` of the signalfd: the signal and its `si_code` (`SI_USER` 0 for `kill`,
+    /// `SI_KERNEL` 0x80 for one the kernel sent, such as a terminal's SIGINT to its foreground
+    /// process group; see sigaction(2)); `None` when interrupted. A non-blocking reader
+    /// ([`AsFd`] for `poll`) after the descriptor said it is readable.
+    pub fn read(&self) -> Result<Option<(Signal, i32)>, Errno> {
         let mut record = [0u8; SIGINFO_SIZE];
         match rustix::io::read(&self.fd, &mut record) {
             Ok(SIGINFO_SIZE) => {
@@ -267,9 +302,6 @@ mod tests {
         assert!(!SignalSet::ALL_CATCHABLE.contains(Signal::STOP));
         assert!(SignalSet::ALL_CATCHABLE.contains(Signal::from_number(35).unwrap()));
         assert_eq!(SignalSet::ALL_CATCHABLE.mask(), SignalSet::ALL_CATCHABLE.0);
-        assert!(!SignalSet::ALL_CATCHABLE
-            .without(Signal::TERM)
-            .contains(Signal::TERM));
     }
 
     #[test]

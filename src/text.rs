@@ -62,7 +62,9 @@ impl<'b> Writer<'b> {
         self.push(format_decimal(value, &mut digits));
     }
 
-    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits.
+    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits (the
+    /// sentences' `%o`, `%x`, `%t`).
+    #[cfg(feature = "messages")]
     pub(crate) fn push_radix(&mut self, value: u32, radix: u32, width: usize) {
         let mut digits = [b'0'; 11];
         let mut start = digits.len();
@@ -139,7 +141,9 @@ impl<'b> Writer<'b> {
 
 /// Bytes `name` takes once escaped: printable ASCII and valid UTF-8 sequences as they are, a
 /// backslash as `\\`, every other byte (control characters, invalid UTF-8) as `\xNN`. The
-/// escaping is lossless and its output is always valid UTF-8 on one line.
+/// escaping is lossless and its output is always valid UTF-8 on one line. (Without the
+/// `messages` feature, UTF-8 sequences are escaped byte by byte too: short lines stay short
+/// in code.)
 pub(crate) fn escaped_width(name: &[u8]) -> usize {
     let mut position = 0;
     let mut width = 0;
@@ -160,13 +164,17 @@ fn unit(bytes: &[u8]) -> (usize, usize) {
     if (0x20..0x7f).contains(&first) {
         return (1, 1);
     }
-    match utf8_sequence(bytes) {
-        0 => (1, 4),
-        length => (length, length),
+    #[cfg(feature = "messages")]
+    if let length @ 1.. = utf8_sequence(bytes) {
+        return (length, length);
     }
+    (1, 4)
 }
 
-/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0.
+/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0. (Without the
+/// `messages` feature names are escaped more plainly: every byte outside printable ASCII as
+/// `\xNN`, still lossless.)
+#[cfg(feature = "messages")]
 fn utf8_sequence(bytes: &[u8]) -> usize {
     let first = bytes[0];
     // The allowed range of the second byte (which excludes overlong forms and surrogates)
@@ -241,24 +249,61 @@ pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'stat
     None
 }
 
-/// The symbolic name of every errno value Linux defines (`EACCES`), and for the ones a daemon
-/// controller commonly meets its usual description (`Permission denied`, glibc's wording).
-pub(crate) fn errno_text(errno: Errno) -> (Option<&'static [u8]>, Option<&'static [u8]>) {
-    let number = errno.raw_os_error();
-    let name = usize::try_from(number)
+/// The symbolic name of every errno value Linux defines, without its leading `E` (`ACCES` for
+/// `EACCES`): every name has one, so the table stores none of them (133 bytes).
+pub(crate) fn errno_stem(errno: Errno) -> Option<&'static [u8]> {
+    usize::try_from(errno.raw_os_error())
         .ok()
         .and_then(|number| number.checked_sub(1))
-        .and_then(|index| packed_field(ERRNO_NAMES, index))
-        .filter(|name| !name.is_empty());
-    let description = DESCRIBED_ERRNOS
+        .and_then(|index| packed_field(&ERRNO_STEMS, index))
+        .filter(|name| !name.is_empty())
+}
+
+/// [`ERRNO_NAMES`] without the leading `E` of each name, made at compile time.
+static ERRNO_STEMS: [u8; ERRNO_NAMES.len() - named_errnos()] = errno_stems();
+
+/// How many names [`ERRNO_NAMES`] holds (its non-empty fields).
+const fn named_errnos() -> usize {
+    let mut count = 0;
+    let mut position = 0;
+    while position < ERRNO_NAMES.len() {
+        if ERRNO_NAMES[position] == b'E' && (position == 0 || ERRNO_NAMES[position - 1] == 0) {
+            count += 1;
+        }
+        position += 1;
+    }
+    count
+}
+
+/// [`ERRNO_NAMES`] with the first byte of each name dropped.
+const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
+    let mut out = [0u8; ERRNO_NAMES.len() - named_errnos()];
+    let (mut from, mut to) = (0, 0);
+    while from < ERRNO_NAMES.len() {
+        let starts = from == 0 || ERRNO_NAMES[from - 1] == 0;
+        if !(starts && ERRNO_NAMES[from] == b'E') {
+            out[to] = ERRNO_NAMES[from];
+            to += 1;
+        }
+        from += 1;
+    }
+    out
+}
+
+/// The usual description of the errno values a daemon controller commonly meets
+/// (`Permission denied`, glibc's wording); only with the `messages` feature.
+#[cfg(feature = "messages")]
+pub(crate) fn errno_description(errno: Errno) -> Option<&'static [u8]> {
+    let number = errno.raw_os_error();
+    DESCRIBED_ERRNOS
         .iter()
         .position(|&known| i32::from(known) == number)
-        .and_then(|index| packed_field(ERRNO_DESCRIPTIONS, index));
-    (name, description)
+        .and_then(|index| packed_field(ERRNO_DESCRIPTIONS, index))
 }
 
 /// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
-/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes.
+/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes as written; the binary
+/// carries [`ERRNO_STEMS`], 974.
 const ERRNO_NAMES: &[u8] = b"\
     EPERM\0ENOENT\0ESRCH\0EINTR\0EIO\0ENXIO\0E2BIG\0ENOEXEC\0EBADF\0ECHILD\0EAGAIN\0ENOMEM\0\
     EACCES\0EFAULT\0ENOTBLK\0EBUSY\0EEXIST\0EXDEV\0ENODEV\0ENOTDIR\0EISDIR\0EINVAL\0ENFILE\0\
@@ -276,6 +321,7 @@ const ERRNO_NAMES: &[u8] = b"\
     EKEYEXPIRED\0EKEYREVOKED\0EKEYREJECTED\0EOWNERDEAD\0ENOTRECOVERABLE\0ERFKILL\0EHWPOISON\0";
 
 /// The errno values that have a description in [`ERRNO_DESCRIPTIONS`], in its order.
+#[cfg(feature = "messages")]
 const DESCRIBED_ERRNOS: &[u8] = &[
     1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
     28, 29, 30, 31, 32, 35, 36, 37, 38, 39, 40, 95, 98, 104, 110, 111, 116, 122,
@@ -283,6 +329,7 @@ const DESCRIBED_ERRNOS: &[u8] = &[
 
 /// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording). All 131
 /// descriptions would cost about 3 KB more; the names cover the rest.
+#[cfg(feature = "messages")]
 const ERRNO_DESCRIPTIONS: &[u8] = b"\
     Operation not permitted\0\
     No such file or directory\0\
@@ -343,14 +390,19 @@ mod tests {
     #[test]
     fn names_are_escaped_losslessly() {
         assert_eq!(escaped(b"/run/x.pid", 100), "/run/x.pid");
-        assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/é.pid");
         assert_eq!(escaped(b"/run/\xff\n\\x", 100), "/run/\\xff\\x0a\\\\x");
         // An overlong encoding and a lone surrogate are not valid UTF-8.
         assert_eq!(
             escaped(b"\xc0\xaf\xed\xa0\x80", 100),
             "\\xc0\\xaf\\xed\\xa0\\x80"
         );
-        assert_eq!(escaped("€😀".as_bytes(), 100), "€😀");
+        if cfg!(feature = "messages") {
+            assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/é.pid");
+            assert_eq!(escaped("€😀".as_bytes(), 100), "€😀");
+        } else {
+            // Short lines: every byte outside printable ASCII as \xNN.
+            assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/\\xc3\\xa9.pid");
+        }
     }
 
     #[test]
@@ -386,6 +438,7 @@ mod tests {
         assert_eq!(parse_decimal(b"99999999999999999999999", u64::MAX), None);
     }
 
+    #[cfg(feature = "messages")]
     #[test]
     fn octal_and_hex() {
         let mut buffer = [0u8; 32];
@@ -401,24 +454,35 @@ mod tests {
     #[test]
     fn every_errno_has_a_name() {
         for number in 1..=133 {
-            let (name, _) = errno_text(Errno::from_raw_os_error(number));
+            let name = errno_stem(Errno::from_raw_os_error(number));
             assert_eq!(
                 name.is_some(),
                 number != 41 && number != 58,
                 "errno {number}"
             );
         }
-        let (name, description) = errno_text(Errno::ACCESS);
-        assert_eq!(name, Some(&b"EACCES"[..]));
-        assert_eq!(description, Some(&b"Permission denied"[..]));
-        let (name, description) = errno_text(Errno::SPIPE);
-        assert_eq!(name, Some(&b"ESPIPE"[..]));
-        assert_eq!(description, Some(&b"Illegal seek"[..]));
-        assert_eq!(errno_text(Errno::from_raw_os_error(200)), (None, None));
+        assert_eq!(errno_stem(Errno::ACCESS), Some(&b"ACCES"[..]));
+        assert_eq!(errno_stem(Errno::SPIPE), Some(&b"SPIPE"[..]));
+        assert_eq!(errno_stem(Errno::from_raw_os_error(200)), None);
+        // Every name starts with the `E` the table leaves out.
+        assert!(ERRNO_NAMES
+            .split(|&byte| byte == 0)
+            .all(|name| name.is_empty() || name[0] == b'E'));
+    }
+
+    #[cfg(feature = "messages")]
+    #[test]
+    fn common_errnos_are_described() {
+        assert_eq!(
+            errno_description(Errno::ACCESS),
+            Some(&b"Permission denied"[..])
+        );
+        assert_eq!(errno_description(Errno::SPIPE), Some(&b"Illegal seek"[..]));
+        assert_eq!(errno_description(Errno::from_raw_os_error(200)), None);
         let described = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
         assert_eq!(described, DESCRIBED_ERRNOS.len() + 1);
         assert_eq!(
-            errno_text(Errno::from_raw_os_error(122)).1,
+            errno_description(Errno::from_raw_os_error(122)),
             Some(&b"Disk quota exceeded"[..])
         );
     }

@@ -116,7 +116,7 @@ fn resolve_error(files: &AccountFiles<'_>, user: Option<&[u8]>, group: Option<&[
     let mut storage = all_groups();
     let mut credentials = Credentials::new(&mut storage);
     let error = credentials.resolve(user, group, files).unwrap_err();
-    assert!(credentials.is_no_change());
+    assert!(credentials.uid().is_none() && credentials.gid().is_none());
     let params = Params {
         user,
         group,
@@ -452,9 +452,12 @@ fn bad_numbers_are_rejected() {
             format!("Invalid group id `{text}`: expected # and a number from 0 to 4294967294")
         );
     }
-    assert_eq!(account::parse_id(b"4294967294"), Some(4_294_967_294));
-    assert_eq!(account::parse_id(b"4294967295"), None);
-    assert_eq!(account::parse_id(b"0"), Some(0));
+    assert_eq!(
+        Identity::parse(b"#4294967294", Subject::User),
+        Ok(Identity::Id(4_294_967_294))
+    );
+    assert!(Identity::parse(b"#4294967295", Subject::User).is_err());
+    assert_eq!(Identity::parse(b"#0", Subject::Group), Ok(Identity::Id(0)));
 }
 
 #[test]
@@ -514,7 +517,7 @@ fn group_storage_smaller_than_the_kernel_limit() {
         .resolve(Some(user_id(b"small")), None, &files)
         .unwrap_err();
     assert_eq!(error.kind(), ErrorKind::TooManyGroups);
-    assert!(credentials.is_no_change());
+    assert!(credentials.uid().is_none() && credentials.gid().is_none());
     let typed = Typed {
         user: Some(b"small"),
         group: None,
@@ -604,7 +607,7 @@ fn credential_rules() {
     assert_eq!(groups(&credentials), vec![0]);
     // Nothing.
     credentials.resolve(None, None, &files).unwrap();
-    assert!(credentials.is_no_change());
+    assert!(credentials.uid().is_none() && credentials.gid().is_none());
     assert!(credentials.groups().is_empty());
     // Unknown names.
     assert_eq!(

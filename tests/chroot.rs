@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{harness, Output, TempDir};
+use common::{harness, multicall_tool, Output, TempDir};
 use std::ffi::CString;
 use std::fs;
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
@@ -19,47 +19,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-const CONTROL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
-const DAEMONIZE: &str = env!("CARGO_BIN_EXE_ucw-daemonize");
 const PID_FILE: &str = "/run/sleeper.pid";
 const PANIC_TEXT: &str = "internal error (panic)";
 
-/// The target directory the tools were built in (`<target>/<profile>/ucw-daemon-control`).
-fn target_dir() -> PathBuf {
-    Path::new(CONTROL)
-        .parent()
-        .and_then(Path::parent)
-        .expect("the tool lives in <target>/<profile>/")
-        .to_path_buf()
-}
-
-/// Builds the static test sleeper for the host and returns its path.
-fn build_sleeper(logs: &Path) -> PathBuf {
-    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/aarch64-sleeper/Cargo.toml");
-    let sleeper_target = target_dir().join("sleeper");
-    let cargo = option_env!("CARGO").unwrap_or("cargo");
-    let mut command = Command::new(cargo);
-    command
-        .arg("build")
-        .arg("--release")
-        .arg("--manifest-path")
-        .arg(&manifest)
-        .arg("--target-dir")
-        .arg(&sleeper_target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS");
-    let spawned = harness().spawn(command, logs);
-    let built = harness().wait(&spawned, Duration::from_secs(300));
-    assert_eq!(
-        built.code,
-        Some(0),
-        "cannot build the test sleeper: {}",
-        built.stderr
-    );
-    sleeper_target.join("release/ucw-test-sleeper")
-}
-
-/// The chroot: `/ucw-daemon-control`, `/ucw-daemonize`, `/sleeper`, `/dev/null`, `/run`.
+/// The chroot: `/ucw-daemon` with its two names as hard links (`/ucw-daemon-control`,
+/// `/ucw-daemonize`), `/sleeper`, `/dev/null`, `/run`.
 struct Scratch {
     _dir: TempDir,
     root: PathBuf,
@@ -77,14 +41,16 @@ impl Scratch {
         }
         fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
         fs::set_permissions(dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
-        let sleeper = build_sleeper(&logs);
+        let sleeper = common::static_sleeper();
         for (from, to) in [
-            (Path::new(CONTROL), "ucw-daemon-control"),
-            (Path::new(DAEMONIZE), "ucw-daemonize"),
+            (Path::new(multicall_tool()), "ucw-daemon"),
             (sleeper.as_path(), "sleeper"),
         ] {
             fs::copy(from, root.join(to)).unwrap();
             fs::set_permissions(root.join(to), fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        for name in ["ucw-daemon-control", "ucw-daemonize"] {
+            fs::hard_link(root.join("ucw-daemon"), root.join(name)).unwrap();
         }
         let null_path = CString::new(root.join("dev/null").into_os_string().into_vec()).unwrap();
         rustix::fs::mknodat(

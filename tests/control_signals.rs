@@ -300,6 +300,15 @@ exit 0"#;
         eventually(Duration::from_secs(5), || ready.exists()),
         "worker not ready"
     );
+    // The bystander is a forked shell until it has closed descriptor 9 and exec'ed `sleep`:
+    // on a busy machine it may not have run yet, and until then it is a holder of the lock.
+    let bystander_fd = format!("/proc/{bystander}/fd/9");
+    assert!(
+        eventually(Duration::from_secs(5), || {
+            !std::path::Path::new(&bystander_fd).exists()
+        }),
+        "the bystander never closed descriptor 9"
+    );
     let none = Options::default();
     assert_eq!(setup.control(Action::Check, &none), Ok(Status::Ok));
     // SIGUSR1 is logged by the worker, and would kill the bystander.

@@ -414,7 +414,7 @@ fn switching_to_ourselves_drops_a_saved_root_uid() {
     // child, so a waitpid here could find nothing to wait for.
     let (verdict_read, verdict_write) = rustix::pipe::pipe().unwrap();
     // The C library's fork (this test process has one, and threads): the child makes only
-    // system calls and ends with exit_group.
+    // system calls and ends with _exit.
     if support::libc_fork().unwrap().is_none() {
         let setup = rustix::thread::set_thread_groups(&[gid])
             .and_then(|()| rustix::thread::set_thread_res_gid(gid, gid, gid))
@@ -429,7 +429,7 @@ fn switching_to_ourselves_drops_a_saved_root_uid() {
             b"ok"
         };
         let _ = rustix::io::write(&verdict_write, verdict);
-        ucw_daemon::daemon::exit_group(0)
+        support::exit_now(0)
     }
     drop(verdict_write);
     let mut verdict = [0u8; 64];

@@ -18,7 +18,6 @@ use std::process::Command;
 use std::time::Duration;
 use ucw_daemon::credentials::Credentials;
 use ucw_daemon::daemon::{self, Flags, Launched, Params};
-use ucw_daemon::pidfile::{self, PidState};
 
 /// The fixture program (`<target>/<profile>/examples/fixture_daemon_probe`, brought up to
 /// date first).
@@ -48,8 +47,42 @@ fn stat_fields(pid: i32) -> (String, i32, i32, i32, i32) {
     )
 }
 
+/// What a controller sees at a PID-file path (docs/design.md §2), looked at independently of
+/// the library: the lock probed with `LOCK_SH|LOCK_NB` on a descriptor of our own, the
+/// content read whole.
+#[derive(Debug, PartialEq, Eq)]
+enum PidState {
+    Absent,
+    NotRunning,
+    Stale,
+    Running(rustix::process::Pid),
+    Busy,
+}
+
 fn state(pid_file: &Path) -> PidState {
-    pidfile::inspect(&cstring(pid_file)).unwrap().state
+    let flags = rustix::fs::OFlags::RDONLY | rustix::fs::OFlags::CLOEXEC;
+    let path = cstring(pid_file);
+    let Ok(file) = rustix::fs::open(path.as_c_str(), flags, rustix::fs::Mode::empty()) else {
+        return PidState::Absent;
+    };
+    let locked = match rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared) {
+        Ok(()) => false,
+        Err(rustix::io::Errno::WOULDBLOCK) => true,
+        Err(errno) => panic!("flock {}: {errno}", pid_file.display()),
+    };
+    let content = fs::read(pid_file).unwrap();
+    match (locked, content.as_slice()) {
+        (false, b"") => PidState::NotRunning,
+        (false, _) => PidState::Stale,
+        (true, b"" | b"(starting)\n") => PidState::Busy,
+        (true, text) => {
+            let digits = std::str::from_utf8(text)
+                .ok()
+                .and_then(|text| text.strip_suffix('\n'))
+                .unwrap_or_else(|| panic!("locked PID file with {text:?}"));
+            PidState::Running(rustix::process::Pid::from_raw(digits.parse().unwrap()).unwrap())
+        }
+    }
 }
 
 /// Launches the probe; returns the launcher's output.
@@ -309,6 +342,10 @@ fn opt_in_cleanups_close_inherited_descriptors() {
 }
 
 #[test]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+)]
 fn killed_launcher_leaves_no_daemon() {
     let dir = TempDir::new("daemon-killed-launcher");
     let pid_file = dir.join("probe.pid");
@@ -567,7 +604,7 @@ fn a_readable_pid_file_is_tightened_and_an_unrun_daemon_empties_it() {
     // Accepted, but tightened: anyone who can open it could hold its lock.
     assert_eq!(fs::metadata(&pid_file).unwrap().mode() & 0o7777, 0o600);
     // Locked, starting.
-    assert!(daemon.pid_file().is_some());
+    assert!(daemon.lock_fd().is_some());
     assert_eq!(fs::read(&pid_file).unwrap(), b"(starting)\n");
     assert_eq!(state(&pid_file), PidState::Busy);
     // A second init (another open file description) finds it locked and changes nothing.
@@ -610,13 +647,18 @@ fn simulate_runs_the_body_in_process_touching_no_files() {
     let mut groups = [rustix::process::Gid::ROOT; 16];
     let mut credentials = Credentials::new(&mut groups);
     let daemon = daemon::init(&params, &mut credentials).unwrap();
-    assert!(daemon.pid_file().is_none());
+    assert!(daemon.lock_fd().is_none());
     let cwd = std::env::current_dir().unwrap();
     let mut seen_pid = 0;
+    let launcher = std::process::id();
     let launched = daemon
         .run(support::host_fork(), |running| {
-            assert!(running.is_simulated());
-            assert!(running.pid_file().is_none());
+            assert_eq!(
+                std::process::id(),
+                launcher,
+                "the body runs in the launcher"
+            );
+            assert!(running.lock_fd().is_none());
             seen_pid = std::process::id();
             running.exit().unwrap();
             42

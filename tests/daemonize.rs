@@ -8,13 +8,10 @@
 
 mod common;
 
-use common::{harness, is_alive, wait_gone, Output, TempDir};
+use common::{control_tool, daemonize_tool, harness, is_alive, wait_gone, Output, TempDir};
 use std::fs;
 use std::path::Path;
 use std::time::{Duration, Instant};
-
-const DAEMONIZE: &str = env!("CARGO_BIN_EXE_ucw-daemonize");
-const CONTROL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
 
 /// LibUCW's exit codes, as `ucw-daemon-control` and `ucw-daemonize` use them.
 const RUNNING: i32 = 0;
@@ -39,7 +36,7 @@ fn run(dir: &TempDir, program: &str, args: &[&str]) -> Output {
 fn start_shell(dir: &TempDir, pid_file: &Path, script: &str) {
     let launched = run(
         dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--pid-file", text(pid_file), "--", "sh", "-c", script],
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");
@@ -49,7 +46,7 @@ fn start_shell(dir: &TempDir, pid_file: &Path, script: &str) {
 fn control(dir: &TempDir, action: &str, pid_file: &Path, more: &[&str]) -> Output {
     let mut args = vec![action, "--pid-file", text(pid_file)];
     args.extend_from_slice(more);
-    run(dir, CONTROL, &args)
+    run(dir, control_tool(), &args)
 }
 
 /// The exit code of `ucw-daemon-control --check`.
@@ -241,7 +238,7 @@ fn supervised_check_reload_stop() {
         &pid_file,
         &[
             "--",
-            DAEMONIZE,
+            daemonize_tool(),
             "--pid-file",
             text(&pid_file),
             "--",
@@ -265,7 +262,12 @@ fn supervised_check_reload_stop() {
     // program, even if the supervisor were SIGKILLed.
     assert_holds_lock_read_only(program, &pid_file);
     // A second start finds it running.
-    let again = control(&dir, "--start", &pid_file, &["--", DAEMONIZE, "--", "true"]);
+    let again = control(
+        &dir,
+        "--start",
+        &pid_file,
+        &["--", daemonize_tool(), "--", "true"],
+    );
     assert_eq!(again.code, Some(ALREADY_DONE), "{again:?}");
     // Reload reaches the program through the supervisor.
     wait_ready(&log);
@@ -373,7 +375,7 @@ fn supervised_child_outliving_the_program_does_not_keep_it_running() {
     // The daemon can be started again while the orphan lives on.
     let relaunched = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--pid-file", text(&pid_file), "--", &sleeper(&dir)],
     );
     assert_eq!(relaunched.code, Some(0), "{relaunched:?}");
@@ -460,7 +462,7 @@ fn exec_failure_exits_102_and_leaves_nothing_running() {
                 args.push("--exec");
             }
             args.extend(["--", program.as_str(), "argument"]);
-            let launched = run(&dir, DAEMONIZE, &args);
+            let launched = run(&dir, daemonize_tool(), &args);
             assert_eq!(launched.code, Some(ERROR), "{launched:?}");
             assert_eq!(
                 launched.stderr,
@@ -478,7 +480,7 @@ fn exec_failure_exits_102_and_leaves_nothing_running() {
         &pid_file,
         &[
             "--",
-            DAEMONIZE,
+            daemonize_tool(),
             "--pid-file",
             text(&pid_file),
             "--",
@@ -508,7 +510,7 @@ fn exec_mode_check_reload_stop() {
         &pid_file,
         &[
             "--",
-            DAEMONIZE,
+            daemonize_tool(),
             "--exec",
             "--pid-file",
             text(&pid_file),
@@ -561,7 +563,7 @@ fn exec_mode_program_can_drop_the_lock() {
     );
     let launched = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &[
             "--exec",
             "--pid-file",
@@ -589,7 +591,7 @@ fn foreground_stays_attached() {
     // Supervised in the foreground: the program is the tool's child, output stays on our
     // stdout, the exit status is the program's, and no PID file is written.
     let script = "echo \"parent=$PPID cwd=$(pwd)\"; exit 7";
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command
         .args(["--foreground", "--pid-file", text(&pid_file), "--"])
         .args(["sh", "-c", script])
@@ -606,7 +608,7 @@ fn foreground_stays_attached() {
         "--foreground must not create a PID file"
     );
     // A signal to the tool reaches the program; its death is reported as 128 + signal.
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command.args(["--foreground", "--", "sleep", "30"]);
     let spawned = harness().spawn(command, dir.path());
     only_child(spawned.pid);
@@ -614,7 +616,7 @@ fn foreground_stays_attached() {
     let output = harness().wait(&spawned, Duration::from_secs(10));
     assert_eq!(output.code, Some(128 + 15), "{output:?}");
     // --exec in the foreground: the tool becomes the program.
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command.args([
         "--foreground",
         "--exec",
@@ -630,7 +632,7 @@ fn foreground_stays_attached() {
     // Exec failure in the foreground is printed by the tool itself.
     let output = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--foreground", "--", "ucw-no-such-program"],
     );
     assert_eq!(output.code, Some(ERROR));
@@ -653,7 +655,7 @@ fn usage_help_and_version() {
         &["--pid-file=", "--", "true"][..],
         &["--exec=yes", "--", "true"][..],
     ] {
-        let output = run(&dir, DAEMONIZE, args);
+        let output = run(&dir, daemonize_tool(), args);
         assert_eq!(output.code, Some(USAGE), "{args:?}: {output:?}");
         assert!(output.stderr.starts_with("ucw-daemonize: "), "{output:?}");
         assert!(
@@ -661,7 +663,7 @@ fn usage_help_and_version() {
             "{output:?}"
         );
     }
-    let help = run(&dir, DAEMONIZE, &["--help"]);
+    let help = run(&dir, daemonize_tool(), &["--help"]);
     assert_eq!(help.code, Some(0));
     for option in [
         "--pid-file",
@@ -673,7 +675,7 @@ fn usage_help_and_version() {
     ] {
         assert!(help.stdout.contains(option), "--help lacks {option}");
     }
-    let version = run(&dir, DAEMONIZE, &["--version"]);
+    let version = run(&dir, daemonize_tool(), &["--version"]);
     assert_eq!(version.code, Some(0));
     assert_eq!(
         version.stdout,
@@ -682,7 +684,7 @@ fn usage_help_and_version() {
     // Options end at the program: its own options are left alone.
     let output = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &[
             "--foreground",
             "sh",
@@ -700,7 +702,11 @@ fn usage_help_and_version() {
 fn errors_before_launch_name_the_problem() {
     let dir = TempDir::new("daemonize-errors");
     let _cleanup = Cleanup(&dir);
-    let relative = run(&dir, DAEMONIZE, &["--pid-file", "d.pid", "--", "true"]);
+    let relative = run(
+        &dir,
+        daemonize_tool(),
+        &["--pid-file", "d.pid", "--", "true"],
+    );
     assert_eq!(relative.code, Some(ERROR), "{relative:?}");
     assert!(
         relative.stderr.starts_with("ucw-daemonize: "),
@@ -709,20 +715,20 @@ fn errors_before_launch_name_the_problem() {
     let pid_file = dir.join("d.pid");
     let running = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--pid-file", text(&pid_file), "--", &sleeper(&dir)],
     );
     assert_eq!(running.code, Some(0), "{running:?}");
     let second = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--pid-file", text(&pid_file), "--", "sleep", "30"],
     );
     assert_eq!(second.code, Some(ERROR));
     assert!(second.stderr.contains("already running"), "{second:?}");
     let unknown = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--user", "ucw-no-such-user", "--foreground", "--", "true"],
     );
     assert_eq!(unknown.code, Some(ERROR));
@@ -764,12 +770,16 @@ fn spec_example_daemon() {
 }
 
 /// `--user` with a purpose-made account: the tool reads the account files named by
-/// `UCW_TEST_PASSWD` / `UCW_TEST_GROUP` (honoured only in `failpoints` builds, which every
-/// `cargo test` is), so the test never edits `/etc`.
+/// `UCW_TEST_PASSWD` / `UCW_TEST_GROUP` (honoured only in `--cfg ucw_failpoints` builds, which
+/// tests/run-all makes), so the test never edits `/etc`.
 #[test]
 #[cfg_attr(
-    not(ucw_test_as_root),
+    all(ucw_failpoints, not(ucw_test_as_root)),
     ignore = "needs root: switching to another user and group"
+)]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
 )]
 fn user_switch_sets_ids_groups_and_environment() {
     common::require_root("--user");
@@ -793,7 +803,7 @@ fn user_switch_sets_ids_groups_and_environment() {
     )
     .unwrap();
     let pid_file = dir.join("u.pid");
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command
         .args(["--pid-file", text(&pid_file), "--user", &name, "--"])
         .args(["sleep", "30"])
@@ -847,7 +857,7 @@ fn user_switch_sets_ids_groups_and_environment() {
     // In the foreground the tool switches too; an explicit group replaces the primary one
     // and stays among the supplementary groups.
     let report = "grep -E '^(Uid|Gid|Groups):' /proc/self/status; echo \"$USER $LOGNAME $HOME\"";
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command
         .args(["--foreground", "--user", &name, "--group", "ucwextra", "--"])
         .args(["sh", "-c", report])
@@ -870,7 +880,7 @@ fn user_switch_sets_ids_groups_and_environment() {
 
     // More inherited variables than the rewritten environment can hold: a clear error,
     // nothing started, the PID file left empty.
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command
         .args(["--pid-file", text(&pid_file), "--user", &name, "--"])
         .args(["sleep", "30"])
@@ -895,8 +905,12 @@ fn user_switch_sets_ids_groups_and_environment() {
 /// user, and `HOME` is not set (an inherited one is removed, never passed on).
 #[test]
 #[cfg_attr(
-    not(ucw_test_as_root),
+    all(ucw_failpoints, not(ucw_test_as_root)),
     ignore = "needs root: switching to another user"
+)]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
 )]
 fn a_passwd_entry_without_home_or_shell_leaves_home_unset() {
     common::require_root("--user");
@@ -910,7 +924,7 @@ fn a_passwd_entry_without_home_or_shell_leaves_home_unset() {
     .unwrap();
     fs::write(&group, "root:x:0:\n").unwrap();
     let report = "echo \"$(id -u) $(id -G) $USER $LOGNAME ${HOME-unset}\"";
-    let mut command = std::process::Command::new(DAEMONIZE);
+    let mut command = std::process::Command::new(daemonize_tool());
     command
         .args(["--foreground", "--user", "nohome", "--"])
         .args(["sh", "-c", report])
@@ -944,7 +958,7 @@ fn without_a_pid_file_the_program_still_runs_supervised() {
     );
     let launched = run(
         &dir,
-        DAEMONIZE,
+        daemonize_tool(),
         &["--", "sh", "-c", &script, text(dir.path())],
     );
     assert_eq!(launched.code, Some(0), "{launched:?}");

@@ -18,9 +18,7 @@ fn init_script() -> PathBuf {
 
 /// Runs `sh init.d-ucw-example <verb>` with the settings of this test.
 fn service(dir: &TempDir, daemon: &Path, verb: &str) -> Output {
-    let tools = Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
-        .parent()
-        .unwrap();
+    let tools = common::tools_dir();
     let mut command = Command::new("sh");
     command
         .arg(init_script())

@@ -53,10 +53,10 @@
 
 mod common;
 
-// Plain `cargo test` builds the tools with fail points (the package's dev-dependency on
-// itself enables `failpoints`).
+// The soak arms fail points (UCW_FAILPOINT): it runs in the `--cfg ucw_failpoints` build
+// (tests/run-all), and shows as ignored, with that reason, in a plain `cargo test`.
 mod soak {
-    use crate::common::{self, harness, Output, TempDir};
+    use crate::common::{self, control_tool, daemonize_tool, harness, Output, TempDir};
     use std::collections::BTreeMap;
     use std::fs;
     use std::path::{Path, PathBuf};
@@ -66,8 +66,6 @@ mod soak {
     use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
     use std::time::{Duration, Instant};
 
-    const CONTROL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
-    const DAEMONIZE: &str = env!("CARGO_BIN_EXE_ucw-daemonize");
     const WORKERS: usize = 8;
     const INSTANCES: usize = 4;
     /// Fail points a tool run may arm (one at a time). Points that an operation does not pass
@@ -540,7 +538,7 @@ mod soak {
             if action == "--start" {
                 args.extend_from_slice(&[
                     "--",
-                    DAEMONIZE,
+                    daemonize_tool(),
                     "--pid-file",
                     pid_file,
                     "--",
@@ -553,7 +551,7 @@ mod soak {
                 ]);
                 args.extend(words.iter().map(String::as_str));
             }
-            self.run(instance, CONTROL, &args, point)
+            self.run(instance, control_tool(), &args, point)
         }
 
         fn direct_start(
@@ -573,7 +571,7 @@ mod soak {
                 instance.pid_file.to_str().unwrap(),
             ];
             args.extend(words.iter().map(String::as_str));
-            self.run(instance, DAEMONIZE, &args, point)
+            self.run(instance, daemonize_tool(), &args, point)
         }
 
         /// Whether the PID file is locked exclusively, its content, and who holds the
@@ -1266,7 +1264,7 @@ mod soak {
             let began = Instant::now();
             let stop = self.run(
                 instance,
-                CONTROL,
+                control_tool(),
                 &[
                     "--stop",
                     "--pid-file",
@@ -1757,12 +1755,16 @@ mod soak {
     }
 
     #[test]
+    #[cfg_attr(
+        not(ucw_failpoints),
+        ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+    )]
     fn launcher_reports_a_daemon_that_died_before_its_release() {
         let _serial = serial();
         let dir = TempDir::new("soak-sigpipe");
         let pid_file = dir.join("daemon.pid");
         let fixture = fixture();
-        let mut command = Command::new(DAEMONIZE);
+        let mut command = Command::new(daemonize_tool());
         command
             .args(["--pid-file", pid_file.to_str().unwrap(), "--"])
             .arg(&fixture)
@@ -1807,6 +1809,10 @@ mod soak {
     /// made the read fail with ENOENT and STOP report an error (102); the proof now takes that
     /// as "gone" and STOP returns 0.
     #[test]
+    #[cfg_attr(
+        not(ucw_failpoints),
+        ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+    )]
     fn stop_treats_a_daemon_exiting_during_the_proof_as_stopped() {
         let _serial = serial();
         let dir = TempDir::new("soak-proof");
@@ -1814,13 +1820,13 @@ mod soak {
         let pid_text = pid_file.to_str().unwrap();
         let fixture = fixture();
         let start = harness().run(
-            CONTROL,
+            control_tool(),
             [
                 "--start",
                 "--pid-file",
                 pid_text,
                 "--",
-                DAEMONIZE,
+                daemonize_tool(),
                 "--pid-file",
                 pid_text,
                 "--",
@@ -1837,7 +1843,7 @@ mod soak {
             .trim_end()
             .parse()
             .unwrap();
-        let mut command = Command::new(CONTROL);
+        let mut command = Command::new(control_tool());
         command
             .args(["--stop", "--pid-file", pid_text, "--timeout=5"])
             .env("UCW_FAILPOINT", "control-proving-holder");
@@ -1881,8 +1887,12 @@ mod soak {
 
     #[test]
     #[cfg_attr(
-        not(ucw_test_as_root),
+        all(ucw_failpoints, not(ucw_test_as_root)),
         ignore = "needs root: the soak's programs change their uid"
+    )]
+    #[cfg_attr(
+        not(ucw_failpoints),
+        ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
     )]
     fn many_controllers_random_actions_and_faults() {
         let _serial = serial();

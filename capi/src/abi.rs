@@ -107,9 +107,9 @@ const _: () = {
 
     // The statuses are the library's (and the tool's exit codes).
     use ucw_daemon::control::{Status, ERROR_EXIT_CODE};
-    assert!(Status::Ok.exit_code() as c_uint == DAEMON_STATUS_OK);
-    assert!(Status::AlreadyDone.exit_code() as c_uint == DAEMON_STATUS_ALREADY_DONE);
-    assert!(Status::NotRunning.exit_code() as c_uint == DAEMON_STATUS_NOT_RUNNING);
+    assert!(Status::Ok as c_uint == DAEMON_STATUS_OK);
+    assert!(Status::AlreadyDone as c_uint == DAEMON_STATUS_ALREADY_DONE);
+    assert!(Status::NotRunning as c_uint == DAEMON_STATUS_NOT_RUNNING);
     assert!(ERROR_EXIT_CODE as c_uint == DAEMON_STATUS_ERROR);
-    assert!(Status::Stale.exit_code() as c_uint == DAEMON_STATUS_STALE);
+    assert!(Status::Stale as c_uint == DAEMON_STATUS_STALE);
 };

@@ -62,7 +62,7 @@ pub unsafe extern "C" fn daemon_control(dc: *mut DaemonControlParams) -> DaemonC
         Err(failure) => return report(dc, failure, None),
     };
     match control::control(&params) {
-        Ok(status) => status.exit_code() as DaemonControlStatus,
+        Ok(outcome) => outcome.status as DaemonControlStatus,
         Err(error) => report(dc, Failure::Library(error), Some(&params)),
     }
 }
@@ -88,12 +88,11 @@ fn params<'a>(
         DAEMON_CONTROL_CHECK => Action::Check,
         // LibUCW's child execvp()s, inheriting the program's environment.
         DAEMON_CONTROL_START => {
-            return Ok(Params::start(
-                pid_file,
-                guard_file,
+            return Ok(Params {
                 program,
-                host::environment(),
-            ))
+                environment: host::environment(),
+                ..Params::new(pid_file, guard_file, Action::Start)
+            })
         }
         DAEMON_CONTROL_STOP => Action::Stop,
         DAEMON_CONTROL_SIGNAL => Action::Signal,
@@ -108,7 +107,7 @@ fn params<'a>(
     // 0: the action's default (SIGTERM for STOP, SIGHUP for SIGNAL), as `dc->signal ? : ...`.
     if signal != 0 {
         let number = u32::try_from(signal).ok();
-        match number.and_then(Signal::from_number) {
+        match number.and_then(|number| Signal::try_from(number).ok()) {
             Some(signal) => params.signal = Some(signal),
             None => {
                 return Err(Failure::Invalid(

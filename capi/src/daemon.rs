@@ -202,7 +202,7 @@ impl Names {
                   (only DAEMON_FLAG_PRESERVE_CWD and DAEMON_FLAG_SIMULATE exist)",
             ));
         }
-        let mut library_flags = Flags::EMPTY;
+        let mut library_flags = Flags::default();
         if flags & DAEMON_FLAG_PRESERVE_CWD != 0 {
             library_flags = library_flags | Flags::PRESERVE_CWD;
         }
@@ -308,9 +308,7 @@ pub unsafe extern "C" fn daemon_init(dp: *mut DaemonParams) {
         let params = names.params(dp.flags)?;
         let daemon = daemon::init(&params, credentials)?;
         publish_ids(dp, daemon.credentials());
-        dp.pid_fd = daemon
-            .pid_file()
-            .map_or(-1, |pid_file| pid_file.lock_fd().as_raw_fd());
+        dp.pid_fd = daemon.lock_fd().map_or(-1, |lock| lock.as_raw_fd());
         state.daemon = Some(daemon);
         state.phase = Phase::Initialized;
         Ok(())
@@ -376,9 +374,7 @@ pub unsafe extern "C" fn daemon_run(dp: *mut DaemonParams, body: Option<Body>) {
 /// # Safety
 /// `dp` points to the caller's `struct daemon_params` (see [`daemon_run`]); `body` takes it.
 unsafe fn run_body(dp: *mut DaemonParams, body: Body, running: Running) -> i32 {
-    let lock_fd = running
-        .pid_file()
-        .map_or(-1, |pid_file| pid_file.lock_fd().as_raw_fd());
+    let lock_fd = running.lock_fd().map_or(-1, |lock| lock.as_raw_fd());
     // SAFETY: `dp` is valid (the caller's contract) and nobody else looks at it now.
     unsafe { (*dp).pid_fd = lock_fd };
     with_state(|state| state.running = Some(running));

@@ -15,7 +15,7 @@ use ucw_daemon::{Context, Error};
 /// beyond that, never the errno.
 const LINE_CAPACITY: usize = 1024;
 
-/// Builds a line with `compose` (in a [`LINE_CAPACITY`] buffer that keeps a byte for the
+/// Builds a line with `compose` (in a `LINE_CAPACITY` buffer that keeps a byte for the
 /// newline), writes it and the newline to standard error in one `write` (retried only for
 /// what a signal interrupted or a short write left), then calls the program's `exit(1)`.
 pub fn die(compose: impl FnOnce(&mut Writer<'_>)) -> ! {

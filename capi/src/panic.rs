@@ -5,7 +5,7 @@
 //! then the program's `exit(1)`. It must never unwind into C (the release profile is
 //! `panic = "abort"`; this handler never returns), never use `core::fmt` (the location is
 //! written by hand), and never recurse: a panic while exiting (in an `atexit` handler that
-//! calls us) ends the process at once.
+//! calls us) ends the process at once (SIGKILL to itself).
 
 use crate::fatal;
 use core::panic::PanicInfo;
@@ -17,7 +17,13 @@ static PANICKED: AtomicBool = AtomicBool::new(false);
 #[panic_handler]
 fn panic(info: &PanicInfo<'_>) -> ! {
     if PANICKED.swap(true, Ordering::Relaxed) {
-        ucw_daemon::daemon::exit_group(1)
+        // Ends the process at once without the C library (no `atexit` handler runs again, and
+        // no symbol beyond the ones the archive already takes from it): SIGKILL to ourselves.
+        let _ =
+            rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::KILL);
+        loop {
+            core::hint::spin_loop();
+        }
     }
     fatal::die(|line| {
         line.push(b"ucw-daemon: internal error (panic");

@@ -38,7 +38,17 @@ impl<'a> Writer<'a> {
             self.push(b"-");
         }
         let mut digits = [0u8; 20];
-        self.push(ucw_daemon::tool::decimal(value.unsigned_abs(), &mut digits))
+        let mut start = digits.len();
+        let mut rest = value.unsigned_abs();
+        loop {
+            start -= 1;
+            digits[start] = b'0' + (rest % 10) as u8;
+            rest /= 10;
+            if rest == 0 {
+                break;
+            }
+        }
+        self.push(&digits[start..])
     }
 
     /// Appends `error` rendered against `context`: the whole sentence, errno included, with

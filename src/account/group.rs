@@ -184,8 +184,8 @@ fn overflow(groups: &GroupList<'_>) -> Error {
 /// Adds to `groups` the gid of every well-formed group line whose member list names `user`
 /// (every line counts, duplicates included: initgroups semantics); `groups` stays sorted and
 /// without duplicates. Returns whether the group file exists. Fails when the list would hold
-/// more than [`GroupList::capacity`] ids. A `user` that cannot be a member (empty, longer
-/// than [`NAME_CAPACITY`], or holding `,` `:` or a newline) is in no group.
+/// more than the list's capacity in ids. A `user` that cannot be a member (empty, longer
+/// than 256 bytes, or holding `,` `:` or a newline) is in no group.
 pub fn add_memberships(
     files: &AccountFiles<'_>,
     user: &[u8],
@@ -204,6 +204,7 @@ pub fn add_memberships(
 /// switch with an explicit group needs them: the gid of the first group called `name`, and
 /// every group listing `user` added to `groups`. The group's own errors (not found,
 /// malformed, no file) come first; then too many groups.
+#[cfg_attr(not(fuzzing), allow(dead_code))]
 pub fn find_group_with_memberships(
     files: &AccountFiles<'_>,
     name: &[u8],

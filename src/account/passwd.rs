@@ -152,7 +152,7 @@ fn passwd_line(scanner: &mut Scanner<'_>, key: UserKey<'_>, entry: &mut UserEntr
 /// lines are skipped, but when the only lines for `name` are malformed the lookup fails
 /// with [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount), naming the
 /// first one's flaw, instead of "no such user"). A line needs at least four fields
-/// (`name:password:uid:gid`) with a uid and gid from 0 to [`ID_MAX`](super::ID_MAX); a missing home
+/// (`name:password:uid:gid`) with a uid and gid from 0 to 4,294,967,294; a missing home
 /// directory is empty. Errors name [`Subject::User`] and the passwd file.
 pub fn find_user_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Lookup<UserEntry>> {
     find_user(files, UserKey::Name(name))

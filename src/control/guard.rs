@@ -13,16 +13,13 @@ use crate::error::{Error, Message, Result, Subject};
 use crate::pidfile::{self, FileId, Owner, PidState};
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{FlockOperation, OFlags};
+use rustix::process::Pid;
 
 /// The guard file, locked for the action of the params it was taken for: while it is held
-/// no other controller acts on the daemon.
-///
-/// [`control`](super::control) is `Guard::take` followed by [`Guard::act`]; the two steps are
-/// public so a one-shot program can keep the lock until it exits
-/// ([`Guard::keep_until_exit`]) instead of closing it, one system call fewer on the
-/// `--check` path. Dropping the guard releases it.
+/// no other controller acts on the daemon. Dropping it releases it; [`Guard::into_fd`] hands
+/// the locked descriptor on (to an [`Outcome`](super::Outcome)).
 #[must_use = "the guard serialises controllers only while it is held"]
-pub struct Guard<'p> {
+pub(crate) struct Guard<'p> {
     fd: OwnedFd,
     file: FileId,
     params: &'p Params<'p>,
@@ -37,7 +34,7 @@ impl<'p> Guard<'p> {
     /// case) that is checked after the PID file has been inspected, from the identity
     /// `inspect` returns anyway; before any wait for the lock it is checked with an extra
     /// `lstat`, so a misconfigured guard never blocks on a running daemon's lock.
-    pub fn take(params: &'p Params<'p>) -> Result<Self> {
+    pub(crate) fn take(params: &'p Params<'p>) -> Result<Self> {
         let deadline = Deadline::start(params.timeout);
         let (fd, stat) = pidfile::open_checked(
             params.guard_file,
@@ -67,8 +64,8 @@ impl<'p> Guard<'p> {
     }
 
     /// Performs the action of the params the guard was taken for (see
-    /// [`control`](super::control)).
-    pub fn act(&self) -> Result<Status> {
+    /// [`control`](super::control)): its status, and the daemon's PID as it saw it.
+    pub(crate) fn act(&self) -> Result<(Status, Option<Pid>)> {
         crate::failpoint::hit("control-guard-held");
         let inspection = pidfile::inspect(self.params.pid_file)?;
         if inspection.state != PidState::Absent {
@@ -77,10 +74,9 @@ impl<'p> Guard<'p> {
         super::act(self.params, &self.deadline, inspection)
     }
 
-    /// Keeps the lock until the process exits, without the `close`: for one-shot tools that
-    /// exit right after the action.
-    pub fn keep_until_exit(self) {
-        core::mem::forget(self.fd);
+    /// The locked descriptor: the lock lasts as long as it is open.
+    pub(crate) fn into_fd(self) -> OwnedFd {
+        self.fd
     }
 
     fn refuse_if_pid_file(&self, pid_file: FileId) -> Result<()> {

@@ -11,7 +11,7 @@
 use super::deadline::{wait_readable, Deadline, FIRST_PAUSE};
 use super::Params;
 use crate::error::{Error, Message, Result, Subject};
-use crate::exec::{self, MAX_LIST_ENTRIES};
+use crate::exec::MAX_LIST_ENTRIES;
 use crate::pidfile::{self, PidState};
 use crate::sys;
 use rustix::fd::{AsFd, BorrowedFd};
@@ -20,10 +20,10 @@ use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 
 /// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
-/// running daemon behind. A launcher still running when the deadline passes is killed and
-/// reaped (a daemon following DESIGN §4 then exits too: its release never comes), so no
-/// zombie is left in the calling process.
-pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
+/// running daemon behind, whose PID it returns. A launcher still running when the deadline
+/// passes is killed and reaped (a daemon following DESIGN §4 then exits too: its release never
+/// comes), so no zombie is left in the calling process.
+pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
     if params.program.is_empty() {
         return Err(Error::new(Message::NoProgramGiven, Subject::None));
     }
@@ -42,13 +42,15 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<()> {
 }
 
 /// What the launcher's outcome and then the PID file say about the start.
-fn judge(params: &Params<'_>, outcome: Outcome) -> Result<()> {
+fn judge(params: &Params<'_>, outcome: Outcome) -> Result<Pid> {
     let program_error = |message| Error::new(message, Subject::Program);
     match outcome {
         // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
         // or another thread reaped the launcher): the PID file decides.
         Outcome::Exited(0) | Outcome::Unknown => {}
-        Outcome::Exited(102) => return Err(program_error(Message::LauncherFailed)),
+        Outcome::Exited(super::ERROR_EXIT_CODE) => {
+            return Err(program_error(Message::LauncherFailed))
+        }
         Outcome::Exited(code) => {
             return Err(program_error(Message::LauncherExited).with(1, code as u32))
         }
@@ -57,7 +59,7 @@ fn judge(params: &Params<'_>, outcome: Outcome) -> Result<()> {
         }
     }
     match pidfile::inspect(params.pid_file)?.state {
-        PidState::Running(_) => Ok(()),
+        PidState::Running(pid) => Ok(pid),
         PidState::Busy => Err(Error::new(Message::DidNotWritePid, Subject::PidFile)),
         _ => Err(Error::new(Message::DidNotLock, Subject::PidFile)),
     }
@@ -144,22 +146,17 @@ fn timeout(params: &Params<'_>) -> Error {
 }
 
 /// The launcher between `fork` and `execve`: default signal mask and dispositions, exec with
-/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit 127.
+/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit
+/// [`EXIT_EXEC_FAILED`].
 fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
-    // Dispositions first: a signal unblocked earlier would run the caller's handler here.
-    // All of them, the C library's too: this process execs (or exits) next.
-    sys::reset_signal_dispositions(false);
-    let _ = sys::set_signal_mask(0);
-    let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
-    let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
-    let argv = params.program.vector(&mut arguments);
-    let envp = params.environment.vector(&mut variables);
-    // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
-    // until the call returns (`StringList`'s contract, or our stack copies).
-    let errno = unsafe { exec::execute(argv, envp) };
+    crate::signal::reset_for_exec();
+    let errno = params.program.exec(&params.environment);
     let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
-    sys::exit_group(127)
+    sys::exit_group(EXIT_EXEC_FAILED)
 }
+
+/// The launcher's exit code when its `execve` failed (a shell's "command not found").
+const EXIT_EXEC_FAILED: i32 = 127;
 
 /// Reads the launcher's exec report: `None` at EOF (the exec succeeded and closed the pipe),
 /// `Some(errno)` when it failed. Bounded by the deadline (ETIMEDOUT then).

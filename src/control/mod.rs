@@ -14,10 +14,11 @@ mod deadline;
 mod deliver;
 mod guard;
 mod launch;
+mod procfs;
+mod proof;
 mod stop;
 
-pub use crate::exec::{StringList, MAX_LIST_ENTRIES};
-pub use guard::Guard;
+pub use crate::exec::StringList;
 
 use crate::error::{Context, Result, Subject};
 use crate::pidfile::{Inspection, PidState};
@@ -25,6 +26,9 @@ use crate::signal::Signal;
 use core::ffi::CStr;
 use core::time::Duration;
 use deadline::Deadline;
+use guard::Guard;
+use rustix::fd::OwnedFd;
+use rustix::process::Pid;
 
 /// What to do to the daemon.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,7 +48,7 @@ pub enum Action {
 
 /// The outcome of an action that did not fail (failure is the `Err` of [`control`], status
 /// ERROR, exit code [`ERROR_EXIT_CODE`]). The numeric values are LibUCW's statuses, which the
-/// tools use as their exit codes.
+/// tools use as their exit codes (`status as i32`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
@@ -61,13 +65,6 @@ pub enum Status {
 
 /// LibUCW's `DAEMON_STATUS_ERROR`: the exit code of an action that failed.
 pub const ERROR_EXIT_CODE: i32 = 102;
-
-impl Status {
-    /// The tool's exit code for this status (LibUCW's `DAEMON_STATUS_*` value).
-    pub const fn exit_code(self) -> i32 {
-        self as i32
-    }
-}
 
 /// Everything an action needs. Errors of the action are rendered against it
 /// (`error.display(&params)`): it names the PID file, the guard file and the program.
@@ -96,8 +93,10 @@ pub struct Params<'a> {
 
 impl<'a> Params<'a> {
     /// Parameters for `action` on the daemon of `pid_file`, serialised by `guard_file`, with
-    /// everything else at its default: no program (START needs [`Params::start`]), default
-    /// signal, no deadline, no escalation.
+    /// everything else at its default: no program, default signal, no deadline, no
+    /// escalation. START also needs `program` and `environment` (both explicit: pass your own
+    /// environment to inherit it, as LibUCW does):
+    /// `Params { program, environment, ..Params::new(pid_file, guard_file, Action::Start) }`.
     pub const fn new(pid_file: &'a CStr, guard_file: &'a CStr, action: Action) -> Self {
         Self {
             pid_file,
@@ -109,20 +108,6 @@ impl<'a> Params<'a> {
             timeout: None,
             escalate: false,
         }
-    }
-
-    /// START of `program` with `environment` (both explicit: pass your own environment to
-    /// inherit it, as LibUCW does).
-    pub const fn start(
-        pid_file: &'a CStr,
-        guard_file: &'a CStr,
-        program: StringList<'a>,
-        environment: StringList<'a>,
-    ) -> Self {
-        let mut params = Self::new(pid_file, guard_file, Action::Start);
-        params.program = program;
-        params.environment = environment;
-        params
     }
 }
 
@@ -142,7 +127,9 @@ impl Context for Params<'_> {
 /// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
 /// acts on the class.
 ///
-/// Returns the status of an action that did not fail; every failure (status ERROR) is an
+/// Returns what an action that did not fail did (its [`Status`], the daemon's PID as it saw
+/// it) and still holds the guard until the [`Outcome`] is dropped, so that what a program
+/// reports about the daemon stays true while it does; every failure (status ERROR) is an
 /// `Err`; render it with `error.display(params)`.
 ///
 /// START forks a launcher and waits for it by PID (`waitpid(pid)`); the child only makes
@@ -150,48 +137,84 @@ impl Context for Params<'_> {
 /// process is fine, but no other thread may reap arbitrary children (`wait(-1)`) meanwhile:
 /// the launcher's status is then lost (as when the process ignores SIGCHLD), and START
 /// judges by the PID file alone.
-pub fn control(params: &Params<'_>) -> Result<Status> {
-    Guard::take(params)?.act()
+pub fn control(params: &Params<'_>) -> Result<Outcome> {
+    let guard = Guard::take(params)?;
+    let (status, pid) = guard.act()?;
+    Ok(Outcome {
+        status,
+        pid,
+        _guard: guard.into_fd(),
+    })
 }
 
-/// The action table, once the guard is held and the PID file classified.
-fn act(params: &Params<'_>, deadline: &Deadline, inspection: Inspection) -> Result<Status> {
+/// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at
+/// once). A program that exits right after the action may instead leave it to the exit
+/// (`core::mem::forget(outcome)`): one `close` fewer on its way out, while other controllers
+/// wait until then. Never do that in a process that goes on: its own next action would wait
+/// for this guard forever.
+#[derive(Debug)]
+pub struct Outcome {
+    /// The action's status.
+    pub status: Status,
+    /// The daemon's PID as the action last saw it in the PID file: the running daemon for
+    /// CHECK and SIGNAL (and START when it already runs), the new one after START or
+    /// RESTART; `None` after STOP, and when no daemon (or one still starting, with no PID
+    /// yet) was seen.
+    pub pid: Option<Pid>,
+    /// The locked guard; closing it (the drop) releases the lock.
+    _guard: OwnedFd,
+}
+/// The action table, once the guard is held and the PID file classified: the status, and the
+/// running daemon's PID when the action saw or started one.
+fn act(
+    params: &Params<'_>,
+    deadline: &Deadline,
+    inspection: Inspection,
+) -> Result<(Status, Option<Pid>)> {
     let state = inspection.state;
+    let seen = match state {
+        PidState::Running(pid) => Some(pid),
+        _ => None,
+    };
+    let started = |status| move |pid| (status, Some(pid));
     match params.action {
         Action::Check => Ok(match state {
-            PidState::Absent | PidState::NotRunning => Status::NotRunning,
-            PidState::Stale => Status::Stale,
-            PidState::Running(_) | PidState::Busy => Status::Ok,
+            PidState::Absent | PidState::NotRunning => (Status::NotRunning, None),
+            PidState::Stale => (Status::Stale, None),
+            PidState::Running(_) | PidState::Busy => (Status::Ok, seen),
         }),
         Action::Start => match state {
             PidState::Absent | PidState::NotRunning => {
-                launch::launch(params, deadline).map(|()| Status::Ok)
+                launch::launch(params, deadline).map(started(Status::Ok))
             }
-            PidState::Stale => launch::launch(params, deadline).map(|()| Status::Stale),
-            PidState::Running(_) | PidState::Busy => Ok(Status::AlreadyDone),
+            PidState::Stale => launch::launch(params, deadline).map(started(Status::Stale)),
+            PidState::Running(_) | PidState::Busy => Ok((Status::AlreadyDone, seen)),
         },
         Action::Stop => match state {
-            PidState::Absent | PidState::NotRunning => Ok(Status::AlreadyDone),
-            PidState::Stale => Ok(Status::Stale),
-            PidState::Running(_) | PidState::Busy => stop::stop(params, deadline, inspection),
+            PidState::Absent | PidState::NotRunning => Ok((Status::AlreadyDone, None)),
+            PidState::Stale => Ok((Status::Stale, None)),
+            PidState::Running(_) | PidState::Busy => {
+                stop::stop(params, deadline, inspection).map(|status| (status, None))
+            }
         },
         Action::Restart => {
             // Never stop a daemon that could not be started again.
             if params.program.is_empty() {
-                return launch::launch(params, deadline).map(|()| Status::Ok);
+                return launch::launch(params, deadline).map(started(Status::Ok));
             }
             if let PidState::Running(_) | PidState::Busy = state {
                 stop::stop(params, deadline, inspection)?;
             }
             // The start gets a deadline of its own.
-            launch::launch(params, &Deadline::start(params.timeout)).map(|()| Status::Ok)
+            launch::launch(params, &Deadline::start(params.timeout)).map(started(Status::Ok))
         }
         Action::Signal => match state {
             PidState::Running(pid) => {
                 let signal = params.signal.unwrap_or(Signal::HUP);
                 deliver::signal_daemon(params, pid, inspection.file, signal)
+                    .map(|status| (status, (status == Status::Ok).then_some(pid)))
             }
-            _ => Ok(Status::NotRunning),
+            _ => Ok((Status::NotRunning, None)),
         },
     }
 }

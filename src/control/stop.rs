@@ -9,7 +9,8 @@
 //! pseudo file system, and never wait past the deadline (plus one short last look).
 
 use super::deadline::{lock_within, wait_readable, Deadline, FIRST_PAUSE};
-use super::deliver::{self, Delivered, LockId};
+use super::deliver::{self, Delivered};
+use super::proof::{self, LockId};
 use super::{Params, Status};
 use crate::error::{Error, Message, Result, Subject};
 use crate::pidfile::{self, FileId, Inspection, PidState};
@@ -43,7 +44,7 @@ pub(crate) fn stop(
     let Some((file, inode)) = StoppedFile::open(params)? else {
         return Ok(Status::Ok);
     };
-    let lock = deliver::lock_of(file.fd.as_fd(), inode)?;
+    let lock = proof::lock_of(file.fd.as_fd(), inode)?;
     let signal = params.signal.unwrap_or(Signal::TERM);
     let delivered = deliver::deliver(params, pid, inspection.file, lock.as_ref(), signal, true)?;
     crate::failpoint::hit("control-stop-signalled");

@@ -4,10 +4,11 @@
 //! sixteen-at-once byte comparisons of the account scanner (SSE2 on x86_64).
 //!
 //! This module owns raw kernel entry (and those comparisons) and nothing else: every system-call
-//! function names its system call, converts `-errno` into [`Errno`], and keeps no state. It must never allocate, format text
-//! or make policy decisions; everything above it is safe Rust. It is private to the crate:
-//! the tools reach what they need through the library's safe modules. The per-architecture
-//! instruction sequences live in `x86_64.rs` and `aarch64.rs`.
+//! function names its system call, converts `-errno` into [`Errno`], and keeps no state. It
+//! must never allocate, format text or make policy decisions; everything above it is safe
+//! Rust. It is private to the crate: the tools reach what they need through the library's safe
+//! modules (the few raw calls only they make are in their runtime, `tools/src/rt/sys.rs`, which
+//! shares this module's per-architecture instruction sequences, `x86_64.rs` and `aarch64.rs`).
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -19,74 +20,22 @@ mod x86_64;
 use x86_64 as arch;
 
 pub(crate) mod bytes;
+mod raw;
+
+use raw::call;
+pub use raw::{exit_group, fork};
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("ucw-daemon supports x86_64 and aarch64 Linux only");
 
 use core::ffi::{c_char, CStr};
 use linux_raw_sys::general as kernel;
-use linux_raw_sys::net;
 use rustix::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
-use rustix::process::Pid;
-
-/// Converts a raw kernel return value into `Ok(value)` or the `Errno` it encodes.
-#[inline]
-fn check(ret: isize) -> Result<usize, Errno> {
-    if (-4095..0).contains(&ret) {
-        Err(Errno::from_raw_os_error(-ret as i32))
-    } else {
-        Ok(ret as usize)
-    }
-}
-
-/// `syscall(nr, a0, a1, a2, a3, a4, a5)` with the result checked.
-///
-/// # Safety
-/// The arguments must be valid for the system call `nr`.
-#[inline]
-unsafe fn call(nr: u32, args: [usize; 6]) -> Result<usize, Errno> {
-    // SAFETY: forwarded from the caller's guarantee.
-    check(unsafe {
-        arch::syscall6(
-            nr as usize,
-            args[0],
-            args[1],
-            args[2],
-            args[3],
-            args[4],
-            args[5],
-        )
-    })
-}
 
 /// A set of signals as the kernel's `sigset_t` holds it: bit `n - 1` for signal `n` (1–64).
 /// [`crate::signal::SignalSet`] is the typed face of it.
 pub type SignalMask = u64;
-
-/// `clone(SIGCHLD, 0, 0, 0, 0)`: a plain `fork` without libc's bookkeeping.
-///
-/// Returns `Ok(None)` in the child and `Ok(Some(child))` in the parent.
-///
-/// # Safety
-/// The process must be single-threaded, or the child must only make async-signal-safe system
-/// calls until it execs or exits: locks held by other threads (including libc's, in a program
-/// that has a libc) stay locked forever in the child, and libc's `atfork` handlers do not run.
-///
-/// # References
-/// [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html),
-/// [fork(2)](https://man7.org/linux/man-pages/man2/fork.2.html)
-pub unsafe fn fork() -> Result<Option<Pid>, Errno> {
-    // SAFETY: with a null stack and no CLONE_VM the child gets a copy-on-write copy of our
-    // address space and continues here, exactly like fork(2).
-    let ret = unsafe {
-        call(
-            kernel::__NR_clone,
-            [kernel::SIGCHLD as usize, 0, 0, 0, 0, 0],
-        )?
-    };
-    Ok(Pid::from_raw(ret as i32))
-}
 
 /// `clock_gettime(CLOCK_MONOTONIC)` as a real system call: time since an arbitrary point,
 /// never going backwards.
@@ -151,93 +100,29 @@ pub unsafe fn execve(path: &CStr, argv: *const *const c_char, envp: *const *cons
     }
 }
 
-/// `exit_group(code)`: ends every thread of the process at once, running no destructors.
-///
-/// # References
-/// [exit_group(2)](https://man7.org/linux/man-pages/man2/exit_group.2.html)
-pub fn exit_group(code: i32) -> ! {
-    // SAFETY: exit_group takes a plain integer and never returns.
-    unsafe { arch::syscall1_noreturn(kernel::__NR_exit_group as usize, code as usize) }
+/// How [`signal_mask`] changes the calling thread's signal mask.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u32)]
+pub enum MaskChange {
+    /// Add the set (`SIG_BLOCK`).
+    Block = kernel::SIG_BLOCK,
+    /// Replace the mask with the set (`SIG_SETMASK`).
+    Replace = kernel::SIG_SETMASK,
 }
 
-/// `write(fd, bytes)` on a descriptor given by number (a standard stream, which may be
-/// closed: then EBADF, and no `BorrowedFd` to a closed descriptor is ever made).
-///
-/// # References
-/// [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
-pub fn write(fd: i32, bytes: &[u8]) -> Result<usize, Errno> {
-    // SAFETY: the pointer and length describe a live byte slice; `fd` is a plain integer.
-    unsafe {
-        call(
-            kernel::__NR_write,
-            [fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0],
-        )
-    }
-}
-
-/// `dup3(fd, target, 0)`: makes descriptor number `target` a copy of `fd`, without
-/// close-on-exec, closing whatever `target` was. For the child of a fork just before
-/// `execve`, which hands the program a descriptor at a number the user chose.
-///
-/// # Safety
-/// No live `OwnedFd`/`BorrowedFd` of this process may refer to `target` afterwards (the
-/// process is about to exec or exit).
-///
-/// # References
-/// [dup3(2)](https://man7.org/linux/man-pages/man2/dup.2.html)
-pub unsafe fn dup_to(fd: rustix::fd::BorrowedFd<'_>, target: u32) -> Result<(), Errno> {
-    use rustix::fd::AsRawFd;
-    if fd.as_raw_fd() as u32 == target {
-        // dup3 refuses equal numbers: clear close-on-exec instead.
-        return rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
-    }
-    // SAFETY: plain integers; the caller guarantees nothing else owns `target`.
-    unsafe {
-        call(
-            kernel::__NR_dup3,
-            [fd.as_raw_fd() as usize, target as usize, 0, 0, 0, 0],
-        )
-        .map(|_| ())
-    }
-}
-
-/// `rt_sigprocmask(SIG_SETMASK, set, old)`: replaces the calling thread's signal mask and
-/// returns the previous one.
+/// `rt_sigprocmask(how, set, old)`: changes the calling thread's signal mask and returns the
+/// previous one.
 ///
 /// # References
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
-pub fn set_signal_mask(set: SignalMask) -> Result<SignalMask, Errno> {
+pub fn signal_mask(how: MaskChange, set: SignalMask) -> Result<SignalMask, Errno> {
     let mut old: SignalMask = 0;
     // SAFETY: both pointers reference live 8-byte sets, the size the kernel expects.
     unsafe {
         call(
             kernel::__NR_rt_sigprocmask,
             [
-                kernel::SIG_SETMASK as usize,
-                &set as *const SignalMask as usize,
-                &mut old as *mut SignalMask as usize,
-                8,
-                0,
-                0,
-            ],
-        )?;
-    }
-    Ok(old)
-}
-
-/// `rt_sigprocmask(SIG_BLOCK, set, old)`: adds `set` to the calling thread's signal mask and
-/// returns the previous mask.
-///
-/// # References
-/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
-pub fn block_signals(set: SignalMask) -> Result<SignalMask, Errno> {
-    let mut old: SignalMask = 0;
-    // SAFETY: both pointers reference live 8-byte sets, the size the kernel expects.
-    unsafe {
-        call(
-            kernel::__NR_rt_sigprocmask,
-            [
-                kernel::SIG_BLOCK as usize,
+                how as usize,
                 &set as *const SignalMask as usize,
                 &mut old as *mut SignalMask as usize,
                 8,
@@ -388,134 +273,4 @@ pub fn pidfd_send_signal(
         )
         .map(|_| ())
     }
-}
-
-/// `setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, 1)` (Linux 6.5): every datagram received on
-/// `fd` then comes with a pidfd of its sender (`SCM_PIDFD`). Older kernels refuse it
-/// (ENOPROTOOPT or EINVAL).
-///
-/// # References
-/// [setsockopt(2)](https://man7.org/linux/man-pages/man2/setsockopt.2.html),
-/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html) (`SO_PASSPIDFD`)
-pub fn set_pass_pidfd(fd: rustix::fd::BorrowedFd<'_>) -> Result<(), Errno> {
-    use rustix::fd::AsRawFd;
-    let on: i32 = 1;
-    // SAFETY: the value pointer references a live `int` of the length given.
-    unsafe {
-        call(
-            kernel::__NR_setsockopt,
-            [
-                fd.as_raw_fd() as usize,
-                net::SOL_SOCKET as usize,
-                net::SO_PASSPIDFD as usize,
-                &on as *const i32 as usize,
-                core::mem::size_of::<i32>(),
-                0,
-            ],
-        )
-        .map(|_| ())
-    }
-}
-
-/// Who sent a datagram, as the kernel vouches for it (`SCM_CREDENTIALS` and `SCM_PIDFD`).
-pub struct Sender {
-    /// The sender's process id in our PID namespace (0 when it has none there).
-    pub pid: i32,
-    /// The sender's user id.
-    pub uid: u32,
-    /// A pidfd of the sender, where the socket asked for one ([`set_pass_pidfd`]).
-    pub pidfd: Option<OwnedFd>,
-}
-
-/// `SCM_PIDFD`: a pidfd of the sender in a datagram's ancillary data (the option's number).
-const SCM_PIDFD: i32 = net::SO_PASSPIDFD as i32;
-
-/// `recvmsg(fd, bytes, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)` for one datagram: returns its
-/// length and its sender (`None` when the kernel attached no credentials); descriptors sent
-/// along (`SCM_RIGHTS`) are closed at once.
-///
-/// # References
-/// [recvmsg(2)](https://man7.org/linux/man-pages/man2/recvmsg.2.html),
-/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html),
-/// [cmsg(3)](https://man7.org/linux/man-pages/man3/cmsg.3.html)
-pub fn receive_datagram(
-    fd: rustix::fd::BorrowedFd<'_>,
-    bytes: &mut [u8],
-) -> Result<(usize, Option<Sender>), Errno> {
-    use rustix::fd::AsRawFd;
-    // Room for the credentials, a pidfd and a few descriptors; what does not fit is
-    // discarded by the kernel (MSG_CTRUNC).
-    let mut control = [0u64; 16];
-    let mut iov = kernel::iovec {
-        iov_base: bytes.as_mut_ptr().cast(),
-        iov_len: bytes.len() as _,
-    };
-    let mut message = net::msghdr {
-        msg_name: core::ptr::null_mut(),
-        msg_namelen: 0,
-        msg_iov: (&mut iov as *mut kernel::iovec).cast(),
-        msg_iovlen: 1,
-        msg_control: control.as_mut_ptr().cast(),
-        msg_controllen: core::mem::size_of_val(&control),
-        msg_flags: 0,
-    };
-    // SAFETY: the message header points to live buffers of the lengths it gives; the kernel
-    // writes at most that much.
-    let length = unsafe {
-        call(
-            kernel::__NR_recvmsg,
-            [
-                fd.as_raw_fd() as usize,
-                &mut message as *mut net::msghdr as usize,
-                (net::MSG_DONTWAIT | net::MSG_CMSG_CLOEXEC) as usize,
-                0,
-                0,
-                0,
-            ],
-        )?
-    };
-    let header = core::mem::size_of::<net::cmsghdr>();
-    let used = message.msg_controllen.min(core::mem::size_of_val(&control));
-    // SAFETY: `control` is plain bytes; `used` is within it.
-    let control = unsafe { core::slice::from_raw_parts(control.as_ptr().cast::<u8>(), used) };
-    let mut sender = None;
-    let mut pidfd = None;
-    let mut offset = 0;
-    while offset + header <= control.len() {
-        // SAFETY: `header` bytes are within `control`; the read is unaligned-safe.
-        let item =
-            unsafe { core::ptr::read_unaligned(control[offset..].as_ptr().cast::<net::cmsghdr>()) };
-        let end = offset + item.cmsg_len;
-        if item.cmsg_len < header || end > control.len() {
-            break;
-        }
-        let data = &control[offset + header..end];
-        let word = |index: usize| {
-            data.get(4 * index..4 * index + 4)
-                .map(|bytes| i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
-        };
-        // SAFETY: the kernel has just installed the descriptors of SCM_RIGHTS and SCM_PIDFD
-        // in our table for this message; nothing else owns them.
-        let owned = |received: i32| unsafe { OwnedFd::from_raw_fd(received) };
-        if item.cmsg_level == net::SOL_SOCKET as i32 {
-            match item.cmsg_type {
-                t if t == net::SCM_RIGHTS as i32 => {
-                    let mut index = 0;
-                    while let Some(received) = word(index) {
-                        drop(owned(received));
-                        index += 1;
-                    }
-                }
-                t if t == SCM_PIDFD => pidfd = word(0).map(owned),
-                t if t == net::SCM_CREDENTIALS as i32 => {
-                    if let (Some(pid), Some(uid)) = (word(0), word(1)) {
-                        sender = Some((pid, uid as u32));
-                    }
-                }
-                _ => {}
-            }
-        }
-        offset += (item.cmsg_len + 7) & !7;
-    }
-    Ok((length, sender.map(|(pid, uid)| Sender { pid, uid, pidfd })))
 }

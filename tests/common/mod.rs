@@ -242,11 +242,46 @@ pub fn require_root(what: &str) {
     }
 }
 
-/// The directory the tools were built in: `<target>/[<triple>/]<profile>`.
+/// The directory this test program was built in: `<target>/[<triple>/]<profile>` (the
+/// program itself is `<profile>/deps/<name>-<hash>`); the tools and the fixtures are built
+/// there too.
 fn profile_dir() -> &'static Path {
-    Path::new(env!("CARGO_BIN_EXE_ucw-daemon-control"))
-        .parent()
-        .expect("the tool lives in <target>/<profile>/")
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let program = std::env::current_exe().expect("the test program's path");
+        program
+            .parent()
+            .and_then(Path::parent)
+            .expect("a test program lives in <target>/<profile>/deps/")
+            .to_path_buf()
+    })
+}
+
+/// The root of the workspace (the library's package, where the tools' workspace is too).
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Adds the profile and target of this test program to a `cargo build`.
+fn same_profile_and_target(command: &mut Command, target_dir: &Path, triple: Option<String>) {
+    command
+        .arg("--manifest-path")
+        .arg(workspace_root().join("Cargo.toml"))
+        .arg("--target-dir")
+        .arg(target_dir);
+    match profile_dir().file_name().and_then(OsStr::to_str) {
+        Some("debug") => {}
+        Some("release") => {
+            command.arg("--release");
+        }
+        Some(profile) => {
+            command.args(["--profile", profile]);
+        }
+        None => {}
+    }
+    if let Some(triple) = triple {
+        command.args(["--target", &triple]);
+    }
 }
 
 /// The cargo target directory (`--target-dir`) and the target triple the tools were built
@@ -303,25 +338,8 @@ pub fn built_example(name: &str) -> PathBuf {
     }
     let (target_dir, triple) = target_dir_and_triple();
     let mut command = Command::new(option_env!("CARGO").unwrap_or("cargo"));
-    command
-        .args(["build", "--quiet", "--example", name])
-        .arg("--manifest-path")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"))
-        .arg("--target-dir")
-        .arg(&target_dir);
-    match profile_dir().file_name().and_then(OsStr::to_str) {
-        Some("debug") => {}
-        Some("release") => {
-            command.arg("--release");
-        }
-        Some(profile) => {
-            command.args(["--profile", profile]);
-        }
-        None => {}
-    }
-    if let Some(triple) = triple {
-        command.args(["--target", &triple]);
-    }
+    command.args(["build", "--quiet", "-p", "ucw-daemon", "--example", name]);
+    same_profile_and_target(&mut command, &target_dir, triple);
     run_build(command, &format!("the example {name}"));
     assert!(path.is_file(), "cargo built no {}", path.display());
     built.push(name.to_string());
@@ -373,14 +391,94 @@ pub fn proc_status_field(pid: i32, key: &str) -> Option<String> {
 
 // --- The tools and the hostile fixture, as the tool-level test files run them -----------
 
-/// `ucw-daemon-control`, as cargo built it for these tests.
-pub fn control_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemon-control")
+/// The directory of the multi-call binary as the tests run it: `<profile>/tools/` holds
+/// `ucw-daemon` and two hard links to it, `ucw-daemon-control` and `ucw-daemonize`, so every
+/// test of either tool runs the one file under the name users type. The binary is built
+/// first (`cargo build -p ucw-daemon-tools --bins`, all default features, for this test
+/// program's profile and target; a no-op when fresh): `cargo test --test X` could otherwise
+/// run a missing or stale tool.
+pub fn tools_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        harness();
+        let (target_dir, triple) = target_dir_and_triple();
+        let mut command = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+        command.args(["build", "--quiet", "-p", "ucw-daemon-tools", "--bins"]);
+        same_profile_and_target(&mut command, &target_dir, triple);
+        run_build(command, "the tools (ucw-daemon-tools)");
+        let built = profile_dir().join("ucw-daemon");
+        assert!(built.is_file(), "cargo built no {}", built.display());
+        let dir = profile_dir().join("tools");
+        fs::create_dir_all(&dir).unwrap();
+        for name in ["ucw-daemon", "ucw-daemon-control", "ucw-daemonize"] {
+            // A fresh link under a private name, renamed over the old one: another test
+            // program may be running the old one right now.
+            let fresh = dir.join(format!(".{name}.{}", std::process::id()));
+            let _ = fs::remove_file(&fresh);
+            fs::hard_link(&built, &fresh).expect("hard link to the multi-call binary");
+            fs::rename(&fresh, dir.join(name)).unwrap();
+        }
+        dir
+    })
 }
 
-/// `ucw-daemonize`, as cargo built it for these tests.
+/// The multi-call binary built with `cargo build -p ucw-daemon-tools --no-default-features
+/// [--features FEATURES]` in a target directory of its own (`<target>/tools-<label>`), for
+/// this test program's profile; its path. A build of the tools alone: no other crate's
+/// features are unified into it (without `messages`, the library's errors are short lines).
+pub fn tools_built_with(label: &str, features: &[&str]) -> PathBuf {
+    harness();
+    let (target_dir, triple) = target_dir_and_triple();
+    let own = target_dir.join(format!("tools-{label}"));
+    let mut command = Command::new(option_env!("CARGO").unwrap_or("cargo"));
+    command.args([
+        "build",
+        "--quiet",
+        "-p",
+        "ucw-daemon-tools",
+        "--bin",
+        "ucw-daemon",
+        "--no-default-features",
+    ]);
+    if !features.is_empty() {
+        command.args(["--features", &features.join(",")]);
+    }
+    let profile = profile_dir().file_name().unwrap().to_owned();
+    let built = match &triple {
+        Some(triple) => own.join(triple).join(&profile),
+        None => own.join(&profile),
+    }
+    .join("ucw-daemon");
+    same_profile_and_target(&mut command, &own, triple);
+    run_build(
+        command,
+        &format!("the tools without default features ({label})"),
+    );
+    assert!(built.is_file(), "cargo built no {}", built.display());
+    built
+}
+
+/// A path under [`tools_dir`] as a `&'static str`.
+fn tool_path(cell: &'static OnceLock<String>, name: &str) -> &'static str {
+    cell.get_or_init(|| tools_dir().join(name).to_str().unwrap().to_string())
+}
+
+/// `ucw-daemon-control`: the multi-call binary under that name (a hard link).
+pub fn control_tool() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    tool_path(&PATH, "ucw-daemon-control")
+}
+
+/// `ucw-daemonize`: the multi-call binary under that name (a hard link).
 pub fn daemonize_tool() -> &'static str {
-    env!("CARGO_BIN_EXE_ucw-daemonize")
+    static PATH: OnceLock<String> = OnceLock::new();
+    tool_path(&PATH, "ucw-daemonize")
+}
+
+/// `ucw-daemon`: the multi-call binary under its own name.
+pub fn multicall_tool() -> &'static str {
+    static PATH: OnceLock<String> = OnceLock::new();
+    tool_path(&PATH, "ucw-daemon")
 }
 
 /// A fixture program, built for this test process if needed; the harness is installed first,

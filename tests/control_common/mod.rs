@@ -158,14 +158,16 @@ impl Setup {
         let program: Vec<&CStr> = options.program.iter().map(CString::as_c_str).collect();
         let environment: Vec<&CStr> = options.environment.iter().map(CString::as_c_str).collect();
         let params = Params {
-            program: StringList::from_slice(&program),
-            environment: StringList::from_slice(&environment),
+            program: StringList::from(&program[..]),
+            environment: StringList::from(&environment[..]),
             signal: options.signal,
             timeout: options.timeout,
             escalate: options.escalate,
             ..Params::new(&self.pid_file, &self.guard_file, action)
         };
-        control(&params).map_err(|error| error.display(&params).to_string())
+        control(&params)
+            .map(|outcome| outcome.status)
+            .map_err(|error| error.display(&params).to_string())
     }
 
     /// The PID written in the PID file, if it holds one.

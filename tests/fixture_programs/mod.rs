@@ -7,8 +7,14 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// The control tool, whose directory (`<target>/<profile>/`) holds `examples/`.
-const TOOL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
+/// The directory this test program was built in (`<target>/<profile>/`, the program is
+/// `<profile>/deps/<name>-<hash>`), which holds `examples/`.
+fn profile_dir() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|program| Some(program.parent()?.parent()?.to_path_buf()))
+        .expect("a test program lives in <target>/<profile>/deps/")
+}
 
 /// `<target>/<profile>/examples/<name>`, brought up to date (once per test process) by
 /// `cargo build --examples` with this build's profile. `run` runs the build command to its
@@ -16,7 +22,7 @@ const TOOL: &str = env!("CARGO_BIN_EXE_ucw-daemon-control");
 /// children with `common::harness()` must spawn it through the harness.
 pub fn example(name: &str, run: impl FnOnce(Command) -> Result<(), String>) -> PathBuf {
     static BUILT: OnceLock<Result<(), String>> = OnceLock::new();
-    let profile_dir = Path::new(TOOL).parent().expect("<target>/<profile>/tool");
+    let profile_dir = &profile_dir();
     if let Err(problem) = BUILT.get_or_init(|| build_examples(profile_dir, run)) {
         panic!("cannot build the fixture programs: {problem}");
     }
@@ -47,6 +53,7 @@ fn build_examples(
     command
         .arg("build")
         .arg("--quiet")
+        .args(["-p", "ucw-daemon"])
         .arg("--examples")
         .arg("--profile")
         .arg(profile)

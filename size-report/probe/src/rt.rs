@@ -1,6 +1,6 @@
 //! The probes' runtime: `_start`, `write(1, ...)`, `exit_group` and the panic handler,
 //! hand-written so that only the technique under test differs; the memory functions are the
-//! tools' own (`src/rt/memory.rs`).
+//! tools' own (`tools/src/rt/memory.rs`).
 use core::arch::{asm, global_asm};
 
 global_asm!(
@@ -45,7 +45,7 @@ fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
 
 // The memory functions: the tools' own, so the probes differ from them only in the technique
 // under test (size-report/run copies that file next to the probes, at the same relative path).
-#[path = "../../../src/rt/memory.rs"]
+#[path = "../../../tools/src/rt/memory.rs"]
 mod memory;
 
 #[no_mangle]

@@ -24,10 +24,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::sync::OnceLock;
 use ucw_daemon::account::{
     add_memberships, find_group_by_name, find_group_with_memberships, find_user_by_name,
-    find_user_by_uid, parse_id, AccountFiles, GroupList, Lookup, HOME_CAPACITY, NAME_CAPACITY,
-    NGROUPS_MAX,
+    find_user_by_uid, AccountFiles, GroupList, Lookup, NGROUPS_MAX,
 };
 use ucw_daemon::{Context, ErrorKind, Subject};
+
+/// Bytes a user name can have in the library (longer names are refused, never cut).
+const NAME_CAPACITY: usize = 256;
+
+/// Bytes a home directory can have in the library (`PATH_MAX` less the NUL).
+const HOME_CAPACITY: usize = 4095;
 
 /// Longest id field the parser reads (ids with more characters, i.e. leading zeros, are
 /// malformed for it; glibc would accept `000…01`: reported, see tests/README.md).
@@ -38,6 +43,19 @@ fn id_field(text: &[u8]) -> Option<u32> {
         return None;
     }
     parse_id(text)
+}
+
+/// An id as DESIGN.md §6 has it: decimal digits only, at most 4,294,967,294.
+fn parse_id(text: &[u8]) -> Option<u32> {
+    if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    std::str::from_utf8(text)
+        .ok()?
+        .parse::<u64>()
+        .ok()
+        .filter(|&id| id <= 4_294_967_294)
+        .map(|id| id as u32)
 }
 
 fn is_entry_name(name: &[u8]) -> bool {
@@ -208,7 +226,7 @@ fn failure(error: ucw_daemon::Error, subject: Subject, names: &Names<'_>) -> Fai
 }
 
 fn user_answer(
-    result: ucw_daemon::Result<Lookup<ucw_daemon::account::UserEntry>>,
+    result: Result<Lookup<ucw_daemon::account::UserEntry>, ucw_daemon::Error>,
     names: &Names<'_>,
 ) -> UserAnswer {
     match result {
@@ -254,7 +272,7 @@ fn group_storage() -> &'static mut [Gid] {
 
 /// A group lookup's answer, in the reference's terms.
 fn group_answer(
-    result: ucw_daemon::Result<Lookup<u32>>,
+    result: Result<Lookup<u32>, ucw_daemon::Error>,
     names: &Names<'_>,
 ) -> Result<Option<u32>, Failure> {
     match result {

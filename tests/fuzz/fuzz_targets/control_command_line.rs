@@ -1,6 +1,6 @@
-//! Fuzzes `ucw-daemon-control`'s command-line parser (`tool::control_line::parse_control`,
-//! the GNU getopt_long-style scanner under it, `tool::options::Scanner`) and
-//! `tool::options::parse_seconds`, against a plain reference scan written here.
+//! Fuzzes `ucw-daemon-control`'s command-line parser (the tools' `cli::control::parse_control`,
+//! the GNU getopt_long-style scanner under it, `cli::options::Scanner`) and
+//! `cli::options::parse_seconds`, against a plain reference scan written here.
 //!
 //! Input: the first byte's low bit says whether to permute (no `POSIXLY_CORRECT`); the rest,
 //! split at NUL bytes, is the argument vector. Checks: never panics; when the scan ends, the
@@ -22,11 +22,11 @@ use std::ffi::{CStr, CString};
 use std::time::Duration;
 use ucw_daemon::control::Action;
 use ucw_daemon::signal::Signal;
-use ucw_daemon::tool::control_line::{
+use ucw_daemon_tools::cli::control::{
     parse_control, ControlInvocation, CONTROL_OPTIONS, PATH_CAPACITY,
 };
-use ucw_daemon::tool::daemonize::OPTIONS as DAEMONIZE_OPTIONS;
-use ucw_daemon::tool::options::{parse_seconds, LongOption, Scanner, UsageError};
+use ucw_daemon_tools::cli::daemonize::OPTIONS as DAEMONIZE_OPTIONS;
+use ucw_daemon_tools::cli::options::{parse_seconds, LongOption, Scanner, UsageError};
 
 /// A syntax error as the reference sees it: the kind and the argument or option it names.
 #[derive(Debug, PartialEq, Eq)]

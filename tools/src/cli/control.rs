@@ -27,10 +27,10 @@
 //! passes `permute`).
 
 use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
-use crate::control::Action;
-use crate::signal::Signal;
 use core::ffi::CStr;
 use core::time::Duration;
+use ucw_daemon::control::Action;
+use ucw_daemon::signal::Signal;
 
 /// Capacity of a derived guard-file name, NUL included (Linux's `PATH_MAX`).
 pub const PATH_CAPACITY: usize = 4096;
@@ -72,7 +72,7 @@ pub enum ControlInvocation<'a> {
     Run(ControlRequest<'a>),
 }
 
-/// A complete, checked request for [`control`](crate::control::control).
+/// A complete, checked request for [`control`](ucw_daemon::control::control).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ControlRequest<'a> {
     /// `--start`, `--stop`, `--restart`, `--check` or `--reload` (SIGNAL).
@@ -109,6 +109,7 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     let mut signal = None;
     let mut timeout = None;
     let mut escalate = false;
+    #[cfg_attr(not(feature = "verbose"), allow(unused_mut))]
     let mut verbose = false;
     while let Some(found) = scanner.next_option()? {
         let value = found.value.unwrap_or(c"");
@@ -116,6 +117,8 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
             return Err(UsageError::EmptyValue(CONTROL_OPTIONS[found.index].name));
         }
         match found.index {
+            #[cfg(not(feature = "restart"))]
+            2 => return Err(UsageError::NotBuilt("restart", "restart")),
             0..=4 => {
                 let chosen = ACTIONS[found.index];
                 if action.is_some_and(|previous| previous != chosen) {
@@ -138,7 +141,10 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
                     Some(parse_seconds(value.to_bytes()).ok_or(UsageError::BadTimeout(value))?)
             }
             9 => escalate = true,
+            #[cfg(feature = "verbose")]
             10 => verbose = true,
+            #[cfg(not(feature = "verbose"))]
+            10 => return Err(UsageError::NotBuilt("verbose", "verbose")),
             11 => return Ok(ControlInvocation::Help),
             _ => return Ok(ControlInvocation::Version),
         }

@@ -1,43 +1,58 @@
-//! `ucw-daemon-control`: LibUCW's daemon-control tool, a drop-in replacement. It parses the
-//! command line ([`ucw_daemon::tool::control_line`]), performs the action
-//! ([`ucw_daemon::control::Guard`]) and turns the outcome into LibUCW's exit codes:
+//! The `ucw-daemon-control` applet: LibUCW's daemon-control tool, a drop-in replacement. It
+//! parses the command line ([`crate::cli::control`]), performs the action
+//! ([`ucw_daemon::control::control`]) and turns the outcome into LibUCW's exit codes:
 //! 0 ok, 1 bad usage, 100 already done, 101 not running, 102 error (`<prog>: <message>` on
 //! stderr), 103 stale.
 //!
 //! This file owns only the glue between the kernel's command line and the library, the help
-//! text and the `--verbose` line. It must never use `core::fmt` or allocate (the tool is
+//! text and the `--verbose` line. It must never use `core::fmt` or allocate (the binary is
 //! static, libc-free and small), and never hold anything open across the action: the library
 //! decides every system call.
-#![no_std]
-#![no_main]
 
-#[path = "../rt/mod.rs"]
-mod rt;
+use crate::cli::control::{parse_control, ControlInvocation, PATH_CAPACITY};
+#[cfg(feature = "verbose")]
+use crate::output::decimal;
+use crate::output::{print, print_error, print_usage_error, EXIT_OK};
+use crate::rt::Startup;
+use ucw_daemon::control::{self, Action, Params, ERROR_EXIT_CODE};
 
-use ucw_daemon::control::{Action, Guard, Params, Status, ERROR_EXIT_CODE};
-use ucw_daemon::pidfile::{self, PidState};
-use ucw_daemon::tool::control_line::{parse_control, ControlInvocation, PATH_CAPACITY};
-use ucw_daemon::tool::{self, print, print_error, print_usage_error};
+/// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error (and
+/// in `ucw-daemon`'s usage).
+pub const SYNOPSIS: &[u8] = if cfg!(feature = "restart") {
+    b" --start|--stop|--restart|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n"
+} else {
+    b" --start|--stop|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n"
+};
 
-/// The name used in messages when the program was started without `argv[0]`.
-const NAME: &[u8] = b"ucw-daemon-control";
-
-/// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
-const SYNOPSIS: &[u8] =
-    b" --start|--stop|--restart|--check|--reload --pid-file FILE [OPTION]... [--] [DAEMON ARG...]\n";
-
-/// The rest of `--help` (kept short: every byte counts).
-const HELP: &[u8] = b"  --guard-file FILE     default: X.pid -> X.lock
+/// The rest of `--help` (kept short: every byte counts), the options of features left out of
+/// the build left out too.
+const HELP: [&[u8]; 3] = [
+    if cfg!(feature = "restart") {
+        b"  --guard-file FILE     default: X.pid -> X.lock
   --signal SIG          for --stop (TERM) or --reload (HUP)
   --timeout SECONDS     limit every wait (0.5 works; --restart: each phase)
   --kill-after-timeout  --stop, --restart: then SIGKILL and wait again
-  --verbose             say what was seen or done
-  --help, --version
+"
+    } else {
+        b"  --guard-file FILE     default: X.pid -> X.lock
+  --signal SIG          for --stop (TERM) or --reload (HUP)
+  --timeout SECONDS     limit every wait (0.5 works)
+  --kill-after-timeout  --stop: then SIGKILL and wait again
+"
+    },
+    if cfg!(feature = "verbose") {
+        b"  --verbose             say what was seen or done\n"
+    } else {
+        b""
+    },
+    b"  --help, --version
 Exit: 0 done, 1 usage, 100 already done, 101 not running, 102 error, 103 stale
-";
+",
+];
 
-fn main(mut startup: rt::Startup) -> i32 {
-    let program = startup.program_name(NAME);
+/// Runs the applet as `program` (the name for messages) on the command line of `startup`
+/// (its first argument is the program name); returns the exit code.
+pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     // glibc's getopt_long stops permuting when POSIXLY_CORRECT is set; so do we.
     let environment = startup.environment();
     let permute = environment.variable(b"POSIXLY_CORRECT").is_none();
@@ -45,15 +60,18 @@ fn main(mut startup: rt::Startup) -> i32 {
     let request = match parse_control(startup.arguments(), permute, &mut guard_buffer) {
         Ok(ControlInvocation::Run(request)) => request,
         Ok(ControlInvocation::Help) => {
-            print(1, &[b"Usage: ", program, SYNOPSIS, HELP]);
-            return 0;
+            print(
+                1,
+                &[b"Usage: ", program, SYNOPSIS, HELP[0], HELP[1], HELP[2]],
+            );
+            return EXIT_OK;
         }
         Ok(ControlInvocation::Version) => {
             print(
                 1,
                 &[concat!("ucw-daemon-control ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
             );
-            return 0;
+            return EXIT_OK;
         }
         Err(error) => return print_usage_error(program, &error, SYNOPSIS),
     };
@@ -70,24 +88,24 @@ fn main(mut startup: rt::Startup) -> i32 {
     if matches!(request.action, Action::Start | Action::Restart) {
         // An inherited "ignore" would let the kernel reap the launcher before we can read its
         // status (the library then judges by the PID file alone; this is cheaper).
-        tool::default_child_signal();
+        let _ = ucw_daemon::signal::set_default_action(ucw_daemon::signal::Signal::CHLD);
     }
     // Tests stop the tool here (UCW_FAILPOINT) to prove the arming works: the command line
     // is parsed and nothing has been touched yet.
+    #[cfg(ucw_failpoints)]
     ucw_daemon::failpoint::hit("control-tool-parsed");
-    // The guard is released by exit itself: no close on the way out (the --check budget).
-    let outcome = Guard::take(&params).and_then(|guard| {
-        let status = guard.act();
-        if request.verbose {
-            if let Ok(status) = status {
-                say(program, request.action, status, &params);
+    match control::control(&params) {
+        Ok(outcome) => {
+            #[cfg(feature = "verbose")]
+            if request.verbose {
+                say(program, request.action, &outcome);
             }
+            let code = outcome.status as i32;
+            // The guard is released by exit itself: no close on the way out (the --check
+            // budget).
+            core::mem::forget(outcome);
+            code
         }
-        guard.keep_until_exit();
-        status
-    });
-    match outcome {
-        Ok(status) => status.exit_code(),
         Err(error) => {
             print_error(program, &error, &params);
             ERROR_EXIT_CODE
@@ -95,16 +113,17 @@ fn main(mut startup: rt::Startup) -> i32 {
     }
 }
 
-/// `--verbose`: one line on stdout saying what the action saw or did, looked up again with
-/// the guard still held.
-fn say(program: &[u8], action: Action, status: Status, params: &Params<'_>) {
-    let state = pidfile::inspect(params.pid_file).map(|inspection| inspection.state);
+/// `--verbose`: one line on stdout saying what the action saw or did (the guard is still
+/// held, so it is still true).
+#[cfg(feature = "verbose")]
+fn say(program: &[u8], action: Action, outcome: &control::Outcome) {
+    use control::Status;
     let mut digits = [0u8; 20];
-    let pid = match state {
-        Ok(PidState::Running(pid)) => tool::decimal(pid.as_raw_nonzero().get() as u64, &mut digits),
-        _ => b"",
+    let pid = match outcome.pid {
+        Some(pid) => decimal(pid.as_raw_nonzero().get() as u64, &mut digits),
+        None => b"",
     };
-    let (what, with_pid): (&[u8], bool) = match (action, status) {
+    let (what, with_pid): (&[u8], bool) = match (action, outcome.status) {
         (Action::Check, Status::Ok) if pid.is_empty() => (b"starting or stopping", false),
         (Action::Check, Status::Ok) => (b"running", true),
         (_, Status::NotRunning) => (b"not running", false),

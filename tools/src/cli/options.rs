@@ -10,7 +10,7 @@
 //! a rotation per option), and returns values borrowed from them, so that it can be fuzzed and
 //! unit-tested as plain code.
 
-use crate::text::Writer;
+use crate::output::Line;
 use core::ffi::CStr;
 use core::time::Duration;
 
@@ -39,7 +39,7 @@ pub struct LongOption {
 }
 
 /// A syntax error found by the [`Scanner`] or a semantic error found by a tool's parser;
-/// [`UsageError::describe`] words it. The tools exit with [`EXIT_USAGE`](super::EXIT_USAGE)
+/// [`UsageError::describe`] words it. The tools exit with [`EXIT_USAGE`](crate::output::EXIT_USAGE)
 /// after printing it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UsageError<'a> {
@@ -84,19 +84,22 @@ pub enum UsageError<'a> {
     BadDescriptor(&'static str, &'a CStr),
     /// Two options that exclude each other.
     Exclusive(&'static str, &'static str),
+    /// An option of a feature this binary was built without: the option and the feature.
+    NotBuilt(&'static str, &'static str),
 }
 
 impl UsageError<'_> {
     /// Writes the message, without the program name (`Unknown signal 'FOO'`), into `out`
     /// and returns its length.
     pub fn describe(&self, out: &mut [u8]) -> usize {
-        let mut writer = Writer::new(out);
+        let mut writer = Line::new(out);
         self.describe_into(&mut writer);
         writer.len()
     }
 
     #[inline(never)]
-    pub(crate) fn describe_into(&self, out: &mut Writer<'_>) {
+    /// Writes the message into `out` (a line being built).
+    pub fn describe_into(&self, out: &mut Line<'_>) {
         let letter;
         // Every message is `<head><argument><tail>` except the list of candidates.
         let (head, argument, tail): (&str, &[u8], &str) = match *self {
@@ -122,6 +125,14 @@ impl UsageError<'_> {
                 out.push(b" and --");
                 out.push(second.as_bytes());
                 out.push(b" exclude each other");
+                return;
+            }
+            UsageError::NotBuilt(name, feature) => {
+                out.push(b"--");
+                out.push(name.as_bytes());
+                out.push(b": not built into this binary (feature ");
+                out.push(feature.as_bytes());
+                out.push(b")");
                 return;
             }
             UsageError::BadDescriptor(name, value) => {
@@ -342,7 +353,7 @@ pub fn parse_seconds(text: &[u8]) -> Option<Duration> {
         Some(point) => (&text[..point], Some(&text[point + 1..])),
         None => (text, None),
     };
-    let seconds = crate::text::parse_decimal(whole, u32::MAX as u64)?;
+    let seconds = parse_decimal(whole, u32::MAX as u64)?;
     let mut nanoseconds = 0u32;
     if let Some(digits) = fraction {
         if digits.len() > 9 {
@@ -366,4 +377,23 @@ pub fn parse_seconds(text: &[u8]) -> Option<Duration> {
 /// One entry of an option table.
 pub const fn option(name: &'static str, takes_value: bool) -> LongOption {
     LongOption { name, takes_value }
+}
+
+/// Parses a strictly decimal, unsigned number: one or more ASCII digits, nothing else (no
+/// sign, no spaces), no overflow, at most `max`. Leading zeros are accepted.
+pub fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
+    if text.is_empty() {
+        return None;
+    }
+    let mut value: u64 = 0;
+    for &byte in text {
+        if !byte.is_ascii_digit() {
+            return None;
+        }
+        value = value.checked_mul(10)?.checked_add((byte - b'0') as u64)?;
+        if value > max {
+            return None;
+        }
+    }
+    Some(value)
 }

@@ -1,0 +1,167 @@
+//! The daemon's side after the fork (docs/design.md §4): detach, switch credentials, point
+//! stdin and stdout at `/dev/null`, `umask(022)`, `chdir("/")`, the opt-in clean-ups; report
+//! the setup to the launcher, wait for the release, run the body, end the process.
+//!
+//! This file owns the daemon process until its body runs. It must never run the body when the
+//! launcher died before publishing the PID (no release byte), never return into the
+//! launcher's code in this process (a body that unwinds ends the daemon here), and never close
+//! a descriptor the caller did not give up ([`Daemon::close_inherited_fds`]).
+
+use super::channel::{send_byte, send_failure, RELEASE, REPORT_OK};
+use super::{Daemon, Flags, Fork, Running};
+use crate::control::ERROR_EXIT_CODE;
+use crate::error::{Error, Message, Result, Subject};
+use crate::io::read_full;
+use crate::pidfile::PidFile;
+use crate::sys;
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::io::Errno;
+
+/// Exit code of a daemon process that failed before its body.
+const EXIT_BEFORE_BODY: i32 = 1;
+
+impl Daemon<'_> {
+    /// The daemon's side after the fork; never returns.
+    pub(super) fn become_daemon(
+        mut self,
+        fork: Fork,
+        body: impl FnOnce(Running) -> i32,
+        channel: OwnedFd,
+        until_ready: bool,
+    ) -> ! {
+        let pid_file = self.pid_file.take();
+        if let Err(error) = self.set_up(fork.hosted, pid_file.as_ref(), channel.as_fd()) {
+            // Release our share of the lock before the launcher hears of the failure.
+            drop(pid_file);
+            let _ = send_failure(channel.as_fd(), &error);
+            sys::exit_group(EXIT_BEFORE_BODY);
+        }
+        crate::failpoint::hit("daemon-after-setup");
+        if send_byte(channel.as_fd(), REPORT_OK).is_err() {
+            sys::exit_group(EXIT_BEFORE_BODY);
+        }
+        let mut byte = [0u8; 1];
+        if read_full(channel.as_fd(), &mut byte, false) != Ok(1) || byte[0] != RELEASE {
+            // The launcher died (or failed) before publishing our PID.
+            sys::exit_group(EXIT_BEFORE_BODY);
+        }
+        crate::failpoint::hit("daemon-before-body");
+        let channel = until_ready.then_some(channel);
+        // A body that unwinds (a panic in a std program) must end the daemon here, never
+        // return into the launcher's code in this process.
+        let unwinding = ExitOnUnwind;
+        let code = body(Running {
+            pid_file,
+            channel,
+            daemon: Some(rustix::process::getpid()),
+        });
+        core::mem::forget(unwinding);
+        fork.exit(code)
+    }
+
+    /// Everything the daemon does to itself between `fork` and its report (DESIGN.md §4).
+    fn set_up(
+        &self,
+        hosted: bool,
+        pid_file: Option<&PidFile>,
+        channel: BorrowedFd<'_>,
+    ) -> Result<()> {
+        let flags = self.flags;
+        rustix::process::setsid()
+            .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
+        // Single-threaded by construction: we are the forked child.
+        self.credentials.switch_single_threaded()?;
+        let null = rustix::fs::open(
+            c"/dev/null",
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        rustix::stdio::dup2_stdin(&null)
+            .and_then(|()| rustix::stdio::dup2_stdout(&null))
+            .map_err(|errno| {
+                Error::system(Message::RedirectStandardStreams, Subject::None, errno)
+            })?;
+        drop(null);
+        rustix::process::umask(Mode::from_raw_mode(0o022));
+        if !flags.contains(Flags::PRESERVE_CWD) {
+            rustix::process::chdir(c"/")
+                .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))?;
+        }
+        if let Some((keep, close)) = self.close_inherited {
+            close(keep, pid_file, channel)?;
+        }
+        if flags.contains(Flags::RESET_SIGNALS) {
+            sys::reset_signal_dispositions(hosted);
+            sys::signal_mask(sys::MaskChange::Replace, 0)
+                .map_err(|errno| Error::system(Message::ResetSignals, Subject::None, errno))?;
+        }
+        Ok(())
+    }
+}
+
+/// Ends the daemon process if it is dropped: only while a body unwinds out of `run`.
+struct ExitOnUnwind;
+
+impl Drop for ExitOnUnwind {
+    fn drop(&mut self) {
+        // A panic is an error of the daemon (LibUCW's 102), never "not running" (101, which
+        // is also Rust's exit code for a panic).
+        sys::exit_group(ERROR_EXIT_CODE)
+    }
+}
+
+/// Most descriptors [`Daemon::close_inherited_fds`] keeps (the caller's, besides ours); more
+/// is E2BIG.
+const MAX_KEPT_FDS: usize = 61;
+
+/// [`close_inherited_fds`]' type: what [`Daemon::close_inherited_fds`] arms.
+pub(super) type CloseInherited = fn(&[RawFd], Option<&PidFile>, BorrowedFd<'_>) -> Result<()>;
+
+/// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
+/// `close_range` over the gaps between them.
+pub(super) fn close_inherited_fds(
+    keep: &[RawFd],
+    pid_file: Option<&PidFile>,
+    channel: BorrowedFd<'_>,
+) -> Result<()> {
+    let mut kept = [0u32; MAX_KEPT_FDS + 3];
+    let mut count = 0;
+    let ours = pid_file
+        .into_iter()
+        .flat_map(|file| [file.write_fd().as_raw_fd(), file.lock_fd().as_raw_fd()])
+        .chain([channel.as_raw_fd()]);
+    for fd in keep.iter().copied().chain(ours) {
+        if count == kept.len() {
+            return Err(Error::system(
+                Message::CloseInherited,
+                Subject::None,
+                Errno::TOOBIG,
+            ));
+        }
+        // A negative number is no descriptor: nothing to keep.
+        kept[count] = u32::try_from(fd).unwrap_or(0);
+        count += 1;
+    }
+    let kept = &mut kept[..count];
+    // An insertion sort: a few dozen numbers, and core's sort would cost 2 KB of code.
+    for index in 1..kept.len() {
+        let mut position = index;
+        while position > 0 && kept[position - 1] > kept[position] {
+            kept.swap(position - 1, position);
+            position -= 1;
+        }
+    }
+    let mut first = 3u32;
+    for &number in kept.iter().chain([&u32::MAX]) {
+        if number > first {
+            // SAFETY: `close_inherited_fds`' contract: no value of the body owns a descriptor
+            // in this range (everything it keeps is in `keep`, and ours are excluded).
+            unsafe { sys::close_range(first, number - 1) }
+                .map_err(|errno| Error::system(Message::CloseInherited, Subject::None, errno))?;
+        }
+        first = first.max(number.saturating_add(1));
+    }
+    Ok(())
+}

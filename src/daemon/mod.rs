@@ -1,0 +1,422 @@
+//! The daemon side of the protocol (docs/design.md §4): [`init`] locks the PID file in the
+//! launching process, [`Daemon::run`] forks the daemon, detaches and switches it, and
+//! publishes its PID; [`Running::exit`] releases the PID file.
+//!
+//! This module owns the exact order of those steps: the launcher's side is here, the fork
+//! in `fork.rs`, the channel through which the daemon reports its setup, the launcher releases
+//! it and the daemon later says it is ready in `channel.rs`, the daemon's side until its body
+//! in `child.rs`, and what the body holds in `running.rs`. It must
+//! never unlink the PID file (a second starter would lock a fresh inode while the daemon still
+//! runs), never run the body when the launcher died before publishing the PID, never change
+//! the launcher's own credentials, never fork in a way its host's C library does not expect
+//! ([`Fork`]), and never close or reset anything of the body's unless asked.
+//!
+//! # Example
+//!
+//! LibUCW's example, in Rust (a std program: it forks through its C library):
+//!
+//! ```no_run
+//! use ucw_daemon::credentials::Credentials;
+//! use ucw_daemon::daemon::{self, Fork, Params, Running};
+//!
+//! fn daemon_body(running: Running) -> i32 {
+//!     // ... daemon's code ...
+//!     // When we are done, release the PID file and exit:
+//!     let _ = running.exit();
+//!     0
+//! }
+//!
+//! // The C library's fork(), as every std program has it.
+//! extern "C" {
+//!     fn fork() -> core::ffi::c_int;
+//! }
+//! fn libc_fork() -> Result<Option<rustix::process::Pid>, rustix::io::Errno> {
+//!     // SAFETY: the C library's fork, called while the process has one thread.
+//!     match unsafe { fork() } {
+//!         -1 => Err(rustix::io::Errno::from_raw_os_error(
+//!             std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
+//!         )),
+//!         0 => Ok(None),
+//!         pid => Ok(rustix::process::Pid::from_raw(pid)),
+//!     }
+//! }
+//!
+//! fn main() {
+//!     let params = Params {
+//!         pid_file: Some(c"/var/run/example.pid"),
+//!         ..Params::default()
+//!     };
+//!     // ... parse arguments ...
+//!     let mut groups = [rustix::process::Gid::ROOT; 1024];
+//!     let mut credentials = Credentials::new(&mut groups);
+//!     let daemon = match daemon::init(&params, &mut credentials) {
+//!         Ok(daemon) => daemon,
+//!         Err(error) => {
+//!             eprintln!("example: {}", error.display(&params));
+//!             std::process::exit(1);
+//!         }
+//!     };
+//!     // ... initialize everything ...
+//!     // Let us fork off the daemon (with the `std` feature: `Fork::std()`):
+//!     // SAFETY: `libc_fork` is this process's C library fork, `exit` its exit.
+//!     let fork = unsafe { Fork::hosted(libc_fork, std::process::exit) };
+//!     if let Err(error) = daemon.run(fork, daemon_body) {
+//!         eprintln!("example: {}", error.display(&params));
+//!     }
+//!     // Here continues the parent process
+//! }
+//! ```
+
+mod channel;
+mod child;
+mod fork;
+mod running;
+
+pub use fork::Fork;
+pub use running::Running;
+
+use crate::account::AccountFiles;
+use crate::credentials::{self, Credentials, Identity};
+use crate::error::{Context, Error, Message, Result, Subject};
+use crate::pidfile::{self, PidFile};
+use channel::{read_word, reap, send_byte, Word, RELEASE};
+use core::ffi::CStr;
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
+use rustix::fs::{Mode, OFlags};
+use rustix::process::Pid;
+
+/// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up), combined
+/// with `|`; none is `Flags::default()`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Flags(u32);
+
+impl Flags {
+    /// Keep the current directory instead of `chdir("/")` (`DAEMON_FLAG_PRESERVE_CWD`).
+    pub const PRESERVE_CWD: Self = Self(1);
+    /// Do not daemonize: no fork, no PID file, no credential switch; the body runs in the
+    /// calling process (`DAEMON_FLAG_SIMULATE`, for debuggers and `--foreground`).
+    pub const SIMULATE: Self = Self(2);
+    /// In the daemon, before the body: every signal disposition back to default and an empty
+    /// signal mask (the launcher's ignored signals otherwise stay ignored). In a process with
+    /// a C library the signals it reserves (32–34) keep its handlers.
+    pub const RESET_SIGNALS: Self = Self(4);
+
+    /// Whether every option of `other` is set.
+    pub(crate) const fn contains(self, other: Self) -> bool {
+        self.0 & other.0 == other.0
+    }
+}
+
+impl core::ops::BitOr for Flags {
+    type Output = Self;
+    fn bitor(self, other: Self) -> Self {
+        Self(self.0 | other.0)
+    }
+}
+
+/// What to daemonize with (LibUCW's `struct daemon_params`).
+#[derive(Clone, Copy, Debug)]
+pub struct Params<'a> {
+    /// Options.
+    pub flags: Flags,
+    /// The PID file (optional); must be absolute unless [`Flags::PRESERVE_CWD`] is set.
+    pub pid_file: Option<&'a CStr>,
+    /// User to run as (optional); the tools parse `NAME` or `#uid` with [`Identity::parse`].
+    pub user: Option<Identity<'a>>,
+    /// Group to run as (optional).
+    pub group: Option<Identity<'a>>,
+    /// Where users and groups are looked up.
+    pub account_files: AccountFiles<'a>,
+}
+
+impl Default for Params<'static> {
+    fn default() -> Self {
+        Self {
+            flags: Flags(0),
+            pid_file: None,
+            user: None,
+            group: None,
+            account_files: AccountFiles::SYSTEM,
+        }
+    }
+}
+
+impl Context for Params<'_> {
+    /// The PID file's path, the user's and group's names, the account files' paths.
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        match subject {
+            Subject::PidFile => self.pid_file.map(CStr::to_bytes),
+            Subject::User => identity_name(&self.user),
+            Subject::Group => identity_name(&self.group),
+            Subject::PasswdFile => Some(self.account_files.passwd.to_bytes()),
+            Subject::GroupFile => Some(self.account_files.group.to_bytes()),
+            _ => None,
+        }
+    }
+}
+
+/// The name of a user or group given by name.
+fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
+    match identity {
+        Some(Identity::Name(name)) => Some(name),
+        _ => None,
+    }
+}
+
+/// A daemon ready to be launched: credentials resolved, PID file locked (`(starting)\n`).
+///
+/// Dropping it without [`Daemon::run`] (an error between `init` and `run`) empties the PID
+/// file and releases its lock, so the next CHECK says "not running", not "stale".
+#[must_use = "a Daemon holds the PID file locked until it is run or dropped"]
+pub struct Daemon<'a> {
+    flags: Flags,
+    pid_file: Option<PidFile>,
+    pid_path: Option<&'a CStr>,
+    credentials: &'a Credentials<'a>,
+    /// [`Daemon::close_inherited_fds`]: the descriptors to keep, and the function that closes
+    /// the others (referenced only from that method, so a program that never asks for it
+    /// does not carry it).
+    close_inherited: Option<(&'a [RawFd], child::CloseInherited)>,
+}
+
+/// How [`Daemon::run`] ended in the launching process.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Launched {
+    /// The daemon runs as `pid` (its PID is in the PID file).
+    Daemon {
+        /// The daemon's process id.
+        pid: Pid,
+    },
+    /// [`Flags::SIMULATE`]: the body ran in this process and returned `exit_code`.
+    Simulated {
+        /// What the body returned.
+        exit_code: i32,
+    },
+}
+
+/// Resolves the credentials into `credentials` (errors come before any file changes), makes
+/// sure descriptors 0–2 are open, then opens, checks, locks and fills the PID file (a lock
+/// held elsewhere is [`ErrorKind::AlreadyRunning`](crate::ErrorKind::AlreadyRunning); a
+/// file on a pseudo file system such as `/proc` is refused). With [`Flags::SIMULATE`] only
+/// the credentials are resolved.
+///
+/// `credentials` is the caller's (with its group storage; see [`Credentials`]); the returned
+/// [`Daemon`] borrows it. Render errors with `error.display(params)`.
+pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Result<Daemon<'a>> {
+    credentials.resolve(params.user, params.group, &params.account_files)?;
+    let mut daemon = Daemon {
+        flags: params.flags,
+        pid_file: None,
+        pid_path: None,
+        credentials,
+        close_inherited: None,
+    };
+    if params.flags.contains(Flags::SIMULATE) {
+        return Ok(daemon);
+    }
+    if let Some(path) = params.pid_file {
+        if path.to_bytes().first() != Some(&b'/') && !params.flags.contains(Flags::PRESERVE_CWD) {
+            return Err(Error::new(Message::RefuseRelative, Subject::PidFile));
+        }
+    }
+    // The daemon's body must not find its own files on a closed standard descriptor (its
+    // stderr would write into them).
+    ensure_standard_fds()?;
+    if let Some(path) = params.pid_file {
+        daemon.pid_file = Some(PidFile::create_locked(path)?);
+        daemon.pid_path = Some(path);
+    }
+    Ok(daemon)
+}
+
+/// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is closed: the lowest free
+/// number is where `open` lands, so open until it lands above 2 (one open and close when all
+/// three are open).
+fn ensure_standard_fds() -> Result<()> {
+    loop {
+        let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::NOCTTY, Mode::empty())
+            .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        if null.as_raw_fd() > 2 {
+            return Ok(());
+        }
+        // It filled a closed standard descriptor: keep it there for good.
+        let _ = null.into_raw_fd();
+    }
+}
+
+impl Drop for Daemon<'_> {
+    /// Never run: empty the PID file and unlock it (`LOCK_UN`: a process forked meanwhile
+    /// may still hold copies of the descriptors until it execs).
+    fn drop(&mut self) {
+        if let Some(pid_file) = self.pid_file.take() {
+            let _ = pid_file.release();
+        }
+    }
+}
+
+impl<'a> Daemon<'a> {
+    /// The resolved credentials the daemon will switch to.
+    pub fn credentials(&self) -> &'a Credentials<'a> {
+        self.credentials
+    }
+
+    /// The read-only descriptor that holds the PID file's lock (none without a PID file or
+    /// with [`Flags::SIMULATE`]); close-on-exec.
+    pub fn lock_fd(&self) -> Option<BorrowedFd<'_>> {
+        self.pid_file.as_ref().map(PidFile::lock_fd)
+    }
+
+    /// In the daemon, before its body: close every descriptor numbered 3 or above except
+    /// the numbers in `keep` (`file.as_raw_fd()`), the PID file and the library's own channel
+    /// (`close_range` over the gaps: no descriptor is borrowed by number, open or not).
+    ///
+    /// # Safety
+    /// No value that the daemon's body uses may own a descriptor numbered 3 or above other
+    /// than those in `keep`: closing a descriptor a `File` (or a runtime, or a C library)
+    /// owns makes its later use or drop act on whatever reuses the number.
+    pub unsafe fn close_inherited_fds(mut self, keep: &'a [RawFd]) -> Self {
+        self.close_inherited = Some((keep, child::close_inherited_fds));
+        self
+    }
+
+    /// Forks the daemon and returns in the launcher once the daemon's PID is in the PID file.
+    ///
+    /// The daemon (child): `setsid`, switch credentials, stdin and stdout to `/dev/null`
+    /// (stderr stays), `umask(022)`, `chdir("/")` unless [`Flags::PRESERVE_CWD`], the opt-in
+    /// clean-ups, then it reports to the launcher and waits for its release; it then runs
+    /// `body` and ends with the `fork`'s exit (the body's return value as the status). If the
+    /// launcher dies before releasing it, it exits without running the body.
+    ///
+    /// The launcher (parent): on a setup error of the daemon, empties the PID file and
+    /// returns that error; otherwise writes `<pid>\n`, closes its PID-file descriptors,
+    /// releases the daemon and returns [`Launched::Daemon`]. It keeps its own credentials.
+    ///
+    /// With [`Flags::SIMULATE`], `body` runs in this process and `run` returns
+    /// [`Launched::Simulated`] after it.
+    pub fn run(self, fork: Fork, body: impl FnOnce(Running) -> i32) -> Result<Launched> {
+        self.launch(fork, body, false)
+    }
+
+    /// Like [`Daemon::run`], but the launcher returns only when the daemon is ready: when the
+    /// body calls [`Running::ready`], or `execve`s (the channel is close-on-exec, so it closes
+    /// as the new program starts). It returns the error the body sent with
+    /// [`Running::report_failure`], or an error when the channel closed because the daemon
+    /// had already ended (an exit visible to `waitpid` then; one that comes a moment after
+    /// the close cannot be told from a successful exec).
+    ///
+    /// The body must not fork a long-lived child before it is ready without exec: the child
+    /// would inherit the channel and the launcher would wait for it too.
+    pub fn run_until_ready(
+        self,
+        fork: Fork,
+        body: impl FnOnce(Running) -> i32,
+    ) -> Result<Launched> {
+        self.launch(fork, body, true)
+    }
+
+    fn launch(
+        self,
+        fork: Fork,
+        body: impl FnOnce(Running) -> i32,
+        until_ready: bool,
+    ) -> Result<Launched> {
+        if self.flags.contains(Flags::SIMULATE) {
+            let exit_code = body(Running {
+                pid_file: None,
+                channel: None,
+                daemon: None,
+            });
+            return Ok(Launched::Simulated { exit_code });
+        }
+        if fork.hosted {
+            if let Some(threads) = credentials::thread_count()? {
+                if threads != 1 {
+                    return Err(Error::new(Message::ForkThreads, Subject::None)
+                        .with(1, threads.min(u64::from(u32::MAX)) as u32));
+                }
+            }
+        }
+        // One stream socket pair carries the setup report and the readiness up, the release
+        // down. A socket, not a pipe: if the daemon dies before its release,
+        // `send(MSG_NOSIGNAL)` fails with EPIPE instead of killing the launcher with SIGPIPE.
+        let (launcher_end, daemon_end) = rustix::net::socketpair(
+            rustix::net::AddressFamily::UNIX,
+            rustix::net::SocketType::STREAM,
+            rustix::net::SocketFlags::CLOEXEC,
+            None,
+        )
+        .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?;
+        let (launcher_end, daemon_end) = (
+            pidfile::above_standard_streams(launcher_end)
+                .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?,
+            pidfile::above_standard_streams(daemon_end)
+                .map_err(|errno| Error::system(Message::CreateSocket, Subject::None, errno))?,
+        );
+        crate::failpoint::hit("launcher-before-fork");
+        match fork.fork() {
+            Err(errno) => Err(Error::system(Message::ForkDaemon, Subject::None, errno)),
+            Ok(None) => {
+                drop(launcher_end);
+                self.become_daemon(fork, body, daemon_end, until_ready)
+            }
+            Ok(Some(pid)) => {
+                drop(daemon_end);
+                self.publish(pid, launcher_end, until_ready)
+            }
+        }
+    }
+
+    /// The launcher's side after the fork.
+    fn publish(mut self, pid: Pid, channel: OwnedFd, until_ready: bool) -> Result<Launched> {
+        crate::failpoint::hit("launcher-after-fork");
+        let pid_number = pid.as_raw_nonzero().get() as u32;
+        let ended = |message| Error::new(message, Subject::None).with(1, pid_number);
+        let report = match read_word(channel.as_fd()) {
+            Ok(Word::Ok) => Ok(()),
+            Ok(Word::Closed) => Err(ended(Message::EndedBeforeReport)),
+            Err(error) => Err(error),
+        };
+        if let Err(error) = report {
+            // `self`'s drop empties the PID file; the daemon exits right after its report.
+            drop(channel);
+            reap(pid);
+            return Err(error);
+        }
+        if let Some(pid_file) = self.pid_file.take() {
+            if let Err(error) = pid_file.write_pid(pid) {
+                let _ = pid_file.clear();
+                // Closing the channel unread makes the daemon exit without its body.
+                drop(channel);
+                reap(pid);
+                return Err(error);
+            }
+            // DESIGN §4: the launcher's descriptors are closed before the release, so from
+            // the body's first instruction the lock is the daemon's alone.
+            drop(pid_file);
+        }
+        if let Err(errno) = send_byte(channel.as_fd(), RELEASE) {
+            // The daemon died before its release (EPIPE): it never ran its body, so the PID
+            // file must not name it. Its lock went with it: take the file back and empty it
+            // (if another starter already holds it, it is that starter's file now).
+            if let Some(path) = self.pid_path {
+                if let Ok(file) = PidFile::create_locked(path) {
+                    let _ = file.clear();
+                }
+            }
+            reap(pid);
+            return Err(
+                Error::system(Message::ReleaseDaemon, Subject::None, errno).with(1, pid_number)
+            );
+        }
+        // No word at all: the body exec'd (the channel is close-on-exec) or it ended without
+        // one; an exit already visible tells the second case apart.
+        if until_ready && read_word(channel.as_fd())? == Word::Closed {
+            if let Ok(Some(_)) =
+                rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG)
+            {
+                return Err(ended(Message::EndedBeforeConfirm));
+            }
+        }
+        Ok(Launched::Daemon { pid })
+    }
+}

@@ -1,0 +1,131 @@
+//! The daemonizer's own failures ([`Failure`]): errors of the library's kind made with
+//! `Error::custom`, so that they travel from the supervisor to the launcher in the library's
+//! 16 bytes, and their words, which the library's renderer takes from [`Names`], the context of
+//! every error the applet prints.
+//!
+//! This file owns those words and the names they mention. With the `messages` feature they are
+//! sentences (the library's template syntax: `%s` the subject, `%n` its name, `%1` a number,
+//! `%k1` a signal); without it, the few words of a short code line (`open output file
+//! /var/log/x: EACCES`). It must never word one of the library's errors.
+
+use super::Request;
+use core::ffi::CStr;
+use rustix::io::Errno;
+use ucw_daemon::{daemon, Context, Error, Subject};
+
+/// What failed, in the daemonizer's own code.
+#[derive(Clone, Copy)]
+#[repr(u8)]
+#[cfg_attr(
+    not(all(feature = "readiness", feature = "output-files")),
+    allow(dead_code)
+)]
+pub(super) enum Failure {
+    Open,
+    Stat,
+    SetFlags,
+    RefuseSymlink,
+    RefuseHardLinks,
+    RefuseOwnerNotTarget,
+    RefuseNotRegularOrDevice,
+    CreatePipe,
+    CreateSocket,
+    ForkFor,
+    Execute,
+    SetUpNotifyFd,
+    ForwardSignals,
+    TooManyVariables,
+    EndedBeforeReady,
+    KilledBeforeReady,
+    EndedAfterReady,
+    KilledAfterReady,
+    ClosedBeforeReady,
+}
+
+/// The words of each [`Failure`], in order, each NUL-terminated.
+const WORDS: &[u8] = if cfg!(feature = "messages") {
+    b"Cannot open %s\0\
+    Cannot stat %s\0\
+    Cannot set flags of %s\0\
+    Refusing %s: it is a symbolic link\0\
+    Refusing %s: it has %1 hard links\0\
+    Refusing %s: owned by uid %1, neither root nor the daemon's user (uid %2)\0\
+    Refusing %s: not a regular file or character device\0\
+    Cannot create a pipe\0\
+    Cannot create a socket\0\
+    Cannot fork for %n\0\
+    Cannot execute %n\0\
+    Cannot set up readiness descriptor %1 for %n\0\
+    Cannot set up signal forwarding\0\
+    Cannot pass the environment on: more than %1 variables\0\
+    %n exited with status %1 before it was ready\0\
+    %n was killed by signal %1 (%k1) before it was ready\0\
+    %n was ready, then exited with status %1\0\
+    %n was ready, then was killed by signal %1 (%k1)\0\
+    %n closed its notification channel before it was ready\0"
+} else {
+    b"open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
+    refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
+    set up notify fd\0forward signals\0too many variables\0ended before ready\0\
+    killed before ready\0ended after ready\0killed after ready\0closed before ready\0"
+};
+
+impl Failure {
+    /// The error, about `subject`.
+    pub(super) fn about(self, subject: Subject) -> Error {
+        Error::custom(self as u8, subject, None)
+    }
+
+    /// The error, about `subject`, caused by a system call that failed with `errno`.
+    pub(super) fn system(self, subject: Subject, errno: Errno) -> Error {
+        Error::custom(self as u8, subject, Some(errno))
+    }
+}
+
+/// The words of failure `code`.
+fn words(code: u8) -> Option<&'static [u8]> {
+    WORDS
+        .split(|&byte| byte == 0)
+        .nth(usize::from(code))
+        .filter(|words| !words.is_empty())
+}
+
+/// The names a `ucw-daemonize` error may mention: the daemon's params, the program, the
+/// user and group as given, the output files; and the daemonizer's own words.
+pub(super) struct Names<'a> {
+    pub(super) params: &'a daemon::Params<'a>,
+    pub(super) request: &'a Request<'a>,
+    pub(super) program: &'a [u8],
+}
+
+impl Context for Names<'_> {
+    fn name(&self, subject: Subject) -> Option<&[u8]> {
+        match subject {
+            Subject::Program => Some(self.program),
+            Subject::User => self.request.user.map(CStr::to_bytes),
+            Subject::Group => self.request.group.map(CStr::to_bytes),
+            Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
+            Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
+            other => self.params.name(other),
+        }
+    }
+
+    fn template(&self, code: u8) -> Option<&[u8]> {
+        words(code)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_failure_has_its_words() {
+        let count = WORDS.iter().filter(|&&byte| byte == 0).count();
+        assert_eq!(count, Failure::ClosedBeforeReady as usize + 1);
+        for code in 0..count as u8 {
+            assert!(words(code).is_some(), "{code}");
+        }
+        assert_eq!(words(count as u8), None);
+    }
+}

@@ -1,0 +1,247 @@
+//! The `ucw-daemonize` applet: puts any foreground program under the ucw-daemon protocol
+//! (docs/design.md §5): `ucw-daemonize [OPTION]... [--] PROGRAM [ARG]...`.
+//!
+//! The launcher (this file) resolves the user and group, locks the PID file (`daemon::init`),
+//! opens the output files, builds the program's environment and runs the daemon until it is
+//! ready. The daemon's body is the supervisor (`supervisor.rs`: it forks the program, forwards
+//! signals, waits for readiness and for the end), or with `--exec` the program itself. The
+//! other jobs have files of their own: the readiness channel (`readiness.rs`), the output
+//! files (`outputs.rs`), the program's environment (`environment.rs`), and the daemonizer's
+//! own failures and their words (`messages.rs`).
+//!
+//! By default the lock lives exactly as long as the program: the program inherits the PID
+//! file's read-only, lock-carrying open file description (it can never write the file), so a
+//! supervisor killed with SIGKILL leaves the lock with the program — never two programs
+//! alive, and STOP still finds and stops what is left. With `--exec` the program replaces the
+//! body and inherits the lock itself: lighter, but the program or its children may keep the
+//! lock (a child that outlives it) or drop it (a program that closes every descriptor);
+//! readiness needs the supervisor.
+//!
+//! This module must never leave the launcher's exit status at 0 before the program runs (and
+//! is ready, when asked), never let the program run unsupervised in supervised mode, never
+//! write output to a file it has not checked, and never use `core::fmt` or allocate.
+
+mod environment;
+mod messages;
+mod outputs;
+mod readiness;
+mod supervisor;
+
+#[cfg(feature = "readiness")]
+use crate::cli::daemonize::Notify;
+use crate::cli::daemonize::{parse, Invocation, Request};
+use crate::output::{print, print_error, print_usage_error, EXIT_OK};
+use crate::rt::{self, Startup};
+use core::ffi::CStr;
+use environment::Environment;
+use messages::Names;
+use supervisor::Job;
+use ucw_daemon::account::AccountFiles;
+use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
+use ucw_daemon::credentials::{Credentials, Identity};
+use ucw_daemon::daemon::{self, Launched};
+use ucw_daemon::signal::{self, SignalSet};
+use ucw_daemon::{Error, Subject};
+
+/// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
+pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
+
+/// The rest of `--help`, the options of features left out of the build left out too.
+const HELP: [&[u8]; 4] = [
+    b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
+  --pid-file FILE     lock FILE and write the daemon's PID to it
+  --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
+  --group GROUP|#GID  run with group GROUP
+  --preserve-cwd      stay in the current directory (default: /)
+  --foreground        do not detach (no fork, no PID file)
+  --exec              no supervisor: PROGRAM holds the PID file itself
+",
+    if cfg!(feature = "readiness") {
+        b"  --notify-fd N       ready when PROGRAM writes a newline to descriptor N
+  --notify-socket     ready when PROGRAM sends READY=1 to $NOTIFY_SOCKET
+"
+    } else {
+        b""
+    },
+    if cfg!(feature = "output-files") {
+        b"  --stdout FILE       append PROGRAM's standard output to FILE
+  --stderr FILE       append PROGRAM's standard error to FILE
+"
+    } else {
+        b""
+    },
+    b"  --help, --version
+Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
+",
+];
+
+/// Runs the applet as `name` (the name for messages) on the command line of `startup` (its
+/// first argument is the program name); returns the exit code: 0 once the program runs (and
+/// is ready, when asked), 1 bad usage, 102 on errors (`<prog>: <message>` on stderr), or in
+/// the foreground the program's status.
+pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
+    let request = match parse(startup.arguments()) {
+        Ok(Invocation::Run(request)) => request,
+        Ok(Invocation::Help) => {
+            print(
+                1,
+                &[
+                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3],
+                ],
+            );
+            return EXIT_OK;
+        }
+        Ok(Invocation::Version) => {
+            print(
+                1,
+                &[concat!("ucw-daemonize ", env!("CARGO_PKG_VERSION"), "\n").as_bytes()],
+            );
+            return EXIT_OK;
+        }
+        Err(error) => return print_usage_error(name, &error, SYNOPSIS),
+    };
+    let environment = startup.environment();
+    let Some(credentials) = rt::credentials() else {
+        return ERROR_EXIT_CODE;
+    };
+    run(
+        name,
+        &request,
+        startup.operands(request.command),
+        environment,
+        credentials,
+    )
+}
+
+/// Where `--user` and `--group` are looked up: `/etc/passwd` and `/etc/group`, except in
+/// fault-injection builds (`--cfg ucw_failpoints`), where `UCW_TEST_PASSWD` and
+/// `UCW_TEST_GROUP` may name purpose-made files so that the tests never touch `/etc`.
+fn account_files(environment: &StringList<'static>) -> AccountFiles<'static> {
+    #[cfg(ucw_failpoints)]
+    {
+        AccountFiles {
+            passwd: environment
+                .variable(b"UCW_TEST_PASSWD")
+                .unwrap_or(c"/etc/passwd"),
+            group: environment
+                .variable(b"UCW_TEST_GROUP")
+                .unwrap_or(c"/etc/group"),
+        }
+    }
+    #[cfg(not(ucw_failpoints))]
+    {
+        let _ = environment;
+        AccountFiles::SYSTEM
+    }
+}
+
+/// The launcher: everything up to the daemon's readiness (see the module docs).
+fn run(
+    name: &'static [u8],
+    request: &Request<'_>,
+    program: StringList<'static>,
+    inherited: StringList<'static>,
+    credentials: &'static mut Credentials<'static>,
+) -> i32 {
+    let program_name = program.iter().next().map_or(&b""[..], CStr::to_bytes);
+    let mut params = daemon::Params {
+        flags: request.flags,
+        pid_file: request.pid_file,
+        user: None,
+        group: None,
+        account_files: account_files(&inherited),
+    };
+    let parsed = identity(request.user, Subject::User)
+        .and_then(|user| Ok((user, identity(request.group, Subject::Group)?)));
+    if let Ok((user, group)) = parsed {
+        params.user = user;
+        params.group = group;
+    }
+    let names = Names {
+        params: &params,
+        request,
+        program: program_name,
+    };
+    let fail = |error: Error| {
+        print_error(name, &error, &names);
+        ERROR_EXIT_CODE
+    };
+    if let Err(error) = parsed {
+        return fail(error);
+    }
+    let daemon = match daemon::init(&params, credentials) {
+        Ok(daemon) => daemon,
+        Err(error) => return fail(error),
+    };
+    let simulated = request.foreground;
+    // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
+    // that `--foreground --user` runs the program as that user (service managers that keep
+    // their services attached).
+    if simulated {
+        if let Err(error) = daemon.credentials().switch() {
+            return fail(error);
+        }
+    }
+    // Opened now, before the switch: a root-owned log directory works.
+    let target_uid = daemon
+        .credentials()
+        .uid()
+        .map_or(rustix::process::geteuid().as_raw(), |uid| uid.as_raw());
+    let outputs = match outputs::open(request, target_uid) {
+        Ok(outputs) => outputs,
+        Err(error) => return fail(error),
+    };
+    #[cfg(feature = "readiness")]
+    let mut socket_name = [0u8; readiness::SOCKET_NAME_CAPACITY];
+    #[cfg(feature = "readiness")]
+    let socket_name = match request.notify {
+        Notify::Socket => readiness::unique_socket_name(&mut socket_name),
+        _ => &[][..],
+    };
+    #[cfg(not(feature = "readiness"))]
+    let socket_name = &[][..];
+    let mut environment = Environment::new();
+    let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
+        Ok(envp) => envp,
+        Err(error) => return fail(error),
+    };
+    if !request.exec {
+        // Blocked before the fork: a signal sent as soon as the PID is published (a reload
+        // racing the start) waits in the daemon's queue for the supervisor's signalfd
+        // instead of killing it before it is ready.
+        let _ = signal::block(SignalSet::ALL_CATCHABLE);
+    }
+    let job = Job {
+        program,
+        environment: envp,
+        outputs: &outputs,
+        notify: request.notify,
+        socket_name,
+        program_uid: target_uid,
+        foreground: simulated,
+    };
+    let launched = daemon.run_until_ready(rt::HOST, |running| {
+        let code = if request.exec {
+            job.exec_in_place(running)
+        } else {
+            job.supervise(running)
+        };
+        code.unwrap_or_else(|error| {
+            if simulated {
+                print_error(name, &error, &names);
+            }
+            ERROR_EXIT_CODE
+        })
+    });
+    match launched {
+        Ok(Launched::Daemon { .. }) => EXIT_OK,
+        Ok(Launched::Simulated { exit_code }) => exit_code,
+        Err(error) => fail(error),
+    }
+}
+
+/// `--user` or `--group`'s value as an [`Identity`].
+fn identity<'a>(text: Option<&'a CStr>, subject: Subject) -> Result<Option<Identity<'a>>, Error> {
+    text.map(|text| Identity::parse(text.to_bytes(), subject))
+        .transpose()
+}

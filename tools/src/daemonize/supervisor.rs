@@ -1,0 +1,493 @@
+//! The daemon's body: the supervisor (or, with `--exec`, the program itself).
+//!
+//! The supervisor resets SIGCHLD to its default action (an inherited "ignore" would make the
+//! kernel reap the program unseen), forks the program into a process group of its own with
+//! `PR_SET_PDEATHSIG(SIGKILL)`, forwards every catchable signal it receives (read from a
+//! signalfd: no handlers), waits for the program's readiness when asked (`readiness.rs`), and
+//! when the program exits it empties the PID file, unlocks it and exits with the program's
+//! status (its exit code, or 128 + the terminating signal). When the program exits the
+//! supervisor's `LOCK_UN` ends the lock for every descriptor of that description: children the
+//! program left behind never keep the daemon "running". A launcher that dies or gives up
+//! first (START's deadline) makes the supervisor kill the program's process group and empty
+//! the PID file; once the launcher was told "ready", a program that ends keeps the PID file
+//! naming the supervisor until the launcher has been collected (START looks first).
+//!
+//! This file owns the supervisor and the program's child between `fork` and `execve`. It must
+//! never let the program run unsupervised (a supervisor that is already gone when the child
+//! starts makes the child exit), never report "ready" for a program that ended first, and
+//! never keep the PID file after the program has ended.
+
+use super::messages::Failure;
+use super::outputs::{self, Outputs};
+use super::readiness::{Heard, Readiness};
+use crate::cli::daemonize::Notify;
+use crate::rt;
+use rustix::event::{PollFd, PollFlags};
+#[cfg(feature = "readiness")]
+use rustix::fd::AsRawFd;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::{Pid, WaitOptions, WaitStatus};
+use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
+use ucw_daemon::daemon::Running;
+use ucw_daemon::signal::{self, Signal, SignalSet, Signals};
+use ucw_daemon::{Error, Subject};
+
+/// Exit code of the program's child when it cannot even report its exec failure.
+const EXIT_CHILD_FAILED: i32 = 127;
+/// Set in the program's child's report (an errno otherwise) when the `--notify-fd`
+/// descriptor could not be put in place; errnos are below 4096.
+const NOTIFY_SETUP_FAILED: i32 = 1 << 16;
+/// Added to a terminating signal's number to make the supervisor's exit code, as shells do.
+const SIGNAL_EXIT_BASE: i32 = 128;
+/// `si_code` of a signal the kernel itself sent (a terminal's SIGINT/SIGQUIT/SIGTSTP/SIGHUP
+/// to the foreground process group, among others).
+const SI_KERNEL: i32 = 0x80;
+
+/// What the daemon's body runs.
+#[cfg_attr(not(feature = "readiness"), allow(dead_code))]
+pub(super) struct Job<'a> {
+    /// The program's command line.
+    pub(super) program: StringList<'a>,
+    /// Its environment.
+    pub(super) environment: StringList<'a>,
+    /// Its output files.
+    pub(super) outputs: &'a Outputs,
+    /// How it says it is ready.
+    pub(super) notify: Notify,
+    /// `--notify-socket`: the socket's name (`@...`); empty otherwise.
+    pub(super) socket_name: &'a [u8],
+    /// The uid the program runs as (the only one whose `READY=1` counts).
+    pub(super) program_uid: u32,
+    /// `--foreground`: no fork, no new session; terminal signals reach the program directly.
+    pub(super) foreground: bool,
+}
+
+impl Job<'_> {
+    /// `--exec`: the program replaces the body and inherits the lock (read-only: it can
+    /// never write the file; it is "running" for as long as it, or a child it gives the
+    /// descriptor, lives).
+    pub(super) fn exec_in_place(&self, running: Running) -> Result<i32, Error> {
+        if let Some(lock) = running.lock_fd() {
+            if let Err(errno) = rustix::io::fcntl_setfd(lock, rustix::io::FdFlags::empty()) {
+                let error = Failure::SetFlags.system(Subject::PidFile, errno);
+                running.report_failure(&error);
+                return Err(error);
+            }
+        }
+        outputs::redirect(self.outputs);
+        signal::reset_for_exec();
+        let error = self.execute();
+        running.report_failure(&error);
+        Err(error)
+    }
+
+    /// Execs the program (with a `PATH` search); returns the failure.
+    fn execute(&self) -> Error {
+        let errno = self.program.exec(&self.environment);
+        Failure::Execute.system(Subject::Program, errno)
+    }
+
+    /// The supervisor (see the module docs); returns its exit code.
+    pub(super) fn supervise(&self, mut running: Running) -> Result<i32, Error> {
+        let foreground = self.foreground;
+        let started = self.start(&running, foreground);
+        let (signals, mut readiness, child) = match started {
+            Ok(started) => started,
+            Err(error) => {
+                running.report_failure(&error);
+                return Err(error);
+            }
+        };
+        #[cfg(ucw_failpoints)]
+        ucw_daemon::failpoint::hit("supervisor-before-confirm");
+        // The supervisor holds the starter's stderr no longer than its program does: with
+        // `--stderr` both write there (`out=$(... --start ... 2>&1)` must not wait for the
+        // daemon to end). It prints nothing itself; its errors go to the launcher.
+        if let (Some(stderr), false) = (&self.outputs[1], foreground) {
+            let _ = rustix::stdio::dup2_stderr(stderr);
+        }
+        // While the launcher waits, so does whoever waits for the launcher: once told "ready",
+        // the PID file must name us until the launcher has been collected.
+        let collected = running.launcher().and_then(|_| launcher_pidfd());
+        if readiness.fd().is_none() {
+            running.ready();
+        }
+        loop {
+            let launcher = running.launcher();
+            let waiting = launcher.is_some() && readiness.fd().is_some();
+            let mut fds = [
+                PollFd::new(&signals, PollFlags::IN),
+                PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
+                PollFd::from_borrowed_fd(launcher.unwrap_or(signals.as_fd()), PollFlags::IN),
+            ];
+            let count = if waiting { 3 } else { 1 };
+            match rustix::event::poll(&mut fds[..count], None) {
+                Ok(_) | Err(Errno::INTR) => {}
+                Err(errno) => {
+                    kill_program(child);
+                    let error = Failure::ForwardSignals.system(Subject::None, errno);
+                    running.report_failure(&error);
+                    return Err(error);
+                }
+            }
+            let (signalled, heard, abandoned) = (
+                !fds[0].revents().is_empty(),
+                waiting && !fds[1].revents().is_empty(),
+                waiting && !fds[2].revents().is_empty(),
+            );
+            if signalled {
+                if let Some(status) = forward(&signals, child, foreground) {
+                    #[cfg(ucw_failpoints)]
+                    ucw_daemon::failpoint::hit("supervisor-program-exited");
+                    if readiness.fd().is_some() && running.launcher().is_some() {
+                        // The exit and the readiness can arrive together: what the program
+                        // said before it ended counts.
+                        let error = if self.heard_before_exit(&readiness, child, foreground) {
+                            ended_after_ready(status)
+                        } else {
+                            not_ready(status)
+                        };
+                        running.report_failure(&error);
+                        return Ok(ERROR_EXIT_CODE);
+                    }
+                    wait_until_collected(collected.as_ref());
+                    let _ = running.exit();
+                    return Ok(exit_code(status));
+                }
+            }
+            if heard {
+                match self.hear(&readiness, child, foreground) {
+                    Heard::Nothing => {}
+                    Heard::Ready => {
+                        readiness = Readiness::Exec;
+                        running.ready();
+                    }
+                    Heard::Closed => {
+                        // A program that exits closes the channel a moment before its
+                        // SIGCHLD: give it that moment to tell "exited" from "closed".
+                        let error = match exited_within(child, CLOSE_GRACE) {
+                            Some(ended) => not_ready(ended),
+                            None => {
+                                kill_program(child);
+                                Failure::ClosedBeforeReady.about(Subject::Program)
+                            }
+                        };
+                        running.report_failure(&error);
+                        return Ok(ERROR_EXIT_CODE);
+                    }
+                }
+            } else if abandoned {
+                // The launcher died or gave up (START's deadline) before the program was
+                // ready: nothing of this start may stay.
+                kill_program(child);
+                let _ = running.exit();
+                return Ok(ERROR_EXIT_CODE);
+            }
+        }
+    }
+
+    /// Sets up signal forwarding and the readiness channel, forks the program and waits
+    /// for its exec.
+    fn start(
+        &self,
+        running: &Running,
+        foreground: bool,
+    ) -> Result<(Signals, Readiness, Pid), Error> {
+        // An inherited "ignore" would make the kernel reap the program without a SIGCHLD.
+        let _ = signal::set_default_action(Signal::CHLD);
+        let signals = Signals::new(SignalSet::ALL_CATCHABLE)
+            .map_err(|errno| Failure::ForwardSignals.system(Subject::None, errno))?;
+        let (readiness, notify_writer) = self.readiness()?;
+        let (report_read, report_write) = pipe()?;
+        let lock = running.lock_fd();
+        let supervisor = rustix::process::getpid();
+        // The tool is single-threaded; the child only makes system calls until it execs or
+        // exits.
+        let child = match rt::fork() {
+            Err(errno) => return Err(Failure::ForkFor.system(Subject::Program, errno)),
+            Ok(Some(child)) => child,
+            Ok(None) => self.program_child(
+                supervisor,
+                foreground,
+                lock,
+                notify_writer.as_ref(),
+                report_write.as_fd(),
+            ),
+        };
+        drop(notify_writer);
+        drop(report_write);
+        if let Some(report) = read_report(report_read.as_fd()) {
+            let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
+            let errno = Errno::from_raw_os_error(report & !NOTIFY_SETUP_FAILED);
+            #[cfg(feature = "readiness")]
+            if let (Notify::Descriptor(number), true) =
+                (self.notify, report & NOTIFY_SETUP_FAILED != 0)
+            {
+                return Err(Failure::SetUpNotifyFd
+                    .system(Subject::Program, errno)
+                    .with(1, number));
+            }
+            return Err(Failure::Execute.system(Subject::Program, errno));
+        }
+        Ok((signals, readiness, child))
+    }
+
+    /// The program's child between `fork` and `execve`.
+    fn program_child(
+        &self,
+        supervisor: Pid,
+        foreground: bool,
+        lock: Option<BorrowedFd<'_>>,
+        notify: Option<&OwnedFd>,
+        report: BorrowedFd<'_>,
+    ) -> ! {
+        let death_signal =
+            rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
+        if death_signal.is_err() || rustix::process::getppid() != Some(supervisor) {
+            // The supervisor is already gone (or we cannot tie our life to it): the program
+            // must not run unsupervised.
+            rt::exit(EXIT_CHILD_FAILED);
+        }
+        if !foreground {
+            // A group of its own, so the supervisor can end the program and its children
+            // without ending itself. (In the foreground it stays in the terminal's.)
+            let _ = rustix::process::setpgid(None, None);
+        }
+        outputs::redirect(self.outputs);
+        #[cfg(feature = "readiness")]
+        if let (Some(notify), Notify::Descriptor(number)) = (notify, self.notify) {
+            let mut moved = None;
+            if lock.is_some_and(|lock| lock.as_raw_fd() as u32 == number) {
+                // The lock's descriptor sits where the notification one must go: move it.
+                moved = rustix::io::fcntl_dupfd_cloexec(lock.unwrap(), number as i32 + 1).ok();
+                if moved.is_none() {
+                    rt::exit(EXIT_CHILD_FAILED);
+                }
+            }
+            // This process execs or exits next; the descriptor at `number`, if any, is not
+            // used again (the lock's was moved just above).
+            if let Err(errno) = rt::place_for_program(notify.as_fd(), number) {
+                // EBADF for a number at or above RLIMIT_NOFILE: say so, not "exited 127".
+                let code = errno.raw_os_error() | NOTIFY_SETUP_FAILED;
+                let _ = rustix::io::write(report, &code.to_ne_bytes());
+                rt::exit(EXIT_CHILD_FAILED);
+            }
+            if let Some(moved) = &moved {
+                inherit(moved.as_fd());
+            }
+            if moved.is_some() {
+                core::mem::forget(moved);
+            } else if let Some(lock) = lock {
+                inherit(lock);
+            }
+            self.exec_child(report);
+        }
+        let _ = notify;
+        if let Some(lock) = lock {
+            inherit(lock);
+        }
+        self.exec_child(report)
+    }
+
+    /// The last step of the program's child: default signals, the exec; on failure the errno
+    /// on `report` and exit 127.
+    fn exec_child(&self, report: BorrowedFd<'_>) -> ! {
+        signal::reset_for_exec();
+        let error = self.execute();
+        let errno = error.errno().map_or(0, Errno::raw_os_error);
+        let _ = rustix::io::write(report, &errno.to_ne_bytes());
+        rt::exit(EXIT_CHILD_FAILED)
+    }
+}
+
+/// A pidfd of our parent, the launcher, while it waits for our word (so it lives); `None`
+/// when it is already gone or pidfds are unavailable.
+fn launcher_pidfd() -> Option<OwnedFd> {
+    let parent = rustix::process::getppid()?;
+    let pidfd = rustix::process::pidfd_open(parent, rustix::process::PidfdFlags::empty()).ok()?;
+    // Still our parent after the open: the pidfd is the launcher's, not a recycled number's.
+    (rustix::process::getppid() == Some(parent)).then_some(pidfd)
+}
+
+/// How often, 2 ms apart, the supervisor looks whether its launcher has been collected before
+/// it lets go of the PID file of a program that has ended (1 s: a parent that never collects
+/// its child must not keep a dead program "running").
+const LAUNCHER_LOOKS: u32 = 500;
+
+/// Waits (at most [`LAUNCHER_LOOKS`] × 2 ms) until the launcher has been collected by its
+/// parent (its pidfd shows POLLHUP). START looks at the PID file before it collects the
+/// launcher, so a program that exits right after it was ready is seen as started — which it
+/// was — never as "did not lock its PID file".
+fn wait_until_collected(launcher: Option<&OwnedFd>) {
+    let Some(launcher) = launcher else {
+        return;
+    };
+    for _ in 0..LAUNCHER_LOOKS {
+        let mut fds = [PollFd::new(launcher, PollFlags::IN)];
+        // (A failed poll leaves no event: the looks run out, 1 s.)
+        let _ = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
+        if fds[0].revents().contains(PollFlags::HUP) {
+            return;
+        }
+        let _ = rustix::thread::nanosleep(&rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: 2_000_000,
+        });
+    }
+}
+
+/// Clears close-on-exec on `fd` (in the program's child): the program inherits it.
+fn inherit(fd: BorrowedFd<'_>) {
+    if rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()).is_err() {
+        rt::exit(EXIT_CHILD_FAILED);
+    }
+}
+
+/// A close-on-exec pipe, both ends above the standard streams.
+pub(super) fn pipe() -> Result<(OwnedFd, OwnedFd), Error> {
+    rustix::pipe::pipe_with(rustix::pipe::PipeFlags::CLOEXEC)
+        .and_then(|(reader, writer)| {
+            Ok((
+                rt::above_standard_streams(reader)?,
+                rt::above_standard_streams(writer)?,
+            ))
+        })
+        .map_err(|errno| Failure::CreatePipe.system(Subject::None, errno))
+}
+
+/// The program's child's report (an `i32` in four bytes), or `None` at end of file: the exec
+/// closed the pipe. A write of four bytes to a pipe is atomic, so one `read` has all or none.
+fn read_report(fd: BorrowedFd<'_>) -> Option<i32> {
+    let mut bytes = [0u8; 4];
+    loop {
+        return match rustix::io::read(fd, &mut bytes) {
+            Ok(4) => Some(i32::from_ne_bytes(bytes)),
+            Err(Errno::INTR) => continue,
+            _ => None,
+        };
+    }
+}
+
+/// How the program ended.
+#[derive(Clone, Copy)]
+enum Ended {
+    /// It exited with this status.
+    Exited(i32),
+    /// It died of this signal.
+    Killed(i32),
+}
+
+impl Ended {
+    fn of(status: WaitStatus) -> Self {
+        match status.terminating_signal() {
+            Some(signal) => Ended::Killed(signal),
+            None => Ended::Exited(status.exit_status().unwrap_or(ERROR_EXIT_CODE)),
+        }
+    }
+}
+
+/// Forwards every signal read from `signals` to the program, and reaps on SIGCHLD; returns
+/// the program's status once it has exited.
+fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
+    match signals.read() {
+        Ok(Some((signal, code))) => {
+            if signal == Signal::CHLD {
+                return reap(child);
+            }
+            if !(foreground && code == SI_KERNEL) {
+                // SAFETY: the kernel delivered this number, so it is a valid signal; sending
+                // it on to the program is what the supervisor is for.
+                let kernel =
+                    unsafe { rustix::process::Signal::from_raw_unchecked(signal.number() as i32) };
+                let _ = rustix::process::kill_process(child, kernel);
+            }
+            None
+        }
+        Ok(None) => None,
+        Err(_) => {
+            // Cannot happen with a valid signalfd; never leave the program unsupervised.
+            kill_program(child);
+            Some(Ended::Exited(ERROR_EXIT_CODE))
+        }
+    }
+}
+
+/// Reaps every exited child without blocking; returns the program's status once it is among
+/// them.
+fn reap(child: Pid) -> Option<Ended> {
+    loop {
+        // wait() (any child), not waitpid(None): that is wait4(0), "any child in *our*
+        // process group", and the program leads a group of its own.
+        match rustix::process::wait(WaitOptions::NOHANG) {
+            Ok(Some((pid, status))) if pid == child => return Some(Ended::of(status)),
+            Ok(Some(_)) => {}
+            Ok(None) => return None,
+            Err(Errno::INTR) => {}
+            // ECHILD: nothing left to wait for, so the program is gone too.
+            Err(_) => return Some(Ended::Exited(ERROR_EXIT_CODE)),
+        }
+    }
+}
+
+/// How long a program whose notification channel closed gets to show that it exited.
+const CLOSE_GRACE: core::time::Duration = core::time::Duration::from_millis(100);
+
+/// The program's end, if it ends within `limit` (polled with `WNOHANG`).
+fn exited_within(child: Pid, limit: core::time::Duration) -> Option<Ended> {
+    let step = core::time::Duration::from_millis(2);
+    let mut waited = core::time::Duration::ZERO;
+    loop {
+        if let Ok(Some((_, status))) = rustix::process::waitpid(Some(child), WaitOptions::NOHANG) {
+            return Some(Ended::of(status));
+        }
+        if waited >= limit {
+            return None;
+        }
+        let _ = rustix::thread::nanosleep(&rustix::event::Timespec {
+            tv_sec: 0,
+            tv_nsec: step.as_nanos() as i64,
+        });
+        waited += step;
+    }
+}
+
+/// SIGKILL for the program's process group (it is the group's leader), then reap it.
+fn kill_program(child: Pid) {
+    let _ = rustix::process::kill_process_group(child, rustix::process::Signal::KILL);
+    let _ = rustix::process::kill_process(child, rustix::process::Signal::KILL);
+    let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
+}
+
+/// The supervisor's exit code for the program's status: its exit code, or 128 + signal.
+fn exit_code(ended: Ended) -> i32 {
+    match ended {
+        Ended::Killed(signal) => SIGNAL_EXIT_BASE + signal,
+        Ended::Exited(code) => code,
+    }
+}
+
+/// The error for a program that said it was ready and then ended, before its launcher could
+/// confirm the start.
+fn ended_after_ready(ended: Ended) -> Error {
+    match ended {
+        Ended::Killed(signal) => Failure::KilledAfterReady
+            .about(Subject::Program)
+            .with(1, signal as u32),
+        Ended::Exited(code) => Failure::EndedAfterReady
+            .about(Subject::Program)
+            .with(1, code as u32),
+    }
+}
+
+/// The error for a program that ended before it was ready.
+fn not_ready(ended: Ended) -> Error {
+    match ended {
+        Ended::Killed(signal) => Failure::KilledBeforeReady
+            .about(Subject::Program)
+            .with(1, signal as u32),
+        Ended::Exited(code) => Failure::EndedBeforeReady
+            .about(Subject::Program)
+            .with(1, code as u32),
+    }
+}

@@ -1,0 +1,215 @@
+//! The runtime of the multi-call binary: typed access to the command line and environment the
+//! kernel placed on the initial stack ([`Startup`]), the end of the process ([`exit`]), the
+//! standard streams by number ([`write_all`]), the one `.bss` storage for resolved
+//! credentials, and the few raw system calls only the tools make ([`sys`]). The entry point itself (`_start`, the panic handler and the memory functions
+//! the compiler calls) is in `entry.rs`, which only the binaries include: the library part of
+//! this crate links into the tests as ordinary code.
+//!
+//! It must never allocate, read the auxiliary vector, or touch anything but the stack the
+//! kernel hands to `_start`. Together with the library's `src/sys`, this is the only home of
+//! `unsafe` code: the raw stack layout, the standard streams by number and the credentials'
+//! storage.
+
+// Each program that includes this file uses its own subset of it (see entry.rs).
+#![allow(dead_code)]
+
+#[path = "sys.rs"]
+pub mod sys;
+
+use core::ffi::{c_char, CStr};
+use rustix::fd::{AsRawFd, BorrowedFd, OwnedFd};
+use rustix::io::Errno;
+use rustix::process::Pid;
+use ucw_daemon::control::StringList;
+use ucw_daemon::daemon::Fork;
+
+/// The command line and environment the kernel placed on the initial stack. Not `Copy`:
+/// [`Startup::arguments`] hands out the (writable) argument vector once at a time.
+pub struct Startup {
+    argc: usize,
+    argv: *mut *const c_char,
+    envp: *const *const c_char,
+}
+
+/// One entry of the kernel's argument vector: a pointer to a NUL-terminated string that
+/// lives as long as the process. Same layout as the pointer, so the vector itself can be
+/// parsed (and its operands gathered) in place and then handed to `execve` as it is.
+#[repr(transparent)]
+#[derive(Clone, Copy)]
+pub struct CommandLineArgument(*const c_char);
+
+impl CommandLineArgument {
+    /// The argument's text.
+    pub fn text(self) -> &'static CStr {
+        // SAFETY: the pointer comes from the kernel's argument vector (see
+        // `Startup::arguments`): a NUL-terminated string alive for the whole process.
+        unsafe { CStr::from_ptr(self.0) }
+    }
+}
+
+impl Startup {
+    /// The startup state at `stack`, the stack pointer the kernel handed to `_start`.
+    ///
+    /// # Safety
+    /// `stack` must be that pointer, and this must be the only `Startup` made from it.
+    pub unsafe fn from_stack(stack: *const usize) -> Self {
+        // SAFETY: the System V / Linux process-entry layout: argc, argv[argc], NULL,
+        // envp..., NULL; the caller passes the entry stack pointer.
+        unsafe {
+            let argc = *stack;
+            let argv = stack.add(1) as *mut *const c_char;
+            Self::from_vectors(argc, argv, argv.add(argc + 1))
+        }
+    }
+
+    /// The startup state of a program whose C library's startup code called its C `main`
+    /// with `argc`, `argv` and `envp`.
+    ///
+    /// # Safety
+    /// The three must be what the C library passed to `main` (the kernel's vectors: `argc`
+    /// strings and a null, the environment null-terminated, all writable and alive for the
+    /// whole process), and this must be the only `Startup` made from them.
+    pub unsafe fn from_vectors(
+        argc: usize,
+        argv: *mut *const c_char,
+        envp: *const *const c_char,
+    ) -> Self {
+        Startup { argc, argv, envp }
+    }
+
+    /// The first argument (`argv[0]`, the name the program was started as), if any.
+    pub fn first(&self) -> Option<&'static CStr> {
+        (self.argc > 0).then(|| {
+            // SAFETY: the kernel guarantees `argc` valid pointers to NUL-terminated strings
+            // at `argv`, alive for the whole life of the process.
+            unsafe { CStr::from_ptr(*self.argv) }
+        })
+    }
+
+    /// Drops the first argument: what was `argv[1]` becomes the program name (the
+    /// multi-call form `ucw-daemon control ...`). Nothing happens without arguments.
+    pub fn shift(&mut self) {
+        if self.argc > 0 {
+            // SAFETY: `argv[1..=argc]` is inside the vector (its last slot is the null).
+            self.argv = unsafe { self.argv.add(1) };
+            self.argc -= 1;
+        }
+    }
+
+    /// The arguments after the program name, writable in place: the parser gathers the
+    /// operands at their front, ready for [`Startup::operands`].
+    pub fn arguments(&mut self) -> &mut [CommandLineArgument] {
+        if self.argc == 0 {
+            return &mut [];
+        }
+        // SAFETY: `argv[1..argc]` are `argc - 1` valid pointers on the initial stack, which
+        // is writable and lives as long as the process; `CommandLineArgument` is a
+        // transparent wrapper of the pointer; the `&mut self` borrow keeps this the only
+        // view of the vector while it lives.
+        unsafe {
+            core::slice::from_raw_parts_mut(
+                self.argv.add(1) as *mut CommandLineArgument,
+                self.argc - 1,
+            )
+        }
+    }
+
+    /// The first `count` arguments after the program name (where the parser gathered the
+    /// operands), as a null-terminated list for `execve`: the slot after them is set to null.
+    pub fn operands(&mut self, count: usize) -> StringList<'static> {
+        let count = count.min(self.argc.saturating_sub(1));
+        // SAFETY: `1 + count <= argc`, so the slot is inside the vector (at worst its
+        // terminating null); the vector is writable and nobody else looks at it now.
+        unsafe { *self.argv.add(1 + count) = core::ptr::null() };
+        // SAFETY: `argv[1..=count]` are the kernel's strings, alive and unchanged for the
+        // whole process, followed by the null just written.
+        unsafe { StringList::from_raw(self.argv.add(1) as *const *const c_char) }
+    }
+
+    /// The environment as a list for the library.
+    pub fn environment(&self) -> StringList<'static> {
+        // SAFETY: the kernel's environment vector is null-terminated and lives as long as
+        // the process; nothing modifies it.
+        unsafe { StringList::from_raw(self.envp) }
+    }
+}
+
+/// How this libc-free, single-threaded program creates processes and ends.
+// SAFETY: the multi-call binary has no C library and never starts a thread.
+pub const HOST: Fork = unsafe { Fork::raw_clone() };
+
+/// Ends the process at once with `code` (`exit_group`), as `_start` does after `main`.
+pub fn exit(code: i32) -> ! {
+    sys::exit_group(code)
+}
+
+/// Creates a process (`clone(SIGCHLD)`): `Ok(None)` in the child, which makes only system
+/// calls until it execs or exits, the child's PID in the parent.
+pub fn fork() -> Result<Option<Pid>, Errno> {
+    // SAFETY: the multi-call binary has no C library and never starts a thread.
+    unsafe { sys::fork() }
+}
+
+/// Writes all of `bytes` to standard stream `fd` (1 or 2), retrying on EINTR and short
+/// writes; gives up silently on other errors (a closed stream: nowhere to report).
+pub fn write_all(fd: u32, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        match sys::write(fd, bytes) {
+            Ok(0) => return,
+            Ok(written) => bytes = &bytes[written..],
+            Err(rustix::io::Errno::INTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// `fd` itself when it is above 2, else a duplicate that is (and `fd` is closed): a file of
+/// ours on 0, 1 or 2 would receive what a program writes to its standard streams.
+pub fn above_standard_streams(fd: OwnedFd) -> Result<OwnedFd, rustix::io::Errno> {
+    if fd.as_raw_fd() > 2 {
+        return Ok(fd);
+    }
+    rustix::io::fcntl_dupfd_cloexec(&fd, 3)
+}
+
+/// Puts a copy of `fd` at descriptor number `target`, without close-on-exec, for the program
+/// the daemonizer's child execs next (`--notify-fd N`): whatever was at `target` is closed.
+///
+/// Only for the program's child between `fork` and `execve`, which never uses or closes a
+/// descriptor of its own at `target` afterwards (the PID file's lock, the one it keeps, is
+/// moved away first): it execs or exits next.
+pub(crate) fn place_for_program(fd: BorrowedFd<'_>, target: u32) -> Result<(), rustix::io::Errno> {
+    // SAFETY: the caller is that child (see above): no live `OwnedFd`/`BorrowedFd` of the
+    // process refers to `target` after this call.
+    unsafe { sys::dup_to(fd, target) }
+}
+
+/// Storage for the credentials `ucw-daemonize` resolves, with room for every supplementary
+/// group the kernel allows (256 KiB), so in `.bss`, not on the stack; handed out once.
+pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials<'static>> {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    use ucw_daemon::account::NGROUPS_MAX;
+    use ucw_daemon::credentials::Credentials;
+    static mut GROUPS: [rustix::process::Gid; NGROUPS_MAX] =
+        [rustix::process::Gid::ROOT; NGROUPS_MAX];
+    // Made when handed out: until then nothing, so `.bss`, not file size.
+    static mut CREDENTIALS: core::mem::MaybeUninit<Credentials<'static>> =
+        core::mem::MaybeUninit::uninit();
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    // A load and a store, not a swap: the tools are single-threaded, and an atomic
+    // read-modify-write compiles on aarch64 to a helper that asks libc's getauxval for the CPU's
+    // features (outline atomics), which a libc-free program does not have.
+    if TAKEN.load(Ordering::Acquire) {
+        return None;
+    }
+    TAKEN.store(true, Ordering::Release);
+    // SAFETY: `TAKEN` lets these references be made once in this single-threaded process, so
+    // they are the only ones.
+    let (groups, credentials) = unsafe {
+        (
+            &mut *core::ptr::addr_of_mut!(GROUPS),
+            &mut *core::ptr::addr_of_mut!(CREDENTIALS),
+        )
+    };
+    Some(credentials.write(Credentials::new(groups)))
+}

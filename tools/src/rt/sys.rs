@@ -1,0 +1,198 @@
+//! The few system calls only the tools make, which neither rustix nor the library's public face
+//! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
+//! number, `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
+//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`.
+//!
+//! This file owns raw kernel entry for the tools and nothing else: every function names its
+//! system call, converts `-errno` into [`Errno`] and keeps no state. The per-architecture
+//! instruction sequences are the library's own (`src/sys/x86_64.rs`, `src/sys/aarch64.rs`), and
+//! so are its checked call, fork and exit (`src/sys/raw.rs`): included here, not copied. It
+//! must never allocate, format text or decide anything.
+
+#[cfg(target_arch = "aarch64")]
+#[path = "../../../src/sys/aarch64.rs"]
+mod arch;
+#[cfg(target_arch = "x86_64")]
+#[path = "../../../src/sys/x86_64.rs"]
+mod arch;
+#[path = "../../../src/sys/raw.rs"]
+mod raw;
+
+use raw::call;
+pub use raw::{exit_group, fork};
+
+use linux_raw_sys::general as kernel;
+use linux_raw_sys::net;
+use rustix::fd::{FromRawFd, OwnedFd};
+use rustix::io::Errno;
+
+/// `write(fd, bytes)` on a descriptor given by number (a standard stream, which may be
+/// closed: then EBADF, and no `BorrowedFd` to a closed descriptor is ever made).
+///
+/// # References
+/// [write(2)](https://man7.org/linux/man-pages/man2/write.2.html)
+pub fn write(fd: u32, bytes: &[u8]) -> Result<usize, Errno> {
+    // SAFETY: the pointer and length describe a live byte slice; `fd` is a plain integer.
+    unsafe {
+        call(
+            kernel::__NR_write,
+            [fd as usize, bytes.as_ptr() as usize, bytes.len(), 0, 0, 0],
+        )
+    }
+}
+
+/// `dup3(fd, target, 0)`: makes descriptor number `target` a copy of `fd`, without
+/// close-on-exec, closing whatever `target` was. For the child of a fork just before
+/// `execve`, which hands the program a descriptor at a number the user chose.
+///
+/// # Safety
+/// No live `OwnedFd`/`BorrowedFd` of this process may refer to `target` afterwards (the
+/// process is about to exec or exit).
+///
+/// # References
+/// [dup3(2)](https://man7.org/linux/man-pages/man2/dup.2.html)
+pub unsafe fn dup_to(fd: rustix::fd::BorrowedFd<'_>, target: u32) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    if fd.as_raw_fd() as u32 == target {
+        // dup3 refuses equal numbers: clear close-on-exec instead.
+        return rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty());
+    }
+    // SAFETY: plain integers; the caller guarantees nothing else owns `target`.
+    unsafe {
+        call(
+            kernel::__NR_dup3,
+            [fd.as_raw_fd() as usize, target as usize, 0, 0, 0, 0],
+        )
+        .map(|_| ())
+    }
+}
+
+/// `setsockopt(fd, SOL_SOCKET, SO_PASSPIDFD, 1)` (Linux 6.5): every datagram received on
+/// `fd` then comes with a pidfd of its sender (`SCM_PIDFD`). Older kernels refuse it
+/// (ENOPROTOOPT or EINVAL).
+///
+/// # References
+/// [setsockopt(2)](https://man7.org/linux/man-pages/man2/setsockopt.2.html),
+/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html) (`SO_PASSPIDFD`)
+pub fn set_pass_pidfd(fd: rustix::fd::BorrowedFd<'_>) -> Result<(), Errno> {
+    use rustix::fd::AsRawFd;
+    let on: i32 = 1;
+    // SAFETY: the value pointer references a live `int` of the length given.
+    unsafe {
+        call(
+            kernel::__NR_setsockopt,
+            [
+                fd.as_raw_fd() as usize,
+                net::SOL_SOCKET as usize,
+                net::SO_PASSPIDFD as usize,
+                &on as *const i32 as usize,
+                core::mem::size_of::<i32>(),
+                0,
+            ],
+        )
+        .map(|_| ())
+    }
+}
+
+/// Who sent a datagram, as the kernel vouches for it (`SCM_CREDENTIALS` and `SCM_PIDFD`).
+pub struct Sender {
+    /// The sender's process id in our PID namespace (0 when it has none there).
+    pub pid: i32,
+    /// The sender's user id.
+    pub uid: u32,
+    /// A pidfd of the sender, where the socket asked for one ([`set_pass_pidfd`]).
+    pub pidfd: Option<OwnedFd>,
+}
+
+/// `SCM_PIDFD`: a pidfd of the sender in a datagram's ancillary data (the option's number).
+const SCM_PIDFD: i32 = net::SO_PASSPIDFD as i32;
+
+/// `recvmsg(fd, bytes, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)` for one datagram: returns its
+/// length and its sender (`None` when the kernel attached no credentials); descriptors sent
+/// along (`SCM_RIGHTS`) are closed at once.
+///
+/// # References
+/// [recvmsg(2)](https://man7.org/linux/man-pages/man2/recvmsg.2.html),
+/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html),
+/// [cmsg(3)](https://man7.org/linux/man-pages/man3/cmsg.3.html)
+pub fn receive_datagram(
+    fd: rustix::fd::BorrowedFd<'_>,
+    bytes: &mut [u8],
+) -> Result<(usize, Option<Sender>), Errno> {
+    use rustix::fd::AsRawFd;
+    // Room for the credentials, a pidfd and a few descriptors; what does not fit is
+    // discarded by the kernel (MSG_CTRUNC).
+    let mut control = [0u64; 16];
+    let mut iov = kernel::iovec {
+        iov_base: bytes.as_mut_ptr().cast(),
+        iov_len: bytes.len() as _,
+    };
+    let mut message = net::msghdr {
+        msg_name: core::ptr::null_mut(),
+        msg_namelen: 0,
+        msg_iov: (&mut iov as *mut kernel::iovec).cast(),
+        msg_iovlen: 1,
+        msg_control: control.as_mut_ptr().cast(),
+        msg_controllen: core::mem::size_of_val(&control),
+        msg_flags: 0,
+    };
+    // SAFETY: the message header points to live buffers of the lengths it gives; the kernel
+    // writes at most that much.
+    let length = unsafe {
+        call(
+            kernel::__NR_recvmsg,
+            [
+                fd.as_raw_fd() as usize,
+                &mut message as *mut net::msghdr as usize,
+                (net::MSG_DONTWAIT | net::MSG_CMSG_CLOEXEC) as usize,
+                0,
+                0,
+                0,
+            ],
+        )?
+    };
+    let header = core::mem::size_of::<net::cmsghdr>();
+    let used = message.msg_controllen.min(core::mem::size_of_val(&control));
+    // SAFETY: `control` is plain bytes; `used` is within it.
+    let control = unsafe { core::slice::from_raw_parts(control.as_ptr().cast::<u8>(), used) };
+    let mut sender = None;
+    let mut pidfd = None;
+    let mut offset = 0;
+    while offset + header <= control.len() {
+        // SAFETY: `header` bytes are within `control`; the read is unaligned-safe.
+        let item =
+            unsafe { core::ptr::read_unaligned(control[offset..].as_ptr().cast::<net::cmsghdr>()) };
+        let end = offset + item.cmsg_len;
+        if item.cmsg_len < header || end > control.len() {
+            break;
+        }
+        let data = &control[offset + header..end];
+        let word = |index: usize| {
+            data.get(4 * index..4 * index + 4)
+                .map(|bytes| i32::from_ne_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]))
+        };
+        // SAFETY: the kernel has just installed the descriptors of SCM_RIGHTS and SCM_PIDFD
+        // in our table for this message; nothing else owns them.
+        let owned = |received: i32| unsafe { OwnedFd::from_raw_fd(received) };
+        if item.cmsg_level == net::SOL_SOCKET as i32 {
+            match item.cmsg_type {
+                t if t == net::SCM_RIGHTS as i32 => {
+                    let mut index = 0;
+                    while let Some(received) = word(index) {
+                        drop(owned(received));
+                        index += 1;
+                    }
+                }
+                t if t == SCM_PIDFD => pidfd = word(0).map(owned),
+                t if t == net::SCM_CREDENTIALS as i32 => {
+                    if let (Some(pid), Some(uid)) = (word(0), word(1)) {
+                        sender = Some((pid, uid as u32));
+                    }
+                }
+                _ => {}
+            }
+        }
+        offset += (item.cmsg_len + 7) & !7;
+    }
+    Ok((length, sender.map(|(pid, uid)| Sender { pid, uid, pidfd })))
+}
