@@ -131,7 +131,11 @@ pub(crate) fn deliver(
         None if proc_is_ours()? => pid_number,
         None => return Err(foreign_proc()),
     };
-    match signal_others(session, lock, ToHolders::Signal(signal, then_continue))? {
+    match signal_others(
+        Some(session),
+        lock,
+        ToHolders::Signal(signal, then_continue),
+    )? {
         0 => Err(held_by_others),
         _ => Ok(Delivered::Others(session)),
     }
@@ -147,15 +151,20 @@ pub(crate) enum ToHolders {
 }
 
 /// Sends `what` to every live process of the session numbered `session` in `/proc`'s
-/// namespace (the named daemon's, which has exited) that holds `lock`, each through its
-/// `/proc/<n>` directory. Returns how many holders it found.
-pub(crate) fn signal_others(session: u32, lock: &LockId, what: ToHolders) -> Result<u32> {
+/// namespace (the named daemon's, which has exited), or of any session, that holds `lock`,
+/// each through its `/proc/<n>` directory. Returns how many holders it found.
+pub(crate) fn signal_others(session: Option<u32>, lock: &LockId, what: ToHolders) -> Result<u32> {
     let mut found = 0;
     for_each_process(&mut |process, number, (_, of)| {
-        if of != session {
+        if session.is_some_and(|session| session != of) {
             return Ok(());
         }
-        if let Holding::Yes = holds(process.as_fd(), number, lock)? {
+        let holding = match holds(process.as_fd(), number, lock) {
+            // Any session: a process we may not look at is none of ours to prove.
+            Err(_) if session.is_none() => Holding::No,
+            holding => holding?,
+        };
+        if let Holding::Yes = holding {
             found += 1;
             let target = Target {
                 number,
@@ -176,6 +185,18 @@ pub(crate) fn signal_others(session: u32, lock: &LockId, what: ToHolders) -> Res
         Ok(())
     })?;
     Ok(found)
+}
+
+/// SIGKILL for every process of the session numbered `session` in `/proc`'s namespace, each
+/// through its `/proc/<n>` directory: STOP's escalation, for a session the daemon leads (or
+/// led: the number stays the session's while any process is in it).
+pub(crate) fn kill_session(session: u32) -> Result<()> {
+    for_each_process(&mut |member, _, (_, of)| {
+        if of == session {
+            let _ = sys::pidfd_send_signal(member.as_fd(), Signal::KILL.number(), 0);
+        }
+        Ok(())
+    })
 }
 
 /// Calls `visit` with the `/proc/<n>` directory, `n` and the process group and session

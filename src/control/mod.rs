@@ -14,8 +14,10 @@ mod deadline;
 mod deliver;
 mod guard;
 mod launch;
+mod leftovers;
 mod procfs;
 mod proof;
+mod status;
 mod stop;
 
 pub use crate::exec::StringList;
@@ -188,7 +190,8 @@ fn act(
                 launch::launch(params, deadline).map(started(Status::Ok))
             }
             PidState::Stale => launch::launch(params, deadline).map(started(Status::Stale)),
-            PidState::Running(_) | PidState::Busy => Ok((Status::AlreadyDone, seen)),
+            PidState::Running(_) => Ok((Status::AlreadyDone, seen)),
+            PidState::Busy => start_when_settled(params, deadline),
         },
         Action::Stop => match state {
             PidState::Absent | PidState::NotRunning => Ok((Status::AlreadyDone, None)),
@@ -216,5 +219,18 @@ fn act(
             }
             _ => Ok((Status::NotRunning, None)),
         },
+    }
+}
+
+/// START on BUSY (docs/design.md §3): a daemon is starting, or stopping (a supervisor ending
+/// what its program left, with the file already empty). Waits, bounded by the deadline, for
+/// a PID (then it runs: 100) or for the lock to go (then launch), so that START never answers
+/// "already running" while nothing will be left running.
+fn start_when_settled(params: &Params<'_>, deadline: &Deadline) -> Result<(Status, Option<Pid>)> {
+    let settled = stop::wait_while_busy(params, deadline)?;
+    match settled.state {
+        PidState::Running(pid) => Ok((Status::AlreadyDone, Some(pid))),
+        PidState::Stale => launch::launch(params, deadline).map(|pid| (Status::Stale, Some(pid))),
+        _ => launch::launch(params, deadline).map(|pid| (Status::Ok, Some(pid))),
     }
 }

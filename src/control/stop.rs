@@ -10,9 +10,10 @@
 
 use super::deadline::{lock_within, wait_readable, Deadline, FIRST_PAUSE};
 use super::deliver::{self, Delivered};
+use super::leftovers;
 use super::proof::{self, LockId};
 use super::{Params, Status};
-use crate::error::{Error, Message, Result, Subject};
+use crate::error::{Error, ErrorKind, Message, Result, Subject};
 use crate::pidfile::{self, FileId, Inspection, PidState};
 use crate::signal::Signal;
 use core::time::Duration;
@@ -34,7 +35,12 @@ pub(crate) fn stop(
     inspection: Inspection,
 ) -> Result<Status> {
     let inspection = match inspection.state {
-        PidState::Busy => wait_while_busy(params, deadline)?,
+        PidState::Busy => match wait_while_busy(params, deadline) {
+            Err(error) if params.escalate && error.kind() == ErrorKind::Timeout => {
+                return stop_busy(params);
+            }
+            settled => settled?,
+        },
         _ => inspection,
     };
     let PidState::Running(pid) = inspection.state else {
@@ -68,7 +74,9 @@ pub(crate) fn stop(
     if !params.escalate {
         return Err(timeout(expired));
     }
+    let status = leftovers::trusted_status(params, &delivered, pid);
     kill_group(&delivered, lock.as_ref())?;
+    leftovers::kill_the_rest(&delivered, status.as_ref())?;
     let grace = params
         .timeout
         .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
@@ -76,6 +84,24 @@ pub(crate) fn stop(
         return Ok(Status::Ok);
     }
     Err(timeout(Message::StopTimeoutAfterKill))
+}
+
+/// STOP's escalation on a PID file that stayed BUSY past the deadline (docs/design.md §3): a
+/// supervisor stopping slowly, or the processes a SIGKILLed one left holding the lock of an
+/// empty file. Kills its holders (`leftovers.rs`) and waits again, at least a second.
+fn stop_busy(params: &Params<'_>) -> Result<Status> {
+    let Some((file, inode)) = StoppedFile::open(params)? else {
+        return Ok(Status::Ok);
+    };
+    let lock = proof::lock_of(file.fd.as_fd(), inode)?;
+    leftovers::kill_busy(params, lock.as_ref())?;
+    let grace = params
+        .timeout
+        .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
+    if file.wait_for_release(&Deadline::start(Some(grace)), None)? {
+        return Ok(Status::Ok);
+    }
+    Err(Error::new(Message::BusyTimeoutAfterKill, Subject::PidFile).with_duration(params.timeout))
 }
 
 /// SIGKILL for the daemon's whole process group: the named process's, or each remaining
@@ -93,7 +119,7 @@ fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
         Delivered::Exited => None,
     };
     if let (Some(lock), Some(session)) = (lock, session) {
-        deliver::signal_others(session, lock, deliver::ToHolders::KillGroup)?;
+        deliver::signal_others(Some(session), lock, deliver::ToHolders::KillGroup)?;
     }
     Ok(())
 }
@@ -165,9 +191,9 @@ impl<'a> StoppedFile<'a> {
     }
 }
 
-/// STOP for BUSY: waits (bounded by the deadline) until the daemon has written its PID or
-/// released the lock, and returns the new classification.
-fn wait_while_busy(params: &Params<'_>, deadline: &Deadline) -> Result<Inspection> {
+/// STOP and START for BUSY: waits (bounded by the deadline) until the daemon has written its
+/// PID or released the lock, and returns the new classification.
+pub(super) fn wait_while_busy(params: &Params<'_>, deadline: &Deadline) -> Result<Inspection> {
     let mut step = FIRST_PAUSE;
     loop {
         let inspection = pidfile::inspect(params.pid_file)?;
