@@ -464,6 +464,9 @@ mod soak {
         /// For each accepted timeout case, the least evidence seen (how much of the deadline
         /// others held up, against how much was needed).
         closest: Mutex<BTreeMap<String, (Duration, String)>>,
+        /// The run that came closest to its bound (deadline + fail-point stops + margin):
+        /// how far past its deadline and fail-point stops it ended, and what it was.
+        longest_overrun: Mutex<(Duration, String)>,
         /// No more random kills (the final recovery runs).
         calm: AtomicBool,
         stop: AtomicBool,
@@ -1976,6 +1979,20 @@ mod soak {
             );
             let margin = common::margin(slack);
             let bound = deadline + after + stalled + margin;
+            let overrun = ran.took().saturating_sub(deadline + after + stalled);
+            {
+                let mut longest = self.longest_overrun.lock().unwrap();
+                if overrun > longest.0 {
+                    *longest = (
+                        overrun,
+                        format!(
+                            "{action} took {:.3} s, {:.3} s of it stopped at fail points",
+                            ran.took().as_secs_f64(),
+                            stalled.as_secs_f64()
+                        ),
+                    );
+                }
+            }
             if ran.took() > bound {
                 return Err(format!(
                     "a hang: it took {:.3} s, beyond its deadline {:.3} s + {:.3} s + {:.3} s \
@@ -2041,12 +2058,16 @@ mod soak {
         fn guard_held_by_others(&self, instance: &Instance, ran: &Ran) -> (Duration, Duration) {
             let tolerance = LOCK_POLL + common::margin(Duration::from_millis(150));
             let runs = instance.runs.lock().unwrap();
+            // A controller holds the guard only while it runs: its run must cover every
+            // sample that names it (a lock left behind by a dead controller, in a descriptor
+            // some other process inherited, still names it).
             let other_controller = |pid: i32, first: Instant, last: Instant| {
                 runs.iter().any(|record| {
                     record.controller
                         && record.pid == pid
                         && record.id != ran.id
-                        && record.overlaps(first, last)
+                        && record.began <= first
+                        && record.ended.is_none_or(|ended| ended >= last)
                 })
             };
             let segments = instance.guard_holders.lock().unwrap();
@@ -2801,6 +2822,7 @@ mod soak {
             killed: Mutex::new(Vec::new()),
             accepted: Mutex::new(BTreeMap::new()),
             closest: Mutex::new(BTreeMap::new()),
+            longest_overrun: Mutex::new((Duration::ZERO, String::new())),
             calm: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
@@ -2937,6 +2959,14 @@ mod soak {
         }
         for (case, (_, closest)) in soak.closest.lock().unwrap().iter() {
             println!("soak:   closest evidence, {case}: {closest}");
+        }
+        {
+            let (overrun, what) = &*soak.longest_overrun.lock().unwrap();
+            println!(
+                "soak: the run closest to its bound ended {:.3} s past its deadline (and the \
+                 fail-point stops meanwhile): {what}",
+                overrun.as_secs_f64()
+            );
         }
         println!("soak: faults by point:");
         for (point, count) in soak.per_point.lock().unwrap().iter() {
