@@ -1954,23 +1954,25 @@ mod soak {
         /// launcher or daemon holds its controller up; nothing else may). `direct` runs
         /// have no deadline: only the margin.
         fn within_bound(&self, instance: &Instance, action: &str, ran: &Ran) -> Result<(), String> {
+            // A controller that reached its deadline ends within a few milliseconds of it
+            // (the summary prints the largest overrun seen): 1 s, scaled, is plenty.
             let (deadline, after, slack) = match action {
                 "--start" => (
                     Duration::from_secs(TIMEOUT),
                     START_AFTER_DEADLINE,
-                    Duration::from_secs(2),
+                    Duration::from_secs(1),
                 ),
                 "--stop" => (
                     Duration::from_secs(STOP_TIMEOUT),
                     STOP_AFTER_DEADLINE,
-                    Duration::from_secs(2),
+                    Duration::from_secs(1),
                 ),
                 "--check" | "--reload" => (
                     Duration::from_secs(TIMEOUT),
                     Duration::ZERO,
-                    Duration::from_secs(2),
+                    Duration::from_secs(1),
                 ),
-                _ => (Duration::ZERO, Duration::ZERO, Duration::from_secs(5)),
+                _ => (Duration::ZERO, Duration::ZERO, Duration::from_secs(3)),
             };
             let stalled = union_length(
                 instance.stalls.lock().unwrap().clone(),
