@@ -82,9 +82,9 @@ pub(crate) fn stop(
 /// holder's when it has exited (a supervisor's program, a daemon's workers).
 fn kill_group(delivered: &Delivered, pid: Pid, lock: Option<&LockId>) -> Result<()> {
     if let Delivered::Named(target) = delivered {
-        if target.send_group(Signal::KILL)? {
-            return Ok(());
-        }
+        // Not the end: a supervised program leads a group of its own, and one that changed
+        // its uid outlives its supervisor (no PDEATHSIG) holding the lock.
+        target.send_group(Signal::KILL)?;
     }
     if let Some(lock) = lock {
         deliver::signal_others(pid, lock, deliver::ToHolders::KillGroup)?;
