@@ -1505,6 +1505,13 @@ mod soak {
                 && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
                     .is_ok_and(|said| said == [Said::StopTimeoutAfterKill])
                 && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
+            // The other open bug (Findings): the last holder exited while STOP looked for the
+            // holders. Tolerated as in the workers' runs, once the lock is free.
+            let last_holder_race = stop.code == Some(102)
+                && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
+                    .is_ok_and(|said| said == [Said::StillHeldByOthers])
+                && std::env::var_os("UCW_SOAK_STRICT").is_none()
+                && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
             // The open bug of tests/README.md (Findings): a supervisor killed at
             // `supervisor-program-exited` after a STOP's SIGCONT let it empty the PID file, but
             // before it unlocked it, leaves the program's child holding the lock of an empty
@@ -1541,6 +1548,12 @@ mod soak {
                 self.count(
                     &self.cleanups,
                     "STOP -> exit 102 (the killed let go of the lock after its deadline)"
+                        .to_string(),
+                );
+            } else if last_holder_race {
+                self.count(
+                    &self.cleanups,
+                    "STOP -> exit 102: the last holder exited during the scan (open bug)"
                         .to_string(),
                 );
             } else if !matches!(stop.code, Some(0 | 100 | 103)) {
