@@ -582,10 +582,12 @@ mod soak {
                 .env("UCW_SOAK_INSTANCE", instance.index.to_string())
                 .env("UCW_SOAK_OPERATION", id.to_string())
                 // How long a program waits for a dying predecessor's sentinel before it
-                // calls the overlap a violation (tests/fixtures/soak_daemon.rs).
+                // calls the overlap a violation (tests/fixtures/soak_daemon.rs): 2 s, scaled
+                // (the load is measured now; the machine was seen to stall for 3 s at once,
+                // and a predecessor that is not dying holds it for ever anyway).
                 .env(
                     "UCW_SOAK_OVERLAP_LIMIT_MS",
-                    common::margin(Duration::from_secs(1))
+                    common::margin(Duration::from_secs(2))
                         .as_millis()
                         .to_string(),
                 );
