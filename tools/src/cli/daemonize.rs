@@ -7,7 +7,7 @@
 //! `--exec` excludes readiness (the supervisor is what waits for it). The options of features
 //! left out of the build are usage errors that name the feature.
 
-#[cfg(feature = "readiness")]
+#[cfg(any(feature = "readiness", feature = "log"))]
 use super::options::parse_decimal;
 use super::options::{option, Argument, LongOption, Scanner, UsageError};
 use core::ffi::CStr;
@@ -27,7 +27,41 @@ pub const OPTIONS: &[LongOption] = &[
     option("stderr", true),
     option("help", false),
     option("version", false),
+    option("log", true),
+    option("log-max", true),
+    option("log-keep", true),
 ];
+
+/// The index of option `name` in [`OPTIONS`] (at compile time): the arms of the options
+/// added after the first twelve match by name, so that the table can grow in any order.
+const fn index_of(name: &str) -> usize {
+    let mut index = 0;
+    while index < OPTIONS.len() {
+        let (wanted, entry) = (name.as_bytes(), OPTIONS[index].name.as_bytes());
+        if wanted.len() == entry.len() {
+            let mut at = 0;
+            while at < wanted.len() && wanted[at] == entry[at] {
+                at += 1;
+            }
+            if at == wanted.len() {
+                return index;
+            }
+        }
+        index += 1;
+    }
+    panic!("no such option")
+}
+
+const LOG: usize = index_of("log");
+const LOG_MAX: usize = index_of("log-max");
+const LOG_KEEP: usize = index_of("log-keep");
+
+/// `--log-max`'s default: 1 MiB.
+pub const DEFAULT_LOG_MAX: u64 = 1 << 20;
+/// `--log-keep`'s default.
+pub const DEFAULT_LOG_KEEP: u32 = 3;
+/// The most rotated files `--log-keep` may ask for (`FILE.1` … `FILE.99`).
+pub const LOG_KEEP_LIMIT: u64 = 99;
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +100,12 @@ pub struct Request<'a> {
     /// The number of words of the program's command line, left at the front of the
     /// arguments.
     pub command: usize,
+    /// `--log`: the program's stdout and stderr go through the supervisor to this file.
+    pub log: Option<&'a CStr>,
+    /// `--log-max` in bytes (default [`DEFAULT_LOG_MAX`]): rotate before the file grows past it.
+    pub log_max: u64,
+    /// `--log-keep` (default [`DEFAULT_LOG_KEEP`]): how many rotated files are kept.
+    pub log_keep: u32,
 }
 
 /// What the command line asks for.
@@ -95,6 +135,9 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         stdout: None,
         stderr: None,
         command: 0,
+        log: None,
+        log_max: DEFAULT_LOG_MAX,
+        log_keep: DEFAULT_LOG_KEEP,
     };
     while let Some(found) = scanner.next_option()? {
         let name = OPTIONS[found.index].name;
@@ -128,9 +171,31 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(not(feature = "output-files"))]
             8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
             10 => return Ok(Invocation::Help),
-            _ => return Ok(Invocation::Version),
+            11 => return Ok(Invocation::Version),
+            #[cfg(feature = "log")]
+            index if index == LOG => request.log = Some(value),
+            #[cfg(feature = "log")]
+            index if index == LOG_MAX => {
+                request.log_max = parse_size(value.to_bytes()).ok_or(UsageError::BadValue(
+                    name,
+                    value,
+                    "bytes (10K, 1M)",
+                ))?
+            }
+            #[cfg(feature = "log")]
+            index if index == LOG_KEEP => {
+                request.log_keep = parse_decimal(value.to_bytes(), LOG_KEEP_LIMIT).ok_or(
+                    UsageError::BadValue(name, value, "a number of files (0 to 99)"),
+                )? as u32
+            }
+            #[cfg(not(feature = "log"))]
+            index if index == LOG || index == LOG_MAX || index == LOG_KEEP => {
+                return Err(UsageError::NotBuilt(name, "log"))
+            }
+            _ => unreachable!(),
         }
     }
+    life_exclusive(&request)?;
     #[cfg(feature = "readiness")]
     if request.exec && request.notify != Notify::Exec {
         let readiness = match request.notify {
@@ -144,4 +209,38 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         return Err(UsageError::MissingProgram);
     }
     Ok(Invocation::Run(request))
+}
+
+/// `--log` takes the program's output from the supervisor's pipe: it excludes the other ways
+/// of placing that output (`--stdout`, `--stderr`) and `--exec` (no supervisor to read it).
+fn life_exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
+    if request.log.is_some() {
+        let other = if request.exec {
+            Some("exec")
+        } else if request.stdout.is_some() {
+            Some("stdout")
+        } else if request.stderr.is_some() {
+            Some("stderr")
+        } else {
+            None
+        };
+        if let Some(other) = other {
+            return Err(UsageError::Exclusive("log", other));
+        }
+    }
+    Ok(())
+}
+
+/// A size in bytes: decimal digits, optionally followed by `K` or `M` (KiB, MiB; either
+/// case), at least 1 byte.
+#[cfg(feature = "log")]
+pub fn parse_size(text: &[u8]) -> Option<u64> {
+    let (digits, unit) = match text.last()? {
+        b'K' | b'k' => (&text[..text.len() - 1], 1 << 10),
+        b'M' | b'm' => (&text[..text.len() - 1], 1 << 20),
+        _ => (text, 1),
+    };
+    parse_decimal(digits, u64::MAX)?
+        .checked_mul(unit)
+        .filter(|&size| size > 0)
 }

@@ -80,6 +80,9 @@ pub enum UsageError<'a> {
     BadTimeout(&'a CStr),
     /// `--kill-after-timeout` without `--stop` (or `--restart`) and `--timeout`.
     EscalateNeedsStopAndTimeout,
+    /// An option whose value is not of its kind: the option, the value, and what it expects
+    /// (`bytes (10K, 1M)`).
+    BadValue(&'static str, &'a CStr, &'static str),
     /// An option whose value must be a descriptor number (3 or more).
     BadDescriptor(&'static str, &'a CStr),
     /// Two options that exclude each other.
@@ -133,6 +136,15 @@ impl UsageError<'_> {
                 out.push(b": not built into this binary (feature ");
                 out.push(feature.as_bytes());
                 out.push(b")");
+                return;
+            }
+            UsageError::BadValue(name, value, expected) => {
+                out.push(b"invalid --");
+                out.push(name.as_bytes());
+                out.push(b" '");
+                out.push(value.to_bytes());
+                out.push(b"': expected ");
+                out.push(expected.as_bytes());
                 return;
             }
             UsageError::BadDescriptor(name, value) => {

@@ -17,7 +17,7 @@ use ucw_daemon::{daemon, Context, Error, Subject};
 #[derive(Clone, Copy)]
 #[repr(u8)]
 #[cfg_attr(
-    not(all(feature = "readiness", feature = "output-files")),
+    not(all(feature = "readiness", feature = "output-files", feature = "log")),
     allow(dead_code)
 )]
 pub(super) enum Failure {
@@ -40,6 +40,9 @@ pub(super) enum Failure {
     EndedAfterReady,
     KilledAfterReady,
     ClosedBeforeReady,
+    OpenLogDirectory,
+    WriteLogDirectory,
+    RefuseNotRegular,
 }
 
 /// The words of each [`Failure`], in order, each NUL-terminated.
@@ -62,12 +65,16 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     %n was killed by signal %1 (%k1) before it was ready\0\
     %n was ready, then exited with status %1\0\
     %n was ready, then was killed by signal %1 (%k1)\0\
-    %n closed its notification channel before it was ready\0"
+    %n closed its notification channel before it was ready\0\
+    Cannot open the directory of %s\0\
+    Cannot write to the directory of %s\0\
+    Refusing %s: not a regular file\0"
 } else {
     b"open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
-    killed before ready\0ended after ready\0killed after ready\0closed before ready\0"
+    killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
+    open directory\0write directory\0refuse not regular\0"
 };
 
 impl Failure {
@@ -106,6 +113,7 @@ impl Context for Names<'_> {
             Subject::Group => self.request.group.map(CStr::to_bytes),
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
+            Subject::LogFile => self.request.log.map(CStr::to_bytes),
             other => self.params.name(other),
         }
     }
@@ -122,7 +130,7 @@ mod tests {
     #[test]
     fn every_failure_has_its_words() {
         let count = WORDS.iter().filter(|&&byte| byte == 0).count();
-        assert_eq!(count, Failure::ClosedBeforeReady as usize + 1);
+        assert_eq!(count, Failure::RefuseNotRegular as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");
         }

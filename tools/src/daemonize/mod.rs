@@ -22,6 +22,11 @@
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
 mod environment;
+#[cfg(feature = "log")]
+mod log;
+#[cfg(not(feature = "log"))]
+#[path = "log_off.rs"]
+mod log;
 mod messages;
 mod outputs;
 mod readiness;
@@ -47,7 +52,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 4] = [
+const HELP: [&[u8]; 5] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -70,6 +75,14 @@ const HELP: [&[u8]; 4] = [
     } else {
         b""
     },
+    if cfg!(feature = "log") {
+        b"  --log FILE          PROGRAM's stdout and stderr to FILE, rotated by size
+  --log-max BYTES     rotate before FILE passes BYTES (1M; K, M suffixes)
+  --log-keep N        keep FILE.1 ... FILE.N (3); SIGUSR2 reopens FILE
+"
+    } else {
+        b""
+    },
     b"  --help, --version
 Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
 ",
@@ -83,12 +96,11 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
-            print(
-                1,
-                &[
-                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3],
-                ],
-            );
+            // Longer than one line's buffer: the parts are written one after the other.
+            print(1, &[b"Usage: ", name, SYNOPSIS]);
+            for part in HELP {
+                rt::write_all(1, part);
+            }
             return EXIT_OK;
         }
         Ok(Invocation::Version) => {
@@ -191,6 +203,11 @@ fn run(
         Ok(outputs) => outputs,
         Err(error) => return fail(error),
     };
+    // The log file's directory too: rotation works in it whatever the user and root become.
+    let log_target = match log::open_directory(request) {
+        Ok(target) => target,
+        Err(error) => return fail(error),
+    };
     #[cfg(feature = "readiness")]
     let mut socket_name = [0u8; readiness::SOCKET_NAME_CAPACITY];
     #[cfg(feature = "readiness")]
@@ -219,6 +236,7 @@ fn run(
         socket_name,
         program_uid: target_uid,
         foreground: simulated,
+        log: log_target.as_ref(),
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
         let code = if request.exec {

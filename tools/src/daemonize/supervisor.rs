@@ -17,6 +17,7 @@
 //! starts makes the child exit), never report "ready" for a program that ended first, and
 //! never keep the PID file after the program has ended.
 
+use super::log::{self, Log, LogTarget};
 use super::messages::Failure;
 use super::outputs::{self, Outputs};
 use super::readiness::{Heard, Readiness};
@@ -61,6 +62,8 @@ pub(super) struct Job<'a> {
     pub(super) program_uid: u32,
     /// `--foreground`: no fork, no new session; terminal signals reach the program directly.
     pub(super) foreground: bool,
+    /// `--log`: the directory and name of the log file.
+    pub(super) log: Option<&'a LogTarget<'a>>,
 }
 
 impl Job<'_> {
@@ -91,7 +94,14 @@ impl Job<'_> {
     /// The supervisor (see the module docs); returns its exit code.
     pub(super) fn supervise(&self, mut running: Running) -> Result<i32, Error> {
         let foreground = self.foreground;
-        let started = self.start(&running, foreground);
+        let mut log = match self.log.map(Log::open).transpose() {
+            Ok(log) => log,
+            Err(error) => {
+                running.report_failure(&error);
+                return Err(error);
+            }
+        };
+        let started = self.start(&running, foreground, log.as_ref().map(Log::writer));
         let (signals, mut readiness, child) = match started {
             Ok(started) => started,
             Err(error) => {
@@ -107,6 +117,9 @@ impl Job<'_> {
         if let (Some(stderr), false) = (&self.outputs[1], foreground) {
             let _ = rustix::stdio::dup2_stderr(stderr);
         }
+        if let (Some(_), false) = (&log, foreground) {
+            quiet_stderr();
+        }
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
         let collected = running.launcher().and_then(|_| launcher_pidfd());
@@ -120,9 +133,23 @@ impl Job<'_> {
                 PollFd::new(&signals, PollFlags::IN),
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
                 PollFd::from_borrowed_fd(launcher.unwrap_or(signals.as_fd()), PollFlags::IN),
+                PollFd::from_borrowed_fd(
+                    log.as_ref().map_or(signals.as_fd(), Log::reader),
+                    PollFlags::IN,
+                ),
             ];
-            let count = if waiting { 3 } else { 1 };
-            match rustix::event::poll(&mut fds[..count], None) {
+            // The entries not in use repeat the signalfd; their events are not looked at.
+            let count = if log.is_some() {
+                4
+            } else if waiting {
+                3
+            } else {
+                1
+            };
+            let timeout = log.as_ref().and_then(Log::timeout);
+            let mut quiet = false;
+            match rustix::event::poll(&mut fds[..count], timeout.as_ref()) {
+                Ok(0) => quiet = true,
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(errno) => {
                     kill_program(child);
@@ -131,15 +158,27 @@ impl Job<'_> {
                     return Err(error);
                 }
             }
-            let (signalled, heard, abandoned) = (
+            let (signalled, heard, abandoned, logged) = (
                 !fds[0].revents().is_empty(),
                 waiting && !fds[1].revents().is_empty(),
                 waiting && !fds[2].revents().is_empty(),
+                count == 4 && !fds[3].revents().is_empty(),
             );
+            if let Some(log) = &mut log {
+                if logged {
+                    log.pump();
+                } else if quiet {
+                    // A line without its newline has waited long enough.
+                    log.flush();
+                }
+            }
             if signalled {
-                if let Some(status) = forward(&signals, child, foreground) {
+                if let Some(status) = forward(&signals, child, foreground, log.as_mut()) {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
+                    if let Some(log) = &mut log {
+                        log.finish();
+                    }
                     if readiness.fd().is_some() && running.launcher().is_some() {
                         // The exit and the readiness can arrive together: what the program
                         // said before it ended counts.
@@ -193,6 +232,7 @@ impl Job<'_> {
         &self,
         running: &Running,
         foreground: bool,
+        output: Option<BorrowedFd<'_>>,
     ) -> Result<(Signals, Readiness, Pid), Error> {
         // An inherited "ignore" would make the kernel reap the program without a SIGCHLD.
         let _ = signal::set_default_action(Signal::CHLD);
@@ -213,6 +253,7 @@ impl Job<'_> {
                 lock,
                 notify_writer.as_ref(),
                 report_write.as_fd(),
+                output,
             ),
         };
         drop(notify_writer);
@@ -241,6 +282,7 @@ impl Job<'_> {
         lock: Option<BorrowedFd<'_>>,
         notify: Option<&OwnedFd>,
         report: BorrowedFd<'_>,
+        output: Option<BorrowedFd<'_>>,
     ) -> ! {
         let death_signal =
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
@@ -255,6 +297,9 @@ impl Job<'_> {
             let _ = rustix::process::setpgid(None, None);
         }
         outputs::redirect(self.outputs);
+        if let Some(output) = output {
+            log::redirect(output);
+        }
         #[cfg(feature = "readiness")]
         if let (Some(notify), Notify::Descriptor(number)) = (notify, self.notify) {
             let mut moved = None;
@@ -337,6 +382,19 @@ fn wait_until_collected(launcher: Option<&OwnedFd>) {
     }
 }
 
+/// `--log`: the supervisor's stderr goes to `/dev/null` instead of the starter's (it prints
+/// nothing itself), so a starter that captures stderr (`$(... 2>&1)`) is not held open for
+/// the daemon's life.
+fn quiet_stderr() {
+    if let Ok(null) = rustix::fs::open(
+        c"/dev/null",
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}
+
 /// Clears close-on-exec on `fd` (in the program's child): the program inherits it.
 fn inherit(fd: BorrowedFd<'_>) {
     if rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()).is_err() {
@@ -369,6 +427,9 @@ fn read_report(fd: BorrowedFd<'_>) -> Option<i32> {
     }
 }
 
+/// SIGUSR2's number: `--log` reopens its file on it.
+const USER_SIGNAL_2: u32 = linux_raw_sys::general::SIGUSR2;
+
 /// How the program ended.
 #[derive(Clone, Copy)]
 enum Ended {
@@ -389,11 +450,21 @@ impl Ended {
 
 /// Forwards every signal read from `signals` to the program, and reaps on SIGCHLD; returns
 /// the program's status once it has exited.
-fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
+fn forward(
+    signals: &Signals,
+    child: Pid,
+    foreground: bool,
+    log: Option<&mut Log<'_>>,
+) -> Option<Ended> {
     match signals.read() {
         Ok(Some((signal, code))) => {
             if signal == Signal::CHLD {
                 return reap(child);
+            }
+            if let (USER_SIGNAL_2, Some(log)) = (signal.number(), log) {
+                // `--log`: SIGUSR2 reopens the log file; it is not forwarded.
+                log.reopen();
+                return None;
             }
             if !(foreground && code == SI_KERNEL) {
                 // SAFETY: the kernel delivered this number, so it is a valid signal; sending
