@@ -17,10 +17,12 @@ mod launch;
 mod leftovers;
 mod procfs;
 mod proof;
+mod report;
 mod status;
 mod stop;
 
 pub use crate::exec::StringList;
+pub use report::{DaemonState, LastExit, Report};
 
 use crate::error::{Context, Result, Subject};
 use crate::pidfile::{Inspection, PidState};
@@ -147,6 +149,19 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
         pid,
         _guard: guard.into_fd(),
     })
+}
+
+/// CHECK, told in full (`ucw-daemon-control --check --json`): under the guard, as CHECK
+/// looks, the daemon's [`DaemonState`] and PID, since when the lock's holder runs (read
+/// through the identity rule of docs/design.md §3, never for a recycled number), and what a
+/// `ucw-daemonize` supervisor publishes in its status file (`X.pid.status`: the program's PID,
+/// restarts, last exit, readiness) when that file names the proven holder. What cannot be
+/// known is `None`; only what CHECK itself would fail on (the guard, an unreadable or
+/// refused PID file) is an error. `params.action` is not looked at. Costs more system calls
+/// than CHECK (the proof reads `/proc`).
+pub fn report(params: &Params<'_>) -> Result<Report> {
+    let guard = Guard::take(params)?;
+    guard.report()
 }
 
 /// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at

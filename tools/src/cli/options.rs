@@ -80,6 +80,8 @@ pub enum UsageError<'a> {
     BadTimeout(&'a CStr),
     /// `--kill-after-timeout` without `--stop` (or `--restart`) and `--timeout`.
     EscalateNeedsStopAndTimeout,
+    /// An option that only `--check` takes (`--json`, `--lsb`), with another action.
+    OnlyWithCheck(&'static str),
     /// An option whose value is not of its kind: the option, the value, and what it expects
     /// (`bytes (10K, 1M)`).
     BadValue(&'static str, &'a CStr, &'static str),
@@ -136,6 +138,12 @@ impl UsageError<'_> {
                 out.push(b": not built into this binary (feature ");
                 out.push(feature.as_bytes());
                 out.push(b")");
+                return;
+            }
+            UsageError::OnlyWithCheck(name) => {
+                out.push(b"--");
+                out.push(name.as_bytes());
+                out.push(b" works only with --check");
                 return;
             }
             UsageError::BadValue(name, value, expected) => {
