@@ -74,15 +74,6 @@ impl<'p> Guard<'p> {
         super::act(self.params, &self.deadline, inspection)
     }
 
-    /// [`report`](super::report): CHECK's look, then everything the report adds.
-    pub(crate) fn report(&self) -> Result<super::Report> {
-        let inspection = pidfile::inspect(self.params.pid_file)?;
-        if inspection.state != PidState::Absent {
-            self.refuse_if_pid_file(inspection.file)?;
-        }
-        Ok(super::report::gather(self.params, &inspection))
-    }
-
     /// The locked descriptor: the lock lasts as long as it is open.
     pub(crate) fn into_fd(self) -> OwnedFd {
         self.fd

@@ -160,8 +160,13 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
 /// refused PID file) is an error. `params.action` is not looked at. Costs more system calls
 /// than CHECK (the proof reads `/proc`).
 pub fn report(params: &Params<'_>) -> Result<Report> {
-    let guard = Guard::take(params)?;
-    guard.report()
+    let check = Params {
+        action: Action::Check,
+        ..*params
+    };
+    // The guard is held (in `outcome`) while the rest is gathered.
+    let outcome = control(&check)?;
+    Ok(report::gather(params, &outcome))
 }
 
 /// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at

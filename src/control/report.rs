@@ -15,8 +15,8 @@
 use super::procfs::{read_field, start_time, FIELD};
 use super::proof::{lock_of, prove, Proof};
 use super::status::StatusFile;
-use super::Params;
-use crate::pidfile::{self, Inspection, PidState};
+use super::{Outcome, Params, Status};
+use crate::pidfile;
 use crate::signal::Signal;
 use crate::text::parse_decimal;
 use rustix::fd::AsFd;
@@ -72,14 +72,15 @@ pub struct Report {
 /// we build for; the kernel scales to it whatever its own tick rate).
 const TICKS_PER_SECOND: u64 = 100;
 
-/// The report on the daemon of `params.pid_file`, classified as `inspection` says.
-pub(super) fn gather(params: &Params<'_>, inspection: &Inspection) -> Report {
+/// The report on the daemon of `params.pid_file`, whose CHECK gave `outcome` (its guard
+/// still held).
+pub(super) fn gather(params: &Params<'_>, outcome: &Outcome) -> Report {
     let mut report = Report {
-        state: match inspection.state {
-            PidState::Running(_) => DaemonState::Running,
-            PidState::Busy => DaemonState::Starting,
-            PidState::Stale => DaemonState::Stale,
-            PidState::Absent | PidState::NotRunning => DaemonState::NotRunning,
+        state: match (outcome.status, outcome.pid) {
+            (Status::Ok, Some(_)) => DaemonState::Running,
+            (Status::Ok, None) => DaemonState::Starting,
+            (Status::Stale, _) => DaemonState::Stale,
+            _ => DaemonState::NotRunning,
         },
         pid: None,
         since: None,
@@ -88,7 +89,7 @@ pub(super) fn gather(params: &Params<'_>, inspection: &Inspection) -> Report {
         last_exit: None,
         ready: None,
     };
-    let PidState::Running(pid) = inspection.state else {
+    let Some(pid) = outcome.pid else {
         return report;
     };
     report.pid = Some(pid);

@@ -69,7 +69,7 @@ pub(super) fn open_directory<'a>(request: &Request<'a>) -> Result<Option<LogTarg
     let bytes = path.to_bytes_with_nul();
     let slash = bytes.iter().rposition(|&byte| byte == b'/');
     let name_start = slash.map_or(0, |slash| slash + 1);
-    let name = CStr::from_bytes_with_nul(&bytes[name_start..])
+    let name = CStr::from_bytes_until_nul(&bytes[name_start..])
         .map_err(|_| Failure::Open.about(Subject::LogFile))?;
     if name.is_empty() {
         // `dir/`: a directory, not a file.
@@ -441,7 +441,7 @@ fn numbered<'b>(name: &CStr, number: u32, buffer: &'b mut [u8; NAME_CAPACITY]) -
     buffer[name.len()] = b'.';
     buffer[name.len() + 1..end].copy_from_slice(digits);
     buffer[end] = 0;
-    CStr::from_bytes_with_nul(&buffer[..=end]).ok()
+    CStr::from_bytes_until_nul(&buffer[..=end]).ok()
 }
 
 /// Writes `bytes` to `fd` until done or a write fails; returns how many were written.
