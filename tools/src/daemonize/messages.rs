@@ -40,6 +40,8 @@ pub(super) enum Failure {
     EndedAfterReady,
     KilledAfterReady,
     ClosedBeforeReady,
+    BecomeSubreaper,
+    ControllerGone,
 }
 
 /// The words of each [`Failure`], in order, each NUL-terminated.
@@ -62,12 +64,15 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     %n was killed by signal %1 (%k1) before it was ready\0\
     %n was ready, then exited with status %1\0\
     %n was ready, then was killed by signal %1 (%k1)\0\
-    %n closed its notification channel before it was ready\0"
+    %n closed its notification channel before it was ready\0\
+    Cannot become the subreaper of %n's processes\0\
+    %n was not ready when its starter ended\0"
 } else {
     b"open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
-    killed before ready\0ended after ready\0killed after ready\0closed before ready\0"
+    killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
+    become subreaper\0starter ended\0"
 };
 
 impl Failure {
@@ -122,7 +127,7 @@ mod tests {
     #[test]
     fn every_failure_has_its_words() {
         let count = WORDS.iter().filter(|&&byte| byte == 0).count();
-        assert_eq!(count, Failure::ClosedBeforeReady as usize + 1);
+        assert_eq!(count, Failure::ControllerGone as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");
         }

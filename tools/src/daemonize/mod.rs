@@ -25,7 +25,9 @@ mod environment;
 mod messages;
 mod outputs;
 mod readiness;
+mod status_file;
 mod supervisor;
+mod tree;
 
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
@@ -35,6 +37,8 @@ use crate::rt::{self, Startup};
 use core::ffi::CStr;
 use environment::Environment;
 use messages::Names;
+use rustix::fd::AsFd;
+use status_file::StatusFile;
 use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
@@ -101,6 +105,11 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         Err(error) => return print_usage_error(name, &error, SYNOPSIS),
     };
     let environment = startup.environment();
+    // Taken before anything else is opened: the number names the inherited pipe end.
+    let controller = environment
+        .variable(environment::CONTROLLER_NAME)
+        .and_then(|number| crate::cli::options::parse_decimal(number.to_bytes(), i32::MAX as u64))
+        .and_then(|number| rt::adopt_pipe(number as u32));
     let Some(credentials) = rt::credentials() else {
         return ERROR_EXIT_CODE;
     };
@@ -110,6 +119,7 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         startup.operands(request.command),
         environment,
         credentials,
+        controller.as_ref().map(AsFd::as_fd),
     )
 }
 
@@ -142,6 +152,7 @@ fn run(
     program: StringList<'static>,
     inherited: StringList<'static>,
     credentials: &'static mut Credentials<'static>,
+    controller: Option<rustix::fd::BorrowedFd<'_>>,
 ) -> i32 {
     let program_name = program.iter().next().map_or(&b""[..], CStr::to_bytes);
     let mut params = daemon::Params {
@@ -200,6 +211,21 @@ fn run(
     };
     #[cfg(not(feature = "readiness"))]
     let socket_name = &[][..];
+    // Opened before the daemon's setup (which may chroot and switch credentials): `/proc`
+    // for the walks of the program's tree, and the status file beside the PID file.
+    let proc = if request.exec {
+        None
+    } else {
+        tree::open_proc()
+    };
+    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated {
+        match daemon.open_status_file() {
+            Ok(file) => file.map(StatusFile::new),
+            Err(error) => return fail(error),
+        }
+    } else {
+        None
+    };
     let mut environment = Environment::new();
     let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
         Ok(envp) => envp,
@@ -219,6 +245,10 @@ fn run(
         socket_name,
         program_uid: target_uid,
         foreground: simulated,
+        proc: proc.as_ref().map(AsFd::as_fd),
+        status_file: status_file.as_ref(),
+        kill_tree_after: request.kill_tree_after,
+        controller,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
         let code = if request.exec {

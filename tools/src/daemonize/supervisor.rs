@@ -20,6 +20,8 @@
 use super::messages::Failure;
 use super::outputs::{self, Outputs};
 use super::readiness::{Heard, Readiness};
+use super::status_file::{Status, StatusFile};
+use super::tree::{self, Tree};
 use crate::cli::daemonize::Notify;
 use crate::rt;
 use rustix::event::{PollFd, PollFlags};
@@ -61,6 +63,15 @@ pub(super) struct Job<'a> {
     pub(super) program_uid: u32,
     /// `--foreground`: no fork, no new session; terminal signals reach the program directly.
     pub(super) foreground: bool,
+    /// `/proc`, opened before the daemon's setup (`tree.rs`).
+    pub(super) proc: Option<BorrowedFd<'a>>,
+    /// The status file beside the PID file (`status_file.rs`).
+    pub(super) status_file: Option<&'a StatusFile>,
+    /// `--kill-tree-after`: the grace between SIGTERM and SIGKILL for what the program leaves.
+    pub(super) kill_tree_after: core::time::Duration,
+    /// The launcher's end of its controller's pipe (`UCW_DAEMON_CONTROLLER_FD`): end of file
+    /// while the program is not ready yet means the controller is gone.
+    pub(super) controller: Option<BorrowedFd<'a>>,
 }
 
 impl Job<'_> {
@@ -99,6 +110,8 @@ impl Job<'_> {
                 return Err(error);
             }
         };
+        let mut tree = Tree::new(self.proc);
+        self.write_status(&tree);
         #[cfg(ucw_failpoints)]
         ucw_daemon::failpoint::hit("supervisor-before-confirm");
         // The supervisor holds the starter's stderr no longer than its program does: with
@@ -120,21 +133,23 @@ impl Job<'_> {
                 PollFd::new(&signals, PollFlags::IN),
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
                 PollFd::from_borrowed_fd(launcher.unwrap_or(signals.as_fd()), PollFlags::IN),
+                PollFd::from_borrowed_fd(self.controller.unwrap_or(signals.as_fd()), PollFlags::IN),
             ];
-            let count = if waiting { 3 } else { 1 };
+            let count = if waiting { 4 } else { 1 };
             match rustix::event::poll(&mut fds[..count], None) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(errno) => {
-                    kill_program(child);
+                    self.end_now(&mut tree, &signals);
                     let error = Failure::ForwardSignals.system(Subject::None, errno);
                     running.report_failure(&error);
                     return Err(error);
                 }
             }
-            let (signalled, heard, abandoned) = (
+            let (signalled, heard, abandoned, orphaned) = (
                 !fds[0].revents().is_empty(),
                 waiting && !fds[1].revents().is_empty(),
                 waiting && !fds[2].revents().is_empty(),
+                waiting && self.controller.is_some() && !fds[3].revents().is_empty(),
             );
             if signalled {
                 if let Some(status) = forward(&signals, child, foreground) {
@@ -148,11 +163,12 @@ impl Job<'_> {
                         } else {
                             not_ready(status)
                         };
+                        self.end_now(&mut tree, &signals);
                         running.report_failure(&error);
                         return Ok(ERROR_EXIT_CODE);
                     }
                     wait_until_collected(collected.as_ref());
-                    let _ = running.exit();
+                    self.end_service(&mut tree, &signals, running);
                     return Ok(exit_code(status));
                 }
             }
@@ -168,23 +184,55 @@ impl Job<'_> {
                         // SIGCHLD: give it that moment to tell "exited" from "closed".
                         let error = match exited_within(child, CLOSE_GRACE) {
                             Some(ended) => not_ready(ended),
-                            None => {
-                                kill_program(child);
-                                Failure::ClosedBeforeReady.about(Subject::Program)
-                            }
+                            None => Failure::ClosedBeforeReady.about(Subject::Program),
                         };
+                        self.end_now(&mut tree, &signals);
                         running.report_failure(&error);
                         return Ok(ERROR_EXIT_CODE);
                     }
                 }
-            } else if abandoned {
-                // The launcher died or gave up (START's deadline) before the program was
-                // ready: nothing of this start may stay.
-                kill_program(child);
-                let _ = running.exit();
+            } else if abandoned || orphaned {
+                // The launcher died or gave up (START's deadline), or the controller that
+                // started it died, before the program was ready: nothing of this start may
+                // stay.
+                self.end_now(&mut tree, &signals);
+                if let Some(status_file) = self.status_file {
+                    status_file.clear();
+                }
+                running.report_failure(&Failure::ControllerGone.about(Subject::Program));
                 return Ok(ERROR_EXIT_CODE);
             }
         }
+    }
+
+    /// Records the supervisor in the status file (PID and start time; without `/proc` there is
+    /// no start time, and a line without it would never be trusted: the file stays empty).
+    fn write_status(&self, tree: &Tree<'_>) {
+        if let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) {
+            let _ = status_file.write(&Status {
+                supervisor: rustix::process::getpid().as_raw_nonzero().get() as u32,
+                start_time,
+                cgroup: None,
+            });
+        }
+    }
+
+    /// A failed start: every descendant SIGKILLed and reaped at once (nothing was ever ready,
+    /// so nothing gets a grace).
+    fn end_now(&self, tree: &mut Tree<'_>, signals: &Signals) {
+        tree.end(signals, core::time::Duration::ZERO);
+    }
+
+    /// The program has ended after its start: the PID file is emptied (controllers see the
+    /// service stopping), the rest of the tree ended (SIGTERM, SIGKILL after
+    /// `--kill-tree-after`), and only once no descendant is left the file is unlocked.
+    fn end_service(&self, tree: &mut Tree<'_>, signals: &Signals, running: Running) {
+        let _ = running.stopping();
+        tree.end(signals, self.kill_tree_after);
+        if let Some(status_file) = self.status_file {
+            status_file.clear();
+        }
+        let _ = running.exit();
     }
 
     /// Sets up signal forwarding and the readiness channel, forks the program and waits
@@ -201,6 +249,9 @@ impl Job<'_> {
         let (readiness, notify_writer) = self.readiness()?;
         let (report_read, report_write) = pipe()?;
         let lock = running.lock_fd();
+        // Before the first fork: every orphan of the program's tree becomes ours.
+        tree::become_subreaper()
+            .map_err(|errno| Failure::BecomeSubreaper.system(Subject::Program, errno))?;
         let supervisor = rustix::process::getpid();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
