@@ -297,3 +297,77 @@ settle stopped
     assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
     assert_eq!(value(&output, "check"), "101", "{output:?}");
 }
+
+/// Writes a self-backgrounding program (`forking.sh`): it starts `daemon.sh` in a new session
+/// from a subshell that exits at once (a double fork), then exits 0. The daemon records its
+/// PID in `main.pid`, logs SIGHUP to `hup` and exits on SIGTERM.
+fn write_forking_programs(dir: &TempDir) {
+    let t = dir.path().to_str().unwrap();
+    let daemon = dir.join("daemon.sh");
+    fs::write(
+        &daemon,
+        format!(
+            "#!/bin/sh\ntrap 'echo HUP >> {t}/hup' HUP\ntrap 'exit 0' TERM\n\
+             echo $$ > {t}/main.tmp && mv {t}/main.tmp {t}/main.pid\n\
+             while :; do sleep 0.1; done\n"
+        ),
+    )
+    .unwrap();
+    let program = dir.join("forking.sh");
+    fs::write(
+        &program,
+        format!("#!/bin/sh\n( setsid {t}/daemon.sh & )\nexit 0\n"),
+    )
+    .unwrap();
+    for file in [&daemon, &program] {
+        fs::set_permissions(file, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: a private PID namespace")]
+fn a_double_forked_daemon_under_forking_is_checked_reloaded_and_stopped() {
+    let dir = TempDir::new("tree-forking");
+    write_forking_programs(&dir);
+    let output = in_namespace(
+        &dir,
+        r#"
+for mode in pidfile tree; do
+  rm -f "$T/main.pid" "$T/hup"
+  if [ $mode = pidfile ]; then extra="--forking-pid-file $T/main.pid"; else extra=--forking; fi
+  "$D/ucw-daemon-control" --start --pid-file "$P" --timeout 30 -- "$D/ucw-daemonize" --pid-file "$P" $extra -- "$T/forking.sh"
+  echo "$mode.start=$?"
+  waitfor "$T/main.pid"
+  read -r main < "$T/main.pid"; read -r sup < "$P"
+  ppid=$(awk '/^PPid:/ { print $2 }' "/proc/$main/status")
+  echo "$mode.main_is_child_of_supervisor=$( [ "$ppid" = "$sup" ] && echo yes || echo "no ($ppid, $sup)")"
+  "$D/ucw-daemon-control" --check --pid-file "$P"; echo "$mode.check=$?"
+  "$D/ucw-daemon-control" --reload --pid-file "$P"; echo "$mode.reload=$?"
+  waitfor "$T/hup"
+  echo "$mode.hup=$(cat "$T/hup")"
+  "$D/ucw-daemon-control" --stop --pid-file "$P" --timeout 30; echo "$mode.stop=$?"
+  show "$mode.stopped" "$sup"
+  "$D/ucw-daemon-control" --check --pid-file "$P"; echo "$mode.check_after=$?"
+done
+"#,
+    );
+    for mode in ["pidfile", "tree"] {
+        let key = |name: &str| format!("{mode}.{name}");
+        assert_eq!(value(&output, &key("start")), "0", "{output:?}");
+        assert_eq!(
+            value(&output, &key("main_is_child_of_supervisor")),
+            "yes",
+            "{output:?}"
+        );
+        assert_eq!(value(&output, &key("check")), "0", "{output:?}");
+        assert_eq!(value(&output, &key("reload")), "0", "{output:?}");
+        assert_eq!(value(&output, &key("hup")), "HUP", "{output:?}");
+        assert_eq!(value(&output, &key("stop")), "0", "{output:?}");
+        assert_eq!(
+            left(&output, &key("stopped")),
+            Vec::<&str>::new(),
+            "{output:?}"
+        );
+        assert_eq!(value(&output, &key("check_after")), "101", "{output:?}");
+    }
+}

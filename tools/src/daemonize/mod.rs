@@ -22,6 +22,7 @@
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
 mod environment;
+mod forking;
 mod messages;
 mod outputs;
 mod readiness;
@@ -249,6 +250,8 @@ fn run(
         status_file: status_file.as_ref(),
         kill_tree_after: request.kill_tree_after,
         controller,
+        forking: request.forking,
+        forking_pid_file: request.forking_pid_file,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
         let code = if request.exec {

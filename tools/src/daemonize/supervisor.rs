@@ -72,6 +72,10 @@ pub(super) struct Job<'a> {
     /// The launcher's end of its controller's pipe (`UCW_DAEMON_CONTROLLER_FD`): end of file
     /// while the program is not ready yet means the controller is gone.
     pub(super) controller: Option<BorrowedFd<'a>>,
+    /// `--forking`: the program's exit 0 is its readiness, not the service's end.
+    pub(super) forking: bool,
+    /// `--forking-pid-file`: where the program writes its main process's PID.
+    pub(super) forking_pid_file: Option<&'a core::ffi::CStr>,
 }
 
 impl Job<'_> {
@@ -123,12 +127,12 @@ impl Job<'_> {
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
         let collected = running.launcher().and_then(|_| launcher_pidfd());
-        if readiness.fd().is_none() {
+        if readiness.fd().is_none() && !self.forking {
             running.ready();
         }
         loop {
             let launcher = running.launcher();
-            let waiting = launcher.is_some() && readiness.fd().is_some();
+            let waiting = launcher.is_some() && (readiness.fd().is_some() || self.forking);
             let mut fds = [
                 PollFd::new(&signals, PollFlags::IN),
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
@@ -147,7 +151,7 @@ impl Job<'_> {
             }
             let (signalled, heard, abandoned, orphaned) = (
                 !fds[0].revents().is_empty(),
-                waiting && !fds[1].revents().is_empty(),
+                waiting && readiness.fd().is_some() && !fds[1].revents().is_empty(),
                 waiting && !fds[2].revents().is_empty(),
                 waiting && self.controller.is_some() && !fds[3].revents().is_empty(),
             );
@@ -155,6 +159,15 @@ impl Job<'_> {
                 if let Some(status) = forward(&signals, child, foreground) {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
+                    if self.forking {
+                        return Ok(self.after_fork(
+                            status,
+                            &mut tree,
+                            &signals,
+                            running,
+                            collected.as_ref(),
+                        ));
+                    }
                     if readiness.fd().is_some() && running.launcher().is_some() {
                         // The exit and the readiness can arrive together: what the program
                         // said before it ended counts.
@@ -219,14 +232,14 @@ impl Job<'_> {
 
     /// A failed start: every descendant SIGKILLed and reaped at once (nothing was ever ready,
     /// so nothing gets a grace).
-    fn end_now(&self, tree: &mut Tree<'_>, signals: &Signals) {
+    pub(super) fn end_now(&self, tree: &mut Tree<'_>, signals: &Signals) {
         tree.end(signals, core::time::Duration::ZERO);
     }
 
     /// The program has ended after its start: the PID file is emptied (controllers see the
     /// service stopping), the rest of the tree ended (SIGTERM, SIGKILL after
     /// `--kill-tree-after`), and only once no descendant is left the file is unlocked.
-    fn end_service(&self, tree: &mut Tree<'_>, signals: &Signals, running: Running) {
+    pub(super) fn end_service(&self, tree: &mut Tree<'_>, signals: &Signals, running: Running) {
         let _ = running.stopping();
         tree.end(signals, self.kill_tree_after);
         if let Some(status_file) = self.status_file {
@@ -370,7 +383,7 @@ const LAUNCHER_LOOKS: u32 = 500;
 /// parent (its pidfd shows POLLHUP). START looks at the PID file before it collects the
 /// launcher, so a program that exits right after it was ready is seen as started — which it
 /// was — never as "did not lock its PID file".
-fn wait_until_collected(launcher: Option<&OwnedFd>) {
+pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
     let Some(launcher) = launcher else {
         return;
     };
@@ -422,7 +435,7 @@ fn read_report(fd: BorrowedFd<'_>) -> Option<i32> {
 
 /// How the program ended.
 #[derive(Clone, Copy)]
-enum Ended {
+pub(super) enum Ended {
     /// It exited with this status.
     Exited(i32),
     /// It died of this signal.
@@ -511,7 +524,7 @@ fn kill_program(child: Pid) {
 }
 
 /// The supervisor's exit code for the program's status: its exit code, or 128 + signal.
-fn exit_code(ended: Ended) -> i32 {
+pub(super) fn exit_code(ended: Ended) -> i32 {
     match ended {
         Ended::Killed(signal) => SIGNAL_EXIT_BASE + signal,
         Ended::Exited(code) => code,
@@ -532,7 +545,7 @@ fn ended_after_ready(ended: Ended) -> Error {
 }
 
 /// The error for a program that ended before it was ready.
-fn not_ready(ended: Ended) -> Error {
+pub(super) fn not_ready(ended: Ended) -> Error {
     match ended {
         Ended::Killed(signal) => Failure::KilledBeforeReady
             .about(Subject::Program)

@@ -112,7 +112,7 @@ impl<'a> Tree<'a> {
             }
             let elapsed = now().saturating_sub(start);
             let killing = elapsed >= grace;
-            self.pass(if killing { Signal::KILL } else { Signal::TERM });
+            self.pass(if killing { Signal::KILL } else { Signal::TERM }, true);
             if reap_all() {
                 return;
             }
@@ -125,8 +125,36 @@ impl<'a> Tree<'a> {
         }
     }
 
-    /// One pass: `signal` to every child of the supervisor and to their verified descendants.
-    fn pass(&mut self, signal: Signal) {
+    /// Sends `signal` to every process of the tree (a signal for a self-backgrounding program
+    /// whose main process is not known).
+    pub(super) fn signal_all(&mut self, signal: Signal) {
+        self.pass(signal, false);
+    }
+
+    /// A pidfd of process `pid` once it is proven a descendant of the supervisor: opened
+    /// first, then its chain of parents in `/proc` leads to the supervisor, and it is still
+    /// alive after that walk (so the number was still its own when the chain was read).
+    pub(super) fn descendant(&self, pid: u32) -> Option<OwnedFd> {
+        let proc = self.proc?;
+        let pidfd =
+            rustix::process::pidfd_open(Pid::from_raw(pid as i32)?, PidfdFlags::empty()).ok()?;
+        let mut number = pid;
+        for _ in 0..WALK_DEPTH * 4 {
+            let parent = stat_field(proc, number, 4)? as u32;
+            if parent == self.me {
+                return alive(pidfd.as_fd()).then_some(pidfd);
+            }
+            if parent <= 1 {
+                return None;
+            }
+            number = parent;
+        }
+        None
+    }
+
+    /// One pass: `signal` to every child of the supervisor and to their verified descendants
+    /// (SIGTERM `once` per process in an ending, with SIGCONT).
+    fn pass(&mut self, signal: Signal, once: bool) {
         let Some(proc) = self.proc else {
             return;
         };
@@ -144,13 +172,13 @@ impl<'a> Tree<'a> {
         for &child in &children[..count] {
             // A child of ours not yet reaped: its number cannot have been recycled.
             if let Some(pid) = Pid::from_raw(child as i32) {
-                if self.first_time(child, signal) {
+                if !once || self.first_time(child, signal) {
                     let _ = rustix::process::kill_process(pid, signal);
-                    if signal == Signal::TERM {
+                    if once && signal == Signal::TERM {
                         let _ = rustix::process::kill_process(pid, Signal::CONT);
                     }
                 }
-                self.signal_descendants(proc, child, None, signal, 0);
+                self.signal_descendants(proc, child, None, signal, once, 0);
             }
         }
     }
@@ -163,6 +191,7 @@ impl<'a> Tree<'a> {
         parent: u32,
         parent_fd: Option<BorrowedFd<'_>>,
         signal: Signal,
+        once: bool,
         depth: u32,
     ) {
         if depth >= WALK_DEPTH {
@@ -190,13 +219,13 @@ impl<'a> Tree<'a> {
             {
                 continue;
             }
-            if self.first_time(child, signal) {
+            if !once || self.first_time(child, signal) {
                 let _ = rustix::process::pidfd_send_signal(&pidfd, signal);
-                if signal == Signal::TERM {
+                if once && signal == Signal::TERM {
                     let _ = rustix::process::pidfd_send_signal(&pidfd, Signal::CONT);
                 }
             }
-            self.signal_descendants(proc, child, Some(pidfd.as_fd()), signal, depth + 1);
+            self.signal_descendants(proc, child, Some(pidfd.as_fd()), signal, once, depth + 1);
         }
     }
 
@@ -243,7 +272,7 @@ fn wait_for_signal(signals: &Signals, pause: Duration) {
 }
 
 /// Whether the process of `pidfd` has not ended (its pidfd is not readable).
-fn alive(pidfd: BorrowedFd<'_>) -> bool {
+pub(super) fn alive(pidfd: BorrowedFd<'_>) -> bool {
     let mut fds = [PollFd::from_borrowed_fd(pidfd, PollFlags::IN)];
     matches!(
         rustix::event::poll(&mut fds, Some(&Timespec::default())),
