@@ -371,3 +371,149 @@ done
         assert_eq!(value(&output, &key("check_after")), "101", "{output:?}");
     }
 }
+
+/// Where cgroup2 is mounted (`/sys/fs/cgroup` or, on a hybrid system,
+/// `/sys/fs/cgroup/unified`), from `/proc/self/mountinfo`; `None` when it is not, or when no
+/// directory can be created in it (read-only, no privilege): the reason.
+fn cgroup2_parent() -> Result<std::path::PathBuf, String> {
+    let mountinfo = fs::read_to_string("/proc/self/mountinfo").map_err(|e| e.to_string())?;
+    let mount = mountinfo
+        .lines()
+        .find_map(|line| {
+            let (fields, after) = line.split_once(" - ")?;
+            (after.split_whitespace().next() == Some("cgroup2"))
+                .then(|| fields.split_whitespace().nth(4).map(str::to_string))
+                .flatten()
+        })
+        .ok_or("cgroup2 is not mounted")?;
+    let probe = Path::new(&mount).join(format!("ucw-test-probe-{}", std::process::id()));
+    fs::create_dir(&probe)
+        .map_err(|error| format!("cannot create a cgroup2 directory in {mount}: {error}"))?;
+    let _ = fs::remove_dir(&probe);
+    Ok(mount.into())
+}
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: a private PID namespace and a cgroup"
+)]
+fn cgroup_holds_the_tree_and_is_gone_after_stop() {
+    let parent = match cgroup2_parent() {
+        Ok(parent) => parent,
+        // A failure with its reason, never a silent pass: a test machine must offer cgroup2
+        // to root (tests/README.md).
+        Err(reason) => panic!("no cgroup2 directory can be created here: {reason}"),
+    };
+    let dir = TempDir::new("tree-cgroup");
+    write_programs(&dir, "exec sleep 1000");
+    let cgroup = parent.join(format!("ucw-test-{}", std::process::id()));
+    let output = in_namespace(
+        &dir,
+        &format!(
+            r#"
+C={cgroup}
+"$D/ucw-daemonize" --pid-file "$P" --cgroup "$C" --kill-tree-after 1 -- "$T/program.sh" || exit 1
+waitfor "$T/workers"
+read -r sup < "$P"
+sleep 0.2
+echo "members=$(wc -l < "$C/cgroup.procs")"
+echo "supervisor_outside=$(grep -qx "$sup" "$C/cgroup.procs" && echo no || echo yes)"
+echo "status_cgroup=$(grep '^cgroup=' "$P.status")"
+"$D/ucw-daemon-control" --stop --pid-file "$P" --timeout 30; echo "stop=$?"
+show stopped "$sup"
+echo "directory_gone=$( [ -e "$C" ] && echo no || echo yes)"
+"#,
+            cgroup = cgroup.display()
+        ),
+    );
+    let _ = fs::remove_dir(&cgroup);
+    // (Not in the namespace's numbering: the members as the cgroup's own PID namespace sees
+    // them do not matter, only how many.)
+    let members: usize = value(&output, "members").parse().unwrap();
+    assert!(members >= 5, "{output:?}");
+    assert_eq!(value(&output, "supervisor_outside"), "yes", "{output:?}");
+    assert_eq!(
+        value(&output, "status_cgroup"),
+        format!("cgroup={}", cgroup.display()),
+        "{output:?}"
+    );
+    assert_eq!(value(&output, "stop"), "0", "{output:?}");
+    assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
+    assert_eq!(value(&output, "directory_gone"), "yes", "{output:?}");
+}
+
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: a private PID namespace and a cgroup"
+)]
+fn stop_escalation_kills_the_cgroup_of_a_killed_supervisor() {
+    let parent = cgroup2_parent()
+        .unwrap_or_else(|reason| panic!("no cgroup2 directory can be created here: {reason}"));
+    let dir = TempDir::new("tree-cgroup-kill");
+    write_programs(&dir, "exec sleep 1000");
+    let cgroup = parent.join(format!("ucw-test-kill-{}", std::process::id()));
+    let output = in_namespace(
+        &dir,
+        &format!(
+            r#"
+C={cgroup}
+"$D/ucw-daemonize" --pid-file "$P" --cgroup "$C" -- "$T/program.sh" || exit 1
+waitfor "$T/workers"
+read -r sup < "$P"
+sleep 0.2
+kill -KILL "$sup"
+sleep 0.2
+show orphaned "$sup"
+"$D/ucw-daemon-control" --stop --pid-file "$P" --timeout 1 --kill-after-timeout; echo "stop=$?"
+settle stopped
+echo "populated=$(grep populated "$C/cgroup.events")"
+"#,
+            cgroup = cgroup.display()
+        ),
+    );
+    let _ = fs::remove_dir(&cgroup);
+    assert!(!left(&output, "orphaned").is_empty(), "{output:?}");
+    assert_eq!(value(&output, "stop"), "0", "{output:?}");
+    assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
+    assert_eq!(value(&output, "populated"), "populated 0", "{output:?}");
+}
+
+#[test]
+fn cgroup_outside_cgroup2_is_refused_before_anything_runs() {
+    let dir = TempDir::new("tree-cgroup-refused");
+    let pid_file = dir.join("d.pid");
+    let target = dir.join("group");
+    let output = harness().run(
+        daemonize_tool(),
+        [
+            "--pid-file",
+            pid_file.to_str().unwrap(),
+            "--cgroup",
+            target.to_str().unwrap(),
+            "--",
+            "true",
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.code, Some(102), "{output:?}");
+    assert_eq!(
+        output.stderr,
+        format!(
+            "ucw-daemonize: Refusing cgroup {}: its parent is not a cgroup2 directory\n",
+            target.display()
+        )
+    );
+    assert!(!target.exists());
+    let relative = harness().run(
+        daemonize_tool(),
+        ["--cgroup", "group", "--", "true"],
+        dir.path(),
+    );
+    assert_eq!(relative.code, Some(102), "{relative:?}");
+    assert!(
+        relative.stderr.contains("not an absolute path"),
+        "{relative:?}"
+    );
+}

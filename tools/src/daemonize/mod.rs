@@ -21,6 +21,7 @@
 //! is ready, when asked), never let the program run unsupervised in supervised mode, never
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
+mod cgroup;
 mod environment;
 mod forking;
 mod messages;
@@ -227,6 +228,18 @@ fn run(
     } else {
         None
     };
+    let owner = daemon
+        .credentials()
+        .uid()
+        .zip(daemon.credentials().gid())
+        .map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
+    let cgroup = match request.cgroup {
+        Some(path) => match cgroup::Cgroup::create(path, owner) {
+            Ok(cgroup) => Some(cgroup),
+            Err(error) => return fail(error),
+        },
+        None => None,
+    };
     let mut environment = Environment::new();
     let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
         Ok(envp) => envp,
@@ -252,6 +265,7 @@ fn run(
         controller,
         forking: request.forking,
         forking_pid_file: request.forking_pid_file,
+        cgroup: cgroup.as_ref(),
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
         let code = if request.exec {

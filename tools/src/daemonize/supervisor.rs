@@ -17,6 +17,7 @@
 //! starts makes the child exit), never report "ready" for a program that ended first, and
 //! never keep the PID file after the program has ended.
 
+use super::cgroup::Cgroup;
 use super::messages::Failure;
 use super::outputs::{self, Outputs};
 use super::readiness::{Heard, Readiness};
@@ -40,6 +41,8 @@ const EXIT_CHILD_FAILED: i32 = 127;
 /// Set in the program's child's report (an errno otherwise) when the `--notify-fd`
 /// descriptor could not be put in place; errnos are below 4096.
 const NOTIFY_SETUP_FAILED: i32 = 1 << 16;
+/// Set in the program's child's report when it could not move itself into `--cgroup`.
+const JOIN_CGROUP_FAILED: i32 = 1 << 17;
 /// Added to a terminating signal's number to make the supervisor's exit code, as shells do.
 const SIGNAL_EXIT_BASE: i32 = 128;
 /// `si_code` of a signal the kernel itself sent (a terminal's SIGINT/SIGQUIT/SIGTSTP/SIGHUP
@@ -76,6 +79,8 @@ pub(super) struct Job<'a> {
     pub(super) forking: bool,
     /// `--forking-pid-file`: where the program writes its main process's PID.
     pub(super) forking_pid_file: Option<&'a core::ffi::CStr>,
+    /// `--cgroup`: the directory the program's child moves itself into.
+    pub(super) cgroup: Option<&'a Cgroup<'a>>,
 }
 
 impl Job<'_> {
@@ -114,7 +119,7 @@ impl Job<'_> {
                 return Err(error);
             }
         };
-        let mut tree = Tree::new(self.proc);
+        let mut tree = Tree::new(self.proc, self.cgroup);
         self.write_status(&tree);
         #[cfg(ucw_failpoints)]
         ucw_daemon::failpoint::hit("supervisor-before-confirm");
@@ -225,7 +230,7 @@ impl Job<'_> {
             let _ = status_file.write(&Status {
                 supervisor: rustix::process::getpid().as_raw_nonzero().get() as u32,
                 start_time,
-                cgroup: None,
+                cgroup: tree.cgroup_path(),
             });
         }
     }
@@ -283,7 +288,11 @@ impl Job<'_> {
         drop(report_write);
         if let Some(report) = read_report(report_read.as_fd()) {
             let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
-            let errno = Errno::from_raw_os_error(report & !NOTIFY_SETUP_FAILED);
+            let errno =
+                Errno::from_raw_os_error(report & !(NOTIFY_SETUP_FAILED | JOIN_CGROUP_FAILED));
+            if report & JOIN_CGROUP_FAILED != 0 {
+                return Err(Failure::JoinCgroup.system(Subject::Program, errno));
+            }
             #[cfg(feature = "readiness")]
             if let (Notify::Descriptor(number), true) =
                 (self.notify, report & NOTIFY_SETUP_FAILED != 0)
@@ -312,6 +321,14 @@ impl Job<'_> {
             // The supervisor is already gone (or we cannot tie our life to it): the program
             // must not run unsupervised.
             rt::exit(EXIT_CHILD_FAILED);
+        }
+        if let Some(cgroup) = self.cgroup {
+            // Into the cgroup before anything of the program runs; the supervisor stays out.
+            if let Err(errno) = cgroup.join() {
+                let code = errno.raw_os_error() | JOIN_CGROUP_FAILED;
+                let _ = rustix::io::write(report, &code.to_ne_bytes());
+                rt::exit(EXIT_CHILD_FAILED);
+            }
         }
         if !foreground {
             // A group of its own, so the supervisor can end the program and its children

@@ -16,6 +16,7 @@
 //! allocates. Descendants that changed to another uid refuse the supervisor's signals (EPERM):
 //! the supervisor then waits for them, and `--cgroup` is what reaches them.
 
+use super::cgroup::Cgroup;
 use crate::rt;
 use core::ffi::CStr;
 use core::mem::MaybeUninit;
@@ -77,6 +78,8 @@ pub(super) fn reap_all() -> bool {
 pub(super) struct Tree<'a> {
     /// `/proc`, opened before the daemon's setup.
     proc: Option<BorrowedFd<'a>>,
+    /// `--cgroup`: the directory that holds the tree.
+    cgroup: Option<&'a Cgroup<'a>>,
     /// The supervisor's PID.
     me: u32,
     /// Processes already sent SIGTERM in this ending.
@@ -85,9 +88,10 @@ pub(super) struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
-    pub(super) fn new(proc: Option<BorrowedFd<'a>>) -> Self {
+    pub(super) fn new(proc: Option<BorrowedFd<'a>>, cgroup: Option<&'a Cgroup<'a>>) -> Self {
         Self {
             proc,
+            cgroup,
             me: rustix::process::getpid().as_raw_nonzero().get() as u32,
             told: [0; TOLD_CAPACITY],
             told_count: 0,
@@ -102,19 +106,24 @@ impl<'a> Tree<'a> {
 
     /// Ends every descendant (see the module docs): SIGTERM and SIGCONT first, SIGKILL after
     /// `grace` (at once when it is zero); returns when none is left. Signals that arrive
-    /// meanwhile are read and dropped: the service is ending already.
+    /// meanwhile are read and dropped: the service is ending already. With `--cgroup` the
+    /// SIGKILL is also `cgroup.kill`, the end also needs `populated 0`, and the directory is
+    /// removed after it.
     pub(super) fn end(&mut self, signals: &Signals, grace: Duration) {
         self.told_count = 0;
         let start = now();
         loop {
-            if reap_all() {
-                return;
+            if self.ended() {
+                break;
             }
             let elapsed = now().saturating_sub(start);
             let killing = elapsed >= grace;
+            if let (true, Some(cgroup)) = (killing, self.cgroup) {
+                cgroup.kill();
+            }
             self.pass(if killing { Signal::KILL } else { Signal::TERM }, true);
-            if reap_all() {
-                return;
+            if self.ended() {
+                break;
             }
             let pause = if killing {
                 PASS_INTERVAL
@@ -123,6 +132,19 @@ impl<'a> Tree<'a> {
             };
             wait_for_signal(signals, pause);
         }
+        if let Some(cgroup) = self.cgroup {
+            cgroup.remove();
+        }
+    }
+
+    /// Whether nothing of the tree is left: no descendant, and an empty cgroup.
+    fn ended(&self) -> bool {
+        reap_all() && !self.cgroup.is_some_and(Cgroup::populated)
+    }
+
+    /// `--cgroup`'s directory as given, for the status file.
+    pub(super) fn cgroup_path(&self) -> Option<&[u8]> {
+        self.cgroup.map(Cgroup::path)
     }
 
     /// Sends `signal` to every process of the tree (a signal for a self-backgrounding program
