@@ -517,3 +517,119 @@ fn cgroup_outside_cgroup2_is_refused_before_anything_runs() {
         "{relative:?}"
     );
 }
+
+/// Runs `script` after [`PRELUDE`] in bash (outside any new namespace); `$D` and `$T` as there.
+fn in_shell(dir: &TempDir, script: &str) -> Output {
+    let tools = Path::new(daemonize_tool()).parent().unwrap();
+    let text = format!("{PRELUDE}\n{script}");
+    let output = harness().run(
+        "bash",
+        [
+            "-c",
+            &text,
+            "scenario",
+            tools.to_str().unwrap(),
+            dir.path().to_str().unwrap(),
+        ],
+        dir.path(),
+    );
+    assert_eq!(output.code, Some(0), "the scenario failed: {output:?}");
+    output
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: a private PID namespace")]
+fn as_pid_1_orphans_leave_no_zombie_and_the_status_is_the_programs() {
+    let dir = TempDir::new("tree-init-reap");
+    let output = in_shell(
+        &dir,
+        r#"
+unshare -p -f --mount-proc "$D/ucw-daemonize" --init -- sh -c '
+  for i in $(seq 200); do (sleep 0.01 &); done
+  sleep 1
+  z=0
+  for s in /proc/[0-9]*/stat; do read -r l < $s; st=${l##*) }; [ "${st%% *}" = Z ] && z=$((z+1)); done
+  echo "zombies=$z"
+  exit 7'
+echo "status=$?"
+"#,
+    );
+    assert_eq!(value(&output, "zombies"), "0", "{output:?}");
+    assert_eq!(value(&output, "status"), "7", "{output:?}");
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: a private PID namespace")]
+fn as_pid_1_sigterm_reaches_the_program_and_pid_1_exits_with_its_status() {
+    let dir = TempDir::new("tree-init-term");
+    let output = in_shell(
+        &dir,
+        r#"
+unshare -p -f --mount-proc "$D/ucw-daemonize" --init -- sh -c "trap 'exit 42' TERM; : > $T/ready; while :; do sleep 0.1; done" &
+u=$!
+waitfor "$T/ready"
+read -r pid1 < "/proc/$u/task/$u/children"
+kill -TERM $pid1
+wait $u; echo "status=$?"
+# Killed by a signal: 128 + its number.
+unshare -p -f --mount-proc "$D/ucw-daemonize" --init -- sh -c ": > $T/ready2; exec sleep 100" &
+u=$!
+waitfor "$T/ready2"
+read -r pid1 < "/proc/$u/task/$u/children"
+kill -TERM $pid1
+wait $u; echo "killed_status=$?"
+"#,
+    );
+    assert_eq!(value(&output, "status"), "42", "{output:?}");
+    assert_eq!(value(&output, "killed_status"), "143", "{output:?}");
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: a private PID namespace")]
+fn as_pid_1_under_a_terminal_an_interactive_shell_reads_its_input() {
+    let dir = TempDir::new("tree-init-tty");
+    let output = in_shell(
+        &dir,
+        r#"
+printf 'echo "answer=$((6*7))"\nexit 3\n' |
+  timeout 20 script -qec "unshare -p -f --mount-proc $D/ucw-daemonize --init -- sh -i" /dev/null |
+  tr -d '\r'
+status=${PIPESTATUS[1]}; echo; echo "status=$status"
+"#,
+    );
+    assert!(
+        output
+            .stdout
+            .lines()
+            .any(|line| line.ends_with("answer=42")),
+        "{output:?}"
+    );
+    assert_eq!(value(&output, "status"), "3", "{output:?}");
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: a private PID namespace")]
+fn init_with_a_pid_file_is_controlled_like_a_daemon() {
+    let dir = TempDir::new("tree-init-pid-file");
+    write_programs(&dir, "exec sleep 1000");
+    let output = in_namespace(
+        &dir,
+        r#"
+"$D/ucw-daemonize" --init --pid-file "$P" --kill-tree-after 1 -- "$T/program.sh" &
+init=$!
+waitfor "$T/workers"
+read -r pid < "$P"
+echo "pid_is_init=$( [ "$pid" = "$init" ] && echo yes || echo "no ($pid, $init)")"
+"$D/ucw-daemon-control" --check --pid-file "$P"; echo "check=$?"
+"$D/ucw-daemon-control" --stop --pid-file "$P" --timeout 30; echo "stop=$?"
+wait $init; echo "status=$?"
+show stopped
+"#,
+    );
+    assert_eq!(value(&output, "pid_is_init"), "yes", "{output:?}");
+    assert_eq!(value(&output, "check"), "0", "{output:?}");
+    assert_eq!(value(&output, "stop"), "0", "{output:?}");
+    // The program died of the stop's SIGTERM.
+    assert_eq!(value(&output, "status"), "143", "{output:?}");
+    assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
+}

@@ -45,7 +45,7 @@ use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::credentials::{Credentials, Identity};
-use ucw_daemon::daemon::{self, Launched};
+use ucw_daemon::daemon::{self, Flags, Launched};
 use ucw_daemon::signal::{self, SignalSet};
 use ucw_daemon::{Error, Subject};
 
@@ -157,8 +157,23 @@ fn run(
     controller: Option<rustix::fd::BorrowedFd<'_>>,
 ) -> i32 {
     let program_name = program.iter().next().map_or(&b""[..], CStr::to_bytes);
+    // `--init`, implied by `--foreground` in PID 1: the supervisor in this process, with the
+    // PID file (docs/design.md §5).
+    let init = cfg!(feature = "tree")
+        && !request.exec
+        && (request.init
+            || (request.foreground && rustix::process::getpid().as_raw_nonzero().get() == 1));
+    if init {
+        // From here on every signal waits for the supervisor's signalfd: PID 1 would drop
+        // them (the kernel never applies a default action to it).
+        let _ = signal::block(SignalSet::ALL_CATCHABLE);
+    }
     let mut params = daemon::Params {
-        flags: request.flags,
+        flags: if init {
+            Flags::IN_PROCESS
+        } else {
+            request.flags
+        },
         pid_file: request.pid_file,
         user: None,
         group: None,
@@ -186,11 +201,11 @@ fn run(
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
-    let simulated = request.foreground;
+    let simulated = request.foreground && !init;
     // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
     // that `--foreground --user` runs the program as that user (service managers that keep
     // their services attached).
-    if simulated {
+    if simulated || init {
         if let Err(error) = daemon.credentials().switch() {
             return fail(error);
         }
@@ -220,7 +235,7 @@ fn run(
     } else {
         tree::open_proc()
     };
-    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated {
+    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated && !init {
         match daemon.open_status_file() {
             Ok(file) => file.map(StatusFile::new),
             Err(error) => return fail(error),
@@ -259,6 +274,8 @@ fn run(
         socket_name,
         program_uid: target_uid,
         foreground: simulated,
+        init,
+        signal_group: request.signal_group,
         proc: proc.as_ref().map(AsFd::as_fd),
         status_file: status_file.as_ref(),
         kill_tree_after: request.kill_tree_after,
@@ -274,7 +291,7 @@ fn run(
             job.supervise(running)
         };
         code.unwrap_or_else(|error| {
-            if simulated {
+            if simulated || init {
                 print_error(name, &error, &names);
             }
             ERROR_EXIT_CODE

@@ -66,6 +66,11 @@ pub(super) struct Job<'a> {
     pub(super) program_uid: u32,
     /// `--foreground`: no fork, no new session; terminal signals reach the program directly.
     pub(super) foreground: bool,
+    /// `--init`: the supervisor is this process (PID 1 of a container, say); the program gets
+    /// a process group of its own and, when standard input is a terminal, the terminal.
+    pub(super) init: bool,
+    /// `--signal-group`: forwarded signals go to the program's process group.
+    pub(super) signal_group: bool,
     /// `/proc`, opened before the daemon's setup (`tree.rs`).
     pub(super) proc: Option<BorrowedFd<'a>>,
     /// The status file beside the PID file (`status_file.rs`).
@@ -161,7 +166,7 @@ impl Job<'_> {
                 waiting && self.controller.is_some() && !fds[3].revents().is_empty(),
             );
             if signalled {
-                if let Some(status) = forward(&signals, child, foreground) {
+                if let Some(status) = forward(&signals, child, foreground, self.signal_group) {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
                     if self.forking {
@@ -334,6 +339,10 @@ impl Job<'_> {
             // A group of its own, so the supervisor can end the program and its children
             // without ending itself. (In the foreground it stays in the terminal's.)
             let _ = rustix::process::setpgid(None, None);
+            if self.init {
+                // The terminal's foreground group: `docker run -it ... sh` reads its input.
+                rt::take_terminal();
+            }
         }
         outputs::redirect(self.outputs);
         #[cfg(feature = "readiness")]
@@ -470,7 +479,7 @@ impl Ended {
 
 /// Forwards every signal read from `signals` to the program, and reaps on SIGCHLD; returns
 /// the program's status once it has exited.
-fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
+fn forward(signals: &Signals, child: Pid, foreground: bool, group: bool) -> Option<Ended> {
     match signals.read() {
         Ok(Some((signal, code))) => {
             if signal == Signal::CHLD {
@@ -481,7 +490,9 @@ fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
                 // it on to the program is what the supervisor is for.
                 let kernel =
                     unsafe { rustix::process::Signal::from_raw_unchecked(signal.number() as i32) };
-                let _ = rustix::process::kill_process(child, kernel);
+                if !group || rustix::process::kill_process_group(child, kernel).is_err() {
+                    let _ = rustix::process::kill_process(child, kernel);
+                }
             }
             None
         }

@@ -233,3 +233,15 @@ pub fn adopt_pipe(number: u32) -> Option<OwnedFd> {
     // this process: nothing opened it, it came with the process.
     Some(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(number as i32) })
 }
+
+/// When standard input is a terminal, makes this process's group the terminal's foreground
+/// group (`tcsetpgrp`): for the program's child under `--init`, which leads its own group and
+/// has SIGTTOU blocked (so a background group may do this).
+pub fn take_terminal() {
+    // SAFETY: descriptor 0 is only borrowed for the two calls below, and nothing in this
+    // single-threaded process closes it meanwhile.
+    let stdin = unsafe { rustix::stdio::stdin() };
+    if rustix::termios::isatty(stdin) {
+        let _ = rustix::termios::tcsetpgrp(stdin, rustix::process::getpid());
+    }
+}
