@@ -633,3 +633,53 @@ show stopped
     assert_eq!(value(&output, "status"), "143", "{output:?}");
     assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
 }
+
+#[test]
+fn tree_options_that_exclude_each_other_or_take_no_duration_are_usage_errors() {
+    let dir = TempDir::new("tree-usage");
+    for (arguments, said) in [
+        (
+            &["--kill-tree-after", "x"][..],
+            "invalid --kill-tree-after 'x': expected seconds (5, 0.5)",
+        ),
+        (
+            &["--kill-tree-after", "-1"][..],
+            "invalid --kill-tree-after '-1': expected seconds (5, 0.5)",
+        ),
+        (
+            &["--exec", "--cgroup", "/sys/fs/cgroup/x"][..],
+            "--exec and --cgroup exclude each other",
+        ),
+        (
+            &["--exec", "--forking"][..],
+            "--exec and --forking exclude each other",
+        ),
+        (
+            &["--exec", "--init"][..],
+            "--exec and --init exclude each other",
+        ),
+        (
+            &["--init", "--notify-fd", "5"][..],
+            "--init and --notify-fd exclude each other",
+        ),
+        (
+            &["--forking", "--notify-socket"][..],
+            "--forking and --notify-socket exclude each other",
+        ),
+        (
+            &["--init", "--forking"][..],
+            "--init and --forking exclude each other",
+        ),
+    ] {
+        let mut all = arguments.to_vec();
+        all.extend(["--", "true"]);
+        let output = harness().run(daemonize_tool(), &all, dir.path());
+        assert_eq!(output.code, Some(1), "{arguments:?}: {output:?}");
+        assert!(
+            output
+                .stderr
+                .starts_with(&format!("ucw-daemonize: {said}\n")),
+            "{arguments:?}: {output:?}"
+        );
+    }
+}

@@ -53,7 +53,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 4] = [
+const HELP: [&[u8]; 5] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -76,9 +76,24 @@ const HELP: [&[u8]; 4] = [
     } else {
         b""
     },
-    b"  --help, --version
-Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
+    b"  --kill-tree-after S  what PROGRAM leaves gets SIGTERM, then SIGKILL after S
+                      seconds (default 5; 0.5; 0 at once)
 ",
+    if cfg!(feature = "tree") {
+        b"  --cgroup DIR        run PROGRAM's processes in the new cgroup2 directory DIR
+  --forking           PROGRAM backgrounds itself: its exit 0 means ready
+  --forking-pid-file FILE  ... and writes its main process's PID to FILE
+  --init              supervise in this process (PID 1 of a container)
+  --signal-group      forward signals to PROGRAM's process group
+  --help, --version
+Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error;
+with --init, PROGRAM's status
+"
+    } else {
+        b"  --help, --version
+Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
+"
+    },
 ];
 
 /// Runs the applet as `name` (the name for messages) on the command line of `startup` (its
@@ -89,12 +104,11 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
-            print(
-                1,
-                &[
-                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3],
-                ],
-            );
+            // In pieces: the whole text is longer than one line buffer.
+            print(1, &[b"Usage: ", name, SYNOPSIS]);
+            for part in HELP {
+                print(1, &[part]);
+            }
             return EXIT_OK;
         }
         Ok(Invocation::Version) => {

@@ -185,7 +185,7 @@ impl<'a> Tree<'a> {
         let mut count = 0;
         // More children than one pass holds: the rest get theirs in a later pass (the first
         // ones die meanwhile and are reaped).
-        for_each_child_of_task(proc, me, me, &mut |child| {
+        for_each_child_of_thread(proc, me, me, &mut |child| {
             if count < children.len() {
                 children[count] = child;
                 count += 1;
@@ -357,6 +357,32 @@ fn open_below(proc: BorrowedFd<'_>, path: ProcPath, flags: OFlags) -> Option<Own
     .ok()
 }
 
+/// Calls `each` with every child of the supervisor's thread (it has one): its `children` file,
+/// or where the kernel has none (built without `CONFIG_PROC_CHILDREN`) every process whose
+/// `PPid` is the supervisor.
+fn for_each_child_of_thread(proc: BorrowedFd<'_>, pid: u32, task: u32, each: &mut dyn FnMut(u32)) {
+    if !for_each_child_of_task(proc, pid, task, each) {
+        for_each_process_with_parent(proc, pid, each);
+    }
+}
+
+/// Calls `each` with every process whose parent is `parent` (field 4 of its `stat`).
+fn for_each_process_with_parent(proc: BorrowedFd<'_>, parent: u32, each: &mut dyn FnMut(u32)) {
+    let Some(listing) = open_below(proc, ProcPath::new().text(b"."), OFlags::DIRECTORY) else {
+        return;
+    };
+    let mut buffer = [MaybeUninit::<u8>::uninit(); 512];
+    let mut entries = RawDir::new(listing.as_fd(), &mut buffer);
+    while let Some(Ok(entry)) = entries.next() {
+        if let Some(number) = parse_number(entry.file_name().to_bytes()) {
+            let number = number as u32;
+            if stat_field(proc, number, 4) == Some(u64::from(parent)) {
+                each(number);
+            }
+        }
+    }
+}
+
 /// Calls `each` with every child of every thread of process `pid`.
 fn for_each_child(proc: BorrowedFd<'_>, pid: u32, each: &mut dyn FnMut(u32)) {
     let path = ProcPath::new().number(pid).text(b"/task");
@@ -367,20 +393,26 @@ fn for_each_child(proc: BorrowedFd<'_>, pid: u32, each: &mut dyn FnMut(u32)) {
     let mut entries = RawDir::new(tasks.as_fd(), &mut buffer);
     while let Some(Ok(entry)) = entries.next() {
         if let Some(task) = parse_number(entry.file_name().to_bytes()) {
-            for_each_child_of_task(proc, pid, task as u32, each);
+            for_each_child_of_thread(proc, pid, task as u32, each);
         }
     }
 }
 
-/// Calls `each` with every number in `/proc/<pid>/task/<task>/children`.
-fn for_each_child_of_task(proc: BorrowedFd<'_>, pid: u32, task: u32, each: &mut dyn FnMut(u32)) {
+/// Calls `each` with every number in `/proc/<pid>/task/<task>/children`; `false` when that
+/// file cannot be opened.
+fn for_each_child_of_task(
+    proc: BorrowedFd<'_>,
+    pid: u32,
+    task: u32,
+    each: &mut dyn FnMut(u32),
+) -> bool {
     let path = ProcPath::new()
         .number(pid)
         .text(b"/task/")
         .number(task)
         .text(b"/children");
     let Some(file) = open_below(proc, path, OFlags::empty()) else {
-        return;
+        return false;
     };
     let mut buffer = [0u8; 64];
     let mut number: Option<u32> = None;
@@ -401,6 +433,7 @@ fn for_each_child_of_task(proc: BorrowedFd<'_>, pid: u32, task: u32, each: &mut 
     if let Some(done) = number {
         each(done);
     }
+    true
 }
 
 /// Field `index` (counted from 1, as proc(5) does; 3 and above) of `/proc/<pid>/stat`, read
