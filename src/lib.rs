@@ -69,6 +69,7 @@ pub mod failpoint;
 mod failpoint;
 
 pub use error::{Context, Error, ErrorKind, Subject};
+pub use sys::monotonic_time;
 
 // The README's Rust examples compile as doc tests.
 #[cfg(doctest)]

@@ -68,7 +68,8 @@ pub(super) fn kill_the_rest(delivered: &Delivered, status: Option<&StatusFile>) 
 /// STOP's escalation on a PID file that stayed BUSY: its holders. The status file names the
 /// supervisor: alive and the proven holder, it is stopping slowly (its group and session are
 /// killed); gone, its session's holders are its leftovers (their groups and the session are
-/// killed). Without a usable status file every proven holder of the lock is (itself only).
+/// killed). Then every proven holder of the lock left, in any session, is killed (itself
+/// only): a leftover that called `setsid`, or any holder when there is no usable status file.
 /// Returns whether any holder was found; `lock` is `None` without `/proc`, where nothing can
 /// be proven.
 pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bool> {
@@ -111,11 +112,9 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
             deliver::kill_session(session)?;
         }
     }
-    if found == 0 {
-        // Any session: the holder alone, never its group (which may be anyone's, the
-        // caller's own included).
-        found = deliver::signal_others(None, lock, ToHolders::Signal(Signal::KILL, false))?;
-    }
+    // Then any session (a leftover that called `setsid`, or no status file at all): each
+    // holder alone, never its group (which may be anyone's, the caller's own included).
+    found += deliver::signal_others(None, lock, ToHolders::Signal(Signal::KILL, false))?;
     if let (true, Some(cgroup)) = (trusted, status.as_ref().and_then(StatusFile::cgroup)) {
         kill_cgroup(cgroup);
     }

@@ -21,9 +21,6 @@ use core::time::Duration;
 use rustix::fd::{AsFd, OwnedFd};
 use rustix::fs::{FlockOperation, Mode, OFlags};
 
-/// The suffix that makes the status file's path from the PID file's.
-pub(super) const SUFFIX: &[u8] = b".status";
-
 /// How long a reader waits for the writer's exclusive lock (it holds it for one rewrite).
 const LOCK_WAIT: Duration = Duration::from_millis(500);
 
@@ -41,14 +38,7 @@ impl StatusFile {
     /// or trusted as a file (it is only ever a hint).
     pub(super) fn read(pid_file: &CStr) -> Option<Self> {
         let mut path = [0u8; PATH_MAX];
-        let name = pid_file.to_bytes();
-        let end = name.len() + SUFFIX.len();
-        if end >= PATH_MAX {
-            return None;
-        }
-        path[..name.len()].copy_from_slice(name);
-        path[name.len()..end].copy_from_slice(SUFFIX);
-        let path = CStr::from_bytes_until_nul(&path).ok()?;
+        let path = pidfile::with_suffix(&mut path, pid_file, pidfile::STATUS_SUFFIX)?;
         let fd = pidfile::open_file(path, OFlags::RDONLY).ok()?;
         let stat = rustix::fs::fstat(&fd).ok()?;
         // Never tightened or otherwise changed here: a reader only reads.

@@ -4,13 +4,15 @@
 //! This file owns what the daemonizer accepts. The program's own options follow it, so the
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
-//! `--exec` excludes readiness (the supervisor is what waits for it). The options of features
-//! left out of the build are usage errors that name the feature.
+//! `--exec` excludes everything the supervisor does (readiness, `--cgroup`, `--forking`,
+//! `--init`), and `--init` and `--forking` exclude readiness ([`exclusive`]). The options of
+//! features left out of the build are usage errors that name the feature.
 
 #[cfg(any(feature = "readiness", feature = "log"))]
 use super::options::parse_decimal;
-use super::options::{option, Argument, LongOption, Scanner, UsageError};
+use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
 use core::ffi::CStr;
+use core::time::Duration;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
@@ -27,6 +29,12 @@ pub const OPTIONS: &[LongOption] = &[
     option("stderr", true),
     option("help", false),
     option("version", false),
+    option("kill-tree-after", true),
+    option("cgroup", true),
+    option("forking", false),
+    option("forking-pid-file", true),
+    option("init", false),
+    option("signal-group", false),
     option("log", true),
     option("log-max", true),
     option("log-keep", true),
@@ -62,6 +70,10 @@ pub const DEFAULT_LOG_MAX: u64 = 1 << 20;
 pub const DEFAULT_LOG_KEEP: u32 = 3;
 /// The most rotated files `--log-keep` may ask for (`FILE.1` … `FILE.99`).
 pub const LOG_KEEP_LIMIT: u64 = 99;
+
+/// How long what is left of the service gets between SIGTERM and SIGKILL when the program has
+/// ended, unless `--kill-tree-after` says otherwise.
+pub const DEFAULT_KILL_TREE_AFTER: Duration = Duration::from_secs(5);
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,6 +112,18 @@ pub struct Request<'a> {
     /// The number of words of the program's command line, left at the front of the
     /// arguments.
     pub command: usize,
+    /// `--kill-tree-after` (default [`DEFAULT_KILL_TREE_AFTER`]).
+    pub kill_tree_after: Duration,
+    /// `--cgroup`.
+    pub cgroup: Option<&'a CStr>,
+    /// `--forking` (implied by `--forking-pid-file`).
+    pub forking: bool,
+    /// `--forking-pid-file`.
+    pub forking_pid_file: Option<&'a CStr>,
+    /// `--init`.
+    pub init: bool,
+    /// `--signal-group`.
+    pub signal_group: bool,
     /// `--log`: the program's stdout and stderr go through the supervisor to this file.
     pub log: Option<&'a CStr>,
     /// `--log-max` in bytes (default [`DEFAULT_LOG_MAX`]): rotate before the file grows past it.
@@ -135,6 +159,12 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         stdout: None,
         stderr: None,
         command: 0,
+        kill_tree_after: DEFAULT_KILL_TREE_AFTER,
+        cgroup: None,
+        forking: false,
+        forking_pid_file: None,
+        init: false,
+        signal_group: false,
         log: None,
         log_max: DEFAULT_LOG_MAX,
         log_keep: DEFAULT_LOG_KEEP,
@@ -172,6 +202,25 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
             10 => return Ok(Invocation::Help),
             11 => return Ok(Invocation::Version),
+            12 => {
+                request.kill_tree_after =
+                    parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?
+            }
+            #[cfg(feature = "tree")]
+            13 => request.cgroup = Some(value),
+            #[cfg(feature = "tree")]
+            14 => request.forking = true,
+            #[cfg(feature = "tree")]
+            15 => {
+                request.forking = true;
+                request.forking_pid_file = Some(value);
+            }
+            #[cfg(feature = "tree")]
+            16 => request.init = true,
+            #[cfg(feature = "tree")]
+            17 => request.signal_group = true,
+            #[cfg(not(feature = "tree"))]
+            13..=17 => return Err(UsageError::NotBuilt(name, "tree")),
             #[cfg(feature = "log")]
             index if index == LOG => request.log = Some(value),
             #[cfg(feature = "log")]
@@ -195,15 +244,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             _ => unreachable!(),
         }
     }
-    life_exclusive(&request)?;
-    #[cfg(feature = "readiness")]
-    if request.exec && request.notify != Notify::Exec {
-        let readiness = match request.notify {
-            Notify::Socket => "notify-socket",
-            _ => "notify-fd",
-        };
-        return Err(UsageError::Exclusive("exec", readiness));
-    }
+    exclusive(&request)?;
     request.command = scanner.operands();
     if request.command == 0 {
         return Err(UsageError::MissingProgram);
@@ -211,21 +252,36 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
     Ok(Invocation::Run(request))
 }
 
-/// `--log` takes the program's output from the supervisor's pipe: it excludes the other ways
-/// of placing that output (`--stdout`, `--stderr`) and `--exec` (no supervisor to read it).
-fn life_exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
-    if request.log.is_some() {
-        let other = if request.exec {
-            Some("exec")
-        } else if request.stdout.is_some() {
-            Some("stdout")
-        } else if request.stderr.is_some() {
-            Some("stderr")
-        } else {
-            None
-        };
-        if let Some(other) = other {
-            return Err(UsageError::Exclusive("log", other));
+/// The options that exclude each other: `--exec` (no supervisor) with everything the
+/// supervisor does, `--init` and `--forking` with readiness (an init has no launcher to tell;
+/// a forking program is ready when it has forked), and `--log` (the program's output through
+/// the supervisor's pipe) with the other places for that output, with `--exec` and with
+/// `--forking` (whose wait for the main process does not read the pipe).
+fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
+    let readiness = match request.notify {
+        Notify::Exec => None,
+        #[cfg(feature = "readiness")]
+        Notify::Socket => Some("notify-socket"),
+        #[cfg(feature = "readiness")]
+        Notify::Descriptor(_) => Some("notify-fd"),
+    };
+    let log = request.log.is_some();
+    let pairs = [
+        (request.exec, "exec", readiness),
+        (request.exec, "exec", request.cgroup.map(|_| "cgroup")),
+        (request.exec, "exec", request.forking.then_some("forking")),
+        (request.exec, "exec", request.init.then_some("init")),
+        (request.init, "init", readiness),
+        (request.forking, "forking", readiness),
+        (request.init, "init", request.forking.then_some("forking")),
+        (log, "log", request.exec.then_some("exec")),
+        (log, "log", request.stdout.map(|_| "stdout")),
+        (log, "log", request.stderr.map(|_| "stderr")),
+        (log, "log", request.forking.then_some("forking")),
+    ];
+    for (set, first, second) in pairs {
+        if let (true, Some(second)) = (set, second) {
+            return Err(UsageError::Exclusive(first, second));
         }
     }
     Ok(())

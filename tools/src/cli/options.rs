@@ -78,6 +78,8 @@ pub enum UsageError<'a> {
     UncatchableSignal,
     /// `--timeout` with something that is no duration.
     BadTimeout(&'a CStr),
+    /// Another option whose value must be a duration in seconds: the option and the value.
+    BadDuration(&'static str, &'a CStr),
     /// `--kill-after-timeout` without `--stop` (or `--restart`) and `--timeout`.
     EscalateNeedsStopAndTimeout,
     /// An option that only `--check` takes (`--json`, `--lsb`), with another action.
@@ -138,6 +140,14 @@ impl UsageError<'_> {
                 out.push(b": not built into this binary (feature ");
                 out.push(feature.as_bytes());
                 out.push(b")");
+                return;
+            }
+            UsageError::BadDuration(name, value) => {
+                out.push(b"invalid --");
+                out.push(name.as_bytes());
+                out.push(b" '");
+                out.push(value.to_bytes());
+                out.push(b"': expected seconds (5, 0.5)");
                 return;
             }
             UsageError::OnlyWithCheck(name) => {

@@ -40,6 +40,14 @@ pub(super) enum Failure {
     EndedAfterReady,
     KilledAfterReady,
     ClosedBeforeReady,
+    BecomeSubreaper,
+    ControllerGone,
+    CgroupNotAbsolute,
+    CgroupNotCgroup2,
+    CgroupNotDelegated,
+    CgroupCreate,
+    CgroupPopulated,
+    JoinCgroup,
     OpenLogDirectory,
     WriteLogDirectory,
     RefuseNotRegular,
@@ -66,6 +74,14 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     %n was ready, then exited with status %1\0\
     %n was ready, then was killed by signal %1 (%k1)\0\
     %n closed its notification channel before it was ready\0\
+    Cannot become the subreaper of %n's processes\0\
+    %n was not ready when its starter ended\0\
+    Refusing %s: not an absolute path of a directory below a cgroup2 directory\0\
+    Refusing %s: its parent is not a cgroup2 directory\0\
+    Refusing %s: its parent is not writable by the daemon's user (uid %1); delegate it\0\
+    Cannot create %s\0\
+    Refusing %s: it already holds processes\0\
+    Cannot move %n into its cgroup\0\
     Cannot open the directory of %s\0\
     Cannot write to the directory of %s\0\
     Refusing %s: not a regular file\0"
@@ -74,6 +90,8 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
     killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
+    become subreaper\0starter ended\0cgroup not absolute\0cgroup not cgroup2\0\
+    cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0\
     open directory\0write directory\0refuse not regular\0"
 };
 
@@ -113,6 +131,7 @@ impl Context for Names<'_> {
             Subject::Group => self.request.group.map(CStr::to_bytes),
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
+            Subject::Cgroup => self.request.cgroup.map(CStr::to_bytes),
             Subject::LogFile => self.request.log.map(CStr::to_bytes),
             other => self.params.name(other),
         }

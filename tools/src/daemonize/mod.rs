@@ -21,7 +21,9 @@
 //! is ready, when asked), never let the program run unsupervised in supervised mode, never
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
+mod cgroup;
 mod environment;
+mod forking;
 #[cfg(feature = "log")]
 mod log;
 #[cfg(not(feature = "log"))]
@@ -30,7 +32,9 @@ mod log;
 mod messages;
 mod outputs;
 mod readiness;
+mod status_file;
 mod supervisor;
+mod tree;
 
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
@@ -40,11 +44,13 @@ use crate::rt::{self, Startup};
 use core::ffi::CStr;
 use environment::Environment;
 use messages::Names;
+use rustix::fd::AsFd;
+use status_file::StatusFile;
 use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::credentials::{Credentials, Identity};
-use ucw_daemon::daemon::{self, Launched};
+use ucw_daemon::daemon::{self, Flags, Launched};
 use ucw_daemon::signal::{self, SignalSet};
 use ucw_daemon::{Error, Subject};
 
@@ -52,7 +58,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 5] = [
+const HELP: [&[u8]; 6] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -75,6 +81,9 @@ const HELP: [&[u8]; 5] = [
     } else {
         b""
     },
+    b"  --kill-tree-after S  what PROGRAM leaves gets SIGTERM, then SIGKILL after S
+                      seconds (default 5; 0.5; 0 at once)
+",
     if cfg!(feature = "log") {
         b"  --log FILE          PROGRAM's stdout and stderr to FILE, rotated by size
   --log-max BYTES     rotate before FILE passes BYTES (1M; K, M suffixes)
@@ -83,9 +92,21 @@ const HELP: [&[u8]; 5] = [
     } else {
         b""
     },
-    b"  --help, --version
+    if cfg!(feature = "tree") {
+        b"  --cgroup DIR        run PROGRAM's processes in the new cgroup2 directory DIR
+  --forking           PROGRAM backgrounds itself: its exit 0 means ready
+  --forking-pid-file FILE  ... and writes its main process's PID to FILE
+  --init              supervise in this process (PID 1 of a container)
+  --signal-group      forward signals to PROGRAM's process group
+  --help, --version
+Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error;
+with --init, PROGRAM's status
+"
+    } else {
+        b"  --help, --version
 Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
-",
+"
+    },
 ];
 
 /// Runs the applet as `name` (the name for messages) on the command line of `startup` (its
@@ -96,10 +117,10 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
-            // Longer than one line's buffer: the parts are written one after the other.
+            // In pieces: the whole text is longer than one line buffer.
             print(1, &[b"Usage: ", name, SYNOPSIS]);
             for part in HELP {
-                rt::write_all(1, part);
+                print(1, &[part]);
             }
             return EXIT_OK;
         }
@@ -113,6 +134,11 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         Err(error) => return print_usage_error(name, &error, SYNOPSIS),
     };
     let environment = startup.environment();
+    // Taken before anything else is opened: the number names the inherited pipe end.
+    let controller = environment
+        .variable(environment::CONTROLLER_NAME)
+        .and_then(|number| crate::cli::options::parse_decimal(number.to_bytes(), i32::MAX as u64))
+        .and_then(|number| rt::adopt_pipe(number as u32));
     let Some(credentials) = rt::credentials() else {
         return ERROR_EXIT_CODE;
     };
@@ -122,6 +148,7 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         startup.operands(request.command),
         environment,
         credentials,
+        controller.as_ref().map(AsFd::as_fd),
     )
 }
 
@@ -154,10 +181,26 @@ fn run(
     program: StringList<'static>,
     inherited: StringList<'static>,
     credentials: &'static mut Credentials<'static>,
+    controller: Option<rustix::fd::BorrowedFd<'_>>,
 ) -> i32 {
     let program_name = program.iter().next().map_or(&b""[..], CStr::to_bytes);
+    // `--init`, implied by `--foreground` in PID 1: the supervisor in this process, with the
+    // PID file (docs/design.md §5).
+    let init = cfg!(feature = "tree")
+        && !request.exec
+        && (request.init
+            || (request.foreground && rustix::process::getpid().as_raw_nonzero().get() == 1));
+    if init {
+        // From here on every signal waits for the supervisor's signalfd: PID 1 would drop
+        // them (the kernel never applies a default action to it).
+        let _ = signal::block(SignalSet::ALL_CATCHABLE);
+    }
     let mut params = daemon::Params {
-        flags: request.flags,
+        flags: if init {
+            Flags::IN_PROCESS
+        } else {
+            request.flags
+        },
         pid_file: request.pid_file,
         user: None,
         group: None,
@@ -185,11 +228,11 @@ fn run(
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
-    let simulated = request.foreground;
+    let simulated = request.foreground && !init;
     // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
     // that `--foreground --user` runs the program as that user (service managers that keep
     // their services attached).
-    if simulated {
+    if simulated || init {
         if let Err(error) = daemon.credentials().switch() {
             return fail(error);
         }
@@ -217,6 +260,33 @@ fn run(
     };
     #[cfg(not(feature = "readiness"))]
     let socket_name = &[][..];
+    // Opened before the daemon's setup (which may chroot and switch credentials): `/proc`
+    // for the walks of the program's tree, and the status file beside the PID file.
+    let proc = if request.exec {
+        None
+    } else {
+        tree::open_proc()
+    };
+    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated && !init {
+        match daemon.open_status_file() {
+            Ok(file) => file.map(StatusFile::new),
+            Err(error) => return fail(error),
+        }
+    } else {
+        None
+    };
+    let owner = daemon
+        .credentials()
+        .uid()
+        .zip(daemon.credentials().gid())
+        .map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
+    let cgroup = match request.cgroup {
+        Some(path) => match cgroup::Cgroup::create(path, owner) {
+            Ok(cgroup) => Some(cgroup),
+            Err(error) => return fail(error),
+        },
+        None => None,
+    };
     let mut environment = Environment::new();
     let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
         Ok(envp) => envp,
@@ -236,6 +306,15 @@ fn run(
         socket_name,
         program_uid: target_uid,
         foreground: simulated,
+        init,
+        signal_group: request.signal_group,
+        proc: proc.as_ref().map(AsFd::as_fd),
+        status_file: status_file.as_ref(),
+        kill_tree_after: request.kill_tree_after,
+        controller,
+        forking: request.forking,
+        forking_pid_file: request.forking_pid_file,
+        cgroup: cgroup.as_ref(),
         log: log_target.as_ref(),
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
@@ -245,7 +324,7 @@ fn run(
             job.supervise(running)
         };
         code.unwrap_or_else(|error| {
-            if simulated {
+            if simulated || init {
                 print_error(name, &error, &names);
             }
             ERROR_EXIT_CODE

@@ -213,3 +213,35 @@ pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials
     };
     Some(credentials.write(Credentials::new(groups)))
 }
+
+/// Takes descriptor `number`, inherited from whoever started this process, as ours when it is
+/// open and a pipe (or FIFO), and makes it close-on-exec; `None` otherwise (a number that
+/// names nothing, or a file of another kind, is left alone).
+pub fn adopt_pipe(number: u32) -> Option<OwnedFd> {
+    if number <= 2 || number > i32::MAX as u32 {
+        return None;
+    }
+    // SAFETY: only borrowed for the two checks below, while nothing else in this
+    // single-threaded process can close it.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(number as i32) };
+    let stat = rustix::fs::fstat(borrowed).ok()?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Fifo {
+        return None;
+    }
+    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC).ok()?;
+    // SAFETY: the descriptor is open (fstat answered) and no other owner of it exists in
+    // this process: nothing opened it, it came with the process.
+    Some(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(number as i32) })
+}
+
+/// When standard input is a terminal, makes this process's group the terminal's foreground
+/// group (`tcsetpgrp`): for the program's child under `--init`, which leads its own group and
+/// has SIGTTOU blocked (so a background group may do this).
+pub fn take_terminal() {
+    // SAFETY: descriptor 0 is only borrowed for the two calls below, and nothing in this
+    // single-threaded process closes it meanwhile.
+    let stdin = unsafe { rustix::stdio::stdin() };
+    if rustix::termios::isatty(stdin) {
+        let _ = rustix::termios::tcsetpgrp(stdin, rustix::process::getpid());
+    }
+}

@@ -1,0 +1,132 @@
+//! The supervisor's status file (docs/design.md §5): `X.pid.status` beside PID file `X.pid`,
+//! a few `key=value` lines that tell a controller what the PID file cannot (LibUCW's tools read
+//! the PID file, so its format never changes): the supervisor's PID and start time, which
+//! prove that the file still describes a living supervisor, and the cgroup of its program's
+//! tree (`--cgroup`), which STOP's escalation kills after it SIGKILLed the supervisor.
+//!
+//! This file owns the writing. The launcher opens the file before the credential switch
+//! (`Daemon::open_status_file`: the PID file's rules); the supervisor keeps the descriptor and
+//! rewrites the file in place (`pwrite` + `ftruncate`) under `flock(LOCK_EX)` on it, so a
+//! reader, which takes `LOCK_SH`, never sees half a rewrite. A line is one entry of
+//! [`LINES`]. It must never block on anything but that lock, never allocate, and never write a
+//! line it cannot write whole.
+
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::FlockOperation;
+use rustix::io::Errno;
+
+/// What the status file says.
+pub(super) struct Status<'a> {
+    /// The supervisor's PID.
+    pub(super) supervisor: u32,
+    /// Its start time (field 22 of `/proc/<pid>/stat`).
+    pub(super) start_time: u64,
+    /// The cgroup directory of the program's tree (`--cgroup`), as an absolute path.
+    pub(super) cgroup: Option<&'a [u8]>,
+}
+
+/// One line's value.
+enum Value<'a> {
+    Number(u64),
+    Text(&'a [u8]),
+    /// No line.
+    Absent,
+}
+
+/// A line: its key, and how its value comes from the [`Status`].
+type Line = (&'static [u8], for<'s> fn(&Status<'s>) -> Value<'s>);
+
+/// The lines, in order: adding one is adding an entry here (and a field to [`Status`]).
+const LINES: &[Line] = &[
+    (b"supervisor", |status| {
+        Value::Number(u64::from(status.supervisor))
+    }),
+    (b"start_time", |status| Value::Number(status.start_time)),
+    (b"cgroup", |status| {
+        status.cgroup.map_or(Value::Absent, Value::Text)
+    }),
+];
+
+/// Bytes of the file: what a reader reads (a path of up to 4,095 bytes and short lines).
+const CAPACITY: usize = 4096 + 256;
+
+/// The status file, open for the supervisor.
+pub(super) struct StatusFile {
+    fd: OwnedFd,
+}
+
+impl StatusFile {
+    pub(super) fn new(fd: OwnedFd) -> Self {
+        Self { fd }
+    }
+
+    /// Rewrites the file with `status`; a value that does not fit leaves its line out.
+    pub(super) fn write(&self, status: &Status<'_>) -> Result<(), Errno> {
+        let mut text = [0u8; CAPACITY];
+        let mut length = 0;
+        for (key, value) in LINES {
+            let mut digits = [0u8; 20];
+            let value = match value(status) {
+                Value::Absent => continue,
+                Value::Text(text) => text,
+                Value::Number(number) => decimal(&mut digits, number),
+            };
+            let end = length + key.len() + 1 + value.len() + 1;
+            if end > text.len() || value.contains(&b'\n') {
+                continue;
+            }
+            for part in [*key, b"=", value, b"\n"] {
+                text[length..length + part.len()].copy_from_slice(part);
+                length += part.len();
+            }
+        }
+        self.replace(&text[..length])
+    }
+
+    /// Empties the file: nothing it said holds any more.
+    pub(super) fn clear(&self) {
+        let _ = self.replace(b"");
+    }
+
+    /// `content` in place of what the file holds, under `LOCK_EX`.
+    fn replace(&self, content: &[u8]) -> Result<(), Errno> {
+        loop {
+            match rustix::fs::flock(&self.fd, FlockOperation::LockExclusive) {
+                Ok(()) => break,
+                Err(Errno::INTR) => {}
+                Err(errno) => return Err(errno),
+            }
+        }
+        let written = write_at_start(&self.fd, content)
+            .and_then(|()| rustix::fs::ftruncate(&self.fd, content.len() as u64));
+        let _ = rustix::fs::flock(&self.fd, FlockOperation::Unlock);
+        written
+    }
+}
+
+/// `pwrite`s all of `content` at offset 0.
+fn write_at_start(fd: &OwnedFd, content: &[u8]) -> Result<(), Errno> {
+    let mut written = 0;
+    while written < content.len() {
+        match rustix::io::pwrite(fd.as_fd(), &content[written..], written as u64) {
+            Ok(0) => return Err(Errno::IO),
+            Ok(count) => written += count,
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
+}
+
+/// `number` in decimal, in `digits`.
+fn decimal(digits: &mut [u8; 20], mut number: u64) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            return &digits[start..];
+        }
+    }
+}
