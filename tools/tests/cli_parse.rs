@@ -194,10 +194,12 @@ fn unambiguous_prefixes_and_exact_match() {
         LongOption {
             name: "user-name",
             takes_value: false,
+            optional_value: false,
         },
         LongOption {
             name: "user",
             takes_value: false,
+            optional_value: false,
         },
     ];
     let storage = owned(&["--user", "--user-"]);

@@ -8,9 +8,11 @@
 //! `--init`), and `--init` and `--forking` exclude readiness ([`exclusive`]). The options of
 //! features left out of the build are usage errors that name the feature.
 
-#[cfg(any(feature = "readiness", feature = "log"))]
+#[cfg(any(feature = "readiness", feature = "log", feature = "respawn"))]
 use super::options::parse_decimal;
-use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
+use super::options::{
+    option, option_with_optional_value, parse_seconds, Argument, LongOption, Scanner, UsageError,
+};
 use core::ffi::CStr;
 use core::time::Duration;
 use ucw_daemon::daemon::Flags;
@@ -38,6 +40,11 @@ pub const OPTIONS: &[LongOption] = &[
     option("log", true),
     option("log-max", true),
     option("log-keep", true),
+    option_with_optional_value("respawn"),
+    option("respawn-delay", true),
+    option("respawn-max-delay", true),
+    option("respawn-reset", true),
+    option("respawn-max", true),
 ];
 
 /// The index of option `name` in [`OPTIONS`] (at compile time): the arms of the options
@@ -63,6 +70,48 @@ const fn index_of(name: &str) -> usize {
 const LOG: usize = index_of("log");
 const LOG_MAX: usize = index_of("log-max");
 const LOG_KEEP: usize = index_of("log-keep");
+const RESPAWN: usize = index_of("respawn");
+#[cfg_attr(not(feature = "respawn"), allow(dead_code))]
+const RESPAWN_DELAY: usize = index_of("respawn-delay");
+#[cfg_attr(not(feature = "respawn"), allow(dead_code))]
+const RESPAWN_MAX_DELAY: usize = index_of("respawn-max-delay");
+#[cfg_attr(not(feature = "respawn"), allow(dead_code))]
+const RESPAWN_RESET: usize = index_of("respawn-reset");
+const RESPAWN_MAX: usize = index_of("respawn-max");
+
+/// When `--respawn` starts the program again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Respawn {
+    /// Never (no `--respawn`).
+    Never,
+    /// After every death (`--respawn`, `--respawn=always`).
+    Always,
+    /// After a non-zero exit or a death by signal (`--respawn=on-failure`).
+    OnFailure,
+}
+
+/// `--respawn`'s backoff: the delays, when it is reset, when it gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// `--respawn-delay` (default 1 s): the first wait, doubled after each death.
+    pub delay: Duration,
+    /// `--respawn-max-delay` (default 60 s): the longest wait.
+    pub max_delay: Duration,
+    /// `--respawn-reset` (default 60 s): a program that ran this long starts the count and the
+    /// delay afresh.
+    pub reset: Duration,
+    /// `--respawn-max` (default 10): deaths without such a reset after which the service
+    /// ends (0: never gives up).
+    pub max: u32,
+}
+
+/// `--respawn`'s defaults.
+pub const DEFAULT_BACKOFF: Backoff = Backoff {
+    delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(60),
+    reset: Duration::from_secs(60),
+    max: 10,
+};
 
 /// `--log-max`'s default: 1 MiB.
 pub const DEFAULT_LOG_MAX: u64 = 1 << 20;
@@ -130,9 +179,15 @@ pub struct Request<'a> {
     pub log_max: u64,
     /// `--log-keep` (default [`DEFAULT_LOG_KEEP`]): how many rotated files are kept.
     pub log_keep: u32,
+    /// `--respawn[=always|on-failure]`.
+    pub respawn: Respawn,
+    /// `--respawn-delay`, `--respawn-max-delay`, `--respawn-reset`, `--respawn-max`.
+    pub backoff: Backoff,
 }
 
 /// What the command line asks for.
+// One value on the stack, once per run; boxing would need a heap the tools do not have.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invocation<'a> {
     /// `--help`.
@@ -168,6 +223,8 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         log: None,
         log_max: DEFAULT_LOG_MAX,
         log_keep: DEFAULT_LOG_KEEP,
+        respawn: Respawn::Never,
+        backoff: DEFAULT_BACKOFF,
     };
     while let Some(found) = scanner.next_option()? {
         let name = OPTIONS[found.index].name;
@@ -241,6 +298,40 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             index if index == LOG || index == LOG_MAX || index == LOG_KEEP => {
                 return Err(UsageError::NotBuilt(name, "log"))
             }
+            #[cfg(feature = "respawn")]
+            index if index == RESPAWN => {
+                request.respawn = match found.value.map(CStr::to_bytes) {
+                    None | Some(b"always") => Respawn::Always,
+                    Some(b"on-failure") => Respawn::OnFailure,
+                    Some(_) => {
+                        return Err(UsageError::BadValue(name, value, "always or on-failure"))
+                    }
+                }
+            }
+            #[cfg(feature = "respawn")]
+            index
+                if index == RESPAWN_DELAY
+                    || index == RESPAWN_MAX_DELAY
+                    || index == RESPAWN_RESET =>
+            {
+                let seconds =
+                    parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?;
+                *match index {
+                    RESPAWN_DELAY => &mut request.backoff.delay,
+                    RESPAWN_MAX_DELAY => &mut request.backoff.max_delay,
+                    _ => &mut request.backoff.reset,
+                } = seconds;
+            }
+            #[cfg(feature = "respawn")]
+            index if index == RESPAWN_MAX => {
+                request.backoff.max = parse_decimal(value.to_bytes(), u64::from(u32::MAX))
+                    .ok_or(UsageError::BadValue(name, value, "a number of deaths"))?
+                    as u32
+            }
+            #[cfg(not(feature = "respawn"))]
+            index if (RESPAWN..=RESPAWN_MAX).contains(&index) => {
+                return Err(UsageError::NotBuilt(name, "respawn"))
+            }
             _ => unreachable!(),
         }
     }
@@ -256,7 +347,8 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
 /// supervisor does, `--init` and `--forking` with readiness (an init has no launcher to tell;
 /// a forking program is ready when it has forked), and `--log` (the program's output through
 /// the supervisor's pipe) with the other places for that output, with `--exec` and with
-/// `--forking` (whose wait for the main process does not read the pipe).
+/// `--forking` (whose wait for the main process does not read the pipe); `--respawn` (the
+/// supervisor starts the program again) with `--exec` and `--forking`.
 fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
     let readiness = match request.notify {
         Notify::Exec => None,
@@ -266,6 +358,7 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         Notify::Descriptor(_) => Some("notify-fd"),
     };
     let log = request.log.is_some();
+    let respawn = request.respawn != Respawn::Never;
     let pairs = [
         (request.exec, "exec", readiness),
         (request.exec, "exec", request.cgroup.map(|_| "cgroup")),
@@ -278,6 +371,8 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         (log, "log", request.stdout.map(|_| "stdout")),
         (log, "log", request.stderr.map(|_| "stderr")),
         (log, "log", request.forking.then_some("forking")),
+        (respawn, "respawn", request.exec.then_some("exec")),
+        (respawn, "respawn", request.forking.then_some("forking")),
     ];
     for (set, first, second) in pairs {
         if let (true, Some(second)) = (set, second) {

@@ -29,13 +29,16 @@ impl<'a> Argument<'a> for &'a CStr {
 }
 
 /// One entry of a tool's option table: the name without `--`, and whether it takes a value
-/// (GNU `required_argument`; optional values are not supported).
+/// (GNU `required_argument`) or may have one (`optional_argument`: only as `--name=value`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LongOption {
     /// The name, without the leading `--`.
     pub name: &'static str,
     /// Whether the option requires a value (`--name=value` or `--name value`).
     pub takes_value: bool,
+    /// Whether an option that requires none may still have one, as `--name=value` only
+    /// (`--respawn=on-failure`).
+    pub optional_value: bool,
 }
 
 /// A syntax error found by the [`Scanner`] or a semantic error found by a tool's parser;
@@ -330,6 +333,7 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
             let index = self.lookup(argument, name)?;
             let option = self.table[index];
             let value = match (option.takes_value, inline_value) {
+                (false, Some(value)) if option.optional_value => Some(value),
                 (false, Some(_)) => return Err(UsageError::UnexpectedValue(option.name)),
                 (false, None) => None,
                 (true, Some(value)) => Some(value),
@@ -406,7 +410,20 @@ pub fn parse_seconds(text: &[u8]) -> Option<Duration> {
 
 /// One entry of an option table.
 pub const fn option(name: &'static str, takes_value: bool) -> LongOption {
-    LongOption { name, takes_value }
+    LongOption {
+        name,
+        takes_value,
+        optional_value: false,
+    }
+}
+
+/// An option table entry whose value is optional (`--name` or `--name=value`).
+pub const fn option_with_optional_value(name: &'static str) -> LongOption {
+    LongOption {
+        name,
+        takes_value: false,
+        optional_value: true,
+    }
 }
 
 /// Parses a strictly decimal, unsigned number: one or more ASCII digits, nothing else (no

@@ -32,6 +32,7 @@ mod log;
 mod messages;
 mod outputs;
 mod readiness;
+mod respawn;
 mod status_file;
 mod supervisor;
 mod tree;
@@ -316,6 +317,8 @@ fn run(
         forking_pid_file: request.forking_pid_file,
         cgroup: cgroup.as_ref(),
         log: log_target.as_ref(),
+        respawn: request.respawn,
+        backoff: request.backoff,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
         let code = if request.exec {

@@ -22,7 +22,8 @@ use super::log::{self, Log, LogTarget};
 use super::messages::Failure;
 use super::outputs::{self, Outputs};
 use super::readiness::{Heard, Readiness};
-use super::status_file::{Status, StatusFile};
+use super::respawn::{Next, Respawner};
+use super::status_file::{Program, Status, StatusFile};
 use super::tree::{self, Tree};
 use crate::cli::daemonize::Notify;
 use crate::rt;
@@ -38,7 +39,7 @@ use ucw_daemon::signal::{self, Signal, SignalSet, Signals};
 use ucw_daemon::{Error, Subject};
 
 /// Exit code of the program's child when it cannot even report its exec failure.
-const EXIT_CHILD_FAILED: i32 = 127;
+pub(super) const EXIT_CHILD_FAILED: i32 = 127;
 /// Set in the program's child's report (an errno otherwise) when the `--notify-fd`
 /// descriptor could not be put in place; errnos are below 4096.
 const NOTIFY_SETUP_FAILED: i32 = 1 << 16;
@@ -89,6 +90,10 @@ pub(super) struct Job<'a> {
     pub(super) cgroup: Option<&'a Cgroup<'a>>,
     /// `--log`: the directory and name of the log file.
     pub(super) log: Option<&'a LogTarget<'a>>,
+    /// `--respawn`: when the program is started again.
+    pub(super) respawn: crate::cli::daemonize::Respawn,
+    /// `--respawn`'s delays and limit.
+    pub(super) backoff: crate::cli::daemonize::Backoff,
 }
 
 impl Job<'_> {
@@ -127,7 +132,7 @@ impl Job<'_> {
             }
         };
         let started = self.start(&running, foreground, log.as_ref().map(Log::writer));
-        let (signals, mut readiness, child) = match started {
+        let (signals, mut readiness, mut child) = match started {
             Ok(started) => started,
             Err(error) => {
                 running.report_failure(&error);
@@ -135,7 +140,16 @@ impl Job<'_> {
             }
         };
         let mut tree = Tree::new(self.proc, self.cgroup);
-        self.write_status(&tree);
+        let mut program = Program {
+            pid: Some(child.as_raw_nonzero().get() as u32),
+            ready: readiness.fd().is_none() && !self.forking,
+            ..Program::default()
+        };
+        self.write_status(&tree, &program);
+        let mut respawner = Respawner::new(self.respawn, self.backoff);
+        // A stop signal (SIGTERM, SIGINT, SIGQUIT) has arrived: `--respawn` starts nothing
+        // again.
+        let mut stop = false;
         #[cfg(ucw_failpoints)]
         ucw_daemon::failpoint::hit("supervisor-before-confirm");
         // The supervisor holds the starter's stderr no longer than its program does: with
@@ -171,6 +185,9 @@ impl Job<'_> {
                 5
             } else if waiting {
                 4
+            } else if readiness.fd().is_some() {
+                // A later incarnation's readiness (`--respawn`): for the status file.
+                2
             } else {
                 1
             };
@@ -188,7 +205,7 @@ impl Job<'_> {
             }
             let (signalled, heard, abandoned, orphaned, logged) = (
                 !fds[0].revents().is_empty(),
-                waiting && readiness.fd().is_some() && !fds[1].revents().is_empty(),
+                count >= 2 && readiness.fd().is_some() && !fds[1].revents().is_empty(),
                 waiting && !fds[2].revents().is_empty(),
                 waiting && self.controller.is_some() && !fds[3].revents().is_empty(),
                 count == 5 && !fds[4].revents().is_empty(),
@@ -202,8 +219,14 @@ impl Job<'_> {
                 }
             }
             if signalled {
-                let forwarded =
-                    forward(&signals, child, foreground, self.signal_group, log.as_mut());
+                let forwarded = forward(
+                    &signals,
+                    child,
+                    foreground,
+                    self.signal_group,
+                    log.as_mut(),
+                    &mut stop,
+                );
                 if let Some(status) = forwarded {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
@@ -231,6 +254,29 @@ impl Job<'_> {
                         running.report_failure(&error);
                         return Ok(ERROR_EXIT_CODE);
                     }
+                    let mut status = status;
+                    if let Some(respawner) = &mut respawner {
+                        // The ended incarnation's channel goes first (a socket's name is
+                        // bound again).
+                        drop(core::mem::replace(&mut readiness, Readiness::Exec));
+                        match self.again(
+                            respawner,
+                            status,
+                            stop,
+                            &mut tree,
+                            &signals,
+                            &running,
+                            log.as_mut(),
+                            &mut program,
+                        ) {
+                            Next::Run(next_readiness, next_child) => {
+                                readiness = next_readiness;
+                                child = next_child;
+                                continue;
+                            }
+                            Next::End(last) => status = last,
+                        }
+                    }
                     wait_until_collected(collected.as_ref());
                     self.end_service(&mut tree, &signals, running);
                     return Ok(exit_code(status));
@@ -242,7 +288,11 @@ impl Job<'_> {
                     Heard::Ready => {
                         readiness = Readiness::Exec;
                         running.ready();
+                        program.ready = true;
+                        self.write_status(&tree, &program);
                     }
+                    // A later incarnation (`--respawn`) that closed its channel: not ready.
+                    Heard::Closed if running.launcher().is_none() => readiness = Readiness::Exec,
                     Heard::Closed => {
                         // A program that exits closes the channel a moment before its
                         // SIGCHLD: give it that moment to tell "exited" from "closed".
@@ -271,12 +321,13 @@ impl Job<'_> {
 
     /// Records the supervisor in the status file (PID and start time; without `/proc` there is
     /// no start time, and a line without it would never be trusted: the file stays empty).
-    fn write_status(&self, tree: &Tree<'_>) {
+    pub(super) fn write_status(&self, tree: &Tree<'_>, program: &Program) {
         if let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) {
             let _ = status_file.write(&Status {
                 supervisor: rustix::process::getpid().as_raw_nonzero().get() as u32,
                 start_time,
                 cgroup: tree.cgroup_path(),
+                program,
             });
         }
     }
@@ -312,11 +363,24 @@ impl Job<'_> {
         let signals = Signals::new(SignalSet::ALL_CATCHABLE)
             .map_err(|errno| Failure::ForwardSignals.system(Subject::None, errno))?;
         let (readiness, notify_writer) = self.readiness()?;
-        let (report_read, report_write) = pipe()?;
-        let lock = running.lock_fd();
         // Before the first fork: every orphan of the program's tree becomes ours.
         tree::become_subreaper()
             .map_err(|errno| Failure::BecomeSubreaper.system(Subject::Program, errno))?;
+        let child = self.fork_program(running, foreground, output, notify_writer)?;
+        Ok((signals, readiness, child))
+    }
+
+    /// Forks the program's child (its readiness descriptor `notify_writer`, its output
+    /// `output`) and waits for its exec; returns its PID, or why it did not run.
+    pub(super) fn fork_program(
+        &self,
+        running: &Running,
+        foreground: bool,
+        output: Option<BorrowedFd<'_>>,
+        notify_writer: Option<OwnedFd>,
+    ) -> Result<Pid, Error> {
+        let (report_read, report_write) = pipe()?;
+        let lock = running.lock_fd();
         let supervisor = rustix::process::getpid();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
@@ -351,7 +415,7 @@ impl Job<'_> {
             }
             return Err(Failure::Execute.system(Subject::Program, errno));
         }
-        Ok((signals, readiness, child))
+        Ok(child)
     }
 
     /// The program's child between `fork` and `execve`.
@@ -548,12 +612,14 @@ fn forward(
     foreground: bool,
     group: bool,
     log: Option<&mut Log<'_>>,
+    stop: &mut bool,
 ) -> Option<Ended> {
     match signals.read() {
         Ok(Some((signal, code))) => {
             if signal == Signal::CHLD {
                 return reap(child);
             }
+            *stop |= tree::is_stop(signal);
             if let (USER_SIGNAL_2, Some(log)) = (signal.number(), log) {
                 // `--log`: SIGUSR2 reopens the log file; it is not forwarded.
                 log.reopen();
