@@ -59,7 +59,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 6] = [
+const HELP: [&[u8]; 7] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -89,6 +89,16 @@ const HELP: [&[u8]; 6] = [
         b"  --log FILE          PROGRAM's stdout and stderr to FILE, rotated by size
   --log-max BYTES     rotate before FILE passes BYTES (1M; K, M suffixes)
   --log-keep N        keep FILE.1 ... FILE.N (3); SIGUSR2 reopens FILE
+"
+    } else {
+        b""
+    },
+    if cfg!(feature = "respawn") {
+        b"  --respawn[=on-failure]  start PROGRAM again when it ends (or fails)
+  --respawn-delay S   first wait, doubled after each death (1)
+  --respawn-max-delay S  longest wait (60)
+  --respawn-reset S   a run this long resets the backoff (60)
+  --respawn-max N     end the service after N deaths without a reset (10; 0 never)
 "
     } else {
         b""
