@@ -10,8 +10,8 @@
 //! `{"signal":"TERM"}`, `{"signal":34}` for a signal without a name) and `ready` come from a
 //! `ucw-daemonize` supervisor's status file that names the proven holder. Strings are escaped
 //! as RFC 8259 says (`"` and `\` with a backslash, control characters as `\u00XX`); a path
-//! is bytes, not text: each byte sequence that is not UTF-8 becomes U+FFFD (`\ufffd`), as a
-//! UTF-8 decoder would show it. The exit code stays CHECK's (0, 101, 103; 102 on errors, with
+//! is bytes, not text: each byte that does not belong to a valid UTF-8 sequence becomes U+FFFD
+//! (`\ufffd`). The exit code stays CHECK's (0, 101, 103; 102 on errors, with
 //! nothing on stdout).
 //!
 //! `--lsb` exits with the LSB init-script codes of `status`: 0 running (or starting), 1 dead
@@ -171,25 +171,52 @@ impl Json {
     fn string(&mut self, bytes: &[u8]) {
         const HEX: &[u8; 16] = b"0123456789abcdef";
         self.byte(b'"');
-        for chunk in bytes.utf8_chunks() {
-            for &byte in chunk.valid().as_bytes() {
-                match byte {
-                    b'"' | b'\\' => {
-                        self.byte(b'\\');
-                        self.byte(byte);
-                    }
-                    0..=0x1f => {
-                        self.raw(b"\\u00");
-                        self.byte(HEX[usize::from(byte >> 4)]);
-                        self.byte(HEX[usize::from(byte & 0xf)]);
-                    }
-                    _ => self.byte(byte),
+        let mut at = 0;
+        while at < bytes.len() {
+            let byte = bytes[at];
+            let length = utf8_length(&bytes[at..]);
+            match (byte, length) {
+                (b'"' | b'\\', _) => {
+                    self.byte(b'\\');
+                    self.byte(byte);
                 }
+                (0..=0x1f, _) => {
+                    self.raw(b"\\u00");
+                    self.byte(HEX[usize::from(byte >> 4)]);
+                    self.byte(HEX[usize::from(byte & 0xf)]);
+                }
+                (_, 0) => self.raw(b"\\ufffd"),
+                _ => self.raw(&bytes[at..at + length]),
             }
-            if !chunk.invalid().is_empty() {
-                self.raw(b"\\ufffd");
-            }
+            at += length.max(1);
         }
         self.byte(b'"');
     }
+}
+
+/// The length of the UTF-8 sequence `bytes` starts with (1 for ASCII), or 0 when it starts
+/// with none (a stray continuation byte, an overlong form, a surrogate, past U+10FFFF, or a
+/// sequence cut short).
+fn utf8_length(bytes: &[u8]) -> usize {
+    let (length, least) = match bytes[0] {
+        0..=0x7f => return 1,
+        0xc2..=0xdf => (2, 0x80),
+        0xe0..=0xef => (3, 0x800),
+        0xf0..=0xf4 => (4, 0x1_0000),
+        _ => return 0,
+    };
+    if bytes.len() < length {
+        return 0;
+    }
+    let mut code = u32::from(bytes[0]) & (0x7f >> length);
+    for &byte in &bytes[1..length] {
+        if byte & 0xc0 != 0x80 {
+            return 0;
+        }
+        code = code << 6 | u32::from(byte & 0x3f);
+    }
+    if code < least || code > 0x10_ffff || (0xd800..=0xdfff).contains(&code) {
+        return 0;
+    }
+    length
 }
