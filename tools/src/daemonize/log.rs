@@ -34,8 +34,9 @@ use rustix::fs::{Access, AtFlags, FileType, Mode, OFlags};
 use rustix::io::Errno;
 use ucw_daemon::{Error, Subject};
 
-/// The supervisor's buffer, and the pipe's size: a line shorter than this is never split.
-pub(super) const BUFFER: usize = 16 * 1024;
+/// The supervisor's buffer (in `.bss`: [`crate::rt::log_buffer`]), and the pipe's size: a
+/// line shorter than this is never split.
+pub(super) const BUFFER: usize = crate::rt::LOG_BUFFER;
 
 /// How long a line without its newline waits for the rest before it is written as it is.
 pub(super) const PARTIAL_WAIT: Duration = Duration::from_secs(1);
@@ -117,7 +118,7 @@ pub(super) struct Log<'a> {
     at_line_start: bool,
     /// `buffer[..pending]`: read from the pipe, not written yet.
     pending: usize,
-    buffer: [u8; BUFFER],
+    buffer: &'static mut [u8; BUFFER],
 }
 
 impl<'a> Log<'a> {
@@ -131,6 +132,9 @@ impl<'a> Log<'a> {
             AtFlags::empty(),
         )
         .map_err(|errno| Failure::WriteLogDirectory.system(Subject::LogFile, errno))?;
+        // Handed out once: a second log in one process cannot be (one `--log` per run).
+        let buffer =
+            crate::rt::log_buffer().ok_or_else(|| Failure::CreatePipe.about(Subject::LogFile))?;
         let (reader, writer) = super::supervisor::pipe()?;
         // Never blocks the supervisor; the program's end blocks, as a terminal would.
         rustix::fs::fcntl_setfl(&reader, OFlags::NONBLOCK)
@@ -147,7 +151,7 @@ impl<'a> Log<'a> {
             dropped: 0,
             at_line_start: true,
             pending: 0,
-            buffer: [0; BUFFER],
+            buffer,
         };
         log.open_file()?;
         Ok(log)
