@@ -284,3 +284,38 @@ fn respawn_options_are_checked() {
         );
     }
 }
+
+#[test]
+fn later_incarnations_share_the_log_and_record_their_readiness() {
+    let dir = TempDir::new("respawn-log-ready");
+    let (pid, log) = (dir.join("d.pid"), dir.join("service.log"));
+    // Ready at once (a newline on descriptor 3), then 1 s of life, then a failure.
+    assert_eq!(
+        start(
+            &dir,
+            &pid,
+            &[
+                "--respawn",
+                "--respawn-delay",
+                "0.1",
+                "--respawn-max",
+                "2",
+                "--notify-fd",
+                "3",
+                "--log",
+                text(&log),
+            ],
+            &["/bin/sh", "-c", "echo started; echo >&3; sleep 1; exit 1"],
+        ),
+        Some(0)
+    );
+    // The second incarnation said it was ready too: the status file has it.
+    assert!(eventually(Duration::from_secs(5), || {
+        let keys = json(&dir, &pid);
+        keys["restarts"] == "1" && keys["program_pid"] != "null" && keys["ready"] == "true"
+    }));
+    assert!(eventually(Duration::from_secs(5), || {
+        check(&dir, &pid) == Some(101)
+    }));
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "started\nstarted\n");
+}
