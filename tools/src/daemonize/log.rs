@@ -176,23 +176,26 @@ impl<'a> Log<'a> {
         })
     }
 
-    /// Reads what the pipe holds (a few reads at most) and writes the complete lines.
-    pub(super) fn pump(&mut self) {
+    /// Reads what the pipe holds (a few reads at most) and writes the complete lines;
+    /// returns whether the pipe may hold more (it stopped after [`READS_PER_PUMP`] reads).
+    pub(super) fn pump(&mut self) -> bool {
         for _ in 0..READS_PER_PUMP {
             if self.pending == BUFFER {
                 // A line longer than the buffer: written in pieces.
                 self.flush();
             }
             match rustix::io::read(&self.reader, &mut self.buffer[self.pending..]) {
-                Ok(0) => return,
+                Ok(0) => return false,
                 Ok(count) => {
                     self.pending += count;
                     self.write_lines();
                 }
                 Err(Errno::INTR) => {}
-                Err(_) => return,
+                // EAGAIN: the pipe is empty.
+                Err(_) => return false,
             }
         }
+        true
     }
 
     /// The program has ended: what the pipe still holds, and the last line even without its
@@ -200,9 +203,7 @@ impl<'a> Log<'a> {
     pub(super) fn finish(&mut self) {
         // Bounded: the program's children may still write (the tree rules end them).
         for _ in 0..BUFFER / 512 {
-            let before = self.pending;
-            self.pump();
-            if self.pending == before && self.pipe_is_empty() {
+            if !self.pump() {
                 break;
             }
         }
@@ -221,15 +222,6 @@ impl<'a> Log<'a> {
     pub(super) fn reopen(&mut self) {
         self.file = None;
         let _ = self.open_file();
-    }
-
-    fn pipe_is_empty(&self) -> bool {
-        let mut fds = [rustix::event::PollFd::new(
-            &self.reader,
-            rustix::event::PollFlags::IN,
-        )];
-        let zero = rustix::event::Timespec::default();
-        !matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(1..))
     }
 
     /// Writes the complete lines of the buffer and keeps the rest.

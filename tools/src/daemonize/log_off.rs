@@ -41,7 +41,7 @@ impl<'a> Log<'a> {
         match self.0 {}
     }
 
-    pub(super) fn pump(&mut self) {
+    pub(super) fn pump(&mut self) -> bool {
         match self.0 {}
     }
 

@@ -31,16 +31,22 @@ use rustix::process::Pid;
 use ucw_daemon::daemon::Running;
 use ucw_daemon::signal::{Signal, Signals};
 
-/// The respawn policy's state.
+/// The respawn policy's state; times in nanoseconds (plain integers: `Duration`'s checked
+/// arithmetic costs its panics' code).
 pub(super) struct Respawner {
     when: Respawn,
-    backoff: Backoff,
+    /// `--respawn-delay`, `--respawn-max-delay`, `--respawn-reset`.
+    first_delay: u64,
+    max_delay: u64,
+    reset: u64,
+    /// `--respawn-max`.
+    max: u32,
     /// The next wait.
-    delay: Duration,
+    delay: u64,
     /// Deaths since the start or the last reset.
     deaths: u32,
     /// When the running incarnation started (monotonic).
-    started: Duration,
+    started: u64,
 }
 
 impl Respawner {
@@ -49,10 +55,21 @@ impl Respawner {
         if !cfg!(feature = "respawn") || when == Respawn::Never {
             return None;
         }
+        let nanoseconds = |duration: Duration| {
+            duration
+                .as_secs()
+                .saturating_mul(NANOSECONDS)
+                .saturating_add(u64::from(duration.subsec_nanos()))
+        };
+        let max_delay = nanoseconds(backoff.max_delay);
+        let first_delay = nanoseconds(backoff.delay).min(max_delay);
         Some(Self {
             when,
-            backoff,
-            delay: backoff.delay.min(backoff.max_delay),
+            first_delay,
+            max_delay,
+            reset: nanoseconds(backoff.reset),
+            max: backoff.max,
+            delay: first_delay,
             deaths: 0,
             started: now(),
         })
@@ -65,36 +82,37 @@ impl Respawner {
 
     /// The program ended as `ended`; `stop` says whether a stop signal has arrived. Returns
     /// how long to wait before the next incarnation, or `None` when the service ends.
-    pub(super) fn after(&mut self, ended: Ended, stop: bool) -> Option<Duration> {
+    pub(super) fn after(&mut self, ended: Ended, stop: bool) -> Option<u64> {
         if stop || (self.when == Respawn::OnFailure && matches!(ended, Ended::Exited(0))) {
             return None;
         }
-        if now().saturating_sub(self.started) >= self.backoff.reset {
+        if now().saturating_sub(self.started) >= self.reset {
             self.deaths = 0;
-            self.delay = self.backoff.delay.min(self.backoff.max_delay);
+            self.delay = self.first_delay;
         }
-        self.deaths += 1;
-        if self.backoff.max != 0 && self.deaths >= self.backoff.max {
+        self.deaths = self.deaths.saturating_add(1);
+        if self.max != 0 && self.deaths >= self.max {
             return None;
         }
         let pause = self.delay;
-        self.delay = (self.delay * 2).min(self.backoff.max_delay);
+        self.delay = self.delay.saturating_mul(2).min(self.max_delay);
         Some(pause)
     }
 }
 
-/// Waits `pause` between incarnations, reading the signals (a stop signal ends the wait and
-/// the service: `false`) and the log's pipe (what the ended incarnation's leftovers wrote).
-pub(super) fn wait(signals: &Signals, mut log: Option<&mut Log<'_>>, pause: Duration) -> bool {
-    let end = now() + pause;
+/// Waits `pause` nanoseconds between incarnations, reading the signals (a stop signal ends
+/// the wait and the service: `false`) and the log's pipe (what the ended incarnation's
+/// leftovers wrote).
+pub(super) fn wait(signals: &Signals, mut log: Option<&mut Log<'_>>, pause: u64) -> bool {
+    let end = now().saturating_add(pause);
     loop {
         let left = end.saturating_sub(now());
-        if left.is_zero() {
+        if left == 0 {
             return true;
         }
         let timeout = Timespec {
-            tv_sec: left.as_secs() as i64,
-            tv_nsec: i64::from(left.subsec_nanos()),
+            tv_sec: (left / NANOSECONDS) as i64,
+            tv_nsec: (left % NANOSECONDS) as i64,
         };
         let mut fds = [
             PollFd::new(signals, PollFlags::IN),
@@ -112,7 +130,7 @@ pub(super) fn wait(signals: &Signals, mut log: Option<&mut Log<'_>>, pause: Dura
             count == 2 && !fds[1].revents().is_empty(),
         );
         if let (true, Some(log)) = (logged, log.as_mut()) {
-            log.pump();
+            let _ = log.pump();
         }
         if !signalled {
             continue;
@@ -132,9 +150,17 @@ pub(super) fn wait(signals: &Signals, mut log: Option<&mut Log<'_>>, pause: Dura
     }
 }
 
-/// Monotonic time (zero if the clock cannot be read, which a real system call never refuses).
-fn now() -> Duration {
-    ucw_daemon::monotonic_time().unwrap_or(Duration::ZERO)
+/// Nanoseconds in a second.
+const NANOSECONDS: u64 = 1_000_000_000;
+
+/// Monotonic time in nanoseconds (zero if the clock cannot be read, which a real system call
+/// never refuses).
+fn now() -> u64 {
+    ucw_daemon::monotonic_time().map_or(0, |time| {
+        time.as_secs()
+            .saturating_mul(NANOSECONDS)
+            .saturating_add(u64::from(time.subsec_nanos()))
+    })
 }
 
 /// What follows a death under `--respawn`.

@@ -212,7 +212,7 @@ impl Job<'_> {
             );
             if let Some(log) = &mut log {
                 if logged {
-                    log.pump();
+                    let _ = log.pump();
                 } else if quiet {
                     // A line without its newline has waited long enough.
                     log.flush();
