@@ -1512,39 +1512,11 @@ mod soak {
                     .is_ok_and(|said| said == [Said::StillHeldByOthers])
                 && std::env::var_os("UCW_SOAK_STRICT").is_none()
                 && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
-            // The open bug of tests/README.md (Findings): a supervisor killed at
-            // `supervisor-program-exited` after a STOP's SIGCONT let it empty the PID file, but
-            // before it unlocked it, leaves the program's child holding the lock of an empty
-            // file: BUSY for ever, and STOP does not escalate on BUSY. Known, so tolerated
-            // (`UCW_SOAK_STRICT=1`: a violation); the test then kills what is left itself.
+            // (A supervisor killed while it ended its program's tree leaves the file empty
+            // and locked by what is left: STOP's escalation on BUSY kills those holders, so
+            // this STOP must succeed like any other; tests/README.md, Findings.)
             join(&mut orphans);
-            let wedged = orphaned.cause == "supervisor-program-exited"
-                && stop.code == Some(102)
-                && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
-                    .is_ok_and(|said| said == [Said::BusyTimeout])
-                && instance.pid_file_text().is_some_and(|text| text.is_empty())
-                && orphans
-                    .iter()
-                    .any(|orphan| orphan.holds(&instance.pid_file))
-                && std::env::var_os("UCW_SOAK_STRICT").is_none();
-            if wedged {
-                self.count(
-                    &self.cleanups,
-                    "STOP -> exit 102: an empty PID file locked by the killed supervisor's \
-                     leftovers (open bug; the test kills them)"
-                        .to_string(),
-                );
-                self.note(
-                    instance,
-                    format!("open bug: {orphans:?} keep an empty PID file locked"),
-                );
-                for orphan in orphans.iter().filter(|orphan| orphan.alive()) {
-                    if let Some(target) = rustix::process::Pid::from_raw(orphan.pid) {
-                        let _ =
-                            rustix::process::kill_process(target, rustix::process::Signal::KILL);
-                    }
-                }
-            } else if killed_late {
+            if killed_late {
                 self.count(
                     &self.cleanups,
                     "STOP -> exit 102 (the killed let go of the lock after its deadline)"
