@@ -105,6 +105,10 @@ mod soak {
     const CLEANUP_TIMEOUT: u64 = 1;
     /// `--timeout` of a worker's STOP, and of every other worker run (see the module docs).
     const STOP_TIMEOUT: u64 = 3;
+    /// `--kill-tree-after` of every supervisor: a `child=` program's child never reads
+    /// SIGTERM, so the supervisor SIGKILLs it after this grace; the file is BUSY meanwhile,
+    /// which must stay well within what the oracle grants a step for itself.
+    const KILL_TREE_AFTER: &str = "0.1";
     const TIMEOUT: u64 = 5;
     /// How long after its deadline a controller may still run, beyond the scaled margin:
     /// START gives a launcher it killed at the deadline up to 1 s to let go of the PID file
@@ -683,6 +687,8 @@ mod soak {
                     daemonize_tool(),
                     "--pid-file",
                     pid_file,
+                    "--kill-tree-after",
+                    KILL_TREE_AFTER,
                     "--",
                     fixture,
                     sentinel,
@@ -701,6 +707,8 @@ mod soak {
             let mut args = vec![
                 "--pid-file",
                 instance.pid_file.to_str().unwrap(),
+                "--kill-tree-after",
+                KILL_TREE_AFTER,
                 "--",
                 fixture.to_str().unwrap(),
                 instance.sentinel.to_str().unwrap(),
@@ -1773,9 +1781,10 @@ mod soak {
                 | Said::LauncherKilled
                 | Said::DidNotLock
                 | Said::DidNotWritePid => action == "--start",
+                // START waits on a BUSY file too (docs/design.md §3).
+                Said::BusyTimeout => action == "--stop" || action == "--start",
                 Said::StopTimeout
                 | Said::StopTimeoutAfterKill
-                | Said::BusyTimeout
                 | Said::HeldByOthers
                 | Said::StillHeldByOthers => action == "--stop",
                 Said::NotHolding => action == "--stop" || action == "--reload",
