@@ -363,6 +363,9 @@ fn supervised_child_outliving_the_program_is_ended_before_the_pid_file_is_releas
     start_shell(&dir, &pid_file, &script);
     let supervisor = pid_in(&pid_file);
     assert_eq!(check(&dir, &pid_file), RUNNING);
+    wait_for("the program to record its child", || {
+        fs::read_to_string(&orphan_file).is_ok_and(|text| text.ends_with('\n'))
+    });
     let orphan: i32 = fs::read_to_string(&orphan_file)
         .unwrap()
         .trim()

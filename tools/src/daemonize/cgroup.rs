@@ -49,7 +49,9 @@ pub(super) struct Cgroup<'a> {
 impl<'a> Cgroup<'a> {
     /// Creates (or takes, when it exists and is empty) the cgroup directory `path`; `owner`
     /// is the daemon's uid and gid under `--user`, who must be able to write DIR's parent and
-    /// is given DIR.
+    /// is given DIR. Never inlined: its path buffer would enlarge the launcher's frame, whose
+    /// touched pages the supervisor inherits.
+    #[inline(never)]
     pub(super) fn create(path: &'a CStr, owner: Option<(u32, u32)>) -> Result<Self, Error> {
         let refuse = |failure: Failure| failure.about(Subject::Cgroup);
         let system = |failure: Failure, errno| failure.system(Subject::Cgroup, errno);

@@ -10,7 +10,8 @@
 //! This file owns the writing. The launcher opens the file before the credential switch
 //! (`Daemon::open_status_file`: the PID file's rules); the supervisor keeps the descriptor and
 //! rewrites the file in place (`pwrite` + `ftruncate`) under `flock(LOCK_EX)` on it, so a
-//! reader, which takes `LOCK_SH`, never sees half a rewrite. A line is one entry of
+//! reader, which takes `LOCK_SH`, never sees half a rewrite (a reader reads at most 4,352
+//! bytes: a path of up to 4,095 and short lines). A line is one entry of
 //! [`LINES`]. It must never block on anything but that lock, never allocate, and never write a
 //! line it cannot write whole.
 
@@ -84,9 +85,6 @@ const LINES: &[Line] = &[
     }),
 ];
 
-/// Bytes of the file: what a reader reads (a path of up to 4,095 bytes and short lines).
-const CAPACITY: usize = 4096 + 256;
-
 /// The status file, open for the supervisor.
 pub(super) struct StatusFile {
     fd: OwnedFd,
@@ -97,43 +95,45 @@ impl StatusFile {
         Self { fd }
     }
 
-    /// Rewrites the file with `status`; a value that does not fit leaves its line out.
+    /// Rewrites the file with `status`, line by line at increasing offsets (no buffer of the
+    /// whole file: the supervisor's stack stays small), then cuts it to what was written; a
+    /// value with a newline leaves its line out.
     pub(super) fn write(&self, status: &Status<'_>) -> Result<(), Errno> {
-        let mut text = [0u8; CAPACITY];
-        let mut length = 0;
-        for (key, value) in LINES {
-            let mut digits = [0u8; 20];
-            let mut tagged = [0u8; 16];
-            let value = match value(status) {
-                Value::Absent => continue,
-                Value::Text(text) => text,
-                Value::Number(number) => decimal(&mut digits, number),
-                Value::Tagged(word, number) => {
-                    let number = decimal(&mut digits, u64::from(number));
-                    tagged[..word.len()].copy_from_slice(word);
-                    tagged[word.len()..word.len() + number.len()].copy_from_slice(number);
-                    &tagged[..word.len() + number.len()]
+        self.locked(|fd| {
+            let mut offset = 0;
+            for (key, value) in LINES {
+                let mut digits = [0u8; 20];
+                let mut tagged = [0u8; 16];
+                let value = match value(status) {
+                    Value::Absent => continue,
+                    Value::Text(text) => text,
+                    Value::Number(number) => decimal(&mut digits, number),
+                    Value::Tagged(word, number) => {
+                        let number = decimal(&mut digits, u64::from(number));
+                        tagged[..word.len()].copy_from_slice(word);
+                        tagged[word.len()..word.len() + number.len()].copy_from_slice(number);
+                        &tagged[..word.len() + number.len()]
+                    }
+                };
+                if value.contains(&b'\n') {
+                    continue;
                 }
-            };
-            let end = length + key.len() + 1 + value.len() + 1;
-            if end > text.len() || value.contains(&b'\n') {
-                continue;
+                for part in [*key, b"=", value, b"\n"] {
+                    write_at(fd, part, offset)?;
+                    offset += part.len() as u64;
+                }
             }
-            for part in [*key, b"=", value, b"\n"] {
-                text[length..length + part.len()].copy_from_slice(part);
-                length += part.len();
-            }
-        }
-        self.replace(&text[..length])
+            rustix::fs::ftruncate(fd, offset)
+        })
     }
 
     /// Empties the file: nothing it said holds any more.
     pub(super) fn clear(&self) {
-        let _ = self.replace(b"");
+        let _ = self.locked(|fd| rustix::fs::ftruncate(fd, 0));
     }
 
-    /// `content` in place of what the file holds, under `LOCK_EX`.
-    fn replace(&self, content: &[u8]) -> Result<(), Errno> {
+    /// Runs `change` on the file under `LOCK_EX`.
+    fn locked(&self, change: impl FnOnce(&OwnedFd) -> Result<(), Errno>) -> Result<(), Errno> {
         loop {
             match rustix::fs::flock(&self.fd, FlockOperation::LockExclusive) {
                 Ok(()) => break,
@@ -141,18 +141,17 @@ impl StatusFile {
                 Err(errno) => return Err(errno),
             }
         }
-        let written = write_at_start(&self.fd, content)
-            .and_then(|()| rustix::fs::ftruncate(&self.fd, content.len() as u64));
+        let changed = change(&self.fd);
         let _ = rustix::fs::flock(&self.fd, FlockOperation::Unlock);
-        written
+        changed
     }
 }
 
-/// `pwrite`s all of `content` at offset 0.
-fn write_at_start(fd: &OwnedFd, content: &[u8]) -> Result<(), Errno> {
+/// `pwrite`s all of `content` at `offset`.
+fn write_at(fd: &OwnedFd, content: &[u8], offset: u64) -> Result<(), Errno> {
     let mut written = 0;
     while written < content.len() {
-        match rustix::io::pwrite(fd.as_fd(), &content[written..], written as u64) {
+        match rustix::io::pwrite(fd.as_fd(), &content[written..], offset + written as u64) {
             Ok(0) => return Err(Errno::IO),
             Ok(count) => written += count,
             Err(Errno::INTR) => {}

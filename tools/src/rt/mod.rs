@@ -235,15 +235,10 @@ pub fn adopt_pipe(number: u32) -> Option<OwnedFd> {
 }
 
 /// When standard input is a terminal, makes this process's group the terminal's foreground
-/// group (`tcsetpgrp`): for the program's child under `--init`, which leads its own group and
-/// has SIGTTOU blocked (so a background group may do this).
+/// group: for the program's child under `--init`, which leads its own group and has SIGTTOU
+/// blocked (so a background group may do this). Not a terminal (ENOTTY), or not ours: nothing.
 pub fn take_terminal() {
-    // SAFETY: descriptor 0 is only borrowed for the two calls below, and nothing in this
-    // single-threaded process closes it meanwhile.
-    let stdin = unsafe { rustix::stdio::stdin() };
-    if rustix::termios::isatty(stdin) {
-        let _ = rustix::termios::tcsetpgrp(stdin, rustix::process::getpid());
-    }
+    let _ = sys::set_foreground_group(0, rustix::process::getpid());
 }
 
 /// Bytes of [`log_buffer`].

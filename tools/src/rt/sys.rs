@@ -1,7 +1,7 @@
 //! The few system calls only the tools make, which neither rustix nor the library's public face
 //! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
 //! number, another process's group or session (which may be 0), `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
-//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`.
+//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`, and a terminal's foreground group.
 //!
 //! This file owns raw kernel entry for the tools and nothing else: every function names its
 //! system call, converts `-errno` into [`Errno`] and keeps no state. The per-architecture
@@ -233,4 +233,32 @@ pub fn receive_datagram(
             pidfd_failed,
         }),
     ))
+}
+
+/// `ioctl(fd, TIOCSPGRP, &group)` (what `tcsetpgrp` does): makes `group` the foreground process
+/// group of the terminal on descriptor `fd`; ENOTTY when it is no terminal.
+///
+/// # References
+/// [ioctl_tty(2)](https://man7.org/linux/man-pages/man2/ioctl_tty.2.html),
+/// [tcsetpgrp(3)](https://man7.org/linux/man-pages/man3/tcsetpgrp.3.html)
+pub fn set_foreground_group(fd: u32, group: rustix::process::Pid) -> Result<(), Errno> {
+    /// `TIOCSPGRP` (the asm-generic number, which x86_64 and aarch64 share).
+    const TIOCSPGRP: usize = 0x5410;
+    let group: i32 = group.as_raw_nonzero().get();
+    // SAFETY: the pointer references a live `i32` that the kernel only reads; `fd` is a plain
+    // integer (a closed or non-terminal descriptor only makes the call fail).
+    unsafe {
+        call(
+            kernel::__NR_ioctl,
+            [
+                fd as usize,
+                TIOCSPGRP,
+                &group as *const i32 as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
+    }
 }
