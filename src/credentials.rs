@@ -239,7 +239,7 @@ impl<'g> Credentials<'g> {
     /// The supplementary groups to set (sorted, primary gid included; empty when no group
     /// changes).
     pub fn groups(&self) -> &[Gid] {
-        self.groups.as_slice()
+        &self.groups
     }
 
     /// The user's name, when the user was found in passwd.
@@ -294,7 +294,7 @@ impl<'g> Credentials<'g> {
             let gid_unchanged =
                 rustix::process::getgid() == gid && rustix::process::getegid() == gid;
             if was_root || !gid_unchanged {
-                rustix::thread::set_thread_groups(self.groups.as_slice())
+                rustix::thread::set_thread_groups(&self.groups)
                     .map_err(|errno| Error::system(Message::SetGroups, Subject::Group, errno))?;
             }
             // Always, even to the ids we already have: this also replaces a saved set-group-ID

@@ -111,6 +111,31 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The guard file that goes with `pid_file` when none is given: `X.pid` → `X.lock`, the rule
+/// of LibUCW's control tool and of `ucw-daemon-control`, so that a program and the tools
+/// serialise on the same file. Built in `buffer`, which needs the PID file's length plus two
+/// bytes (`[0; 4096]`, Linux's `PATH_MAX`, holds every path `open` accepts).
+///
+/// `None` when the name does not end in `.pid` (such a daemon needs its guard file named)
+/// or when `buffer` is too short.
+///
+/// ```
+/// use ucw_daemon::control::default_guard_file;
+///
+/// let mut buffer = [0; 64];
+/// let guard = default_guard_file(c"/run/web.pid", &mut buffer);
+/// assert_eq!(guard, Some(c"/run/web.lock"));
+/// assert_eq!(default_guard_file(c"/run/web.state", &mut [0; 64]), None);
+/// ```
+pub fn default_guard_file<'b>(pid_file: &CStr, buffer: &'b mut [u8]) -> Option<&'b CStr> {
+    let stem = pid_file.to_bytes().strip_suffix(b".pid")?;
+    let length = stem.len() + b".lock\0".len();
+    let name = buffer.get_mut(..length)?;
+    name[..stem.len()].copy_from_slice(stem);
+    name[stem.len()..].copy_from_slice(b".lock\0");
+    CStr::from_bytes_with_nul(name).ok()
+}
+
 impl Context for Params<'_> {
     /// The PID file's and the guard file's paths, and the program's name.
     fn name(&self, subject: Subject) -> Option<&[u8]> {
