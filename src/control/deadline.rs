@@ -96,16 +96,34 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<b
 /// `flock(LOCK_EX)`: blocking without a deadline, else `LOCK_EX|LOCK_NB` with backoff until
 /// the deadline, with one last try after it (`Ok(false)` then).
 pub(crate) fn lock_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
+    use FlockOperation::{LockExclusive, NonBlockingLockExclusive};
+    take_within(fd, deadline, LockExclusive, NonBlockingLockExclusive)
+}
+
+/// [`lock_within`] for a shared lock (`LOCK_SH`): what a reader may take on a descriptor
+/// opened read-only.
+pub(crate) fn lock_shared_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
+    use FlockOperation::{LockShared, NonBlockingLockShared};
+    take_within(fd, deadline, LockShared, NonBlockingLockShared)
+}
+
+/// `blocking` without a deadline, else `once` (its non-blocking form) with backoff.
+fn take_within(
+    fd: BorrowedFd<'_>,
+    deadline: &Deadline,
+    blocking: FlockOperation,
+    once: FlockOperation,
+) -> Result<bool, Errno> {
     if !deadline.is_limited() {
-        return pidfile::lock(fd, FlockOperation::LockExclusive);
+        return pidfile::lock(fd, blocking);
     }
     let mut step = FIRST_PAUSE;
     loop {
-        if pidfile::lock(fd, FlockOperation::NonBlockingLockExclusive)? {
+        if pidfile::lock(fd, once)? {
             return Ok(true);
         }
         if !deadline.pause(&mut step) {
-            return pidfile::lock(fd, FlockOperation::NonBlockingLockExclusive);
+            return pidfile::lock(fd, once);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! The daemon-control protocol (DESIGN.md §3): CHECK, START, STOP and SIGNAL on a
+//! The daemon-control protocol (docs/design.md §3): CHECK, START, STOP and SIGNAL on a
 //! daemon identified by its PID file, serialised by a guard file.
 //!
 //! This module owns the decisions of the action table: what each action does for each class
@@ -148,7 +148,7 @@ impl Context for Params<'_> {
     }
 }
 
-/// Performs `params.action` as the action table of DESIGN.md §3 (repeated in the crate docs)
+/// Performs `params.action` as the action table of docs/design.md §3 (repeated in the crate docs)
 /// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
 /// acts on the class.
 ///
@@ -168,6 +168,7 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
     Ok(Outcome {
         status,
         pid,
+        snapshot: guard.is_snapshot(),
         _guard: guard.into_fd(),
     })
 }
@@ -186,8 +187,15 @@ pub struct Outcome {
     /// RESTART; `None` after STOP, and when no daemon (or one still starting, with no PID
     /// yet) was seen.
     pub pid: Option<Pid>,
-    /// The locked guard; closing it (the drop) releases the lock.
-    _guard: OwnedFd,
+    /// CHECK only: no guard file could be opened (docs/design.md §3, CHECK where it cannot
+    /// write: the guard is missing or unreadable in a place the caller cannot write), so the
+    /// status is a snapshot of the PID file taken without serialisation. It can see a START
+    /// that is about to fail as running, or a daemon that has just died as stale before its
+    /// STOP empties the file. `false` whenever the guard was held (exclusively, or shared by a
+    /// CHECK through a read-only descriptor).
+    pub snapshot: bool,
+    /// The locked guard (`None` for a snapshot); closing it (the drop) releases the lock.
+    _guard: Option<OwnedFd>,
 }
 /// The action table, once the guard is held and the PID file classified: the status, and the
 /// running daemon's PID when the action saw or started one.
