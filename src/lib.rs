@@ -98,8 +98,10 @@ mod failpoint;
 
 pub use error::{Context, Error, ErrorKind, Subject};
 
-// The README's Rust examples compile as doc tests (with the `std` feature: they are std
-// programs that fork with `Fork::std()`; tests/run-all runs them).
-#[cfg(all(doctest, feature = "std"))]
+// The repository README's Rust examples compile as doc tests (with the `std` feature: they
+// are std programs that fork with `Fork::std()`; tests/run-all runs them). The published
+// crate has no README.md (its page is docs/library.md): build.rs sets `ucw_readme` only
+// where it is.
+#[cfg(all(doctest, feature = "std", ucw_readme))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;
