@@ -59,11 +59,12 @@ fn build_examples(
         .arg(profile)
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-    // A cross build lives in <target>/<triple>/<profile>.
+    // A cross build lives in <target>/<triple>/<profile>; a target directory of its own
+    // (cargo marks each with CACHEDIR.TAG) may have a hyphen too (target/gnu-ld).
     if let Some(triple) = target_dir
         .file_name()
         .and_then(|name| name.to_str())
-        .filter(|name| name.contains('-'))
+        .filter(|name| name.contains('-') && !target_dir.join("CACHEDIR.TAG").exists())
         .map(str::to_owned)
     {
         if target_dir
