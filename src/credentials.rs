@@ -1,7 +1,7 @@
 //! Resolving a user and/or group (names or `#id`) into the exact credentials a daemon will
 //! run with, and switching to them irreversibly.
 //!
-//! This module owns the credential rules of DESIGN.md §6 (initgroups semantics, explicit
+//! This module owns the credential rules of docs/design.md §6 (initgroups semantics, explicit
 //! group, `#uid`, group alone) and the order and proof of the switch (setgroups →
 //! setresgid → setresuid, ambient capabilities cleared, regaining root proven impossible).
 //! It must never allocate, never switch a multi-threaded process through its public entry

@@ -1,5 +1,5 @@
 //! The PID file and the guard file: opening them safely, locking them, reading and writing
-//! the PID, and classifying what a controller sees (DESIGN.md §2).
+//! the PID, and classifying what a controller sees (docs/design.md §2).
 //!
 //! This module owns every `open`, `flock`, `read` and `write` of those two files and the
 //! checks that make them safe to trust: no symlinks, regular files with exactly one link,
@@ -305,7 +305,7 @@ impl PidFile {
     }
 }
 
-/// What a controller finds at the PID-file path (DESIGN.md §2, without the ERROR row, which is
+/// What a controller finds at the PID-file path (docs/design.md §2, without the ERROR row, which is
 /// the `Err` of [`inspect`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PidState {
@@ -330,7 +330,7 @@ pub struct Inspection {
     pub file: FileId,
 }
 
-/// Classifies the content of a PID file according to DESIGN.md §2. `locked` says whether
+/// Classifies the content of a PID file according to docs/design.md §2. `locked` says whether
 /// another process holds the lock; `content` is at most [`READ_LIMIT`] bytes as read.
 pub fn classify(locked: bool, content: &[u8]) -> Result<PidState> {
     if !locked {

@@ -1,4 +1,4 @@
-//! The one deadline of an action (DESIGN.md §3) and the waits it bounds: a descriptor
+//! The one deadline of an action (docs/design.md §3) and the waits it bounds: a descriptor
 //! becoming readable (a pidfd, a pipe), a lock becoming free, a backoff pause.
 //!
 //! This file owns how time is measured and slept: the monotonic clock through a real system

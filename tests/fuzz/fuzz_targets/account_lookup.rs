@@ -45,7 +45,7 @@ fn id_field(text: &[u8]) -> Option<u32> {
     parse_id(text)
 }
 
-/// An id as DESIGN.md §6 has it: decimal digits only, at most 4,294,967,294.
+/// An id as docs/design.md §6 has it: decimal digits only, at most 4,294,967,294.
 fn parse_id(text: &[u8]) -> Option<u32> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
