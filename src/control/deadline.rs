@@ -97,18 +97,13 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<b
 /// the deadline, with one last try after it (`Ok(false)` then).
 pub(crate) fn lock_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
     use FlockOperation::{LockExclusive, NonBlockingLockExclusive};
-    take_within(fd, deadline, LockExclusive, NonBlockingLockExclusive)
+    flock_within(fd, deadline, LockExclusive, NonBlockingLockExclusive)
 }
 
-/// [`lock_within`] for a shared lock (`LOCK_SH`): what a reader may take on a descriptor
-/// opened read-only.
-pub(crate) fn lock_shared_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
-    use FlockOperation::{LockShared, NonBlockingLockShared};
-    take_within(fd, deadline, LockShared, NonBlockingLockShared)
-}
-
-/// `blocking` without a deadline, else `once` (its non-blocking form) with backoff.
-fn take_within(
+/// [`lock_within`] for any lock: `blocking` without a deadline, else `once` (its
+/// non-blocking form, such as `LOCK_SH|LOCK_NB` for the shared lock a reader may take on a
+/// descriptor opened read-only) with backoff.
+pub(crate) fn flock_within(
     fd: BorrowedFd<'_>,
     deadline: &Deadline,
     blocking: FlockOperation,

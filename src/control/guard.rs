@@ -10,7 +10,7 @@
 //! never write the guard file, never wait for its lock longer than the action's deadline,
 //! and never let an action other than CHECK go on without the guard held exclusively.
 
-use super::deadline::{lock_shared_within, lock_within, Deadline};
+use super::deadline::{flock_within, Deadline};
 use super::{Action, Params, Status};
 use crate::error::{Error, Message, Result, Subject};
 use crate::pidfile::{self, FileId, Owner, PidState};
@@ -31,14 +31,6 @@ pub(crate) struct Guard<'p> {
     deadline: Deadline,
 }
 
-/// Errors of a read-write open of the guard that its caller cannot fix and that leave a
-/// reader's way open: the file system is read-only (EROFS), the directory or an existing
-/// guard is another user's (EACCES), or a security module says no (EPERM). Never ELOOP (a
-/// symbolic link is refused) nor ENOENT (a missing directory is a configuration error).
-fn read_only_place(errno: Errno) -> bool {
-    matches!(errno, Errno::ROFS | Errno::ACCESS | Errno::PERM)
-}
-
 impl<'p> Guard<'p> {
     /// Opens (creating it `0600`), checks and locks the guard file, waiting at most
     /// `params.timeout`, which starts the action's one deadline.
@@ -48,67 +40,75 @@ impl<'p> Guard<'p> {
     /// `inspect` returns anyway; before any wait for the lock it is checked with an extra
     /// `lstat`, so a misconfigured guard never blocks on a running daemon's lock.
     ///
-    /// CHECK, where the guard cannot be opened read-write for a reason in
-    /// [`read_only_place`], opens an existing guard read-only (with the same checks) and
-    /// takes its lock shared: it still waits for a START or STOP in progress, and many CHECKs
-    /// may look at once. When no guard can be opened at all (missing, unreadable), CHECK goes
-    /// on without one: its look at the PID file is a snapshot ([`Guard::is_snapshot`]).
+    /// CHECK, where the guard cannot be opened read-write for a reason the caller cannot fix
+    /// (EROFS: a read-only mount; EACCES: a directory or guard of another user; EPERM: a
+    /// security module; never ELOOP, a symbolic link, nor ENOENT, a missing directory), opens
+    /// an existing guard read-only (with the same checks) and takes its lock shared: it still
+    /// waits for a START or STOP in progress, and many CHECKs may look at once. When no guard
+    /// can be opened at all (missing, unreadable), CHECK goes on without one: its look at the
+    /// PID file is a snapshot ([`Guard::is_snapshot`]).
     pub(crate) fn take(params: &'p Params<'p>) -> Result<Self> {
         let deadline = Deadline::start(params.timeout);
-        let subject = Subject::GuardFile;
-        let (fd, exclusive) =
-            match pidfile::open_file(params.guard_file, OFlags::RDWR | OFlags::CREATE) {
-                Ok(fd) => (fd, true),
-                Err(errno) if params.action == Action::Check && read_only_place(errno) => {
-                    match pidfile::open_file(params.guard_file, OFlags::RDONLY) {
-                        Ok(fd) => (fd, false),
-                        Err(Errno::NOENT | Errno::ACCESS | Errno::PERM) => {
-                            return Ok(Guard {
-                                fd: None,
-                                file: FileId::default(),
-                                params,
-                                deadline,
-                            })
-                        }
-                        Err(errno) => return Err(pidfile::open_error(subject, errno)),
-                    }
-                }
-                Err(errno) => return Err(pidfile::open_error(subject, errno)),
-            };
-        let stat = pidfile::check_opened(fd.as_fd(), subject, Owner::RootOrUs)?;
-        let guard = Guard {
-            fd: Some(fd),
-            file: FileId::of(&stat),
+        let read_only = OFlags::RDONLY;
+        let mut flags = OFlags::RDWR | OFlags::CREATE;
+        let mut guard = Guard {
+            fd: None,
+            file: FileId::default(),
             params,
             deadline,
         };
-        guard.lock(exclusive)?;
+        loop {
+            match pidfile::open_file(params.guard_file, flags) {
+                Ok(fd) => {
+                    guard.file = FileId::of(&pidfile::check_opened(
+                        fd.as_fd(),
+                        Subject::GuardFile,
+                        Owner::RootOrUs,
+                    )?);
+                    guard.fd = Some(fd);
+                    break;
+                }
+                Err(Errno::ROFS | Errno::ACCESS | Errno::PERM)
+                    if params.action == Action::Check && flags != read_only =>
+                {
+                    flags = read_only
+                }
+                // No guard can be opened at all: CHECK's snapshot.
+                Err(Errno::NOENT | Errno::ACCESS | Errno::PERM) if flags == read_only => {
+                    return Ok(guard)
+                }
+                Err(errno) => return Err(pidfile::open_error(Subject::GuardFile, errno)),
+            }
+        }
+        guard.lock(flags == read_only)?;
         Ok(guard)
     }
 
-    /// Takes the guard's lock, exclusive or shared, within the deadline.
-    fn lock(&self, exclusive: bool) -> Result<()> {
+    /// Takes the guard's lock, shared (a CHECK's read-only descriptor) or exclusive, within
+    /// the deadline.
+    fn lock(&self, shared: bool) -> Result<()> {
         let Some(fd) = self.fd.as_ref().map(AsFd::as_fd) else {
             return Ok(());
         };
-        let lock_error = |errno| Error::system(Message::Lock, Subject::GuardFile, errno);
-        let once = if exclusive {
-            FlockOperation::NonBlockingLockExclusive
+        let (blocking, once) = if shared {
+            (
+                FlockOperation::LockShared,
+                FlockOperation::NonBlockingLockShared,
+            )
         } else {
-            FlockOperation::NonBlockingLockShared
+            (
+                FlockOperation::LockExclusive,
+                FlockOperation::NonBlockingLockExclusive,
+            )
         };
+        let lock_error = |errno| Error::system(Message::Lock, Subject::GuardFile, errno);
         if pidfile::lock(fd, once).map_err(lock_error)? {
             return Ok(());
         }
         if let Ok(pid_stat) = rustix::fs::lstat(self.params.pid_file) {
             self.refuse_if_pid_file(FileId::of(&pid_stat))?;
         }
-        let locked = if exclusive {
-            lock_within(fd, &self.deadline)
-        } else {
-            lock_shared_within(fd, &self.deadline)
-        };
-        if locked.map_err(lock_error)? {
+        if flock_within(fd, &self.deadline, blocking, once).map_err(lock_error)? {
             return Ok(());
         }
         Err(Error::new(Message::GuardTimeout, Subject::GuardFile)

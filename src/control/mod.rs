@@ -133,7 +133,8 @@ pub fn default_guard_file<'b>(pid_file: &CStr, buffer: &'b mut [u8]) -> Option<&
     let name = buffer.get_mut(..length)?;
     name[..stem.len()].copy_from_slice(stem);
     name[stem.len()..].copy_from_slice(b".lock\0");
-    CStr::from_bytes_with_nul(name).ok()
+    // The first NUL is the one just written (`stem` comes from a `CStr`).
+    CStr::from_bytes_until_nul(name).ok()
 }
 
 impl Context for Params<'_> {
