@@ -1,4 +1,4 @@
-//! The daemon-control protocol (DESIGN.md §3): CHECK, START, STOP and SIGNAL on a
+//! The daemon-control protocol (docs/design.md §3): CHECK, START, STOP and SIGNAL on a
 //! daemon identified by its PID file, serialised by a guard file.
 //!
 //! This module owns the decisions of the action table: what each action does for each class
@@ -22,7 +22,6 @@ mod status;
 mod stop;
 
 pub use crate::exec::StringList;
-pub use report::{DaemonState, LastExit, Report};
 
 use crate::error::{Context, Result, Subject};
 use crate::pidfile::{Inspection, PidState};
@@ -93,6 +92,11 @@ pub struct Params<'a> {
     /// STOP: when the deadline expires, SIGKILL the daemon's process group and wait again
     /// (bounded by another `timeout`, at least a second) instead of failing.
     pub escalate: bool,
+    /// CHECK: tell everything (`ucw-daemon-control --check --json`): besides the status and
+    /// the PID, the [`Outcome`]'s `since` and what a `ucw-daemonize` supervisor publishes in
+    /// its status file (docs/design.md §5). Costs more system calls (the lock proof reads
+    /// `/proc`); what cannot be known stays `None`, never an error.
+    pub report: bool,
 }
 
 impl<'a> Params<'a> {
@@ -111,8 +115,35 @@ impl<'a> Params<'a> {
             signal: None,
             timeout: None,
             escalate: false,
+            report: false,
         }
     }
+}
+
+/// The guard file that goes with `pid_file` when none is given: `X.pid` → `X.lock`, the rule
+/// of LibUCW's control tool and of `ucw-daemon-control`, so that a program and the tools
+/// serialise on the same file. Built in `buffer`, which needs the PID file's length plus two
+/// bytes (`[0; 4096]`, Linux's `PATH_MAX`, holds every path `open` accepts).
+///
+/// `None` when the name does not end in `.pid` (such a daemon needs its guard file named)
+/// or when `buffer` is too short.
+///
+/// ```
+/// use ucw_daemon::control::default_guard_file;
+///
+/// let mut buffer = [0; 64];
+/// let guard = default_guard_file(c"/run/web.pid", &mut buffer);
+/// assert_eq!(guard, Some(c"/run/web.lock"));
+/// assert_eq!(default_guard_file(c"/run/web.state", &mut [0; 64]), None);
+/// ```
+pub fn default_guard_file<'b>(pid_file: &CStr, buffer: &'b mut [u8]) -> Option<&'b CStr> {
+    let stem = pid_file.to_bytes().strip_suffix(b".pid")?;
+    let length = stem.len() + b".lock\0".len();
+    let name = buffer.get_mut(..length)?;
+    name[..stem.len()].copy_from_slice(stem);
+    name[stem.len()..].copy_from_slice(b".lock\0");
+    // The first NUL is the one just written (`stem` comes from a `CStr`).
+    CStr::from_bytes_until_nul(name).ok()
 }
 
 impl Context for Params<'_> {
@@ -127,7 +158,7 @@ impl Context for Params<'_> {
     }
 }
 
-/// Performs `params.action` as the action table of DESIGN.md §3 (repeated in the crate docs)
+/// Performs `params.action` as the action table of docs/design.md §3 (repeated in the crate docs)
 /// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
 /// acts on the class.
 ///
@@ -144,29 +175,23 @@ impl Context for Params<'_> {
 pub fn control(params: &Params<'_>) -> Result<Outcome> {
     let guard = Guard::take(params)?;
     let (status, pid) = guard.act()?;
-    Ok(Outcome {
+    let mut outcome = Outcome {
         status,
         pid,
+        snapshot: guard.is_snapshot(),
+        since: None,
+        program_pid: None,
+        restarts: None,
+        last_exit_code: None,
+        last_exit_signal: None,
+        ready: None,
         _guard: guard.into_fd(),
-    })
-}
-
-/// CHECK, told in full (`ucw-daemon-control --check --json`): under the guard, as CHECK
-/// looks, the daemon's [`DaemonState`] and PID, since when the lock's holder runs (read
-/// through the identity rule of docs/design.md §3, never for a recycled number), and what a
-/// `ucw-daemonize` supervisor publishes in its status file (`X.pid.status`: the program's PID,
-/// restarts, last exit, readiness) when that file names the proven holder. What cannot be
-/// known is `None`; only what CHECK itself would fail on (the guard, an unreadable or
-/// refused PID file) is an error. `params.action` is not looked at. Costs more system calls
-/// than CHECK (the proof reads `/proc`).
-pub fn report(params: &Params<'_>) -> Result<Report> {
-    let check = Params {
-        action: Action::Check,
-        ..*params
     };
-    // The guard is held (in `outcome`) while the rest is gathered.
-    let outcome = control(&check)?;
-    Ok(report::gather(params, &outcome))
+    if params.report && params.action == Action::Check {
+        // The guard is held (in `outcome`) while the rest is gathered.
+        report::gather(params, &mut outcome);
+    }
+    Ok(outcome)
 }
 
 /// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at
@@ -183,8 +208,31 @@ pub struct Outcome {
     /// RESTART; `None` after STOP, and when no daemon (or one still starting, with no PID
     /// yet) was seen.
     pub pid: Option<Pid>,
-    /// The locked guard; closing it (the drop) releases the lock.
-    _guard: OwnedFd,
+    /// CHECK only: no guard file could be opened (docs/design.md §3, CHECK where it cannot
+    /// write: the guard is missing or unreadable in a place the caller cannot write), so the
+    /// status is a snapshot of the PID file taken without serialisation. It can see a START
+    /// that is about to fail as running, or a daemon that has just died as stale before its
+    /// STOP empties the file. `false` whenever the guard was held (exclusively, or shared by a
+    /// CHECK through a read-only descriptor).
+    pub snapshot: bool,
+    /// CHECK with [`Params::report`], RUNNING: when the process the PID file names started,
+    /// in seconds since the Unix epoch, read only once the lock proof has shown that very
+    /// process holds the lock (its `/proc/<n>/stat` start time and `/proc/stat`'s boot time;
+    /// docs/design.md §3's identity rule: never a recycled number's).
+    pub since: Option<u64>,
+    /// CHECK with [`Params::report`], when that process is a `ucw-daemonize` supervisor whose
+    /// status file names it (same PID and start time): its program's PID, while it runs.
+    pub program_pid: Option<u32>,
+    /// ... how many times `--respawn` started the program again.
+    pub restarts: Option<u32>,
+    /// ... the exit code of the program's last end (after a respawn), when it exited.
+    pub last_exit_code: Option<u8>,
+    /// ... the signal of the program's last end, when a signal killed it.
+    pub last_exit_signal: Option<Signal>,
+    /// ... whether the program has said it is ready (always, without a readiness protocol).
+    pub ready: Option<bool>,
+    /// The locked guard (`None` for a snapshot); closing it (the drop) releases the lock.
+    _guard: Option<OwnedFd>,
 }
 /// The action table, once the guard is held and the PID file classified: the status, and the
 /// running daemon's PID when the action saw or started one.

@@ -80,15 +80,14 @@ impl StatusFile {
         parse_decimal(self.value(key)?, u64::from(u32::MAX)).map(|number| number as u32)
     }
 
-    /// How the program last ended: `last_exit=code:N` or `last_exit=signal:N`.
-    pub(super) fn last_exit(&self) -> Option<super::report::LastExit> {
-        use super::report::LastExit;
+    /// How the program last ended: `last_exit=code:N` (`Ok`) or `last_exit=signal:N` (`Err`).
+    pub(super) fn last_exit(&self) -> Option<Result<u8, crate::signal::Signal>> {
         let value = self.value(b"last_exit")?;
         if let Some(code) = value.strip_prefix(b"code:") {
-            return parse_decimal(code, 255).map(|code| LastExit::Code(code as u8));
+            return parse_decimal(code, 255).map(|code| Ok(code as u8));
         }
         let number = parse_decimal(value.strip_prefix(b"signal:")?, 64)?;
-        crate::signal::Signal::from_number(number as u32).map(LastExit::Signal)
+        crate::signal::Signal::from_number(number as u32).map(Err)
     }
 
     /// The cgroup directory that holds the program's tree (`--cgroup`), if any.

@@ -93,6 +93,7 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         signal: request.signal,
         timeout: request.timeout,
         escalate: request.escalate,
+        report: cfg!(feature = "status") && request.json,
     };
     if matches!(request.action, Action::Start | Action::Restart) {
         // An inherited "ignore" would let the kernel reap the launcher before we can read its
@@ -150,9 +151,21 @@ fn say(program: &[u8], action: Action, outcome: &control::Outcome) {
         (Action::Signal, _) => (b"signalled", true),
         _ => (b"done", false),
     };
-    if with_pid && !pid.is_empty() {
-        print(1, &[program, b": ", what, b" (pid ", pid, b")\n"]);
+    let (open, close): (&[u8], &[u8]) = if with_pid && !pid.is_empty() {
+        (b" (pid ", b")")
     } else {
-        print(1, &[program, b": ", what, b"\n"]);
-    }
+        (b"", b"")
+    };
+    // CHECK where no guard file could be opened (a read-only place without a readable one):
+    // the look at the PID file was not serialised with other controllers.
+    let snapshot: &[u8] = if outcome.snapshot {
+        b" (a snapshot: no guard file could be opened)"
+    } else {
+        b""
+    };
+    let pid = if open.is_empty() { b"" as &[u8] } else { pid };
+    print(
+        1,
+        &[program, b": ", what, open, pid, close, snapshot, b"\n"],
+    );
 }

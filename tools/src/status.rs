@@ -25,7 +25,7 @@
 use crate::output::{decimal, print_error};
 use crate::rt::write_all;
 use core::mem::forget;
-use ucw_daemon::control::{self, DaemonState, LastExit, Params, Report, Status, ERROR_EXIT_CODE};
+use ucw_daemon::control::{self, Outcome, Params, Status, ERROR_EXIT_CODE};
 
 /// LSB's "program is not running" (no PID file, or an empty one).
 const LSB_NOT_RUNNING: i32 = 3;
@@ -34,42 +34,31 @@ const LSB_DEAD_WITH_PID_FILE: i32 = 1;
 /// LSB's "program or service status is unknown".
 const LSB_UNKNOWN: i32 = 4;
 
-/// `--check` with `--json` and/or `--lsb`; returns the exit code.
+/// `--check` with `--json` and/or `--lsb` (`params.report` set with `--json`); returns the
+/// exit code.
 pub fn check(program: &[u8], params: &Params<'_>, json: bool, lsb: bool) -> i32 {
-    let failed = |error| {
-        print_error(program, &error, params);
-        if lsb {
-            LSB_UNKNOWN
-        } else {
-            ERROR_EXIT_CODE
-        }
-    };
-    if !json {
-        return match control::control(params) {
-            Ok(outcome) => {
-                let code = lsb_code(outcome.status);
-                // The guard is released by the exit itself, as plain --check does.
-                forget(outcome);
-                code
+    match control::control(params) {
+        Ok(outcome) => {
+            if json {
+                print_json(params.pid_file.to_bytes(), &outcome);
             }
-            Err(error) => failed(error),
-        };
-    }
-    match control::report(params) {
-        Ok(report) => {
-            print_json(params.pid_file.to_bytes(), &report);
-            let status = match report.state {
-                DaemonState::Running | DaemonState::Starting => Status::Ok,
-                DaemonState::NotRunning => Status::NotRunning,
-                DaemonState::Stale => Status::Stale,
-            };
-            if lsb {
-                lsb_code(status)
+            let code = if lsb {
+                lsb_code(outcome.status)
             } else {
-                status as i32
+                outcome.status as i32
+            };
+            // The guard is released by the exit itself, as plain --check does.
+            forget(outcome);
+            code
+        }
+        Err(error) => {
+            print_error(program, &error, params);
+            if lsb {
+                LSB_UNKNOWN
+            } else {
+                ERROR_EXIT_CODE
             }
         }
-        Err(error) => failed(error),
     }
 }
 
@@ -83,17 +72,17 @@ fn lsb_code(status: Status) -> i32 {
 }
 
 /// The report as one JSON object on one line of stdout.
-fn print_json(pid_file: &[u8], report: &Report) {
+fn print_json(pid_file: &[u8], report: &Outcome) {
     let mut out = Json {
         buffer: [0; 512],
         length: 0,
     };
     out.raw(b"{\"state\":\"");
-    out.raw(match report.state {
-        DaemonState::Running => b"running",
-        DaemonState::Starting => b"starting",
-        DaemonState::NotRunning => b"not-running",
-        DaemonState::Stale => b"stale",
+    out.raw(match (report.status, report.pid) {
+        (Status::Ok, Some(_)) => b"running",
+        (Status::Ok, None) => b"starting",
+        (Status::Stale, _) => b"stale",
+        _ => b"not-running",
     });
     out.raw(b"\",\"pid\":");
     out.number(report.pid.map(|pid| pid.as_raw_nonzero().get() as u64));
@@ -106,14 +95,14 @@ fn print_json(pid_file: &[u8], report: &Report) {
     out.raw(b",\"restarts\":");
     out.number(report.restarts.map(u64::from));
     out.raw(b",\"last_exit\":");
-    match report.last_exit {
-        None => out.raw(b"null"),
-        Some(LastExit::Code(code)) => {
+    match (report.last_exit_code, report.last_exit_signal) {
+        (Some(code), _) => {
             out.raw(b"{\"code\":");
             out.number(Some(u64::from(code)));
             out.raw(b"}");
         }
-        Some(LastExit::Signal(signal)) => {
+        (None, None) => out.raw(b"null"),
+        (None, Some(signal)) => {
             out.raw(b"{\"signal\":");
             match signal.name() {
                 Some(name) => out.string(name.as_bytes()),
