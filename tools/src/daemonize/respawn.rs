@@ -223,3 +223,72 @@ impl Job<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn backoff(max: u32) -> Backoff {
+        Backoff {
+            delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(800),
+            reset: Duration::from_secs(60),
+            max,
+        }
+    }
+
+    const MS: u64 = 1_000_000;
+
+    #[test]
+    fn the_wait_doubles_up_to_the_cap_and_gives_up_after_max_deaths() {
+        let mut respawner = Respawner::new(Respawn::Always, backoff(7)).unwrap();
+        let waits: Vec<_> = (0..7)
+            .map(|_| respawner.after(Ended::Exited(3), false))
+            .collect();
+        let expected = [100, 200, 400, 800, 800, 800].map(|ms| Some(ms * MS));
+        assert_eq!(&waits[..6], &expected);
+        assert_eq!(waits[6], None, "the seventh death ends the service");
+    }
+
+    #[test]
+    fn a_long_run_resets_the_count_and_the_delay() {
+        let mut respawner = Respawner::new(Respawn::Always, backoff(3)).unwrap();
+        assert_eq!(respawner.after(Ended::Killed(9), false), Some(100 * MS));
+        assert_eq!(respawner.after(Ended::Killed(9), false), Some(200 * MS));
+        // The next incarnation ran for longer than --respawn-reset.
+        respawner.started = now().saturating_sub(61 * 1000 * MS);
+        assert_eq!(respawner.after(Ended::Killed(9), false), Some(100 * MS));
+        // The following ones die at once again.
+        respawner.started();
+        assert_eq!(respawner.after(Ended::Killed(9), false), Some(200 * MS));
+        respawner.started();
+        assert_eq!(respawner.after(Ended::Killed(9), false), None);
+    }
+
+    #[test]
+    fn a_stop_a_clean_exit_on_failure_and_never_end_it() {
+        let mut always = Respawner::new(Respawn::Always, backoff(0)).unwrap();
+        assert_eq!(always.after(Ended::Exited(0), true), None);
+        let mut on_failure = Respawner::new(Respawn::OnFailure, backoff(0)).unwrap();
+        assert_eq!(on_failure.after(Ended::Exited(0), false), None);
+        assert_eq!(on_failure.after(Ended::Exited(1), false), Some(100 * MS));
+        assert!(Respawner::new(Respawn::Never, backoff(0)).is_none());
+        // --respawn-max 0: never gives up.
+        for _ in 0..1000 {
+            assert!(always.after(Ended::Killed(6), false).is_some());
+        }
+    }
+
+    #[test]
+    fn a_first_delay_above_the_cap_is_the_cap() {
+        let mut respawner = Respawner::new(
+            Respawn::Always,
+            Backoff {
+                delay: Duration::from_secs(5),
+                ..backoff(0)
+            },
+        )
+        .unwrap();
+        assert_eq!(respawner.after(Ended::Exited(1), false), Some(800 * MS));
+    }
+}
