@@ -30,7 +30,7 @@ use crate::output::Line;
 use core::ffi::CStr;
 use core::time::Duration;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{Access, AtFlags, FileType, Mode, OFlags};
+use rustix::fs::{Access, AtFlags, Mode, OFlags};
 use rustix::io::Errno;
 use ucw_daemon::{Error, Subject};
 
@@ -369,48 +369,18 @@ impl<'a> Log<'a> {
         true
     }
 
-    /// Opens FILE in the directory (created 0640 when missing) and checks it: a regular file
-    /// with one link, owned by root or us; not a symbolic link.
+    /// Opens FILE in the directory (created 0640 when missing) and checks it
+    /// (`outputs::open_appending`): a regular file with one link, owned by root or us; not a
+    /// symbolic link.
     fn open_file(&mut self) -> Result<(), Error> {
-        let flags = OFlags::WRONLY
-            | OFlags::APPEND
-            | OFlags::CREATE
-            | OFlags::NOFOLLOW
-            | OFlags::CLOEXEC
-            | OFlags::NOCTTY
-            | OFlags::NONBLOCK;
-        let file = rustix::fs::openat(
-            &self.target.directory,
+        let (file, size) = super::outputs::open_appending(
+            self.target.directory.as_fd(),
             self.target.name,
-            flags,
-            Mode::from_raw_mode(0o640),
-        )
-        .map_err(|errno| {
-            let failure = if errno == Errno::LOOP {
-                Failure::RefuseSymlink
-            } else {
-                Failure::Open
-            };
-            failure.system(Subject::LogFile, errno)
-        })?;
-        let stat = rustix::fs::fstat(&file)
-            .map_err(|errno| Failure::Stat.system(Subject::LogFile, errno))?;
-        if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
-            return Err(Failure::RefuseNotRegular.about(Subject::LogFile));
-        }
-        if stat.st_nlink != 1 {
-            return Err(Failure::RefuseHardLinks
-                .about(Subject::LogFile)
-                .with(1, stat.st_nlink as u32));
-        }
-        let owner = rustix::process::geteuid().as_raw();
-        if stat.st_uid != 0 && stat.st_uid != owner {
-            return Err(Failure::RefuseOwnerNotTarget
-                .about(Subject::LogFile)
-                .with(1, stat.st_uid)
-                .with(2, owner));
-        }
-        self.size = stat.st_size as u64;
+            Subject::LogFile,
+            rustix::process::geteuid().as_raw(),
+            true,
+        )?;
+        self.size = size;
         // An existing FILE is taken to end its last line (a new line starts there).
         self.at_line_start = true;
         self.file = Some(file);
