@@ -86,19 +86,16 @@ const HELP: [&[u8]; 7] = [
                       seconds (default 5; 0.5; 0 at once)
 ",
     if cfg!(feature = "log") {
-        b"  --log FILE          PROGRAM's stdout and stderr to FILE, rotated by size
-  --log-max BYTES     rotate before FILE passes BYTES (1M; K, M suffixes)
-  --log-keep N        keep FILE.1 ... FILE.N (3); SIGUSR2 reopens FILE
+        b"  --log FILE          PROGRAM's output to FILE, rotated before --log-max BYTES
+                      (1M; K, M) to FILE.1 ... FILE.N, --log-keep N (3); USR2 reopens
 "
     } else {
         b""
     },
     if cfg!(feature = "respawn") {
-        b"  --respawn[=on-failure]  start PROGRAM again when it ends (or fails)
-  --respawn-delay S   first wait, doubled after each death (1)
-  --respawn-max-delay S  longest wait (60)
-  --respawn-reset S   a run this long resets the backoff (60)
-  --respawn-max N     end the service after N deaths without a reset (10; 0 never)
+        b"  --respawn[=on-failure]  start PROGRAM again when it ends (or fails); waits
+  --respawn-delay S (1) doubled up to --respawn-max-delay S (60), reset by a
+  run of --respawn-reset S (60); ends after --respawn-max N deaths (10; 0 never)
 "
     } else {
         b""
