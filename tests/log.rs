@@ -295,3 +295,20 @@ fn log_keep_zero_empties_the_file_instead() {
     assert_eq!(kept, (kept[0]..=1000).collect::<Vec<_>>());
     assert!(!dir.join("service.log.1").exists());
 }
+
+#[test]
+fn a_missing_log_directory_is_a_clear_error() {
+    let dir = TempDir::new("log-missing");
+    let pid = dir.join("d.pid");
+    let log = dir.join("missing").join("service.log");
+    let started = start(&dir, &pid, &["--log", text(&log)], &["/bin/sleep", "100"]);
+    assert_eq!(started.code, Some(102), "{started:?}");
+    assert!(
+        started.stderr.contains(&format!(
+            "Cannot open log file {}: ENOENT (No such file or directory)",
+            log.display()
+        )),
+        "{started:?}"
+    );
+    assert_eq!(check(&dir, &pid), Some(101));
+}

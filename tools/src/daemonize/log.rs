@@ -83,18 +83,18 @@ pub(super) fn open_directory<'a>(request: &Request<'a>) -> Result<Option<LogTarg
         Some(slash) => &bytes[..slash],
     };
     if directory.len() >= PATH_CAPACITY {
-        return Err(Failure::OpenLogDirectory.system(Subject::LogFile, Errno::NAMETOOLONG));
+        return Err(Failure::Open.system(Subject::LogFile, Errno::NAMETOOLONG));
     }
     buffer[..directory.len()].copy_from_slice(directory);
-    let directory = CStr::from_bytes_until_nul(&buffer)
-        .map_err(|_| Failure::OpenLogDirectory.about(Subject::LogFile))?;
+    let directory =
+        CStr::from_bytes_until_nul(&buffer).map_err(|_| Failure::Open.about(Subject::LogFile))?;
     let directory = rustix::fs::open(
         directory,
         OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
         Mode::empty(),
     )
     .and_then(crate::rt::above_standard_streams)
-    .map_err(|errno| Failure::OpenLogDirectory.system(Subject::LogFile, errno))?;
+    .map_err(|errno| Failure::Open.system(Subject::LogFile, errno))?;
     Ok(Some(LogTarget {
         directory,
         name,

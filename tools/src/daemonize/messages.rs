@@ -48,7 +48,6 @@ pub(super) enum Failure {
     CgroupCreate,
     CgroupPopulated,
     JoinCgroup,
-    OpenLogDirectory,
     WriteLogDirectory,
     RefuseNotRegular,
 }
@@ -82,7 +81,6 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     Cannot create %s\0\
     Refusing %s: it already holds processes\0\
     Cannot move %n into its cgroup\0\
-    Cannot open the directory of %s\0\
     Cannot write to the directory of %s\0\
     Refusing %s: not a regular file\0"
 } else {
@@ -92,7 +90,7 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
     become subreaper\0starter ended\0cgroup not absolute\0cgroup not cgroup2\0\
     cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0\
-    open directory\0write directory\0refuse not regular\0"
+    write directory\0refuse not regular\0"
 };
 
 impl Failure {
