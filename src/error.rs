@@ -29,8 +29,6 @@ mod phrases;
 mod render;
 
 pub(crate) use messages::Message;
-#[cfg(not(feature = "messages"))]
-use messages::NAMES;
 #[cfg(feature = "messages")]
 use messages::TEMPLATES;
 use messages::{CUSTOM, KINDS, MESSAGES};

@@ -9,12 +9,14 @@
 //! must never allocate and never use `core::fmt` outside the `Display` implementations (the
 //! static tools call [`Error::render`]).
 
+#[cfg(not(feature = "messages"))]
+use super::messages::{NAMES, NAME_ALPHABET};
 #[cfg(feature = "messages")]
 use super::phrases::{self, PACKED, UNPACKED_CAPACITY};
-#[cfg(not(feature = "messages"))]
-use super::NAMES;
 use super::{Context, Error, Subject};
-use crate::text::{errno_stem, packed_field, Writer};
+#[cfg(feature = "messages")]
+use crate::text::packed_field;
+use crate::text::{errno_stem, five_bits, Writer};
 use rustix::io::Errno;
 
 impl Error {
@@ -170,13 +172,9 @@ impl Error {
                 }
             },
             None => {
-                let name = packed_field(NAMES, usize::from(self.message())).unwrap_or(b"");
-                for (index, &byte) in name.iter().enumerate() {
-                    if byte.is_ascii_uppercase() && index > 0 {
-                        writer.push(b" ");
-                    }
-                    writer.push(&[byte.to_ascii_lowercase()]);
-                }
+                let mut name = [0u8; five_bits::NAME_CAPACITY];
+                let index = usize::from(self.message());
+                writer.push(five_bits::unpack(&NAMES, &NAME_ALPHABET, index, &mut name));
             }
         }
         let subject = self.subject();
@@ -209,7 +207,11 @@ impl Error {
     /// `: EACCES`, or `: errno 200` for a number without a name.
     fn push_errno(&self, writer: &mut Writer<'_>) {
         writer.push(b": ");
-        match errno_stem(Errno::from_raw_os_error(i32::from(self.errno_number()))) {
+        let mut stem = [0u8; five_bits::NAME_CAPACITY];
+        match errno_stem(
+            Errno::from_raw_os_error(i32::from(self.errno_number())),
+            &mut stem,
+        ) {
             Some(stem) => {
                 writer.push(b"E");
                 writer.push(stem);
@@ -510,6 +512,14 @@ mod tests {
                 "{message:?}: {text}"
             );
         }
-        assert_eq!(NAMES.iter().filter(|&&byte| byte == 0).count(), MESSAGES);
+        assert_eq!(
+            messages::SPACED_NAMES
+                .iter()
+                .filter(|&&byte| byte == 0)
+                .count(),
+            MESSAGES
+        );
+        let error = Error::new(Message::RefuseGuardIsPidFile, Subject::None);
+        assert_eq!(error.to_string(), "refuse guard is pid file");
     }
 }
