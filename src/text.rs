@@ -9,9 +9,9 @@
 mod errno;
 pub(crate) mod five_bits;
 
-#[cfg(feature = "messages")]
-pub(crate) use errno::errno_description;
 pub(crate) use errno::errno_stem;
+#[cfg(feature = "messages")]
+pub(crate) use errno::{description_number, ERRNO_DESCRIPTIONS};
 
 /// Appends bytes to a fixed buffer, silently dropping what does not fit (but counting it:
 /// a writer with no room measures).

@@ -12,10 +12,10 @@
 #[cfg(not(feature = "messages"))]
 use super::messages::{NAMES, NAME_ALPHABET};
 #[cfg(feature = "messages")]
-use super::phrases::{self, PACKED, UNPACKED_CAPACITY};
-use super::{Context, Error, Subject};
+use super::phrases::{self, UNPACKED_CAPACITY};
 #[cfg(feature = "messages")]
-use crate::text::packed_field;
+use super::MESSAGES;
+use super::{Context, Error, Subject};
 use crate::text::{errno_stem, five_bits, Writer};
 use rustix::io::Errno;
 
@@ -62,10 +62,7 @@ impl Error {
                     }
                 }
             },
-            None => {
-                let packed = packed_field(&PACKED, usize::from(self.message())).unwrap_or(b"");
-                phrases::unpack(packed, &mut unpacked)
-            }
+            None => phrases::unpack(usize::from(self.message()), &mut unpacked),
         };
         let mut name_index = 0;
         let mut position = 0;
@@ -148,9 +145,9 @@ impl Error {
         }
         if let Some(errno) = self.errno() {
             self.push_errno(writer);
-            if let Some(description) = crate::text::errno_description(errno) {
+            if let Some(number) = crate::text::description_number(errno) {
                 writer.push(b" (");
-                writer.push(description);
+                writer.push(phrases::unpack(MESSAGES + number, &mut unpacked));
                 writer.push(b")");
             }
         }

@@ -6,8 +6,6 @@
 //! readable table below. It must never allocate; it knows nothing about errors.
 
 use super::five_bits::{self, Alphabet, NAME_CAPACITY};
-#[cfg(feature = "messages")]
-use super::packed_field;
 use rustix::io::Errno;
 
 /// The symbolic name of errno `errno` without its leading `E` (`ACCES` for `EACCES`), written
@@ -58,15 +56,15 @@ const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
     out
 }
 
-/// The usual description of the errno values a daemon controller commonly meets
-/// (`Permission denied`, glibc's wording); only with the `messages` feature.
+/// Which of [`ERRNO_DESCRIPTIONS`] describes `errno`, for the errno values a daemon
+/// controller commonly meets (only with the `messages` feature). The descriptions reach the
+/// binary packed with the message templates (`error/phrases.rs`).
 #[cfg(feature = "messages")]
-pub(crate) fn errno_description(errno: Errno) -> Option<&'static [u8]> {
+pub(crate) fn description_number(errno: Errno) -> Option<usize> {
     let number = errno.raw_os_error();
     DESCRIBED_ERRNOS
         .iter()
         .position(|&known| i32::from(known) == number)
-        .and_then(|index| packed_field(ERRNO_DESCRIPTIONS, index))
 }
 
 /// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
@@ -98,7 +96,7 @@ const DESCRIBED_ERRNOS: &[u8] = &[
 /// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording). All 131
 /// descriptions would cost about 3 KB more; the names cover the rest.
 #[cfg(feature = "messages")]
-const ERRNO_DESCRIPTIONS: &[u8] = b"\
+pub(crate) const ERRNO_DESCRIPTIONS: &[u8] = b"\
     Operation not permitted\0\
     No such file or directory\0\
     No such process\0\
@@ -177,16 +175,17 @@ mod tests {
     #[cfg(feature = "messages")]
     #[test]
     fn common_errnos_are_described() {
+        let described = |errno| {
+            description_number(errno)
+                .and_then(|index| super::super::packed_field(ERRNO_DESCRIPTIONS, index))
+        };
+        assert_eq!(described(Errno::ACCESS), Some(&b"Permission denied"[..]));
+        assert_eq!(described(Errno::SPIPE), Some(&b"Illegal seek"[..]));
+        assert_eq!(described(Errno::from_raw_os_error(200)), None);
+        let count = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
+        assert_eq!(count, DESCRIBED_ERRNOS.len() + 1);
         assert_eq!(
-            errno_description(Errno::ACCESS),
-            Some(&b"Permission denied"[..])
-        );
-        assert_eq!(errno_description(Errno::SPIPE), Some(&b"Illegal seek"[..]));
-        assert_eq!(errno_description(Errno::from_raw_os_error(200)), None);
-        let described = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
-        assert_eq!(described, DESCRIBED_ERRNOS.len() + 1);
-        assert_eq!(
-            errno_description(Errno::from_raw_os_error(122)),
+            described(Errno::from_raw_os_error(122)),
             Some(&b"Disk quota exceeded"[..])
         );
     }
