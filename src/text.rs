@@ -41,11 +41,6 @@ impl<'b> Writer<'b> {
         self.length
     }
 
-    /// Bytes that still fit.
-    pub(crate) fn room(&self) -> usize {
-        self.buffer.len() - self.length
-    }
-
     /// The bytes written so far.
     #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -56,9 +51,15 @@ impl<'b> Writer<'b> {
     #[inline(never)]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.wanted += bytes.len();
-        let take = bytes.len().min(self.room());
-        self.buffer[self.length..self.length + take].copy_from_slice(&bytes[..take]);
-        self.length += take;
+        // Byte by byte (messages are short): a slice copy is two out-of-line calls at
+        // opt-level "z".
+        for &byte in bytes {
+            let Some(slot) = self.buffer.get_mut(self.length) else {
+                return;
+            };
+            *slot = byte;
+            self.length += 1;
+        }
     }
 
     /// Appends `value` in decimal.
