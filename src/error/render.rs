@@ -17,7 +17,6 @@ use super::phrases::{self, UNPACKED_CAPACITY};
 use super::MESSAGES;
 use super::{Context, Error, Subject};
 use crate::text::{errno_stem, five_bits, Writer};
-use rustix::io::Errno;
 
 impl Error {
     /// Writes the message into `out` and returns its length: the whole sentence with the
@@ -143,9 +142,9 @@ impl Error {
                 writer.push(b"`");
             }
         }
-        if let Some(errno) = self.errno() {
+        if self.errno_number() != 0 {
             self.push_errno(writer);
-            if let Some(number) = crate::text::description_number(errno) {
+            if let Some(number) = crate::text::description_number(self.errno_number()) {
                 writer.push(b" (");
                 writer.push(phrases::unpack(MESSAGES + number, &mut unpacked));
                 writer.push(b")");
@@ -205,10 +204,7 @@ impl Error {
     fn push_errno(&self, writer: &mut Writer<'_>) {
         writer.push(b": ");
         let mut stem = [0u8; five_bits::NAME_CAPACITY];
-        match errno_stem(
-            Errno::from_raw_os_error(i32::from(self.errno_number())),
-            &mut stem,
-        ) {
+        match errno_stem(self.errno_number(), &mut stem) {
             Some(stem) => {
                 writer.push(b"E");
                 writer.push(stem);
@@ -303,6 +299,7 @@ impl core::fmt::Debug for Error {
 #[cfg(test)]
 mod tests {
     use super::super::*;
+    use rustix::io::Errno;
     use std::string::{String, ToString};
 
     struct Names<'a>(&'a [(Subject, &'a [u8])]);

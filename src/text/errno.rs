@@ -6,13 +6,13 @@
 //! readable table below. It must never allocate; it knows nothing about errors.
 
 use super::five_bits::{self, Alphabet, NAME_CAPACITY};
-use rustix::io::Errno;
 
-/// The symbolic name of errno `errno` without its leading `E` (`ACCES` for `EACCES`), written
-/// into `out`; `None` for a number Linux does not name.
-pub(crate) fn errno_stem(errno: Errno, out: &mut [u8; NAME_CAPACITY]) -> Option<&[u8]> {
-    // Errno 0 (and anything outside 1..=133) wraps to an index past the table: no name.
-    let index = (errno.raw_os_error() as usize).wrapping_sub(1);
+/// The symbolic name of errno `number` without its leading `E` (`ACCES` for `EACCES`), written
+/// into `out`; `None` for a number Linux does not name. (A number, not an `Errno`: making
+/// one checks its range, code the renderer does not need.)
+pub(crate) fn errno_stem(number: u16, out: &mut [u8; NAME_CAPACITY]) -> Option<&[u8]> {
+    // Errno 0 wraps to an index past the table: no name.
+    let index = usize::from(number).wrapping_sub(1);
     let stem = five_bits::unpack(&ERRNO_STEMS, &STEM_ALPHABET, index, out);
     (!stem.is_empty()).then_some(stem)
 }
@@ -60,11 +60,10 @@ const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
 /// controller commonly meets (only with the `messages` feature). The descriptions reach the
 /// binary packed with the message templates (`error/phrases.rs`).
 #[cfg(feature = "messages")]
-pub(crate) fn description_number(errno: Errno) -> Option<usize> {
-    let number = errno.raw_os_error();
+pub(crate) fn description_number(number: u16) -> Option<usize> {
     DESCRIBED_ERRNOS
         .iter()
-        .position(|&known| i32::from(known) == number)
+        .position(|&known| u16::from(known) == number)
 }
 
 /// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
@@ -145,13 +144,19 @@ pub(crate) const ERRNO_DESCRIPTIONS: &[u8] = b"\
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rustix::io::Errno;
+
+    /// The number of `errno`.
+    fn raw(errno: Errno) -> u16 {
+        errno.raw_os_error() as u16
+    }
 
     #[test]
     fn every_errno_has_a_name() {
         let mut out = [0u8; NAME_CAPACITY];
         let mut written = ERRNO_NAMES.split(|&byte| byte == 0);
         for number in 1..=200 {
-            let name = errno_stem(Errno::from_raw_os_error(number), &mut out);
+            let name = errno_stem(number, &mut out);
             assert_eq!(
                 name.is_some(),
                 number <= 133 && number != 41 && number != 58,
@@ -163,9 +168,12 @@ mod tests {
                 expected.get(1..).unwrap_or_default()
             );
         }
-        assert_eq!(errno_stem(Errno::ACCESS, &mut out), Some(&b"ACCES"[..]));
-        assert_eq!(errno_stem(Errno::SPIPE, &mut out), Some(&b"SPIPE"[..]));
-        assert_eq!(errno_stem(Errno::from_raw_os_error(4095), &mut out), None);
+        assert_eq!(
+            errno_stem(raw(Errno::ACCESS), &mut out),
+            Some(&b"ACCES"[..])
+        );
+        assert_eq!(errno_stem(raw(Errno::SPIPE), &mut out), Some(&b"SPIPE"[..]));
+        assert_eq!(errno_stem(4095, &mut out), None);
         // Every name starts with the `E` the table leaves out.
         assert!(ERRNO_NAMES
             .split(|&byte| byte == 0)
@@ -175,8 +183,8 @@ mod tests {
     #[cfg(feature = "messages")]
     #[test]
     fn common_errnos_are_described() {
-        let described = |errno| {
-            description_number(errno)
+        let described = |errno: Errno| {
+            description_number(raw(errno))
                 .and_then(|index| super::super::packed_field(ERRNO_DESCRIPTIONS, index))
         };
         assert_eq!(described(Errno::ACCESS), Some(&b"Permission denied"[..]));
