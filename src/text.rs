@@ -84,63 +84,56 @@ impl<'b> Writer<'b> {
     }
 
     /// Appends `name` escaped ([`escaped_width`]), cut in the middle (`head...tail`) when it
-    /// is wider than `budget` bytes.
-    pub(crate) fn push_name(&mut self, name: &[u8], budget: usize) {
+    /// is wider than `budget` bytes (never in the middle of an escape or a character);
+    /// returns its whole escaped width.
+    pub(crate) fn push_name(&mut self, name: &[u8], budget: usize) -> usize {
         let total = escaped_width(name);
-        if total <= budget {
-            self.push_escaped(name);
-            return;
-        }
         let marker = b"...";
-        let Some(room) = budget.checked_sub(marker.len()) else {
-            self.push(&marker[..budget]);
-            return;
-        };
-        let head_budget = room / 2;
-        let tail_budget = room - head_budget;
-        let mut head_end = 0;
-        let mut head_width = 0;
-        while head_end < name.len() {
-            let (length, width) = unit(&name[head_end..]);
-            if head_width + width > head_budget {
-                break;
+        // The widths the head and the tail may take (the whole name, when it fits).
+        let (mut head_room, tail_room) = match budget.checked_sub(marker.len()) {
+            _ if total <= budget => (total, 0),
+            Some(room) => (room / 2, room - room / 2),
+            None => {
+                self.push(&marker[..budget]);
+                return total;
             }
-            head_end += length;
-            head_width += width;
+        };
+        // One pass: units go to the head while it has room, then the marker, then the units
+        // whose rest of the name fits in the tail.
+        let mut rest = total;
+        let mut marked = false;
+        let mut position = 0;
+        while let Some(bytes) = name.get(position..).filter(|bytes| !bytes.is_empty()) {
+            let (length, width) = unit(bytes);
+            let shown = if !marked && width <= head_room {
+                head_room -= width;
+                true
+            } else {
+                if !marked {
+                    self.push(marker);
+                    marked = true;
+                }
+                rest <= tail_room
+            };
+            if shown {
+                self.push_unit(bytes, length, width);
+            }
+            rest -= width;
+            position += length;
         }
-        let mut tail_start = head_end;
-        let mut tail_width = total - head_width;
-        while tail_width > tail_budget {
-            let (length, width) = unit(&name[tail_start..]);
-            tail_start += length;
-            tail_width -= width;
-        }
-        self.push_escaped(&name[..head_end]);
-        self.push(marker);
-        self.push_escaped(&name[tail_start..]);
+        total
     }
 
-    /// Appends `name` escaped, whole.
-    fn push_escaped(&mut self, name: &[u8]) {
-        let mut position = 0;
-        while position < name.len() {
-            let rest = &name[position..];
-            let (length, width) = unit(rest);
-            if width == length {
-                self.push(&rest[..length]);
-            } else if rest[0] == b'\\' {
-                self.push(b"\\\\");
-            } else {
-                let byte = rest[0];
-                let hex = b"0123456789abcdef";
-                self.push(&[
-                    b'\\',
-                    b'x',
-                    hex[(byte >> 4) as usize],
-                    hex[(byte & 15) as usize],
-                ]);
-            }
-            position += length;
+    /// Appends the unit of `length` bytes and escaped `width` that `bytes` starts with.
+    fn push_unit(&mut self, bytes: &[u8], length: usize, width: usize) {
+        let byte = usize::from(bytes[0]);
+        if width == length {
+            self.push(bytes.get(..length).unwrap_or_default());
+        } else if byte == usize::from(b'\\') {
+            self.push(b"\\\\");
+        } else {
+            let hex = b"0123456789abcdef";
+            self.push(&[b'\\', b'x', hex[byte >> 4], hex[byte & 15]]);
         }
     }
 }
@@ -298,6 +291,79 @@ mod tests {
         let invalid = [0xffu8; 30];
         let cut = escaped(&invalid, 20);
         assert_eq!(cut, "\\xff\\xff...\\xff\\xff");
+    }
+
+    /// The cut as first specified, in two passes: the widest head that fits half the room,
+    /// then the narrowest tail after it that fits the other half.
+    fn cut_in_two_passes(name: &[u8], budget: usize) -> std::vec::Vec<u8> {
+        let escape = |part: &[u8]| {
+            let mut buffer = [0u8; 1024];
+            let mut writer = Writer::new(&mut buffer);
+            writer.push_name(part, usize::MAX);
+            writer.as_bytes().to_vec()
+        };
+        let total = escaped_width(name);
+        if total <= budget {
+            return escape(name);
+        }
+        let Some(room) = budget.checked_sub(3) else {
+            return b"..."[..budget].to_vec();
+        };
+        let (head_budget, tail_budget) = (room / 2, room - room / 2);
+        let (mut head_end, mut head_width) = (0, 0);
+        while head_end < name.len() {
+            let (length, width) = unit(&name[head_end..]);
+            if head_width + width > head_budget {
+                break;
+            }
+            head_end += length;
+            head_width += width;
+        }
+        let (mut tail_start, mut tail_width) = (head_end, total - head_width);
+        while tail_width > tail_budget {
+            let (length, width) = unit(&name[tail_start..]);
+            tail_start += length;
+            tail_width -= width;
+        }
+        let mut out = escape(&name[..head_end]);
+        out.extend_from_slice(b"...");
+        out.extend_from_slice(&escape(&name[tail_start..]));
+        out
+    }
+
+    #[test]
+    fn one_pass_cut_is_the_two_pass_cut() {
+        // Names mixing plain bytes, backslashes, invalid bytes and UTF-8 characters, at
+        // every budget from none to more than enough.
+        let pieces: [&[u8]; 6] = [
+            b"a",
+            b"\\",
+            b"\xff",
+            "\u{e9}".as_bytes(),
+            "\u{1f600}".as_bytes(),
+            b"\n",
+        ];
+        let mut seed = 0x2545_f491_u32;
+        for _ in 0..300 {
+            let mut name = std::vec::Vec::new();
+            for _ in 0..seed % 13 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                name.extend_from_slice(pieces[(seed % 6) as usize]);
+            }
+            for budget in 0..escaped_width(&name) + 3 {
+                let mut buffer = [0u8; 1024];
+                let mut writer = Writer::new(&mut buffer);
+                assert_eq!(writer.push_name(&name, budget), escaped_width(&name));
+                assert_eq!(
+                    writer.as_bytes(),
+                    cut_in_two_passes(&name, budget),
+                    "{name:?} {budget}"
+                );
+            }
+            seed = seed.wrapping_mul(747_796_405).wrapping_add(1);
+        }
     }
 
     #[test]

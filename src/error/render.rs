@@ -135,8 +135,7 @@ impl Error {
                 writer.push(b"`");
             }
             let slot = &mut names[name_index.min(3)];
-            writer.push_name(name, *slot);
-            *slot = crate::text::escaped_width(name);
+            *slot = writer.push_name(name, *slot);
             name_index += 1;
             if quoted {
                 writer.push(b"`");
@@ -179,8 +178,7 @@ impl Error {
             writer.push(subject.role());
             if let Some(name) = context.name(subject) {
                 writer.push(b" ");
-                writer.push_name(name, names[0]);
-                names[0] = crate::text::escaped_width(name);
+                names[0] = writer.push_name(name, names[0]);
             }
         }
         let numbers = [self.number(0), self.number(1), self.number(2)];
