@@ -67,11 +67,11 @@ fn body(running: Running) -> i32 {
 
 /// The program, called by the runtime's `_start` (or by the C `main` below).
 fn main(mut startup: Startup) -> i32 {
-    let mut arguments = startup.operands(usize::MAX).iter();
-    let (Some(pid_file), None) = (arguments.next(), arguments.next()) else {
+    let &mut [pid_file] = startup.arguments() else {
         rt::write_all(2, b"Usage: tiny_daemon PID_FILE (an absolute path)\n");
         return 1;
     };
+    let pid_file = pid_file.text();
     let params = Params {
         pid_file: Some(pid_file),
         ..Params::default()

@@ -34,7 +34,7 @@ impl Error {
         let room = out.len().saturating_sub(probe.wanted());
         // A short code line has one name: it gets the room there is.
         #[cfg(not(feature = "messages"))]
-        let mut budgets = [room; 4];
+        let mut budgets = [room, 0, 0, 0];
         #[cfg(feature = "messages")]
         let mut budgets = share(room, widths);
         let mut writer = Writer::new(out);
