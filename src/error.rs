@@ -297,6 +297,7 @@ impl Error {
     }
 
     /// The same error, with `limit` as its duration (`%t`: numbers 2 and 3).
+    #[inline(never)]
     pub(crate) fn with_duration(self, limit: Option<Duration>) -> Self {
         let limit = limit.unwrap_or(Duration::ZERO);
         let seconds = u32::try_from(limit.as_secs()).unwrap_or(u32::MAX);
