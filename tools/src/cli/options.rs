@@ -198,10 +198,10 @@ impl UsageError<'_> {
                 out.push(b"option '");
                 out.push(argument.to_bytes());
                 out.push(b"' is ambiguous; possibilities:");
-                for (index, option) in table.iter().enumerate() {
+                for (index, name) in fields(table.names).enumerate() {
                     if candidates & (1 << index) != 0 {
                         out.push(b" '--");
-                        out.push(option.name);
+                        out.push(name);
                         out.push(b"'");
                     }
                 }
@@ -402,8 +402,7 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
     fn lookup(&self, argument: &'a CStr, name: &[u8]) -> Result<usize, UsageError<'a>> {
         let mut candidates: u64 = 0;
         let mut first = None;
-        for (index, option) in self.table.iter().enumerate() {
-            let known = option.name;
+        for (index, known) in fields(self.table.names).enumerate() {
             if known == name {
                 return Ok(index);
             }
