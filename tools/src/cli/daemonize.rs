@@ -10,74 +10,52 @@
 
 #[cfg(any(feature = "readiness", feature = "log", feature = "respawn"))]
 use super::options::parse_decimal;
-use super::options::{
-    option, option_with_optional_value, parse_seconds, Argument, LongOption, Scanner, UsageError,
-};
+use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
 use core::time::Duration;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
-pub const OPTIONS: &[LongOption] = &[
-    option("pid-file", true),
-    option("user", true),
-    option("group", true),
-    option("preserve-cwd", false),
-    option("foreground", false),
-    option("exec", false),
-    option("notify-fd", true),
-    option("notify-socket", false),
-    option("stdout", true),
-    option("stderr", true),
-    option("help", false),
-    option("version", false),
-    option("kill-tree-after", true),
-    option("cgroup", true),
-    option("forking", false),
-    option("forking-pid-file", true),
-    option("init", false),
-    option("signal-group", false),
-    option("log", true),
-    option("log-max", true),
-    option("log-keep", true),
-    option_with_optional_value("respawn"),
-    option("respawn-delay", true),
-    option("respawn-max-delay", true),
-    option("respawn-reset", true),
-    option("respawn-max", true),
+pub const OPTIONS: Options = crate::options![
+    "pid-file" = value,
+    "user" = value,
+    "group" = value,
+    "preserve-cwd",
+    "foreground",
+    "exec",
+    "notify-fd" = value,
+    "notify-socket",
+    "stdout" = value,
+    "stderr" = value,
+    "help",
+    "version",
+    "kill-tree-after" = value,
+    "cgroup" = value,
+    "forking",
+    "forking-pid-file" = value,
+    "init",
+    "signal-group",
+    "log" = value,
+    "log-max" = value,
+    "log-keep" = value,
+    "respawn" = optional,
+    "respawn-delay" = value,
+    "respawn-max-delay" = value,
+    "respawn-reset" = value,
+    "respawn-max" = value,
 ];
 
-/// The index of option `name` in [`OPTIONS`] (at compile time): the arms of the options
-/// added after the first twelve match by name, so that the table can grow in any order.
-const fn index_of(name: &str) -> usize {
-    let mut index = 0;
-    while index < OPTIONS.len() {
-        let (wanted, entry) = (name.as_bytes(), OPTIONS[index].name.as_bytes());
-        if wanted.len() == entry.len() {
-            let mut at = 0;
-            while at < wanted.len() && wanted[at] == entry[at] {
-                at += 1;
-            }
-            if at == wanted.len() {
-                return index;
-            }
-        }
-        index += 1;
-    }
-    panic!("no such option")
-}
-
-const LOG: usize = index_of("log");
-const LOG_MAX: usize = index_of("log-max");
-const LOG_KEEP: usize = index_of("log-keep");
-const RESPAWN: usize = index_of("respawn");
+const LOG: usize = OPTIONS.index("log");
+const LOG_MAX: usize = OPTIONS.index("log-max");
+const LOG_KEEP: usize = OPTIONS.index("log-keep");
+const RESPAWN: usize = OPTIONS.index("respawn");
 #[cfg_attr(not(feature = "respawn"), allow(dead_code))]
-const RESPAWN_DELAY: usize = index_of("respawn-delay");
+const RESPAWN_DELAY: usize = OPTIONS.index("respawn-delay");
 #[cfg_attr(not(feature = "respawn"), allow(dead_code))]
-const RESPAWN_MAX_DELAY: usize = index_of("respawn-max-delay");
+const RESPAWN_MAX_DELAY: usize = OPTIONS.index("respawn-max-delay");
 #[cfg_attr(not(feature = "respawn"), allow(dead_code))]
-const RESPAWN_RESET: usize = index_of("respawn-reset");
-const RESPAWN_MAX: usize = index_of("respawn-max");
+const RESPAWN_RESET: usize = OPTIONS.index("respawn-reset");
+const RESPAWN_MAX: usize = OPTIONS.index("respawn-max");
 
 /// When `--respawn` starts the program again.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,7 +205,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         backoff: DEFAULT_BACKOFF,
     };
     while let Some(found) = scanner.next_option()? {
-        let name = OPTIONS[found.index].name;
+        let name = OPTIONS.name(found.index);
         let value = found.value.unwrap_or(c"");
         if found.value.is_some() && value.is_empty() {
             return Err(UsageError::EmptyValue(name));
@@ -250,13 +228,13 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "readiness")]
             7 => request.notify = Notify::Socket,
             #[cfg(not(feature = "readiness"))]
-            6 | 7 => return Err(UsageError::NotBuilt(name, "readiness")),
+            6 | 7 => return Err(UsageError::NotBuilt(name, b"readiness")),
             #[cfg(feature = "output-files")]
             8 => request.stdout = Some(value),
             #[cfg(feature = "output-files")]
             9 => request.stderr = Some(value),
             #[cfg(not(feature = "output-files"))]
-            8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
+            8 | 9 => return Err(UsageError::NotBuilt(name, b"output-files")),
             10 => return Ok(Invocation::Help),
             11 => return Ok(Invocation::Version),
             12 => {
@@ -277,7 +255,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "tree")]
             17 => request.signal_group = true,
             #[cfg(not(feature = "tree"))]
-            13..=17 => return Err(UsageError::NotBuilt(name, "tree")),
+            13..=17 => return Err(UsageError::NotBuilt(name, b"tree")),
             #[cfg(feature = "log")]
             index if index == LOG => request.log = Some(value),
             #[cfg(feature = "log")]
@@ -285,18 +263,18 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
                 request.log_max = parse_size(value.to_bytes()).ok_or(UsageError::BadValue(
                     name,
                     value,
-                    "bytes (10K, 1M)",
+                    b"bytes (10K, 1M)",
                 ))?
             }
             #[cfg(feature = "log")]
             index if index == LOG_KEEP => {
                 request.log_keep = parse_decimal(value.to_bytes(), LOG_KEEP_LIMIT).ok_or(
-                    UsageError::BadValue(name, value, "a number of files (0 to 99)"),
+                    UsageError::BadValue(name, value, b"a number of files (0 to 99)"),
                 )? as u32
             }
             #[cfg(not(feature = "log"))]
             index if index == LOG || index == LOG_MAX || index == LOG_KEEP => {
-                return Err(UsageError::NotBuilt(name, "log"))
+                return Err(UsageError::NotBuilt(name, b"log"))
             }
             #[cfg(feature = "respawn")]
             index if index == RESPAWN => {
@@ -304,7 +282,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
                     None | Some(b"always") => Respawn::Always,
                     Some(b"on-failure") => Respawn::OnFailure,
                     Some(_) => {
-                        return Err(UsageError::BadValue(name, value, "always or on-failure"))
+                        return Err(UsageError::BadValue(name, value, b"always or on-failure"))
                     }
                 }
             }
@@ -325,12 +303,12 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "respawn")]
             index if index == RESPAWN_MAX => {
                 request.backoff.max = parse_decimal(value.to_bytes(), u64::from(u32::MAX))
-                    .ok_or(UsageError::BadValue(name, value, "a number of deaths"))?
+                    .ok_or(UsageError::BadValue(name, value, b"a number of deaths"))?
                     as u32
             }
             #[cfg(not(feature = "respawn"))]
             index if (RESPAWN..=RESPAWN_MAX).contains(&index) => {
-                return Err(UsageError::NotBuilt(name, "respawn"))
+                return Err(UsageError::NotBuilt(name, b"respawn"))
             }
             _ => unreachable!(),
         }
@@ -353,26 +331,50 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
     let readiness = match request.notify {
         Notify::Exec => None,
         #[cfg(feature = "readiness")]
-        Notify::Socket => Some("notify-socket"),
+        Notify::Socket => Some(&b"notify-socket"[..]),
         #[cfg(feature = "readiness")]
-        Notify::Descriptor(_) => Some("notify-fd"),
+        Notify::Descriptor(_) => Some(&b"notify-fd"[..]),
     };
     let log = request.log.is_some();
     let respawn = request.respawn != Respawn::Never;
     let pairs = [
-        (request.exec, "exec", readiness),
-        (request.exec, "exec", request.cgroup.map(|_| "cgroup")),
-        (request.exec, "exec", request.forking.then_some("forking")),
-        (request.exec, "exec", request.init.then_some("init")),
-        (request.init, "init", readiness),
-        (request.forking, "forking", readiness),
-        (request.init, "init", request.forking.then_some("forking")),
-        (log, "log", request.exec.then_some("exec")),
-        (log, "log", request.stdout.map(|_| "stdout")),
-        (log, "log", request.stderr.map(|_| "stderr")),
-        (log, "log", request.forking.then_some("forking")),
-        (respawn, "respawn", request.exec.then_some("exec")),
-        (respawn, "respawn", request.forking.then_some("forking")),
+        (request.exec, &b"exec"[..], readiness),
+        (
+            request.exec,
+            &b"exec"[..],
+            request.cgroup.map(|_| &b"cgroup"[..]),
+        ),
+        (
+            request.exec,
+            &b"exec"[..],
+            request.forking.then_some(&b"forking"[..]),
+        ),
+        (
+            request.exec,
+            &b"exec"[..],
+            request.init.then_some(&b"init"[..]),
+        ),
+        (request.init, &b"init"[..], readiness),
+        (request.forking, &b"forking"[..], readiness),
+        (
+            request.init,
+            &b"init"[..],
+            request.forking.then_some(&b"forking"[..]),
+        ),
+        (log, &b"log"[..], request.exec.then_some(&b"exec"[..])),
+        (log, &b"log"[..], request.stdout.map(|_| &b"stdout"[..])),
+        (log, &b"log"[..], request.stderr.map(|_| &b"stderr"[..])),
+        (log, &b"log"[..], request.forking.then_some(&b"forking"[..])),
+        (
+            respawn,
+            &b"respawn"[..],
+            request.exec.then_some(&b"exec"[..]),
+        ),
+        (
+            respawn,
+            &b"respawn"[..],
+            request.forking.then_some(&b"forking"[..]),
+        ),
     ];
     for (set, first, second) in pairs {
         if let (true, Some(second)) = (set, second) {
