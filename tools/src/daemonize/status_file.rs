@@ -74,9 +74,23 @@ impl StatusFile {
                 if value.contains(&b'\n') {
                     continue;
                 }
-                for part in [*key, b"=", value, b"\n"] {
-                    write_at(fd, part, offset)?;
-                    offset += part.len() as u64;
+                // A short line in one write, a long one (a path) in its parts.
+                let mut line = [0u8; 64];
+                let parts = [*key, b"=", value, b"\n"];
+                let length: usize = parts.iter().map(|part| part.len()).sum();
+                if length <= line.len() {
+                    let mut end = 0;
+                    for part in parts {
+                        line[end..end + part.len()].copy_from_slice(part);
+                        end += part.len();
+                    }
+                    write_at(fd, &line[..end], offset)?;
+                    offset += end as u64;
+                } else {
+                    for part in parts {
+                        write_at(fd, part, offset)?;
+                        offset += part.len() as u64;
+                    }
                 }
             }
             rustix::fs::ftruncate(fd, offset)
