@@ -43,7 +43,7 @@ const PASS_INTERVAL: Duration = Duration::from_millis(50);
 const TOLD_CAPACITY: usize = 128;
 
 /// Opens `/proc` for the supervisor's walks, before the daemon's setup; `None` when it is not
-/// mounted (the supervisor then reaches only its own children).
+/// mounted (the supervisor then lists nothing: it reaps what ends and waits for the rest).
 pub(super) fn open_proc() -> Option<OwnedFd> {
     let fd = rustix::fs::open(
         c"/proc",
