@@ -5,7 +5,7 @@
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
 //! `--exec` excludes everything the supervisor does (readiness, `--cgroup`, `--forking`,
-//! `--init`), and `--init` and `--forking` exclude readiness ([`exclusive`]). The options of
+//! `--init`), and `--init` and `--forking` exclude readiness (`exclusive`). The options of
 //! features left out of the build are usage errors that name the feature.
 
 #[cfg(feature = "readiness")]

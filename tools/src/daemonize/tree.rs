@@ -267,10 +267,9 @@ impl<'a> Tree<'a> {
     }
 }
 
-/// Monotonic time (zero when the clock cannot be read, which a real system call never
-/// refuses).
+/// Monotonic time.
 fn now() -> Duration {
-    ucw_daemon::monotonic_time().unwrap_or(Duration::ZERO)
+    rt::monotonic_time()
 }
 
 /// Waits at most `pause` for a signal (a child's SIGCHLD among them), then reads and drops

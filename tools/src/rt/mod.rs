@@ -240,3 +240,9 @@ pub fn adopt_pipe(number: u32) -> Option<OwnedFd> {
 pub fn take_terminal() {
     let _ = sys::set_foreground_group(0, rustix::process::getpid());
 }
+
+/// Time on the monotonic clock (zero when it cannot be read, which the real system call never
+/// refuses).
+pub fn monotonic_time() -> core::time::Duration {
+    sys::monotonic_time().unwrap_or(core::time::Duration::ZERO)
+}
