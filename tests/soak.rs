@@ -1444,12 +1444,28 @@ mod soak {
                     .collect()
             };
 
-            // (c) START answers 100 while anything of the old daemon lives.
-            let (locked_before, _, _) = self.facts(instance);
+            // (c) START answers 100 while anything of the old daemon lives, or, when the
+            // file is BUSY (locked without a PID: the launcher or the supervisor emptied it
+            // before the kill), waits for a PID that never comes (START × BUSY, docs/design.md
+            // §3): a busy timeout, with a short deadline.
+            let (locked_before, content_before, _) = self.facts(instance);
+            let busy =
+                locked_before && (content_before.is_empty() || content_before == "(starting)\n");
             let words = program_words(dice);
-            let start = self.control_within(instance, "--start", None, &words, quiet_timeout());
+            let timeout = if busy {
+                CLEANUP_TIMEOUT
+            } else {
+                quiet_timeout()
+            };
+            let start = self.control_within(instance, "--start", None, &words, timeout);
             let living = holding(&orphans);
-            let start_outcome = if !living.is_empty() {
+            let busy_timeout = busy
+                && start.code == Some(102)
+                && Said::parse(instance, timeout, &start.stderr)
+                    .is_ok_and(|said| said == [Said::BusyTimeout]);
+            let start_outcome = if !living.is_empty() && busy_timeout {
+                "busy timeout while the old daemon's leftovers held an empty file".to_string()
+            } else if !living.is_empty() {
                 if start.code != Some(100) {
                     self.violation(format!(
                         "{what}: START ended {} while {} of the old daemon lived (the program, or a child holding the lock): {:?}",
