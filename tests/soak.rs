@@ -26,7 +26,9 @@
 //! holding the instance's gate (no other tool run on that instance meanwhile), that the
 //! daemon is still controlled:
 //! - while the old program lives, or its child still holds the PID file's lock, START must
-//!   answer 100 (and must not answer 100 when the PID file was free); no worker's START that
+//!   answer 100, or, when the file is empty and locked (BUSY: emptied before the kill), time
+//!   out waiting for a PID within a 1 s deadline (and must not answer 100 when the PID file
+//!   was free); no worker's START that
 //!   began after the kill may run a program either (now and then the workers get up to
 //!   0.1 s with what is left before the cleaner takes the gate);
 //! - `--stop --timeout 1 --kill-after-timeout` must end with 0 (100 or 103 when it was
