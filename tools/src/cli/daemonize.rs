@@ -10,31 +10,31 @@
 
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
-use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
+use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
 use core::time::Duration;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
-pub const OPTIONS: &[LongOption] = &[
-    option("pid-file", true),
-    option("user", true),
-    option("group", true),
-    option("preserve-cwd", false),
-    option("foreground", false),
-    option("exec", false),
-    option("notify-fd", true),
-    option("notify-socket", false),
-    option("stdout", true),
-    option("stderr", true),
-    option("help", false),
-    option("version", false),
-    option("kill-tree-after", true),
-    option("cgroup", true),
-    option("forking", false),
-    option("forking-pid-file", true),
-    option("init", false),
-    option("signal-group", false),
+pub const OPTIONS: Options = crate::options![
+    "pid-file" = value,
+    "user" = value,
+    "group" = value,
+    "preserve-cwd",
+    "foreground",
+    "exec",
+    "notify-fd" = value,
+    "notify-socket",
+    "stdout" = value,
+    "stderr" = value,
+    "help",
+    "version",
+    "kill-tree-after" = value,
+    "cgroup" = value,
+    "forking",
+    "forking-pid-file" = value,
+    "init",
+    "signal-group",
 ];
 
 /// How long what is left of the service gets between SIGTERM and SIGKILL when the program has
@@ -127,7 +127,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         signal_group: false,
     };
     while let Some(found) = scanner.next_option()? {
-        let name = OPTIONS[found.index].name;
+        let name = OPTIONS.name(found.index);
         let value = found.value.unwrap_or(c"");
         if found.value.is_some() && value.is_empty() {
             return Err(UsageError::EmptyValue(name));
@@ -150,13 +150,13 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "readiness")]
             7 => request.notify = Notify::Socket,
             #[cfg(not(feature = "readiness"))]
-            6 | 7 => return Err(UsageError::NotBuilt(name, "readiness")),
+            6 | 7 => return Err(UsageError::NotBuilt(name, b"readiness")),
             #[cfg(feature = "output-files")]
             8 => request.stdout = Some(value),
             #[cfg(feature = "output-files")]
             9 => request.stderr = Some(value),
             #[cfg(not(feature = "output-files"))]
-            8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
+            8 | 9 => return Err(UsageError::NotBuilt(name, b"output-files")),
             10 => return Ok(Invocation::Help),
             11 => return Ok(Invocation::Version),
             12 => {
@@ -177,7 +177,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "tree")]
             17 => request.signal_group = true,
             #[cfg(not(feature = "tree"))]
-            _ => return Err(UsageError::NotBuilt(name, "tree")),
+            _ => return Err(UsageError::NotBuilt(name, b"tree")),
             #[cfg(feature = "tree")]
             _ => unreachable!(),
         }
@@ -194,21 +194,33 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
 /// supervisor does, `--init` and `--forking` with readiness (an init has no launcher to tell;
 /// a forking program is ready when it has forked).
 fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
-    let readiness = match request.notify {
+    let readiness: Option<&'static [u8]> = match request.notify {
         Notify::Exec => None,
         #[cfg(feature = "readiness")]
-        Notify::Socket => Some("notify-socket"),
+        Notify::Socket => Some(b"notify-socket"),
         #[cfg(feature = "readiness")]
-        Notify::Descriptor(_) => Some("notify-fd"),
+        Notify::Descriptor(_) => Some(b"notify-fd"),
     };
-    let pairs = [
-        (request.exec, "exec", readiness),
-        (request.exec, "exec", request.cgroup.map(|_| "cgroup")),
-        (request.exec, "exec", request.forking.then_some("forking")),
-        (request.exec, "exec", request.init.then_some("init")),
-        (request.init, "init", readiness),
-        (request.forking, "forking", readiness),
-        (request.init, "init", request.forking.then_some("forking")),
+    let pairs: [(bool, &'static [u8], Option<&'static [u8]>); 7] = [
+        (request.exec, b"exec", readiness),
+        (
+            request.exec,
+            b"exec",
+            request.cgroup.map(|_| &b"cgroup"[..]),
+        ),
+        (
+            request.exec,
+            b"exec",
+            request.forking.then_some(&b"forking"[..]),
+        ),
+        (request.exec, b"exec", request.init.then_some(&b"init"[..])),
+        (request.init, b"init", readiness),
+        (request.forking, b"forking", readiness),
+        (
+            request.init,
+            b"init",
+            request.forking.then_some(&b"forking"[..]),
+        ),
     ];
     for (set, first, second) in pairs {
         if let (true, Some(second)) = (set, second) {
