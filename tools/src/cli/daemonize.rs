@@ -201,7 +201,9 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         #[cfg(feature = "readiness")]
         Notify::Descriptor(_) => Some(b"notify-fd"),
     };
-    let pairs: [(bool, &'static [u8], Option<&'static [u8]>); 7] = [
+    /// Whether the first option is set, its name, and the second's name when it is set.
+    type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+    let pairs: [Pair; 7] = [
         (request.exec, b"exec", readiness),
         (
             request.exec,
