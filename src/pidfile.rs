@@ -430,28 +430,6 @@ pub(crate) fn with_suffix<'b>(
     CStr::from_bytes_until_nul(&buffer[..=end]).ok()
 }
 
-/// Opens (creating, mode 0600) the status file beside the PID file `pid_file` for reading
-/// and writing, with the PID file's rules: no symbolic link, a regular file with one link,
-/// owned by root or us, not writable by others, never on a pseudo file system. Its content is
-/// left as it is (the supervisor rewrites it under its own lock).
-pub(crate) fn open_status_file(pid_file: &CStr) -> Result<OwnedFd> {
-    let subject = Subject::PidFile;
-    let mut buffer = [0u8; crate::exec::PATH_MAX];
-    let path = with_suffix(&mut buffer, pid_file, STATUS_SUFFIX)
-        .ok_or_else(|| Error::system(Message::OpenStatusFile, subject, Errno::NAMETOOLONG))?;
-    let fd = open_file(path, OFlags::RDWR | OFlags::CREATE)
-        .map_err(|errno| Error::system(Message::OpenStatusFile, subject, errno))?;
-    let stat = rustix::fs::fstat(&fd)
-        .map_err(|errno| Error::system(Message::OpenStatusFile, subject, errno))?;
-    let refused = || Error::new(Message::RefuseStatusFile, subject);
-    check_file(&stat, subject, Owner::RootOrUs).map_err(|_| refused())?;
-    if !matches!(pseudo_file_system(fd.as_fd()), Ok(None)) {
-        return Err(refused());
-    }
-    tighten(fd.as_fd(), &stat);
-    Ok(fd)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

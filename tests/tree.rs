@@ -687,3 +687,37 @@ fn tree_options_that_exclude_each_other_or_take_no_duration_are_usage_errors() {
         );
     }
 }
+
+#[test]
+fn a_status_file_that_is_a_symbolic_link_or_writable_by_others_is_refused() {
+    let dir = TempDir::new("tree-status-refused");
+    let pid_file = dir.join("d.pid");
+    let status = dir.join("d.pid.status");
+    let elsewhere = dir.join("elsewhere");
+    fs::write(&elsewhere, "").unwrap();
+    std::os::unix::fs::symlink(&elsewhere, &status).unwrap();
+    let run = |dir: &TempDir| {
+        harness().run(
+            daemonize_tool(),
+            ["--pid-file", pid_file.to_str().unwrap(), "--", "true"],
+            dir.path(),
+        )
+    };
+    let refused = format!(
+        "ucw-daemonize: Refusing the status file of PID file {}: a symbolic link, not a regular \
+         file with one link, not owned by root or us, writable by others, or on another file \
+         system\n",
+        pid_file.display()
+    );
+    let output = run(&dir);
+    assert_eq!(output.code, Some(102), "{output:?}");
+    assert_eq!(output.stderr, refused);
+    fs::remove_file(&status).unwrap();
+    fs::write(&status, "").unwrap();
+    fs::set_permissions(&status, fs::Permissions::from_mode(0o666)).unwrap();
+    let output = run(&dir);
+    assert_eq!(output.code, Some(102), "{output:?}");
+    assert_eq!(output.stderr, refused);
+    // Nothing ran, and the PID file is free.
+    assert_eq!(fs::read(&pid_file).unwrap(), b"");
+}

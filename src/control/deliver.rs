@@ -131,11 +131,14 @@ pub(crate) fn deliver(
         None if proc_is_ours()? => pid_number,
         None => return Err(foreign_proc()),
     };
-    match signal_others(
-        Some(session),
-        lock,
-        ToHolders::Signal(signal, then_continue),
-    )? {
+    let what = ToHolders::Signal(signal, then_continue);
+    let mut found = signal_others(Some(session), lock, what)?;
+    if found == 0 {
+        // None left in the session: holders that called `setsid` (a service's tree), each
+        // alone (the lock proves them the daemon's).
+        found = signal_others(None, lock, what)?;
+    }
+    match found {
         0 => Err(held_by_others),
         _ => Ok(Delivered::Others(session)),
     }

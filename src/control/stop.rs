@@ -106,7 +106,7 @@ fn stop_busy(params: &Params<'_>) -> Result<Status> {
 
 /// SIGKILL for the daemon's whole process group: the named process's, or each remaining
 /// holder's when it has exited (a supervisor's program, a daemon's workers), found in its
-/// session as `/proc` numbers it.
+/// session as `/proc` numbers it; then every other proven holder of the lock, alone.
 fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
     let session = match delivered {
         Delivered::Named(target) => {
@@ -120,6 +120,11 @@ fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
     };
     if let (Some(lock), Some(session)) = (lock, session) {
         deliver::signal_others(Some(session), lock, deliver::ToHolders::KillGroup)?;
+    }
+    if let (Some(lock), false) = (lock, matches!(delivered, Delivered::Exited)) {
+        // Holders outside that session (a leftover that called `setsid`), each alone: the
+        // lock proves it part of the daemon, its group may be anyone's.
+        deliver::signal_others(None, lock, deliver::ToHolders::Signal(Signal::KILL, false))?;
     }
     Ok(())
 }

@@ -253,19 +253,6 @@ impl<'a> Daemon<'a> {
         self.credentials
     }
 
-    /// Opens (creating, mode 0600) the status file beside the PID file, `X.pid.status` for
-    /// `X.pid` (docs/design.md §5), with the PID file's rules (no symbolic link, a regular
-    /// file with one link, owned by root or us, not writable by others, never on a pseudo
-    /// file system); close-on-exec, read-write. `None` without a PID file or with
-    /// [`Flags::SIMULATE`]. Open it before [`Daemon::run`]: the daemon may not be allowed to
-    /// create files once it has switched credentials, and it keeps this descriptor.
-    pub fn open_status_file(&self) -> Result<Option<OwnedFd>> {
-        match (&self.pid_file, self.pid_path) {
-            (Some(_), Some(path)) => pidfile::open_status_file(path).map(Some),
-            _ => Ok(None),
-        }
-    }
-
     /// The read-only descriptor that holds the PID file's lock (none without a PID file or
     /// with [`Flags::SIMULATE`]); close-on-exec.
     pub fn lock_fd(&self) -> Option<BorrowedFd<'_>> {

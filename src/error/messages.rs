@@ -46,9 +46,6 @@ messages! {
     Lock = System, "Cannot lock %s";
     Read = System, "Cannot read %s";
     Write = System, "Cannot write %s";
-    OpenStatusFile = System, "Cannot open the status file of %s";
-    RefuseStatusFile = Refused,
-        "Refusing the status file of %s: not a regular file with one link, owned by root or us and writable by us alone, off pseudo file systems";
     Execute = System, "Cannot execute %n";
     CreatePipe = System, "Cannot create a pipe";
     CreateSocket = System, "Cannot create a socket";

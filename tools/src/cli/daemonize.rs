@@ -5,7 +5,7 @@
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
 //! `--exec` excludes everything the supervisor does (readiness, `--cgroup`, `--forking`,
-//! `--init`), and `--init` and `--forking` exclude readiness ([`exclusive`]). The options of
+//! `--init`), and `--init` and `--forking` exclude readiness (`exclusive`). The options of
 //! features left out of the build are usage errors that name the feature.
 
 #[cfg(any(feature = "readiness", feature = "log", feature = "respawn"))]
@@ -328,53 +328,38 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
 /// `--forking` (whose wait for the main process does not read the pipe); `--respawn` (the
 /// supervisor starts the program again) with `--exec` and `--forking`.
 fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
-    let readiness = match request.notify {
+    let readiness: Option<&'static [u8]> = match request.notify {
         Notify::Exec => None,
         #[cfg(feature = "readiness")]
-        Notify::Socket => Some(&b"notify-socket"[..]),
+        Notify::Socket => Some(b"notify-socket"),
         #[cfg(feature = "readiness")]
-        Notify::Descriptor(_) => Some(&b"notify-fd"[..]),
+        Notify::Descriptor(_) => Some(b"notify-fd"),
     };
-    let log = request.log.is_some();
-    let respawn = request.respawn != Respawn::Never;
-    let pairs = [
-        (request.exec, &b"exec"[..], readiness),
+    let (log, respawn) = (request.log.is_some(), request.respawn != Respawn::Never);
+    let (exec, forking): (Option<&'static [u8]>, Option<&'static [u8]>) = (
+        request.exec.then_some(b"exec"),
+        request.forking.then_some(b"forking"),
+    );
+    /// Whether the first option is set, its name, and the second's name when it is set.
+    type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+    let pairs: [Pair; 13] = [
+        (request.exec, b"exec", readiness),
         (
             request.exec,
-            &b"exec"[..],
+            b"exec",
             request.cgroup.map(|_| &b"cgroup"[..]),
         ),
-        (
-            request.exec,
-            &b"exec"[..],
-            request.forking.then_some(&b"forking"[..]),
-        ),
-        (
-            request.exec,
-            &b"exec"[..],
-            request.init.then_some(&b"init"[..]),
-        ),
-        (request.init, &b"init"[..], readiness),
-        (request.forking, &b"forking"[..], readiness),
-        (
-            request.init,
-            &b"init"[..],
-            request.forking.then_some(&b"forking"[..]),
-        ),
-        (log, &b"log"[..], request.exec.then_some(&b"exec"[..])),
-        (log, &b"log"[..], request.stdout.map(|_| &b"stdout"[..])),
-        (log, &b"log"[..], request.stderr.map(|_| &b"stderr"[..])),
-        (log, &b"log"[..], request.forking.then_some(&b"forking"[..])),
-        (
-            respawn,
-            &b"respawn"[..],
-            request.exec.then_some(&b"exec"[..]),
-        ),
-        (
-            respawn,
-            &b"respawn"[..],
-            request.forking.then_some(&b"forking"[..]),
-        ),
+        (request.exec, b"exec", forking),
+        (request.exec, b"exec", request.init.then_some(&b"init"[..])),
+        (request.init, b"init", readiness),
+        (request.forking, b"forking", readiness),
+        (request.init, b"init", forking),
+        (log, b"log", exec),
+        (log, b"log", request.stdout.map(|_| &b"stdout"[..])),
+        (log, b"log", request.stderr.map(|_| &b"stderr"[..])),
+        (log, b"log", forking),
+        (respawn, b"respawn", exec),
+        (respawn, b"respawn", forking),
     ];
     for (set, first, second) in pairs {
         if let (true, Some(second)) = (set, second) {

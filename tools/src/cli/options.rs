@@ -224,8 +224,6 @@ pub enum UsageError<'a> {
     UncatchableSignal,
     /// `--timeout` with something that is no duration.
     BadTimeout(&'a CStr),
-    /// Another option whose value must be a duration in seconds: the option and the value.
-    BadDuration(&'static [u8], &'a CStr),
     /// An option that only `--check` takes (`--json`, `--lsb`), with another action.
     OnlyWithCheck(&'static [u8]),
     /// An option whose value is not of its kind: the option, the value, and what it expects
@@ -239,6 +237,8 @@ pub enum UsageError<'a> {
     Exclusive(&'static [u8], &'static [u8]),
     /// An option of a feature this binary was built without: the option and the feature.
     NotBuilt(&'static [u8], &'static [u8]),
+    /// Another option whose value must be a duration in seconds: the option and the value.
+    BadDuration(&'static [u8], &'a CStr),
 }
 
 impl UsageError<'_> {

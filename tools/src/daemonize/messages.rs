@@ -48,6 +48,8 @@ pub(super) enum Failure {
     CgroupCreate,
     CgroupPopulated,
     JoinCgroup,
+    OpenStatusFile,
+    RefuseStatusFile,
     WriteLogDirectory,
     RefuseNotRegular,
 }
@@ -81,6 +83,8 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     Cannot create %s\0\
     Refusing %s: it already holds processes\0\
     Cannot move %n into its cgroup\0\
+    Cannot open the status file of %s\0\
+    Refusing the status file of %s: a symbolic link, not a regular file with one link, not owned by root or us, writable by others, or on another file system\0\
     Cannot write to the directory of %s\0\
     Refusing %s: not a regular file\0"
 } else {
@@ -89,8 +93,8 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
     killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
     become subreaper\0starter ended\0cgroup not absolute\0cgroup not cgroup2\0\
-    cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0\
-    write directory\0refuse not regular\0"
+    cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0open status file\0\
+    refuse status file\0write directory\0refuse not regular\0"
 };
 
 impl Failure {

@@ -276,9 +276,12 @@ fn run(
         tree::open_proc()
     };
     let status_file = if cfg!(feature = "tree") && !request.exec && !simulated && !init {
-        match daemon.open_status_file() {
-            Ok(file) => file.map(StatusFile::new),
-            Err(error) => return fail(error),
+        match (request.pid_file, daemon.lock_fd()) {
+            (Some(path), Some(lock)) => match StatusFile::open(path, lock) {
+                Ok(file) => Some(file),
+                Err(error) => return fail(error),
+            },
+            _ => None,
         }
     } else {
         None

@@ -156,11 +156,10 @@ const NANOSECONDS: u64 = 1_000_000_000;
 /// Monotonic time in nanoseconds (zero if the clock cannot be read, which a real system call
 /// never refuses).
 fn now() -> u64 {
-    ucw_daemon::monotonic_time().map_or(0, |time| {
-        time.as_secs()
-            .saturating_mul(NANOSECONDS)
-            .saturating_add(u64::from(time.subsec_nanos()))
-    })
+    let time = crate::rt::monotonic_time();
+    time.as_secs()
+        .saturating_mul(NANOSECONDS)
+        .saturating_add(u64::from(time.subsec_nanos()))
 }
 
 /// What follows a death under `--respawn`.

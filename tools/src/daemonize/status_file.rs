@@ -7,17 +7,27 @@
 //! (`--respawn`), how its last incarnation ended (`last_exit=code:N` or `signal:N`) and
 //! whether it has said it is ready (`ready=1` or `0`).
 //!
-//! This file owns the writing. The launcher opens the file before the credential switch
-//! (`Daemon::open_status_file`: the PID file's rules); the supervisor keeps the descriptor and
+//! This file owns the opening and the writing. The launcher opens the file before the
+//! credential switch (the PID file's rules); the supervisor keeps the descriptor and
 //! rewrites the file in place (`pwrite` + `ftruncate`) under `flock(LOCK_EX)` on it, so a
 //! reader, which takes `LOCK_SH`, never sees half a rewrite (a reader reads at most 4,352
 //! bytes: a path of up to 4,095 and short lines). A line is one entry of
 //! [`LINES`]. It must never block on anything but that lock, never allocate, and never write a
 //! line it cannot write whole.
 
-use rustix::fd::{AsFd, OwnedFd};
-use rustix::fs::FlockOperation;
+use super::messages::Failure;
+use crate::rt;
+use core::ffi::CStr;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
 use rustix::io::Errno;
+use ucw_daemon::{Error, Subject};
+
+/// The suffix that makes the status file's path from the PID file's.
+const SUFFIX: &[u8] = b".status";
+
+/// The longest path the kernel takes, NUL included (`PATH_MAX`).
+const PATH_CAPACITY: usize = 4096;
 
 /// What the status file says.
 pub(super) struct Status<'a> {
@@ -91,8 +101,52 @@ pub(super) struct StatusFile {
 }
 
 impl StatusFile {
-    pub(super) fn new(fd: OwnedFd) -> Self {
-        Self { fd }
+    /// Opens (creating, mode 0600) `X.pid.status` beside PID file `pid_file`, whose lock
+    /// `lock` holds, with the PID file's rules: no symbolic link (`O_NOFOLLOW`), a regular
+    /// file with one link, owned by root or us, not writable by group or others (one readable
+    /// by them and ours is tightened to 0600), and on the PID file's own file system (which
+    /// `daemon::init` refused to be a pseudo one). Called by the launcher before the
+    /// credential switch; never inlined, so its path buffer stays out of the launcher's frame.
+    #[inline(never)]
+    pub(super) fn open(pid_file: &CStr, lock: BorrowedFd<'_>) -> Result<Self, Error> {
+        let failed = |errno| Failure::OpenStatusFile.system(Subject::PidFile, errno);
+        let refused = || Failure::RefuseStatusFile.about(Subject::PidFile);
+        let name = pid_file.to_bytes();
+        let mut path = [0u8; PATH_CAPACITY];
+        let end = name.len() + SUFFIX.len();
+        if end >= path.len() {
+            return Err(failed(Errno::NAMETOOLONG));
+        }
+        path[..name.len()].copy_from_slice(name);
+        path[name.len()..end].copy_from_slice(SUFFIX);
+        let path = CStr::from_bytes_until_nul(&path).map_err(|_| failed(Errno::INVAL))?;
+        let flags = OFlags::RDWR
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::CLOEXEC
+            | OFlags::NOCTTY
+            | OFlags::NONBLOCK;
+        let fd = rustix::fs::open(path, flags, Mode::RUSR | Mode::WUSR)
+            .and_then(rt::above_standard_streams)
+            .map_err(|errno| match errno {
+                Errno::LOOP => refused(),
+                errno => failed(errno),
+            })?;
+        let stat = rustix::fs::fstat(&fd).map_err(failed)?;
+        let pid_file_stat = rustix::fs::fstat(lock).map_err(failed)?;
+        let us = rustix::process::geteuid().as_raw();
+        let acceptable = FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
+            && stat.st_nlink == 1
+            && (stat.st_uid == 0 || stat.st_uid == us)
+            && stat.st_mode & 0o022 == 0
+            && stat.st_dev == pid_file_stat.st_dev;
+        if !acceptable {
+            return Err(refused());
+        }
+        if stat.st_mode & 0o044 != 0 && stat.st_uid == us {
+            let _ = rustix::fs::fchmod(&fd, Mode::RUSR | Mode::WUSR);
+        }
+        Ok(Self { fd })
     }
 
     /// Rewrites the file with `status`, line by line at increasing offsets (no buffer of the
@@ -118,9 +172,23 @@ impl StatusFile {
                 if value.contains(&b'\n') {
                     continue;
                 }
-                for part in [*key, b"=", value, b"\n"] {
-                    write_at(fd, part, offset)?;
-                    offset += part.len() as u64;
+                // A short line in one write, a long one (a path) in its parts.
+                let mut line = [0u8; 64];
+                let parts = [*key, b"=", value, b"\n"];
+                let length: usize = parts.iter().map(|part| part.len()).sum();
+                if length <= line.len() {
+                    let mut end = 0;
+                    for part in parts {
+                        line[end..end + part.len()].copy_from_slice(part);
+                        end += part.len();
+                    }
+                    write_at(fd, &line[..end], offset)?;
+                    offset += end as u64;
+                } else {
+                    for part in parts {
+                        write_at(fd, part, offset)?;
+                        offset += part.len() as u64;
+                    }
                 }
             }
             rustix::fs::ftruncate(fd, offset)

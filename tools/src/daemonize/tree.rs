@@ -43,7 +43,7 @@ const PASS_INTERVAL: Duration = Duration::from_millis(50);
 const TOLD_CAPACITY: usize = 128;
 
 /// Opens `/proc` for the supervisor's walks, before the daemon's setup; `None` when it is not
-/// mounted (the supervisor then reaches only its own children).
+/// mounted (the supervisor then lists nothing: it reaps what ends and waits for the rest).
 pub(super) fn open_proc() -> Option<OwnedFd> {
     let fd = rustix::fs::open(
         c"/proc",
@@ -275,10 +275,9 @@ impl<'a> Tree<'a> {
     }
 }
 
-/// Monotonic time (zero when the clock cannot be read, which a real system call never
-/// refuses).
+/// Monotonic time.
 fn now() -> Duration {
-    ucw_daemon::monotonic_time().unwrap_or(Duration::ZERO)
+    rt::monotonic_time()
 }
 
 /// Waits at most `pause` for a signal (a child's SIGCHLD among them), then reads and drops

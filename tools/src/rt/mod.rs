@@ -241,6 +241,12 @@ pub fn take_terminal() {
     let _ = sys::set_foreground_group(0, rustix::process::getpid());
 }
 
+/// Time on the monotonic clock (zero when it cannot be read, which the real system call never
+/// refuses).
+pub fn monotonic_time() -> core::time::Duration {
+    sys::monotonic_time().unwrap_or(core::time::Duration::ZERO)
+}
+
 /// Bytes of [`log_buffer`].
 pub const LOG_BUFFER: usize = 16 * 1024;
 

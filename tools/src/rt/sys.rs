@@ -1,7 +1,8 @@
 //! The few system calls only the tools make, which neither rustix nor the library's public face
 //! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
 //! number, another process's group or session (which may be 0), `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
-//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`, and a terminal's foreground group.
+//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`, a terminal's foreground group, and the
+//! monotonic clock without the vDSO.
 //!
 //! This file owns raw kernel entry for the tools and nothing else: every function names its
 //! system call, converts `-errno` into [`Errno`] and keeps no state. The per-architecture
@@ -263,4 +264,34 @@ pub fn set_foreground_group(fd: u32, group: rustix::process::Pid) -> Result<(), 
         )
         .map(|_| ())
     }
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` as a real system call (rustix's goes through the vDSO,
+/// which it finds in the auxiliary vector): time since an arbitrary point.
+///
+/// # References
+/// [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
+pub fn monotonic_time() -> Result<core::time::Duration, Errno> {
+    let mut now = kernel::__kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: the pointer references a live `__kernel_timespec`, what the kernel writes.
+    unsafe {
+        call(
+            kernel::__NR_clock_gettime,
+            [
+                kernel::CLOCK_MONOTONIC as usize,
+                &mut now as *mut kernel::__kernel_timespec as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )?;
+    }
+    Ok(core::time::Duration::new(
+        now.tv_sec as u64,
+        now.tv_nsec as u32,
+    ))
 }
