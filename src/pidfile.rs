@@ -406,36 +406,29 @@ pub(crate) fn inspect_with(
     for_writing: bool,
 ) -> Result<(Inspection, Option<Inspected>)> {
     let subject = Subject::PidFile;
-    let flags = if for_writing {
-        OFlags::RDWR
-    } else {
-        OFlags::RDONLY
-    };
-    let opened = match open_checked(path, flags, subject, Owner::RootOrUs) {
-        Ok(opened) => Ok((opened, for_writing)),
-        // The read-only way: all that the place allows (a read-only mount, a file we may not
-        // write), or what says the rest (a directory, which the checks then name).
-        Err(error)
-            if for_writing
-                && error
-                    .errno()
-                    .is_some_and(|errno| !matches!(errno, Errno::NOENT | Errno::LOOP)) =>
-        {
-            open_checked(path, OFlags::RDONLY, subject, Owner::RootOrUs)
-                .map(|opened| (opened, false))
+    // Read-write first when asked; read-only when that is all the place allows (a read-only
+    // mount, a file we may not write) or to let the checks name what it is (a directory).
+    let mut writable = for_writing;
+    let (fd, stat) = loop {
+        let flags = if writable {
+            OFlags::RDWR
+        } else {
+            OFlags::RDONLY
+        };
+        match open_checked(path, flags, subject, Owner::RootOrUs) {
+            Ok(opened) => break opened,
+            Err(error) if error.errno() == Some(Errno::NOENT) => {
+                let inspection = Inspection {
+                    state: PidState::Absent,
+                    file: FileId::default(),
+                };
+                return Ok((inspection, None));
+            }
+            Err(error) if writable && error.errno().is_some_and(|errno| errno != Errno::LOOP) => {
+                writable = false
+            }
+            Err(error) => return Err(error),
         }
-        Err(error) => Err(error),
-    };
-    let ((fd, stat), writable) = match opened {
-        Ok(opened) => opened,
-        Err(error) if error.errno() == Some(Errno::NOENT) => {
-            let inspection = Inspection {
-                state: PidState::Absent,
-                file: FileId::default(),
-            };
-            return Ok((inspection, None));
-        }
-        Err(error) => return Err(error),
     };
     let system = |message, errno| Error::system(message, subject, errno);
     let unlocked = lock(fd.as_fd(), FlockOperation::NonBlockingLockShared)

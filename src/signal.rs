@@ -167,7 +167,7 @@ pub fn block(set: SignalSet) -> Result<(), Errno> {
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html),
 /// [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
 pub fn reset_for_exec() {
-    let state = SignalState::read(true);
+    let state = SignalState::read();
     // Dispositions first: a signal unblocked earlier would run the caller's handler here.
     sys::reset_signal_dispositions(state.map_or(u64::MAX, |state| state.not_default));
     if state.is_none_or(|state| state.blocked != 0) {
@@ -176,19 +176,13 @@ pub fn reset_for_exec() {
 }
 
 /// In a daemon about to run its body ([`RESET_SIGNALS`](crate::daemon::Flags::RESET_SIGNALS)):
-/// [`reset_for_exec`]'s reset, except that a process with a C library (`hosted`) keeps that
-/// library's signals (32–34) as they are, and the status file is closed.
+/// every disposition back to its default, one by one, except that a process with a C library
+/// (`hosted`) keeps that library's signals (32–34), and an empty mask. (Not learned from
+/// `/proc` as [`reset_for_exec`] does: it runs once in a daemon's life, and the reader would
+/// cost every small daemon its bytes.)
 pub(crate) fn reset_in_daemon(hosted: bool) -> Result<(), Errno> {
-    let state = SignalState::read(false);
-    let mut dispositions = state.map_or(u64::MAX, |state| state.not_default);
-    if hosted {
-        dispositions &= !LIBC_SIGNALS;
-    }
-    sys::reset_signal_dispositions(dispositions);
-    if state.is_none_or(|state| state.blocked != 0) {
-        sys::signal_mask(sys::MaskChange::Replace, 0)?;
-    }
-    Ok(())
+    sys::reset_signal_dispositions(if hosted { !LIBC_SIGNALS } else { u64::MAX });
+    sys::signal_mask(sys::MaskChange::Replace, 0).map(|_| ())
 }
 
 /// The signals C libraries reserve (32–34), as a mask.
@@ -206,9 +200,9 @@ struct SignalState {
 
 impl SignalState {
     /// Reads the three masks in one `open` and (usually) one `read`; `None` when
-    /// `/proc/self/status` cannot be opened or lacks one of them. With `leave_open` the
-    /// close-on-exec descriptor is left to the caller's `execve` (or exit).
-    fn read(leave_open: bool) -> Option<Self> {
+    /// `/proc/self/status` cannot be opened or lacks one of them. The descriptor is left open
+    /// (close-on-exec): only a child about to exec reads them.
+    fn read() -> Option<Self> {
         let fd = rustix::fs::open(
             c"/proc/self/status",
             OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
@@ -226,9 +220,8 @@ impl SignalState {
             }
             masks[2].is_none()
         });
-        if leave_open {
-            core::mem::forget(fd);
-        }
+        // Close-on-exec: the caller's `execve` closes it (or its exit, after a failed one).
+        core::mem::forget(fd);
         Some(Self {
             blocked: masks[0]?,
             not_default: masks[1]? | masks[2]?,

@@ -174,11 +174,13 @@ impl Held {
     }
 }
 
-/// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at
-/// once). A program that exits right after the action may instead leave it to the exit
-/// (`core::mem::forget(outcome)`): one `close` fewer on its way out, while other controllers
-/// wait until then. Never do that in a process that goes on: its own next action would wait
-/// for this guard forever.
+/// What [`control`] did. Dropping it releases the guard and closes the descriptors the action
+/// is done with (`control(&params)?.status` does at once): the PID file it looked at (after
+/// STOP with its lock taken, so "stopped" stays true while the outcome lives), the stopped or
+/// signalled process's pidfd and `/proc` entries. A program that exits right after the action
+/// may instead leave them to the exit (`core::mem::forget(outcome)`): no `close` on its way
+/// out, while other controllers wait until then. Never do that in a process that goes on: its
+/// own next action would wait for this guard forever.
 #[derive(Debug)]
 pub struct Outcome {
     /// The action's status.

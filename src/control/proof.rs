@@ -39,7 +39,7 @@ use crate::sys;
 use crate::text::parse_decimal;
 use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
-use rustix::fs::{AtFlags, OFlags, StatxFlags};
+use rustix::fs::OFlags;
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags};
 
@@ -108,20 +108,11 @@ pub(super) fn lock_of(fd: BorrowedFd<'_>, inode: u64) -> Result<LockedFile> {
     }
 }
 
-/// `STATX_MNT_ID_UNIQUE` (Linux 6.8): `stx_mnt_id` is the mount's unique id, the one
-/// `statmount` takes. (An older kernel ignores the bit and answers `STATX_MNT_ID`.)
-const STATX_MNT_ID_UNIQUE: u32 = linux_raw_sys::general::STATX_MNT_ID_UNIQUE;
-
 /// The superblock of the file open on `fd` in two calls, `statx` for its mount's unique id and
 /// `statmount` for that mount; `None` where either is missing or refused (before Linux 6.8, a
 /// seccomp filter, a mount outside our root without CAP_SYS_ADMIN).
 fn superblock(fd: BorrowedFd<'_>) -> Option<sys::Superblock> {
-    let wanted = StatxFlags::from_bits_retain(STATX_MNT_ID_UNIQUE);
-    let stat = rustix::fs::statx(fd, c"", AtFlags::EMPTY_PATH, wanted).ok()?;
-    if stat.stx_mask & STATX_MNT_ID_UNIQUE == 0 {
-        return None;
-    }
-    sys::statmount_superblock(stat.stx_mnt_id).ok()
+    sys::statmount_superblock(sys::unique_mount_id(fd)?).ok()
 }
 
 /// `/proc/self` did not resolve: `Ok(None)` when `/proc` is no procfs (not mounted: the lock

@@ -15,7 +15,7 @@ use crate::io::read_full;
 use crate::pidfile::PidFile;
 use crate::sys;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use rustix::fs::{Mode, OFlags};
+use rustix::fs::Mode;
 use rustix::io::Errno;
 use rustix::process::Pid;
 
@@ -77,15 +77,14 @@ impl Daemon<'_> {
             .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
         // Single-threaded by construction: we are the forked child.
         self.credentials.switch_single_threaded()?;
-        // `/dev/null` as `init` opened it for the standard descriptors (it is ours here too).
-        let null = match self.null.take() {
-            Some(null) => null,
-            None => rustix::fs::open(
-                c"/dev/null",
-                OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-                Mode::empty(),
-            )
-            .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?,
+        // `/dev/null` as `init` opened it for the standard descriptors (it is ours here too;
+        // `init` always opens it before a daemon can run).
+        let Some(null) = self.null.take() else {
+            return Err(Error::system(
+                Message::OpenDevNull,
+                Subject::None,
+                Errno::BADF,
+            ));
         };
         rustix::stdio::dup2_stdin(&null)
             .and_then(|()| rustix::stdio::dup2_stdout(&null))

@@ -238,27 +238,27 @@ pub unsafe fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     }
 }
 
-/// Closes the descriptors of `fds` (the `None`s are no descriptors): one `close_range` when
-/// their numbers follow each other without a gap, else one `close` each.
+/// Closes three descriptors (`None` is none): one `close_range` when they are all there and
+/// their numbers follow each other, else one `close` each.
 ///
 /// # References
 /// [close_range(2)](https://man7.org/linux/man-pages/man2/close_range.2.html),
 /// [close(2)](https://man7.org/linux/man-pages/man2/close.2.html)
-pub fn close_together<const N: usize>(fds: [Option<OwnedFd>; N]) {
+pub fn close_together(fds: [Option<OwnedFd>; 3]) {
     use rustix::fd::{AsRawFd, IntoRawFd};
-    let numbers = || fds.iter().flatten().map(|fd| fd.as_raw_fd() as u32);
-    let (first, last) = (numbers().min(), numbers().max());
-    let count = numbers().count() as u32;
-    if let (Some(first), Some(last)) = (first, last) {
-        if count > 1 && last - first + 1 == count {
-            let numbers: [Option<i32>; N] = fds.map(|fd| fd.map(IntoRawFd::into_raw_fd));
-            // SAFETY: the range holds exactly the descriptors we own (`count` distinct numbers
-            // from `first` to `last`), given up just above: nothing else owns one of them.
-            if unsafe { close_range(first, last) }.is_err() {
+    if let [Some(a), Some(b), Some(c)] = &fds {
+        let (a, b, c) = (a.as_raw_fd(), b.as_raw_fd(), c.as_raw_fd());
+        let first = a.min(b).min(c);
+        // Three distinct numbers two apart at most: consecutive.
+        if a.max(b).max(c) - first == 2 {
+            let owned = fds.map(|fd| fd.map(IntoRawFd::into_raw_fd));
+            // SAFETY: the range holds exactly the three descriptors we owned, given up just
+            // above: nothing else owns one of them.
+            if unsafe { close_range(first as u32, first as u32 + 2) }.is_err() {
                 // Before Linux 5.9: one close each.
-                for number in numbers.into_iter().flatten() {
-                    // SAFETY: still ours (close_range failed, closing none of them).
-                    drop(unsafe { OwnedFd::from_raw_fd(number) });
+                for fd in owned.into_iter().flatten() {
+                    // SAFETY: still ours: close_range failed before closing any of them.
+                    drop(unsafe { OwnedFd::from_raw_fd(fd) });
                 }
             }
             return;
@@ -296,6 +296,37 @@ pub fn pidfd_send_signal(
         )
         .map(|_| ())
     }
+}
+
+/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE)` (Linux 6.8): the unique id of the mount
+/// the file open on `fd` lies on, the one [`statmount_superblock`] takes; `None` when the
+/// kernel does not give it (an older kernel answers the reusable `STATX_MNT_ID` instead, or has
+/// no `statx`) or refuses the call.
+///
+/// # References
+/// [statx(2)](https://man7.org/linux/man-pages/man2/statx.2.html)
+pub fn unique_mount_id(fd: rustix::fd::BorrowedFd<'_>) -> Option<u64> {
+    use rustix::fd::AsRawFd;
+    let mut answer = core::mem::MaybeUninit::<kernel::statx>::zeroed();
+    // SAFETY: an empty NUL-terminated path with AT_EMPTY_PATH names `fd` itself; the kernel
+    // writes at most one `struct statx` into `answer`.
+    unsafe {
+        call(
+            kernel::__NR_statx,
+            [
+                fd.as_raw_fd() as usize,
+                c"".as_ptr() as usize,
+                kernel::AT_EMPTY_PATH as usize,
+                kernel::STATX_MNT_ID_UNIQUE as usize,
+                answer.as_mut_ptr() as usize,
+                0,
+            ],
+        )
+        .ok()?;
+    }
+    // SAFETY: zero-initialised, then partly written by the kernel: integers only.
+    let answer = unsafe { answer.assume_init() };
+    (answer.stx_mask & kernel::STATX_MNT_ID_UNIQUE != 0).then_some(answer.stx_mnt_id)
 }
 
 /// A mount's superblock as `statmount` shows it.
