@@ -64,7 +64,7 @@ impl Daemon<'_> {
         fork.exit(code)
     }
 
-    /// Everything the daemon does to itself between `fork` and its report (DESIGN.md §4);
+    /// Everything the daemon does to itself between `fork` and its report (docs/design.md §4);
     /// returns the daemon's PID (the new session's id is its leader's, ours).
     fn set_up(
         &mut self,
