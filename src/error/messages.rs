@@ -3,6 +3,8 @@
 //! (`render.rs`) fills the templates in; `phrases.rs` packs them at compile time.
 
 use super::ErrorKind::{self, *};
+#[cfg(not(feature = "messages"))]
+use crate::text::five_bits::{self, Alphabet};
 
 macro_rules! messages {
     ($($(#[$doc:meta])* $name:ident = $kind:expr, $text:literal;)*) => {
@@ -27,7 +29,7 @@ macro_rules! messages {
         /// The name of each message, in order, NUL-terminated: without the `messages`
         /// feature, its words say what failed (`RefuseSymlink`: "refuse symlink").
         #[cfg(not(feature = "messages"))]
-        pub(super) const NAMES: &[u8] = concat!($(stringify!($name), "\0"),*).as_bytes();
+        const CAMEL_NAMES: &[u8] = concat!($(stringify!($name), "\0"),*).as_bytes();
     };
 }
 
@@ -137,6 +139,53 @@ messages! {
         "Cannot drop privileges: setresuid(0, 0, 0) still succeeds after the switch";
     CapabilitiesRemain = PrivilegesRemain,
         "Cannot drop privileges: capabilities remain after the switch (%1 permitted, %2 effective)";
+}
+
+/// The characters of the messages' names as words.
+#[cfg(not(feature = "messages"))]
+pub(super) const NAME_ALPHABET: Alphabet = *b"\0abcdefghijklmnopqrstuvwxyz \0\0\0\0";
+
+/// The messages' names as words (`refuse symlink`), in order, NUL-terminated.
+#[cfg(not(feature = "messages"))]
+pub(super) const SPACED_NAMES: [u8; spaced_length(CAMEL_NAMES)] = spaced(CAMEL_NAMES);
+
+/// [`SPACED_NAMES`] packed five bits a character at compile time: what the short code lines
+/// say (`refuse symlink PID file /run/x.pid`).
+#[cfg(not(feature = "messages"))]
+pub(super) static NAMES: [u8; five_bits::packed_length(&SPACED_NAMES)] =
+    five_bits::pack(&SPACED_NAMES, &NAME_ALPHABET);
+
+/// Bytes of `names` once [`spaced`].
+#[cfg(not(feature = "messages"))]
+const fn spaced_length(names: &[u8]) -> usize {
+    let mut length = names.len();
+    let mut position = 1;
+    while position < names.len() {
+        if names[position].is_ascii_uppercase() && names[position - 1] != 0 {
+            length += 1;
+        }
+        position += 1;
+    }
+    length
+}
+
+/// `names` (CamelCase, NUL-terminated) as lowercase words: a space before every capital that
+/// does not start a name.
+#[cfg(not(feature = "messages"))]
+const fn spaced<const N: usize>(names: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let (mut from, mut to) = (0, 0);
+    while from < names.len() {
+        let byte = names[from];
+        if byte.is_ascii_uppercase() && from > 0 && names[from - 1] != 0 {
+            out[to] = b' ';
+            to += 1;
+        }
+        out[to] = byte.to_ascii_lowercase();
+        to += 1;
+        from += 1;
+    }
+    out
 }
 
 impl Message {

@@ -9,24 +9,24 @@
 
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
-use super::options::{option, Argument, LongOption, Scanner, UsageError};
+use super::options::{Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
-pub const OPTIONS: &[LongOption] = &[
-    option("pid-file", true),
-    option("user", true),
-    option("group", true),
-    option("preserve-cwd", false),
-    option("foreground", false),
-    option("exec", false),
-    option("notify-fd", true),
-    option("notify-socket", false),
-    option("stdout", true),
-    option("stderr", true),
-    option("help", false),
-    option("version", false),
+pub const OPTIONS: Options = crate::options![
+    "pid-file" = value,
+    "user" = value,
+    "group" = value,
+    "preserve-cwd",
+    "foreground",
+    "exec",
+    "notify-fd" = value,
+    "notify-socket",
+    "stdout" = value,
+    "stderr" = value,
+    "help",
+    "version",
 ];
 
 /// How the program announces that it is ready.
@@ -97,7 +97,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         command: 0,
     };
     while let Some(found) = scanner.next_option()? {
-        let name = OPTIONS[found.index].name;
+        let name = OPTIONS.name(found.index);
         let value = found.value.unwrap_or(c"");
         if found.value.is_some() && value.is_empty() {
             return Err(UsageError::EmptyValue(name));
@@ -120,24 +120,24 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "readiness")]
             7 => request.notify = Notify::Socket,
             #[cfg(not(feature = "readiness"))]
-            6 | 7 => return Err(UsageError::NotBuilt(name, "readiness")),
+            6 | 7 => return Err(UsageError::NotBuilt(name, b"readiness")),
             #[cfg(feature = "output-files")]
             8 => request.stdout = Some(value),
             #[cfg(feature = "output-files")]
             9 => request.stderr = Some(value),
             #[cfg(not(feature = "output-files"))]
-            8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
+            8 | 9 => return Err(UsageError::NotBuilt(name, b"output-files")),
             10 => return Ok(Invocation::Help),
             _ => return Ok(Invocation::Version),
         }
     }
     #[cfg(feature = "readiness")]
     if request.exec && request.notify != Notify::Exec {
-        let readiness = match request.notify {
-            Notify::Socket => "notify-socket",
-            _ => "notify-fd",
+        let readiness: &[u8] = match request.notify {
+            Notify::Socket => b"notify-socket",
+            _ => b"notify-fd",
         };
-        return Err(UsageError::Exclusive("exec", readiness));
+        return Err(UsageError::Exclusive(b"exec", readiness));
     }
     request.command = scanner.operands();
     if request.command == 0 {
