@@ -288,7 +288,9 @@ impl<'g> Credentials<'g> {
     ///
     /// The caller guarantees that the process is single-threaded (right after `fork`).
     pub(crate) fn switch_single_threaded(&self) -> Result<()> {
-        let was_root = rustix::process::geteuid().is_root();
+        // Asked only when a switch needs it (nothing to switch: no call).
+        let leaving_uid = self.uid.is_some_and(|uid| !uid.is_root());
+        let was_root = (self.gid.is_some() || leaving_uid) && rustix::process::geteuid().is_root();
         if let Some(gid) = self.gid {
             // Only root may call setgroups; anyone else keeps the groups it has when it
             // "switches" to the gid it already holds (real and effective).
@@ -317,7 +319,7 @@ impl<'g> Credentials<'g> {
         }
         // Any switch to a non-root uid is proven, not only one made by root: a saved
         // set-user-ID of 0 is a way back too.
-        if self.uid.is_some_and(|uid| !uid.is_root()) {
+        if leaving_uid {
             prove_root_is_gone(was_root)?;
         }
         Ok(())

@@ -231,6 +231,18 @@ pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     Some(value)
 }
 
+/// Parses a hexadecimal number (either case, no prefix) of one to `digits` digits (at most 16).
+pub(crate) fn parse_hex(text: &[u8], digits: usize) -> Option<u64> {
+    if text.is_empty() || text.len() > digits {
+        return None;
+    }
+    let mut value = 0u64;
+    for &byte in text {
+        value = value << 4 | u64::from((byte as char).to_digit(16)?);
+    }
+    Some(value)
+}
+
 /// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
 /// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
 pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {

@@ -81,7 +81,7 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
     let mut trusted = false;
     if let Some((supervisor, started)) = status.as_ref().and_then(StatusFile::supervisor) {
         if let Some(pid) = Pid::from_raw(supervisor as i32) {
-            match prove(pid, Some(lock))? {
+            match prove(pid, Some(lock), params.pid_file)? {
                 Proof::Holder(target) => {
                     let (process, number) =
                         target.process.as_ref().map(|(dir, n)| (dir, *n)).unzip();
@@ -94,7 +94,7 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
                 Proof::Gone(number) => {
                     session = match number {
                         Some(number) => Some(number),
-                        None if proc_is_ours()? => Some(supervisor),
+                        None if proc_is_ours()? == Some(true) => Some(supervisor),
                         None => None,
                     };
                 }
@@ -105,7 +105,8 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
     }
     let mut found = u32::from(trusted);
     if let Some(session) = session {
-        let holders = deliver::signal_others(Some(session), lock, ToHolders::KillGroup)?;
+        let holders =
+            deliver::signal_others(Some(session), lock, params.pid_file, ToHolders::KillGroup)?;
         trusted |= holders > 0;
         found += holders;
         if trusted {
@@ -114,7 +115,12 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
     }
     // Then any session (a leftover that called `setsid`, or no status file at all): each
     // holder alone, never its group (which may be anyone's, the caller's own included).
-    found += deliver::signal_others(None, lock, ToHolders::Signal(Signal::KILL, false))?;
+    found += deliver::signal_others(
+        None,
+        lock,
+        params.pid_file,
+        ToHolders::Signal(Signal::KILL, false),
+    )?;
     if let (true, Some(cgroup)) = (trusted, status.as_ref().and_then(StatusFile::cgroup)) {
         kill_cgroup(cgroup);
     }

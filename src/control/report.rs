@@ -55,8 +55,8 @@ pub(super) fn gather(params: &Params<'_>, outcome: &mut Outcome) {
 fn holder_start_time(params: &Params<'_>, pid: Pid) -> Option<u64> {
     let fd = pidfile::open_file(params.pid_file, OFlags::RDONLY).ok()?;
     let stat = rustix::fs::fstat(&fd).ok()?;
-    let lock = lock_of(fd.as_fd(), stat.st_ino).ok()??;
-    match prove(pid, Some(&lock)).ok()? {
+    let lock = lock_of(fd.as_fd(), stat.st_ino).ok()?.lock?;
+    match prove(pid, Some(&lock), params.pid_file).ok()? {
         Proof::Holder(target) => {
             let (process, _) = target.process.as_ref()?;
             start_time(process.as_fd())

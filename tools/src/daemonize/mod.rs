@@ -43,7 +43,9 @@ use crate::cli::daemonize::{parse, Invocation, Request};
 use crate::output::{print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::{self, Startup};
 use core::ffi::CStr;
+use core::mem::ManuallyDrop;
 use environment::Environment;
+use messages::Failure;
 use messages::Names;
 use rustix::fd::AsFd;
 use status_file::StatusFile;
@@ -52,7 +54,7 @@ use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::credentials::{Credentials, Identity};
 use ucw_daemon::daemon::{self, Flags, Launched};
-use ucw_daemon::signal::{self, SignalSet};
+use ucw_daemon::signal::{self, SignalSet, Signals};
 use ucw_daemon::{Error, Subject};
 
 /// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
@@ -245,11 +247,21 @@ fn run(
             return fail(error);
         }
     }
+    // The program's uid, where something is checked against it (the output files' owner, a
+    // `READY=1` sender): ours, asked once, when `--user` does not name it.
+    #[cfg(feature = "readiness")]
+    let by_socket = matches!(request.notify, Notify::Socket);
+    #[cfg(not(feature = "readiness"))]
+    let by_socket = false;
+    let target_uid = match daemon.credentials().uid() {
+        Some(uid) => uid.as_raw(),
+        None if by_socket || request.stdout.is_some() || request.stderr.is_some() => {
+            rustix::process::geteuid().as_raw()
+        }
+        // Nothing is checked against it.
+        None => u32::MAX,
+    };
     // Opened now, before the switch: a root-owned log directory works.
-    let target_uid = daemon
-        .credentials()
-        .uid()
-        .map_or(rustix::process::geteuid().as_raw(), |uid| uid.as_raw());
     let outputs = match outputs::open(request, target_uid) {
         Ok(outputs) => outputs,
         Err(error) => return fail(error),
@@ -303,12 +315,19 @@ fn run(
         Ok(envp) => envp,
         Err(error) => return fail(error),
     };
-    if !request.exec {
-        // Blocked before the fork: a signal sent as soon as the PID is published (a reload
-        // racing the start) waits in the daemon's queue for the supervisor's signalfd
-        // instead of killing it before it is ready.
-        let _ = signal::block(SignalSet::ALL_CATCHABLE);
-    }
+    // The supervisor's signals, blocked and given a signalfd before the fork: a signal sent
+    // as soon as the PID is published (a reload racing the start) waits in the daemon's
+    // queue instead of killing it before it is ready, and the daemon reads them through its
+    // copy of the descriptor (a signalfd reads the signals of whoever reads it). The
+    // launcher's copy is left to its exit.
+    let signals = if request.exec {
+        None
+    } else {
+        match Signals::new(SignalSet::ALL_CATCHABLE) {
+            Ok(signals) => Some(ManuallyDrop::new(signals)),
+            Err(errno) => return fail(Failure::ForwardSignals.system(Subject::None, errno)),
+        }
+    };
     let job = Job {
         program,
         environment: envp,
@@ -331,10 +350,9 @@ fn run(
         backoff: request.backoff,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
-        let code = if request.exec {
-            job.exec_in_place(running)
-        } else {
-            job.supervise(running)
+        let code = match signals {
+            None => job.exec_in_place(running),
+            Some(signals) => job.supervise(running, ManuallyDrop::into_inner(signals)),
         };
         code.unwrap_or_else(|error| {
             if simulated || init {
