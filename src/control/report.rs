@@ -59,7 +59,7 @@ fn holder_start_time(params: &Params<'_>, pid: Pid) -> Option<u64> {
     match prove(pid, Some(&lock), params.pid_file).ok()? {
         Proof::Holder(target) => {
             let (process, _) = target.process.as_ref()?;
-            start_time(process.as_fd())
+            start_time(process.as_fd(), target.stat_path())
         }
         _ => None,
     }
