@@ -80,6 +80,8 @@ pub enum Subject {
     ErrorFile,
     /// The socket on which the daemon announces readiness.
     NotifySocket,
+    /// The cgroup directory that holds the daemon's processes.
+    Cgroup,
 }
 
 /// Every [`Subject`], in declaration order (which is their numbering).
@@ -95,6 +97,7 @@ const ALL_SUBJECTS: &[Subject] = &[
     Subject::OutputFile,
     Subject::ErrorFile,
     Subject::NotifySocket,
+    Subject::Cgroup,
 ];
 
 impl Subject {
@@ -106,7 +109,7 @@ impl Subject {
 
 /// The role of each [`Subject`], in order.
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
-    group file\0output file\0error file\0notification socket\0";
+    group file\0output file\0error file\0notification socket\0cgroup\0";
 
 /// Where an error's subjects get their names: the parameters of the call that failed
 /// (`control::Params`, `daemon::Params` implement it), or `()` for none; and, for a program

@@ -4,13 +4,15 @@
 //! This file owns what the daemonizer accepts. The program's own options follow it, so the
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
-//! `--exec` excludes readiness (the supervisor is what waits for it). The options of features
-//! left out of the build are usage errors that name the feature.
+//! `--exec` excludes everything the supervisor does (readiness, `--cgroup`, `--forking`,
+//! `--init`), and `--init` and `--forking` exclude readiness (`exclusive`). The options of
+//! features left out of the build are usage errors that name the feature.
 
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
-use super::options::{Argument, Options, Scanner, UsageError};
+use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
+use core::time::Duration;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
@@ -27,7 +29,17 @@ pub const OPTIONS: Options = crate::options![
     "stderr" = value,
     "help",
     "version",
+    "kill-tree-after" = value,
+    "cgroup" = value,
+    "forking",
+    "forking-pid-file" = value,
+    "init",
+    "signal-group",
 ];
+
+/// How long what is left of the service gets between SIGTERM and SIGKILL when the program has
+/// ended, unless `--kill-tree-after` says otherwise.
+pub const DEFAULT_KILL_TREE_AFTER: Duration = Duration::from_secs(5);
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,6 +78,18 @@ pub struct Request<'a> {
     /// The number of words of the program's command line, left at the front of the
     /// arguments.
     pub command: usize,
+    /// `--kill-tree-after` (default [`DEFAULT_KILL_TREE_AFTER`]).
+    pub kill_tree_after: Duration,
+    /// `--cgroup`.
+    pub cgroup: Option<&'a CStr>,
+    /// `--forking` (implied by `--forking-pid-file`).
+    pub forking: bool,
+    /// `--forking-pid-file`.
+    pub forking_pid_file: Option<&'a CStr>,
+    /// `--init`.
+    pub init: bool,
+    /// `--signal-group`.
+    pub signal_group: bool,
 }
 
 /// What the command line asks for.
@@ -95,6 +119,12 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         stdout: None,
         stderr: None,
         command: 0,
+        kill_tree_after: DEFAULT_KILL_TREE_AFTER,
+        cgroup: None,
+        forking: false,
+        forking_pid_file: None,
+        init: false,
+        signal_group: false,
     };
     while let Some(found) = scanner.next_option()? {
         let name = OPTIONS.name(found.index);
@@ -128,20 +158,76 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(not(feature = "output-files"))]
             8 | 9 => return Err(UsageError::NotBuilt(name, b"output-files")),
             10 => return Ok(Invocation::Help),
-            _ => return Ok(Invocation::Version),
+            11 => return Ok(Invocation::Version),
+            12 => {
+                request.kill_tree_after =
+                    parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?
+            }
+            #[cfg(feature = "tree")]
+            13 => request.cgroup = Some(value),
+            #[cfg(feature = "tree")]
+            14 => request.forking = true,
+            #[cfg(feature = "tree")]
+            15 => {
+                request.forking = true;
+                request.forking_pid_file = Some(value);
+            }
+            #[cfg(feature = "tree")]
+            16 => request.init = true,
+            #[cfg(feature = "tree")]
+            17 => request.signal_group = true,
+            #[cfg(not(feature = "tree"))]
+            _ => return Err(UsageError::NotBuilt(name, b"tree")),
+            #[cfg(feature = "tree")]
+            _ => unreachable!(),
         }
     }
-    #[cfg(feature = "readiness")]
-    if request.exec && request.notify != Notify::Exec {
-        let readiness: &[u8] = match request.notify {
-            Notify::Socket => b"notify-socket",
-            _ => b"notify-fd",
-        };
-        return Err(UsageError::Exclusive(b"exec", readiness));
-    }
+    exclusive(&request)?;
     request.command = scanner.operands();
     if request.command == 0 {
         return Err(UsageError::MissingProgram);
     }
     Ok(Invocation::Run(request))
+}
+
+/// The options that exclude each other: `--exec` (no supervisor) with everything the
+/// supervisor does, `--init` and `--forking` with readiness (an init has no launcher to tell;
+/// a forking program is ready when it has forked).
+fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
+    let readiness: Option<&'static [u8]> = match request.notify {
+        Notify::Exec => None,
+        #[cfg(feature = "readiness")]
+        Notify::Socket => Some(b"notify-socket"),
+        #[cfg(feature = "readiness")]
+        Notify::Descriptor(_) => Some(b"notify-fd"),
+    };
+    /// Whether the first option is set, its name, and the second's name when it is set.
+    type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+    let pairs: [Pair; 7] = [
+        (request.exec, b"exec", readiness),
+        (
+            request.exec,
+            b"exec",
+            request.cgroup.map(|_| &b"cgroup"[..]),
+        ),
+        (
+            request.exec,
+            b"exec",
+            request.forking.then_some(&b"forking"[..]),
+        ),
+        (request.exec, b"exec", request.init.then_some(&b"init"[..])),
+        (request.init, b"init", readiness),
+        (request.forking, b"forking", readiness),
+        (
+            request.init,
+            b"init",
+            request.forking.then_some(&b"forking"[..]),
+        ),
+    ];
+    for (set, first, second) in pairs {
+        if let (true, Some(second)) = (set, second) {
+            return Err(UsageError::Exclusive(first, second));
+        }
+    }
+    Ok(())
 }

@@ -176,6 +176,8 @@ pub enum UsageError<'a> {
     Exclusive(&'static [u8], &'static [u8]),
     /// An option of a feature this binary was built without: the option and the feature.
     NotBuilt(&'static [u8], &'static [u8]),
+    /// Another option whose value must be a duration in seconds: the option and the value.
+    BadDuration(&'static [u8], &'a CStr),
 }
 
 impl UsageError<'_> {
@@ -230,6 +232,7 @@ impl UsageError<'_> {
             UsageError::BadDescriptor(name, value) => (17, name, value.to_bytes()),
             UsageError::Exclusive(first, second) => (18, first, second),
             UsageError::NotBuilt(name, feature) => (19, name, feature),
+            UsageError::BadDuration(name, value) => (20, name, value.to_bytes()),
         };
         let mut pieces = fields(USAGE_WORDS).skip(3 * message);
         for argument in [first, second, b""] {
@@ -274,7 +277,8 @@ const USAGE_WORDS: &[u8] = b"\
     --kill-after-timeout needs --stop or --restart, and --timeout\0\0\0\
     option '--\0' needs a descriptor number of 3 or more, not '\0'\0\
     --\0 and --\0 exclude each other\0\
-    --\0: not built into this binary (feature \0)\0";
+    --\0: not built into this binary (feature \0)\0\
+    invalid --\0 '\0': expected seconds (5, 0.5)\0";
 
 /// An option the [`Scanner`] recognised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -21,6 +21,10 @@ const ENVIRONMENT_CAPACITY: usize = 1024;
 const ACCOUNT_VARIABLES: [&[u8]; 3] = [b"USER=", b"LOGNAME=", b"HOME="];
 /// The variable `--notify-socket` sets.
 const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET=";
+/// The variable that names the pipe end of the controller that started us
+/// (docs/design.md §3): ours, never the program's.
+pub(super) const CONTROLLER_NAME: &[u8] = b"UCW_DAEMON_CONTROLLER_FD";
+const CONTROLLER_VARIABLE: &[u8] = b"UCW_DAEMON_CONTROLLER_FD=";
 
 /// Bytes of the variables the daemonizer sets: `USER=` and `LOGNAME=` with a name of up to
 /// 256 bytes, `HOME=` with a path of up to 4,095 (the library's limits for a passwd entry),
@@ -54,7 +58,10 @@ impl Environment {
         socket_name: &[u8],
     ) -> Result<StringList<'e>, Error> {
         let switching = credentials.uid().is_some();
-        if !switching && socket_name.is_empty() {
+        let controlled = inherited
+            .iter()
+            .any(|entry| entry.to_bytes().starts_with(CONTROLLER_VARIABLE));
+        if !switching && socket_name.is_empty() && !controlled {
             return Ok(inherited);
         }
         let mut offsets = [0usize; 4];
@@ -94,7 +101,8 @@ impl Environment {
         for entry in inherited.iter() {
             let text = entry.to_bytes();
             let replaced = (switching && ACCOUNT_VARIABLES.iter().any(|key| text.starts_with(key)))
-                || (!socket_name.is_empty() && text.starts_with(NOTIFY_VARIABLE));
+                || (!socket_name.is_empty() && text.starts_with(NOTIFY_VARIABLE))
+                || text.starts_with(CONTROLLER_VARIABLE);
             if replaced {
                 continue;
             }
