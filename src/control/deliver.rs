@@ -148,13 +148,15 @@ pub(crate) fn deliver(
         },
     };
     let what = ToHolders::Signal(signal, then_continue);
-    let mut found = signal_others(Some(session), lock, params.pid_file, what)?;
-    if found == 0 {
-        // None left in the session: holders that called `setsid` (a service's tree), each
-        // alone (the lock proves them the daemon's).
-        found = signal_others(None, lock, params.pid_file, what)?;
+    if signal_others(Some(session), lock, params.pid_file, what)? > 0 {
+        return Ok(Delivered::Others(session));
     }
-    match found {
+    // None left in the session. Still locked: holders that called `setsid` (a service's
+    // tree), each alone (the lock proves them the daemon's).
+    if released(params, file)? {
+        return Ok(Delivered::Exited);
+    }
+    match signal_others(None, lock, params.pid_file, what)? {
         0 => no_holder(),
         _ => Ok(Delivered::Others(session)),
     }
