@@ -93,11 +93,6 @@ pub struct Params<'a> {
     /// STOP: when the deadline expires, SIGKILL the daemon's process group and wait again
     /// (bounded by another `timeout`, at least a second) instead of failing.
     pub escalate: bool,
-    /// CHECK: tell everything (`ucw-daemon-control --check --json`): besides the status and
-    /// the PID, the [`Outcome`]'s `since` and what a `ucw-daemonize` supervisor publishes in
-    /// its status file (docs/design.md §5). Costs more system calls (the lock proof reads
-    /// `/proc`); what cannot be known stays `None`, never an error.
-    pub report: bool,
 }
 
 impl<'a> Params<'a> {
@@ -116,7 +111,6 @@ impl<'a> Params<'a> {
             signal: None,
             timeout: None,
             escalate: false,
-            report: false,
         }
     }
 }
@@ -177,7 +171,7 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
     let guard = Guard::take(params)?;
     let mut held = Held::default();
     let (status, pid) = guard.act(&mut held)?;
-    let mut outcome = Outcome {
+    Ok(Outcome {
         status,
         pid,
         snapshot: guard.is_snapshot(),
@@ -189,11 +183,22 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
         ready: None,
         _guard: guard.into_fd(),
         _held: held,
+    })
+}
+
+/// CHECK, told in full (`ucw-daemon-control --check --json`): [`control`] with
+/// [`Action::Check`] (whatever `params.action` says), then, while its guard is held, the
+/// [`Outcome`]'s `since` and what a `ucw-daemonize` supervisor publishes in its status file
+/// (docs/design.md §5). Costs more system calls than CHECK (the lock proof reads `/proc`);
+/// what cannot be known stays `None`, never an error. A function of its own, so that programs
+/// that never call it do not carry it.
+pub fn report(params: &Params<'_>) -> Result<Outcome> {
+    let check = Params {
+        action: Action::Check,
+        ..*params
     };
-    if params.report && params.action == Action::Check {
-        // The guard is held (in `outcome`) while the rest is gathered.
-        report::gather(params, &mut outcome);
-    }
+    let mut outcome = control(&check)?;
+    report::gather(params, &mut outcome);
     Ok(outcome)
 }
 
@@ -244,12 +249,12 @@ pub struct Outcome {
     /// STOP empties the file. `false` whenever the guard was held (exclusively, or shared by a
     /// CHECK through a read-only descriptor).
     pub snapshot: bool,
-    /// CHECK with [`Params::report`], RUNNING: when the process the PID file names started,
+    /// [`report`], RUNNING: when the process the PID file names started,
     /// in seconds since the Unix epoch, read only once the lock proof has shown that very
     /// process holds the lock (its `/proc/<n>/stat` start time and `/proc/stat`'s boot time;
     /// docs/design.md §3's identity rule: never a recycled number's).
     pub since: Option<u64>,
-    /// CHECK with [`Params::report`], when that process is a `ucw-daemonize` supervisor whose
+    /// [`report`], when that process is a `ucw-daemonize` supervisor whose
     /// status file names it (same PID and start time): its program's PID, while it runs.
     pub program_pid: Option<u32>,
     /// ... how many times `--respawn` started the program again.

@@ -93,7 +93,6 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         signal: request.signal,
         timeout: request.timeout,
         escalate: request.escalate,
-        report: cfg!(feature = "status") && request.json,
     };
     if matches!(request.action, Action::Start | Action::Restart) {
         // An inherited "ignore" would let the kernel reap the launcher before we can read its
@@ -104,6 +103,10 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     // is parsed and nothing has been touched yet.
     #[cfg(ucw_failpoints)]
     ucw_daemon::failpoint::hit("control-tool-parsed");
+    #[cfg(feature = "status")]
+    if request.json || request.lsb {
+        return crate::status::check(program, &params, request.json, request.lsb);
+    }
     #[cfg(feature = "status")]
     if request.json || request.lsb {
         return crate::status::check(program, &params, request.json, request.lsb);

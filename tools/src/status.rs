@@ -34,10 +34,15 @@ const LSB_DEAD_WITH_PID_FILE: i32 = 1;
 /// LSB's "program or service status is unknown".
 const LSB_UNKNOWN: i32 = 4;
 
-/// `--check` with `--json` and/or `--lsb` (`params.report` set with `--json`); returns the
+/// `--check` with `--json` (CHECK in full, [`control::report`]) and/or `--lsb`; returns the
 /// exit code.
 pub fn check(program: &[u8], params: &Params<'_>, json: bool, lsb: bool) -> i32 {
-    match control::control(params) {
+    let outcome = if json {
+        control::report(params)
+    } else {
+        control::control(params)
+    };
+    match outcome {
         Ok(outcome) => {
             if json {
                 print_json(params.pid_file.to_bytes(), &outcome);

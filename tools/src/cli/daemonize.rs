@@ -335,14 +335,8 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         #[cfg(feature = "readiness")]
         Notify::Descriptor(_) => Some(b"notify-fd"),
     };
-    let (log, respawn) = (request.log.is_some(), request.respawn != Respawn::Never);
-    let (exec, forking): (Option<&'static [u8]>, Option<&'static [u8]>) = (
-        request.exec.then_some(b"exec"),
-        request.forking.then_some(b"forking"),
-    );
-    /// Whether the first option is set, its name, and the second's name when it is set.
-    type Pair = (bool, &'static [u8], Option<&'static [u8]>);
-    let pairs: [Pair; 13] = [
+    let forking: Option<&'static [u8]> = request.forking.then_some(b"forking");
+    let pairs: [Pair; 7] = [
         (request.exec, b"exec", readiness),
         (
             request.exec,
@@ -354,14 +348,31 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         (request.init, b"init", readiness),
         (request.forking, b"forking", readiness),
         (request.init, b"init", forking),
-        (log, b"log", exec),
-        (log, b"log", request.stdout.map(|_| &b"stdout"[..])),
-        (log, b"log", request.stderr.map(|_| &b"stderr"[..])),
-        (log, b"log", forking),
-        (respawn, b"respawn", exec),
-        (respawn, b"respawn", forking),
     ];
-    for (set, first, second) in pairs {
+    first_pair_set(&pairs)?;
+    #[cfg(any(feature = "log", feature = "respawn"))]
+    {
+        let (log, respawn) = (request.log.is_some(), request.respawn != Respawn::Never);
+        let exec: Option<&'static [u8]> = request.exec.then_some(b"exec");
+        let pairs: [Pair; 6] = [
+            (log, b"log", exec),
+            (log, b"log", request.stdout.map(|_| &b"stdout"[..])),
+            (log, b"log", request.stderr.map(|_| &b"stderr"[..])),
+            (log, b"log", forking),
+            (respawn, b"respawn", exec),
+            (respawn, b"respawn", forking),
+        ];
+        first_pair_set(&pairs)?;
+    }
+    Ok(())
+}
+
+/// Whether the first option is set, its name, and the second's name when it is set.
+type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+
+/// The usage error of the first pair whose two options are both set.
+fn first_pair_set(pairs: &[Pair]) -> Result<(), UsageError<'static>> {
+    for &(set, first, second) in pairs {
         if let (true, Some(second)) = (set, second) {
             return Err(UsageError::Exclusive(first, second));
         }
