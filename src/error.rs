@@ -82,6 +82,12 @@ pub enum Subject {
     ErrorFile,
     /// The socket on which the daemon announces readiness.
     NotifySocket,
+    /// The directory the daemon changes its root to (`chroot`).
+    RootDirectory,
+    /// The directory the daemon changes to.
+    WorkingDirectory,
+    /// A file of environment variables for the daemon's program.
+    EnvironmentFile,
 }
 
 /// Every [`Subject`], in declaration order (which is their numbering).
@@ -97,6 +103,9 @@ const ALL_SUBJECTS: &[Subject] = &[
     Subject::OutputFile,
     Subject::ErrorFile,
     Subject::NotifySocket,
+    Subject::RootDirectory,
+    Subject::WorkingDirectory,
+    Subject::EnvironmentFile,
 ];
 
 impl Subject {
@@ -108,7 +117,8 @@ impl Subject {
 
 /// The role of each [`Subject`], in order.
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
-    group file\0output file\0error file\0notification socket\0";
+    group file\0output file\0error file\0notification socket\0root directory\0working directory\0\
+    environment file\0";
 
 /// Where an error's subjects get their names: the parameters of the call that failed
 /// (`control::Params`, `daemon::Params` implement it), or `()` for none; and, for a program
@@ -190,6 +200,10 @@ pub enum ErrorKind {
     NoProgram,
     /// A channel between the library's processes carried something unexpected.
     Protocol,
+    /// The daemon's parameters ask for what cannot be done safely: capabilities kept without
+    /// a switch to a user other than root, or capabilities that could undo the switch; a root
+    /// directory with `PRESERVE_CWD`.
+    InvalidParams,
     /// The daemon's body could not start ([`Error::body_failed`]).
     BodyFailed,
     /// An error the calling program made, with its code ([`Error::custom`]).

@@ -232,6 +232,13 @@ pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     Some(value)
 }
 
+/// The resource limits' names, by their number (`RLIMIT_CPU` is 0), as prlimit(1) and
+/// `ucw-daemonize --rlimit` call them; each NUL-terminated.
+#[cfg(feature = "messages")]
+pub(crate) const RESOURCE_LIMIT_NAMES: &[u8] =
+    b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
+    memlock\0as\0locks\0sigpending\0msgqueue\0nice\0rtprio\0rttime\0";
+
 /// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
 /// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
 pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {

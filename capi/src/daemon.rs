@@ -216,6 +216,8 @@ impl Names {
             user,
             group,
             account_files: AccountFiles::SYSTEM,
+            // LibUCW's parameters have no process setup beyond its own.
+            ..daemon::Params::default()
         })
     }
 }

@@ -1,6 +1,8 @@
-//! The daemon's side after the fork (docs/design.md §4): detach, switch credentials, point
-//! stdin and stdout at `/dev/null`, `umask(022)`, `chdir("/")`, the opt-in clean-ups; report
-//! the setup to the launcher, wait for the release, run the body, end the process.
+//! The daemon's side after the fork (docs/design.md §4): detach; the setup before the switch
+//! (limits, nice, OOM score, `umask(022)` or the one asked for, the root directory,
+//! `chdir("/")` or the directory asked for: `setup.rs`); switch credentials; point stdin and
+//! stdout at `/dev/null`; `no_new_privs`; the opt-in clean-ups; report the setup to the
+//! launcher, wait for the release, run the body, end the process.
 //!
 //! This file owns the daemon process until its body runs. It must never run the body when the
 //! launcher died before publishing the PID (no release byte), never return into the
@@ -70,25 +72,23 @@ impl Daemon<'_> {
         let flags = self.flags;
         rustix::process::setsid()
             .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
-        // Single-threaded by construction: we are the forked child.
-        self.credentials.switch_single_threaded()?;
+        // Opened before the setup: a new root need not have a `/dev/null`.
         let null = rustix::fs::open(
             c"/dev/null",
             OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
             Mode::empty(),
         )
         .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        self.setup.set_up_before_switch(true)?;
+        // Single-threaded by construction: we are the forked child.
+        self.credentials.switch_single_threaded()?;
         rustix::stdio::dup2_stdin(&null)
             .and_then(|()| rustix::stdio::dup2_stdout(&null))
             .map_err(|errno| {
                 Error::system(Message::RedirectStandardStreams, Subject::None, errno)
             })?;
         drop(null);
-        rustix::process::umask(Mode::from_raw_mode(0o022));
-        if !flags.contains(Flags::PRESERVE_CWD) {
-            rustix::process::chdir(c"/")
-                .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))?;
-        }
+        self.setup.set_up_after_switch()?;
         if let Some((keep, close)) = self.close_inherited {
             close(keep, pid_file, channel)?;
         }

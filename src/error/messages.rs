@@ -34,7 +34,7 @@ macro_rules! messages {
 // Templates: `%s` the subject ("PID file /run/x.pid", "user `www`", or the role alone),
 // `%r` its role alone, `%n` its name alone (the role when unknown), `%P` `%W` `%R` the name of
 // the PID file, the passwd file, the group file, `%1`–`%3` the numbers in decimal, `%k1`–`%k3`
-// one as a signal ("TERM" or "40"), `%o1` octal, `%x1` hex, `%t` numbers 2 and 3 as seconds and
+// one as a signal ("TERM" or "40"), `%l1`–`%l3` one as a resource limit's name ("nofile"), `%o1` octal, `%x1` hex, `%t` numbers 2 and 3 as seconds and
 // milliseconds ("1 s", "0.250 s"). A failed system call's `: EACCES (Permission denied)` is
 // appended to every message that has an errno.
 messages! {
@@ -137,6 +137,21 @@ messages! {
         "Cannot drop privileges: setresuid(0, 0, 0) still succeeds after the switch";
     CapabilitiesRemain = PrivilegesRemain,
         "Cannot drop privileges: capabilities remain after the switch (%1 permitted, %2 effective)";
+    SetLimit = System, "Cannot set resource limit %l1";
+    SetNice = System, "Cannot change the nice value";
+    SetOomScore = System, "Cannot write /proc/self/oom_score_adj";
+    ChangeRoot = System, "Cannot change root to %n";
+    ChangeDirectoryTo = System, "Cannot change directory to %n";
+    SetNoNewPrivs = System, "Cannot set no_new_privs";
+    KeepCapabilities = System, "Cannot keep capabilities across the switch";
+    KeepNeedsUser = InvalidParams,
+        "Cannot keep capabilities without a switch to a user other than root";
+    KeepUndoes = InvalidParams,
+        "Refusing to keep capabilities that could undo the switch (setuid, setgid, setpcap, sys_admin, dac_override, sys_ptrace, sys_module)";
+    RootWithPreservedDirectory = InvalidParams,
+        "Refusing a root directory with PRESERVE_CWD (the working directory would stay outside it)";
+    KeptCapabilitiesDiffer = PrivilegesRemain,
+        "Cannot keep capabilities: after the switch the permitted, inheritable and ambient sets are not exactly the kept ones";
 }
 
 impl Message {

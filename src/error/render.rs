@@ -14,6 +14,8 @@ use super::phrases::{self, PACKED, UNPACKED_CAPACITY};
 #[cfg(not(feature = "messages"))]
 use super::NAMES;
 use super::{Context, Error, Subject};
+#[cfg(feature = "messages")]
+use crate::text::RESOURCE_LIMIT_NAMES;
 use crate::text::{errno_stem, packed_field, Writer};
 use rustix::io::Errno;
 
@@ -100,6 +102,10 @@ impl Error {
                                 None => writer.push_decimal(u64::from(value)),
                             }
                         }
+                        b'l' => match packed_field(RESOURCE_LIMIT_NAMES, value as usize) {
+                            Some(name) => writer.push(name),
+                            None => writer.push_decimal(u64::from(value)),
+                        },
                         b'o' => writer.push_radix(value, 8, 4),
                         b'x' => writer.push_radix(value, 16, 1),
                         b't' => {

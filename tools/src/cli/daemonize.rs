@@ -4,9 +4,13 @@
 //! This file owns what the daemonizer accepts. The program's own options follow it, so the
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
-//! `--exec` excludes readiness (the supervisor is what waits for it). The options of features
-//! left out of the build are usage errors that name the feature.
+//! `--exec` excludes readiness (the supervisor is what waits for it); `--keep-caps` needs
+//! `--user`; `--chdir` and `--chroot` exclude `--preserve-cwd`. The options of features left
+//! out of the build are usage errors that name the feature.
 
+use super::environment::Settings;
+#[cfg(feature = "environment")]
+use super::environment::{self, Variable};
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
 use super::options::{option, Argument, LongOption, Scanner, UsageError};
@@ -27,7 +31,68 @@ pub const OPTIONS: &[LongOption] = &[
     option("stderr", true),
     option("help", false),
     option("version", false),
+    // The environment feature's options; the parser finds them by name (`index_of`).
+    option("rlimit", true),
+    option("nice", true),
+    option("oom-score-adj", true),
+    option("umask", true),
+    option("chdir", true),
+    option("chroot", true),
+    option("env", true),
+    option("unset", true),
+    option("env-file", true),
+    option("clear-env", false),
+    option("no-new-privs", false),
+    option("keep-caps", true),
+    option("dry-run", false),
 ];
+
+/// The index of option `name` in [`OPTIONS`] (at compile time: a name that is not there does
+/// not build).
+const fn index_of(name: &str) -> usize {
+    let mut index = 0;
+    while index < OPTIONS.len() {
+        let known = OPTIONS[index].name.as_bytes();
+        let wanted = name.as_bytes();
+        if known.len() == wanted.len() {
+            let mut at = 0;
+            while at < known.len() && known[at] == wanted[at] {
+                at += 1;
+            }
+            if at == known.len() {
+                return index;
+            }
+        }
+        index += 1;
+    }
+    panic!("no such option")
+}
+
+const RLIMIT: usize = index_of("rlimit");
+#[cfg(feature = "environment")]
+const NICE: usize = index_of("nice");
+#[cfg(feature = "environment")]
+const OOM_SCORE_ADJ: usize = index_of("oom-score-adj");
+#[cfg(feature = "environment")]
+const UMASK: usize = index_of("umask");
+#[cfg(feature = "environment")]
+const CHDIR: usize = index_of("chdir");
+#[cfg(feature = "environment")]
+const CHROOT: usize = index_of("chroot");
+#[cfg(feature = "environment")]
+const ENV: usize = index_of("env");
+#[cfg(feature = "environment")]
+const UNSET: usize = index_of("unset");
+#[cfg(feature = "environment")]
+const ENV_FILE: usize = index_of("env-file");
+#[cfg(feature = "environment")]
+const CLEAR_ENV: usize = index_of("clear-env");
+#[cfg(feature = "environment")]
+const NO_NEW_PRIVS: usize = index_of("no-new-privs");
+#[cfg(feature = "environment")]
+const KEEP_CAPS: usize = index_of("keep-caps");
+const DRY_RUN: usize = index_of("dry-run");
+const HELP: usize = index_of("help");
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,9 +131,13 @@ pub struct Request<'a> {
     /// The number of words of the program's command line, left at the front of the
     /// arguments.
     pub command: usize,
+    /// The environment feature's options.
+    pub settings: Settings<'a>,
 }
 
 /// What the command line asks for.
+// A request is a few KiB (the environment options, by value: no heap) and is made once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invocation<'a> {
     /// `--help`.
@@ -95,6 +164,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         stdout: None,
         stderr: None,
         command: 0,
+        settings: Settings::NONE,
     };
     while let Some(found) = scanner.next_option()? {
         let name = OPTIONS[found.index].name;
@@ -127,8 +197,27 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             9 => request.stderr = Some(value),
             #[cfg(not(feature = "output-files"))]
             8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
-            10 => return Ok(Invocation::Help),
+            HELP => return Ok(Invocation::Help),
+            #[cfg(feature = "environment")]
+            RLIMIT..=DRY_RUN => parse_setting(found.index, value, &mut request.settings)?,
+            #[cfg(not(feature = "environment"))]
+            RLIMIT..=DRY_RUN => return Err(UsageError::NotBuilt(name, "environment")),
             _ => return Ok(Invocation::Version),
+        }
+    }
+    #[cfg(feature = "environment")]
+    {
+        let settings = &request.settings;
+        if settings.keep_capabilities != 0 && request.user.is_none() {
+            return Err(UsageError::Requires("keep-caps", "user"));
+        }
+        if request.flags | Flags::PRESERVE_CWD == request.flags {
+            if settings.root_directory.is_some() {
+                return Err(UsageError::Exclusive("chroot", "preserve-cwd"));
+            }
+            if settings.working_directory.is_some() {
+                return Err(UsageError::Exclusive("chdir", "preserve-cwd"));
+            }
         }
     }
     #[cfg(feature = "readiness")]
@@ -144,4 +233,56 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         return Err(UsageError::MissingProgram);
     }
     Ok(Invocation::Run(request))
+}
+
+/// One environment option (index `index` of [`OPTIONS`], its value `value`, empty for a flag)
+/// into `settings`.
+#[cfg(feature = "environment")]
+fn parse_setting<'a>(
+    index: usize,
+    value: &'a CStr,
+    settings: &mut Settings<'a>,
+) -> Result<(), UsageError<'a>> {
+    let text = value.to_bytes();
+    match index {
+        RLIMIT => environment::parse_limit(value, settings)?,
+        NICE => {
+            settings.nice = environment::parse_signed(text, -20, 19).ok_or(UsageError::Invalid(
+                "nice",
+                value,
+                "a number from -20 to 19",
+            ))?
+        }
+        OOM_SCORE_ADJ => {
+            let score = environment::parse_signed(text, -1000, 1000).ok_or(UsageError::Invalid(
+                "oom-score-adj",
+                value,
+                "a number from -1000 to 1000",
+            ))?;
+            settings.oom_score_adj = Some(score as i16);
+        }
+        UMASK => {
+            settings.umask = Some(environment::parse_umask(text).ok_or(UsageError::Invalid(
+                "umask",
+                value,
+                "an octal mask from 0 to 0777",
+            ))?)
+        }
+        CHDIR => settings.working_directory = Some(value),
+        CHROOT => settings.root_directory = Some(value),
+        ENV => {
+            environment::check_assignment(value)?;
+            settings.add_variable(Variable::Set(value))?;
+        }
+        UNSET => {
+            environment::check_name(value)?;
+            settings.add_variable(Variable::Unset(value))?;
+        }
+        ENV_FILE => settings.add_variable(Variable::File(value))?,
+        CLEAR_ENV => settings.clear_environment = true,
+        NO_NEW_PRIVS => settings.no_new_privs = true,
+        KEEP_CAPS => settings.keep_capabilities |= environment::parse_capabilities(value)?,
+        _ => settings.dry_run = true,
+    }
+    Ok(())
 }

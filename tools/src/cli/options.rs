@@ -86,6 +86,14 @@ pub enum UsageError<'a> {
     Exclusive(&'static str, &'static str),
     /// An option of a feature this binary was built without: the option and the feature.
     NotBuilt(&'static str, &'static str),
+    /// An option's value that is not what it needs: the option, the value, what it needs.
+    Invalid(&'static str, &'a CStr, &'static str),
+    /// The first option needs the second.
+    Requires(&'static str, &'static str),
+    /// `--keep-caps` with a capability it refuses: the capability as given, and why.
+    Capability(&'a [u8], &'static str),
+    /// More `--env`, `--unset` and `--env-file` options than the parser holds (the number).
+    TooManyVariableOptions(usize),
 }
 
 impl UsageError<'_> {
@@ -133,6 +141,36 @@ impl UsageError<'_> {
                 out.push(b": not built into this binary (feature ");
                 out.push(feature.as_bytes());
                 out.push(b")");
+                return;
+            }
+            UsageError::Invalid(name, value, expected) => {
+                out.push(b"option '--");
+                out.push(name.as_bytes());
+                out.push(b"' needs ");
+                out.push(expected.as_bytes());
+                out.push(b", not '");
+                out.push(value.to_bytes());
+                out.push(b"'");
+                return;
+            }
+            UsageError::Requires(first, second) => {
+                out.push(b"--");
+                out.push(first.as_bytes());
+                out.push(b" needs --");
+                out.push(second.as_bytes());
+                return;
+            }
+            UsageError::Capability(capability, why) => {
+                out.push(b"--keep-caps: capability '");
+                out.push(capability);
+                out.push(b"' ");
+                out.push(why.as_bytes());
+                return;
+            }
+            UsageError::TooManyVariableOptions(limit) => {
+                out.push(b"more than ");
+                out.push_decimal(limit as u64);
+                out.push(b" --env, --unset and --env-file options");
                 return;
             }
             UsageError::BadDescriptor(name, value) => {

@@ -1,19 +1,32 @@
-//! The program's environment: the inherited one, with `USER`, `LOGNAME` and `HOME` from the
-//! passwd entry under `--user` (FreeBSD's daemon(8) does the same), and `NOTIFY_SOCKET` under
-//! `--notify-socket`; the inherited values of those variables removed.
+//! The program's environment: the inherited one (none with `--clear-env`); under `--user`,
+//! `USER`, `LOGNAME` and `HOME` from the passwd entry instead of the inherited ones (FreeBSD's
+//! daemon(8) does the same); then every `--env`, `--unset` and `--env-file` in command-line
+//! order, each replacing what came before for its names; under `--notify-socket`,
+//! `NOTIFY_SOCKET` last (nothing may point the readiness elsewhere).
 //!
-//! This file owns that list. It must never shorten the environment silently (more entries
-//! than it holds is an error), never pass on an inherited `USER`/`LOGNAME`/`HOME` that would
-//! describe another user, and never allocate: the new entries live in a fixed buffer.
+//! This file owns that list and its order. It must never shorten the environment silently
+//! (more entries than it holds is an error), never pass on an inherited `USER`/`LOGNAME`/`HOME`
+//! that would describe another user, and never allocate: the entries are a fixed array of
+//! references (to the inherited strings, the command line, the files' arena and the fixed
+//! buffer of the variables it makes itself).
 
 use super::messages::Failure;
-use core::ffi::c_char;
+use crate::cli::environment::Settings;
+#[cfg(feature = "environment")]
+use crate::cli::environment::{variable_name_length, Variable};
+use core::ffi::CStr;
 use ucw_daemon::control::StringList;
 use ucw_daemon::credentials::Credentials;
 use ucw_daemon::{Error, Subject};
 
-/// Entries the program's environment may have when it is rewritten; more is an error rather
-/// than a silently shortened environment.
+#[cfg(feature = "environment")]
+pub(super) use super::env_file::Arena;
+/// Without the environment feature there are no environment files.
+#[cfg(not(feature = "environment"))]
+pub(super) struct Arena;
+
+/// Entries the program's environment may have when it is rewritten (what the library's `exec`
+/// passes on); more is an error rather than a silently shortened environment.
 const ENVIRONMENT_CAPACITY: usize = 1024;
 
 /// The variables `--user` sets from the passwd entry (and removes from the inherited
@@ -28,45 +41,99 @@ const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET=";
 /// with other limits) is an error, never a cut.
 const TEXT_CAPACITY: usize = 2 * (8 + 256 + 1) + 5 + 4095 + 1 + 14 + 64 + 1;
 
-/// The program's environment: the inherited one, with `USER`, `LOGNAME` and `HOME` from the
-/// passwd entry under `--user`, and `NOTIFY_SOCKET` under `--notify-socket`.
-pub(super) struct Environment {
-    entries: [*const c_char; ENVIRONMENT_CAPACITY + 1],
+/// The program's environment (see the module docs).
+pub(super) struct Environment<'e> {
+    entries: [&'e CStr; ENVIRONMENT_CAPACITY],
     text: [u8; TEXT_CAPACITY],
 }
 
-impl Environment {
+/// The entries being gathered.
+struct List<'l, 'e> {
+    entries: &'l mut [&'e CStr; ENVIRONMENT_CAPACITY],
+    count: usize,
+}
+
+impl<'e> List<'_, 'e> {
+    /// Appends `entry`.
+    fn push(&mut self, entry: &'e CStr) -> Result<(), Error> {
+        let slot = self.entries.get_mut(self.count).ok_or_else(too_many)?;
+        *slot = entry;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Removes every entry whose name is `name` (given with its `=`).
+    fn remove(&mut self, name: &[u8]) {
+        let mut kept = 0;
+        for index in 0..self.count {
+            let entry = self.entries[index];
+            if !entry.to_bytes().starts_with(name) {
+                self.entries[kept] = entry;
+                kept += 1;
+            }
+        }
+        self.count = kept;
+    }
+
+    /// Sets `entry` (`NAME=VALUE`), replacing every entry of that name.
+    #[cfg(feature = "environment")]
+    fn set(&mut self, entry: &'e CStr) -> Result<(), Error> {
+        let text = entry.to_bytes();
+        if let Some(length) = variable_name_length(text) {
+            self.remove(&text[..=length]);
+        }
+        self.push(entry)
+    }
+
+    /// Removes the variable `name` (given without its `=`).
+    #[cfg(feature = "environment")]
+    fn unset(&mut self, name: &[u8]) {
+        let mut index = 0;
+        while index < self.count {
+            let text = self.entries[index].to_bytes();
+            if text.starts_with(name) && text.get(name.len()) == Some(&b'=') {
+                self.entries.copy_within(index + 1..self.count, index);
+                self.count -= 1;
+            } else {
+                index += 1;
+            }
+        }
+    }
+}
+
+impl<'e> Environment<'e> {
     pub(super) fn new() -> Self {
         Self {
-            entries: [core::ptr::null(); ENVIRONMENT_CAPACITY + 1],
+            entries: [c""; ENVIRONMENT_CAPACITY],
             text: [0; TEXT_CAPACITY],
         }
     }
 
-    /// The environment for the program, pointing into `self` (which must not move while it
-    /// is in use). Without a passwd entry (`--user '#uid'` unknown to passwd) the three
-    /// account variables are only removed: inherited values would describe another user.
-    /// Nothing to change: the inherited list as it is.
-    pub(super) fn build<'e>(
+    /// The environment for the program, borrowing `self` (which must not move while it is in
+    /// use). Without a passwd entry (`--user '#uid'` unknown to passwd) the three account
+    /// variables are only removed: inherited values would describe another user. Nothing to
+    /// change: the inherited list as it is. An error while reading an `--env-file` comes
+    /// with that file.
+    pub(super) fn build(
         &'e mut self,
         inherited: StringList<'e>,
         credentials: &Credentials<'_>,
         socket_name: &[u8],
-    ) -> Result<StringList<'e>, Error> {
+        settings: &Settings<'e>,
+        arena: &mut Arena,
+    ) -> Result<StringList<'e>, (Error, Option<&'e CStr>)> {
         let switching = credentials.uid().is_some();
-        if !switching && socket_name.is_empty() {
+        if !switching && socket_name.is_empty() && !settings.change_variables() {
             return Ok(inherited);
         }
-        let mut offsets = [0usize; 4];
-        let mut own = 0;
+        let Environment { entries, text } = self;
+        // The variables we make, NUL-terminated, one after the other in `text`.
         let mut length = 0;
-        let mut add = |text: &mut [u8], parts: [&[u8]; 2]| {
+        let mut add = |parts: [&[u8]; 2]| {
             let end = length + parts[0].len() + parts[1].len() + 1;
             if end > text.len() {
-                return Err(too_many());
+                return Err((too_many(), None));
             }
-            offsets[own] = length;
-            own += 1;
             for part in parts.iter().chain([&&b"\0"[..]]) {
                 text[length..length + part.len()].copy_from_slice(part);
                 length += part.len();
@@ -77,37 +144,56 @@ impl Environment {
             // An entry without a home directory leaves `HOME` unset (the name is never empty).
             for (key, value) in ACCOUNT_VARIABLES.iter().zip([name, name, home]) {
                 if !value.is_empty() {
-                    add(&mut self.text, [key, value])?;
+                    add([key, value])?;
                 }
             }
         }
         if !socket_name.is_empty() {
-            add(&mut self.text, [NOTIFY_VARIABLE, socket_name])?;
+            add([NOTIFY_VARIABLE, socket_name])?;
         }
-        let base = self.text.as_ptr() as *const c_char;
-        let mut count = 0;
-        for offset in &offsets[..own] {
-            // SAFETY: every offset lies inside `text`, at the start of a NUL-terminated entry.
-            self.entries[count] = unsafe { base.add(*offset) };
-            count += 1;
-        }
-        for entry in inherited.iter() {
-            let text = entry.to_bytes();
-            let replaced = (switching && ACCOUNT_VARIABLES.iter().any(|key| text.starts_with(key)))
-                || (!socket_name.is_empty() && text.starts_with(NOTIFY_VARIABLE));
-            if replaced {
-                continue;
+        let text: &'e [u8] = text;
+        let mut own = text[..length]
+            .split_inclusive(|&byte| byte == 0)
+            .filter_map(|entry| CStr::from_bytes_with_nul(entry).ok());
+        // The last variable made.
+        let notify = own.clone().next_back().filter(|_| !socket_name.is_empty());
+        let mut list = List { entries, count: 0 };
+        let unlisted = |error| (error, None);
+        if !settings.clear_environment {
+            for entry in inherited.iter() {
+                let text = entry.to_bytes();
+                let replaced = (switching
+                    && ACCOUNT_VARIABLES.iter().any(|key| text.starts_with(key)))
+                    || (notify.is_some() && text.starts_with(NOTIFY_VARIABLE));
+                if !replaced {
+                    list.push(entry).map_err(unlisted)?;
+                }
             }
-            if count == ENVIRONMENT_CAPACITY {
-                return Err(too_many());
-            }
-            self.entries[count] = entry.as_ptr();
-            count += 1;
         }
-        self.entries[count] = core::ptr::null();
-        // SAFETY: a null-terminated vector of NUL-terminated strings: ours in `self.text`
-        // and the inherited ones, all alive while `self` and `inherited` are (`'e`).
-        Ok(unsafe { StringList::from_raw(self.entries.as_ptr()) })
+        for entry in own.by_ref() {
+            if Some(entry) != notify {
+                list.push(entry).map_err(unlisted)?;
+            }
+        }
+        #[cfg(feature = "environment")]
+        for variable in settings.variables() {
+            match variable {
+                Variable::Set(entry) => list.set(entry).map_err(unlisted)?,
+                Variable::Unset(name) => list.unset(name.to_bytes()),
+                Variable::File(path) => super::env_file::read(path, arena, |entry| list.set(entry))
+                    .map_err(|error| (error, Some(path)))?,
+            }
+        }
+        #[cfg(not(feature = "environment"))]
+        let _ = arena;
+        if let Some(notify) = notify {
+            // Last: no option may point the readiness elsewhere.
+            list.remove(NOTIFY_VARIABLE);
+            list.push(notify).map_err(unlisted)?;
+        }
+        let count = list.count;
+        let entries: &'e [&'e CStr] = list.entries;
+        Ok(StringList::from(&entries[..count]))
     }
 }
 

@@ -17,7 +17,11 @@ use ucw_daemon::{daemon, Context, Error, Subject};
 #[derive(Clone, Copy)]
 #[repr(u8)]
 #[cfg_attr(
-    not(all(feature = "readiness", feature = "output-files")),
+    not(all(
+        feature = "readiness",
+        feature = "output-files",
+        feature = "environment"
+    )),
     allow(dead_code)
 )]
 pub(super) enum Failure {
@@ -40,6 +44,14 @@ pub(super) enum Failure {
     EndedAfterReady,
     KilledAfterReady,
     ClosedBeforeReady,
+    Read,
+    MalformedLine,
+    LineTooLong,
+    VariablesTooLarge,
+    ReadNrOpen,
+    SoftAboveHard,
+    AboveNrOpen,
+    RaiseHardLimit,
 }
 
 /// The words of each [`Failure`], in order, each NUL-terminated.
@@ -62,12 +74,22 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     %n was killed by signal %1 (%k1) before it was ready\0\
     %n was ready, then exited with status %1\0\
     %n was ready, then was killed by signal %1 (%k1)\0\
-    %n closed its notification channel before it was ready\0"
+    %n closed its notification channel before it was ready\0\
+    Cannot read %s\0\
+    Malformed line %1 in %s: expected NAME=VALUE (a name without blanks)\0\
+    Line %1 in %s is longer than %2 bytes\0\
+    Cannot read %s: the variables of the environment files exceed %1 bytes\0\
+    Cannot read /proc/sys/fs/nr_open (the unlimited of resource limit nofile)\0\
+    Cannot set resource limit %l1: the soft limit would be above the hard limit\0\
+    Cannot set resource limit %l1: above fs.nr_open (%2)\0\
+    Cannot raise the hard limit of resource limit %l1 without CAP_SYS_RESOURCE\0"
 } else {
     b"open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
-    killed before ready\0ended after ready\0killed after ready\0closed before ready\0"
+    killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
+    read\0malformed line\0line too long\0variables too large\0read nr_open\0\
+    soft above hard\0above nr_open\0raise hard limit\0"
 };
 
 impl Failure {
@@ -96,6 +118,8 @@ pub(super) struct Names<'a> {
     pub(super) params: &'a daemon::Params<'a>,
     pub(super) request: &'a Request<'a>,
     pub(super) program: &'a [u8],
+    /// The `--env-file` an error is about.
+    pub(super) environment_file: Option<&'a [u8]>,
 }
 
 impl Context for Names<'_> {
@@ -106,6 +130,7 @@ impl Context for Names<'_> {
             Subject::Group => self.request.group.map(CStr::to_bytes),
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
+            Subject::EnvironmentFile => self.environment_file,
             other => self.params.name(other),
         }
     }
@@ -122,7 +147,7 @@ mod tests {
     #[test]
     fn every_failure_has_its_words() {
         let count = WORDS.iter().filter(|&&byte| byte == 0).count();
-        assert_eq!(count, Failure::ClosedBeforeReady as usize + 1);
+        assert_eq!(count, Failure::RaiseHardLimit as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");
         }

@@ -1,13 +1,17 @@
 //! The `ucw-daemonize` applet: puts any foreground program under the ucw-daemon protocol
 //! (docs/design.md §5): `ucw-daemonize [OPTION]... [--] PROGRAM [ARG]...`.
 //!
-//! The launcher (this file) resolves the user and group, locks the PID file (`daemon::init`),
-//! opens the output files, builds the program's environment and runs the daemon until it is
-//! ready. The daemon's body is the supervisor (`supervisor.rs`: it forks the program, forwards
-//! signals, waits for readiness and for the end), or with `--exec` the program itself. The
-//! other jobs have files of their own: the readiness channel (`readiness.rs`), the output
-//! files (`outputs.rs`), the program's environment (`environment.rs`), and the daemonizer's
-//! own failures and their words (`messages.rs`).
+//! The launcher (this file) resolves the environment options' limits, the user and group,
+//! locks the PID file (`daemon::init`), opens the output files, builds the program's
+//! environment and runs the daemon until it is ready (or, with `--dry-run`, prints the plan
+//! instead). The daemon's body is the supervisor (`supervisor.rs`: it forks the program,
+//! forwards signals, waits for readiness and for the end), or with `--exec` the program
+//! itself; the library's daemon makes the process setup the environment options ask for
+//! before the body runs (docs/design.md §4). The other jobs have files of their own: the
+//! readiness channel (`readiness.rs`), the output files (`outputs.rs`), the program's
+//! environment (`environment.rs`, its `--env-file` files in `env_file.rs`), the environment
+//! options as the library's parameters (`setup.rs`), the plan of `--dry-run` (`dry_run.rs`),
+//! and the daemonizer's own failures and their words (`messages.rs`).
 //!
 //! By default the lock lives exactly as long as the program: the program inherits the PID
 //! file's read-only, lock-carrying open file description (it can never write the file), so a
@@ -21,10 +25,16 @@
 //! is ready, when asked), never let the program run unsupervised in supervised mode, never
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
+#[cfg(feature = "environment")]
+mod dry_run;
+#[cfg(feature = "environment")]
+mod env_file;
 mod environment;
 mod messages;
 mod outputs;
 mod readiness;
+#[cfg(feature = "environment")]
+mod setup;
 mod supervisor;
 
 #[cfg(feature = "readiness")]
@@ -33,7 +43,7 @@ use crate::cli::daemonize::{parse, Invocation, Request};
 use crate::output::{print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::{self, Startup};
 use core::ffi::CStr;
-use environment::Environment;
+use environment::{Arena, Environment};
 use messages::Names;
 use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
@@ -47,7 +57,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 4] = [
+const HELP: [&[u8]; 5] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -70,6 +80,24 @@ const HELP: [&[u8]; 4] = [
     } else {
         b""
     },
+    if cfg!(feature = "environment") {
+        b"  --rlimit NAME=SOFT[:HARD]  set a resource limit (nofile, core, as, ...; K/M/G
+                      for bytes; unlimited; no HARD: keep the hard limit)
+  --nice N            add N (-20..19) to the nice value
+  --oom-score-adj N   set the OOM score adjustment (-1000..1000)
+  --umask OCTAL       the file mode creation mask (default: 022)
+  --chroot DIR        change the root to DIR (PROGRAM is looked up inside it)
+  --chdir DIR         change to DIR instead of /
+  --env NAME=VALUE    set a variable      --unset NAME   remove a variable
+  --env-file FILE     set the NAME=VALUE lines of FILE (# comments, no expansion)
+  --clear-env         start from an empty environment
+  --keep-caps CAP,... keep capabilities across --user (net_bind_service, ...)
+  --no-new-privs      PROGRAM can never gain privileges (setuid, file capabilities)
+  --dry-run           resolve everything, print the plan, start nothing
+"
+    } else {
+        b""
+    },
     b"  --help, --version
 Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
 ",
@@ -86,7 +114,7 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
             print(
                 1,
                 &[
-                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3],
+                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3], HELP[4],
                 ],
             );
             return EXIT_OK;
@@ -100,6 +128,10 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         }
         Err(error) => return print_usage_error(name, &error, SYNOPSIS),
     };
+    #[cfg(feature = "environment")]
+    if let Err(error) = setup::check_bounding_set(&request.settings) {
+        return print_usage_error(name, &error, SYNOPSIS);
+    }
     let environment = startup.environment();
     let Some(credentials) = rt::credentials() else {
         return ERROR_EXIT_CODE;
@@ -147,10 +179,23 @@ fn run(
     let mut params = daemon::Params {
         flags: request.flags,
         pid_file: request.pid_file,
-        user: None,
-        group: None,
         account_files: account_files(&inherited),
+        ..daemon::Params::default()
     };
+    // The limits as the daemon will set them, resolved before anything changes.
+    #[cfg(feature = "environment")]
+    let mut limits = setup::NO_LIMITS;
+    #[cfg(feature = "environment")]
+    let resolved = setup::resolve_limits(&request.settings, &mut limits);
+    #[cfg(feature = "environment")]
+    setup::apply(
+        &request.settings,
+        &limits[..*resolved.as_ref().unwrap_or(&0)],
+        &mut params,
+    );
+    #[cfg(not(feature = "environment"))]
+    let resolved: Result<(), Error> = Ok(());
+    let dry_run = request.settings.dry_run;
     let parsed = identity(request.user, Subject::User)
         .and_then(|user| Ok((user, identity(request.group, Subject::Group)?)));
     if let Ok((user, group)) = parsed {
@@ -161,33 +206,36 @@ fn run(
         params: &params,
         request,
         program: program_name,
+        environment_file: None,
     };
     let fail = |error: Error| {
         print_error(name, &error, &names);
         ERROR_EXIT_CODE
     };
-    if let Err(error) = parsed {
+    if let Err(error) = parsed.and(resolved.map(|_| ())) {
         return fail(error);
     }
-    let daemon = match daemon::init(&params, credentials) {
+    // A dry run checks what `init` checks, without a PID file or anything else to change.
+    let mut checked = params;
+    if dry_run {
+        checked.flags = checked.flags | daemon::Flags::SIMULATE;
+        checked.pid_file = None;
+    }
+    let daemon = match daemon::init(&checked, credentials) {
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
     let simulated = request.foreground;
-    // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
-    // that `--foreground --user` runs the program as that user (service managers that keep
-    // their services attached).
-    if simulated {
-        if let Err(error) = daemon.credentials().switch() {
-            return fail(error);
-        }
-    }
+    let account = daemon.credentials();
     // Opened now, before the switch: a root-owned log directory works.
-    let target_uid = daemon
-        .credentials()
+    let target_uid = account
         .uid()
         .map_or(rustix::process::geteuid().as_raw(), |uid| uid.as_raw());
-    let outputs = match outputs::open(request, target_uid) {
+    let outputs = match dry_run {
+        true => Ok([None, None]),
+        false => outputs::open(request, target_uid),
+    };
+    let outputs = match outputs {
         Ok(outputs) => outputs,
         Err(error) => return fail(error),
     };
@@ -200,11 +248,37 @@ fn run(
     };
     #[cfg(not(feature = "readiness"))]
     let socket_name = &[][..];
-    let mut environment = Environment::new();
-    let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
-        Ok(envp) => envp,
-        Err(error) => return fail(error),
+    #[cfg(feature = "environment")]
+    let Some(mut arena) = rt::environment_arena().map(Arena::new) else {
+        return ERROR_EXIT_CODE;
     };
+    #[cfg(not(feature = "environment"))]
+    let mut arena = Arena;
+    let mut environment = Environment::new();
+    let envp = match environment.build(
+        inherited,
+        account,
+        socket_name,
+        &request.settings,
+        &mut arena,
+    ) {
+        Ok(envp) => envp,
+        Err((error, file)) => {
+            let names = Names {
+                environment_file: file.map(CStr::to_bytes),
+                ..names
+            };
+            print_error(name, &error, &names);
+            return ERROR_EXIT_CODE;
+        }
+    };
+    #[cfg(feature = "environment")]
+    if dry_run {
+        return match dry_run::print(request, &params, params.limits, account, program, envp) {
+            Ok(()) => EXIT_OK,
+            Err(error) => fail(error),
+        };
+    }
     if !request.exec {
         // Blocked before the fork: a signal sent as soon as the PID is published (a reload
         // racing the start) waits in the daemon's queue for the supervisor's signalfd
@@ -221,11 +295,17 @@ fn run(
         foreground: simulated,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
-        let code = if request.exec {
-            job.exec_in_place(running)
-        } else {
-            job.supervise(running)
+        // The library's SIMULATE does not switch credentials; in the foreground the tool
+        // does, after the setup the library made, so that `--foreground --user` runs the
+        // program as that user (service managers that keep their services attached).
+        let switched = match simulated {
+            true => account.switch(),
+            false => Ok(()),
         };
+        let code = switched.and_then(|()| match request.exec {
+            true => job.exec_in_place(running),
+            false => job.supervise(running),
+        });
         code.unwrap_or_else(|error| {
             if simulated {
                 print_error(name, &error, &names);

@@ -1,0 +1,308 @@
+//! The values of `ucw-daemonize`'s options for the program's environment (the `environment`
+//! feature, docs/design.md §5): `--rlimit`, `--nice`, `--oom-score-adj`, `--umask`, `--chdir`,
+//! `--chroot`, `--keep-caps`, `--no-new-privs`, the variables (`--env`, `--unset`,
+//! `--env-file`, `--clear-env`) and `--dry-run`, checked and gathered in [`Settings`]; and the
+//! names of the resource limits and capabilities.
+//!
+//! This file owns the syntax of those values. It must never make a system call (what depends on
+//! the running system — `fs.nr_open`, the current limits, the bounding set — is the applet's
+//! to decide), and never accept a value it would have to cut, wrap or guess at.
+
+use super::options::UsageError;
+use core::ffi::CStr;
+
+/// Resource limits the kernel has (`RLIMIT_CPU` = 0 … `RLIMIT_RTTIME` = 15).
+pub const RESOURCE_LIMITS: usize = 16;
+
+/// The resource limits' names by number, as prlimit(1) calls them, each NUL-terminated (the
+/// library's renderer names them the same way).
+pub const LIMIT_NAMES: &[u8] = b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
+    memlock\0as\0locks\0sigpending\0msgqueue\0nice\0rtprio\0rttime\0";
+
+/// The limits measured in bytes, which take `K`, `M` and `G` (×1024): fsize, data, stack, core,
+/// rss, memlock, as, msgqueue (bit `n` for limit `n`).
+const BYTE_LIMITS: u32 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 8 | 1 << 9 | 1 << 12;
+
+/// `RLIMIT_NOFILE`, whose `unlimited` means `fs.nr_open`.
+pub const NOFILE: usize = 7;
+
+/// A limit given as `unlimited` (the kernel's `RLIM_INFINITY`).
+pub const UNLIMITED: u64 = u64::MAX;
+
+/// The capabilities' names by number, as capabilities(7) calls them without `CAP_`, each
+/// NUL-terminated (`chown` is 0, `checkpoint_restore` 40).
+pub const CAPABILITY_NAMES: &[u8] = b"chown\0dac_override\0dac_read_search\0fowner\0fsetid\0\
+    kill\0setgid\0setuid\0setpcap\0linux_immutable\0net_bind_service\0net_broadcast\0\
+    net_admin\0net_raw\0ipc_lock\0ipc_owner\0sys_module\0sys_rawio\0sys_chroot\0sys_ptrace\0\
+    sys_pacct\0sys_admin\0sys_boot\0sys_nice\0sys_resource\0sys_time\0sys_tty_config\0mknod\0\
+    lease\0audit_write\0audit_control\0setfcap\0mac_override\0mac_admin\0syslog\0wake_alarm\0\
+    block_suspend\0audit_read\0perfmon\0bpf\0checkpoint_restore\0";
+
+/// Capabilities that could undo the user switch, refused by `--keep-caps`: setuid, setgid,
+/// setpcap, sys_admin, dac_override, sys_ptrace, sys_module (bit `n` for capability `n`; the
+/// library refuses the same set).
+pub const UNDOING_CAPABILITIES: u64 =
+    1 << 7 | 1 << 6 | 1 << 8 | 1 << 21 | 1 << 1 | 1 << 19 | 1 << 16;
+
+/// Most `--env`, `--unset` and `--env-file` options one command line may have.
+pub const VARIABLE_OPTIONS: usize = if cfg!(feature = "environment") {
+    256
+} else {
+    0
+};
+
+/// One `--rlimit`: the soft limit and, when given, the hard one ([`UNLIMITED`] for
+/// `unlimited`; without a hard limit the current one is kept).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limit {
+    /// The soft limit.
+    pub soft: u64,
+    /// The hard limit, when given.
+    pub hard: Option<u64>,
+}
+
+/// One `--env`, `--unset` or `--env-file`, applied in command-line order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Variable<'a> {
+    /// `--env NAME=VALUE`: the whole entry.
+    Set(&'a CStr),
+    /// `--unset NAME`.
+    Unset(&'a CStr),
+    /// `--env-file FILE`.
+    File(&'a CStr),
+}
+
+/// Everything the environment options ask for; [`Settings::NONE`] asks for nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Settings<'a> {
+    /// `--rlimit`, by limit number (a later option for the same limit replaces an earlier).
+    pub limits: [Option<Limit>; RESOURCE_LIMITS],
+    /// `--nice` (−20…19, added to the current value).
+    pub nice: i32,
+    /// `--oom-score-adj` (−1000…1000).
+    pub oom_score_adj: Option<i16>,
+    /// `--umask`.
+    pub umask: Option<u32>,
+    /// `--chroot`.
+    pub root_directory: Option<&'a CStr>,
+    /// `--chdir`.
+    pub working_directory: Option<&'a CStr>,
+    /// `--no-new-privs`.
+    pub no_new_privs: bool,
+    /// `--keep-caps`: bit `n` for capability `n`.
+    pub keep_capabilities: u64,
+    /// `--clear-env`.
+    pub clear_environment: bool,
+    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries.
+    pub variables: [Option<Variable<'a>>; VARIABLE_OPTIONS],
+    /// How many of `variables` are used.
+    pub variable_count: usize,
+    /// `--dry-run`.
+    pub dry_run: bool,
+}
+
+impl<'a> Settings<'a> {
+    /// No environment option given.
+    pub const NONE: Self = Self {
+        limits: [None; RESOURCE_LIMITS],
+        nice: 0,
+        oom_score_adj: None,
+        umask: None,
+        root_directory: None,
+        working_directory: None,
+        no_new_privs: false,
+        keep_capabilities: 0,
+        clear_environment: false,
+        variables: [None; VARIABLE_OPTIONS],
+        variable_count: 0,
+        dry_run: false,
+    };
+
+    /// The `--env`, `--unset` and `--env-file` options, in order.
+    pub fn variables(&self) -> impl Iterator<Item = Variable<'a>> + '_ {
+        self.variables[..self.variable_count]
+            .iter()
+            .flatten()
+            .copied()
+    }
+
+    /// Whether the program's environment is anything but the inherited one (as far as these
+    /// options go: `--user` and `--notify-socket` change it too).
+    pub fn change_variables(&self) -> bool {
+        self.clear_environment || self.variable_count > 0
+    }
+
+    /// Adds a variable option; more than [`VARIABLE_OPTIONS`] is a usage error.
+    pub fn add_variable(&mut self, variable: Variable<'a>) -> Result<(), UsageError<'a>> {
+        let slot = self
+            .variables
+            .get_mut(self.variable_count)
+            .ok_or(UsageError::TooManyVariableOptions(VARIABLE_OPTIONS))?;
+        *slot = Some(variable);
+        self.variable_count += 1;
+        Ok(())
+    }
+}
+
+/// The error for `--option value`, which needs `expected`.
+fn invalid<'a>(option: &'static str, value: &'a CStr, expected: &'static str) -> UsageError<'a> {
+    UsageError::Invalid(option, value, expected)
+}
+
+/// Parses `--rlimit NAME=SOFT[:HARD]` into `settings`: a name of [`LIMIT_NAMES`], limits as
+/// decimal numbers (with `K`, `M` or `G`, ×1024, for the limits measured in bytes) or
+/// `unlimited`.
+pub fn parse_limit<'a>(value: &'a CStr, settings: &mut Settings<'a>) -> Result<(), UsageError<'a>> {
+    let text = value.to_bytes();
+    let (name, limits) =
+        split_once(text, b'=').ok_or(invalid("rlimit", value, "NAME=SOFT[:HARD]"))?;
+    let number = find_name(LIMIT_NAMES, name, false).ok_or(invalid(
+        "rlimit",
+        value,
+        "a limit named as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack",
+    ))?;
+    let bytes = BYTE_LIMITS & 1 << number != 0;
+    let (soft, hard) = match split_once(limits, b':') {
+        Some((soft, hard)) => (soft, Some(hard)),
+        None => (limits, None),
+    };
+    let amount = |text: &[u8]| {
+        parse_amount(text, bytes).ok_or(invalid(
+            "rlimit",
+            value,
+            "numbers (K, M, G for the limits in bytes) or unlimited",
+        ))
+    };
+    settings.limits[number] = Some(Limit {
+        soft: amount(soft)?,
+        hard: hard.map(amount).transpose()?,
+    });
+    Ok(())
+}
+
+/// `text` split at the first `separator`.
+fn split_once(text: &[u8], separator: u8) -> Option<(&[u8], &[u8])> {
+    let at = text.iter().position(|&byte| byte == separator)?;
+    Some((&text[..at], &text[at + 1..]))
+}
+
+/// A limit: `unlimited`, or decimal digits, for byte limits optionally followed by `K`, `M`
+/// or `G` (×1024, ×1024², ×1024³); never a value that overflows or is the kernel's
+/// `RLIM_INFINITY` in disguise.
+fn parse_amount(text: &[u8], bytes: bool) -> Option<u64> {
+    if text == b"unlimited" {
+        return Some(UNLIMITED);
+    }
+    let (digits, shift) = match text.last() {
+        Some(b'K') if bytes => (&text[..text.len() - 1], 10),
+        Some(b'M') if bytes => (&text[..text.len() - 1], 20),
+        Some(b'G') if bytes => (&text[..text.len() - 1], 30),
+        _ => (text, 0),
+    };
+    let value = super::options::parse_decimal(digits, (UNLIMITED - 1) >> shift)?;
+    Some(value << shift)
+}
+
+/// Parses a decimal number from `minimum` to `maximum`, with an optional sign (`-5`, `+3`).
+pub fn parse_signed(text: &[u8], minimum: i32, maximum: i32) -> Option<i32> {
+    let (negative, digits) = match text.first() {
+        Some(b'-') => (true, &text[1..]),
+        Some(b'+') => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let magnitude = super::options::parse_decimal(digits, 1 << 31)? as i64;
+    let value = if negative { -magnitude } else { magnitude };
+    (i64::from(minimum)..=i64::from(maximum))
+        .contains(&value)
+        .then_some(value as i32)
+}
+
+/// Parses an octal umask: one to four octal digits, at most 0777.
+pub fn parse_umask(text: &[u8]) -> Option<u32> {
+    if text.is_empty() || text.len() > 4 {
+        return None;
+    }
+    let mut value = 0;
+    for &digit in text {
+        if !(b'0'..=b'7').contains(&digit) {
+            return None;
+        }
+        value = value * 8 + u32::from(digit - b'0');
+    }
+    (value <= 0o777).then_some(value)
+}
+
+/// Parses `--keep-caps CAP[,CAP...]`: names as capabilities(7) gives them, with or without
+/// `cap_`, in any case. Unknown names, empty items and capabilities that could undo the
+/// user switch ([`UNDOING_CAPABILITIES`]) are usage errors; the bounding set is the applet's
+/// to check.
+pub fn parse_capabilities(value: &CStr) -> Result<u64, UsageError<'_>> {
+    let mut set = 0u64;
+    for item in value.to_bytes().split(|&byte| byte == b',') {
+        let name = match item.get(..4) {
+            Some(prefix) if prefix.eq_ignore_ascii_case(b"cap_") => &item[4..],
+            _ => item,
+        };
+        let number = find_name(CAPABILITY_NAMES, name, true).ok_or(invalid(
+            "keep-caps",
+            value,
+            "capability names as capabilities(7) gives them, separated by commas",
+        ))?;
+        if UNDOING_CAPABILITIES & 1 << number != 0 {
+            return Err(UsageError::Capability(item, "could undo the user switch"));
+        }
+        set |= 1 << number;
+    }
+    Ok(set)
+}
+
+/// The index of `name` among the NUL-terminated names of `table` (ignoring ASCII case when
+/// asked); empty names never match.
+pub fn find_name(table: &[u8], name: &[u8], ignore_case: bool) -> Option<usize> {
+    if name.is_empty() {
+        return None;
+    }
+    table.split(|&byte| byte == 0).position(|known| {
+        if ignore_case {
+            known.eq_ignore_ascii_case(name)
+        } else {
+            known == name
+        }
+    })
+}
+
+/// Name `index` of `table` (empty past its end).
+pub fn name_at(table: &'static [u8], index: usize) -> &'static [u8] {
+    table.split(|&byte| byte == 0).nth(index).unwrap_or(b"")
+}
+
+/// The length of the name of environment entry `entry` (`NAME=VALUE`): the bytes before its
+/// first `=`, which must be at least one and hold no blank; `None` for anything else.
+pub fn variable_name_length(entry: &[u8]) -> Option<usize> {
+    let length = entry.iter().position(|&byte| byte == b'=')?;
+    let blank = entry[..length]
+        .iter()
+        .any(|&byte| byte == b' ' || byte == b'\t');
+    (length > 0 && !blank).then_some(length)
+}
+
+/// Checks `--env NAME=VALUE`.
+pub fn check_assignment(value: &CStr) -> Result<(), UsageError<'_>> {
+    match variable_name_length(value.to_bytes()) {
+        Some(_) => Ok(()),
+        None => Err(invalid("env", value, "NAME=VALUE (a name without blanks)")),
+    }
+}
+
+/// Checks `--unset NAME`: a name without `=` or blanks.
+pub fn check_name(value: &CStr) -> Result<(), UsageError<'_>> {
+    let text = value.to_bytes();
+    let valid = !text.is_empty()
+        && !text
+            .iter()
+            .any(|&byte| byte == b'=' || byte == b' ' || byte == b'\t');
+    match valid {
+        true => Ok(()),
+        false => Err(invalid("unset", value, "a variable name (no =, no blanks)")),
+    }
+}
