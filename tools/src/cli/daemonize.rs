@@ -185,7 +185,13 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "readiness")]
             6 => match parse_decimal(value.to_bytes(), i32::MAX as u64) {
                 Some(number) if number >= 3 => request.notify = Notify::Descriptor(number as u32),
-                _ => return Err(UsageError::BadDescriptor(name, value)),
+                _ => {
+                    return Err(UsageError::Invalid(
+                        name,
+                        value,
+                        "a descriptor number of 3 or more",
+                    ))
+                }
             },
             #[cfg(feature = "readiness")]
             7 => request.notify = Notify::Socket,

@@ -8,6 +8,7 @@
 //! the running system — `fs.nr_open`, the current limits, the bounding set — is the applet's
 //! to decide), and never accept a value it would have to cut, wrap or guess at.
 
+#[cfg(feature = "environment")]
 use super::options::UsageError;
 use core::ffi::CStr;
 
@@ -21,6 +22,7 @@ pub const LIMIT_NAMES: &[u8] = b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofi
 
 /// The limits measured in bytes, which take `K`, `M` and `G` (×1024): fsize, data, stack, core,
 /// rss, memlock, as, msgqueue (bit `n` for limit `n`).
+#[cfg(feature = "environment")]
 const BYTE_LIMITS: u32 = 1 << 1 | 1 << 2 | 1 << 3 | 1 << 4 | 1 << 5 | 1 << 8 | 1 << 9 | 1 << 12;
 
 /// `RLIMIT_NOFILE`, whose `unlimited` means `fs.nr_open`.
@@ -52,9 +54,12 @@ pub const VARIABLE_OPTIONS: usize = if cfg!(feature = "environment") {
 };
 
 /// One `--rlimit`: the soft limit and, when given, the hard one ([`UNLIMITED`] for
-/// `unlimited`; without a hard limit the current one is kept).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// `unlimited`; without a hard limit the current one is kept). All zero (the default): not
+/// given, so that an empty [`Settings`] is zeroed memory, not a constant in the binary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Limit {
+    /// Whether `--rlimit` named this limit.
+    pub given: bool,
     /// The soft limit.
     pub soft: u64,
     /// The hard limit, when given.
@@ -72,11 +77,15 @@ pub enum Variable<'a> {
     File(&'a CStr),
 }
 
+/// A [`Variable`] as [`Settings`] stores it: its kind (0 `--env`, 1 `--unset`, 2
+/// `--env-file`) and its value, all zero when unused.
+type StoredVariable<'a> = (u8, Option<&'a CStr>);
+
 /// Everything the environment options ask for; [`Settings::NONE`] asks for nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Settings<'a> {
     /// `--rlimit`, by limit number (a later option for the same limit replaces an earlier).
-    pub limits: [Option<Limit>; RESOURCE_LIMITS],
+    pub limits: [Limit; RESOURCE_LIMITS],
     /// `--nice` (−20…19, added to the current value).
     pub nice: i32,
     /// `--oom-score-adj` (−1000…1000).
@@ -93,8 +102,9 @@ pub struct Settings<'a> {
     pub keep_capabilities: u64,
     /// `--clear-env`.
     pub clear_environment: bool,
-    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries.
-    pub variables: [Option<Variable<'a>>; VARIABLE_OPTIONS],
+    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries
+    /// ([`Settings::variables`] gives them).
+    pub stored_variables: [StoredVariable<'a>; VARIABLE_OPTIONS],
     /// How many of `variables` are used.
     pub variable_count: usize,
     /// `--dry-run`.
@@ -104,7 +114,11 @@ pub struct Settings<'a> {
 impl<'a> Settings<'a> {
     /// No environment option given.
     pub const NONE: Self = Self {
-        limits: [None; RESOURCE_LIMITS],
+        limits: [Limit {
+            given: false,
+            soft: 0,
+            hard: None,
+        }; RESOURCE_LIMITS],
         nice: 0,
         oom_score_adj: None,
         umask: None,
@@ -113,17 +127,23 @@ impl<'a> Settings<'a> {
         no_new_privs: false,
         keep_capabilities: 0,
         clear_environment: false,
-        variables: [None; VARIABLE_OPTIONS],
+        stored_variables: [(0, None); VARIABLE_OPTIONS],
         variable_count: 0,
         dry_run: false,
     };
 
     /// The `--env`, `--unset` and `--env-file` options, in order.
     pub fn variables(&self) -> impl Iterator<Item = Variable<'a>> + '_ {
-        self.variables[..self.variable_count]
+        self.stored_variables[..self.variable_count]
             .iter()
-            .flatten()
-            .copied()
+            .filter_map(|&(kind, value)| {
+                let value = value?;
+                Some(match kind {
+                    0 => Variable::Set(value),
+                    1 => Variable::Unset(value),
+                    _ => Variable::File(value),
+                })
+            })
     }
 
     /// Whether the program's environment is anything but the inherited one (as far as these
@@ -133,59 +153,74 @@ impl<'a> Settings<'a> {
     }
 
     /// Adds a variable option; more than [`VARIABLE_OPTIONS`] is a usage error.
+    #[cfg(feature = "environment")]
     pub fn add_variable(&mut self, variable: Variable<'a>) -> Result<(), UsageError<'a>> {
         let slot = self
-            .variables
+            .stored_variables
             .get_mut(self.variable_count)
             .ok_or(UsageError::TooManyVariableOptions(VARIABLE_OPTIONS))?;
-        *slot = Some(variable);
+        *slot = match variable {
+            Variable::Set(value) => (0, Some(value)),
+            Variable::Unset(value) => (1, Some(value)),
+            Variable::File(value) => (2, Some(value)),
+        };
         self.variable_count += 1;
         Ok(())
     }
 }
 
+#[cfg(feature = "environment")]
 /// The error for `--option value`, which needs `expected`.
 fn invalid<'a>(option: &'static str, value: &'a CStr, expected: &'static str) -> UsageError<'a> {
     UsageError::Invalid(option, value, expected)
 }
 
-/// Parses `--rlimit NAME=SOFT[:HARD]` into `settings`: a name of [`LIMIT_NAMES`], limits as
-/// decimal numbers (with `K`, `M` or `G`, ×1024, for the limits measured in bytes) or
-/// `unlimited`.
+#[cfg(feature = "environment")]
+/// Parses `--rlimit NAME=SOFT[:HARD]` into `settings`: a name of [`LIMIT_NAMES`] (in any
+/// case), limits as decimal numbers (with `K`, `M` or `G`, ×1024, for the limits measured in
+/// bytes) or `unlimited`.
 pub fn parse_limit<'a>(value: &'a CStr, settings: &mut Settings<'a>) -> Result<(), UsageError<'a>> {
     let text = value.to_bytes();
-    let (name, limits) =
-        split_once(text, b'=').ok_or(invalid("rlimit", value, "NAME=SOFT[:HARD]"))?;
-    let number = find_name(LIMIT_NAMES, name, false).ok_or(invalid(
-        "rlimit",
-        value,
-        "a limit named as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack",
-    ))?;
+    let (name, limits) = split_once(text, b'=').unwrap_or((text, b""));
+    let Some(number) = find_name(LIMIT_NAMES, name) else {
+        return Err(invalid(
+            "rlimit",
+            value,
+            "NAME=SOFT[:HARD], NAME one of as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack",
+        ));
+    };
     let bytes = BYTE_LIMITS & 1 << number != 0;
     let (soft, hard) = match split_once(limits, b':') {
         Some((soft, hard)) => (soft, Some(hard)),
         None => (limits, None),
     };
-    let amount = |text: &[u8]| {
-        parse_amount(text, bytes).ok_or(invalid(
+    let soft = parse_amount(soft, bytes);
+    let hard = hard.map(|hard| parse_amount(hard, bytes));
+    match (soft, hard) {
+        (Some(soft), None | Some(Some(_))) => {
+            settings.limits[number] = Limit {
+                given: true,
+                soft,
+                hard: hard.flatten(),
+            };
+            Ok(())
+        }
+        _ => Err(invalid(
             "rlimit",
             value,
-            "numbers (K, M, G for the limits in bytes) or unlimited",
-        ))
-    };
-    settings.limits[number] = Some(Limit {
-        soft: amount(soft)?,
-        hard: hard.map(amount).transpose()?,
-    });
-    Ok(())
+            "limits as numbers (K, M, G for the limits in bytes) or unlimited",
+        )),
+    }
 }
 
+#[cfg(feature = "environment")]
 /// `text` split at the first `separator`.
 fn split_once(text: &[u8], separator: u8) -> Option<(&[u8], &[u8])> {
     let at = text.iter().position(|&byte| byte == separator)?;
     Some((&text[..at], &text[at + 1..]))
 }
 
+#[cfg(feature = "environment")]
 /// A limit: `unlimited`, or decimal digits, for byte limits optionally followed by `K`, `M`
 /// or `G` (×1024, ×1024², ×1024³); never a value that overflows or is the kernel's
 /// `RLIM_INFINITY` in disguise.
@@ -203,6 +238,7 @@ fn parse_amount(text: &[u8], bytes: bool) -> Option<u64> {
     Some(value << shift)
 }
 
+#[cfg(feature = "environment")]
 /// Parses a decimal number from `minimum` to `maximum`, with an optional sign (`-5`, `+3`).
 pub fn parse_signed(text: &[u8], minimum: i32, maximum: i32) -> Option<i32> {
     let (negative, digits) = match text.first() {
@@ -217,6 +253,7 @@ pub fn parse_signed(text: &[u8], minimum: i32, maximum: i32) -> Option<i32> {
         .then_some(value as i32)
 }
 
+#[cfg(feature = "environment")]
 /// Parses an octal umask: one to four octal digits, at most 0777.
 pub fn parse_umask(text: &[u8]) -> Option<u32> {
     if text.is_empty() || text.len() > 4 {
@@ -232,6 +269,7 @@ pub fn parse_umask(text: &[u8]) -> Option<u32> {
     (value <= 0o777).then_some(value)
 }
 
+#[cfg(feature = "environment")]
 /// Parses `--keep-caps CAP[,CAP...]`: names as capabilities(7) gives them, with or without
 /// `cap_`, in any case. Unknown names, empty items and capabilities that could undo the
 /// user switch ([`UNDOING_CAPABILITIES`]) are usage errors; the bounding set is the applet's
@@ -240,10 +278,10 @@ pub fn parse_capabilities(value: &CStr) -> Result<u64, UsageError<'_>> {
     let mut set = 0u64;
     for item in value.to_bytes().split(|&byte| byte == b',') {
         let name = match item.get(..4) {
-            Some(prefix) if prefix.eq_ignore_ascii_case(b"cap_") => &item[4..],
+            Some(prefix) if same_lowercase(b"cap_", prefix) => &item[4..],
             _ => item,
         };
-        let number = find_name(CAPABILITY_NAMES, name, true).ok_or(invalid(
+        let number = find_name(CAPABILITY_NAMES, name).ok_or(invalid(
             "keep-caps",
             value,
             "capability names as capabilities(7) gives them, separated by commas",
@@ -256,26 +294,52 @@ pub fn parse_capabilities(value: &CStr) -> Result<u64, UsageError<'_>> {
     Ok(set)
 }
 
-/// The index of `name` among the NUL-terminated names of `table` (ignoring ASCII case when
-/// asked); empty names never match.
-pub fn find_name(table: &[u8], name: &[u8], ignore_case: bool) -> Option<usize> {
-    if name.is_empty() {
-        return None;
-    }
-    table.split(|&byte| byte == 0).position(|known| {
-        if ignore_case {
-            known.eq_ignore_ascii_case(name)
-        } else {
-            known == name
+#[cfg(feature = "environment")]
+/// The index of `name` among the NUL-terminated lower-case names of `table`, in any case;
+/// empty names never match.
+pub fn find_name(table: &[u8], name: &[u8]) -> Option<usize> {
+    let mut index = 0;
+    let mut start = 0;
+    for (position, &byte) in table.iter().enumerate() {
+        if byte == 0 {
+            if !name.is_empty() && same_lowercase(&table[start..position], name) {
+                return Some(index);
+            }
+            index += 1;
+            start = position + 1;
         }
-    })
+    }
+    None
 }
 
-/// Name `index` of `table` (empty past its end).
+#[cfg(feature = "environment")]
+/// Whether `given` is `known` (lower case) in any case.
+fn same_lowercase(known: &[u8], given: &[u8]) -> bool {
+    known.len() == given.len()
+        && known
+            .iter()
+            .zip(given)
+            .all(|(&known, &given)| known == given.to_ascii_lowercase())
+}
+
+#[cfg(feature = "environment")]
+/// Name `index` of `table`, NUL-terminated names (empty past its end).
 pub fn name_at(table: &'static [u8], index: usize) -> &'static [u8] {
-    table.split(|&byte| byte == 0).nth(index).unwrap_or(b"")
+    let mut start = 0;
+    let mut count = 0;
+    for (position, &byte) in table.iter().enumerate() {
+        if byte == 0 {
+            if count == index {
+                return &table[start..position];
+            }
+            count += 1;
+            start = position + 1;
+        }
+    }
+    b""
 }
 
+#[cfg(feature = "environment")]
 /// The length of the name of environment entry `entry` (`NAME=VALUE`): the bytes before its
 /// first `=`, which must be at least one and hold no blank; `None` for anything else.
 pub fn variable_name_length(entry: &[u8]) -> Option<usize> {
@@ -286,6 +350,7 @@ pub fn variable_name_length(entry: &[u8]) -> Option<usize> {
     (length > 0 && !blank).then_some(length)
 }
 
+#[cfg(feature = "environment")]
 /// Checks `--env NAME=VALUE`.
 pub fn check_assignment(value: &CStr) -> Result<(), UsageError<'_>> {
     match variable_name_length(value.to_bytes()) {
@@ -294,6 +359,7 @@ pub fn check_assignment(value: &CStr) -> Result<(), UsageError<'_>> {
     }
 }
 
+#[cfg(feature = "environment")]
 /// Checks `--unset NAME`: a name without `=` or blanks.
 pub fn check_name(value: &CStr) -> Result<(), UsageError<'_>> {
     let text = value.to_bytes();

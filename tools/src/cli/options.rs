@@ -80,19 +80,21 @@ pub enum UsageError<'a> {
     BadTimeout(&'a CStr),
     /// `--kill-after-timeout` without `--stop` (or `--restart`) and `--timeout`.
     EscalateNeedsStopAndTimeout,
-    /// An option whose value must be a descriptor number (3 or more).
-    BadDescriptor(&'static str, &'a CStr),
     /// Two options that exclude each other.
     Exclusive(&'static str, &'static str),
     /// An option of a feature this binary was built without: the option and the feature.
     NotBuilt(&'static str, &'static str),
     /// An option's value that is not what it needs: the option, the value, what it needs.
+    #[cfg(any(feature = "readiness", feature = "environment"))]
     Invalid(&'static str, &'a CStr, &'static str),
     /// The first option needs the second.
+    #[cfg(feature = "environment")]
     Requires(&'static str, &'static str),
     /// `--keep-caps` with a capability it refuses: the capability as given, and why.
+    #[cfg(feature = "environment")]
     Capability(&'a [u8], &'static str),
     /// More `--env`, `--unset` and `--env-file` options than the parser holds (the number).
+    #[cfg(feature = "environment")]
     TooManyVariableOptions(usize),
 }
 
@@ -143,6 +145,7 @@ impl UsageError<'_> {
                 out.push(b")");
                 return;
             }
+            #[cfg(any(feature = "readiness", feature = "environment"))]
             UsageError::Invalid(name, value, expected) => {
                 out.push(b"option '--");
                 out.push(name.as_bytes());
@@ -153,6 +156,7 @@ impl UsageError<'_> {
                 out.push(b"'");
                 return;
             }
+            #[cfg(feature = "environment")]
             UsageError::Requires(first, second) => {
                 out.push(b"--");
                 out.push(first.as_bytes());
@@ -160,6 +164,7 @@ impl UsageError<'_> {
                 out.push(second.as_bytes());
                 return;
             }
+            #[cfg(feature = "environment")]
             UsageError::Capability(capability, why) => {
                 out.push(b"--keep-caps: capability '");
                 out.push(capability);
@@ -167,18 +172,11 @@ impl UsageError<'_> {
                 out.push(why.as_bytes());
                 return;
             }
+            #[cfg(feature = "environment")]
             UsageError::TooManyVariableOptions(limit) => {
                 out.push(b"more than ");
                 out.push_decimal(limit as u64);
                 out.push(b" --env, --unset and --env-file options");
-                return;
-            }
-            UsageError::BadDescriptor(name, value) => {
-                out.push(b"option '--");
-                out.push(name.as_bytes());
-                out.push(b"' needs a descriptor number of 3 or more, not '");
-                out.push(value.to_bytes());
-                out.push(b"'");
                 return;
             }
             UsageError::ShortOption(byte) => {

@@ -13,6 +13,7 @@
 
 use super::messages::Failure;
 use crate::cli::environment::variable_name_length;
+use crate::rt::c_string;
 use core::ffi::CStr;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
@@ -118,14 +119,15 @@ fn finish_line(
     if start == length || text[start] == b'#' {
         return Ok(());
     }
-    if variable_name_length(&text[start..]).is_none() || text.contains(&0) {
+    if variable_name_length(&text[start..]).is_none() {
         return Err(failure(Failure::MalformedLine, line));
     }
     // `read` left room for the NUL.
     arena.free[length] = 0;
     let kept = arena.keep(length + 1);
-    match CStr::from_bytes_with_nul(&kept[start..]) {
-        Ok(variable) => each(variable),
-        Err(_) => Err(failure(Failure::MalformedLine, line)),
+    // A NUL byte within the line is malformed too.
+    match c_string(&kept[start..]) {
+        Some(variable) => each(variable),
+        None => Err(failure(Failure::MalformedLine, line)),
     }
 }

@@ -14,6 +14,7 @@ use super::messages::Failure;
 use crate::cli::environment::Settings;
 #[cfg(feature = "environment")]
 use crate::cli::environment::{variable_name_length, Variable};
+use crate::rt::c_string;
 use core::ffi::CStr;
 use ucw_daemon::control::StringList;
 use ucw_daemon::credentials::Credentials;
@@ -31,9 +32,9 @@ const ENVIRONMENT_CAPACITY: usize = 1024;
 
 /// The variables `--user` sets from the passwd entry (and removes from the inherited
 /// environment).
-const ACCOUNT_VARIABLES: [&[u8]; 3] = [b"USER=", b"LOGNAME=", b"HOME="];
+const ACCOUNT_VARIABLES: [&[u8]; 3] = [b"USER", b"LOGNAME", b"HOME"];
 /// The variable `--notify-socket` sets.
-const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET=";
+const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET";
 
 /// Bytes of the variables the daemonizer sets: `USER=` and `LOGNAME=` with a name of up to
 /// 256 bytes, `HOME=` with a path of up to 4,095 (the library's limits for a passwd entry),
@@ -62,12 +63,13 @@ impl<'e> List<'_, 'e> {
         Ok(())
     }
 
-    /// Removes every entry whose name is `name` (given with its `=`).
+    /// Removes every entry of the variable `name` (`name=...`), keeping the others' order.
     fn remove(&mut self, name: &[u8]) {
         let mut kept = 0;
         for index in 0..self.count {
             let entry = self.entries[index];
-            if !entry.to_bytes().starts_with(name) {
+            let text = entry.to_bytes();
+            if !(text.starts_with(name) && text.get(name.len()) == Some(&b'=')) {
                 self.entries[kept] = entry;
                 kept += 1;
             }
@@ -80,24 +82,9 @@ impl<'e> List<'_, 'e> {
     fn set(&mut self, entry: &'e CStr) -> Result<(), Error> {
         let text = entry.to_bytes();
         if let Some(length) = variable_name_length(text) {
-            self.remove(&text[..=length]);
+            self.remove(&text[..length]);
         }
         self.push(entry)
-    }
-
-    /// Removes the variable `name` (given without its `=`).
-    #[cfg(feature = "environment")]
-    fn unset(&mut self, name: &[u8]) {
-        let mut index = 0;
-        while index < self.count {
-            let text = self.entries[index].to_bytes();
-            if text.starts_with(name) && text.get(name.len()) == Some(&b'=') {
-                self.entries.copy_within(index + 1..self.count, index);
-                self.count -= 1;
-            } else {
-                index += 1;
-            }
-        }
     }
 }
 
@@ -123,73 +110,63 @@ impl<'e> Environment<'e> {
         arena: &mut Arena,
     ) -> Result<StringList<'e>, (Error, Option<&'e CStr>)> {
         let switching = credentials.uid().is_some();
-        if !switching && socket_name.is_empty() && !settings.change_variables() {
+        let notify = !socket_name.is_empty();
+        if !switching && !notify && !settings.change_variables() {
             return Ok(inherited);
         }
         let Environment { entries, text } = self;
-        // The variables we make, NUL-terminated, one after the other in `text`.
-        let mut length = 0;
-        let mut add = |parts: [&[u8]; 2]| {
-            let end = length + parts[0].len() + parts[1].len() + 1;
-            if end > text.len() {
-                return Err((too_many(), None));
-            }
-            for part in parts.iter().chain([&&b"\0"[..]]) {
-                text[length..length + part.len()].copy_from_slice(part);
-                length += part.len();
-            }
-            Ok(())
-        };
-        if let (Some(name), Some(home)) = (credentials.user_name(), credentials.home()) {
-            // An entry without a home directory leaves `HOME` unset (the name is never empty).
-            for (key, value) in ACCOUNT_VARIABLES.iter().zip([name, name, home]) {
-                if !value.is_empty() {
-                    add([key, value])?;
-                }
-            }
-        }
-        if !socket_name.is_empty() {
-            add([NOTIFY_VARIABLE, socket_name])?;
-        }
-        let text: &'e [u8] = text;
-        let mut own = text[..length]
-            .split_inclusive(|&byte| byte == 0)
-            .filter_map(|entry| CStr::from_bytes_with_nul(entry).ok());
-        // The last variable made.
-        let notify = own.clone().next_back().filter(|_| !socket_name.is_empty());
         let mut list = List { entries, count: 0 };
         let unlisted = |error| (error, None);
         if !settings.clear_environment {
             for entry in inherited.iter() {
-                let text = entry.to_bytes();
-                let replaced = (switching
-                    && ACCOUNT_VARIABLES.iter().any(|key| text.starts_with(key)))
-                    || (notify.is_some() && text.starts_with(NOTIFY_VARIABLE));
-                if !replaced {
-                    list.push(entry).map_err(unlisted)?;
-                }
+                list.push(entry).map_err(unlisted)?;
             }
         }
-        for entry in own.by_ref() {
-            if Some(entry) != notify {
-                list.push(entry).map_err(unlisted)?;
+        // The variables we make, NUL-terminated, one after the other in `text`.
+        let mut free: &'e mut [u8] = text;
+        let mut make = |name: &[u8], value: &[u8]| {
+            let length = name.len() + 1 + value.len() + 1;
+            if length > free.len() {
+                return Err(too_many());
+            }
+            let (made, rest) = core::mem::take(&mut free).split_at_mut(length);
+            made[..name.len()].copy_from_slice(name);
+            made[name.len()] = b'=';
+            made[name.len() + 1..length - 1].copy_from_slice(value);
+            made[length - 1] = 0;
+            free = rest;
+            c_string(made).ok_or_else(too_many)
+        };
+        if switching {
+            for name in ACCOUNT_VARIABLES {
+                list.remove(name);
+            }
+        }
+        if let (Some(user), Some(home)) = (credentials.user_name(), credentials.home()) {
+            // An entry without a home directory leaves `HOME` unset (the name is never empty).
+            for (name, value) in ACCOUNT_VARIABLES.into_iter().zip([user, user, home]) {
+                if !value.is_empty() {
+                    list.push(make(name, value).map_err(unlisted)?)
+                        .map_err(unlisted)?;
+                }
             }
         }
         #[cfg(feature = "environment")]
         for variable in settings.variables() {
             match variable {
                 Variable::Set(entry) => list.set(entry).map_err(unlisted)?,
-                Variable::Unset(name) => list.unset(name.to_bytes()),
+                Variable::Unset(name) => list.remove(name.to_bytes()),
                 Variable::File(path) => super::env_file::read(path, arena, |entry| list.set(entry))
                     .map_err(|error| (error, Some(path)))?,
             }
         }
         #[cfg(not(feature = "environment"))]
         let _ = arena;
-        if let Some(notify) = notify {
+        if notify {
             // Last: no option may point the readiness elsewhere.
             list.remove(NOTIFY_VARIABLE);
-            list.push(notify).map_err(unlisted)?;
+            list.push(make(NOTIFY_VARIABLE, socket_name).map_err(unlisted)?)
+                .map_err(unlisted)?;
         }
         let count = list.count;
         let entries: &'e [&'e CStr] = list.entries;

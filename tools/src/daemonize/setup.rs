@@ -89,9 +89,9 @@ fn refused(failure: Failure, number: usize) -> Error {
 pub(super) fn resolve_limits(settings: &Settings<'_>, limits: &mut Limits) -> Result<usize, Error> {
     let mut count = 0;
     for (number, request) in settings.limits.iter().enumerate() {
-        let Some(request) = request else {
+        if !request.given {
             continue;
-        };
+        }
         let resource = RESOURCES[number];
         let current = rustix::process::getrlimit(resource);
         let mut soft = request.soft;

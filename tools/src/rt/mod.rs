@@ -179,6 +179,18 @@ pub fn write_parts(fd: u32, parts: &[&[u8]]) {
     }
 }
 
+/// `bytes` as a C string, when their only NUL is the last byte. (A loop: core's
+/// `CStr::from_bytes_with_nul` costs the tools ~280 bytes with its `memchr`.)
+pub fn c_string(bytes: &[u8]) -> Option<&CStr> {
+    let (&last, body) = bytes.split_last()?;
+    #[allow(clippy::manual_contains)]
+    if last != 0 || body.iter().any(|&byte| byte == 0) {
+        return None;
+    }
+    // SAFETY: checked just above: the one NUL is the last byte.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(bytes) })
+}
+
 /// `fd` itself when it is above 2, else a duplicate that is (and `fd` is closed): a file of
 /// ours on 0, 1 or 2 would receive what a program writes to its standard streams.
 pub fn above_standard_streams(fd: OwnedFd) -> Result<OwnedFd, rustix::io::Errno> {
