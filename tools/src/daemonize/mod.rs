@@ -111,7 +111,8 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
-            print(
+            // Longer than one line's buffer: in one `writev`.
+            rt::write_parts(
                 1,
                 &[
                     b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3], HELP[4],
