@@ -72,6 +72,7 @@ fn open_in(
 
 /// Prints the plan; the error of the first thing that cannot be resolved (then nothing is
 /// printed: the plan is printed whole or not at all).
+#[inline(never)]
 pub(super) fn print(
     request: &Request<'_>,
     params: &Params<'_>,
@@ -82,15 +83,9 @@ pub(super) fn print(
 ) -> Result<(), Error> {
     let settings = &request.settings;
     let daemonizing = !request.foreground;
-    for (path, subject) in [
-        (request.pid_file, Subject::PidFile),
-        (request.stdout, Subject::OutputFile),
-        (request.stderr, Subject::ErrorFile),
-    ] {
-        if let Some(path) = path {
-            reachable(path).map_err(|errno| Failure::Open.system(subject, errno))?;
-        }
-    }
+    reachable(request.pid_file, Subject::PidFile)?;
+    reachable(request.stdout, Subject::OutputFile)?;
+    reachable(request.stderr, Subject::ErrorFile)?;
     let root = match params.root_directory {
         Some(path) => Some(
             open_in(None, CWD, path, OFlags::DIRECTORY)
@@ -118,17 +113,11 @@ pub(super) fn print(
     let found = find_program(&program, &environment, root, directory, &mut candidate)
         .map_err(|errno| Failure::Execute.system(Subject::Program, errno))?;
 
-    for (word, path) in [
-        (&b"pid-file "[..], request.pid_file),
-        (b"chroot ", params.root_directory),
-        (b"chdir ", working),
-        (b"stdout ", request.stdout),
-        (b"stderr ", request.stderr),
-    ] {
-        if let Some(path) = path {
-            line(&[word, path.to_bytes()]);
-        }
-    }
+    path_line(b"pid-file ", request.pid_file);
+    path_line(b"chroot ", params.root_directory);
+    path_line(b"chdir ", working);
+    path_line(b"stdout ", request.stdout);
+    path_line(b"stderr ", request.stderr);
     if let Some(uid) = credentials.uid() {
         let name = credentials.user_name().unwrap_or(b"");
         let space: &[u8] = if name.is_empty() { b"" } else { b" " };
@@ -199,8 +188,26 @@ pub(super) fn print(
     Ok(())
 }
 
-/// Whether `path` exists, or else its directory does (where a start would create it).
-fn reachable(path: &CStr) -> Result<(), Errno> {
+/// Prints `word` and `path`, when there is one.
+#[inline(never)]
+fn path_line(word: &[u8], path: Option<&CStr>) {
+    if let Some(path) = path {
+        line(&[word, path.to_bytes()]);
+    }
+}
+
+/// Whether `path` (about `subject`) exists, or else its directory does (where a start would
+/// create it); nothing to check without one.
+#[inline(never)]
+fn reachable(path: Option<&CStr>, subject: Subject) -> Result<(), Error> {
+    match path {
+        Some(path) => exists(path).map_err(|errno| Failure::Open.system(subject, errno)),
+        None => Ok(()),
+    }
+}
+
+/// Whether `path` exists, or else its directory does.
+fn exists(path: &CStr) -> Result<(), Errno> {
     let text = path.to_bytes();
     // The directory: everything before the last slash (`/` for `/x`, `.` for `x`).
     let end = text
