@@ -115,10 +115,10 @@ impl Scratch {
     }
 }
 
-/// Waits up to 10 s for a file in `logs` whose name starts with `err.` to contain `line`
-/// `count` times.
+/// Waits up to 10 s (a scaled margin) for a file in `logs` whose name starts with `err.` to
+/// contain `line` `count` times.
 fn wait_for_line(logs: &Path, line: &str, count: usize) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + common::margin(Duration::from_secs(10));
     while Instant::now() < deadline {
         let seen: usize = fs::read_dir(logs)
             .unwrap()
@@ -292,7 +292,7 @@ fn names_fail_clearly_without_etc() {
         );
     }
     // No daemon was left behind by any failed start.
-    std::thread::sleep(Duration::from_millis(100));
+    std::thread::sleep(common::margin(Duration::from_millis(100)));
     let leftovers: Vec<i32> = common::children_of_self()
         .into_iter()
         .filter(|pid| {

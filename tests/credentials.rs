@@ -95,7 +95,7 @@ impl Setup {
         assert_eq!(output.code, Some(0), "{output:?}");
         let pid = launched_pid(&output);
         // The body reports right after its release; wait for it.
-        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
         loop {
             let text = fs::read_to_string(&report).unwrap();
             if text.contains("body=running") {

@@ -110,9 +110,9 @@ fn launched_pid(output: &common::Output) -> i32 {
         .unwrap()
 }
 
-/// Waits (at most 10 s) until the body's report contains `needle`; returns the report.
+/// Waits (at most 10 s, a scaled margin) until the body's report contains `needle`; returns the report.
 fn wait_for_report(dir: &TempDir, needle: &str) -> String {
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
     loop {
         let report = fs::read_to_string(dir.join("report")).unwrap();
         if report.contains(needle) {
@@ -357,7 +357,7 @@ fn killed_launcher_leaves_no_daemon() {
     fs::write(dir.join("report"), "").unwrap();
     let launcher = harness().spawn(command, dir.path());
     // Wait for the launcher to stop itself right after the fork.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
     while stat_fields(launcher.pid).0 != "T" {
         assert!(
             std::time::Instant::now() < deadline,
@@ -623,7 +623,7 @@ fn a_readable_pid_file_is_tightened_and_an_unrun_daemon_empties_it() {
     // The lock goes with the last descriptor of its description. Other tests of this process
     // spawn programs meanwhile, and a child between its fork and its exec holds copies of
     // every descriptor (close-on-exec ones too) for a moment: wait for those to go.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(5));
     while state(&pid_file) != PidState::NotRunning {
         assert!(
             std::time::Instant::now() < deadline,

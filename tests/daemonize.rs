@@ -57,9 +57,10 @@ fn check(dir: &TempDir, pid_file: &Path) -> i32 {
         .unwrap_or_else(|| panic!("--check died: {output:?}"))
 }
 
-/// Polls `condition` every 10 ms for up to 5 s; panics with `what` if it never holds.
+/// Polls `condition` every 10 ms for up to 5 s (a scaled margin); panics with `what` if it
+/// never holds.
 fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::margin(Duration::from_secs(5));
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));

@@ -32,9 +32,9 @@ fn service(dir: &TempDir, daemon: &Path, verb: &str) -> Output {
     harness().wait(&spawned, Duration::from_secs(30))
 }
 
-/// Polls `condition` for up to 5 s.
+/// Polls `condition` for up to 5 s (a scaled margin).
 fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + common::margin(Duration::from_secs(5));
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(10));

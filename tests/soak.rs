@@ -40,14 +40,25 @@
 //! A violation prints the latest events of every instance; `UCW_SOAK_TRACE=FILE` writes all
 //! of them to FILE.
 //!
+//! The oracle (`Soak::judge`, tests/README.md "How the soak decides") accepts every outcome
+//! the protocol allows under those deadlines and nothing else: an error must be one of the
+//! lines the soak can meet, and each case needs its evidence — a guard timeout, other
+//! controllers holding the guard for the whole deadline (a sampler thread reads the guards'
+//! holders from `/proc/locks`); a launch, stop or busy timeout, the deadline gone to others
+//! (the guard, processes stopped at fail points, a direct start that took the PID file); an
+//! error caused by a fault, a kill of that instance meanwhile; SIGKILL, the fault thread's
+//! kill of that very process. No run may outlive its deadline by more than a margin. Every
+//! margin scales with the machine's load (`common::margin`). A stranger per instance holds
+//! the PID file open (never locked) and must never be signalled.
+//!
 //! Size: `UCW_SOAK_OPERATIONS` (default 1000) tool runs within `UCW_SOAK_SECONDS` (default
 //! 170); it needs at least one injected fault per 25 operations and, per 250 operations, one
 //! random supervisor kill of a running daemon for each hostile kind of program (slow,
 //! setuid, child; a mix counts for each of its kinds): the workers go on past the operations
 //! until there are (within the seconds), and the cleaners kill first the supervisors of the
 //! kinds that lag behind, so that there are not many more (each kill costs its instance up
-//! to a second or two). CI runs 10,000 operations (about 80 s on a 2-core machine). Needs
-//! root (the uid changes).
+//! to a second or two). CI runs 10,000 operations (about 80 s on an idle 2-core machine,
+//! 100–130 s with two CPU-bound processes beside it). Needs root (the uid changes).
 //! It prints the supervisor kills by kind, what STOP and START did after them, the overlaps,
 //! and `operations N, faults N, violations N`.
 
@@ -92,9 +103,23 @@ mod soak {
     /// child is killed only once it expires, and the instance is the cleaner's meanwhile),
     /// but longer than a slow program needs to die of its SIGTERM.
     const CLEANUP_TIMEOUT: u64 = 1;
-    /// The longest that STOP may take with `--timeout T --kill-after-timeout`: T, then at
-    /// most max(T, 1 s) after the SIGKILL, plus slack for a loaded machine.
-    const CLEANUP_STOP_LIMIT: Duration = Duration::from_secs(2 * CLEANUP_TIMEOUT + 2);
+    /// `--timeout` of a worker's STOP, and of every other worker run (see the module docs).
+    const STOP_TIMEOUT: u64 = 3;
+    const TIMEOUT: u64 = 5;
+    /// How long after its deadline a controller may still run, beyond the scaled margin:
+    /// START gives a launcher it killed at the deadline up to 1 s to let go of the PID file
+    /// (src/control/launch.rs `SETTLE`), STOP takes one last look of 0.1 s (`LAST_LOOK`).
+    const START_AFTER_DEADLINE: Duration = Duration::from_secs(1);
+    const STOP_AFTER_DEADLINE: Duration = Duration::from_millis(100);
+    /// The longest a controller polling for a lock sleeps between two tries
+    /// (src/control/deadline.rs `LONGEST_PAUSE`): a guard that was free for less than this
+    /// (plus a scaled margin) may have been missed by a waiting controller.
+    const LOCK_POLL: Duration = Duration::from_millis(50);
+    /// The slowest program of the soak (`slow=` up to 300 ms) needs this long to stop after
+    /// its SIGTERM, on an idle machine (plus a scaled margin).
+    const SLOWEST_STOP: Duration = Duration::from_millis(300);
+    /// How often the guard sampler looks at `/proc/locks`.
+    const GUARD_SAMPLE_PAUSE: Duration = Duration::from_millis(3);
     /// Events kept for the report of a violation, how many of them it prints, and how many
     /// violations print them.
     const HISTORY: usize = 400;
@@ -266,10 +291,64 @@ mod soak {
         cause: String,
     }
 
+    /// One tool run on an instance, kept for the judgement of timeouts: who else was there.
+    struct RunRecord {
+        /// The soak's number of the run (`UCW_SOAK_OPERATION` in its environment, which the
+        /// launcher, daemon and supervisor it starts inherit).
+        id: u64,
+        pid: i32,
+        /// `ucw-daemon-control` (it takes the guard), not `ucw-daemonize` run directly.
+        controller: bool,
+        began: Instant,
+        /// `None` while it runs.
+        ended: Option<Instant>,
+        /// A direct start that started a daemon (exit 0).
+        started: bool,
+    }
+
+    impl RunRecord {
+        fn overlaps(&self, from: Instant, to: Instant) -> bool {
+            self.began <= to && self.ended.is_none_or(|ended| ended >= from)
+        }
+    }
+
+    /// Who held an instance's guard file in every sample the guard sampler took from `first`
+    /// to `last` (`None`: nobody).
+    struct GuardSegment {
+        holder: Option<i32>,
+        first: Instant,
+        last: Instant,
+    }
+
+    /// One tool run as the test saw it: its output, and when it ran.
+    struct Ran {
+        output: Output,
+        id: u64,
+        pid: i32,
+        began: Instant,
+        ended: Instant,
+    }
+
+    impl Ran {
+        fn took(&self) -> Duration {
+            self.ended - self.began
+        }
+    }
+
+    impl std::ops::Deref for Ran {
+        type Target = Output;
+
+        fn deref(&self) -> &Output {
+            &self.output
+        }
+    }
+
     /// One daemon identity: its PID file (guard derived as `X.lock`), sentinel and log.
     struct Instance {
         index: usize,
         pid_file: PathBuf,
+        /// The guard file every controller derives from the PID file (`X.pid` → `X.lock`).
+        guard: PathBuf,
         sentinel: PathBuf,
         log: PathBuf,
         /// Operations and faults in flight that may change the state.
@@ -281,9 +360,13 @@ mod soak {
         kills: Disturbances,
         /// Direct `ucw-daemonize` starts (which bypass the guard).
         direct_starts: Disturbances,
-        /// Bumped when an operation ends in an error that a direct start excused (it held
-        /// the guard until its deadline).
-        derailed: AtomicU64,
+        /// Every tool run on the instance, in the order they began.
+        runs: Mutex<Vec<RunRecord>>,
+        /// Who held the guard file over time, as the guard sampler saw it.
+        guard_holders: Mutex<Vec<GuardSegment>>,
+        /// Processes of the instance stopped at a fail point, as the fault thread found them:
+        /// from the earliest moment they can have stopped to its SIGCONT or SIGKILL.
+        stalls: Mutex<Vec<(Instant, Instant)>>,
         /// Every tool run on the instance holds it shared; the cleaner holds it exclusively
         /// while it proves that a daemon whose supervisor was killed is still controlled.
         gate: RwLock<()>,
@@ -381,7 +464,22 @@ mod soak {
         trace: Option<Mutex<fs::File>>,
         verified_checks: AtomicU64,
         verified_actions: AtomicU64,
-        /// No more random kills (the final recovery runs).
+        /// The number of the next tool run.
+        next_run: AtomicU64,
+        /// Processes the fault thread SIGKILLed at a fail point, and when.
+        killed: Mutex<Vec<(i32, Instant)>>,
+        /// Errors the oracle accepted as allowed outcomes, by action and case.
+        accepted: Mutex<BTreeMap<String, u64>>,
+        /// For each accepted timeout case, the least evidence seen (how much of the deadline
+        /// others held up, against how much was needed).
+        closest: Mutex<BTreeMap<String, (Duration, String)>>,
+        /// The run that came closest to its bound (deadline + fail-point stops + margin):
+        /// how far past its deadline and fail-point stops it ended, and what it was.
+        longest_overrun: Mutex<(Duration, String)>,
+        /// The longest the fault thread took to handle a process stopped at a fail point
+        /// (others stopped meanwhile wait for it).
+        longest_fault_handling: Mutex<Duration>,
+        /// No more kills, random or at fail points (the final recovery runs).
         calm: AtomicBool,
         stop: AtomicBool,
     }
@@ -464,20 +562,33 @@ mod soak {
                 .unwrap_or(0)
         }
 
-        /// Runs one tool with the soak's environment (and a fail point, if any).
+        /// Runs one tool with the soak's environment (and a fail point, if any), recorded
+        /// among the instance's runs.
         fn run(
             &self,
             instance: &Instance,
             program: &str,
             args: &[&str],
             point: Option<&str>,
-        ) -> Output {
+        ) -> Ran {
             let logs = self.dir.join("logs");
+            let id = self.next_run.fetch_add(1, Ordering::SeqCst);
             let mut command = Command::new(program);
             command
                 .args(args)
                 .env("UCW_SOAK_RUN", &self.tag)
-                .env("UCW_SOAK_INSTANCE", instance.index.to_string());
+                .env("UCW_SOAK_INSTANCE", instance.index.to_string())
+                .env("UCW_SOAK_OPERATION", id.to_string())
+                // How long a program waits for a dying predecessor's sentinel before it
+                // calls the overlap a violation (tests/fixtures/soak_daemon.rs): 2 s, scaled
+                // (the load is measured now; the machine was seen to stall for 3 s at once,
+                // and a predecessor that is not dying holds it for ever anyway).
+                .env(
+                    "UCW_SOAK_OVERLAP_LIMIT_MS",
+                    common::margin(Duration::from_secs(2))
+                        .as_millis()
+                        .to_string(),
+                );
             match point {
                 Some(point) => command.env("UCW_FAILPOINT", point),
                 None => command.env_remove("UCW_FAILPOINT"),
@@ -486,6 +597,14 @@ mod soak {
             let name = program.rsplit('/').next().unwrap_or(program);
             let action = args.first().copied().unwrap_or("");
             let spawned = harness().spawn(command, &logs);
+            instance.runs.lock().unwrap().push(RunRecord {
+                id,
+                pid: spawned.pid,
+                controller: program == control_tool(),
+                began,
+                ended: None,
+                started: false,
+            });
             self.note(
                 instance,
                 format!(
@@ -494,7 +613,19 @@ mod soak {
                 ),
             );
             let output = harness().wait(&spawned, Duration::from_secs(60));
-            let took = began.elapsed();
+            let ended = Instant::now();
+            let took = ended - began;
+            if let Some(record) = instance
+                .runs
+                .lock()
+                .unwrap()
+                .iter_mut()
+                .rev()
+                .find(|record| record.id == id)
+            {
+                record.ended = Some(ended);
+                record.started = program == daemonize_tool() && output.code == Some(0);
+            }
             self.note(
                 instance,
                 format!(
@@ -509,7 +640,13 @@ mod soak {
             if output.stderr.contains("internal error (panic)") {
                 self.violation(format!("{program} {args:?} panicked: {}", output.stderr));
             }
-            output
+            Ran {
+                output,
+                id,
+                pid: spawned.pid,
+                began,
+                ended,
+            }
         }
 
         /// `ucw-daemon-control ACTION --pid-file P --timeout=5` (3 for a stop); a start runs
@@ -520,21 +657,26 @@ mod soak {
             action: &str,
             point: Option<&str>,
             words: &[String],
-        ) -> Output {
+        ) -> Ran {
+            self.control_within(instance, action, point, words, timeout_of(action))
+        }
+
+        /// [`Soak::control`] with a deadline of `timeout` seconds.
+        fn control_within(
+            &self,
+            instance: &Instance,
+            action: &str,
+            point: Option<&str>,
+            words: &[String],
+            timeout: u64,
+        ) -> Ran {
             let pid_file = instance.pid_file.to_str().unwrap();
             let sentinel = instance.sentinel.to_str().unwrap();
             let log = instance.log.to_str().unwrap();
             let fixture = fixture();
             let fixture = fixture.to_str().unwrap();
-            // A stop may meet what a SIGKILLed supervisor left (a child that ignores SIGTERM)
-            // and then waits out its whole deadline: it gets less than the others, so that
-            // whatever queues behind it on the guard still gets through within its own.
-            let timeout = if action == "--stop" {
-                "--timeout=3"
-            } else {
-                "--timeout=5"
-            };
-            let mut args = vec![action, "--pid-file", pid_file, timeout];
+            let timeout = format!("--timeout={timeout}");
+            let mut args = vec![action, "--pid-file", pid_file, &timeout];
             if action == "--start" {
                 args.extend_from_slice(&[
                     "--",
@@ -554,12 +696,7 @@ mod soak {
             self.run(instance, control_tool(), &args, point)
         }
 
-        fn direct_start(
-            &self,
-            instance: &Instance,
-            point: Option<&str>,
-            words: &[String],
-        ) -> Output {
+        fn direct_start(&self, instance: &Instance, point: Option<&str>, words: &[String]) -> Ran {
             let fixture = fixture();
             let mut args = vec![
                 "--pid-file",
@@ -654,12 +791,13 @@ mod soak {
             }
         }
 
-        /// Waits up to 5 s for `instance` to be settled (stopped or running), provided that
-        /// nothing else entered or left since the caller entered (`entered` is the generation
-        /// its `enter` returned); returns the settled truth, or `None` when something else
-        /// overlapped.
+        /// Waits up to 5 s (a scaled margin) for `instance` to be settled (stopped or
+        /// running), provided that nothing else entered or left since the caller entered
+        /// (`entered` is the generation its `enter` returned); returns the settled truth, or
+        /// `None` when something else overlapped.
         fn settle(&self, instance: &Instance, entered: u64) -> Option<Truth> {
-            let deadline = Instant::now() + Duration::from_secs(5);
+            let limit = common::margin(Duration::from_secs(5));
+            let deadline = Instant::now() + limit;
             loop {
                 let generation = instance.generation.load(Ordering::SeqCst);
                 if instance.busy.load(Ordering::SeqCst) != 1 || generation != entered {
@@ -676,7 +814,7 @@ mod soak {
                 }
                 if Instant::now() > deadline {
                     self.violation(format!(
-                        "instance {} did not settle within 5 s: {truth:?}",
+                        "instance {} did not settle within {limit:?}: {truth:?}",
                         instance.index
                     ));
                     return Some(truth);
@@ -725,14 +863,13 @@ mod soak {
             let (entered, alone) = instance.enter();
             let kills = instance.kills.mark();
             let directs = instance.direct_starts.mark();
-            let derailed = instance.derailed.load(Ordering::SeqCst);
             // Processes of daemons whose supervisor was killed, alive as this one begins.
             let orphans = instance.orphans.lock().unwrap().clone();
-            let (output, own_direct_marks) = if action == "direct" {
+            let (ran, own_direct_marks) = if action == "direct" {
                 instance.direct_starts.begin();
-                let output = self.direct_start(instance, point, &words);
+                let ran = self.direct_start(instance, point, &words);
                 instance.direct_starts.end();
-                (output, 2)
+                (ran, 2)
             } else {
                 (self.control(instance, action, point, &words), 0)
             };
@@ -740,14 +877,18 @@ mod soak {
             let bypassed = instance.direct_starts.since(directs, own_direct_marks);
             self.count(
                 &self.outcomes,
-                format!("{action} -> {}{}", describe(&output), reason(&output)),
+                format!(
+                    "{action} -> {}{}",
+                    describe(&ran),
+                    self.reason(instance, action, &ran)
+                ),
             );
             // A start that ran a program while the old daemon's processes lived (0 or 103:
             // started; a direct start says 0) is a second program for the PID file, whatever
             // else happened meanwhile.
             let started = match action {
-                "--start" => matches!(output.code, Some(0 | 103)),
-                "direct" => output.code == Some(0),
+                "--start" => matches!(ran.code, Some(0 | 103)),
+                "direct" => ran.code == Some(0),
                 _ => false,
             };
             if started {
@@ -763,44 +904,30 @@ mod soak {
                          the program or a child holding the lock ({}) of a daemon whose \
                          supervisor was SIGKILLed lived",
                         instance.index,
-                        describe(&output),
+                        describe(&ran),
                         describe_processes(&alive)
                     ));
                 }
             }
-            let allowed: &[i32] = match action {
-                "--start" => &[0, 100, 103],
-                "--stop" => &[0, 100, 103],
-                "--reload" => &[0, 101],
-                _ => &[0],
-            };
-            let fine = output.code.is_some_and(|code| allowed.contains(&code))
-                || (action == "direct"
-                    && output.code == Some(102)
-                    && (output.stderr.contains("already running")
-                        // A controller stopped the daemon before its release: reported.
-                        || output.stderr.contains("ended before its release")));
-            // A kill by the fault thread excuses any outcome; a direct start (which takes no
-            // guard) excuses a stop or start that timed out behind it, and so does the end,
-            // meanwhile, of an operation that such a start held up (it held the guard till
-            // its deadline, and this one queued behind it).
-            let behind_derailed = instance.derailed.load(Ordering::SeqCst) != derailed;
-            let excused = disturbed || ((bypassed || behind_derailed) && output.code == Some(102));
-            if !fine && !disturbed && excused {
-                instance.derailed.fetch_add(1, Ordering::SeqCst);
-            }
-            if !fine && !excused {
-                self.violation(format!(
-                    "instance {}: {action} (fail point {point:?}) ended {} with {:?}",
+            let verdict = self.judge(instance, action, &ran, disturbed);
+            match &verdict {
+                Err(problem) => self.violation(format!(
+                    "instance {}: {action} (fail point {point:?}) ended {} after {:.3} s: \
+                     {problem}; stderr {:?}",
                     instance.index,
-                    describe(&output),
-                    output.stderr
-                ));
+                    describe(&ran),
+                    ran.took().as_secs_f64(),
+                    ran.stderr
+                )),
+                Ok(Some(case)) => self.count(&self.accepted, format!("{action}: {case}")),
+                Ok(None) => {}
             }
-            if fine && !disturbed && !bypassed && alone {
+            if verdict.is_ok() && !disturbed && !bypassed && alone {
+                // Whatever the outcome, the instance must settle (stopped or running); an
+                // outcome that says what the daemon is now must match it.
                 if let Some(truth) = self.settle(instance, entered) {
                     self.verified_actions.fetch_add(1, Ordering::Relaxed);
-                    let want_running = match (action, output.code) {
+                    let want_running = match (action, ran.code) {
                         ("--start", Some(0 | 100 | 103)) | ("direct", Some(0)) => Some(true),
                         ("--stop", Some(0 | 100 | 103)) => Some(false),
                         _ => None,
@@ -812,7 +939,7 @@ mod soak {
                         self.violation(format!(
                             "instance {}: {action} succeeded ({}) but the daemon is {truth:?}",
                             instance.index,
-                            describe(&output)
+                            describe(&ran)
                         ));
                     }
                 }
@@ -825,16 +952,8 @@ mod soak {
             let before = instance.generation.load(Ordering::SeqCst);
             let quiet_before = instance.busy.load(Ordering::SeqCst) == 0;
             let kills = instance.kills.mark();
-            let directs = instance.direct_starts.mark();
-            let derailed = instance.derailed.load(Ordering::SeqCst);
-            let output = self.control(instance, "--check", point, &[]);
+            let ran = self.control(instance, "--check", point, &[]);
             let disturbed = instance.kills.since(kills, 0);
-            // A stop that a guard-less direct start made wait for the new daemon holds the
-            // guard until its deadline: a check queued behind it may time out.
-            let guard_timeout_behind_a_bypass = (instance.direct_starts.since(directs, 0)
-                || instance.derailed.load(Ordering::SeqCst) != derailed)
-                && output.code == Some(102)
-                && output.stderr.contains("Cannot lock guard file");
             // Read the truth before judging the moment quiet: an operation that begins after
             // the judgement must not change what is compared.
             let (pid_locked, content, sentinel) = self.facts(instance);
@@ -844,30 +963,38 @@ mod soak {
                 && instance.generation.load(Ordering::SeqCst) == before;
             self.count(
                 &self.outcomes,
-                format!("--check -> {}{}", describe(&output), reason(&output)),
+                format!(
+                    "--check -> {}{}",
+                    describe(&ran),
+                    self.reason(instance, "--check", &ran)
+                ),
             );
-            if output.signal == Some(9) && point.is_some() {
-                return; // the controller was the fault
-            }
-            if !matches!(output.code, Some(0 | 101 | 103)) {
-                if !disturbed && !guard_timeout_behind_a_bypass {
-                    // A check only reads: nothing but a kill (or a guard held by a stop that a
-                    // direct start delays) excuses an error.
+            // A check only reads: its errors are a guard held by others till the deadline,
+            // or its own controller killed at its fail point.
+            match self.judge(instance, "--check", &ran, disturbed) {
+                Err(problem) => {
                     self.violation(format!(
-                        "instance {}: check ended {}: {:?}",
+                        "instance {}: check (fail point {point:?}) ended {} after {:.3} s: \
+                         {problem}; stderr {:?}",
                         instance.index,
-                        describe(&output),
-                        output.stderr
+                        describe(&ran),
+                        ran.took().as_secs_f64(),
+                        ran.stderr
                     ));
+                    return;
                 }
-                return;
+                Ok(Some(case)) => {
+                    self.count(&self.accepted, format!("--check: {case}"));
+                    return;
+                }
+                Ok(None) => {}
             }
             if !quiet {
                 return;
             }
             // The protocol's meaning of each answer: 0 = the PID file is locked (RUNNING or
             // BUSY), 101 = unlocked and empty (or absent), 103 = unlocked with content.
-            let code = output.code.unwrap();
+            let code = ran.code.unwrap();
             let agrees = match code {
                 0 => pid_locked,
                 101 => !pid_locked && content.is_empty(),
@@ -883,7 +1010,7 @@ mod soak {
             }
             if !pid_locked && !sentinel.is_empty() {
                 // A body outliving its supervisor (PDEATHSIG) is gone within milliseconds.
-                std::thread::sleep(Duration::from_millis(100));
+                std::thread::sleep(common::margin(Duration::from_millis(100)));
                 let (pid_locked, _, sentinel) = self.facts(instance);
                 if !pid_locked && !sentinel.is_empty() && quiet_now(instance, before) {
                     self.violation(format!(
@@ -895,17 +1022,28 @@ mod soak {
             }
         }
 
-        /// Leaves the state-changing section; the last one out first waits (at most 2 s, best
-        /// effort) for the instance to settle, so that a quiet moment never starts in the
-        /// middle of a transition (a body not yet holding its sentinel, a supervisor still
-        /// reaping its killed program).
+        /// Leaves the state-changing section; the last one out first waits (at most 2 s, a
+        /// scaled margin, best effort) for the instance to settle, so that a quiet moment
+        /// never starts in the middle of a transition (a body not yet holding its sentinel, a
+        /// supervisor still reaping its killed program). A process of the instance stopped
+        /// at a fail point ends the wait: only the fault thread moves it on, and the fault
+        /// thread may be the one waiting here.
         fn leave_settled(&self, instance: &Instance) {
             if instance.busy.load(Ordering::SeqCst) == 1 {
-                let deadline = Instant::now() + Duration::from_secs(2);
+                let deadline = Instant::now() + common::margin(Duration::from_secs(2));
+                let mut looks: u32 = 0;
                 while matches!(self.truth(instance), Truth::Unsettled(_))
                     && instance.busy.load(Ordering::SeqCst) == 1
                     && Instant::now() < deadline
                 {
+                    looks += 1;
+                    if looks % 16 == 0
+                        && stopped_processes(&self.tag)
+                            .iter()
+                            .any(|(_, index, _, _)| *index == instance.index)
+                    {
+                        break;
+                    }
                     std::thread::sleep(Duration::from_millis(1));
                 }
             }
@@ -916,11 +1054,26 @@ mod soak {
         /// programs at random (their supervisors are the cleaners' to kill).
         fn inject_faults(&self, mut dice: Dice) {
             let mut last_random_kill = Instant::now();
+            // A process found stopped now stopped after the previous look began.
+            let mut previous_look = Instant::now();
             while !self.stop.load(Ordering::SeqCst) {
-                for (pid, instance_index, point) in stopped_processes(&self.tag) {
+                let look = Instant::now();
+                for (pid, instance_index, point, operation) in stopped_processes(&self.tag) {
                     let instance = &self.instances[instance_index];
+                    // ... and after the run that armed its fail point began.
+                    let stopped_since = instance
+                        .runs
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .rev()
+                        .find(|record| Some(record.id) == operation)
+                        .map_or(previous_look, |record| record.began.max(previous_look));
                     instance.enter();
-                    let kill = dice.chance(75);
+                    // Once calm (the final recovery runs), a process still stopped at a point
+                    // (a supervisor of a worker's daemon that the recovery stops) goes on: a
+                    // kill now would start a cleanup beside the recovery.
+                    let kill = dice.chance(75) && !self.calm.load(Ordering::SeqCst);
                     let signal = if kill {
                         rustix::process::Signal::KILL
                     } else {
@@ -955,9 +1108,18 @@ mod soak {
                             if kill { "SIGKILL for" } else { "SIGCONT for" }
                         ),
                     );
+                    if kill {
+                        self.killed.lock().unwrap().push((pid, Instant::now()));
+                    }
                     if let Some(target) = rustix::process::Pid::from_raw(pid) {
                         let _ = rustix::process::kill_process(target, signal);
                     }
+                    // Stopped until now: the run that armed the point waited meanwhile.
+                    instance
+                        .stalls
+                        .lock()
+                        .unwrap()
+                        .push((stopped_since, Instant::now()));
                     self.faults.fetch_add(1, Ordering::Relaxed);
                     self.count(
                         &self.per_point,
@@ -983,7 +1145,7 @@ mod soak {
                         // Its children end on their own (EOF, PDEATHSIG, or a launch that
                         // completes): give them the time before the moment counts as quiet.
                         for child in children {
-                            common::wait_gone(child, Duration::from_secs(2));
+                            wait_gone_or_stopped(child, Duration::from_secs(2));
                         }
                         instance.kills.end();
                     }
@@ -995,6 +1157,8 @@ mod soak {
                             handling.elapsed().as_secs_f64()
                         ),
                     );
+                    let mut longest = self.longest_fault_handling.lock().unwrap();
+                    *longest = (*longest).max(handling.elapsed());
                 }
                 if !self.calm.load(Ordering::SeqCst)
                     && last_random_kill.elapsed() > Duration::from_millis(150)
@@ -1002,7 +1166,47 @@ mod soak {
                     last_random_kill = Instant::now();
                     self.kill_a_running_program(&mut dice);
                 }
+                previous_look = look;
                 std::thread::sleep(Duration::from_millis(3));
+            }
+        }
+
+        /// The guard sampler: records who holds each instance's guard file (from
+        /// `/proc/locks`) every few milliseconds, until the end, for the judgement of
+        /// timeouts.
+        fn sample_guards(&self) {
+            use std::os::unix::fs::MetadataExt;
+            let mut identities: Vec<Option<(u64, u64)>> = vec![None; INSTANCES];
+            while !self.stop.load(Ordering::SeqCst) {
+                let locks = flock_holders();
+                let now = Instant::now();
+                for (instance, identity) in self.instances.iter().zip(identities.iter_mut()) {
+                    if identity.is_none() {
+                        // Controllers create the guard on first use; it is never replaced.
+                        *identity = fs::metadata(&instance.guard)
+                            .ok()
+                            .map(|metadata| (metadata.dev(), metadata.ino()));
+                    }
+                    let Some((device, inode)) = *identity else {
+                        continue;
+                    };
+                    let holder = locks
+                        .iter()
+                        .find(|(locked_device, locked_inode, _)| {
+                            *locked_device == device && *locked_inode == inode
+                        })
+                        .map(|(_, _, pid)| *pid);
+                    let mut segments = instance.guard_holders.lock().unwrap();
+                    match segments.last_mut() {
+                        Some(last) if last.holder == holder => last.last = now,
+                        _ => segments.push(GuardSegment {
+                            holder,
+                            first: now,
+                            last: now,
+                        }),
+                    }
+                }
+                std::thread::sleep(GUARD_SAMPLE_PAUSE);
             }
         }
 
@@ -1048,7 +1252,7 @@ mod soak {
                     // The body's death makes the supervisor empty the PID file, unlock it
                     // and exit (a child the program left keeps only a dead lock
                     // description): let it go.
-                    common::wait_gone(supervisor, Duration::from_secs(2));
+                    wait_gone_or_stopped(supervisor, Duration::from_secs(2));
                     self.note(
                         instance,
                         format!(
@@ -1229,7 +1433,7 @@ mod soak {
             // (c) START answers 100 while anything of the old daemon lives.
             let (locked_before, _, _) = self.facts(instance);
             let words = program_words(dice);
-            let start = self.control(instance, "--start", None, &words);
+            let start = self.control_within(instance, "--start", None, &words, quiet_timeout());
             let living = holding(&orphans);
             let start_outcome = if !living.is_empty() {
                 if start.code != Some(100) {
@@ -1276,6 +1480,11 @@ mod soak {
                 None,
             );
             let took = began.elapsed();
+            // The product's bound (T, then at most max(T, 1 s) after the SIGKILL, and a last
+            // look after each) plus a scaled margin.
+            let limit = Duration::from_secs(2 * CLEANUP_TIMEOUT)
+                + 2 * STOP_AFTER_DEADLINE
+                + common::margin(Duration::from_secs(2));
             {
                 let mut longest = self.longest_cleanup_stop.lock().unwrap();
                 *longest = (*longest).max(took);
@@ -1289,16 +1498,76 @@ mod soak {
                 &self.cleanups,
                 format!("STOP -> {} ({how})", describe(&stop)),
             );
-            if !matches!(stop.code, Some(0 | 100 | 103)) {
+            // Its second wait (after the SIGKILL) is bounded too: on a machine slowed down
+            // for a moment the killed may let go of the lock a little after it; they must
+            // then do so within a margin.
+            let killed_late = stop.code == Some(102)
+                && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
+                    .is_ok_and(|said| said == [Said::StopTimeoutAfterKill])
+                && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
+            // The other open bug (Findings): the last holder exited while STOP looked for the
+            // holders. Tolerated as in the workers' runs, once the lock is free.
+            let last_holder_race = stop.code == Some(102)
+                && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
+                    .is_ok_and(|said| said == [Said::StillHeldByOthers])
+                && std::env::var_os("UCW_SOAK_STRICT").is_none()
+                && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
+            // The open bug of tests/README.md (Findings): a supervisor killed at
+            // `supervisor-program-exited` after a STOP's SIGCONT let it empty the PID file, but
+            // before it unlocked it, leaves the program's child holding the lock of an empty
+            // file: BUSY for ever, and STOP does not escalate on BUSY. Known, so tolerated
+            // (`UCW_SOAK_STRICT=1`: a violation); the test then kills what is left itself.
+            join(&mut orphans);
+            let wedged = orphaned.cause == "supervisor-program-exited"
+                && stop.code == Some(102)
+                && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
+                    .is_ok_and(|said| said == [Said::BusyTimeout])
+                && instance.pid_file_text().is_some_and(|text| text.is_empty())
+                && orphans
+                    .iter()
+                    .any(|orphan| orphan.holds(&instance.pid_file))
+                && std::env::var_os("UCW_SOAK_STRICT").is_none();
+            if wedged {
+                self.count(
+                    &self.cleanups,
+                    "STOP -> exit 102: an empty PID file locked by the killed supervisor's \
+                     leftovers (open bug; the test kills them)"
+                        .to_string(),
+                );
+                self.note(
+                    instance,
+                    format!("open bug: {orphans:?} keep an empty PID file locked"),
+                );
+                for orphan in orphans.iter().filter(|orphan| orphan.alive()) {
+                    if let Some(target) = rustix::process::Pid::from_raw(orphan.pid) {
+                        let _ =
+                            rustix::process::kill_process(target, rustix::process::Signal::KILL);
+                    }
+                }
+            } else if killed_late {
+                self.count(
+                    &self.cleanups,
+                    "STOP -> exit 102 (the killed let go of the lock after its deadline)"
+                        .to_string(),
+                );
+            } else if last_holder_race {
+                self.count(
+                    &self.cleanups,
+                    "STOP -> exit 102: the last holder exited during the scan (open bug)"
+                        .to_string(),
+                );
+            } else if !matches!(stop.code, Some(0 | 100 | 103)) {
                 self.violation(format!(
-                    "{what}: --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout ended {} after {took:?}: {:?}",
+                    "{what}: --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout ended {} after {took:?}: {:?}; {}",
                     describe(&stop),
-                    stop.stderr
+                    stop.stderr,
+                    daemon_report(instance)
                 ));
             }
-            if took > CLEANUP_STOP_LIMIT {
+            if took > limit {
                 self.violation(format!(
-                    "{what}: --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout took {took:?}"
+                    "{what}: --stop --timeout {CLEANUP_TIMEOUT} --kill-after-timeout took {took:?} \
+                     (limit {limit:?})"
                 ));
             }
             // The lock goes as the last holder closes its files, a moment before it is a
@@ -1307,7 +1576,7 @@ mod soak {
             let left: Vec<i32> = orphans
                 .iter()
                 .filter(|orphan| {
-                    let deadline = Instant::now() + Duration::from_secs(1);
+                    let deadline = Instant::now() + common::margin(Duration::from_secs(1));
                     while orphan.alive() && Instant::now() < deadline {
                         std::thread::sleep(Duration::from_millis(2));
                     }
@@ -1338,7 +1607,7 @@ mod soak {
                 ),
             );
 
-            let check = self.control(instance, "--check", None, &[]);
+            let check = self.control_within(instance, "--check", None, &[], quiet_timeout());
             if !matches!(check.code, Some(101 | 103)) {
                 self.violation(format!(
                     "{what}: the check after STOP ended {}: {:?}",
@@ -1359,34 +1628,677 @@ mod soak {
         }
     }
 
-    /// For an error (102), what kind of error it was, in a few words.
-    fn reason(output: &Output) -> &'static str {
-        if output.code != Some(102) {
-            return "";
+    /// The `--timeout` of a worker's run of `action`: 3 s for a stop, 5 s for the rest (a stop
+    /// may meet what a SIGKILLed supervisor left, a child that ignores SIGTERM, and then waits
+    /// out its whole deadline: it gets less than the others, so that whatever queues behind it
+    /// on the guard still gets through within its own).
+    fn timeout_of(action: &str) -> u64 {
+        if action == "--stop" {
+            STOP_TIMEOUT
+        } else {
+            TIMEOUT
         }
-        let text = &output.stderr;
-        [
-            ("Cannot lock guard file", " (guard timeout)"),
-            ("did not stop within", " (daemon did not stop)"),
-            (
-                "other processes of the daemon",
-                " (held by other processes of the daemon)",
-            ),
-            ("already running", " (already running)"),
-            ("before its release", " (ended before its release)"),
-            ("before reporting", " (ended before reporting)"),
-            ("before confirming", " (ended before confirming)"),
-            ("was killed by signal", " (launcher killed)"),
-            (
-                "did not lock its PID file",
-                " (daemon did not lock its PID file)",
-            ),
-            ("before it was ready", " (ended before ready)"),
-            ("did not write its PID", " (busy timeout)"),
-        ]
-        .iter()
-        .find(|(key, _)| text.contains(key))
-        .map_or(" (other)", |(_, short)| short)
+    }
+
+    /// What a tool said on one line of its stderr, among what the soak's runs can say. A
+    /// line that is none of these is a violation.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    enum Said {
+        // ucw-daemon-control
+        GuardTimeout,
+        LaunchTimeout,
+        StopTimeout,
+        StopTimeoutAfterKill,
+        BusyTimeout,
+        HeldByOthers,
+        /// The open bug of tests/README.md (Findings): the last holder exited during STOP's
+        /// scan for the holders.
+        StillHeldByOthers,
+        LauncherFailed,
+        LauncherKilled,
+        DidNotLock,
+        DidNotWritePid,
+        NotHolding,
+        // ucw-daemonize, run directly or as START's launcher
+        AlreadyRunning,
+        EndedBeforeReporting,
+        EndedBeforeConfirming,
+        EndedBeforeRelease,
+    }
+
+    impl Said {
+        /// The lines of each case for `instance` and a deadline of `timeout` seconds, with
+        /// the tool's prefix; `#` stands for a number.
+        fn lines(instance: &Instance, timeout: u64) -> Vec<(Said, String)> {
+            let pid_file = instance.pid_file.display();
+            let guard = instance.guard.display();
+            let control = "ucw-daemon-control: ";
+            let daemonize = daemonize_tool();
+            let launcher = "ucw-daemonize: ";
+            vec![
+                (
+                    Said::GuardTimeout,
+                    format!(
+                        "{control}Cannot lock guard file {guard}: another controller held it \
+                         for {timeout} s"
+                    ),
+                ),
+                (
+                    Said::LaunchTimeout,
+                    format!("{control}{daemonize} did not finish within {timeout} s"),
+                ),
+                (
+                    Said::StopTimeout,
+                    format!("{control}daemon # did not stop within {timeout} s"),
+                ),
+                (
+                    Said::StopTimeoutAfterKill,
+                    format!(
+                        "{control}daemon # did not stop within {timeout} s, not even after \
+                         SIGKILL"
+                    ),
+                ),
+                (
+                    Said::BusyTimeout,
+                    format!(
+                        "{control}daemon did not write its PID to {pid_file} within {timeout} s"
+                    ),
+                ),
+                (
+                    Said::HeldByOthers,
+                    format!(
+                        "{control}daemon # has exited, but other processes of the daemon held \
+                         the lock on {pid_file} for {timeout} s"
+                    ),
+                ),
+                (
+                    Said::StillHeldByOthers,
+                    format!(
+                        "{control}daemon # has exited, but other processes of the daemon still \
+                         hold the lock on {pid_file}"
+                    ),
+                ),
+                (
+                    Said::LauncherFailed,
+                    format!("{control}{daemonize} could not start the daemon (exit status 102)"),
+                ),
+                (
+                    Said::LauncherKilled,
+                    format!("{control}{daemonize} was killed by signal 9 (KILL)"),
+                ),
+                (
+                    Said::DidNotLock,
+                    format!("{control}daemon did not lock its PID file {pid_file}"),
+                ),
+                (
+                    Said::DidNotWritePid,
+                    format!("{control}daemon did not write its PID to {pid_file}"),
+                ),
+                (
+                    Said::NotHolding,
+                    format!("{control}process # does not hold the lock on {pid_file}"),
+                ),
+                (
+                    Said::AlreadyRunning,
+                    format!("{launcher}Daemon is already running (PID file {pid_file} is locked)"),
+                ),
+                (
+                    Said::EndedBeforeReporting,
+                    format!(
+                        "{launcher}Cannot start the daemon: process # ended before reporting its \
+                         setup"
+                    ),
+                ),
+                (
+                    Said::EndedBeforeConfirming,
+                    format!(
+                        "{launcher}Cannot start the daemon: process # ended before confirming \
+                         its start"
+                    ),
+                ),
+                (
+                    Said::EndedBeforeRelease,
+                    format!(
+                        "{launcher}Cannot release the daemon (process #, ended before its \
+                         release): EPIPE (Broken pipe)"
+                    ),
+                ),
+            ]
+        }
+
+        /// Every line of `stderr`, classified; the first unknown line is the error.
+        fn parse(instance: &Instance, timeout: u64, stderr: &str) -> Result<Vec<Said>, String> {
+            let known = Said::lines(instance, timeout);
+            stderr
+                .lines()
+                .filter(|line| !line.is_empty())
+                .map(|line| {
+                    known
+                        .iter()
+                        .find(|(_, pattern)| matches_pattern(pattern, line))
+                        .map(|(said, _)| *said)
+                        .ok_or_else(|| format!("unexpected message {line:?}"))
+                })
+                .collect()
+        }
+
+        fn by_launcher(self) -> bool {
+            matches!(
+                self,
+                Said::AlreadyRunning
+                    | Said::EndedBeforeReporting
+                    | Said::EndedBeforeConfirming
+                    | Said::EndedBeforeRelease
+            )
+        }
+
+        /// The controller actions that can say it.
+        fn said_by(self, action: &str) -> bool {
+            match self {
+                Said::GuardTimeout => true,
+                Said::LaunchTimeout
+                | Said::LauncherFailed
+                | Said::LauncherKilled
+                | Said::DidNotLock
+                | Said::DidNotWritePid => action == "--start",
+                Said::StopTimeout
+                | Said::StopTimeoutAfterKill
+                | Said::BusyTimeout
+                | Said::HeldByOthers
+                | Said::StillHeldByOthers => action == "--stop",
+                Said::NotHolding => action == "--stop" || action == "--reload",
+                _ => false,
+            }
+        }
+
+        /// A few words for the summary.
+        fn words(self) -> &'static str {
+            match self {
+                Said::GuardTimeout => "guard timeout",
+                Said::LaunchTimeout => "launch timeout",
+                Said::StopTimeout => "daemon did not stop",
+                Said::StopTimeoutAfterKill => "daemon did not stop after SIGKILL",
+                Said::BusyTimeout => "busy timeout",
+                Said::HeldByOthers => "held by other processes of the daemon",
+                Said::StillHeldByOthers => {
+                    "still held by others (the last holder exited during the scan: open bug)"
+                }
+                Said::LauncherFailed => "launcher failed",
+                Said::LauncherKilled => "launcher killed",
+                Said::DidNotLock => "daemon did not lock its PID file",
+                Said::DidNotWritePid => "daemon did not write its PID",
+                Said::NotHolding => "process does not hold the lock",
+                Said::AlreadyRunning => "already running",
+                Said::EndedBeforeReporting => "ended before reporting",
+                Said::EndedBeforeConfirming => "ended before confirming",
+                Said::EndedBeforeRelease => "ended before its release",
+            }
+        }
+    }
+
+    /// Whether `text` is `pattern`, where each `#` in the pattern stands for one or more
+    /// decimal digits.
+    fn matches_pattern(pattern: &str, text: &str) -> bool {
+        let mut parts = pattern.split('#');
+        let Some(mut rest) = text.strip_prefix(parts.next().unwrap_or("")) else {
+            return false;
+        };
+        for part in parts {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 {
+                return false;
+            }
+            let Some(after) = rest[digits..].strip_prefix(part) else {
+                return false;
+            };
+            rest = after;
+        }
+        rest.is_empty()
+    }
+
+    /// The total length of the union of `intervals`, each clipped to `from..to`.
+    fn union_length(
+        mut intervals: Vec<(Instant, Instant)>,
+        from: Instant,
+        to: Instant,
+    ) -> Duration {
+        intervals.retain(|(begin, end)| *end > from && *begin < to);
+        intervals.sort();
+        let mut total = Duration::ZERO;
+        let mut covered_to = from;
+        for (begin, end) in intervals {
+            let (begin, end) = (begin.max(covered_to), end.min(to));
+            if end > begin {
+                total += end - begin;
+                covered_to = end;
+            }
+        }
+        total
+    }
+
+    /// The oracle: which outcomes each run may have, given what happened meanwhile (see
+    /// tests/README.md, "How the soak decides").
+    impl Soak {
+        /// Judges one worker run of `action` (`direct`: `ucw-daemonize` without a
+        /// controller). `Ok(None)`: an answer the action always allows; `Ok(Some(case))`: an
+        /// error the protocol allows in what happened meanwhile (the case names it and its
+        /// evidence); `Err(why)`: a violation. `disturbed`: a kill by the fault thread or a
+        /// cleaner touched the instance during the run.
+        fn judge(
+            &self,
+            instance: &Instance,
+            action: &str,
+            ran: &Ran,
+            disturbed: bool,
+        ) -> Result<Option<String>, String> {
+            self.within_bound(instance, action, ran)?;
+            if let Some(signal) = ran.signal {
+                if signal == 9 && self.killed_by_fault(ran) {
+                    return Ok(Some("killed at its fail point".to_string()));
+                }
+                return Err(format!(
+                    "killed by signal {signal}, not by the fault thread"
+                ));
+            }
+            let Some(code) = ran.code else {
+                return Err("no exit status".to_string());
+            };
+            let answers: &[i32] = match action {
+                "--check" => &[0, 101, 103],
+                "--start" | "--stop" => &[0, 100, 103],
+                "--reload" => &[0, 101],
+                _ => &[0],
+            };
+            if answers.contains(&code) {
+                return Ok(None);
+            }
+            if code != 102 {
+                return Err(format!("{action} never answers {code}"));
+            }
+            let timeout = timeout_of(action);
+            let said = Said::parse(instance, timeout, &ran.stderr)?;
+            let (launcher, control): (Vec<Said>, Vec<Said>) =
+                said.iter().partition(|said| said.by_launcher());
+            let by_kill = |case: Said| {
+                if disturbed {
+                    Ok(Some(format!("{} (a kill meanwhile)", case.words())))
+                } else {
+                    Err(format!("{} without a kill meanwhile", case.words()))
+                }
+            };
+            if action == "direct" {
+                return match (&control[..], &launcher[..]) {
+                    // The lock is taken: a daemon, a starting launcher or a finishing STOP.
+                    ([], [Said::AlreadyRunning]) => Ok(None),
+                    (
+                        [],
+                        [case @ (Said::EndedBeforeReporting
+                        | Said::EndedBeforeConfirming
+                        | Said::EndedBeforeRelease)],
+                    ) => by_kill(*case),
+                    _ => Err(format!("ucw-daemonize said {said:?}")),
+                };
+            }
+            let [case] = control[..] else {
+                return Err(format!(
+                    "expected one message of the controller, got {said:?}"
+                ));
+            };
+            if !case.said_by(action) {
+                return Err(format!("{action} cannot say {case:?}"));
+            }
+            if !launcher.is_empty() && case != Said::LauncherFailed {
+                return Err(format!(
+                    "a launcher spoke, yet the controller said {case:?}"
+                ));
+            }
+            let deadline = Duration::from_secs(timeout);
+            let expired = |case: Said| -> Result<(), String> {
+                if ran.took() < deadline {
+                    return Err(format!(
+                        "{} after {:.3} s, before its deadline of {timeout} s",
+                        case.words(),
+                        ran.took().as_secs_f64()
+                    ));
+                }
+                Ok(())
+            };
+            match case {
+                Said::GuardTimeout => {
+                    expired(case)?;
+                    let (held, tolerance) = self.guard_held_by_others(instance, ran);
+                    let needed = deadline.saturating_sub(tolerance);
+                    self.closest_evidence("guard timeout: others held the guard", held, needed);
+                    if held < needed {
+                        return Err(format!(
+                            "guard timeout, but other controllers of the instance held the guard \
+                             for at most {:.3} s in a row (handovers up to {:.3} s included): \
+                             {}",
+                            held.as_secs_f64(),
+                            tolerance.as_secs_f64(),
+                            self.guard_story(instance, ran)
+                        ));
+                    }
+                    Ok(Some(format!("{} (others held the guard)", case.words())))
+                }
+                Said::LaunchTimeout | Said::StopTimeout | Said::BusyTimeout => {
+                    expired(case)?;
+                    if disturbed {
+                        return Ok(Some(format!("{} (a kill meanwhile)", case.words())));
+                    }
+                    if case == Said::StopTimeout {
+                        // It did signal: the daemon goes (a slow one a little later).
+                        self.signalled_daemon_went(ran)?;
+                    }
+                    if case != Said::LaunchTimeout && self.direct_start_during(instance, ran, true)
+                    {
+                        // A start without the guard took the PID file's lock as the old
+                        // daemon let go of it (or before the PID was written): STOP waits
+                        // for a lock that the new daemon holds.
+                        return Ok(Some(format!(
+                            "{} (a direct start took the PID file)",
+                            case.words()
+                        )));
+                    }
+                    // What the step needs for itself on this machine; the rest of the
+                    // deadline must have gone to others: the guard, a process stopped at a
+                    // fail point, a direct start the daemon was still busy with.
+                    let (needs, direct_starts_count) = match case {
+                        Said::LaunchTimeout => (common::margin(Duration::from_secs(1)), false),
+                        Said::StopTimeout => (
+                            SLOWEST_STOP + common::margin(Duration::from_millis(700)),
+                            true,
+                        ),
+                        _ => (common::margin(Duration::from_millis(500)), true),
+                    };
+                    let held_up = self.held_up(instance, ran, direct_starts_count);
+                    let needed = deadline.saturating_sub(needs);
+                    self.closest_evidence(&format!("{}: held up", case.words()), held_up, needed);
+                    if held_up < needed {
+                        return Err(format!(
+                            "{}, but only {:.3} s of its {timeout} s went to waiting for others \
+                             (the guard, stopped processes, direct starts); the step itself \
+                             needs at most {:.3} s here: {}",
+                            case.words(),
+                            held_up.as_secs_f64(),
+                            needs.as_secs_f64(),
+                            self.guard_story(instance, ran)
+                        ));
+                    }
+                    Ok(Some(format!("{} (held up by others)", case.words())))
+                }
+                Said::LauncherFailed => match launcher[..] {
+                    // The PID file was free when START looked and locked when its launcher
+                    // came: only something that takes no guard can have locked it.
+                    [Said::AlreadyRunning] if disturbed => Ok(Some(
+                        "launcher found it running (a kill meanwhile)".to_string(),
+                    )),
+                    [Said::AlreadyRunning] if self.direct_start_during(instance, ran, false) => Ok(
+                        Some("launcher found it running (a direct start meanwhile)".to_string()),
+                    ),
+                    [case @ (Said::EndedBeforeReporting | Said::EndedBeforeConfirming)] => {
+                        by_kill(case)
+                    }
+                    _ => Err(format!("the launcher failed and said {launcher:?}")),
+                },
+                Said::HeldByOthers
+                | Said::NotHolding
+                | Said::LauncherKilled
+                | Said::DidNotLock
+                | Said::DidNotWritePid => by_kill(case),
+                // Only a kill makes a named daemon vanish while others hold its lock; the
+                // race is a known product bug, tolerated so until it is fixed
+                // (`UCW_SOAK_STRICT=1`: a violation, as it is without a kill).
+                Said::StillHeldByOthers
+                    if disturbed && std::env::var_os("UCW_SOAK_STRICT").is_none() =>
+                {
+                    Ok(Some(format!("{} (a kill meanwhile)", case.words())))
+                }
+                Said::StillHeldByOthers => Err("STOP found no holder left to signal and \
+                    reported the lock still held, without looking at the lock again: the open \
+                    bug of tests/README.md (Findings)"
+                    .to_string()),
+                _ => Err(format!("{case:?} is never allowed here")),
+            }
+        }
+
+        /// For the outcome counts: what an error said, in a few words.
+        fn reason(&self, instance: &Instance, action: &str, ran: &Ran) -> String {
+            if ran.code != Some(102) {
+                return String::new();
+            }
+            match Said::parse(instance, timeout_of(action), &ran.stderr) {
+                Ok(said) => {
+                    let words: Vec<&str> = said.iter().map(|said| said.words()).collect();
+                    format!(" ({})", words.join(": "))
+                }
+                Err(_) => " (unexpected message)".to_string(),
+            }
+        }
+
+        /// No run outlives its deadline by more than a scaled margin, once the time that
+        /// processes of the instance spent stopped at fail points is added (a stopped
+        /// launcher or daemon holds its controller up; nothing else may). `direct` runs
+        /// have no deadline: only the margin.
+        fn within_bound(&self, instance: &Instance, action: &str, ran: &Ran) -> Result<(), String> {
+            // A controller that reached its deadline ends within a few milliseconds of it
+            // (the summary prints the largest overrun seen): 1 s, scaled, is plenty.
+            let (deadline, after, slack) = match action {
+                "--start" => (
+                    Duration::from_secs(TIMEOUT),
+                    START_AFTER_DEADLINE,
+                    Duration::from_secs(1),
+                ),
+                "--stop" => (
+                    Duration::from_secs(STOP_TIMEOUT),
+                    STOP_AFTER_DEADLINE,
+                    Duration::from_secs(1),
+                ),
+                "--check" | "--reload" => (
+                    Duration::from_secs(TIMEOUT),
+                    Duration::ZERO,
+                    Duration::from_secs(1),
+                ),
+                _ => (Duration::ZERO, Duration::ZERO, Duration::from_secs(3)),
+            };
+            let stalled = union_length(
+                instance.stalls.lock().unwrap().clone(),
+                ran.began,
+                ran.ended,
+            );
+            let margin = common::margin(slack);
+            let bound = deadline + after + stalled + margin;
+            let overrun = ran.took().saturating_sub(deadline + after + stalled);
+            {
+                let mut longest = self.longest_overrun.lock().unwrap();
+                if overrun > longest.0 {
+                    *longest = (
+                        overrun,
+                        format!(
+                            "{action} took {:.3} s, {:.3} s of it stopped at fail points",
+                            ran.took().as_secs_f64(),
+                            stalled.as_secs_f64()
+                        ),
+                    );
+                }
+            }
+            if ran.took() > bound {
+                return Err(format!(
+                    "a hang: it took {:.3} s, beyond its deadline {:.3} s + {:.3} s + {:.3} s \
+                     that processes of the instance spent stopped at fail points + a margin of \
+                     {:.3} s",
+                    ran.took().as_secs_f64(),
+                    deadline.as_secs_f64(),
+                    after.as_secs_f64(),
+                    stalled.as_secs_f64(),
+                    margin.as_secs_f64()
+                ));
+            }
+            Ok(())
+        }
+
+        /// Whether the fault thread SIGKILLed this run's process (stopped at its fail point).
+        fn killed_by_fault(&self, ran: &Ran) -> bool {
+            self.killed
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|(pid, at)| *pid == ran.pid && *at >= ran.began && *at <= ran.ended)
+        }
+
+        /// Whether a direct start (no guard) of the instance ran during `ran` (`started`:
+        /// and started a daemon).
+        fn direct_start_during(&self, instance: &Instance, ran: &Ran, started: bool) -> bool {
+            instance.runs.lock().unwrap().iter().any(|record| {
+                !record.controller
+                    && record.id != ran.id
+                    && record.overlaps(ran.began, ran.ended)
+                    && (record.started || !started)
+            })
+        }
+
+        /// After "daemon N did not stop": N got its signal, so it goes within a scaled margin
+        /// (or sits stopped at a fail point, which the fault thread ends).
+        fn signalled_daemon_went(&self, ran: &Ran) -> Result<(), String> {
+            let daemon: Option<i32> = ran.stderr.lines().find_map(|line| {
+                let rest = line.strip_prefix("ucw-daemon-control: daemon ")?;
+                rest.split_whitespace().next()?.parse().ok()
+            });
+            let Some(daemon) = daemon else {
+                return Err("no daemon named".to_string());
+            };
+            if common::wait_gone(daemon, Duration::from_secs(2))
+                || process_state(daemon).as_deref() == Some("T")
+            {
+                return Ok(());
+            }
+            Err(format!(
+                "the daemon it said it signalled still runs: {}",
+                describe_processes(&[daemon])
+            ))
+        }
+
+        /// The longest time in a row during `ran` that the guard sampler saw the guard held
+        /// by other controller runs of the instance, and the tolerance used: a guard seen
+        /// free for at most the tolerance is a handover (a waiting controller polls, and may
+        /// sleep through it) and does not break the stretch; a guard seen free for longer,
+        /// held by this run itself, or by a process that is no controller run of the
+        /// instance, does.
+        fn guard_held_by_others(&self, instance: &Instance, ran: &Ran) -> (Duration, Duration) {
+            let tolerance = LOCK_POLL + common::margin(Duration::from_millis(150));
+            let runs = instance.runs.lock().unwrap();
+            // A controller holds the guard only while it runs: its run must cover every
+            // sample that names it (a lock left behind by a dead controller, in a descriptor
+            // some other process inherited, still names it).
+            let other_controller = |pid: i32, first: Instant, last: Instant| {
+                runs.iter().any(|record| {
+                    record.controller
+                        && record.pid == pid
+                        && record.id != ran.id
+                        && record.began <= first
+                        && record.ended.is_none_or(|ended| ended >= last)
+                })
+            };
+            let segments = instance.guard_holders.lock().unwrap();
+            let from = segments.partition_point(|segment| segment.last < ran.began);
+            let mut longest = Duration::ZERO;
+            let mut stretch: Option<Instant> = None;
+            for segment in segments[from..]
+                .iter()
+                .take_while(|segment| segment.first <= ran.ended)
+            {
+                let first = segment.first.max(ran.began);
+                let last = segment.last.min(ran.ended);
+                match segment.holder {
+                    Some(pid) if other_controller(pid, segment.first, segment.last) => {
+                        let began = *stretch.get_or_insert(first);
+                        longest = longest.max(last.saturating_duration_since(began));
+                    }
+                    None if segment.last - segment.first <= tolerance => {}
+                    _ => stretch = None,
+                }
+            }
+            (longest, tolerance)
+        }
+
+        /// How much of `ran` went to waiting for others: until it held the guard (the first
+        /// sample naming it; the last sample of the run when none did), then the time
+        /// processes of the instance spent stopped at fail points, and (`direct_starts`)
+        /// direct starts in flight.
+        fn held_up(&self, instance: &Instance, ran: &Ran, direct_starts: bool) -> Duration {
+            let acquired = {
+                let segments = instance.guard_holders.lock().unwrap();
+                let from = segments.partition_point(|segment| segment.last < ran.began);
+                let during: Vec<&GuardSegment> = segments[from..]
+                    .iter()
+                    .take_while(|segment| segment.first <= ran.ended)
+                    .collect();
+                during
+                    .iter()
+                    .find(|segment| segment.holder == Some(ran.pid))
+                    .map(|segment| segment.first.max(ran.began))
+                    .or_else(|| during.last().map(|segment| segment.last.min(ran.ended)))
+                    .unwrap_or(ran.began)
+            };
+            let mut others = instance.stalls.lock().unwrap().clone();
+            if direct_starts {
+                others.extend(
+                    instance
+                        .runs
+                        .lock()
+                        .unwrap()
+                        .iter()
+                        .filter(|record| !record.controller && record.id != ran.id)
+                        .map(|record| (record.began, record.ended.unwrap_or(ran.ended))),
+                );
+            }
+            (acquired - ran.began) + union_length(others, acquired, ran.ended)
+        }
+
+        /// Who held the guard during `ran`, for a violation's message.
+        fn guard_story(&self, instance: &Instance, ran: &Ran) -> String {
+            let segments = instance.guard_holders.lock().unwrap();
+            let from = segments.partition_point(|segment| segment.last < ran.began);
+            let story: Vec<String> = segments[from..]
+                .iter()
+                .take_while(|segment| segment.first <= ran.ended)
+                .map(|segment| {
+                    let holder = segment
+                        .holder
+                        .map_or("free".to_string(), |pid| format!("pid {pid}"));
+                    format!(
+                        "{holder} {:.3}–{:.3}",
+                        segment.first.duration_since(self.began).as_secs_f64(),
+                        segment.last.duration_since(self.began).as_secs_f64()
+                    )
+                })
+                .collect();
+            format!(
+                "the guard (run pid {}, {:.3}–{:.3} s): {}",
+                ran.pid,
+                ran.began.duration_since(self.began).as_secs_f64(),
+                ran.ended.duration_since(self.began).as_secs_f64(),
+                story.join(", ")
+            )
+        }
+
+        /// Keeps, for the summary, the accepted case whose evidence came closest to the
+        /// limit.
+        fn closest_evidence(&self, case: &str, seen: Duration, needed: Duration) {
+            if seen < needed {
+                return;
+            }
+            let spare = seen - needed;
+            let mut closest = self.closest.lock().unwrap();
+            if closest.get(case).is_none_or(|(known, _)| spare < *known) {
+                let text = format!(
+                    "{:.3} s seen, {:.3} s needed",
+                    seen.as_secs_f64(),
+                    needed.as_secs_f64()
+                );
+                closest.insert(case.to_string(), (spare, text));
+            }
+        }
     }
 
     fn describe(output: &Output) -> String {
@@ -1400,8 +2312,15 @@ mod soak {
     /// `(device, inode, pid)` of every granted exclusive flock in `/proc/locks`.
     fn flock_holders() -> Vec<(u64, u64, i32)> {
         // One big read: seq_file builds each read from a fresh walk of the lock list, so
-        // reading in small pieces while locks come and go duplicates or skips entries.
-        let mut buffer = vec![0u8; 1 << 20];
+        // reading in small pieces while locks come and go duplicates or skips entries. The
+        // buffer is kept per thread (the guard sampler reads every few milliseconds).
+        thread_local! {
+            static BUFFER: std::cell::RefCell<Vec<u8>> = std::cell::RefCell::new(vec![0u8; 1 << 20]);
+        }
+        BUFFER.with_borrow_mut(|buffer| parse_flock_holders(buffer))
+    }
+
+    fn parse_flock_holders(buffer: &mut [u8]) -> Vec<(u64, u64, i32)> {
         let mut length = 0;
         if let Ok(mut file) = fs::File::open("/proc/locks") {
             use std::io::Read;
@@ -1468,6 +2387,54 @@ mod soak {
             })
             .collect();
         format!("[{}]", described.join(", "))
+    }
+
+    /// The deadline of a run on an instance nobody else uses (the cleanup after a supervisor
+    /// kill, the final recovery): they prove that the daemon is controlled, not how fast, so
+    /// a machine slowed down a hundredfold for a moment (seen: a START of 20 ms taking 2.6 s)
+    /// must not make them time out. 10 s, scaled.
+    fn quiet_timeout() -> u64 {
+        common::margin(Duration::from_secs(10)).as_secs()
+    }
+
+    /// What the daemon of `instance` is doing, for a violation's message: the PID file, and
+    /// for the process it names and that process's children (and theirs) the state, the
+    /// signals pending, blocked and caught, and where they wait.
+    fn daemon_report(instance: &Instance) -> String {
+        let content = instance.pid_file_text().unwrap_or_default();
+        let mut pids: Vec<i32> = content.trim_end().parse().into_iter().collect();
+        let mut index = 0;
+        while index < pids.len() && pids.len() < 16 {
+            let children = children_of(pids[index]);
+            pids.extend(children);
+            index += 1;
+        }
+        let described: Vec<String> = pids
+            .iter()
+            .map(|pid| {
+                let status: Vec<String> = ["State", "SigPnd", "ShdPnd", "SigBlk", "SigCgt"]
+                    .iter()
+                    .map(|key| {
+                        format!(
+                            "{key} {}",
+                            common::proc_status_field(*pid, key).unwrap_or_default()
+                        )
+                    })
+                    .collect();
+                let waits = fs::read_to_string(format!("/proc/{pid}/wchan")).unwrap_or_default();
+                format!(
+                    "{} [{}, wchan {waits}]",
+                    describe_processes(&[*pid]),
+                    status.join(", ")
+                )
+            })
+            .collect();
+        let log = fs::read_to_string(&instance.log).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(4).collect();
+        format!(
+            "PID file {content:?}; processes: {}; log ends {tail:?}",
+            described.join("; ")
+        )
     }
 
     /// The pids whose parent is `pid`.
@@ -1628,8 +2595,9 @@ mod soak {
             .collect()
     }
 
-    /// Processes of this run stopped (state `T`): `(pid, instance, armed point)`.
-    fn stopped_processes(tag: &str) -> Vec<(i32, usize, String)> {
+    /// Processes of this run stopped (state `T`): `(pid, instance, armed point, the number of
+    /// the tool run it belongs to)`.
+    fn stopped_processes(tag: &str) -> Vec<(i32, usize, String, Option<u64>)> {
         let mut found = Vec::new();
         let Ok(entries) = fs::read_dir("/proc") else {
             return found;
@@ -1661,7 +2629,8 @@ mod soak {
             let instance = value("UCW_SOAK_INSTANCE=").and_then(|text| text.parse().ok());
             if let Some(instance) = instance {
                 let point = value("UCW_FAILPOINT=").unwrap_or_else(|| "unarmed".to_string());
-                found.push((pid, instance, point));
+                let operation = value("UCW_SOAK_OPERATION=").and_then(|text| text.parse().ok());
+                found.push((pid, instance, point, operation));
             }
         }
         found
@@ -1693,6 +2662,67 @@ mod soak {
             .unwrap_or(0)
     }
 
+    /// A stranger per instance: a process that has the instance's PID file open (read-only,
+    /// never locked) and is nothing to the daemon. No controller may ever signal it (the
+    /// proof reads the lock, never mere open files), and the PID file must still be the same
+    /// file at the end (nothing unlinks or replaces it). Returns each stranger and the PID
+    /// file's inode.
+    fn start_strangers(soak: &Soak) -> Vec<(common::Spawned, u64)> {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        soak.instances
+            .iter()
+            .map(|instance| {
+                fs::write(&instance.pid_file, "").unwrap();
+                fs::set_permissions(&instance.pid_file, fs::Permissions::from_mode(0o600)).unwrap();
+                let mut command = Command::new("/bin/sh");
+                command.args([
+                    "-c",
+                    "exec 3<\"$0\"; exec sleep 100000",
+                    instance.pid_file.to_str().unwrap(),
+                ]);
+                let stranger = harness().spawn(command, &soak.dir.join("logs"));
+                let pid_file = fs::metadata(&instance.pid_file).unwrap();
+                assert!(
+                    common::eventually(Duration::from_secs(5), || {
+                        fs::metadata(format!("/proc/{}/fd/3", stranger.pid)).is_ok_and(|open| {
+                            open.ino() == pid_file.ino() && open.dev() == pid_file.dev()
+                        })
+                    }),
+                    "the stranger never opened the PID file"
+                );
+                (stranger, pid_file.ino())
+            })
+            .collect()
+    }
+
+    /// Each stranger must be alive (a signal from a controller would have ended its
+    /// `sleep`) and its instance's PID file the same file as at the start; then the strangers
+    /// go.
+    fn end_strangers(soak: &Soak, strangers: Vec<(common::Spawned, u64)>) {
+        use std::os::unix::fs::MetadataExt;
+        for (instance, (stranger, inode)) in soak.instances.iter().zip(strangers) {
+            if !common::is_alive(stranger.pid) {
+                soak.violation(format!(
+                    "instance {}: the stranger {} that only had the PID file open was signalled",
+                    instance.index, stranger.pid
+                ));
+            }
+            match fs::metadata(&instance.pid_file) {
+                Ok(metadata) if metadata.ino() == inode => {}
+                other => soak.violation(format!(
+                    "instance {}: the PID file is no longer the file it was at the start \
+                     (inode {inode}): {:?}",
+                    instance.index,
+                    other.map(|metadata| metadata.ino())
+                )),
+            }
+            if let Some(target) = rustix::process::Pid::from_raw(stranger.pid) {
+                let _ = rustix::process::kill_process(target, rustix::process::Signal::KILL);
+            }
+            harness().wait(&stranger, Duration::from_secs(10));
+        }
+    }
+
     fn setting(name: &str, default: u64) -> u64 {
         std::env::var(name)
             .ok()
@@ -1711,18 +2741,25 @@ mod soak {
             ("--stop", &[0]),
         ];
         for (action, allowed) in sequence {
-            let output = soak.control(instance, action, None, &program_words(dice));
+            let output = soak.control_within(
+                instance,
+                action,
+                None,
+                &program_words(dice),
+                quiet_timeout(),
+            );
             if !output.code.is_some_and(|code| allowed.contains(&code)) {
                 soak.violation(format!(
-                    "instance {} final {action} ended {} (allowed {allowed:?}): {:?}",
+                    "instance {} final {action} ended {} (allowed {allowed:?}): {:?}; {}",
                     instance.index,
                     describe(&output),
-                    output.stderr
+                    output.stderr,
+                    daemon_report(instance)
                 ));
             }
         }
         // The fault thread may still be handling a process stopped at a point: retry.
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + common::margin(Duration::from_secs(5));
         let mut settled = soak.settle(instance, entered);
         while settled.is_none() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(10));
@@ -1773,7 +2810,7 @@ mod soak {
             .arg(&pid_file)
             .env("UCW_FAILPOINT", "launcher-after-fork");
         let launcher = harness().spawn(command, dir.path());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + common::margin(Duration::from_secs(5));
         while process_state(launcher.pid).as_deref() != Some("T") {
             assert!(
                 Instant::now() < deadline,
@@ -1786,7 +2823,7 @@ mod soak {
         // Let the daemon finish its setup and report, then kill it. (A controller's SIGTERM
         // no longer kills it here: the supervised daemon starts with every catchable signal
         // blocked and queued for its supervisor; only SIGKILL ends it before its release.)
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(common::margin(Duration::from_millis(300)));
         let daemon = rustix::process::Pid::from_raw(daemon[0]).unwrap();
         rustix::process::kill_process(daemon, rustix::process::Signal::KILL).unwrap();
         assert!(common::wait_gone(
@@ -1848,7 +2885,7 @@ mod soak {
             .args(["--stop", "--pid-file", pid_text, "--timeout=5"])
             .env("UCW_FAILPOINT", "control-proving-holder");
         let stopper = harness().spawn(command, dir.path());
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + common::margin(Duration::from_secs(5));
         while process_state(stopper.pid).as_deref() != Some("T") {
             assert!(
                 Instant::now() < deadline,
@@ -1856,13 +2893,23 @@ mod soak {
             );
             std::thread::sleep(Duration::from_millis(2));
         }
-        // The daemon exits (here: is killed) while the controller looks at its descriptors.
+        // The daemon exits (here: is killed) while the controller looks at its descriptors,
+        // and its program with it (PDEATHSIG): once the controller goes on, nothing holds
+        // the lock. (Were the program still alive, the controller would prove it as the
+        // remaining holder and stop at its fail point again.)
+        let program = children_of(supervisor);
         let target = rustix::process::Pid::from_raw(supervisor).unwrap();
         rustix::process::kill_process(target, rustix::process::Signal::KILL).unwrap();
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + common::margin(Duration::from_secs(5));
         while Path::new(&format!("/proc/{supervisor}")).exists() {
             assert!(Instant::now() < deadline, "the supervisor was never reaped");
             std::thread::sleep(Duration::from_millis(2));
+        }
+        for pid in program {
+            assert!(
+                common::wait_gone(pid, Duration::from_secs(5)),
+                "the program outlived its supervisor"
+            );
         }
         let target = rustix::process::Pid::from_raw(stopper.pid).unwrap();
         rustix::process::kill_process(target, rustix::process::Signal::CONT).unwrap();
@@ -1872,6 +2919,193 @@ mod soak {
             Some(0),
             "a daemon that exited during STOP is stopped: {output:?}"
         );
+    }
+
+    /// Regression test for a bug the soak found: STOP with `--kill-after-timeout` SIGKILLed
+    /// only the named supervisor's process group; a program that changed its uid (no
+    /// parent-death signal) in a group of its own survived, holding the lock, unsupervised,
+    /// and STOP said "did not stop ..., not even after SIGKILL". The holders' groups are now
+    /// killed too.
+    #[test]
+    #[cfg_attr(
+        not(ucw_test_as_root),
+        ignore = "needs root: the program changes its uid"
+    )]
+    fn stop_kill_after_timeout_reaches_a_program_that_changed_its_uid() {
+        let _serial = serial();
+        common::require_root("a program that changes its uid");
+        let dir = TempDir::new("soak-escalation");
+        let pid_file = dir.join("daemon.pid");
+        let pid_text = pid_file.to_str().unwrap();
+        let sentinel = dir.join("sentinel");
+        let fixture = fixture();
+        // Its SIGTERM ends it only after 30 s: the deadline expires first.
+        let start = harness().run(
+            control_tool(),
+            [
+                "--start",
+                "--pid-file",
+                pid_text,
+                "--",
+                daemonize_tool(),
+                "--pid-file",
+                pid_text,
+                "--",
+                fixture.to_str().unwrap(),
+                sentinel.to_str().unwrap(),
+                dir.join("log").to_str().unwrap(),
+                pid_text,
+                "setuid=65534",
+                "slow=30000",
+            ],
+            dir.path(),
+        );
+        assert_eq!(start.code, Some(0), "{start:?}");
+        assert!(common::eventually(Duration::from_secs(5), || {
+            fs::read_to_string(&sentinel).is_ok_and(|text| text.contains("setuid"))
+        }));
+        let supervisor: i32 = fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim_end()
+            .parse()
+            .unwrap();
+        let program = children_of(supervisor);
+        assert_eq!(
+            program.len(),
+            1,
+            "the supervisor has one child, the program"
+        );
+        let began = Instant::now();
+        let stop = harness().run(
+            control_tool(),
+            [
+                "--stop",
+                "--pid-file",
+                pid_text,
+                "--timeout",
+                "1",
+                "--kill-after-timeout",
+            ],
+            dir.path(),
+        );
+        let took = began.elapsed();
+        assert_eq!(stop.code, Some(0), "{stop:?}");
+        // The deadline, then at most max(deadline, 1 s) for the killed to go, and a margin.
+        assert!(
+            took < Duration::from_secs(2) + common::margin(Duration::from_secs(1)),
+            "{took:?}"
+        );
+        assert!(
+            common::wait_gone(program[0], Duration::from_secs(5)),
+            "the program outlived STOP"
+        );
+    }
+
+    /// Reproduction of an open bug (tests/README.md, Findings): when STOP finds the named
+    /// daemon gone but its PID file still locked, it proves and signals the remaining
+    /// holders; if the last of them exits while STOP scans for them, STOP finds none and
+    /// reports "other processes of the daemon still hold the lock" (102) about a daemon that
+    /// is gone, instead of looking at the lock again. Here STOP stops at its fail point while
+    /// it proves the remaining holder (a program that survived its supervisor's SIGKILL),
+    /// which then exits.
+    #[test]
+    #[ignore = "open bug: STOP reports the lock held by others when the last holder exits \
+                during its scan (tests/README.md, Findings); needs root"]
+    fn stop_treats_the_last_holder_exiting_during_its_scan_as_stopped() {
+        let _serial = serial();
+        common::require_root("a program that changes its uid");
+        let dir = TempDir::new("soak-last-holder");
+        let pid_file = dir.join("daemon.pid");
+        let pid_text = pid_file.to_str().unwrap();
+        let sentinel = dir.join("sentinel");
+        let fixture = fixture();
+        let start = harness().run(
+            control_tool(),
+            [
+                "--start",
+                "--pid-file",
+                pid_text,
+                "--",
+                daemonize_tool(),
+                "--pid-file",
+                pid_text,
+                "--",
+                fixture.to_str().unwrap(),
+                sentinel.to_str().unwrap(),
+                dir.join("log").to_str().unwrap(),
+                pid_text,
+                "setuid=65534",
+            ],
+            dir.path(),
+        );
+        assert_eq!(start.code, Some(0), "{start:?}");
+        let supervisor: i32 = fs::read_to_string(&pid_file)
+            .unwrap()
+            .trim_end()
+            .parse()
+            .unwrap();
+        // The program has changed its uid (its sentinel line is written after that): the
+        // kernel cleared its parent-death signal, so it outlives its supervisor.
+        assert!(common::eventually(Duration::from_secs(5), || {
+            fs::read_to_string(&sentinel).is_ok_and(|text| text.contains("setuid"))
+        }));
+        let program = children_of(supervisor);
+        assert_eq!(
+            program.len(),
+            1,
+            "the supervisor has one child, the program"
+        );
+        let program = program[0];
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(supervisor).unwrap(),
+            rustix::process::Signal::KILL,
+        )
+        .unwrap();
+        assert!(common::wait_gone(supervisor, Duration::from_secs(5)));
+        assert!(common::is_alive(program));
+        let mut command = Command::new(control_tool());
+        command
+            .args(["--stop", "--pid-file", pid_text, "--timeout=5"])
+            .env("UCW_FAILPOINT", "control-proving-holder");
+        let stopper = harness().spawn(command, dir.path());
+        let deadline = Instant::now() + common::margin(Duration::from_secs(5));
+        while process_state(stopper.pid).as_deref() != Some("T") {
+            assert!(
+                Instant::now() < deadline,
+                "the controller never reached its fail point"
+            );
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        // The last holder exits while the controller proves it.
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(program).unwrap(),
+            rustix::process::Signal::KILL,
+        )
+        .unwrap();
+        assert!(common::wait_gone(program, Duration::from_secs(5)));
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(stopper.pid).unwrap(),
+            rustix::process::Signal::CONT,
+        )
+        .unwrap();
+        let output = harness().wait(&stopper, Duration::from_secs(10));
+        assert_eq!(
+            output.code,
+            Some(0),
+            "a daemon whose last holder exited during STOP is stopped: {output:?}"
+        );
+    }
+
+    /// Waits (a scaled margin at most) for `pid` to be gone, or stopped: a process stopped at
+    /// a fail point waits for the fault thread, which may be the caller.
+    fn wait_gone_or_stopped(pid: i32, limit: Duration) {
+        let deadline = Instant::now() + common::margin(limit);
+        while common::is_alive(pid)
+            && process_state(pid).as_deref() != Some("T")
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
     }
 
     fn process_state(pid: i32) -> Option<String> {
@@ -1926,13 +3160,16 @@ mod soak {
             .map(|index| Instance {
                 index,
                 pid_file: dir.join(&format!("daemon{index}.pid")),
+                guard: dir.join(&format!("daemon{index}.lock")),
                 sentinel: dir.join(&format!("daemon{index}.sentinel")),
                 log: dir.join(&format!("daemon{index}.log")),
                 busy: AtomicUsize::new(0),
                 generation: AtomicU64::new(0),
                 kills: Disturbances::default(),
                 direct_starts: Disturbances::default(),
-                derailed: AtomicU64::new(0),
+                runs: Mutex::new(Vec::new()),
+                guard_holders: Mutex::new(Vec::new()),
+                stalls: Mutex::new(Vec::new()),
                 gate: RwLock::new(()),
                 killer: Mutex::new(()),
                 pending: AtomicUsize::new(0),
@@ -1966,14 +3203,27 @@ mod soak {
             trace: trace.map(Mutex::new),
             verified_checks: AtomicU64::new(0),
             verified_actions: AtomicU64::new(0),
+            next_run: AtomicU64::new(0),
+            killed: Mutex::new(Vec::new()),
+            accepted: Mutex::new(BTreeMap::new()),
+            closest: Mutex::new(BTreeMap::new()),
+            longest_overrun: Mutex::new((Duration::ZERO, String::new())),
+            longest_fault_handling: Mutex::new(Duration::ZERO),
             calm: AtomicBool::new(false),
             stop: AtomicBool::new(false),
         });
         println!(
             "soak: seed {seed} (UCW_SOAK_SEED), {target} operations within {seconds} s, \
-             at least {wanted_kills} supervisor kills of each hostile kind"
+             at least {wanted_kills} supervisor kills of each hostile kind; timing margins \
+             ×{:.2} now (load)",
+            common::slowdown()
         );
+        let strangers = start_strangers(&soak);
         let started = Instant::now();
+        let sampler = {
+            let soak = Arc::clone(&soak);
+            std::thread::spawn(move || soak.sample_guards())
+        };
         let fault_thread = {
             let soak = Arc::clone(&soak);
             std::thread::spawn(move || soak.inject_faults(Dice(seed.rotate_left(17) | 1)))
@@ -2010,14 +3260,17 @@ mod soak {
         // Faults still pending (a daemon stopped at a point, a supervisor kill being cleaned
         // up) are handled before the end.
         std::thread::sleep(Duration::from_millis(100));
-        let deadline = Instant::now() + Duration::from_secs(60);
+        let deadline = Instant::now() + common::margin(Duration::from_secs(60));
         while soak
             .instances
             .iter()
             .any(|instance| instance.pending.load(Ordering::SeqCst) > 0)
         {
             if Instant::now() > deadline {
-                soak.violation("supervisor kills still not cleaned up after 60 s".to_string());
+                soak.violation(format!(
+                    "supervisor kills still not cleaned up after {:?}",
+                    common::margin(Duration::from_secs(60))
+                ));
                 break;
             }
             std::thread::sleep(Duration::from_millis(10));
@@ -2028,13 +3281,15 @@ mod soak {
         }
         soak.stop.store(true, Ordering::SeqCst);
         fault_thread.join().expect("fault thread panicked");
+        sampler.join().expect("guard sampler panicked");
+        end_strangers(&soak, strangers);
         for cleaner in cleaners {
             cleaner.join().expect("cleaner panicked");
         }
 
         // Nothing of this run may be left: no process, no zombie, no descriptor. A child
         // that a program left behind at its normal exit lingers for up to 0.8 s.
-        let deadline = Instant::now() + Duration::from_secs(3);
+        let deadline = Instant::now() + common::margin(Duration::from_secs(3));
         let mut left = processes_of_run(&soak.tag);
         while !left.is_empty() && Instant::now() < deadline {
             std::thread::sleep(Duration::from_millis(20));
@@ -2046,7 +3301,7 @@ mod soak {
                 describe_processes(&left)
             ));
         }
-        std::thread::sleep(Duration::from_millis(300));
+        std::thread::sleep(common::margin(Duration::from_millis(300)));
         let zombies: Vec<i32> = common::children_of_self()
             .into_iter()
             .filter(|pid| !common::is_alive(*pid) && Path::new(&format!("/proc/{pid}")).exists())
@@ -2084,7 +3339,25 @@ mod soak {
         for (outcome, count) in soak.outcomes.lock().unwrap().iter() {
             println!("soak:   {outcome}: {count}");
         }
-        println!("soak: faults by point:");
+        println!("soak: errors accepted as outcomes the protocol allows (action: case):");
+        for (case, count) in soak.accepted.lock().unwrap().iter() {
+            println!("soak:   {case}: {count}");
+        }
+        for (case, (_, closest)) in soak.closest.lock().unwrap().iter() {
+            println!("soak:   closest evidence, {case}: {closest}");
+        }
+        {
+            let (overrun, what) = &*soak.longest_overrun.lock().unwrap();
+            println!(
+                "soak: the run closest to its bound ended {:.3} s past its deadline (and the \
+                 fail-point stops meanwhile): {what}",
+                overrun.as_secs_f64()
+            );
+        }
+        println!(
+            "soak: faults by point (the longest handling of a stopped process took {:.3} s):",
+            soak.longest_fault_handling.lock().unwrap().as_secs_f64()
+        );
         for (point, count) in soak.per_point.lock().unwrap().iter() {
             println!("soak:   {point}: {count}");
         }
@@ -2121,10 +3394,12 @@ mod soak {
             overlaps.len()
         );
         println!(
-            "soak: operations {operations}, faults {faults}, violations {} ({:.1} s of chaos, {:.1} s in all)",
+            "soak: operations {operations}, faults {faults}, violations {} ({:.1} s of chaos, \
+             {:.1} s in all; timing margins ×{:.2} at the end)",
             violations.len(),
             chaos_time.as_secs_f64(),
-            started.elapsed().as_secs_f64()
+            started.elapsed().as_secs_f64(),
+            common::slowdown()
         );
         assert!(violations.is_empty(), "violations: {violations:#?}");
         assert!(

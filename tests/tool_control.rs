@@ -218,7 +218,7 @@ fn exit_codes_end_to_end() {
     assert_code(&daemon.start(&[]), 100);
     // Two pending SIGHUPs merge into one: send the second only after the first was seen.
     let wait_for_hups = |count: usize| {
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(5));
         while daemon.marker().matches("HUP").count() < count && std::time::Instant::now() < deadline
         {
             std::thread::sleep(Duration::from_millis(10));
@@ -363,7 +363,7 @@ fn failpoint_armed_from_the_environment() {
         .args(["--check", "--pid-file", pid_file.to_str().unwrap()])
         .env("UCW_FAILPOINT", "control-tool-parsed");
     let spawned = harness().spawn(command, dir.path());
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
     loop {
         let stat = std::fs::read_to_string(format!("/proc/{}/stat", spawned.pid)).unwrap();
         let state = stat.rsplit(')').next().unwrap().split_whitespace().next();

@@ -84,9 +84,9 @@ pub(crate) fn stop(
 fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
     let session = match delivered {
         Delivered::Named(target) => {
-            if target.send_group(Signal::KILL)? {
-                return Ok(());
-            }
+            // Not the end: a supervised program leads a group of its own, and one that changed
+            // its uid outlives its supervisor (no PDEATHSIG) holding the lock.
+            target.send_group(Signal::KILL)?;
             target.proc_number()
         }
         Delivered::Others(session) => Some(*session),

@@ -96,7 +96,7 @@ impl HungFs {
             unmounted: AtomicBool::new(false),
         };
         // From here on, a panic drops `this`, which kills the server and cleans up.
-        let deadline = Instant::now() + Duration::from_secs(10);
+        let deadline = Instant::now() + crate::common::margin(Duration::from_secs(10));
         let (mount_id, conn) = loop {
             if let Some(found) = find_mount(&this.mountpoint) {
                 break found;
@@ -114,7 +114,7 @@ impl HungFs {
         this.mount_id = mount_id;
         this.conn = conn;
         let file = this.file();
-        let answer = with_timeout(Duration::from_secs(10), move || {
+        let answer = with_timeout(crate::common::margin(Duration::from_secs(10)), move || {
             fs::read(&file).map_err(|e| e.to_string())
         });
         match answer {
@@ -155,7 +155,7 @@ impl HungFs {
             return;
         }
         let trigger = self.mountpoint.join("hang");
-        let answer = with_timeout(Duration::from_secs(10), move || {
+        let answer = with_timeout(crate::common::margin(Duration::from_secs(10)), move || {
             fs::metadata(&trigger).map(|_| ()).map_err(|e| e.kind())
         });
         if answer != Some(Err(ErrorKind::NotFound)) {
@@ -207,7 +207,7 @@ impl HungFs {
         if start_time(self.server_pid).as_deref() == Some(self.server_start.as_str()) {
             let _ = child.kill();
         }
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + crate::common::margin(Duration::from_secs(5));
         loop {
             match child.try_wait() {
                 Ok(Some(_)) => return true,
@@ -239,7 +239,7 @@ impl Drop for HungFs {
                 "umount",
                 ["-l".as_ref(), self.mountpoint.as_os_str()],
             );
-            let deadline = Instant::now() + Duration::from_secs(5);
+            let deadline = Instant::now() + crate::common::margin(Duration::from_secs(5));
             while find_mount(&self.mountpoint).map(|(id, _)| id) == Some(id) {
                 if Instant::now() > deadline {
                     problems.push(format!(
@@ -369,7 +369,7 @@ where
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| format!("cannot run sh: {e}"))?;
-    let deadline = Instant::now() + Duration::from_secs(120);
+    let deadline = Instant::now() + crate::common::margin(Duration::from_secs(120));
     let code = loop {
         if let Ok(text) = fs::read_to_string(&status) {
             break text.trim().to_string();
@@ -386,7 +386,7 @@ where
         }
         std::thread::sleep(Duration::from_millis(2));
     };
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + crate::common::margin(Duration::from_secs(5));
     while matches!(child.try_wait(), Ok(None)) && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(1));
     }

@@ -5,7 +5,17 @@
 //!
 //! Output goes to files, never to pipes: a daemon keeps stderr open, so waiting for a pipe's
 //! EOF would wait for the daemon.
+//!
+//! Every wait here for something that must happen ([`Harness::wait`], [`wait_gone`],
+//! [`eventually`]) takes its limit as a margin and scales it with the machine's load
+//! ([`margin`]), so a loaded machine never turns a slow success into a failure.
 #![allow(dead_code)]
+
+mod margin;
+
+// Not every test file prints the factor.
+#[allow(unused_imports)]
+pub use margin::{margin, slowdown};
 
 use std::collections::HashMap;
 use std::ffi::OsStr;
@@ -105,8 +115,9 @@ impl Harness {
         }
     }
 
-    /// Waits (at most `limit`) for a spawned process to exit.
+    /// Waits (at most `limit`, a margin scaled by [`margin`]) for a spawned process to exit.
     pub fn wait(&self, spawned: &Spawned, limit: Duration) -> Output {
+        let limit = margin(limit);
         let deadline = Instant::now() + limit;
         let mut table = self.table.lock().unwrap();
         let status = loop {
@@ -198,9 +209,10 @@ pub fn is_alive(pid: i32) -> bool {
     }
 }
 
-/// Waits up to `limit` for `pid` to be gone (or a zombie); returns whether it went.
+/// Waits up to `limit` (a margin scaled by [`margin`]) for `pid` to be gone (or a zombie);
+/// returns whether it went.
 pub fn wait_gone(pid: i32, limit: Duration) -> bool {
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + margin(limit);
     while Instant::now() < deadline {
         if !is_alive(pid) {
             return true;
@@ -528,9 +540,9 @@ pub fn reported(report: &Path, key: &str) -> Vec<i32> {
         .collect()
 }
 
-/// Polls `condition` every 10 ms for up to `limit`.
+/// Polls `condition` every 10 ms for up to `limit` (a margin scaled by [`margin`]).
 pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = Instant::now() + limit;
+    let deadline = Instant::now() + margin(limit);
     while Instant::now() < deadline {
         if condition() {
             return true;

@@ -207,9 +207,9 @@ impl Drop for Setup {
     }
 }
 
-/// Polls `condition` for up to `limit`.
+/// Polls `condition` for up to `limit` (a margin scaled by `common::margin`).
 pub fn eventually(limit: Duration, mut condition: impl FnMut() -> bool) -> bool {
-    let deadline = std::time::Instant::now() + limit;
+    let deadline = std::time::Instant::now() + common::margin(limit);
     while std::time::Instant::now() < deadline {
         if condition() {
             return true;
