@@ -23,7 +23,6 @@ use std::time::Duration;
 const USAGE: i32 = 1;
 const ERROR: i32 = 102;
 const NOT_RUNNING: i32 = 101;
-const STALE: i32 = 103;
 
 /// A user and group no passwd or group file lists (so no `USER`, `LOGNAME` or `HOME` is set
 /// for it): the tests' account for `--user '#54321' --group '#54321'`.
@@ -76,25 +75,49 @@ impl Case {
         harness().wait(&spawned, Duration::from_secs(30))
     }
 
-    /// Starts `program` supervised (`--pid-file`, `--stdout` to the report, then `options`),
-    /// waits until it has ended (CHECK says not running, or stale after `--exec`: the program
-    /// held the lock itself) and returns what it printed.
+    /// Starts `program` as a daemon (`--pid-file`, `--stdout` to the report, then `options`),
+    /// waits until it has printed everything and returns what it printed.
+    ///
+    /// Supervised, the program may end at once: the test waits until CHECK says not running.
+    /// With `--exec` the program is the daemon, and one that ends right after its `execve`
+    /// may end before the launcher has seen the exec (then START rightly answers "ended
+    /// before confirming its start"): so the program runs under `sh`, which prints an end
+    /// line after it and then becomes the sleeper, and the test stops it once the line is
+    /// there.
     fn report_of(&self, options: &[&str], program: &[&str]) -> String {
+        const END: &str = "--- end of the report";
         let (pid, report) = (self.pid_file(), self.report());
+        let exec = options.contains(&"--exec");
+        let sleeper = self.sleeper();
+        let script = format!("\"$@\"; echo '{END}'; exec '{sleeper}'");
         let mut arguments = vec!["--pid-file", text(&pid), "--stdout", text(&report)];
         arguments.extend_from_slice(options);
         arguments.push("--");
+        if exec {
+            arguments.extend_from_slice(&["sh", "-c", &script, "sh"]);
+        }
         arguments.extend_from_slice(program);
         let launched = self.daemonize(&arguments);
         assert_eq!(launched.code, Some(0), "{arguments:?}: {launched:?}");
-        assert!(
-            eventually(Duration::from_secs(10), || matches!(
-                check(&self.dir, &pid),
-                Some(NOT_RUNNING | STALE)
-            )),
-            "the program of {arguments:?} did not end"
-        );
-        let report = fs::read_to_string(&report).unwrap();
+        if exec {
+            let ending = format!("{END}\n");
+            assert!(
+                eventually(Duration::from_secs(10), || fs::read_to_string(&report)
+                    .is_ok_and(|text| text.ends_with(&ending))),
+                "the program of {arguments:?} did not finish its report"
+            );
+            assert_eq!(common::stop(&self.dir, &pid), Some(0), "{arguments:?}");
+        } else {
+            assert!(
+                eventually(Duration::from_secs(10), || check(&self.dir, &pid)
+                    == Some(NOT_RUNNING)),
+                "the program of {arguments:?} did not end"
+            );
+        }
+        let mut report = fs::read_to_string(&report).unwrap();
+        if exec {
+            report.truncate(report.len() - END.len() - 1);
+        }
         fs::remove_file(self.report()).unwrap();
         report
     }
