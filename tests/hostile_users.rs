@@ -508,6 +508,72 @@ fn notify_socket_of(pid: i32) -> Option<String> {
     })
 }
 
+/// In a new PID namespace whose first process (this shell) keeps the process group and
+/// session it had outside: starts a program that never becomes ready, and meanwhile, from
+/// that outside group, claims readiness on its socket. `$1` control, `$2` daemonize, `$3`
+/// the hostile program, `$4` PID file, `$5` report file.
+const FOREIGN_GROUP_READY: &str = r#"
+"$1" --start --timeout 2 --pid-file "$4" -- "$2" --pid-file "$4" --notify-socket -- "$3" "report=$5" 2>"$5.stderr" &
+starter=$!
+sent=0
+while kill -0 "$starter" 2>/dev/null; do
+    program=$(sed -n 's/^pid=//p' "$5" | head -n 1)
+    if [ -n "$program" ]; then
+        name=$(tr '\0' '\n' < "/proc/$program/environ" | sed -n 's/^NOTIFY_SOCKET=//p')
+        if [ -n "$name" ]; then
+            NOTIFY_SOCKET=$name "$3" ready-after=0,socket exit-after=0 && sent=$((sent + 1))
+        fi
+    fi
+    sleep 0.05
+done
+wait "$starter"
+echo "start=$?"
+echo "sent=$sent"
+echo "stderr=$(cat "$5.stderr")"
+"$1" --check --pid-file "$4"
+echo "check=$?"
+"#;
+
+/// A sender whose process group and session began outside the supervisor's PID namespace
+/// (they have no number there: `getpgid` and `getsid` answer 0) is not the service; the
+/// supervisor must neither take its word nor stumble over the 0.
+#[test]
+#[cfg_attr(
+    not(ucw_test_as_root),
+    ignore = "needs root: a PID namespace (unshare)"
+)]
+fn a_ready_from_a_group_outside_our_namespace_is_ignored() {
+    common::require_root("PID namespaces");
+    let dir = TempDir::new("foreign-group-ready");
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let program = fixture("fixture_hostile_program");
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "-p",
+            "-f",
+            "--mount-proc",
+            "/bin/sh",
+            "-c",
+            FOREIGN_GROUP_READY,
+            "sh",
+        ])
+        .args([control_tool(), daemonize_tool(), text(&program)])
+        .args([text(&pid), text(&report)]);
+    let run = harness().spawn(command, dir.path());
+    let run = harness().wait(&run, Duration::from_secs(60));
+    assert!(
+        printed(&run, "sent").parse::<u32>().unwrap() >= 3,
+        "the claim was not made: {run:?}"
+    );
+    assert_eq!(printed(&run, "start"), "102", "{run:?}");
+    assert!(
+        printed(&run, "stderr").contains("did not finish within 2 s"),
+        "{run:?}"
+    );
+    assert_eq!(printed(&run, "check"), "101", "{run:?}");
+}
+
 #[test]
 fn a_fake_ready_from_an_unrelated_process_is_ignored() {
     let dir = TempDir::new("fake-ready");

@@ -8,6 +8,7 @@
 
 use crate::error::{Error, Message, Result, Subject, ERROR_BYTES};
 use crate::io::{read_full, send_all};
+use crate::text::{parse_decimal, Writer};
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 use rustix::process::Pid;
@@ -50,6 +51,62 @@ pub(super) fn read_word(channel: BorrowedFd<'_>) -> Result<Word> {
         )),
     }
 }
+
+/// Whether the daemon `pid` (our child, not yet collected) closed its end of the channel by
+/// ending rather than by `execve`: end of file without a word means one or the other. Its
+/// exit may not be visible to `waitpid` yet: a process closes its descriptors before it
+/// becomes a zombie. But it is marked as exiting (`PF_EXITING`, bit 2 of the flags in field 9
+/// of `/proc/<pid>/stat`) before it closes them, and an `execve` never sets that bit. So: an
+/// exit `waitpid` sees, or a zombie or exiting process in `/proc` that names us as its parent
+/// (a `/proc` of another PID namespace numbers someone else), is an end; a `/proc` that cannot
+/// tell leaves the exit `waitpid` saw as the only sign.
+///
+/// # References
+/// [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
+pub(super) fn ended_without_word(pid: Pid) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    if let Ok(Some(_)) = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG) {
+        return true;
+    }
+    let mut path = [0u8; 32];
+    let mut writer = Writer::new(&mut path[..]);
+    writer.push(b"/proc/");
+    writer.push_decimal(u64::from(pid.as_raw_nonzero().get() as u32));
+    writer.push(b"/stat\0");
+    let Ok(path) = core::ffi::CStr::from_bytes_until_nul(&path) else {
+        return false;
+    };
+    let Ok(file) = rustix::fs::open(path, OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()) else {
+        return false;
+    };
+    let mut stat = [0u8; 512];
+    let Ok(length) = rustix::io::read(&file, &mut stat) else {
+        return false;
+    };
+    let stat = &stat[..length];
+    // `pid (name) state ppid pgrp session tty_nr tpgid flags ...`; the name may hold `)`.
+    let Some(after_name) = stat.iter().rposition(|&byte| byte == b')') else {
+        return false;
+    };
+    let mut fields = stat[after_name + 1..]
+        .split(|&byte| byte == b' ')
+        .filter(|field| !field.is_empty());
+    let (Some(state), Some(parent)) = (fields.next(), fields.next()) else {
+        return false;
+    };
+    let ours = u64::from(rustix::process::getpid().as_raw_nonzero().get() as u32);
+    if parse_decimal(parent, u64::from(u32::MAX)) != Some(ours) {
+        return false;
+    }
+    // pgrp, session, tty_nr, tpgid, then flags.
+    let flags = fields
+        .nth(4)
+        .and_then(|flags| parse_decimal(flags, u64::MAX));
+    matches!(state, b"Z" | b"X" | b"x") || flags.is_some_and(|flags| flags & PF_EXITING != 0)
+}
+
+/// The kernel's "process is exiting" task flag (`include/linux/sched.h`).
+const PF_EXITING: u64 = 0x4;
 
 /// Collects the daemon process after a failed start (it exits right away).
 pub(super) fn reap(pid: Pid) {

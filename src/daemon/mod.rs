@@ -81,7 +81,7 @@ use crate::account::AccountFiles;
 use crate::credentials::{self, Credentials, Identity};
 use crate::error::{Context, Error, Message, Result, Subject};
 use crate::pidfile::{self, PidFile};
-use channel::{read_word, reap, send_byte, Word, RELEASE};
+use channel::{ended_without_word, read_word, reap, send_byte, Word, RELEASE};
 use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::fs::{Mode, OFlags};
@@ -497,13 +497,10 @@ impl<'a> Daemon<'a> {
             );
         }
         // No word at all: the body exec'd (the channel is close-on-exec) or it ended without
-        // one; an exit already visible tells the second case apart.
-        if until_ready && read_word(channel.as_fd())? == Word::Closed {
-            if let Ok(Some(_)) =
-                rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::NOHANG)
-            {
-                return Err(ended(Message::EndedBeforeConfirm));
-            }
+        // one (a crash); `ended_without_word` tells the two apart.
+        if until_ready && read_word(channel.as_fd())? == Word::Closed && ended_without_word(pid) {
+            reap(pid);
+            return Err(ended(Message::EndedBeforeConfirm));
         }
         Ok(Launched::Daemon { pid })
     }

@@ -222,15 +222,16 @@ fn from_the_service(sender: &rt::sys::Sender, child: Pid, foreground: bool) -> b
         // Never reused before we collect it, even once it has exited.
         return true;
     }
-    let same = |ours: rustix::io::Result<Pid>, theirs: rustix::io::Result<Pid>| matches!((ours, theirs), (Ok(ours), Ok(theirs)) if ours == theirs);
+    // 0: a group or session that began outside our PID namespace, never ours.
+    let same = |ours: Result<u32, _>, theirs: Result<u32, _>| matches!((ours, theirs), (Ok(ours), Ok(theirs)) if ours != 0 && ours == theirs);
     let in_group = same(
-        rustix::process::getpgid(Some(child)),
-        rustix::process::getpgid(Some(pid)),
+        rt::sys::group_or_session(child, false),
+        rt::sys::group_or_session(pid, false),
     );
     let in_session = !foreground
         && same(
-            Ok(rustix::process::getpid()),
-            rustix::process::getsid(Some(pid)),
+            Ok(rustix::process::getpid().as_raw_nonzero().get() as u32),
+            rt::sys::group_or_session(pid, true),
         );
     if !(in_group || in_session) {
         return false;
@@ -243,6 +244,8 @@ fn from_the_service(sender: &rt::sys::Sender, child: Pid, foreground: bool) -> b
                 Ok(0)
             )
         }
+        // The kernel could not make a pidfd of it (it already exited): not vouched for.
+        None if sender.pidfd_failed => false,
         // Before Linux 6.5 the number is all there is.
         None => true,
     }

@@ -1,6 +1,6 @@
 //! The few system calls only the tools make, which neither rustix nor the library's public face
 //! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
-//! number, `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
+//! number, another process's group or session (which may be 0), `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
 //! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`.
 //!
 //! This file owns raw kernel entry for the tools and nothing else: every function names its
@@ -66,6 +66,25 @@ pub fn write_vectored(fd: u32, parts: &[&[u8]]) -> Result<usize, Errno> {
     }
 }
 
+/// `getpgid(pid)` or `getsid(pid)` of any process, as the raw number: 0 when the group or
+/// session began outside our PID namespace (its leader has no number here). rustix's wrappers
+/// turn that 0 into a `Pid`, which must never be zero.
+///
+/// # References
+/// [getpgid(2)](https://man7.org/linux/man-pages/man2/getpgid.2.html),
+/// [getsid(2)](https://man7.org/linux/man-pages/man2/getsid.2.html)
+pub fn group_or_session(pid: rustix::process::Pid, session: bool) -> Result<u32, Errno> {
+    let number = if session {
+        kernel::__NR_getsid
+    } else {
+        kernel::__NR_getpgid
+    };
+    // SAFETY: one plain integer argument.
+    unsafe {
+        call(number, [pid.as_raw_nonzero().get() as usize, 0, 0, 0, 0, 0]).map(|value| value as u32)
+    }
+}
+
 /// `dup3(fd, target, 0)`: makes descriptor number `target` a copy of `fd`, without
 /// close-on-exec, closing whatever `target` was. For the child of a fork just before
 /// `execve`, which hands the program a descriptor at a number the user chose.
@@ -127,6 +146,9 @@ pub struct Sender {
     pub uid: u32,
     /// A pidfd of the sender, where the socket asked for one ([`set_pass_pidfd`]).
     pub pidfd: Option<OwnedFd>,
+    /// The kernel sent an error instead of a pidfd (the sender already exited, or our
+    /// descriptor table is full): the sender's number cannot be vouched for.
+    pub pidfd_failed: bool,
 }
 
 /// `SCM_PIDFD`: a pidfd of the sender in a datagram's ancillary data (the option's number).
@@ -182,15 +204,16 @@ pub fn receive_datagram(
     let control = unsafe { core::slice::from_raw_parts(control.as_ptr().cast::<u8>(), used) };
     let mut sender = None;
     let mut pidfd = None;
+    let mut pidfd_failed = false;
     let mut offset = 0;
     while offset + header <= control.len() {
         // SAFETY: `header` bytes are within `control`; the read is unaligned-safe.
         let item =
             unsafe { core::ptr::read_unaligned(control[offset..].as_ptr().cast::<net::cmsghdr>()) };
-        let end = offset + item.cmsg_len;
-        if item.cmsg_len < header || end > control.len() {
+        if item.cmsg_len < header || item.cmsg_len > control.len() - offset {
             break;
         }
+        let end = offset + item.cmsg_len;
         let data = &control[offset + header..end];
         let word = |index: usize| {
             data.get(4 * index..4 * index + 4)
@@ -204,11 +227,17 @@ pub fn receive_datagram(
                 t if t == net::SCM_RIGHTS as i32 => {
                     let mut index = 0;
                     while let Some(received) = word(index) {
-                        drop(owned(received));
+                        if received >= 0 {
+                            drop(owned(received));
+                        }
                         index += 1;
                     }
                 }
-                t if t == SCM_PIDFD => pidfd = word(0).map(owned),
+                // A negative number is the errno of a pidfd the kernel could not make.
+                t if t == SCM_PIDFD => match word(0) {
+                    Some(received) if received >= 0 => pidfd = Some(owned(received)),
+                    _ => pidfd_failed = true,
+                },
                 t if t == net::SCM_CREDENTIALS as i32 => {
                     if let (Some(pid), Some(uid)) = (word(0), word(1)) {
                         sender = Some((pid, uid as u32));
@@ -217,7 +246,16 @@ pub fn receive_datagram(
                 _ => {}
             }
         }
-        offset += (item.cmsg_len + 7) & !7;
+        // Within `control` (checked above), so no overflow.
+        offset = (end + 7) & !7;
     }
-    Ok((length, sender.map(|(pid, uid)| Sender { pid, uid, pidfd })))
+    Ok((
+        length,
+        sender.map(|(pid, uid)| Sender {
+            pid,
+            uid,
+            pidfd,
+            pidfd_failed,
+        }),
+    ))
 }
