@@ -60,9 +60,10 @@ fn main() -> ExitCode {
         pid_file: Some(&pid_file),
         ..Params::default()
     };
-    // Room for 1,024 supplementary groups (4 KiB; a user in more is a clear error).
-    let mut groups = [rustix::process::Gid::ROOT; 1024];
-    let mut credentials = Credentials::new(&mut groups);
+    // Room for 1,024 supplementary groups (4 KiB; a user in more is a clear error), and the
+    // credentials themselves (a name and a home directory, 4.4 KiB): on the heap.
+    let mut groups = vec![rustix::process::Gid::ROOT; 1024];
+    let mut credentials = Box::new(Credentials::new(&mut groups));
     let daemon = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon,
         Err(error) => return fail(&error, &params),

@@ -46,7 +46,6 @@ mod rt;
 mod entry;
 
 use rt::Startup;
-use ucw_daemon::credentials::Credentials;
 use ucw_daemon::daemon::{self, Params, Running};
 use ucw_daemon::signal::{Signal, SignalSet, Signals};
 
@@ -80,10 +79,12 @@ fn main(mut startup: Startup) -> i32 {
     if ucw_daemon::signal::block(STOP).is_err() {
         return ucw_daemon::control::ERROR_EXIT_CODE;
     }
-    // No user or group here: room for the one group a `--group` alone would need.
-    let mut groups = [rustix::process::Gid::ROOT; 1];
-    let mut credentials = Credentials::new(&mut groups);
-    let launched = match daemon::init(&params, &mut credentials) {
+    // The runtime's credentials and group storage live in `.bss` (no heap, and 260 KiB a
+    // stack should not hold): handed out once.
+    let Some(credentials) = rt::credentials() else {
+        return ucw_daemon::control::ERROR_EXIT_CODE;
+    };
+    let launched = match daemon::init(&params, credentials) {
         Ok(daemon) => daemon.run(rt::HOST, body),
         Err(error) => Err(error),
     };

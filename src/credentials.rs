@@ -1,7 +1,7 @@
 //! Resolving a user and/or group (names or `#id`) into the exact credentials a daemon will
 //! run with, and switching to them irreversibly.
 //!
-//! This module owns the credential rules of DESIGN.md §6 (initgroups semantics, explicit
+//! This module owns the credential rules of docs/design.md §6 (initgroups semantics, explicit
 //! group, `#uid`, group alone) and the order and proof of the switch (setgroups →
 //! setresgid → setresuid, ambient capabilities cleared, regaining root proven impossible);
 //! the capabilities a daemon may keep across it are `capabilities.rs`'.
@@ -50,18 +50,19 @@ impl<'a> Identity<'a> {
 /// user found in passwd its name and home directory (for `USER`, `LOGNAME`, `HOME`).
 ///
 /// The supplementary groups live in storage the caller provides, so the value itself is
-/// about 4.4 KiB (a name and a home directory) and fits any stack: give it room for as many
-/// groups as its users may have — `[Gid; 1024]` (4 KiB) covers ordinary systems, and
-/// [`account::NGROUPS_MAX`] (65,536 ids, 256 KiB: a `static` or the heap) every user the
-/// kernel accepts. A user in more groups than that is an error, never a silent cut.
+/// about 4.4 KiB (a name and a home directory); give it room for as many groups as its users
+/// may have — 1,024 ids (4 KiB) cover ordinary systems, and [`account::NGROUPS_MAX`] (65,536
+/// ids, 256 KiB) every user the kernel accepts. A user in more groups than that is an error,
+/// never a silent cut. Keep both on the heap or in a `static` (as the tools do), not on a
+/// stack a thread may not have room on. In a std program:
 ///
 /// ```no_run
 /// use rustix::process::Gid;
 /// use ucw_daemon::account::AccountFiles;
 /// use ucw_daemon::credentials::{Credentials, Identity};
 ///
-/// let mut groups = [Gid::ROOT; 1024];
-/// let mut credentials = Credentials::new(&mut groups);
+/// let mut groups = vec![Gid::ROOT; 1024];
+/// let mut credentials = Box::new(Credentials::new(&mut groups));
 /// credentials.resolve(Some(Identity::Name(b"www-data")), None, &AccountFiles::SYSTEM)?;
 /// # Ok::<(), ucw_daemon::Error>(())
 /// ```
@@ -249,7 +250,7 @@ impl<'g> Credentials<'g> {
     /// The supplementary groups to set (sorted, primary gid included; empty when no group
     /// changes).
     pub fn groups(&self) -> &[Gid] {
-        self.groups.as_slice()
+        &self.groups
     }
 
     /// The user's name, when the user was found in passwd.
@@ -329,7 +330,7 @@ impl<'g> Credentials<'g> {
             let gid_unchanged =
                 rustix::process::getgid() == gid && rustix::process::getegid() == gid;
             if was_root || !gid_unchanged {
-                rustix::thread::set_thread_groups(self.groups.as_slice())
+                rustix::thread::set_thread_groups(&self.groups)
                     .map_err(|errno| Error::system(Message::SetGroups, Subject::Group, errno))?;
             }
             // Always, even to the ids we already have: this also replaces a saved set-group-ID

@@ -3,7 +3,7 @@
 //! `ucw-daemonize`'s program).
 //!
 //! This module owns [`StringList`] (an `argv` or `envp`, as the kernel handed it to a program
-//! or as a slice) and the search rules (DESIGN.md §3 "Launch"). It runs between `fork` and
+//! or as a slice) and the search rules (docs/design.md §3 "Launch"). It runs between `fork` and
 //! `execve`, so it must never allocate, never take a lock, never format with `core::fmt`
 //! and never touch global state: candidate paths are built in a fixed `PATH_MAX` buffer on
 //! the stack. It must never fall back to `/bin/sh` on ENOEXEC (running an arbitrary file as

@@ -4,6 +4,34 @@
 //! no heap and without libc: every system call goes through rustix's `linux_raw` backend or a
 //! few raw ones of our own.
 //!
+//! ## Quick start
+//!
+//! A std program depends on the crate with its `std` feature (for `Fork::std()`, the C
+//! library's fork) and on rustix (for the group ids):
+//!
+//! ```toml
+//! [dependencies]
+//! ucw-daemon = { version = "0.1", features = ["std"] }
+//! rustix = "1"
+//! ```
+//!
+//! This program (`examples/quick_start.rs`; as root: `cargo run --features std --example
+//! quick_start /tmp/q.pid`) locks a PID file, forks a daemon that runs as `nobody` until
+//! SIGTERM, then, as any other process could, checks it and stops it through
+//! [`control::control`], serialised by the guard file [`control::default_guard_file`] names:
+//!
+#![cfg_attr(
+    feature = "std",
+    doc = concat!("```no_run\n", include_str!("../examples/quick_start.rs"), "```")
+)]
+#![cfg_attr(
+    not(feature = "std"),
+    doc = concat!("```text\n", include_str!("../examples/quick_start.rs"), "```")
+)]
+//!
+//! The tools (`ucw-daemon-control`, `ucw-daemonize`) are the crate `ucw-daemon-tools`; C
+//! programs link `ucw-daemon-capi`, LibUCW's `<ucw/daemon.h>`.
+//!
 //! ## Daemonization (LibUCW's `daemon_init` / `daemon_run` / `daemon_exit`)
 //!
 //! - [`daemon`]: [`daemon::init`] → [`daemon::Daemon`] (`run`, `run_until_ready`,
@@ -70,7 +98,10 @@ mod failpoint;
 
 pub use error::{Context, Error, ErrorKind, Subject};
 
-// The README's Rust examples compile as doc tests.
-#[cfg(doctest)]
+// The repository README's Rust examples compile as doc tests (with the `std` feature: they
+// are std programs that fork with `Fork::std()`; tests/run-all runs them). The published
+// crate has no README.md (its page is docs/library.md): build.rs sets `ucw_readme` only
+// where it is.
+#[cfg(all(doctest, feature = "std", ucw_readme))]
 #[doc = include_str!("../README.md")]
 pub struct ReadmeDoctests;

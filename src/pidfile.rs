@@ -1,5 +1,5 @@
 //! The PID file and the guard file: opening them safely, locking them, reading and writing
-//! the PID, and classifying what a controller sees (DESIGN.md §2).
+//! the PID, and classifying what a controller sees (docs/design.md §2).
 //!
 //! This module owns every `open`, `flock`, `read` and `write` of those two files and the
 //! checks that make them safe to trust: no symlinks, regular files with exactly one link,
@@ -81,7 +81,7 @@ pub(crate) fn above_standard_streams(fd: OwnedFd) -> core::result::Result<OwnedF
 
 /// Words an `open` failure of `subject`; ELOOP on an `O_NOFOLLOW` open means the last
 /// component is a symbolic link, which we say plainly.
-fn open_error(subject: Subject, errno: Errno) -> Error {
+pub(crate) fn open_error(subject: Subject, errno: Errno) -> Error {
     let message = if errno == Errno::LOOP {
         Message::RefuseSymlink
     } else {
@@ -99,11 +99,18 @@ pub(crate) fn open_checked(
     owner: Owner,
 ) -> Result<(OwnedFd, Stat)> {
     let fd = open_file(path, flags).map_err(|errno| open_error(subject, errno))?;
-    let stat =
-        rustix::fs::fstat(&fd).map_err(|errno| Error::system(Message::Stat, subject, errno))?;
-    check_file(&stat, subject, owner)?;
-    tighten(fd.as_fd(), &stat);
+    let stat = check_opened(fd.as_fd(), subject, owner)?;
     Ok((fd, stat))
+}
+
+/// `fstat`s a file just opened and checks it ([`check_file`]); a file readable by others
+/// that we own is tightened to owner-only access on the way. Returns its `stat`.
+pub(crate) fn check_opened(fd: BorrowedFd<'_>, subject: Subject, owner: Owner) -> Result<Stat> {
+    let stat =
+        rustix::fs::fstat(fd).map_err(|errno| Error::system(Message::Stat, subject, errno))?;
+    check_file(&stat, subject, owner)?;
+    tighten(fd, &stat);
+    Ok(stat)
 }
 
 /// Verifies that `stat` describes a regular file with exactly one link, owned as `owner`
@@ -298,7 +305,7 @@ impl PidFile {
     }
 }
 
-/// What a controller finds at the PID-file path (DESIGN.md §2, without the ERROR row, which is
+/// What a controller finds at the PID-file path (docs/design.md §2, without the ERROR row, which is
 /// the `Err` of [`inspect`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PidState {
@@ -323,7 +330,7 @@ pub struct Inspection {
     pub file: FileId,
 }
 
-/// Classifies the content of a PID file according to DESIGN.md §2. `locked` says whether
+/// Classifies the content of a PID file according to docs/design.md §2. `locked` says whether
 /// another process holds the lock; `content` is at most [`READ_LIMIT`] bytes as read.
 pub fn classify(locked: bool, content: &[u8]) -> Result<PidState> {
     if !locked {

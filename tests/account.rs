@@ -91,7 +91,7 @@ fn memberships(files: &AccountFiles<'_>, name: &[u8]) -> Vec<u32> {
     let mut storage = all_groups();
     let mut list = GroupList::new(&mut storage);
     assert!(account::add_memberships(files, name, &mut list).unwrap());
-    list.as_slice().iter().map(|gid| gid.as_raw()).collect()
+    list.iter().map(|gid| gid.as_raw()).collect()
 }
 
 /// The error of parsing and resolving `user` and `group` as typed, rendered as a program

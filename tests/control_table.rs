@@ -1,4 +1,4 @@
-//! DESIGN.md §2 × §3 as a test: every class of PID file × every action gives the status or
+//! docs/design.md §2 × §3 as a test: every class of PID file × every action gives the status or
 //! the error the tables define. Each case starts from a fresh directory.
 mod common;
 mod control_common;

@@ -1,4 +1,4 @@
-//! The daemon side (DESIGN.md §4) checked from outside: a real daemon started through the
+//! The daemon side (docs/design.md §4) checked from outside: a real daemon started through the
 //! library by `tests/fixtures/daemon_probe.rs` (`fixture_daemon_probe`), inspected through
 //! /proc and its PID file; plus in-process checks of `init`'s refusals, of the PID file a
 //! `Daemon` holds before `run`, and of SIMULATE.

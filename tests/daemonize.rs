@@ -1,4 +1,4 @@
-//! `ucw-daemonize` end to end (DESIGN.md §5), driven through `ucw-daemon-control` like a
+//! `ucw-daemonize` end to end (docs/design.md §5), driven through `ucw-daemon-control` like a
 //! service manager would: supervised and `--exec` modes, signal forwarding, the lock's
 //! lifetime, exec failures, `--user`, `--foreground`, usage errors, and the spec's example
 //! daemon. The programs put under the tool are small `sh` scripts and a static sleeper.

@@ -1,4 +1,4 @@
-//! The library as an embedder meets it (issue 9's regressions): the fork chosen for the host
+//! The library as an embedder meets it: the fork chosen for the host
 //! (a std program's daemon uses threads, `Command`, `pthread_kill`, `abort()` safely), a
 //! `File` moved into the body surviving the descriptor clean-up, a `Daemon` dropped before
 //! `run`, the compact error and its rendering (long and non-UTF-8 paths keep the errno), and

@@ -1,4 +1,4 @@
-//! Hostile and careless environments (issue 10): each test is one case that broke, run
+//! Hostile and careless environments: each test is one case that broke, run
 //! against the real tools as a user would meet it — a daemon with a descriptor on a hung
 //! FUSE file, a stranger that merely has the PID file open, a parent that ignores SIGCHLD,
 //! PID and guard files readable by others, a PID file on procfs, a closed stderr, a

@@ -1,4 +1,4 @@
-//! What people expect of a service starter (issue 12): readiness (`--notify-fd`,
+//! What people expect of a service starter: readiness (`--notify-fd`,
 //! `--notify-socket`) that START waits for, and what happens when a program is never ready;
 //! output files; `--restart` under one hold of the guard; `--verbose`; the man pages.
 

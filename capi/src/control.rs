@@ -27,7 +27,7 @@ enum Failure {
 }
 
 /// `enum daemon_control_status daemon_control(struct daemon_control_params *dc)`: performs
-/// `dc->action` (DESIGN.md §3's table) and returns LibUCW's status; on ERROR, `error_msg`
+/// `dc->action` (docs/design.md §3's table) and returns LibUCW's status; on ERROR, `error_msg`
 /// holds the message (cut to `DAEMON_ERR_LEN - 1` bytes), otherwise the empty string.
 ///
 /// # Safety

@@ -20,7 +20,7 @@ use rustix::process::Gid;
 ///
 /// let mut storage = [Gid::ROOT; 64];
 /// let groups = GroupList::new(&mut storage);
-/// assert!(groups.as_slice().is_empty());
+/// assert!(groups.is_empty()); // the ids, in increasing order, as a slice
 /// ```
 pub struct GroupList<'g> {
     gids: &'g mut [Gid],
@@ -28,6 +28,15 @@ pub struct GroupList<'g> {
     /// since (ids not in the sorted part), until [`GroupList::sort`].
     sorted: usize,
     count: usize,
+}
+
+/// The ids, in increasing order.
+impl core::ops::Deref for GroupList<'_> {
+    type Target = [Gid];
+
+    fn deref(&self) -> &[Gid] {
+        &self.gids[..self.sorted]
+    }
 }
 
 impl<'g> GroupList<'g> {
@@ -50,11 +59,6 @@ impl<'g> GroupList<'g> {
     pub(crate) fn clear(&mut self) {
         self.sorted = 0;
         self.count = 0;
-    }
-
-    /// The ids, in increasing order.
-    pub fn as_slice(&self) -> &[Gid] {
-        &self.gids[..self.sorted]
     }
 
     /// Adds `gid` unless present; `false` (nothing added) when the list is full. The list is

@@ -1,4 +1,4 @@
-//! The one deadline of an action (DESIGN.md §3) and the waits it bounds: a descriptor
+//! The one deadline of an action (docs/design.md §3) and the waits it bounds: a descriptor
 //! becoming readable (a pidfd, a pipe), a lock becoming free, a backoff pause.
 //!
 //! This file owns how time is measured and slept: the monotonic clock through a real system
@@ -96,16 +96,29 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<b
 /// `flock(LOCK_EX)`: blocking without a deadline, else `LOCK_EX|LOCK_NB` with backoff until
 /// the deadline, with one last try after it (`Ok(false)` then).
 pub(crate) fn lock_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
+    use FlockOperation::{LockExclusive, NonBlockingLockExclusive};
+    flock_within(fd, deadline, LockExclusive, NonBlockingLockExclusive)
+}
+
+/// [`lock_within`] for any lock: `blocking` without a deadline, else `once` (its
+/// non-blocking form, such as `LOCK_SH|LOCK_NB` for the shared lock a reader may take on a
+/// descriptor opened read-only) with backoff.
+pub(crate) fn flock_within(
+    fd: BorrowedFd<'_>,
+    deadline: &Deadline,
+    blocking: FlockOperation,
+    once: FlockOperation,
+) -> Result<bool, Errno> {
     if !deadline.is_limited() {
-        return pidfile::lock(fd, FlockOperation::LockExclusive);
+        return pidfile::lock(fd, blocking);
     }
     let mut step = FIRST_PAUSE;
     loop {
-        if pidfile::lock(fd, FlockOperation::NonBlockingLockExclusive)? {
+        if pidfile::lock(fd, once)? {
             return Ok(true);
         }
         if !deadline.pause(&mut step) {
-            return pidfile::lock(fd, FlockOperation::NonBlockingLockExclusive);
+            return pidfile::lock(fd, once);
         }
     }
 }

@@ -1,4 +1,4 @@
-//! START's launch (DESIGN.md §3 "Launch"): fork, exec the daemon's command with a `PATH`
+//! START's launch (docs/design.md §3 "Launch"): fork, exec the daemon's command with a `PATH`
 //! search, report an exec failure through a close-on-exec pipe, wait for the launcher, and
 //! check that it left a locked PID file naming a daemon behind.
 //!

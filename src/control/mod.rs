@@ -1,4 +1,4 @@
-//! The daemon-control protocol (DESIGN.md §3): CHECK, START, STOP and SIGNAL on a
+//! The daemon-control protocol (docs/design.md §3): CHECK, START, STOP and SIGNAL on a
 //! daemon identified by its PID file, serialised by a guard file.
 //!
 //! This module owns the decisions of the action table: what each action does for each class
@@ -111,6 +111,32 @@ impl<'a> Params<'a> {
     }
 }
 
+/// The guard file that goes with `pid_file` when none is given: `X.pid` → `X.lock`, the rule
+/// of LibUCW's control tool and of `ucw-daemon-control`, so that a program and the tools
+/// serialise on the same file. Built in `buffer`, which needs the PID file's length plus two
+/// bytes (`[0; 4096]`, Linux's `PATH_MAX`, holds every path `open` accepts).
+///
+/// `None` when the name does not end in `.pid` (such a daemon needs its guard file named)
+/// or when `buffer` is too short.
+///
+/// ```
+/// use ucw_daemon::control::default_guard_file;
+///
+/// let mut buffer = [0; 64];
+/// let guard = default_guard_file(c"/run/web.pid", &mut buffer);
+/// assert_eq!(guard, Some(c"/run/web.lock"));
+/// assert_eq!(default_guard_file(c"/run/web.state", &mut [0; 64]), None);
+/// ```
+pub fn default_guard_file<'b>(pid_file: &CStr, buffer: &'b mut [u8]) -> Option<&'b CStr> {
+    let stem = pid_file.to_bytes().strip_suffix(b".pid")?;
+    let length = stem.len() + b".lock\0".len();
+    let name = buffer.get_mut(..length)?;
+    name[..stem.len()].copy_from_slice(stem);
+    name[stem.len()..].copy_from_slice(b".lock\0");
+    // The first NUL is the one just written (`stem` comes from a `CStr`).
+    CStr::from_bytes_until_nul(name).ok()
+}
+
 impl Context for Params<'_> {
     /// The PID file's and the guard file's paths, and the program's name.
     fn name(&self, subject: Subject) -> Option<&[u8]> {
@@ -123,7 +149,7 @@ impl Context for Params<'_> {
     }
 }
 
-/// Performs `params.action` as the action table of DESIGN.md §3 (repeated in the crate docs)
+/// Performs `params.action` as the action table of docs/design.md §3 (repeated in the crate docs)
 /// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
 /// acts on the class.
 ///
@@ -143,6 +169,7 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
     Ok(Outcome {
         status,
         pid,
+        snapshot: guard.is_snapshot(),
         _guard: guard.into_fd(),
     })
 }
@@ -161,8 +188,15 @@ pub struct Outcome {
     /// RESTART; `None` after STOP, and when no daemon (or one still starting, with no PID
     /// yet) was seen.
     pub pid: Option<Pid>,
-    /// The locked guard; closing it (the drop) releases the lock.
-    _guard: OwnedFd,
+    /// CHECK only: no guard file could be opened (docs/design.md §3, CHECK where it cannot
+    /// write: the guard is missing or unreadable in a place the caller cannot write), so the
+    /// status is a snapshot of the PID file taken without serialisation. It can see a START
+    /// that is about to fail as running, or a daemon that has just died as stale before its
+    /// STOP empties the file. `false` whenever the guard was held (exclusively, or shared by a
+    /// CHECK through a read-only descriptor).
+    pub snapshot: bool,
+    /// The locked guard (`None` for a snapshot); closing it (the drop) releases the lock.
+    _guard: Option<OwnedFd>,
 }
 /// The action table, once the guard is held and the PID file classified: the status, and the
 /// running daemon's PID when the action saw or started one.

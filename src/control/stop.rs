@@ -1,4 +1,4 @@
-//! STOP (DESIGN.md §3): deliver the signal (and SIGCONT, for a stopped daemon), wait until
+//! STOP (docs/design.md §3): deliver the signal (and SIGCONT, for a stopped daemon), wait until
 //! the PID file's lock is free, empty the file; on deadline expiry fail, or escalate to
 //! SIGKILL of the daemon's process group and wait again.
 //!

@@ -62,7 +62,7 @@ impl Daemon<'_> {
         fork.exit(code)
     }
 
-    /// Everything the daemon does to itself between `fork` and its report (DESIGN.md §4).
+    /// Everything the daemon does to itself between `fork` and its report (docs/design.md §4).
     fn set_up(
         &self,
         hosted: bool,

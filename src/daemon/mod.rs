@@ -14,9 +14,12 @@
 //!
 //! # Example
 //!
-//! LibUCW's example, in Rust (a std program: it forks through its C library):
+//! LibUCW's example, in Rust: a std program, so it forks through its C library with
+//! `Fork::std()` (the `std` feature; without it, pass your C library's `fork` and `exit` to
+//! [`Fork::hosted`]):
 //!
-//! ```no_run
+#![cfg_attr(feature = "std", doc = "```no_run")]
+#![cfg_attr(not(feature = "std"), doc = "```text")]
 //! use ucw_daemon::credentials::Credentials;
 //! use ucw_daemon::daemon::{self, Fork, Params, Running};
 //!
@@ -27,29 +30,15 @@
 //!     0
 //! }
 //!
-//! // The C library's fork(), as every std program has it.
-//! extern "C" {
-//!     fn fork() -> core::ffi::c_int;
-//! }
-//! fn libc_fork() -> Result<Option<rustix::process::Pid>, rustix::io::Errno> {
-//!     // SAFETY: the C library's fork, called while the process has one thread.
-//!     match unsafe { fork() } {
-//!         -1 => Err(rustix::io::Errno::from_raw_os_error(
-//!             std::io::Error::last_os_error().raw_os_error().unwrap_or(0),
-//!         )),
-//!         0 => Ok(None),
-//!         pid => Ok(rustix::process::Pid::from_raw(pid)),
-//!     }
-//! }
-//!
 //! fn main() {
 //!     let params = Params {
 //!         pid_file: Some(c"/var/run/example.pid"),
 //!         ..Params::default()
 //!     };
 //!     // ... parse arguments ...
-//!     let mut groups = [rustix::process::Gid::ROOT; 1024];
-//!     let mut credentials = Credentials::new(&mut groups);
+//!     // Room for 1,024 supplementary groups; the credentials (4.4 KiB) on the heap too.
+//!     let mut groups = vec![rustix::process::Gid::ROOT; 1024];
+//!     let mut credentials = Box::new(Credentials::new(&mut groups));
 //!     let daemon = match daemon::init(&params, &mut credentials) {
 //!         Ok(daemon) => daemon,
 //!         Err(error) => {
@@ -58,10 +47,8 @@
 //!         }
 //!     };
 //!     // ... initialize everything ...
-//!     // Let us fork off the daemon (with the `std` feature: `Fork::std()`):
-//!     // SAFETY: `libc_fork` is this process's C library fork, `exit` its exit.
-//!     let fork = unsafe { Fork::hosted(libc_fork, std::process::exit) };
-//!     if let Err(error) = daemon.run(fork, daemon_body) {
+//!     // Let us fork off the daemon:
+//!     if let Err(error) = daemon.run(Fork::std(), daemon_body) {
 //!         eprintln!("example: {}", error.display(&params));
 //!     }
 //!     // Here continues the parent process

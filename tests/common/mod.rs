@@ -302,14 +302,20 @@ fn target_dir_and_triple() -> (PathBuf, Option<String>) {
     let above = profile_dir()
         .parent()
         .expect("the tool lives in <target>/<profile>/");
-    // Cargo marks the root of every target directory with CACHEDIR.TAG.
-    if above.join("CACHEDIR.TAG").exists() || above.parent().is_none() {
-        return (above.to_path_buf(), None);
+    match above.file_name().and_then(OsStr::to_str) {
+        Some(name) if names_a_target_of_this_machine(name) && above.parent().is_some() => {
+            (above.parent().unwrap().to_path_buf(), Some(name.to_owned()))
+        }
+        _ => (above.to_path_buf(), None),
     }
-    let triple = above
-        .file_name()
-        .map(|name| name.to_string_lossy().into_owned());
-    (above.parent().unwrap().to_path_buf(), triple)
+}
+
+/// Whether a directory name is a target triple for the architecture this test runs on
+/// (`x86_64-unknown-linux-gnu`, `aarch64-unknown-linux-musl`): the directory of a cross build
+/// under its target directory. Any other name (`target`, `gnu-ld`, a `CARGO_TARGET_DIR` made
+/// before cargo ran, so without cargo's CACHEDIR.TAG) is the target directory itself.
+fn names_a_target_of_this_machine(name: &str) -> bool {
+    name.split('-').next() == Some(std::env::consts::ARCH) && name.contains("-linux")
 }
 
 /// Runs a build command to completion (at most 10 min) and fails the test if it fails. Under

@@ -59,19 +59,21 @@ fn build_examples(
         .arg(profile)
         .arg("--manifest-path")
         .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml"));
-    // A cross build lives in <target>/<triple>/<profile>.
+    // A cross build lives in <target>/<triple>/<profile>, its directory named by a triple of
+    // this machine's architecture; a target directory of any other name is the target
+    // directory itself (`target/gnu-ld`, or a CARGO_TARGET_DIR made before cargo ran, so
+    // without cargo's CACHEDIR.TAG).
     if let Some(triple) = target_dir
         .file_name()
         .and_then(|name| name.to_str())
-        .filter(|name| name.contains('-'))
+        .filter(|name| {
+            name.split('-').next() == Some(std::env::consts::ARCH) && name.contains("-linux")
+        })
         .map(str::to_owned)
     {
-        if target_dir
-            .parent()
-            .is_some_and(|parent| parent.join("CACHEDIR.TAG").exists())
-        {
+        if let Some(parent) = target_dir.parent() {
             command.arg("--target").arg(&triple);
-            target_dir = target_dir.parent().unwrap().to_path_buf();
+            target_dir = parent.to_path_buf();
         }
     }
     command.arg("--target-dir").arg(&target_dir);

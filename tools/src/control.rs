@@ -137,9 +137,21 @@ fn say(program: &[u8], action: Action, outcome: &control::Outcome) {
         (Action::Signal, _) => (b"signalled", true),
         _ => (b"done", false),
     };
-    if with_pid && !pid.is_empty() {
-        print(1, &[program, b": ", what, b" (pid ", pid, b")\n"]);
+    let (open, close): (&[u8], &[u8]) = if with_pid && !pid.is_empty() {
+        (b" (pid ", b")")
     } else {
-        print(1, &[program, b": ", what, b"\n"]);
-    }
+        (b"", b"")
+    };
+    // CHECK where no guard file could be opened (a read-only place without a readable one):
+    // the look at the PID file was not serialised with other controllers.
+    let snapshot: &[u8] = if outcome.snapshot {
+        b" (a snapshot: no guard file could be opened)"
+    } else {
+        b""
+    };
+    let pid = if open.is_empty() { b"" as &[u8] } else { pid };
+    print(
+        1,
+        &[program, b": ", what, open, pid, close, snapshot, b"\n"],
+    );
 }

@@ -45,7 +45,7 @@ fn id_field(text: &[u8]) -> Option<u32> {
     parse_id(text)
 }
 
-/// An id as DESIGN.md §6 has it: decimal digits only, at most 4,294,967,294.
+/// An id as docs/design.md §6 has it: decimal digits only, at most 4,294,967,294.
 fn parse_id(text: &[u8]) -> Option<u32> {
     if text.is_empty() || !text.iter().all(u8::is_ascii_digit) {
         return None;
@@ -317,7 +317,7 @@ fuzz_target!(|data: &[u8]| {
     let want: Vec<u32> = reference_memberships(content, query).into_iter().collect();
     let mut list = GroupList::new(group_storage());
     assert!(add_memberships(&files, query, &mut list).expect("no I/O error"));
-    let got: Vec<u32> = list.as_slice().iter().map(|gid| gid.as_raw()).collect();
+    let got: Vec<u32> = list.iter().map(|gid| gid.as_raw()).collect();
     assert_eq!(got, want, "memberships of {query:?}");
 
     // The one-pass lookup answers what the two lookups answer.
@@ -327,7 +327,7 @@ fuzz_target!(|data: &[u8]| {
         &names,
     );
     assert_eq!(got, want_group, "group and memberships of {query:?}");
-    let got: Vec<u32> = list.as_slice().iter().map(|gid| gid.as_raw()).collect();
+    let got: Vec<u32> = list.iter().map(|gid| gid.as_raw()).collect();
     assert_eq!(got, want, "memberships with the group {query:?}");
 
     // A list too small for the memberships: an error, after the group's own.

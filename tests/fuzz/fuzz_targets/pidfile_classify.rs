@@ -1,4 +1,4 @@
-//! Fuzzes `pidfile::classify` (DESIGN.md §2) against an independent, plain reading of the
+//! Fuzzes `pidfile::classify` (docs/design.md §2) against an independent, plain reading of the
 //! table: any byte string up to the 32 bytes a controller reads, locked or not, must classify
 //! exactly as the table says, never panic, and an ERROR must be an invalid-PID error about the
 //! PID file that, rendered against a context, names the file.
@@ -39,7 +39,7 @@ fn valid_pid_digits(digits: &[u8]) -> Option<u64> {
     (value <= PID_MAX).then_some(value)
 }
 
-/// What the table in DESIGN.md §2 says.
+/// What the table in docs/design.md §2 says.
 fn expected(locked: bool, content: &[u8]) -> Class {
     if !locked {
         return if content.is_empty() {

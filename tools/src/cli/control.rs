@@ -29,7 +29,7 @@
 use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
 use core::ffi::CStr;
 use core::time::Duration;
-use ucw_daemon::control::Action;
+use ucw_daemon::control::{default_guard_file, Action};
 use ucw_daemon::signal::Signal;
 
 /// Capacity of a derived guard-file name, NUL included (Linux's `PATH_MAX`).
@@ -183,21 +183,15 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     }))
 }
 
-/// `X.pid` → `X.lock`, built in `buffer` (LibUCW's rule).
+/// `X.pid` → `X.lock`, built in `buffer` (LibUCW's rule, the library's
+/// [`default_guard_file`]); a usage error names why there is none.
 pub fn derive_guard_file<'a>(
     pid_file: &CStr,
     buffer: &'a mut [u8; PATH_CAPACITY],
 ) -> Result<&'a CStr, UsageError<'static>> {
-    let stem = pid_file
-        .to_bytes()
-        .strip_suffix(b".pid")
-        .ok_or(UsageError::CannotDeriveGuard)?;
-    let length = stem.len() + b".lock\0".len();
-    if length > PATH_CAPACITY {
-        return Err(UsageError::PathTooLong);
-    }
-    buffer[..stem.len()].copy_from_slice(stem);
-    buffer[stem.len()..length].copy_from_slice(b".lock\0");
-    // SAFETY: `stem` comes from a `CStr`, so it has no NUL; `.lock\0` ends with the only one.
-    Ok(unsafe { CStr::from_bytes_with_nul_unchecked(&buffer[..length]) })
+    default_guard_file(pid_file, buffer).ok_or(if pid_file.to_bytes().ends_with(b".pid") {
+        UsageError::PathTooLong
+    } else {
+        UsageError::CannotDeriveGuard
+    })
 }

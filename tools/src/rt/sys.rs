@@ -9,13 +9,15 @@
 //! so are its checked call, fork and exit (`src/sys/raw.rs`): included here, not copied. It
 //! must never allocate, format text or decide anything.
 
+// `kernel/` holds symbolic links to those library files: one source, and the published
+// crate (which cargo packs from its own directory, following the links) carries them.
 #[cfg(target_arch = "aarch64")]
-#[path = "../../../src/sys/aarch64.rs"]
+#[path = "kernel/aarch64.rs"]
 mod arch;
 #[cfg(target_arch = "x86_64")]
-#[path = "../../../src/sys/x86_64.rs"]
+#[path = "kernel/x86_64.rs"]
 mod arch;
-#[path = "../../../src/sys/raw.rs"]
+#[path = "kernel/raw.rs"]
 mod raw;
 
 use raw::call;
