@@ -46,6 +46,7 @@ mod rt;
 mod entry;
 
 use rt::Startup;
+use ucw_daemon::credentials::Credentials;
 use ucw_daemon::daemon::{self, Params, Running};
 use ucw_daemon::signal::{Signal, SignalSet, Signals};
 
@@ -66,11 +67,11 @@ fn body(running: Running) -> i32 {
 
 /// The program, called by the runtime's `_start` (or by the C `main` below).
 fn main(mut startup: Startup) -> i32 {
-    let mut arguments = startup.operands(usize::MAX).iter();
-    let (Some(pid_file), None) = (arguments.next(), arguments.next()) else {
+    let &mut [pid_file] = startup.arguments() else {
         rt::write_all(2, b"Usage: tiny_daemon PID_FILE (an absolute path)\n");
         return 1;
     };
+    let pid_file = pid_file.text();
     let params = Params {
         pid_file: Some(pid_file),
         ..Params::default()
@@ -79,12 +80,13 @@ fn main(mut startup: Startup) -> i32 {
     if ucw_daemon::signal::block(STOP).is_err() {
         return ucw_daemon::control::ERROR_EXIT_CODE;
     }
-    // The runtime's credentials and group storage live in `.bss` (no heap, and 260 KiB a
-    // stack should not hold): handed out once.
-    let Some(credentials) = rt::credentials() else {
-        return ucw_daemon::control::ERROR_EXIT_CODE;
-    };
-    let launched = match daemon::init(&params, credentials) {
+    // No user or group here: room for the one group a `--group` alone would need, so the
+    // value is about 4.4 KB and lives on the stack. (The runtime's `.bss` storage, with room
+    // for every group the kernel allows, is for `ucw-daemonize`: here it would add a writable
+    // segment and its headers, 152 bytes of this file.)
+    let mut groups = [rustix::process::Gid::ROOT; 1];
+    let mut credentials = Credentials::new(&mut groups);
+    let launched = match daemon::init(&params, &mut credentials) {
         Ok(daemon) => daemon.run(rt::HOST, body),
         Err(error) => Err(error),
     };

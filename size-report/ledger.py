@@ -836,14 +836,13 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
     # templates are statics built at compile time (error/phrases.rs), measured by their symbols.
     rodata = stripped.contents(".rodata")
     messages = sources.get("src/error/messages.rs")
-    text_rs = sources.get("src/text.rs")
     signal = sources.get("src/signal.rs")
     error = sources.get("src/error.rs")
     options = sources.get("tools/src/cli/options.rs")
     data_symbols = data_symbol_sizes(unstripped_path)
     packed = data_symbols.get("ucw_daemon::error::phrases::PACKED", 0) + \
-        data_symbols.get("ucw_daemon::error::phrases::PHRASE_TEXT", 0)
-    names = b"".join(name.encode() + b"\0" for name in message_names(messages))
+        data_symbols.get("ucw_daemon::error::phrases::DICTIONARY", 0)
+    errno_rs = sources.get("src/text/errno.rs")
     is_tool = name.startswith("multi-call")
     help_texts = []
     verbose_texts = []
@@ -870,9 +869,8 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
     tool_messages = sources.get("tools/src/daemonize/messages.rs")
     tool_words = tool_messages.strings_in(*tool_messages.span_of_const("WORDS")) if tool_messages else []
     parts = [
-        ("message names (`error/messages.rs`, without the `messages` feature)", [names], False),
-        ("errno descriptions (`text.rs`, 44 packed, and their errno list)",
-         [text_rs.const_value("ERRNO_DESCRIPTIONS"), text_rs.const_value("DESCRIBED_ERRNOS")], False),
+        ("the described errnos' list (`text/errno.rs`, 44 numbers)",
+         [errno_rs.const_value("DESCRIBED_ERRNOS") if errno_rs else None], False),
         ("subject roles (`error.rs`, packed)", [error.const_value("SUBJECT_ROLES")], True),
         ("signal names (`signal.rs`, packed)", [signal.const_value("NAMES")], is_tool or bool(packed)),
         ("the daemonizer's own messages (`daemonize/messages.rs`)", tool_words, False),
@@ -882,11 +880,17 @@ def measure_binary(name, stripped_path, unstripped_path, lines_path, root, sourc
         ("option names (the option tables)", option_names, is_tool),
     ]
     found, claimed = find_parts(rodata, parts)
-    found.insert(0, ("error templates (`error/messages.rs`, packed with `error/phrases.rs`'s dictionary: their symbols)",
+    found.insert(0, ("error templates and errno descriptions (`error/messages.rs`, `text/errno.rs`; packed with "
+                     "`error/phrases.rs`' dictionary: `PACKED` and `DICTIONARY`)",
                      packed, 1 if packed else 0, 1, False))
-    # The errno names are stored without their leading `E`, a static made at compile time.
-    stems = data_symbols.get("ucw_daemon::text::ERRNO_STEMS", 0)
-    found.insert(2, ("errno names (`text.rs`, 133 packed without their `E`: the static)", stems, 1 if stems else 0, 1, True))
+    # Without `messages`, the short lines' message names, five bits a character: a static.
+    short_names = data_symbols.get("ucw_daemon::error::messages::NAMES", 0)
+    found.insert(1, ("message names (`error/messages.rs`, five bits a character, without the `messages` feature: `NAMES`)",
+                     short_names, 1 if short_names else 0, 1, False))
+    # The errno names are stored without their leading `E`, five bits a character: a static.
+    stems = data_symbols.get("ucw_daemon::text::errno::ERRNO_STEMS", 0)
+    found.insert(2, ("errno names (`text/errno.rs`, 133 without their `E`, five bits a character: `ERRNO_STEMS`)",
+                     stems, 1 if stems else 0, 1, True))
     rest_strings = rest_other = 0
     run = 0
     for index, byte in enumerate(rodata + b"\1"):

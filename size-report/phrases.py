@@ -1,85 +1,86 @@
 #!/usr/bin/env python3
-"""Proposes the phrase dictionary of src/error/phrases.rs for the current message templates.
+"""Proposes the pair dictionary of src/error/phrases.rs for the current sentences.
 
-Usage: size-report/phrases.py [COUNT]   (default 96; at most 128)
+Usage: size-report/phrases.py [COUNT]   (default and most: 159)
 
-The library packs its message templates at compile time: each phrase of the dictionary is
-replaced by one byte (0x80 + its index), greedily, left to right, the first phrase of the list
-that matches (so the list is ordered: longest savings first). This script reads the templates
-from src/error/messages.rs' `messages!` table, picks phrases greedily by the bytes they save (their
-own bytes in the dictionary counted), simulates the compile-time packing with that order and
-prints the Rust lines to paste into PHRASES, then the sizes. A stale dictionary is never
-wrong (packing and unpacking round-trip any template; a unit test checks), only less small.
+With the `messages` feature the library packs its sentences — the message templates of
+src/error/messages.rs' `messages!` table and the errno descriptions of src/text/errno.rs — at
+compile time by byte-pair encoding: each pair of the dictionary, in order, replaces every
+place where its two halves stand side by side with one byte (0x80-0xff, then 0x01-0x1f: the
+bytes no sentence uses). A half is one character or an earlier pair. This script runs the same
+encoding, picking at each step the pair that stands side by side most often (while it saves
+more than the two bytes the pair costs in the dictionary), and prints the Rust lines to paste
+into PAIRS, then the sizes. A stale dictionary is never wrong (packing and unpacking
+round-trip any sentence; a unit test checks), only less small.
 """
 import os
 import re
 import sys
-from collections import Counter
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
+# The bytes a pair becomes, in the order of the dictionary (phrases.rs: `code`).
+CODES = list(range(0x80, 0x100)) + list(range(0x01, 0x20))
+
+
+def strings(path, start_marker, end_marker):
+    source = open(os.path.join(ROOT, path), encoding="utf-8").read()
+    start = source.index(start_marker)
+    end = source.index(end_marker, start)
+    return source[start:end]
+
 
 def templates():
-    source = open(os.path.join(ROOT, "src", "error", "messages.rs"), encoding="utf-8").read()
-    start = source.index("messages! {")
-    end = source.index("\n}\n", start)
+    table = strings("src/error/messages.rs", "messages! {", "\n}\n")
     return [bytes(text, "ascii").decode("unicode_escape").encode("ascii")
-            for text in re.findall(r'"((?:[^"\\]|\\.)*)"', source[start:end])]
+            for text in re.findall(r'"((?:[^"\\]|\\.)*)"', table)]
 
 
-def candidates(texts):
-    found = Counter()
-    for text in texts:
-        words = re.findall(rb"\S+ ?", text)
-        for size in (1, 2, 3):
-            for index in range(len(words) - size + 1):
-                phrase = b"".join(words[index:index + size])
-                if len(phrase) >= 3:
-                    found[phrase] += 1
-        for match in re.finditer(rb"[A-Za-z]{4,}", text):
-            found[match.group(0)] += 1
-    return found
-
-
-def pack(text, phrases):
-    out = bytearray()
-    position = 0
-    while position < len(text):
-        for index, phrase in enumerate(phrases):
-            if text.startswith(phrase, position):
-                out.append(0x80 + index)
-                position += len(phrase)
-                break
-        else:
-            out.append(text[position])
-            position += 1
-    return bytes(out)
+def descriptions():
+    table = strings("src/text/errno.rs", "const ERRNO_DESCRIPTIONS", '";')
+    body = table[table.index('b"') + 2:].replace("\\\n", "")
+    return [text.strip().encode("ascii") for text in body.split("\\0") if text.strip()]
 
 
 def main():
-    count = int(sys.argv[1]) if len(sys.argv) > 1 else 96
-    texts = templates()
-    joined = b"\0".join(texts) + b"\0"
-    current = joined
-    chosen = []
-    pool = candidates(texts)
-    while len(chosen) < min(count, 128):
-        best, saved = None, 0
-        for phrase in pool:
-            uses = current.count(phrase)
-            gain = uses * (len(phrase) - 1) - (len(phrase) + 1)
-            if gain > saved:
-                best, saved = phrase, gain
-        if best is None or saved <= 2:
+    count = min(int(sys.argv[1]) if len(sys.argv) > 1 else len(CODES), len(CODES))
+    texts = templates() + descriptions()
+    sequences = [list(text) for text in texts]
+    expansion = {byte: bytes([byte]) for byte in range(0x20, 0x7f)}
+    pairs = []
+    while len(pairs) < count:
+        counts = {}
+        for sequence in sequences:
+            for pair in zip(sequence, sequence[1:]):
+                counts[pair] = counts.get(pair, 0) + 1
+        if not counts:
             break
-        chosen.append(best)
-        current = current.replace(best, bytes([0x80 + len(chosen) - 1]))
-    packed = sum(len(pack(text, chosen)) + 1 for text in texts)
-    dictionary = sum(len(phrase) + 1 for phrase in chosen)
-    for phrase in chosen:
-        print('    b"%s",' % phrase.decode("ascii").replace("\\", "\\\\").replace('"', '\\"'))
-    print(f"// templates {len(joined)} bytes -> packed {packed} + dictionary {dictionary} "
-          f"= {packed + dictionary} ({len(chosen)} phrases)", file=sys.stderr)
+        pair, uses = max(counts.items(), key=lambda item: item[1])
+        if uses <= 2:
+            break
+        code = CODES[len(pairs)]
+        pairs.append(pair)
+        expansion[code] = expansion[pair[0]] + expansion[pair[1]]
+        for sequence in sequences:
+            merged, index = [], 0
+            while index < len(sequence):
+                if tuple(sequence[index:index + 2]) == pair:
+                    merged.append(code)
+                    index += 2
+                else:
+                    merged.append(sequence[index])
+                    index += 1
+            sequence[:] = merged
+
+    def literal(text):
+        return 'b"%s"' % text.decode("ascii").replace("\\", "\\\\").replace('"', '\\"')
+
+    for first, second in pairs:
+        print(f"    [{literal(expansion[first])}, {literal(expansion[second])}],")
+    raw = sum(len(text) + 1 for text in texts)
+    packed = sum(len(sequence) + 1 for sequence in sequences)
+    print(f"// sentences {raw} bytes -> packed {packed} + dictionary {2 * len(pairs)} "
+          f"= {packed + 2 * len(pairs)} ({len(pairs)} pairs)", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 
 mod capabilities;
 
+#[cfg(feature = "environment")]
 pub(crate) use capabilities::UNDOING;
 
 use crate::account::{self, AccountFiles, GroupList, Lookup, UserEntry, UserKey, NAME_CAPACITY};
@@ -73,6 +74,7 @@ pub struct Credentials<'g> {
     user: UserEntry,
     from_passwd: bool,
     /// Kept across the switch ([`daemon::Params::keep_capabilities`](crate::daemon::Params::keep_capabilities)).
+    #[cfg(feature = "environment")]
     kept: CapabilitySet,
 }
 
@@ -119,6 +121,7 @@ impl<'g> Credentials<'g> {
             groups: GroupList::new(group_storage),
             user: UserEntry::new(),
             from_passwd: false,
+            #[cfg(feature = "environment")]
             kept: CapabilitySet::empty(),
         }
     }
@@ -157,7 +160,10 @@ impl<'g> Credentials<'g> {
         self.gid = None;
         self.groups.clear();
         self.from_passwd = false;
-        self.kept = CapabilitySet::empty();
+        #[cfg(feature = "environment")]
+        {
+            self.kept = CapabilitySet::empty();
+        }
     }
 
     fn resolve_inner(
@@ -271,6 +277,7 @@ impl<'g> Credentials<'g> {
 
     /// Keeps `kept` across the switch (docs/design.md §6): refused unless the switch goes to
     /// a user other than root, and for capabilities that could undo it ([`UNDOING`]).
+    #[cfg(feature = "environment")]
     pub(crate) fn keep_capabilities(&mut self, kept: CapabilitySet) -> Result<()> {
         self.kept = CapabilitySet::empty();
         if kept.is_empty() {
@@ -320,7 +327,11 @@ impl<'g> Credentials<'g> {
     /// The caller guarantees that the process is single-threaded (right after `fork`).
     pub(crate) fn switch_single_threaded(&self) -> Result<()> {
         let was_root = rustix::process::geteuid().is_root();
+        #[cfg(feature = "environment")]
         let kept = self.kept;
+        #[cfg(not(feature = "environment"))]
+        let kept = CapabilitySet::empty();
+        #[cfg(feature = "environment")]
         if !kept.is_empty() {
             capabilities::keep_across_switch()?;
         }
@@ -350,6 +361,7 @@ impl<'g> Credentials<'g> {
             Ok(()) | Err(Errno::INVAL) => {}
             Err(errno) => return Err(Error::system(Message::ClearAmbient, Subject::None, errno)),
         }
+        #[cfg(feature = "environment")]
         if !kept.is_empty() {
             capabilities::raise_kept(kept)?;
         }

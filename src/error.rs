@@ -29,8 +29,6 @@ mod phrases;
 mod render;
 
 pub(crate) use messages::Message;
-#[cfg(not(feature = "messages"))]
-use messages::NAMES;
 #[cfg(feature = "messages")]
 use messages::TEMPLATES;
 use messages::{CUSTOM, KINDS, MESSAGES};
@@ -82,10 +80,13 @@ pub enum Subject {
     ErrorFile,
     /// The socket on which the daemon announces readiness.
     NotifySocket,
+    #[cfg(feature = "environment")]
     /// The directory the daemon changes its root to (`chroot`).
     RootDirectory,
+    #[cfg(feature = "environment")]
     /// The directory the daemon changes to.
     WorkingDirectory,
+    #[cfg(feature = "environment")]
     /// A file of environment variables for the daemon's program.
     EnvironmentFile,
 }
@@ -103,8 +104,11 @@ const ALL_SUBJECTS: &[Subject] = &[
     Subject::OutputFile,
     Subject::ErrorFile,
     Subject::NotifySocket,
+    #[cfg(feature = "environment")]
     Subject::RootDirectory,
+    #[cfg(feature = "environment")]
     Subject::WorkingDirectory,
+    #[cfg(feature = "environment")]
     Subject::EnvironmentFile,
 ];
 
@@ -116,6 +120,11 @@ impl Subject {
 }
 
 /// The role of each [`Subject`], in order.
+#[cfg(not(feature = "environment"))]
+const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
+    group file\0output file\0error file\0notification socket\0";
+/// The role of each [`Subject`], in order.
+#[cfg(feature = "environment")]
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
     group file\0output file\0error file\0notification socket\0root directory\0working directory\0\
     environment file\0";
@@ -200,6 +209,7 @@ pub enum ErrorKind {
     NoProgram,
     /// A channel between the library's processes carried something unexpected.
     Protocol,
+    #[cfg(feature = "environment")]
     /// The daemon's parameters ask for what cannot be done safely: capabilities kept without
     /// a switch to a user other than root, or capabilities that could undo the switch; a root
     /// directory with `PRESERVE_CWD`.
@@ -313,6 +323,7 @@ impl Error {
     }
 
     /// The same error, with `limit` as its duration (`%t`: numbers 2 and 3).
+    #[inline(never)]
     pub(crate) fn with_duration(self, limit: Option<Duration>) -> Self {
         let limit = limit.unwrap_or(Duration::ZERO);
         let seconds = u32::try_from(limit.as_secs()).unwrap_or(u32::MAX);
@@ -351,22 +362,28 @@ impl Error {
         (errno != 0).then(|| Errno::from_raw_os_error(i32::from(errno)))
     }
 
-    /// The 16 bytes that carry the error between processes (the daemon's setup report).
+    /// The 16 bytes that carry the error between processes (the daemon's setup report): the
+    /// two words in the machine's order, `head` first.
     pub(crate) fn to_bytes(self) -> [u8; ERROR_BYTES] {
-        let mut bytes = [0u8; ERROR_BYTES];
-        bytes[..8].copy_from_slice(&self.head.get().to_ne_bytes());
-        bytes[8..].copy_from_slice(&self.tail.to_ne_bytes());
-        bytes
+        // One 128-bit value whose bytes in memory are `head`'s then `tail`'s (no slice
+        // copies: at opt-level "z" those stay calls).
+        let (low, high) = if cfg!(target_endian = "little") {
+            (self.head.get(), self.tail)
+        } else {
+            (self.tail, self.head.get())
+        };
+        (u128::from(high) << 64 | u128::from(low)).to_ne_bytes()
     }
 
     /// The error [`Error::to_bytes`] encoded, if `bytes` are one.
     pub(crate) fn from_bytes(bytes: &[u8; ERROR_BYTES]) -> Option<Self> {
-        let word = |start: usize| {
-            let mut eight = [0u8; 8];
-            eight.copy_from_slice(&bytes[start..start + 8]);
-            u64::from_ne_bytes(eight)
+        let both = u128::from_ne_bytes(*bytes);
+        let (low, high) = (both as u64, (both >> 64) as u64);
+        let (head, tail) = if cfg!(target_endian = "little") {
+            (low, high)
+        } else {
+            (high, low)
         };
-        let (head, tail) = (word(0), word(8));
         let message = head as u8;
         let subject = Subject::from_number(((head >> 8) as u8).checked_sub(1)?)?;
         if usize::from(message) >= MESSAGES && message < CUSTOM {

@@ -6,7 +6,12 @@
 //! `core::fmt`: the static tools print through it, and `core::fmt` alone would cost them
 //! kilobytes. It knows nothing about errors or the protocol (that is [`crate::error`]'s job).
 
-use rustix::io::Errno;
+mod errno;
+pub(crate) mod five_bits;
+
+pub(crate) use errno::errno_stem;
+#[cfg(feature = "messages")]
+pub(crate) use errno::{description_number, ERRNO_DESCRIPTIONS};
 
 /// Appends bytes to a fixed buffer, silently dropping what does not fit (but counting it:
 /// a writer with no room measures).
@@ -36,11 +41,6 @@ impl<'b> Writer<'b> {
         self.length
     }
 
-    /// Bytes that still fit.
-    pub(crate) fn room(&self) -> usize {
-        self.buffer.len() - self.length
-    }
-
     /// The bytes written so far.
     #[cfg(test)]
     pub(crate) fn as_bytes(&self) -> &[u8] {
@@ -51,9 +51,15 @@ impl<'b> Writer<'b> {
     #[inline(never)]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.wanted += bytes.len();
-        let take = bytes.len().min(self.room());
-        self.buffer[self.length..self.length + take].copy_from_slice(&bytes[..take]);
-        self.length += take;
+        // Byte by byte (messages are short): a slice copy is two out-of-line calls at
+        // opt-level "z".
+        for &byte in bytes {
+            let Some(slot) = self.buffer.get_mut(self.length) else {
+                return;
+            };
+            *slot = byte;
+            self.length += 1;
+        }
     }
 
     /// Appends `value` in decimal.
@@ -78,63 +84,56 @@ impl<'b> Writer<'b> {
     }
 
     /// Appends `name` escaped ([`escaped_width`]), cut in the middle (`head...tail`) when it
-    /// is wider than `budget` bytes.
-    pub(crate) fn push_name(&mut self, name: &[u8], budget: usize) {
+    /// is wider than `budget` bytes (never in the middle of an escape or a character);
+    /// returns its whole escaped width.
+    pub(crate) fn push_name(&mut self, name: &[u8], budget: usize) -> usize {
         let total = escaped_width(name);
-        if total <= budget {
-            self.push_escaped(name);
-            return;
-        }
         let marker = b"...";
-        let Some(room) = budget.checked_sub(marker.len()) else {
-            self.push(&marker[..budget]);
-            return;
-        };
-        let head_budget = room / 2;
-        let tail_budget = room - head_budget;
-        let mut head_end = 0;
-        let mut head_width = 0;
-        while head_end < name.len() {
-            let (length, width) = unit(&name[head_end..]);
-            if head_width + width > head_budget {
-                break;
+        // The widths the head and the tail may take (the whole name, when it fits).
+        let (mut head_room, tail_room) = match budget.checked_sub(marker.len()) {
+            _ if total <= budget => (total, 0),
+            Some(room) => (room / 2, room - room / 2),
+            None => {
+                self.push(&marker[..budget]);
+                return total;
             }
-            head_end += length;
-            head_width += width;
+        };
+        // One pass: units go to the head while it has room, then the marker, then the units
+        // whose rest of the name fits in the tail.
+        let mut rest = total;
+        let mut marked = false;
+        let mut position = 0;
+        while let Some(bytes) = name.get(position..).filter(|bytes| !bytes.is_empty()) {
+            let (length, width) = unit(bytes);
+            let shown = if !marked && width <= head_room {
+                head_room -= width;
+                true
+            } else {
+                if !marked {
+                    self.push(marker);
+                    marked = true;
+                }
+                rest <= tail_room
+            };
+            if shown {
+                self.push_unit(bytes, length, width);
+            }
+            rest -= width;
+            position += length;
         }
-        let mut tail_start = head_end;
-        let mut tail_width = total - head_width;
-        while tail_width > tail_budget {
-            let (length, width) = unit(&name[tail_start..]);
-            tail_start += length;
-            tail_width -= width;
-        }
-        self.push_escaped(&name[..head_end]);
-        self.push(marker);
-        self.push_escaped(&name[tail_start..]);
+        total
     }
 
-    /// Appends `name` escaped, whole.
-    fn push_escaped(&mut self, name: &[u8]) {
-        let mut position = 0;
-        while position < name.len() {
-            let rest = &name[position..];
-            let (length, width) = unit(rest);
-            if width == length {
-                self.push(&rest[..length]);
-            } else if rest[0] == b'\\' {
-                self.push(b"\\\\");
-            } else {
-                let byte = rest[0];
-                let hex = b"0123456789abcdef";
-                self.push(&[
-                    b'\\',
-                    b'x',
-                    hex[(byte >> 4) as usize],
-                    hex[(byte & 15) as usize],
-                ]);
-            }
-            position += length;
+    /// Appends the unit of `length` bytes and escaped `width` that `bytes` starts with.
+    fn push_unit(&mut self, bytes: &[u8], length: usize, width: usize) {
+        let byte = usize::from(bytes[0]);
+        if width == length {
+            self.push(bytes.get(..length).unwrap_or_default());
+        } else if byte == usize::from(b'\\') {
+            self.push(b"\\\\");
+        } else {
+            let hex = b"0123456789abcdef";
+            self.push(&[b'\\', b'x', hex[byte >> 4], hex[byte & 15]]);
         }
     }
 }
@@ -234,7 +233,7 @@ pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
 
 /// The resource limits' names, by their number (`RLIMIT_CPU` is 0), as prlimit(1) and
 /// `ucw-daemonize --rlimit` call them; each NUL-terminated.
-#[cfg(feature = "messages")]
+#[cfg(all(feature = "messages", feature = "environment"))]
 pub(crate) const RESOURCE_LIMIT_NAMES: &[u8] =
     b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
     memlock\0as\0locks\0sigpending\0msgqueue\0nice\0rtprio\0rttime\0";
@@ -255,133 +254,6 @@ pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'stat
     }
     None
 }
-
-/// The symbolic name of every errno value Linux defines, without its leading `E` (`ACCES` for
-/// `EACCES`): every name has one, so the table stores none of them (133 bytes).
-pub(crate) fn errno_stem(errno: Errno) -> Option<&'static [u8]> {
-    usize::try_from(errno.raw_os_error())
-        .ok()
-        .and_then(|number| number.checked_sub(1))
-        .and_then(|index| packed_field(&ERRNO_STEMS, index))
-        .filter(|name| !name.is_empty())
-}
-
-/// [`ERRNO_NAMES`] without the leading `E` of each name, made at compile time.
-static ERRNO_STEMS: [u8; ERRNO_NAMES.len() - named_errnos()] = errno_stems();
-
-/// How many names [`ERRNO_NAMES`] holds (its non-empty fields).
-const fn named_errnos() -> usize {
-    let mut count = 0;
-    let mut position = 0;
-    while position < ERRNO_NAMES.len() {
-        if ERRNO_NAMES[position] == b'E' && (position == 0 || ERRNO_NAMES[position - 1] == 0) {
-            count += 1;
-        }
-        position += 1;
-    }
-    count
-}
-
-/// [`ERRNO_NAMES`] with the first byte of each name dropped.
-const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
-    let mut out = [0u8; ERRNO_NAMES.len() - named_errnos()];
-    let (mut from, mut to) = (0, 0);
-    while from < ERRNO_NAMES.len() {
-        let starts = from == 0 || ERRNO_NAMES[from - 1] == 0;
-        if !(starts && ERRNO_NAMES[from] == b'E') {
-            out[to] = ERRNO_NAMES[from];
-            to += 1;
-        }
-        from += 1;
-    }
-    out
-}
-
-/// The usual description of the errno values a daemon controller commonly meets
-/// (`Permission denied`, glibc's wording); only with the `messages` feature.
-#[cfg(feature = "messages")]
-pub(crate) fn errno_description(errno: Errno) -> Option<&'static [u8]> {
-    let number = errno.raw_os_error();
-    DESCRIBED_ERRNOS
-        .iter()
-        .position(|&known| i32::from(known) == number)
-        .and_then(|index| packed_field(ERRNO_DESCRIPTIONS, index))
-}
-
-/// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
-/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes as written; the binary
-/// carries [`ERRNO_STEMS`], 974.
-const ERRNO_NAMES: &[u8] = b"\
-    EPERM\0ENOENT\0ESRCH\0EINTR\0EIO\0ENXIO\0E2BIG\0ENOEXEC\0EBADF\0ECHILD\0EAGAIN\0ENOMEM\0\
-    EACCES\0EFAULT\0ENOTBLK\0EBUSY\0EEXIST\0EXDEV\0ENODEV\0ENOTDIR\0EISDIR\0EINVAL\0ENFILE\0\
-    EMFILE\0ENOTTY\0ETXTBSY\0EFBIG\0ENOSPC\0ESPIPE\0EROFS\0EMLINK\0EPIPE\0EDOM\0ERANGE\0\
-    EDEADLK\0ENAMETOOLONG\0ENOLCK\0ENOSYS\0ENOTEMPTY\0ELOOP\0\0ENOMSG\0EIDRM\0ECHRNG\0EL2NSYNC\0\
-    EL3HLT\0EL3RST\0ELNRNG\0EUNATCH\0ENOCSI\0EL2HLT\0EBADE\0EBADR\0EXFULL\0ENOANO\0EBADRQC\0\
-    EBADSLT\0\0EBFONT\0ENOSTR\0ENODATA\0ETIME\0ENOSR\0ENONET\0ENOPKG\0EREMOTE\0ENOLINK\0EADV\0\
-    ESRMNT\0ECOMM\0EPROTO\0EMULTIHOP\0EDOTDOT\0EBADMSG\0EOVERFLOW\0ENOTUNIQ\0EBADFD\0EREMCHG\0\
-    ELIBACC\0ELIBBAD\0ELIBSCN\0ELIBMAX\0ELIBEXEC\0EILSEQ\0ERESTART\0ESTRPIPE\0EUSERS\0ENOTSOCK\0\
-    EDESTADDRREQ\0EMSGSIZE\0EPROTOTYPE\0ENOPROTOOPT\0EPROTONOSUPPORT\0ESOCKTNOSUPPORT\0\
-    EOPNOTSUPP\0EPFNOSUPPORT\0EAFNOSUPPORT\0EADDRINUSE\0EADDRNOTAVAIL\0ENETDOWN\0ENETUNREACH\0\
-    ENETRESET\0ECONNABORTED\0ECONNRESET\0ENOBUFS\0EISCONN\0ENOTCONN\0ESHUTDOWN\0ETOOMANYREFS\0\
-    ETIMEDOUT\0ECONNREFUSED\0EHOSTDOWN\0EHOSTUNREACH\0EALREADY\0EINPROGRESS\0ESTALE\0EUCLEAN\0\
-    ENOTNAM\0ENAVAIL\0EISNAM\0EREMOTEIO\0EDQUOT\0ENOMEDIUM\0EMEDIUMTYPE\0ECANCELED\0ENOKEY\0\
-    EKEYEXPIRED\0EKEYREVOKED\0EKEYREJECTED\0EOWNERDEAD\0ENOTRECOVERABLE\0ERFKILL\0EHWPOISON\0";
-
-/// The errno values that have a description in [`ERRNO_DESCRIPTIONS`], in its order.
-#[cfg(feature = "messages")]
-const DESCRIBED_ERRNOS: &[u8] = &[
-    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
-    28, 29, 30, 31, 32, 35, 36, 37, 38, 39, 40, 95, 98, 104, 110, 111, 116, 122,
-];
-
-/// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording). All 131
-/// descriptions would cost about 3 KB more; the names cover the rest.
-#[cfg(feature = "messages")]
-const ERRNO_DESCRIPTIONS: &[u8] = b"\
-    Operation not permitted\0\
-    No such file or directory\0\
-    No such process\0\
-    Interrupted system call\0\
-    Input/output error\0\
-    No such device or address\0\
-    Argument list too long\0\
-    Exec format error\0\
-    Bad file descriptor\0\
-    No child processes\0\
-    Resource temporarily unavailable\0\
-    Cannot allocate memory\0\
-    Permission denied\0\
-    Bad address\0\
-    Device or resource busy\0\
-    File exists\0\
-    Invalid cross-device link\0\
-    No such device\0\
-    Not a directory\0\
-    Is a directory\0\
-    Invalid argument\0\
-    Too many open files in system\0\
-    Too many open files\0\
-    Inappropriate ioctl for device\0\
-    Text file busy\0\
-    File too large\0\
-    No space left on device\0\
-    Illegal seek\0\
-    Read-only file system\0\
-    Too many links\0\
-    Broken pipe\0\
-    Resource deadlock avoided\0\
-    File name too long\0\
-    No locks available\0\
-    Function not implemented\0\
-    Directory not empty\0\
-    Too many levels of symbolic links\0\
-    Operation not supported\0\
-    Address already in use\0\
-    Connection reset by peer\0\
-    Connection timed out\0\
-    Connection refused\0\
-    Stale file handle\0\
-    Disk quota exceeded\0";
 
 #[cfg(test)]
 mod tests {
@@ -428,6 +300,79 @@ mod tests {
         assert_eq!(cut, "\\xff\\xff...\\xff\\xff");
     }
 
+    /// The cut as first specified, in two passes: the widest head that fits half the room,
+    /// then the narrowest tail after it that fits the other half.
+    fn cut_in_two_passes(name: &[u8], budget: usize) -> std::vec::Vec<u8> {
+        let escape = |part: &[u8]| {
+            let mut buffer = [0u8; 1024];
+            let mut writer = Writer::new(&mut buffer);
+            writer.push_name(part, usize::MAX);
+            writer.as_bytes().to_vec()
+        };
+        let total = escaped_width(name);
+        if total <= budget {
+            return escape(name);
+        }
+        let Some(room) = budget.checked_sub(3) else {
+            return b"..."[..budget].to_vec();
+        };
+        let (head_budget, tail_budget) = (room / 2, room - room / 2);
+        let (mut head_end, mut head_width) = (0, 0);
+        while head_end < name.len() {
+            let (length, width) = unit(&name[head_end..]);
+            if head_width + width > head_budget {
+                break;
+            }
+            head_end += length;
+            head_width += width;
+        }
+        let (mut tail_start, mut tail_width) = (head_end, total - head_width);
+        while tail_width > tail_budget {
+            let (length, width) = unit(&name[tail_start..]);
+            tail_start += length;
+            tail_width -= width;
+        }
+        let mut out = escape(&name[..head_end]);
+        out.extend_from_slice(b"...");
+        out.extend_from_slice(&escape(&name[tail_start..]));
+        out
+    }
+
+    #[test]
+    fn one_pass_cut_is_the_two_pass_cut() {
+        // Names mixing plain bytes, backslashes, invalid bytes and UTF-8 characters, at
+        // every budget from none to more than enough.
+        let pieces: [&[u8]; 6] = [
+            b"a",
+            b"\\",
+            b"\xff",
+            "\u{e9}".as_bytes(),
+            "\u{1f600}".as_bytes(),
+            b"\n",
+        ];
+        let mut seed = 0x2545_f491_u32;
+        for _ in 0..300 {
+            let mut name = std::vec::Vec::new();
+            for _ in 0..seed % 13 {
+                seed ^= seed << 13;
+                seed ^= seed >> 17;
+                seed ^= seed << 5;
+                name.extend_from_slice(pieces[(seed % 6) as usize]);
+            }
+            for budget in 0..escaped_width(&name) + 3 {
+                let mut buffer = [0u8; 1024];
+                let mut writer = Writer::new(&mut buffer);
+                assert_eq!(writer.push_name(&name, budget), escaped_width(&name));
+                assert_eq!(
+                    writer.as_bytes(),
+                    cut_in_two_passes(&name, budget),
+                    "{name:?} {budget}"
+                );
+            }
+            seed = seed.wrapping_mul(747_796_405).wrapping_add(1);
+        }
+    }
+
     #[test]
     fn decimal_round_trip_and_strictness() {
         let mut digits = [0u8; 20];
@@ -456,41 +401,5 @@ mod tests {
         writer.push(b" ");
         writer.push_radix(0, 16, 1);
         assert_eq!(writer.as_bytes(), b"0620 9fa0 0");
-    }
-
-    #[test]
-    fn every_errno_has_a_name() {
-        for number in 1..=133 {
-            let name = errno_stem(Errno::from_raw_os_error(number));
-            assert_eq!(
-                name.is_some(),
-                number != 41 && number != 58,
-                "errno {number}"
-            );
-        }
-        assert_eq!(errno_stem(Errno::ACCESS), Some(&b"ACCES"[..]));
-        assert_eq!(errno_stem(Errno::SPIPE), Some(&b"SPIPE"[..]));
-        assert_eq!(errno_stem(Errno::from_raw_os_error(200)), None);
-        // Every name starts with the `E` the table leaves out.
-        assert!(ERRNO_NAMES
-            .split(|&byte| byte == 0)
-            .all(|name| name.is_empty() || name[0] == b'E'));
-    }
-
-    #[cfg(feature = "messages")]
-    #[test]
-    fn common_errnos_are_described() {
-        assert_eq!(
-            errno_description(Errno::ACCESS),
-            Some(&b"Permission denied"[..])
-        );
-        assert_eq!(errno_description(Errno::SPIPE), Some(&b"Illegal seek"[..]));
-        assert_eq!(errno_description(Errno::from_raw_os_error(200)), None);
-        let described = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
-        assert_eq!(described, DESCRIBED_ERRNOS.len() + 1);
-        assert_eq!(
-            errno_description(Errno::from_raw_os_error(122)),
-            Some(&b"Disk quota exceeded"[..])
-        );
     }
 }

@@ -4,12 +4,15 @@
 //! proof that says the switch left exactly those.
 //!
 //! This file owns that sequence and its proof. It must never keep a capability that could undo
-//! the switch ([`UNDOING`]), never leave a capability in the switching process's effective set,
+//! the switch (`UNDOING`), never leave a capability in the switching process's effective set,
 //! and never leave `PR_SET_KEEPCAPS` on.
 
 use crate::error::{Error, Message, Result, Subject};
-use rustix::thread::{CapabilitySet, CapabilitySets};
+use rustix::thread::CapabilitySet;
+#[cfg(feature = "environment")]
+use rustix::thread::CapabilitySets;
 
+#[cfg(feature = "environment")]
 /// Capabilities that could undo the switch or reach around it: a way back to root (`setuid`,
 /// `setgid`, `setpcap`), root's powers under another name (`sys_admin`, `sys_module`), or the
 /// files and processes of every other user (`dac_override`, `sys_ptrace`). Never kept.
@@ -21,11 +24,13 @@ pub(crate) const UNDOING: CapabilitySet = CapabilitySet::SETUID
     .union(CapabilitySet::SYS_PTRACE)
     .union(CapabilitySet::SYS_MODULE);
 
+#[cfg(feature = "environment")]
 /// The error of every step of the sequence.
 fn failed(errno: rustix::io::Errno) -> Error {
     Error::system(Message::KeepCapabilities, Subject::None, errno)
 }
 
+#[cfg(feature = "environment")]
 /// Before the switch: `prctl(PR_SET_KEEPCAPS, 1)`, so that leaving root keeps the permitted set
 /// (the effective and ambient sets are cleared all the same).
 ///
@@ -35,6 +40,7 @@ pub(super) fn keep_across_switch() -> Result<()> {
     rustix::thread::set_keep_capabilities(true).map_err(failed)
 }
 
+#[cfg(feature = "environment")]
 /// After the switch: `capset` with permitted = inheritable = `kept` and an empty effective set,
 /// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)` for each kept capability (a program
 /// exec'd without file capabilities starts with the ambient set as its permitted and
@@ -60,6 +66,7 @@ pub(super) fn raise_kept(kept: CapabilitySet) -> Result<()> {
     rustix::thread::set_keep_capabilities(false).map_err(failed)
 }
 
+#[cfg(feature = "environment")]
 /// The capabilities of `set`, one at a time.
 fn each(set: CapabilitySet) -> impl Iterator<Item = CapabilitySet> {
     (0..64)
@@ -88,6 +95,16 @@ pub(super) fn prove_exactly(kept: CapabilitySet) -> Result<()> {
     if kept.is_empty() {
         return Ok(());
     }
+    #[cfg(feature = "environment")]
+    return prove_kept(sets, kept);
+    #[cfg(not(feature = "environment"))]
+    Ok(())
+}
+
+/// The rest of [`prove_exactly`] when something is kept: `kept` permitted, inheritable and
+/// ambient.
+#[cfg(feature = "environment")]
+fn prove_kept(sets: CapabilitySets, kept: CapabilitySet) -> Result<()> {
     let mut exact = sets.permitted == kept && sets.inheritable == kept;
     for capability in each(kept) {
         exact &= rustix::thread::capability_is_in_ambient_set(capability) == Ok(true);

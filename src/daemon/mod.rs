@@ -59,6 +59,7 @@ mod channel;
 mod child;
 mod fork;
 mod running;
+#[cfg(feature = "environment")]
 mod setup;
 
 pub use fork::Fork;
@@ -72,7 +73,10 @@ use channel::{ended_without_word, read_word, reap, send_byte, Word, RELEASE};
 use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::fs::{Mode, OFlags};
-use rustix::process::{Pid, Resource, Rlimit};
+use rustix::process::Pid;
+#[cfg(feature = "environment")]
+use rustix::process::{Resource, Rlimit};
+#[cfg(feature = "environment")]
 use rustix::thread::CapabilitySet;
 
 /// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up), combined
@@ -109,8 +113,10 @@ impl core::ops::BitOr for Flags {
 /// `oom_score_adj`, `umask`, `root_directory`, `working_directory` before the credential
 /// switch (they need privileges the switch gives up), the switch itself (keeping
 /// `keep_capabilities`), then `no_new_privs`. Fields left at their default ask for nothing.
+/// The process setup beyond LibUCW's is the `environment` feature's (off by default).
 ///
-/// ```
+#[cfg_attr(feature = "environment", doc = "```")]
+#[cfg_attr(not(feature = "environment"), doc = "```ignore")]
 /// use rustix::process::{Resource, Rlimit};
 /// use ucw_daemon::daemon::Params;
 ///
@@ -148,26 +154,33 @@ pub struct Params<'a> {
     /// in an [`Rlimit`] is `RLIM_INFINITY`. A soft limit above the hard one, a hard limit
     /// raised without `CAP_SYS_RESOURCE` or `nofile` above `fs.nr_open` fail with the
     /// kernel's EINVAL or EPERM, naming the limit.
+    #[cfg(feature = "environment")]
     pub limits: &'a [(Resource, Rlimit)],
     /// Added to the daemon's nice value before the switch, like nice(1) (the kernel keeps
     /// the result within −20…19; lowering it needs `CAP_SYS_NICE` or `RLIMIT_NICE`); 0
     /// changes nothing.
+    #[cfg(feature = "environment")]
     pub nice: i32,
     /// Written to `/proc/self/oom_score_adj` (−1000…1000) before the switch, which makes
     /// the file root's; lowering it needs `CAP_SYS_RESOURCE`.
+    #[cfg(feature = "environment")]
     pub oom_score_adj: Option<i16>,
     /// The daemon's file mode creation mask; `None` is LibUCW's fixed 022.
+    #[cfg(feature = "environment")]
     pub umask: Option<Mode>,
     /// The directory the daemon makes its root (`chroot`, then `chdir("/")` in it) before
     /// the switch: everything the daemon needs from outside must be open by then (the PID
     /// file is; a program it execs is looked up inside). Needs `CAP_SYS_CHROOT`; refused
     /// with [`Flags::PRESERVE_CWD`], which would keep a directory outside the root.
+    #[cfg(feature = "environment")]
     pub root_directory: Option<&'a CStr>,
     /// The directory the daemon changes to instead of `/` (inside `root_directory` when
     /// one is given), before the switch.
+    #[cfg(feature = "environment")]
     pub working_directory: Option<&'a CStr>,
     /// `PR_SET_NO_NEW_PRIVS` after the switch: no program the daemon execs gains privileges
     /// (set-user-ID bits and file capabilities are ignored).
+    #[cfg(feature = "environment")]
     pub no_new_privs: bool,
     /// Capabilities kept across the switch to [`Params::user`] (which must be a user other
     /// than root) in the permitted, inheritable and ambient sets, so that a program the
@@ -176,6 +189,7 @@ pub struct Params<'a> {
     /// (`CAP_SETUID`, `CAP_SETGID`, `CAP_SETPCAP`, `CAP_SYS_ADMIN`, `CAP_DAC_OVERRIDE`,
     /// `CAP_SYS_PTRACE`, `CAP_SYS_MODULE`) are refused by [`init`]; the switch's proof
     /// requires exactly these (docs/design.md §6).
+    #[cfg(feature = "environment")]
     pub keep_capabilities: CapabilitySet,
 }
 
@@ -187,13 +201,21 @@ impl Default for Params<'static> {
             user: None,
             group: None,
             account_files: AccountFiles::SYSTEM,
+            #[cfg(feature = "environment")]
             limits: &[],
+            #[cfg(feature = "environment")]
             nice: 0,
+            #[cfg(feature = "environment")]
             oom_score_adj: None,
+            #[cfg(feature = "environment")]
             umask: None,
+            #[cfg(feature = "environment")]
             root_directory: None,
+            #[cfg(feature = "environment")]
             working_directory: None,
+            #[cfg(feature = "environment")]
             no_new_privs: false,
+            #[cfg(feature = "environment")]
             keep_capabilities: CapabilitySet::empty(),
         }
     }
@@ -208,7 +230,9 @@ impl Context for Params<'_> {
             Subject::Group => identity_name(&self.group),
             Subject::PasswdFile => Some(self.account_files.passwd.to_bytes()),
             Subject::GroupFile => Some(self.account_files.group.to_bytes()),
+            #[cfg(feature = "environment")]
             Subject::RootDirectory => self.root_directory.map(CStr::to_bytes),
+            #[cfg(feature = "environment")]
             Subject::WorkingDirectory => self.working_directory.map(CStr::to_bytes),
             _ => None,
         }
@@ -231,6 +255,7 @@ fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
 pub struct Daemon<'a> {
     flags: Flags,
     /// What the daemon sets up in itself besides the switch (`setup.rs`).
+    #[cfg(feature = "environment")]
     setup: Params<'a>,
     pid_file: Option<PidFile>,
     pid_path: Option<&'a CStr>,
@@ -267,15 +292,11 @@ pub enum Launched {
 /// [`Daemon`] borrows it. Render errors with `error.display(params)`.
 pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Result<Daemon<'a>> {
     credentials.resolve(params.user, params.group, &params.account_files)?;
-    credentials.keep_capabilities(params.keep_capabilities)?;
-    if params.root_directory.is_some() && params.flags.contains(Flags::PRESERVE_CWD) {
-        return Err(Error::new(
-            Message::RootWithPreservedDirectory,
-            Subject::RootDirectory,
-        ));
-    }
+    #[cfg(feature = "environment")]
+    params.check_setup(credentials)?;
     let mut daemon = Daemon {
         flags: params.flags,
+        #[cfg(feature = "environment")]
         setup: *params,
         pid_file: None,
         pid_path: None,
@@ -394,8 +415,11 @@ impl<'a> Daemon<'a> {
         until_ready: bool,
     ) -> Result<Launched> {
         if self.flags.contains(Flags::SIMULATE) {
-            self.setup.set_up_before_switch(false)?;
-            self.setup.set_up_after_switch()?;
+            #[cfg(feature = "environment")]
+            {
+                self.setup.set_up_before_switch(false)?;
+                self.setup.set_up_after_switch()?;
+            }
             let exit_code = body(Running {
                 pid_file: None,
                 channel: None,

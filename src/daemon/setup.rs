@@ -9,6 +9,7 @@
 //! [`crate::credentials`]' job).
 
 use super::{Flags, Params};
+use crate::credentials::Credentials;
 use crate::error::{Error, Message, Result, Subject};
 use crate::text::format_decimal;
 use rustix::fs::{Mode, OFlags};
@@ -17,6 +18,20 @@ use rustix::fs::{Mode, OFlags};
 const OOM_SCORE_ADJ: &core::ffi::CStr = c"/proc/self/oom_score_adj";
 
 impl Params<'_> {
+    /// The refusals [`init`](super::init) makes before any file changes: capabilities kept
+    /// without a switch to a user other than root or that could undo it (the credentials
+    /// keep the rest), a root directory with [`Flags::PRESERVE_CWD`].
+    pub(super) fn check_setup(&self, credentials: &mut Credentials<'_>) -> Result<()> {
+        credentials.keep_capabilities(self.keep_capabilities)?;
+        if self.root_directory.is_some() && self.flags.contains(Flags::PRESERVE_CWD) {
+            return Err(Error::new(
+                Message::RootWithPreservedDirectory,
+                Subject::RootDirectory,
+            ));
+        }
+        Ok(())
+    }
+
     /// Everything before the switch, in order: `prlimit64` for each limit, `setpriority`
     /// (after `getpriority`) for the nice value, the OOM score, `umask`, `chroot` and
     /// `chdir("/")` in the new root, `chdir` to the working directory. `daemonizing` (not

@@ -3,31 +3,54 @@
 //! (`render.rs`) fills the templates in; `phrases.rs` packs them at compile time.
 
 use super::ErrorKind::{self, *};
+#[cfg(not(feature = "messages"))]
+use crate::text::five_bits::{self, Alphabet};
 
 macro_rules! messages {
-    ($($(#[$doc:meta])* $name:ident = $kind:expr, $text:literal;)*) => {
+    ($($(#[$doc:meta])* $name:ident = $kind:expr, $text:literal;)*
+     @environment {
+         $($(#[$setup_doc:meta])* $setup_name:ident = $setup_kind:expr, $setup_text:literal;)*
+     }) => {
         /// Every sentence the library can say, each with its [`ErrorKind`] and template.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(u8)]
-        pub(crate) enum Message { $($(#[$doc])* $name),* }
+        pub(crate) enum Message {
+            $($(#[$doc])* $name,)*
+            $($(#[$setup_doc])* #[cfg(feature = "environment")] $setup_name,)*
+        }
 
         /// Every [`Message`], in order.
-        pub(super) const ALL_MESSAGES: &[Message] = &[$(Message::$name),*];
+        pub(super) const ALL_MESSAGES: &[Message] = &[
+            $(Message::$name,)*
+            $(#[cfg(feature = "environment")] Message::$setup_name,)*
+        ];
 
         /// Number of [`Message`] values.
         pub(super) const MESSAGES: usize = ALL_MESSAGES.len();
 
         /// The kind of each message, in order.
-        pub(super) const KINDS: [ErrorKind; MESSAGES] = [$($kind),*];
+        pub(super) const KINDS: [ErrorKind; MESSAGES] = [
+            $($kind,)*
+            $(#[cfg(feature = "environment")] $setup_kind,)*
+        ];
 
         /// The template of each message, in order, NUL-terminated (see [`Error::render`](super::Error::render)).
-        #[cfg(feature = "messages")]
-        pub(super) const TEMPLATES: &[u8] = concat!($($text, "\0"),*).as_bytes();
+        #[cfg(all(feature = "messages", not(feature = "environment")))]
+        pub(super) const TEMPLATES: &[u8] = concat!($($text, "\0",)*).as_bytes();
+        /// The template of each message, in order, NUL-terminated (see [`Error::render`](super::Error::render)).
+        #[cfg(all(feature = "messages", feature = "environment"))]
+        pub(super) const TEMPLATES: &[u8] =
+            concat!($($text, "\0",)* $($setup_text, "\0",)*).as_bytes();
 
         /// The name of each message, in order, NUL-terminated: without the `messages`
         /// feature, its words say what failed (`RefuseSymlink`: "refuse symlink").
-        #[cfg(not(feature = "messages"))]
-        pub(super) const NAMES: &[u8] = concat!($(stringify!($name), "\0"),*).as_bytes();
+        #[cfg(all(not(feature = "messages"), not(feature = "environment")))]
+        const CAMEL_NAMES: &[u8] = concat!($(stringify!($name), "\0",)*).as_bytes();
+        /// The name of each message, in order, NUL-terminated: without the `messages`
+        /// feature, its words say what failed (`RefuseSymlink`: "refuse symlink").
+        #[cfg(all(not(feature = "messages"), feature = "environment"))]
+        const CAMEL_NAMES: &[u8] =
+            concat!($(stringify!($name), "\0",)* $(stringify!($setup_name), "\0",)*).as_bytes();
     };
 }
 
@@ -137,21 +160,72 @@ messages! {
         "Cannot drop privileges: setresuid(0, 0, 0) still succeeds after the switch";
     CapabilitiesRemain = PrivilegesRemain,
         "Cannot drop privileges: capabilities remain after the switch (%1 permitted, %2 effective)";
-    SetLimit = System, "Cannot set resource limit %l1";
-    SetNice = System, "Cannot change the nice value";
-    SetOomScore = System, "Cannot write /proc/self/oom_score_adj";
-    ChangeRoot = System, "Cannot change root to %n";
-    ChangeDirectoryTo = System, "Cannot change directory to %n";
-    SetNoNewPrivs = System, "Cannot set no_new_privs";
-    KeepCapabilities = System, "Cannot keep capabilities across the switch";
-    KeepNeedsUser = InvalidParams,
-        "Cannot keep capabilities without a switch to a user other than root";
-    KeepUndoes = InvalidParams,
-        "Refusing to keep capabilities that could undo the switch (setuid, setgid, setpcap, sys_admin, dac_override, sys_ptrace, sys_module)";
-    RootWithPreservedDirectory = InvalidParams,
-        "Refusing a root directory with PRESERVE_CWD (the working directory would stay outside it)";
-    KeptCapabilitiesDiffer = PrivilegesRemain,
-        "Cannot keep capabilities: after the switch the permitted, inheritable and ambient sets are not exactly the kept ones";
+    // The process setup of `daemon::Params` beyond LibUCW's: only with the `environment`
+    // feature.
+    @environment {
+        SetLimit = System, "Cannot set resource limit %l1";
+        SetNice = System, "Cannot change the nice value";
+        SetOomScore = System, "Cannot write /proc/self/oom_score_adj";
+        ChangeRoot = System, "Cannot change root to %n";
+        ChangeDirectoryTo = System, "Cannot change directory to %n";
+        SetNoNewPrivs = System, "Cannot set no_new_privs";
+        KeepCapabilities = System, "Cannot keep capabilities across the switch";
+        KeepNeedsUser = InvalidParams,
+            "Cannot keep capabilities without a switch to a user other than root";
+        KeepUndoes = InvalidParams,
+            "Refusing to keep capabilities that could undo the switch (setuid, setgid, setpcap, sys_admin, dac_override, sys_ptrace, sys_module)";
+        RootWithPreservedDirectory = InvalidParams,
+            "Refusing a root directory with PRESERVE_CWD (the working directory would stay outside it)";
+        KeptCapabilitiesDiffer = PrivilegesRemain,
+            "Cannot keep capabilities: after the switch the permitted, inheritable and ambient sets are not exactly the kept ones";
+    }
+}
+
+/// The characters of the messages' names as words.
+#[cfg(not(feature = "messages"))]
+pub(super) const NAME_ALPHABET: Alphabet = *b"\0abcdefghijklmnopqrstuvwxyz \0\0\0\0";
+
+/// The messages' names as words (`refuse symlink`), in order, NUL-terminated.
+#[cfg(not(feature = "messages"))]
+pub(super) const SPACED_NAMES: [u8; spaced_length(CAMEL_NAMES)] = spaced(CAMEL_NAMES);
+
+/// [`SPACED_NAMES`] packed five bits a character at compile time: what the short code lines
+/// say (`refuse symlink PID file /run/x.pid`).
+#[cfg(not(feature = "messages"))]
+pub(super) static NAMES: [u8; five_bits::packed_length(&SPACED_NAMES)] =
+    five_bits::pack(&SPACED_NAMES, &NAME_ALPHABET);
+
+/// Bytes of `names` once [`spaced`].
+#[cfg(not(feature = "messages"))]
+const fn spaced_length(names: &[u8]) -> usize {
+    let mut length = names.len();
+    let mut position = 1;
+    while position < names.len() {
+        if names[position].is_ascii_uppercase() && names[position - 1] != 0 {
+            length += 1;
+        }
+        position += 1;
+    }
+    length
+}
+
+/// `names` (CamelCase, NUL-terminated) as lowercase words: a space before every capital that
+/// does not start a name.
+#[cfg(not(feature = "messages"))]
+const fn spaced<const N: usize>(names: &[u8]) -> [u8; N] {
+    let mut out = [0u8; N];
+    let (mut from, mut to) = (0, 0);
+    while from < names.len() {
+        let byte = names[from];
+        if byte.is_ascii_uppercase() && from > 0 && names[from - 1] != 0 {
+            out[to] = b' ';
+            to += 1;
+        }
+        out[to] = byte.to_ascii_lowercase();
+        to += 1;
+        from += 1;
+    }
+    out
 }
 
 impl Message {

@@ -9,15 +9,16 @@
 //! must never allocate and never use `core::fmt` outside the `Display` implementations (the
 //! static tools call [`Error::render`]).
 
-#[cfg(feature = "messages")]
-use super::phrases::{self, PACKED, UNPACKED_CAPACITY};
 #[cfg(not(feature = "messages"))]
-use super::NAMES;
-use super::{Context, Error, Subject};
+use super::messages::{NAMES, NAME_ALPHABET};
 #[cfg(feature = "messages")]
-use crate::text::RESOURCE_LIMIT_NAMES;
-use crate::text::{errno_stem, packed_field, Writer};
-use rustix::io::Errno;
+use super::phrases::{self, UNPACKED_CAPACITY};
+#[cfg(feature = "messages")]
+use super::MESSAGES;
+use super::{Context, Error, Subject};
+use crate::text::{errno_stem, five_bits, Writer};
+#[cfg(all(feature = "messages", feature = "environment"))]
+use crate::text::{packed_field, RESOURCE_LIMIT_NAMES};
 
 impl Error {
     /// Writes the message into `out` and returns its length: the whole sentence with the
@@ -35,7 +36,7 @@ impl Error {
         let room = out.len().saturating_sub(probe.wanted());
         // A short code line has one name: it gets the room there is.
         #[cfg(not(feature = "messages"))]
-        let mut budgets = [room; 4];
+        let mut budgets = [room, 0, 0, 0];
         #[cfg(feature = "messages")]
         let mut budgets = share(room, widths);
         let mut writer = Writer::new(out);
@@ -62,10 +63,7 @@ impl Error {
                     }
                 }
             },
-            None => {
-                let packed = packed_field(&PACKED, usize::from(self.message())).unwrap_or(b"");
-                phrases::unpack(packed, &mut unpacked)
-            }
+            None => phrases::unpack(usize::from(self.message()), &mut unpacked),
         };
         let mut name_index = 0;
         let mut position = 0;
@@ -102,6 +100,7 @@ impl Error {
                                 None => writer.push_decimal(u64::from(value)),
                             }
                         }
+                        #[cfg(feature = "environment")]
                         b'l' => match packed_field(RESOURCE_LIMIT_NAMES, value as usize) {
                             Some(name) => writer.push(name),
                             None => writer.push_decimal(u64::from(value)),
@@ -143,18 +142,17 @@ impl Error {
                 writer.push(b"`");
             }
             let slot = &mut names[name_index.min(3)];
-            writer.push_name(name, *slot);
-            *slot = crate::text::escaped_width(name);
+            *slot = writer.push_name(name, *slot);
             name_index += 1;
             if quoted {
                 writer.push(b"`");
             }
         }
-        if let Some(errno) = self.errno() {
+        if self.errno_number() != 0 {
             self.push_errno(writer);
-            if let Some(description) = crate::text::errno_description(errno) {
+            if let Some(number) = crate::text::description_number(self.errno_number()) {
                 writer.push(b" (");
-                writer.push(description);
+                writer.push(phrases::unpack(MESSAGES + number, &mut unpacked));
                 writer.push(b")");
             }
         }
@@ -176,13 +174,9 @@ impl Error {
                 }
             },
             None => {
-                let name = packed_field(NAMES, usize::from(self.message())).unwrap_or(b"");
-                for (index, &byte) in name.iter().enumerate() {
-                    if byte.is_ascii_uppercase() && index > 0 {
-                        writer.push(b" ");
-                    }
-                    writer.push(&[byte.to_ascii_lowercase()]);
-                }
+                let mut name = [0u8; five_bits::NAME_CAPACITY];
+                let index = usize::from(self.message());
+                writer.push(five_bits::unpack(&NAMES, &NAME_ALPHABET, index, &mut name));
             }
         }
         let subject = self.subject();
@@ -191,8 +185,7 @@ impl Error {
             writer.push(subject.role());
             if let Some(name) = context.name(subject) {
                 writer.push(b" ");
-                writer.push_name(name, names[0]);
-                names[0] = crate::text::escaped_width(name);
+                names[0] = writer.push_name(name, names[0]);
             }
         }
         let numbers = [self.number(0), self.number(1), self.number(2)];
@@ -215,7 +208,8 @@ impl Error {
     /// `: EACCES`, or `: errno 200` for a number without a name.
     fn push_errno(&self, writer: &mut Writer<'_>) {
         writer.push(b": ");
-        match errno_stem(Errno::from_raw_os_error(i32::from(self.errno_number()))) {
+        let mut stem = [0u8; five_bits::NAME_CAPACITY];
+        match errno_stem(self.errno_number(), &mut stem) {
             Some(stem) => {
                 writer.push(b"E");
                 writer.push(stem);
@@ -310,6 +304,7 @@ impl core::fmt::Debug for Error {
 #[cfg(test)]
 mod tests {
     use super::super::*;
+    use rustix::io::Errno;
     use std::string::{String, ToString};
 
     struct Names<'a>(&'a [(Subject, &'a [u8])]);
@@ -516,6 +511,14 @@ mod tests {
                 "{message:?}: {text}"
             );
         }
-        assert_eq!(NAMES.iter().filter(|&&byte| byte == 0).count(), MESSAGES);
+        assert_eq!(
+            messages::SPACED_NAMES
+                .iter()
+                .filter(|&&byte| byte == 0)
+                .count(),
+            MESSAGES
+        );
+        let error = Error::new(Message::RefuseGuardIsPidFile, Subject::None);
+        assert_eq!(error.to_string(), "refuse guard is pid file");
     }
 }

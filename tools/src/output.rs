@@ -35,9 +35,15 @@ impl<'b> Line<'b> {
     /// Appends what fits of `bytes`.
     #[inline(never)]
     pub fn push(&mut self, bytes: &[u8]) {
-        let take = bytes.len().min(self.buffer.len() - self.length);
-        self.buffer[self.length..self.length + take].copy_from_slice(&bytes[..take]);
-        self.length += take;
+        // Byte by byte (lines are short): a slice copy is two out-of-line calls at
+        // opt-level "z".
+        for &byte in bytes {
+            let Some(slot) = self.buffer.get_mut(self.length) else {
+                return;
+            };
+            *slot = byte;
+            self.length += 1;
+        }
     }
 
     /// Appends `value` in decimal.

@@ -10,7 +10,7 @@ use ucw_daemon_tools::cli::control::{
     derive_guard_file, parse_control, ControlInvocation, ControlRequest, CONTROL_OPTIONS,
     PATH_CAPACITY,
 };
-use ucw_daemon_tools::cli::options::{parse_seconds, Found, LongOption, Scanner, UsageError};
+use ucw_daemon_tools::cli::options::{parse_seconds, Found, Options, Scanner, UsageError};
 
 /// Owned NUL-terminated copies of `words`, to build `&CStr` argument vectors from.
 fn owned(words: &[&str]) -> Vec<std::ffi::CString> {
@@ -189,16 +189,7 @@ fn unambiguous_prefixes_and_exact_match() {
         "option '--s=1' is ambiguous; possibilities: '--start' '--stop' '--signal'"
     );
     // An exact name wins over the longer names it is a prefix of.
-    static TABLE: &[LongOption] = &[
-        LongOption {
-            name: "user-name",
-            takes_value: false,
-        },
-        LongOption {
-            name: "user",
-            takes_value: false,
-        },
-    ];
+    const TABLE: Options = ucw_daemon_tools::options!["user-name", "user"];
     let storage = owned(&["--user", "--user-"]);
     let mut arguments: Vec<&CStr> = storage.iter().map(|text| text.as_c_str()).collect();
     let mut scanner = Scanner::new(TABLE, &mut arguments, true);
@@ -486,7 +477,7 @@ fn seconds_parsing() {
 fn option_table_has_no_duplicate_or_prefix_trouble() {
     // Every full name must resolve to itself (no name is ambiguous with another).
     for (index, option) in CONTROL_OPTIONS.iter().enumerate() {
-        let word = format!("--{}", option.name);
+        let word = format!("--{}", String::from_utf8_lossy(option.name));
         let storage = owned(&[&word, "value"]);
         let mut arguments: Vec<&CStr> = storage.iter().map(|text| text.as_c_str()).collect();
         let mut scanner = Scanner::new(CONTROL_OPTIONS, &mut arguments, true);

@@ -26,7 +26,7 @@ use ucw_daemon_tools::cli::control::{
     parse_control, ControlInvocation, CONTROL_OPTIONS, PATH_CAPACITY,
 };
 use ucw_daemon_tools::cli::daemonize::OPTIONS as DAEMONIZE_OPTIONS;
-use ucw_daemon_tools::cli::options::{parse_seconds, LongOption, Scanner, UsageError};
+use ucw_daemon_tools::cli::options::{parse_seconds, LongOption, Options, Scanner, UsageError};
 
 /// A syntax error as the reference sees it: the kind and the argument or option it names.
 #[derive(Debug, PartialEq, Eq)]
@@ -34,8 +34,8 @@ enum Syntax {
     Unrecognized(Vec<u8>),
     Ambiguous(Vec<u8>, u64),
     Short(u8),
-    MissingValue(&'static str),
-    UnexpectedValue(&'static str),
+    MissingValue(&'static [u8]),
+    UnexpectedValue(&'static [u8]),
 }
 
 /// What the reference scan found: the options in order (table index and value, by address
@@ -51,7 +51,8 @@ struct Scan<'a> {
 /// GNU getopt_long with an empty short-option string, written plainly: `--` ends the options,
 /// `-` and `` are operands, `-x` is an error, an exact name wins over prefixes, a unique
 /// prefix is accepted, a required value is `=value` or the next argument (whatever it is).
-fn reference_scan<'a>(table: &[LongOption], words: &'a [CString], permute: bool) -> Scan<'a> {
+fn reference_scan<'a>(table: Options, words: &'a [CString], permute: bool) -> Scan<'a> {
+    let table: Vec<LongOption> = table.iter().collect();
     let mut scan = Scan::default();
     let mut index = 0;
     while index < words.len() {
@@ -80,11 +81,11 @@ fn reference_scan<'a>(table: &[LongOption], words: &'a [CString], permute: bool)
         };
         let exact = table
             .iter()
-            .position(|option| option.name.as_bytes() == name);
+            .position(|option| option.name == name);
         let candidates: u64 = table
             .iter()
             .enumerate()
-            .filter(|(_, option)| !name.is_empty() && option.name.as_bytes().starts_with(name))
+            .filter(|(_, option)| !name.is_empty() && option.name.starts_with(name))
             .map(|(position, _)| 1u64 << position)
             .sum();
         let found = match exact {
@@ -176,8 +177,9 @@ fn scan_like_daemonize(words: &[CString]) {
     let outcome = loop {
         match scanner.next_option() {
             Ok(Some(option)) => {
-                let entry = DAEMONIZE_OPTIONS[option.index];
-                assert_eq!(option.value.is_some(), entry.takes_value, "{}", entry.name);
+                let takes_value = DAEMONIZE_OPTIONS.takes_value(option.index);
+                let name = String::from_utf8_lossy(DAEMONIZE_OPTIONS.name(option.index));
+                assert_eq!(option.value.is_some(), takes_value, "{name}");
                 found.push((option.index, option.value.map(CStr::to_bytes)));
                 assert!(found.len() <= words.len(), "more options than arguments");
             }
@@ -238,14 +240,14 @@ fn last_value<'a>(scan: &Scan<'a>, name: &str) -> Option<&'a [u8]> {
     scan.options
         .iter()
         .rev()
-        .find(|(index, _)| CONTROL_OPTIONS[*index].name == name)
+        .find(|(index, _)| CONTROL_OPTIONS.name(*index) == name.as_bytes())
         .and_then(|(_, value)| *value)
 }
 
 fn given(scan: &Scan<'_>, name: &str) -> bool {
     scan.options
         .iter()
-        .any(|(index, _)| CONTROL_OPTIONS[*index].name == name)
+        .any(|(index, _)| CONTROL_OPTIONS.name(*index) == name.as_bytes())
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -26,7 +26,7 @@
 //! permutation stops when the environment has `POSIXLY_CORRECT` (the tool decides that and
 //! passes `permute`).
 
-use super::options::{option, parse_seconds, Argument, LongOption, Scanner, UsageError};
+use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
 use core::time::Duration;
 use ucw_daemon::control::{default_guard_file, Action};
@@ -36,20 +36,20 @@ use ucw_daemon::signal::Signal;
 pub const PATH_CAPACITY: usize = 4096;
 
 /// `ucw-daemon-control`'s option table; [`parse_control`] relies on its order.
-pub const CONTROL_OPTIONS: &[LongOption] = &[
-    option("start", false),
-    option("stop", false),
-    option("restart", false),
-    option("check", false),
-    option("reload", false),
-    option("pid-file", true),
-    option("guard-file", true),
-    option("signal", true),
-    option("timeout", true),
-    option("kill-after-timeout", false),
-    option("verbose", false),
-    option("help", false),
-    option("version", false),
+pub const CONTROL_OPTIONS: Options = crate::options![
+    "start",
+    "stop",
+    "restart",
+    "check",
+    "reload",
+    "pid-file" = value,
+    "guard-file" = value,
+    "signal" = value,
+    "timeout" = value,
+    "kill-after-timeout",
+    "verbose",
+    "help",
+    "version",
 ];
 
 /// The action entries of [`CONTROL_OPTIONS`], by index.
@@ -114,11 +114,11 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     while let Some(found) = scanner.next_option()? {
         let value = found.value.unwrap_or(c"");
         if found.value.is_some() && value.is_empty() && matches!(found.index, 5 | 6) {
-            return Err(UsageError::EmptyValue(CONTROL_OPTIONS[found.index].name));
+            return Err(UsageError::EmptyValue(CONTROL_OPTIONS.name(found.index)));
         }
         match found.index {
             #[cfg(not(feature = "restart"))]
-            2 => return Err(UsageError::NotBuilt("restart", "restart")),
+            2 => return Err(UsageError::NotBuilt(b"restart", b"restart")),
             0..=4 => {
                 let chosen = ACTIONS[found.index];
                 if action.is_some_and(|previous| previous != chosen) {
@@ -144,7 +144,7 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
             #[cfg(feature = "verbose")]
             10 => verbose = true,
             #[cfg(not(feature = "verbose"))]
-            10 => return Err(UsageError::NotBuilt("verbose", "verbose")),
+            10 => return Err(UsageError::NotBuilt(b"verbose", b"verbose")),
             11 => return Ok(ControlInvocation::Help),
             _ => return Ok(ControlInvocation::Version),
         }
@@ -154,10 +154,10 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     let pid_file = pid_file.ok_or(UsageError::MissingPidFile)?;
     let launches = matches!(action, Action::Start | Action::Restart);
     if launches && command == 0 {
-        let name = if action == Action::Restart {
-            "restart"
+        let name: &[u8] = if action == Action::Restart {
+            b"restart"
         } else {
-            "start"
+            b"start"
         };
         return Err(UsageError::MissingCommand(name));
     }

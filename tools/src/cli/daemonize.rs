@@ -13,86 +13,65 @@ use super::environment::Settings;
 use super::environment::{self, Variable};
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
-use super::options::{option, Argument, LongOption, Scanner, UsageError};
+use super::options::{Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
-pub const OPTIONS: &[LongOption] = &[
-    option("pid-file", true),
-    option("user", true),
-    option("group", true),
-    option("preserve-cwd", false),
-    option("foreground", false),
-    option("exec", false),
-    option("notify-fd", true),
-    option("notify-socket", false),
-    option("stdout", true),
-    option("stderr", true),
-    option("help", false),
-    option("version", false),
+pub const OPTIONS: Options = crate::options![
+    "pid-file" = value,
+    "user" = value,
+    "group" = value,
+    "preserve-cwd",
+    "foreground",
+    "exec",
+    "notify-fd" = value,
+    "notify-socket",
+    "stdout" = value,
+    "stderr" = value,
+    "help",
+    "version",
     // The environment feature's options; the parser finds them by name (`index_of`).
-    option("rlimit", true),
-    option("nice", true),
-    option("oom-score-adj", true),
-    option("umask", true),
-    option("chdir", true),
-    option("chroot", true),
-    option("env", true),
-    option("unset", true),
-    option("env-file", true),
-    option("clear-env", false),
-    option("no-new-privs", false),
-    option("keep-caps", true),
-    option("dry-run", false),
+    "rlimit" = value,
+    "nice" = value,
+    "oom-score-adj" = value,
+    "umask" = value,
+    "chdir" = value,
+    "chroot" = value,
+    "env" = value,
+    "unset" = value,
+    "env-file" = value,
+    "clear-env",
+    "no-new-privs",
+    "keep-caps" = value,
+    "dry-run",
 ];
 
-/// The index of option `name` in [`OPTIONS`] (at compile time: a name that is not there does
-/// not build).
-const fn index_of(name: &str) -> usize {
-    let mut index = 0;
-    while index < OPTIONS.len() {
-        let known = OPTIONS[index].name.as_bytes();
-        let wanted = name.as_bytes();
-        if known.len() == wanted.len() {
-            let mut at = 0;
-            while at < known.len() && known[at] == wanted[at] {
-                at += 1;
-            }
-            if at == known.len() {
-                return index;
-            }
-        }
-        index += 1;
-    }
-    panic!("no such option")
-}
-
-const RLIMIT: usize = index_of("rlimit");
+const RLIMIT: usize = OPTIONS.index_of("rlimit");
 #[cfg(feature = "environment")]
-const NICE: usize = index_of("nice");
+const NICE: usize = OPTIONS.index_of("nice");
 #[cfg(feature = "environment")]
-const OOM_SCORE_ADJ: usize = index_of("oom-score-adj");
+const OOM_SCORE_ADJ: usize = OPTIONS.index_of("oom-score-adj");
 #[cfg(feature = "environment")]
-const UMASK: usize = index_of("umask");
+const UMASK: usize = OPTIONS.index_of("umask");
 #[cfg(feature = "environment")]
-const CHDIR: usize = index_of("chdir");
+const CHDIR: usize = OPTIONS.index_of("chdir");
 #[cfg(feature = "environment")]
-const CHROOT: usize = index_of("chroot");
+const CHROOT: usize = OPTIONS.index_of("chroot");
 #[cfg(feature = "environment")]
-const ENV: usize = index_of("env");
+const ENV: usize = OPTIONS.index_of("env");
 #[cfg(feature = "environment")]
-const UNSET: usize = index_of("unset");
+const UNSET: usize = OPTIONS.index_of("unset");
 #[cfg(feature = "environment")]
-const ENV_FILE: usize = index_of("env-file");
+const ENV_FILE: usize = OPTIONS.index_of("env-file");
 #[cfg(feature = "environment")]
-const CLEAR_ENV: usize = index_of("clear-env");
+const CLEAR_ENV: usize = OPTIONS.index_of("clear-env");
 #[cfg(feature = "environment")]
-const NO_NEW_PRIVS: usize = index_of("no-new-privs");
+const NO_NEW_PRIVS: usize = OPTIONS.index_of("no-new-privs");
 #[cfg(feature = "environment")]
-const KEEP_CAPS: usize = index_of("keep-caps");
-const DRY_RUN: usize = index_of("dry-run");
-const HELP: usize = index_of("help");
+const KEEP_CAPS: usize = OPTIONS.index_of("keep-caps");
+const DRY_RUN: usize = OPTIONS.index_of("dry-run");
+const HELP: usize = OPTIONS.index_of("help");
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -167,7 +146,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         settings: Settings::NONE,
     };
     while let Some(found) = scanner.next_option()? {
-        let name = OPTIONS[found.index].name;
+        let name = OPTIONS.name(found.index);
         let value = found.value.unwrap_or(c"");
         if found.value.is_some() && value.is_empty() {
             return Err(UsageError::EmptyValue(name));
@@ -185,29 +164,23 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "readiness")]
             6 => match parse_decimal(value.to_bytes(), i32::MAX as u64) {
                 Some(number) if number >= 3 => request.notify = Notify::Descriptor(number as u32),
-                _ => {
-                    return Err(UsageError::Invalid(
-                        name,
-                        value,
-                        "a descriptor number of 3 or more",
-                    ))
-                }
+                _ => return Err(UsageError::BadDescriptor(name, value)),
             },
             #[cfg(feature = "readiness")]
             7 => request.notify = Notify::Socket,
             #[cfg(not(feature = "readiness"))]
-            6 | 7 => return Err(UsageError::NotBuilt(name, "readiness")),
+            6 | 7 => return Err(UsageError::NotBuilt(name, b"readiness")),
             #[cfg(feature = "output-files")]
             8 => request.stdout = Some(value),
             #[cfg(feature = "output-files")]
             9 => request.stderr = Some(value),
             #[cfg(not(feature = "output-files"))]
-            8 | 9 => return Err(UsageError::NotBuilt(name, "output-files")),
+            8 | 9 => return Err(UsageError::NotBuilt(name, b"output-files")),
             HELP => return Ok(Invocation::Help),
             #[cfg(feature = "environment")]
             RLIMIT..=DRY_RUN => parse_setting(found.index, value, &mut request.settings)?,
             #[cfg(not(feature = "environment"))]
-            RLIMIT..=DRY_RUN => return Err(UsageError::NotBuilt(name, "environment")),
+            RLIMIT..=DRY_RUN => return Err(UsageError::NotBuilt(name, b"environment")),
             _ => return Ok(Invocation::Version),
         }
     }
@@ -215,24 +188,24 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
     {
         let settings = &request.settings;
         if settings.keep_capabilities != 0 && request.user.is_none() {
-            return Err(UsageError::Requires("keep-caps", "user"));
+            return Err(UsageError::Requires(b"keep-caps", b"user"));
         }
         if request.flags | Flags::PRESERVE_CWD == request.flags {
             if settings.root_directory.is_some() {
-                return Err(UsageError::Exclusive("chroot", "preserve-cwd"));
+                return Err(UsageError::Exclusive(b"chroot", b"preserve-cwd"));
             }
             if settings.working_directory.is_some() {
-                return Err(UsageError::Exclusive("chdir", "preserve-cwd"));
+                return Err(UsageError::Exclusive(b"chdir", b"preserve-cwd"));
             }
         }
     }
     #[cfg(feature = "readiness")]
     if request.exec && request.notify != Notify::Exec {
-        let readiness = match request.notify {
-            Notify::Socket => "notify-socket",
-            _ => "notify-fd",
+        let readiness: &[u8] = match request.notify {
+            Notify::Socket => b"notify-socket",
+            _ => b"notify-fd",
         };
-        return Err(UsageError::Exclusive("exec", readiness));
+        return Err(UsageError::Exclusive(b"exec", readiness));
     }
     request.command = scanner.operands();
     if request.command == 0 {
@@ -254,24 +227,24 @@ fn parse_setting<'a>(
         RLIMIT => environment::parse_limit(value, settings)?,
         NICE => {
             settings.nice = environment::parse_signed(text, -20, 19).ok_or(UsageError::Invalid(
-                "nice",
+                b"nice",
                 value,
-                "a number from -20 to 19",
+                b"a number from -20 to 19",
             ))?
         }
         OOM_SCORE_ADJ => {
             let score = environment::parse_signed(text, -1000, 1000).ok_or(UsageError::Invalid(
-                "oom-score-adj",
+                b"oom-score-adj",
                 value,
-                "a number from -1000 to 1000",
+                b"a number from -1000 to 1000",
             ))?;
             settings.oom_score_adj = Some(score as i16);
         }
         UMASK => {
             settings.umask = Some(environment::parse_umask(text).ok_or(UsageError::Invalid(
-                "umask",
+                b"umask",
                 value,
-                "an octal mask from 0 to 0777",
+                b"an octal mask from 0 to 0777",
             ))?)
         }
         CHDIR => settings.working_directory = Some(value),

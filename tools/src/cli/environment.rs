@@ -171,7 +171,7 @@ impl<'a> Settings<'a> {
 
 #[cfg(feature = "environment")]
 /// The error for `--option value`, which needs `expected`.
-fn invalid<'a>(option: &'static str, value: &'a CStr, expected: &'static str) -> UsageError<'a> {
+fn invalid<'a>(option: &'static [u8], value: &'a CStr, expected: &'static [u8]) -> UsageError<'a> {
     UsageError::Invalid(option, value, expected)
 }
 
@@ -184,9 +184,9 @@ pub fn parse_limit<'a>(value: &'a CStr, settings: &mut Settings<'a>) -> Result<(
     let (name, limits) = split_once(text, b'=').unwrap_or((text, b""));
     let Some(number) = find_name(LIMIT_NAMES, name) else {
         return Err(invalid(
-            "rlimit",
+            b"rlimit",
             value,
-            "NAME=SOFT[:HARD], NAME one of as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack",
+            b"NAME=SOFT[:HARD], NAME one of as core cpu data fsize locks memlock msgqueue nice nofile nproc rss rtprio rttime sigpending stack",
         ));
     };
     let bytes = BYTE_LIMITS & 1 << number != 0;
@@ -206,9 +206,9 @@ pub fn parse_limit<'a>(value: &'a CStr, settings: &mut Settings<'a>) -> Result<(
             Ok(())
         }
         _ => Err(invalid(
-            "rlimit",
+            b"rlimit",
             value,
-            "limits as numbers (K, M, G for the limits in bytes) or unlimited",
+            b"limits as numbers (K, M, G for the limits in bytes) or unlimited",
         )),
     }
 }
@@ -282,12 +282,12 @@ pub fn parse_capabilities(value: &CStr) -> Result<u64, UsageError<'_>> {
             _ => item,
         };
         let number = find_name(CAPABILITY_NAMES, name).ok_or(invalid(
-            "keep-caps",
+            b"keep-caps",
             value,
-            "capability names as capabilities(7) gives them, separated by commas",
+            b"capability names as capabilities(7) gives them, separated by commas",
         ))?;
         if UNDOING_CAPABILITIES & 1 << number != 0 {
-            return Err(UsageError::Capability(item, "could undo the user switch"));
+            return Err(UsageError::Capability(item, b"could undo the user switch"));
         }
         set |= 1 << number;
     }
@@ -355,7 +355,11 @@ pub fn variable_name_length(entry: &[u8]) -> Option<usize> {
 pub fn check_assignment(value: &CStr) -> Result<(), UsageError<'_>> {
     match variable_name_length(value.to_bytes()) {
         Some(_) => Ok(()),
-        None => Err(invalid("env", value, "NAME=VALUE (a name without blanks)")),
+        None => Err(invalid(
+            b"env",
+            value,
+            b"NAME=VALUE (a name without blanks)",
+        )),
     }
 }
 
@@ -369,6 +373,10 @@ pub fn check_name(value: &CStr) -> Result<(), UsageError<'_>> {
             .any(|&byte| byte == b'=' || byte == b' ' || byte == b'\t');
     match valid {
         true => Ok(()),
-        false => Err(invalid("unset", value, "a variable name (no =, no blanks)")),
+        false => Err(invalid(
+            b"unset",
+            value,
+            b"a variable name (no =, no blanks)",
+        )),
     }
 }

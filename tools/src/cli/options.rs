@@ -28,14 +28,130 @@ impl<'a> Argument<'a> for &'a CStr {
     }
 }
 
-/// One entry of a tool's option table: the name without `--`, and whether it takes a value
-/// (GNU `required_argument`; optional values are not supported).
+/// One entry of an option table, as [`Options::iter`] hands it out: the name without `--`,
+/// and whether it takes a value (GNU `required_argument`; optional values are not supported).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct LongOption {
     /// The name, without the leading `--`.
-    pub name: &'static str,
+    pub name: &'static [u8],
     /// Whether the option requires a value (`--name=value` or `--name value`).
     pub takes_value: bool,
+}
+
+/// A tool's option table, packed: the names without `--`, each NUL-terminated, in order, and
+/// which of them take a value (bit `i` for entry `i`), so that a table costs its names' bytes
+/// rather than a pointer and a length per option. Written with [`options!`](crate::options).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Options {
+    names: &'static [u8],
+    takes_value: u64,
+}
+
+/// An option table: the names in order, `= value` after those that take one.
+///
+/// ```
+/// use ucw_daemon_tools::options;
+/// const TABLE: ucw_daemon_tools::cli::options::Options = options!["user" = value, "help"];
+/// assert_eq!(TABLE.name(0), b"user");
+/// assert!(TABLE.takes_value(0) && !TABLE.takes_value(1));
+/// ```
+#[macro_export]
+macro_rules! options {
+    ($($name:literal $(= $value:ident)?),* $(,)?) => {
+        $crate::cli::options::Options::new(
+            concat!($($name, "\0"),*).as_bytes(),
+            &[$($crate::options!(@takes $($value)?)),*],
+        )
+    };
+    (@takes) => { false };
+    (@takes value) => { true };
+}
+
+impl Options {
+    /// The table of the options `names` (each NUL-terminated, printable ASCII without `=`);
+    /// `takes_value[i]` says whether option `i` takes a value. At most 64 options.
+    pub const fn new(names: &'static [u8], takes_value: &[bool]) -> Self {
+        let mut count = 0;
+        let mut position = 0;
+        while position < names.len() {
+            let byte = names[position];
+            if byte == 0 {
+                count += 1;
+            } else {
+                assert!(
+                    byte > b' ' && byte < 0x7f && byte != b'=',
+                    "an option name is printable ASCII without `=`"
+                );
+            }
+            position += 1;
+        }
+        assert!(
+            count == takes_value.len() && count <= 64,
+            "one value flag per option, at most 64 options"
+        );
+        assert!(
+            names.is_empty() || names[names.len() - 1] == 0,
+            "every name ends with a NUL"
+        );
+        let mut mask = 0;
+        let mut index = 0;
+        while index < takes_value.len() {
+            if takes_value[index] {
+                mask |= 1 << index;
+            }
+            index += 1;
+        }
+        Self {
+            names,
+            takes_value: mask,
+        }
+    }
+
+    /// The index of option `name` (at compile time: a name that is not in the table does not
+    /// build).
+    pub const fn index_of(&self, name: &str) -> usize {
+        let wanted = name.as_bytes();
+        let mut index = 0;
+        let mut start = 0;
+        let mut position = 0;
+        while position < self.names.len() {
+            if self.names[position] == 0 {
+                if position - start == wanted.len() {
+                    let mut at = 0;
+                    while at < wanted.len() && self.names[start + at] == wanted[at] {
+                        at += 1;
+                    }
+                    if at == wanted.len() {
+                        return index;
+                    }
+                }
+                index += 1;
+                start = position + 1;
+            }
+            position += 1;
+        }
+        panic!("no such option")
+    }
+
+    /// The name of option `index` (empty past the last one).
+    pub fn name(&self, index: usize) -> &'static [u8] {
+        fields(self.names).nth(index).unwrap_or_default()
+    }
+
+    /// Whether option `index` takes a value.
+    pub fn takes_value(&self, index: usize) -> bool {
+        index < 64 && self.takes_value & 1 << index != 0
+    }
+
+    /// The options, in order.
+    pub fn iter(&self) -> impl Iterator<Item = LongOption> + '_ {
+        fields(self.names)
+            .enumerate()
+            .map(|(index, name)| LongOption {
+                name,
+                takes_value: self.takes_value(index),
+            })
+    }
 }
 
 /// A syntax error found by the [`Scanner`] or a semantic error found by a tool's parser;
@@ -47,15 +163,15 @@ pub enum UsageError<'a> {
     Unrecognized(&'a CStr),
     /// `--name` is a prefix of several options: the argument and the table indices of the
     /// candidates, as a bit set (bit `i` = table entry `i`).
-    Ambiguous(&'a CStr, &'static [LongOption], u64),
+    Ambiguous(&'a CStr, Options, u64),
     /// `-x`: the tools have no short options; the first letter.
     ShortOption(u8),
     /// `--name` needs a value and the command line ended.
-    MissingValue(&'static str),
+    MissingValue(&'static [u8]),
     /// `--name=value` for an option that takes none.
-    UnexpectedValue(&'static str),
+    UnexpectedValue(&'static [u8]),
     /// `--name=` (an empty value) for an option whose value must not be empty.
-    EmptyValue(&'static str),
+    EmptyValue(&'static [u8]),
     /// No action among the tool's actions.
     MissingAction,
     /// Two different actions.
@@ -67,7 +183,7 @@ pub enum UsageError<'a> {
     /// The derived guard file name does not fit in `PATH_MAX` bytes.
     PathTooLong,
     /// `--start` or `--restart` (the name) without the daemon's command.
-    MissingCommand(&'static str),
+    MissingCommand(&'static [u8]),
     /// `ucw-daemonize` without a program.
     MissingProgram,
     /// An operand with an action other than `--start` or `--restart`.
@@ -80,19 +196,21 @@ pub enum UsageError<'a> {
     BadTimeout(&'a CStr),
     /// `--kill-after-timeout` without `--stop` (or `--restart`) and `--timeout`.
     EscalateNeedsStopAndTimeout,
+    /// An option whose value must be a descriptor number (3 or more).
+    BadDescriptor(&'static [u8], &'a CStr),
     /// Two options that exclude each other.
-    Exclusive(&'static str, &'static str),
+    Exclusive(&'static [u8], &'static [u8]),
     /// An option of a feature this binary was built without: the option and the feature.
-    NotBuilt(&'static str, &'static str),
+    NotBuilt(&'static [u8], &'static [u8]),
     /// An option's value that is not what it needs: the option, the value, what it needs.
-    #[cfg(any(feature = "readiness", feature = "environment"))]
-    Invalid(&'static str, &'a CStr, &'static str),
+    #[cfg(feature = "environment")]
+    Invalid(&'static [u8], &'a CStr, &'static [u8]),
     /// The first option needs the second.
     #[cfg(feature = "environment")]
-    Requires(&'static str, &'static str),
+    Requires(&'static [u8], &'static [u8]),
     /// `--keep-caps` with a capability it refuses: the capability as given, and why.
     #[cfg(feature = "environment")]
-    Capability(&'a [u8], &'static str),
+    Capability(&'a [u8], &'static [u8]),
     /// More `--env`, `--unset` and `--env-file` options than the parser holds (the number).
     #[cfg(feature = "environment")]
     TooManyVariableOptions(usize),
@@ -107,69 +225,41 @@ impl UsageError<'_> {
         writer.len()
     }
 
-    #[inline(never)]
     /// Writes the message into `out` (a line being built).
+    #[inline(never)]
     pub fn describe_into(&self, out: &mut Line<'_>) {
         let letter;
-        // Every message is `<head><argument><tail>` except the list of candidates.
-        let (head, argument, tail): (&str, &[u8], &str) = match *self {
-            UsageError::Unrecognized(argument) => {
-                ("unrecognized option '", argument.to_bytes(), "'")
-            }
+        // Every message is three pieces of `USAGE_WORDS` around two arguments, except the
+        // list of candidates.
+        let (message, first, second): (usize, &[u8], &[u8]) = match *self {
             UsageError::Ambiguous(argument, table, candidates) => {
                 out.push(b"option '");
                 out.push(argument.to_bytes());
                 out.push(b"' is ambiguous; possibilities:");
-                for (index, option) in table.iter().enumerate() {
-                    if index < 64 && candidates & (1 << index) != 0 {
+                for (index, name) in fields(table.names).enumerate() {
+                    if candidates & (1 << index) != 0 {
                         out.push(b" '--");
-                        out.push(option.name.as_bytes());
+                        out.push(name);
                         out.push(b"'");
                     }
                 }
                 return;
             }
-            UsageError::Exclusive(first, second) => {
-                out.push(b"--");
-                out.push(first.as_bytes());
-                out.push(b" and --");
-                out.push(second.as_bytes());
-                out.push(b" exclude each other");
-                return;
-            }
-            UsageError::NotBuilt(name, feature) => {
-                out.push(b"--");
-                out.push(name.as_bytes());
-                out.push(b": not built into this binary (feature ");
-                out.push(feature.as_bytes());
-                out.push(b")");
-                return;
-            }
-            #[cfg(any(feature = "readiness", feature = "environment"))]
+            // The environment feature's errors, worded in place (three arguments, or a
+            // number).
+            #[cfg(feature = "environment")]
             UsageError::Invalid(name, value, expected) => {
-                out.push(b"option '--");
-                out.push(name.as_bytes());
-                out.push(b"' needs ");
-                out.push(expected.as_bytes());
-                out.push(b", not '");
-                out.push(value.to_bytes());
-                out.push(b"'");
-                return;
-            }
-            #[cfg(feature = "environment")]
-            UsageError::Requires(first, second) => {
-                out.push(b"--");
-                out.push(first.as_bytes());
-                out.push(b" needs --");
-                out.push(second.as_bytes());
-                return;
-            }
-            #[cfg(feature = "environment")]
-            UsageError::Capability(capability, why) => {
-                out.push(b"--keep-caps: capability '");
-                out.push(capability);
-                out.push(b"' ");
-                out.push(why.as_bytes());
+                for piece in [
+                    b"option '--",
+                    name,
+                    b"' needs ",
+                    expected,
+                    b", not '",
+                    value.to_bytes(),
+                    b"'",
+                ] {
+                    out.push(piece);
+                }
                 return;
             }
             #[cfg(feature = "environment")]
@@ -179,55 +269,95 @@ impl UsageError<'_> {
                 out.push(b" --env, --unset and --env-file options");
                 return;
             }
+            #[cfg(feature = "environment")]
+            UsageError::Requires(first, second) => (20, first, second),
+            #[cfg(feature = "environment")]
+            UsageError::Capability(capability, why) => (21, capability, why),
+            UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
-                ("invalid option -- '", &letter, "'")
+                (1, &letter, b"")
             }
-            UsageError::MissingValue(name) => {
-                ("option '--", name.as_bytes(), "' requires an argument")
-            }
-            UsageError::UnexpectedValue(name) => {
-                ("option '--", name.as_bytes(), "' doesn't allow an argument")
-            }
-            UsageError::EmptyValue(name) => {
-                ("option '--", name.as_bytes(), "' needs a non-empty value")
-            }
-            UsageError::MissingAction => (
-                "one of --start --stop --restart --check --reload is required",
-                b"",
-                "",
-            ),
-            UsageError::ConflictingActions => ("only one action may be given", b"", ""),
-            UsageError::MissingPidFile => ("--pid-file is required", b"", ""),
-            UsageError::CannotDeriveGuard => (
-                "For automatic choice of --guard-file, the --pid-file must end with `.pid'",
-                b"",
-                "",
-            ),
-            UsageError::PathTooLong => ("--pid-file name too long", b"", ""),
-            UsageError::MissingCommand(name) => ("--", name.as_bytes(), " needs the daemon's command"),
-            UsageError::MissingProgram => ("missing PROGRAM", b"", ""),
-            UsageError::UnexpectedOperand(argument) => {
-                ("unexpected argument '", argument.to_bytes(), "'")
-            }
-            UsageError::UnknownSignal(argument) => ("Unknown signal '", argument.to_bytes(), "'"),
-            UsageError::UncatchableSignal => (
-                "--signal STOP cannot be caught: a ucw-daemonize supervisor would stop instead of its program (use kill -STOP)",
-                b"",
-                "",
-            ),
-            UsageError::BadTimeout(argument) => ("invalid --timeout '", argument.to_bytes(), "'"),
-            UsageError::EscalateNeedsStopAndTimeout => (
-                "--kill-after-timeout needs --stop or --restart, and --timeout",
-                b"",
-                "",
-            ),
+            UsageError::MissingValue(name) => (2, name, b""),
+            UsageError::UnexpectedValue(name) => (3, name, b""),
+            UsageError::EmptyValue(name) => (4, name, b""),
+            UsageError::MissingAction => (5, b"", b""),
+            UsageError::ConflictingActions => (6, b"", b""),
+            UsageError::MissingPidFile => (7, b"", b""),
+            UsageError::CannotDeriveGuard => (8, b"", b""),
+            UsageError::PathTooLong => (9, b"", b""),
+            UsageError::MissingCommand(name) => (10, name, b""),
+            UsageError::MissingProgram => (11, b"", b""),
+            UsageError::UnexpectedOperand(argument) => (12, argument.to_bytes(), b""),
+            UsageError::UnknownSignal(argument) => (13, argument.to_bytes(), b""),
+            UsageError::UncatchableSignal => (14, b"", b""),
+            UsageError::BadTimeout(argument) => (15, argument.to_bytes(), b""),
+            UsageError::EscalateNeedsStopAndTimeout => (16, b"", b""),
+            UsageError::BadDescriptor(name, value) => (17, name, value.to_bytes()),
+            UsageError::Exclusive(first, second) => (18, first, second),
+            UsageError::NotBuilt(name, feature) => (19, name, feature),
         };
-        out.push(head.as_bytes());
-        out.push(argument);
-        out.push(tail.as_bytes());
+        let mut pieces = fields(USAGE_WORDS).skip(3 * message);
+        for argument in [first, second, b""] {
+            out.push(pieces.next().unwrap_or_default());
+            out.push(argument);
+        }
     }
 }
+
+/// The NUL-terminated fields of `packed`, in order.
+fn fields(packed: &'static [u8]) -> impl Iterator<Item = &'static [u8]> {
+    let mut rest = packed;
+    core::iter::from_fn(move || {
+        let end = rest.iter().position(|&byte| byte == 0)?;
+        let field = &rest[..end];
+        rest = &rest[end + 1..];
+        Some(field)
+    })
+}
+
+/// [`USAGE_WORDS`] with `$extra` after the words every build has.
+macro_rules! usage_words {
+    ($($extra:literal)?) => {
+        concat!("\
+    unrecognized option '\0'\0\0\
+    invalid option -- '\0'\0\0\
+    option '--\0' requires an argument\0\0\
+    option '--\0' doesn't allow an argument\0\0\
+    option '--\0' needs a non-empty value\0\0\
+    one of --start --stop --restart --check --reload is required\0\0\0\
+    only one action may be given\0\0\0\
+    --pid-file is required\0\0\0\
+    For automatic choice of --guard-file, the --pid-file must end with `.pid'\0\0\0\
+    --pid-file name too long\0\0\0\
+    --\0 needs the daemon's command\0\0\
+    missing PROGRAM\0\0\0\
+    unexpected argument '\0'\0\0\
+    Unknown signal '\0'\0\0\
+    --signal STOP cannot be caught: a ucw-daemonize supervisor would stop instead of its \
+    program (use kill -STOP)\0\0\0\
+    invalid --timeout '\0'\0\0\
+    --kill-after-timeout needs --stop or --restart, and --timeout\0\0\0\
+    option '--\0' needs a descriptor number of 3 or more, not '\0'\0\
+    --\0 and --\0 exclude each other\0\
+    --\0: not built into this binary (feature \0)\0", $($extra)?)
+    };
+}
+
+/// The words of each usage error but the list of candidates, in [`UsageError::describe_into`]'s
+/// order: three pieces each (before the first argument, between the two, after the second),
+/// NUL-terminated.
+#[cfg(not(feature = "environment"))]
+const USAGE_WORDS: &[u8] = usage_words!().as_bytes();
+/// The words of each usage error but the list of candidates, in [`UsageError::describe_into`]'s
+/// order: three pieces each (before the first argument, between the two, after the second),
+/// NUL-terminated; the environment feature's after the others.
+#[cfg(feature = "environment")]
+const USAGE_WORDS: &[u8] = usage_words!(
+    "--\0 needs --\0\0\
+    --keep-caps: capability '\0' \0\0"
+)
+.as_bytes();
 
 /// An option the [`Scanner`] recognised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -249,7 +379,7 @@ pub struct Found<'a> {
 /// (`POSIXLY_CORRECT`, or a tool whose operands are a command line of their own) the first
 /// operand ends the options.
 pub struct Scanner<'s, 'a, A: Argument<'a>> {
-    table: &'static [LongOption],
+    table: Options,
     arguments: &'s mut [A],
     /// The next argument to look at.
     next: usize,
@@ -261,10 +391,8 @@ pub struct Scanner<'s, 'a, A: Argument<'a>> {
 }
 
 impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
-    /// A scanner of `arguments` (the program name excluded) for the options of `table`
-    /// (at most 64 entries).
-    pub fn new(table: &'static [LongOption], arguments: &'s mut [A], permute: bool) -> Self {
-        debug_assert!(table.len() <= 64, "candidate sets are 64-bit masks");
+    /// A scanner of `arguments` (the program name excluded) for the options of `table`.
+    pub fn new(table: Options, arguments: &'s mut [A], permute: bool) -> Self {
         Self {
             table,
             arguments,
@@ -334,14 +462,15 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
                 None => (body, None),
             };
             let index = self.lookup(argument, name)?;
-            let option = self.table[index];
-            let value = match (option.takes_value, inline_value) {
-                (false, Some(_)) => return Err(UsageError::UnexpectedValue(option.name)),
+            let value = match (self.table.takes_value(index), inline_value) {
+                (false, Some(_)) => {
+                    return Err(UsageError::UnexpectedValue(self.table.name(index)))
+                }
                 (false, None) => None,
                 (true, Some(value)) => Some(value),
                 (true, None) => {
                     let Some(&value) = self.arguments.get(self.next + 1) else {
-                        return Err(UsageError::MissingValue(option.name));
+                        return Err(UsageError::MissingValue(self.table.name(index)));
                     };
                     self.next += 1;
                     Some(value.text())
@@ -356,8 +485,7 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
     fn lookup(&self, argument: &'a CStr, name: &[u8]) -> Result<usize, UsageError<'a>> {
         let mut candidates: u64 = 0;
         let mut first = None;
-        for (index, option) in self.table.iter().enumerate() {
-            let known = option.name.as_bytes();
+        for (index, known) in fields(self.table.names).enumerate() {
             if known == name {
                 return Ok(index);
             }
@@ -408,11 +536,6 @@ pub fn parse_seconds(text: &[u8]) -> Option<Duration> {
         }
     }
     Some(Duration::new(seconds, nanoseconds))
-}
-
-/// One entry of an option table.
-pub const fn option(name: &'static str, takes_value: bool) -> LongOption {
-    LongOption { name, takes_value }
 }
 
 /// Parses a strictly decimal, unsigned number: one or more ASCII digits, nothing else (no

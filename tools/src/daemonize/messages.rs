@@ -119,6 +119,7 @@ pub(super) struct Names<'a> {
     pub(super) request: &'a Request<'a>,
     pub(super) program: &'a [u8],
     /// The `--env-file` an error is about.
+    #[cfg(feature = "environment")]
     pub(super) environment_file: Option<&'a [u8]>,
 }
 
@@ -130,6 +131,7 @@ impl Context for Names<'_> {
             Subject::Group => self.request.group.map(CStr::to_bytes),
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
+            #[cfg(feature = "environment")]
             Subject::EnvironmentFile => self.environment_file,
             other => self.params.name(other),
         }

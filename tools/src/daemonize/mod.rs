@@ -207,6 +207,7 @@ fn run(
         params: &params,
         request,
         program: program_name,
+        #[cfg(feature = "environment")]
         environment_file: None,
     };
     let fail = |error: Error| {
@@ -265,10 +266,13 @@ fn run(
     ) {
         Ok(envp) => envp,
         Err((error, file)) => {
+            #[cfg(feature = "environment")]
             let names = Names {
                 environment_file: file.map(CStr::to_bytes),
                 ..names
             };
+            #[cfg(not(feature = "environment"))]
+            let _ = file;
             print_error(name, &error, &names);
             return ERROR_EXIT_CODE;
         }

@@ -63,7 +63,7 @@ pub(super) fn check_bounding_set(settings: &Settings<'_>) -> Result<(), UsageErr
         if rustix::thread::capability_is_in_bounding_set(capability) != Ok(true) {
             return Err(UsageError::Capability(
                 crate::cli::environment::name_at(crate::cli::environment::CAPABILITY_NAMES, number),
-                "is not in this process's bounding set",
+                b"is not in this process's bounding set",
             ));
         }
     }

@@ -1,0 +1,200 @@
+//! The names and descriptions of errno values: `EACCES`, and for the common ones (with the
+//! `messages` feature) glibc's wording, `Permission denied`.
+//!
+//! This file owns the two tables and their lookups. The names are stored without their
+//! leading `E` and five bits a character ([`super::five_bits`]), made at compile time from the
+//! readable table below. It must never allocate; it knows nothing about errors.
+
+use super::five_bits::{self, Alphabet, NAME_CAPACITY};
+
+/// The symbolic name of errno `number` without its leading `E` (`ACCES` for `EACCES`), written
+/// into `out`; `None` for a number Linux does not name. (A number, not an `Errno`: making
+/// one checks its range, code the renderer does not need.)
+pub(crate) fn errno_stem(number: u16, out: &mut [u8; NAME_CAPACITY]) -> Option<&[u8]> {
+    // Errno 0 wraps to an index past the table: no name.
+    let index = usize::from(number).wrapping_sub(1);
+    let stem = five_bits::unpack(&ERRNO_STEMS, &STEM_ALPHABET, index, out);
+    (!stem.is_empty()).then_some(stem)
+}
+
+/// The characters of the errno names.
+const STEM_ALPHABET: Alphabet = *b"\0ABCDEFGHIJKLMNOPQRSTUVWXYZ23\0\0\0";
+
+/// [`ERRNO_NAMES`] without the leading `E` of each name, packed five bits a character at
+/// compile time.
+static ERRNO_STEMS: [u8; five_bits::packed_length(&STEMS)] =
+    five_bits::pack(&STEMS, &STEM_ALPHABET);
+
+/// [`ERRNO_NAMES`] without the leading `E` of each name.
+const STEMS: [u8; ERRNO_NAMES.len() - named_errnos()] = errno_stems();
+
+/// How many names [`ERRNO_NAMES`] holds (its non-empty fields).
+const fn named_errnos() -> usize {
+    let mut count = 0;
+    let mut position = 0;
+    while position < ERRNO_NAMES.len() {
+        if ERRNO_NAMES[position] == b'E' && (position == 0 || ERRNO_NAMES[position - 1] == 0) {
+            count += 1;
+        }
+        position += 1;
+    }
+    count
+}
+
+/// [`ERRNO_NAMES`] with the first byte of each name dropped.
+const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
+    let mut out = [0u8; ERRNO_NAMES.len() - named_errnos()];
+    let (mut from, mut to) = (0, 0);
+    while from < ERRNO_NAMES.len() {
+        let starts = from == 0 || ERRNO_NAMES[from - 1] == 0;
+        if !(starts && ERRNO_NAMES[from] == b'E') {
+            out[to] = ERRNO_NAMES[from];
+            to += 1;
+        }
+        from += 1;
+    }
+    out
+}
+
+/// Which of [`ERRNO_DESCRIPTIONS`] describes `errno`, for the errno values a daemon
+/// controller commonly meets (only with the `messages` feature). The descriptions reach the
+/// binary packed with the message templates (`error/phrases.rs`).
+#[cfg(feature = "messages")]
+pub(crate) fn description_number(number: u16) -> Option<usize> {
+    DESCRIBED_ERRNOS
+        .iter()
+        .position(|&known| u16::from(known) == number)
+}
+
+/// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
+/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes as written; the binary
+/// carries [`ERRNO_STEMS`], 612.
+const ERRNO_NAMES: &[u8] = b"\
+    EPERM\0ENOENT\0ESRCH\0EINTR\0EIO\0ENXIO\0E2BIG\0ENOEXEC\0EBADF\0ECHILD\0EAGAIN\0ENOMEM\0\
+    EACCES\0EFAULT\0ENOTBLK\0EBUSY\0EEXIST\0EXDEV\0ENODEV\0ENOTDIR\0EISDIR\0EINVAL\0ENFILE\0\
+    EMFILE\0ENOTTY\0ETXTBSY\0EFBIG\0ENOSPC\0ESPIPE\0EROFS\0EMLINK\0EPIPE\0EDOM\0ERANGE\0\
+    EDEADLK\0ENAMETOOLONG\0ENOLCK\0ENOSYS\0ENOTEMPTY\0ELOOP\0\0ENOMSG\0EIDRM\0ECHRNG\0EL2NSYNC\0\
+    EL3HLT\0EL3RST\0ELNRNG\0EUNATCH\0ENOCSI\0EL2HLT\0EBADE\0EBADR\0EXFULL\0ENOANO\0EBADRQC\0\
+    EBADSLT\0\0EBFONT\0ENOSTR\0ENODATA\0ETIME\0ENOSR\0ENONET\0ENOPKG\0EREMOTE\0ENOLINK\0EADV\0\
+    ESRMNT\0ECOMM\0EPROTO\0EMULTIHOP\0EDOTDOT\0EBADMSG\0EOVERFLOW\0ENOTUNIQ\0EBADFD\0EREMCHG\0\
+    ELIBACC\0ELIBBAD\0ELIBSCN\0ELIBMAX\0ELIBEXEC\0EILSEQ\0ERESTART\0ESTRPIPE\0EUSERS\0ENOTSOCK\0\
+    EDESTADDRREQ\0EMSGSIZE\0EPROTOTYPE\0ENOPROTOOPT\0EPROTONOSUPPORT\0ESOCKTNOSUPPORT\0\
+    EOPNOTSUPP\0EPFNOSUPPORT\0EAFNOSUPPORT\0EADDRINUSE\0EADDRNOTAVAIL\0ENETDOWN\0ENETUNREACH\0\
+    ENETRESET\0ECONNABORTED\0ECONNRESET\0ENOBUFS\0EISCONN\0ENOTCONN\0ESHUTDOWN\0ETOOMANYREFS\0\
+    ETIMEDOUT\0ECONNREFUSED\0EHOSTDOWN\0EHOSTUNREACH\0EALREADY\0EINPROGRESS\0ESTALE\0EUCLEAN\0\
+    ENOTNAM\0ENAVAIL\0EISNAM\0EREMOTEIO\0EDQUOT\0ENOMEDIUM\0EMEDIUMTYPE\0ECANCELED\0ENOKEY\0\
+    EKEYEXPIRED\0EKEYREVOKED\0EKEYREJECTED\0EOWNERDEAD\0ENOTRECOVERABLE\0ERFKILL\0EHWPOISON\0";
+
+/// The errno values that have a description in [`ERRNO_DESCRIPTIONS`], in its order.
+#[cfg(feature = "messages")]
+const DESCRIBED_ERRNOS: &[u8] = &[
+    1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27,
+    28, 29, 30, 31, 32, 35, 36, 37, 38, 39, 40, 95, 98, 104, 110, 111, 116, 122,
+];
+
+/// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording). All 131
+/// descriptions would cost about 3 KB more; the names cover the rest.
+#[cfg(feature = "messages")]
+pub(crate) const ERRNO_DESCRIPTIONS: &[u8] = b"\
+    Operation not permitted\0\
+    No such file or directory\0\
+    No such process\0\
+    Interrupted system call\0\
+    Input/output error\0\
+    No such device or address\0\
+    Argument list too long\0\
+    Exec format error\0\
+    Bad file descriptor\0\
+    No child processes\0\
+    Resource temporarily unavailable\0\
+    Cannot allocate memory\0\
+    Permission denied\0\
+    Bad address\0\
+    Device or resource busy\0\
+    File exists\0\
+    Invalid cross-device link\0\
+    No such device\0\
+    Not a directory\0\
+    Is a directory\0\
+    Invalid argument\0\
+    Too many open files in system\0\
+    Too many open files\0\
+    Inappropriate ioctl for device\0\
+    Text file busy\0\
+    File too large\0\
+    No space left on device\0\
+    Illegal seek\0\
+    Read-only file system\0\
+    Too many links\0\
+    Broken pipe\0\
+    Resource deadlock avoided\0\
+    File name too long\0\
+    No locks available\0\
+    Function not implemented\0\
+    Directory not empty\0\
+    Too many levels of symbolic links\0\
+    Operation not supported\0\
+    Address already in use\0\
+    Connection reset by peer\0\
+    Connection timed out\0\
+    Connection refused\0\
+    Stale file handle\0\
+    Disk quota exceeded\0";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rustix::io::Errno;
+
+    /// The number of `errno`.
+    fn raw(errno: Errno) -> u16 {
+        errno.raw_os_error() as u16
+    }
+
+    #[test]
+    fn every_errno_has_a_name() {
+        let mut out = [0u8; NAME_CAPACITY];
+        let mut written = ERRNO_NAMES.split(|&byte| byte == 0);
+        for number in 1..=200 {
+            let name = errno_stem(number, &mut out);
+            assert_eq!(
+                name.is_some(),
+                number <= 133 && number != 41 && number != 58,
+                "errno {number}"
+            );
+            let expected = written.next().unwrap_or_default();
+            assert_eq!(
+                name.unwrap_or_default(),
+                expected.get(1..).unwrap_or_default()
+            );
+        }
+        assert_eq!(
+            errno_stem(raw(Errno::ACCESS), &mut out),
+            Some(&b"ACCES"[..])
+        );
+        assert_eq!(errno_stem(raw(Errno::SPIPE), &mut out), Some(&b"SPIPE"[..]));
+        assert_eq!(errno_stem(4095, &mut out), None);
+        // Every name starts with the `E` the table leaves out.
+        assert!(ERRNO_NAMES
+            .split(|&byte| byte == 0)
+            .all(|name| name.is_empty() || name[0] == b'E'));
+    }
+
+    #[cfg(feature = "messages")]
+    #[test]
+    fn common_errnos_are_described() {
+        let described = |errno: Errno| {
+            description_number(raw(errno))
+                .and_then(|index| super::super::packed_field(ERRNO_DESCRIPTIONS, index))
+        };
+        assert_eq!(described(Errno::ACCESS), Some(&b"Permission denied"[..]));
+        assert_eq!(described(Errno::SPIPE), Some(&b"Illegal seek"[..]));
+        assert_eq!(described(Errno::from_raw_os_error(200)), None);
+        let count = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
+        assert_eq!(count, DESCRIBED_ERRNOS.len() + 1);
+        assert_eq!(
+            described(Errno::from_raw_os_error(122)),
+            Some(&b"Disk quota exceeded"[..])
+        );
+    }
+}
