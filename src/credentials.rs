@@ -326,7 +326,9 @@ impl<'g> Credentials<'g> {
     ///
     /// The caller guarantees that the process is single-threaded (right after `fork`).
     pub(crate) fn switch_single_threaded(&self) -> Result<()> {
-        let was_root = rustix::process::geteuid().is_root();
+        // Asked only when a switch needs it (nothing to switch: no call).
+        let leaving_uid = self.uid.is_some_and(|uid| !uid.is_root());
+        let was_root = (self.gid.is_some() || leaving_uid) && rustix::process::geteuid().is_root();
         #[cfg(feature = "environment")]
         let kept = self.kept;
         #[cfg(not(feature = "environment"))]
@@ -367,7 +369,7 @@ impl<'g> Credentials<'g> {
         }
         // Any switch to a non-root uid is proven, not only one made by root: a saved
         // set-user-ID of 0 is a way back too.
-        if self.uid.is_some_and(|uid| !uid.is_root()) {
+        if leaving_uid {
             prove_root_is_gone(was_root, kept)?;
         }
         Ok(())

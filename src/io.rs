@@ -1,5 +1,6 @@
-//! Whole-buffer reads and sends over a descriptor: the retry loops (EINTR, short counts) that
-//! the PID file, the launcher's channel and the proof's readers share, written once.
+//! Whole-buffer reads and sends over a descriptor, and a line reader: the retry loops (EINTR,
+//! short counts) that the PID file, the launcher's channel, the `/proc` readers and the signal
+//! reset share, written once.
 //!
 //! This module owns those loops and nothing else: it must never decide what the bytes mean,
 //! never block longer than the descriptor does, and never let a `send` to a dead peer raise
@@ -44,4 +45,49 @@ pub(crate) fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno
         }
     }
     Ok(())
+}
+
+/// Bytes of a line that [`for_each_line`] keeps: every line we look for is shorter, or has what
+/// we want in its start (mountinfo's device, status's masks).
+pub(crate) const LINE_KEPT: usize = 128;
+
+/// Calls `line` for every line read from `fd` (without its newline, cut to its first
+/// [`LINE_KEPT`] bytes) until it returns `false` or the file ends.
+///
+/// With `whole`, a read that returns fewer bytes than asked is the end: procfs builds a
+/// single-record file (`status`, `stat`, `fdinfo/<n>`) whole on the first read and hands out
+/// what is left on every read, so a short read leaves nothing, and one `read` does where a
+/// second would only have seen the end of file. (Never for `mountinfo`, one record per mount.)
+pub(crate) fn for_each_line(
+    fd: BorrowedFd<'_>,
+    whole: bool,
+    line: &mut dyn FnMut(&[u8]) -> bool,
+) -> Result<(), Errno> {
+    let mut buffer = [0u8; 1024];
+    let mut current = [0u8; LINE_KEPT];
+    let mut length = 0;
+    loop {
+        let count = match rustix::io::read(fd, &mut buffer) {
+            Ok(count) => count,
+            Err(Errno::INTR) => continue,
+            Err(errno) => return Err(errno),
+        };
+        for &byte in &buffer[..count] {
+            if byte == b'\n' {
+                if !line(&current[..length]) {
+                    return Ok(());
+                }
+                length = 0;
+            } else if length < current.len() {
+                current[length] = byte;
+                length += 1;
+            }
+        }
+        if count == 0 || (whole && count < buffer.len()) {
+            if length > 0 {
+                line(&current[..length]);
+            }
+            return Ok(());
+        }
+    }
 }

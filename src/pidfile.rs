@@ -183,7 +183,13 @@ const PSEUDO_FILE_SYSTEMS: [u32; 17] = [
 /// `fstatfs(fd)`: `Ok(Some(magic))` when the file lies on a pseudo file system.
 pub(crate) fn pseudo_file_system(fd: BorrowedFd<'_>) -> core::result::Result<Option<u32>, Errno> {
     let magic = rustix::fs::fstatfs(fd)?.f_type as u32;
-    Ok(PSEUDO_FILE_SYSTEMS.contains(&magic).then_some(magic))
+    Ok(is_pseudo_file_system(magic).then_some(magic))
+}
+
+/// Whether the file system magic `magic` (`statfs`'s `f_type`, a superblock's `s_magic`) is
+/// a pseudo file system's.
+pub(crate) fn is_pseudo_file_system(magic: u32) -> bool {
+    PSEUDO_FILE_SYSTEMS.contains(&magic)
 }
 
 /// `flock(fd, operation)`, retried on EINTR. Returns `Ok(false)` when a non-blocking request
@@ -208,6 +214,11 @@ pub(crate) fn replace_content(
     content: &[u8],
 ) -> core::result::Result<(), Errno> {
     rustix::fs::ftruncate(fd, 0)?;
+    write_at_start(fd, content)
+}
+
+/// Writes `content` at offset 0 (`pwrite` until all is written).
+fn write_at_start(fd: BorrowedFd<'_>, content: &[u8]) -> core::result::Result<(), Errno> {
     let mut written = 0;
     while written < content.len() {
         match rustix::io::pwrite(fd, &content[written..], written as u64) {
@@ -261,7 +272,14 @@ impl PidFile {
             Err(errno) => return Err(Error::system(Message::Lock, subject, errno)),
         }
         let file = Self { write, lock };
-        file.write(STARTING)?;
+        // `(starting)\n` over what the file held: a PID line (at most 8 bytes) or nothing
+        // needs no `ftruncate` first; only longer content is cut after the write.
+        write_at_start(file.write.as_fd(), STARTING)
+            .and_then(|()| match stat.st_size as u64 > STARTING.len() as u64 {
+                true => rustix::fs::ftruncate(&file.write, STARTING.len() as u64),
+                false => Ok(()),
+            })
+            .map_err(|errno| Error::system(Message::Write, Subject::PidFile, errno))?;
         Ok(file)
     }
 
@@ -291,6 +309,12 @@ impl PidFile {
     fn write(&self, content: &[u8]) -> Result<()> {
         replace_content(self.write.as_fd(), content)
             .map_err(|errno| Error::system(Message::Write, Subject::PidFile, errno))
+    }
+
+    /// Both descriptors, to be closed by the caller: the lock goes when both (and every copy
+    /// in other processes) are closed.
+    pub(crate) fn into_fds(self) -> [OwnedFd; 2] {
+        [self.write, self.lock]
     }
 
     /// The private read-write descriptor (close-on-exec).
@@ -366,27 +390,65 @@ pub fn classify(locked: bool, content: &[u8]) -> Result<PidState> {
 /// [`READ_LIMIT`] bytes, closes it, and classifies it. Errors name the subject
 /// [`Subject::PidFile`].
 pub fn inspect(path: &CStr) -> Result<Inspection> {
-    let (fd, stat) = match open_checked(path, OFlags::RDONLY, Subject::PidFile, Owner::RootOrUs) {
-        Ok(opened) => opened,
-        Err(error) if error.errno() == Some(Errno::NOENT) => {
-            return Ok(Inspection {
-                state: PidState::Absent,
-                file: FileId::default(),
-            })
+    inspect_with(path, false).map(|(inspection, _)| inspection)
+}
+
+/// The PID file's descriptor an action goes on with after [`inspect_with`]: the file was
+/// locked by another process, so the probe left no lock of ours on it.
+pub(crate) struct Inspected {
+    /// The descriptor (close-on-exec, above the standard streams).
+    pub(crate) fd: OwnedFd,
+    /// Whether it was opened for writing.
+    pub(crate) writable: bool,
+}
+
+/// [`inspect`], through a descriptor opened for writing when `for_writing` says so and the
+/// file allows it (STOP waits for the lock on it and empties the file through it; a read-only
+/// mount or a file we may not write gives a read-only one), which is handed back when the
+/// file was locked by another process: the probe's `LOCK_SH` failed, so no lock of ours rides
+/// on it, and the caller may wait on it or keep it open (CHECK leaves it to the exit: one
+/// `close` fewer). A file found unlocked is closed here, or our shared lock would stay.
+pub(crate) fn inspect_with(
+    path: &CStr,
+    for_writing: bool,
+) -> Result<(Inspection, Option<Inspected>)> {
+    let subject = Subject::PidFile;
+    // Read-write first when asked; read-only when that is all the place allows (a read-only
+    // mount, a file we may not write) or to let the checks name what it is (a directory).
+    let mut writable = for_writing;
+    let (fd, stat) = loop {
+        let flags = if writable {
+            OFlags::RDWR
+        } else {
+            OFlags::RDONLY
+        };
+        match open_checked(path, flags, subject, Owner::RootOrUs) {
+            Ok(opened) => break opened,
+            Err(error) if error.errno() == Some(Errno::NOENT) => {
+                let inspection = Inspection {
+                    state: PidState::Absent,
+                    file: FileId::default(),
+                };
+                return Ok((inspection, None));
+            }
+            Err(error) if writable && error.errno().is_some_and(|errno| errno != Errno::LOOP) => {
+                writable = false
+            }
+            Err(error) => return Err(error),
         }
-        Err(error) => return Err(error),
     };
-    let system = |message, errno| Error::system(message, Subject::PidFile, errno);
+    let system = |message, errno| Error::system(message, subject, errno);
     let unlocked = lock(fd.as_fd(), FlockOperation::NonBlockingLockShared)
         .map_err(|errno| system(Message::Lock, errno))?;
     let mut buffer = [0u8; READ_LIMIT];
     let length =
         read_prefix(fd.as_fd(), &mut buffer).map_err(|errno| system(Message::Read, errno))?;
-    drop(fd);
-    Ok(Inspection {
+    let inspection = Inspection {
         state: classify(!unlocked, &buffer[..length])?,
         file: FileId::of(&stat),
-    })
+    };
+    let kept = (!unlocked).then_some(Inspected { fd, writable });
+    Ok((inspection, kept))
 }
 
 /// Reads from offset 0 until `buffer` is full or end of file; returns the byte count.

@@ -3,13 +3,17 @@
 //! signalfd reader, [`Signals`].
 //!
 //! This module owns the mapping between names and numbers (Linux x86_64/aarch64 numbering,
-//! which agree) and the typed face of the signal mask. It must never send a signal (that is
-//! `control`'s business) and never block, reset or read the signals C libraries reserve for
-//! themselves (32–34): the library also runs in processes that have a libc.
+//! which agree), the typed face of the signal mask, and the reset of a child's signals before
+//! it execs (learned from `/proc/self/status`: only what differs from the defaults is reset).
+//! It must never send a signal (that is `control`'s business) and never block or reset the
+//! signals C libraries reserve for themselves (32–34) in a process that goes on running: the
+//! library also runs in processes that have a libc (a child about to exec is replaced whole,
+//! so its reset covers them too).
 
 use crate::sys;
-use crate::text::{packed_field, parse_decimal};
+use crate::text::{packed_field, parse_decimal, parse_hex};
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
 /// A signal number, 1–64.
@@ -146,18 +150,83 @@ pub fn block(set: SignalSet) -> Result<(), Errno> {
     sys::signal_mask(sys::MaskChange::Block, set.mask()).map(|_| ())
 }
 
-/// In a child about to exec a program (after `fork`, before `execve`): every signal's
-/// default action (the C libraries' 32–34 too: the process is replaced next) and an empty
-/// signal mask. Without it, a handler of the parent could run in the child before the exec,
-/// and signals ignored or blocked here would stay so in the program.
+/// In a child about to exec a program (after `fork`, before `execve`): the default action for
+/// every signal whose disposition is not the default (the C libraries' 32–34 too: the process
+/// is replaced next), and an empty signal mask. Without it, a handler of the parent could run
+/// in the child before the exec, and signals ignored or blocked here would stay so in the
+/// program (the kernel resets handlers at `execve`, but keeps what is ignored or blocked).
+///
+/// Which signals need it is read from `/proc/self/status` (`SigIgn`, `SigCgt`, `SigBlk`) in
+/// one `open` and `read`; its descriptor is close-on-exec and left to the `execve` (or to the
+/// exit after a failed one), so call this right before `execve`. Where `/proc/self` does not
+/// resolve (no `/proc`, or the `/proc` of a PID namespace that cannot see us), every signal is
+/// reset one by one and the mask emptied.
 ///
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html),
-/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
+/// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html),
+/// [proc_pid_status(5)](https://man7.org/linux/man-pages/man5/proc_pid_status.5.html)
 pub fn reset_for_exec() {
+    let state = SignalState::read();
     // Dispositions first: a signal unblocked earlier would run the caller's handler here.
-    sys::reset_signal_dispositions(false);
-    let _ = sys::signal_mask(sys::MaskChange::Replace, 0);
+    sys::reset_signal_dispositions(state.map_or(u64::MAX, |state| state.not_default));
+    if state.is_none_or(|state| state.blocked != 0) {
+        let _ = sys::signal_mask(sys::MaskChange::Replace, 0);
+    }
+}
+
+/// In a daemon about to run its body ([`RESET_SIGNALS`](crate::daemon::Flags::RESET_SIGNALS)):
+/// every disposition back to its default, one by one, except that a process with a C library
+/// (`hosted`) keeps that library's signals (32–34), and an empty mask. (Not learned from
+/// `/proc` as [`reset_for_exec`] does: it runs once in a daemon's life, and the reader would
+/// cost every small daemon its bytes.)
+pub(crate) fn reset_in_daemon(hosted: bool) -> Result<(), Errno> {
+    sys::reset_signal_dispositions(if hosted { !LIBC_SIGNALS } else { u64::MAX });
+    sys::signal_mask(sys::MaskChange::Replace, 0).map(|_| ())
+}
+
+/// The signals C libraries reserve (32–34), as a mask.
+const LIBC_SIGNALS: u64 = 0b111 << 31;
+
+/// What `/proc/self/status` shows of the calling process's signals.
+#[derive(Clone, Copy)]
+struct SignalState {
+    /// `SigBlk`: the blocked signals (of the thread that reads, the only one of a child).
+    blocked: u64,
+    /// `SigIgn | SigCgt`: the ignored and the caught signals, every disposition that is not
+    /// the default.
+    not_default: u64,
+}
+
+impl SignalState {
+    /// Reads the three masks in one `open` and (usually) one `read`; `None` when
+    /// `/proc/self/status` cannot be opened or lacks one of them. The descriptor is left open
+    /// (close-on-exec): only a child about to exec reads them.
+    fn read() -> Option<Self> {
+        let fd = rustix::fs::open(
+            c"/proc/self/status",
+            OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
+            Mode::empty(),
+        )
+        .ok()?;
+        // In the file's order; SigCgt is the last of them.
+        const KEYS: [&[u8]; 3] = [b"SigBlk:", b"SigIgn:", b"SigCgt:"];
+        let mut masks = [None; 3];
+        let _ = crate::io::for_each_line(fd.as_fd(), true, &mut |line| {
+            for (mask, key) in masks.iter_mut().zip(KEYS) {
+                if let Some(value) = line.strip_prefix(key) {
+                    *mask = parse_hex(value.trim_ascii(), 16);
+                }
+            }
+            masks[2].is_none()
+        });
+        // Close-on-exec: the caller's `execve` closes it (or its exit, after a failed one).
+        core::mem::forget(fd);
+        Some(Self {
+            blocked: masks[0]?,
+            not_default: masks[1]? | masks[2]?,
+        })
+    }
 }
 
 /// `rt_sigaction(signal, SIG_DFL)`: the default action for `signal` again (an inherited
@@ -167,7 +236,7 @@ pub fn reset_for_exec() {
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
 pub fn set_default_action(signal: Signal) -> Result<(), Errno> {
-    if sys::LIBC_RESERVED.contains(&signal.number()) {
+    if LIBC_SIGNALS & 1 << (signal.0 - 1) != 0 {
         return Err(Errno::INVAL);
     }
     sys::set_default_disposition(signal.number())

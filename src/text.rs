@@ -238,6 +238,18 @@ pub(crate) const RESOURCE_LIMIT_NAMES: &[u8] =
     b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
     memlock\0as\0locks\0sigpending\0msgqueue\0nice\0rtprio\0rttime\0";
 
+/// Parses a hexadecimal number (either case, no prefix) of one to `digits` digits (at most 16).
+pub(crate) fn parse_hex(text: &[u8], digits: usize) -> Option<u64> {
+    if text.is_empty() || text.len() > digits {
+        return None;
+    }
+    let mut value = 0u64;
+    for &byte in text {
+        value = value << 4 | u64::from((byte as char).to_digit(16)?);
+    }
+    Some(value)
+}
+
 /// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
 /// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
 pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {

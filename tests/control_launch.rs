@@ -222,3 +222,58 @@ fn raw_vectors_are_passed_through() {
     assert_eq!(printed.matches("env ").collect::<Vec<_>>(), vec!["env "]);
     assert!(printed.contains("env UCW_RAW=yes\n"));
 }
+
+/// The C library's `signal(2)` and `sigprocmask(2)` (the test is a std program; a
+/// `sigset_t` is 1,024 bits, the kernel's 64 first).
+mod c {
+    use std::ffi::c_int;
+    pub const SIG_BLOCK: c_int = 0;
+    pub const SIG_SETMASK: c_int = 2;
+    pub const SIG_IGN: usize = 1;
+    extern "C" {
+        pub fn signal(number: c_int, handler: usize) -> usize;
+        pub fn sigprocmask(how: c_int, set: *const [u64; 16], old: *mut [u64; 16]) -> c_int;
+    }
+}
+
+/// The launched program inherits nothing of its caller's signals: not the dispositions it
+/// ignores (std ignores SIGPIPE; here SIGUSR1 too) or catches (std's SIGSEGV and SIGBUS
+/// handlers), not the signals its thread blocks (SIGUSR2 here). The launcher resets what
+/// `/proc/self/status` shows, and that must be everything.
+#[test]
+fn the_launched_program_inherits_no_ignored_caught_or_blocked_signal() {
+    let setup = Setup::new("control-dispositions");
+    let out = setup.dir.join("status");
+    // SAFETY: plain C library calls; the tests of this file run one at a time (Setup), and
+    // both are set back below.
+    let (previous, mut old_mask) = unsafe {
+        let previous = c::signal(10, c::SIG_IGN);
+        let mut blocked = [0u64; 16];
+        blocked[0] = 1 << (12 - 1);
+        let mut old_mask = [0u64; 16];
+        assert_eq!(c::sigprocmask(c::SIG_BLOCK, &blocked, &mut old_mask), 0);
+        (previous, old_mask)
+    };
+    let script = format!("exec cat /proc/self/status > {}", out.display());
+    let options = Options::default().program(&["/bin/sh", "-c", &script]);
+    let started = start(&setup, &options);
+    // SAFETY: as above.
+    unsafe {
+        c::signal(10, previous);
+        c::sigprocmask(c::SIG_SETMASK, &old_mask, &mut old_mask);
+    }
+    assert!(started.is_err(), "it locks nothing: {started:?}");
+    let status = std::fs::read_to_string(&out).unwrap();
+    let mut seen = 0;
+    for line in status.lines() {
+        if let Some((key @ ("SigBlk" | "SigIgn" | "SigCgt"), value)) = line.split_once(":\t") {
+            seen += 1;
+            assert_eq!(
+                u64::from_str_radix(value.trim(), 16),
+                Ok(0),
+                "{key} of the program: {value}"
+            );
+        }
+    }
+    assert_eq!(seen, 3, "{status}");
+}

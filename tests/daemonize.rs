@@ -406,6 +406,63 @@ fn killing_the_supervisor_takes_the_program_down() {
     assert_nothing_left(&dir);
 }
 
+/// The masks of the `Sig…:` lines a process wrote from its `/proc/self/status` into `path`.
+fn signal_masks(path: &Path) -> Vec<(String, u64)> {
+    let status = fs::read_to_string(path).unwrap_or_default();
+    status
+        .lines()
+        .filter_map(|line| {
+            let (key, value) = line.split_once(":\t")?;
+            let mask = u64::from_str_radix(value.trim(), 16).ok()?;
+            ["SigBlk", "SigIgn", "SigCgt"]
+                .contains(&key)
+                .then(|| (key.to_owned(), mask))
+        })
+        .collect()
+}
+
+/// A program started by `ucw-daemonize` from a parent that ignores signals (the supervisor
+/// inherits them ignored, and blocks every signal it forwards) starts with every disposition
+/// at its default and nothing blocked: only what `/proc/self/status` shows is reset, and it
+/// must be everything that differs.
+#[test]
+fn the_program_inherits_no_ignored_or_blocked_signal() {
+    let dir = TempDir::new("daemonize-dispositions");
+    let _cleanup = Cleanup(&dir);
+    let (pid_file, status) = (dir.join("d.pid"), dir.join("status"));
+    let program = format!(
+        "cat /proc/self/status > {}.tmp && mv {0}.tmp {0}; exec {}",
+        text(&status),
+        sleeper(&dir)
+    );
+    let launched = run(
+        &dir,
+        "/bin/sh",
+        &[
+            "-c",
+            "trap '' HUP INT QUIT USR1 USR2 PIPE ALRM TERM CHLD; exec \"$@\"",
+            "sh",
+            daemonize_tool(),
+            "--pid-file",
+            text(&pid_file),
+            "--",
+            "sh",
+            "-c",
+            &program,
+        ],
+    );
+    assert_eq!(launched.code, Some(0), "{launched:?}");
+    wait_for("the program's status", || status.exists());
+    let masks = signal_masks(&status);
+    assert_eq!(masks.len(), 3, "{masks:?}");
+    for (key, mask) in masks {
+        assert_eq!(mask, 0, "{key} of the program: {mask:#x}");
+    }
+    let stop = control(&dir, "--stop", &pid_file, &["--timeout", "10"]);
+    assert_eq!(stop.code, Some(0), "{stop:?}");
+    assert_nothing_left(&dir);
+}
+
 #[test]
 fn supervisor_forwards_any_signal_to_the_program() {
     let dir = TempDir::new("daemonize-forward");

@@ -454,6 +454,68 @@ fn after_a_killed_supervisor_stop_kills_what_is_left() {
     assert_eq!(check(&dir, &pid), Some(101));
 }
 
+/// STOP's and SIGNAL's race with the last holder's exit: the named daemon (a supervisor
+/// killed with SIGKILL) is gone and its program (its own uid: no PDEATHSIG) still holds the
+/// lock; the controller stops at its fail point while it proves that remaining holder, which
+/// then exits. Nothing holds the lock any more, so the controller, finding no holder, must
+/// look at the lock again: STOP 0 and SIGNAL 101 (docs/design.md §3), never "other processes
+/// of the daemon still hold the lock". Returns the controller's output and CHECK's code after
+/// it (STOP empties the file: 101; SIGNAL leaves the dead daemon's PID: 103).
+fn last_holder_exits_during_the_scan(action: &str, label: &str) -> (Output, Option<i32>) {
+    require_root("uid changes");
+    let dir = TempDir::new(label);
+    let (pid, report) = (dir.join("d.pid"), dir.join("report"));
+    let program = start_and_kill_the_supervisor(&dir, &pid, &report, &[]);
+    let mut command = Command::new(control_tool());
+    command
+        .args([action, "--timeout", "5", "--pid-file", text(&pid)])
+        .env("UCW_FAILPOINT", "control-proving-holder");
+    let controller = harness().spawn(command, dir.path());
+    assert!(
+        eventually(Duration::from_secs(10), || {
+            common::proc_status_field(controller.pid, "State")
+                .is_some_and(|state| state.starts_with('T'))
+        }),
+        "the controller never reached its fail point"
+    );
+    // The last holder exits while the controller proves it.
+    kill(program, rustix::process::Signal::KILL);
+    assert!(wait_gone(program, Duration::from_secs(5)));
+    kill(controller.pid, rustix::process::Signal::CONT);
+    let output = harness().wait(&controller, Duration::from_secs(10));
+    (output, check(&dir, &pid))
+}
+
+#[test]
+#[cfg_attr(
+    all(ucw_failpoints, not(ucw_test_as_root)),
+    ignore = "needs root: the program changes its own uid"
+)]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+)]
+fn stop_treats_the_last_holder_exiting_during_its_scan_as_stopped() {
+    let (output, check) = last_holder_exits_during_the_scan("--stop", "last-holder-stop");
+    assert_eq!(output.code, Some(0), "{output:?}");
+    assert_eq!(check, Some(101), "the stopped daemon's file is emptied");
+}
+
+#[test]
+#[cfg_attr(
+    all(ucw_failpoints, not(ucw_test_as_root)),
+    ignore = "needs root: the program changes its own uid"
+)]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+)]
+fn signal_treats_the_last_holder_exiting_during_its_scan_as_not_running() {
+    let (output, check) = last_holder_exits_during_the_scan("--reload", "last-holder-reload");
+    assert_eq!(output.code, Some(101), "{output:?}");
+    assert_eq!(check, Some(103), "the dead daemon's PID stays (stale)");
+}
+
 #[test]
 fn children_left_behind_never_keep_the_daemon_running() {
     let dir = TempDir::new("leftovers");

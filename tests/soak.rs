@@ -1505,13 +1505,6 @@ mod soak {
                 && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
                     .is_ok_and(|said| said == [Said::StopTimeoutAfterKill])
                 && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
-            // The other open bug (Findings): the last holder exited while STOP looked for the
-            // holders. Tolerated as in the workers' runs, once the lock is free.
-            let last_holder_race = stop.code == Some(102)
-                && Said::parse(instance, CLEANUP_TIMEOUT, &stop.stderr)
-                    .is_ok_and(|said| said == [Said::StillHeldByOthers])
-                && std::env::var_os("UCW_SOAK_STRICT").is_none()
-                && common::eventually(Duration::from_secs(2), || !self.facts(instance).0);
             // The open bug of tests/README.md (Findings): a supervisor killed at
             // `supervisor-program-exited` after a STOP's SIGCONT let it empty the PID file, but
             // before it unlocked it, leaves the program's child holding the lock of an empty
@@ -1548,12 +1541,6 @@ mod soak {
                 self.count(
                     &self.cleanups,
                     "STOP -> exit 102 (the killed let go of the lock after its deadline)"
-                        .to_string(),
-                );
-            } else if last_holder_race {
-                self.count(
-                    &self.cleanups,
-                    "STOP -> exit 102: the last holder exited during the scan (open bug)"
                         .to_string(),
                 );
             } else if !matches!(stop.code, Some(0 | 100 | 103)) {
@@ -1651,8 +1638,9 @@ mod soak {
         StopTimeoutAfterKill,
         BusyTimeout,
         HeldByOthers,
-        /// The open bug of tests/README.md (Findings): the last holder exited during STOP's
-        /// scan for the holders.
+        /// "still hold the lock": STOP found no holder left to signal and the lock still held
+        /// after its grace. Never accepted: a last holder that exits during STOP's scan is a
+        /// stopped daemon (the lock is looked at again).
         StillHeldByOthers,
         LauncherFailed,
         LauncherKilled,
@@ -1820,9 +1808,7 @@ mod soak {
                 Said::StopTimeoutAfterKill => "daemon did not stop after SIGKILL",
                 Said::BusyTimeout => "busy timeout",
                 Said::HeldByOthers => "held by other processes of the daemon",
-                Said::StillHeldByOthers => {
-                    "still held by others (the last holder exited during the scan: open bug)"
-                }
+                Said::StillHeldByOthers => "still held by others, none of them found",
                 Said::LauncherFailed => "launcher failed",
                 Said::LauncherKilled => "launcher killed",
                 Said::DidNotLock => "daemon did not lock its PID file",
@@ -2046,17 +2032,10 @@ mod soak {
                 | Said::LauncherKilled
                 | Said::DidNotLock
                 | Said::DidNotWritePid => by_kill(case),
-                // Only a kill makes a named daemon vanish while others hold its lock; the
-                // race is a known product bug, tolerated so until it is fixed
-                // (`UCW_SOAK_STRICT=1`: a violation, as it is without a kill).
-                Said::StillHeldByOthers
-                    if disturbed && std::env::var_os("UCW_SOAK_STRICT").is_none() =>
-                {
-                    Ok(Some(format!("{} (a kill meanwhile)", case.words())))
-                }
+                // A last holder that exits while STOP looks for the holders leaves the lock
+                // free: STOP looks at it again and reports the daemon stopped.
                 Said::StillHeldByOthers => Err("STOP found no holder left to signal and \
-                    reported the lock still held, without looking at the lock again: the open \
-                    bug of tests/README.md (Findings)"
+                    reported the lock still held, although the lock went with the last holder"
                     .to_string()),
                 _ => Err(format!("{case:?} is never allowed here")),
             }
@@ -3001,16 +2980,21 @@ mod soak {
         );
     }
 
-    /// Reproduction of an open bug (tests/README.md, Findings): when STOP finds the named
-    /// daemon gone but its PID file still locked, it proves and signals the remaining
-    /// holders; if the last of them exits while STOP scans for them, STOP finds none and
-    /// reports "other processes of the daemon still hold the lock" (102) about a daemon that
-    /// is gone, instead of looking at the lock again. Here STOP stops at its fail point while
-    /// it proves the remaining holder (a program that survived its supervisor's SIGKILL),
-    /// which then exits.
+    /// Regression (tests/README.md, Findings): when STOP finds the named daemon gone but its
+    /// PID file still locked, it proves and signals the remaining holders; if the last of
+    /// them exits while STOP scans for them, STOP finds none and must look at the lock
+    /// again: free, so the daemon is stopped (0), never "other processes of the daemon still
+    /// hold the lock" (102). Here STOP stops at its fail point while it proves the remaining
+    /// holder (a program that survived its supervisor's SIGKILL), which then exits.
     #[test]
-    #[ignore = "open bug: STOP reports the lock held by others when the last holder exits \
-                during its scan (tests/README.md, Findings); needs root"]
+    #[cfg_attr(
+        all(ucw_failpoints, not(ucw_test_as_root)),
+        ignore = "needs root: the program changes its uid"
+    )]
+    #[cfg_attr(
+        not(ucw_failpoints),
+        ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+    )]
     fn stop_treats_the_last_holder_exiting_during_its_scan_as_stopped() {
         let _serial = serial();
         common::require_root("a program that changes its uid");

@@ -51,6 +51,10 @@ impl Deadline {
     /// Time left; `None` when there is no deadline.
     pub(crate) fn remaining(&self) -> Option<Duration> {
         let limit = self.limit?;
+        if limit.is_zero() {
+            // One look without waiting ([`Deadline::now`]): no clock needed.
+            return Some(Duration::ZERO);
+        }
         let now = sys::monotonic_time().unwrap_or(self.start);
         Some(limit.saturating_sub(now.saturating_sub(self.start)))
     }

@@ -12,18 +12,18 @@
 //! This file owns the sending. It must never signal a process that the proof has not called a
 //! holder, and never signal by a number read in `/proc`.
 
+use super::deadline::{Deadline, FIRST_PAUSE};
+use super::holders::{holds, process_error, Holding};
 use super::procfs::{group_and_session, open_proc};
-use super::proof::{
-    foreign_proc, holds, lock_of, proc_is_ours, process_error, prove, Holding, LockId, Proof,
-};
-use super::Params;
-use super::Status;
+use super::proof::{foreign_proc, lock_of, proc_is_ours, prove, LockId, Proof};
+use super::{Held, Params, Status};
 use crate::error::{Error, Message, Result, Subject};
-use crate::pidfile::{self, FileId, PidState};
+use crate::pidfile::{self, FileId, Inspected, PidState};
 use crate::signal::Signal;
 use crate::sys;
 use crate::text::parse_decimal;
 use core::mem::MaybeUninit;
+use core::time::Duration;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 use rustix::fs::{Mode, OFlags, RawDir};
 use rustix::io::Errno;
@@ -36,8 +36,13 @@ pub(crate) struct Target {
     pub(super) number: u32,
     /// How a signal reaches it.
     pub(super) reach: Reach,
-    /// Its `/proc/<n>` directory and `n`, `/proc`'s number for it (not without `/proc`).
+    /// A directory of it in `/proc` and `n`, `/proc`'s number for it (not without `/proc`):
+    /// `/proc/<n>` itself for a holder found by scanning `/proc` (its signals go through it),
+    /// `/proc/<n>/fdinfo` for the named process (what the proof reads).
     pub(super) process: Option<(OwnedFd, u32)>,
+    /// The named process's pidfd's fdinfo, read for its number in `/proc`: kept only so that
+    /// it is closed with the rest (see [`Target::keep_in`]).
+    pub(super) translation: Option<OwnedFd>,
 }
 
 /// How a signal reaches a [`Target`].
@@ -61,26 +66,30 @@ pub(crate) enum Delivered {
     Exited,
 }
 
-/// SIGNAL on RUNNING(pid): deliver, and say what happened.
+/// SIGNAL on RUNNING(pid): deliver, and say what happened. `inspected` is the PID file's
+/// descriptor from the look that found it running; it, and what the proof opened, go to
+/// `held`.
 pub(crate) fn signal_daemon(
-    params: &Params<'_>,
     pid: Pid,
     file: FileId,
+    inspected: Option<Inspected>,
     signal: Signal,
+    params: &Params<'_>,
+    held: &mut Held,
 ) -> Result<Status> {
-    let lock = match pidfile::open_file(params.pid_file, OFlags::RDONLY) {
-        Ok(fd) => {
-            let stat = rustix::fs::fstat(&fd)
-                .map_err(|errno| Error::system(Message::Stat, Subject::PidFile, errno))?;
-            lock_of(fd.as_fd(), stat.st_ino)?
-        }
-        // Gone since the inspection: the look at the lock below says what happened.
-        Err(Errno::NOENT) => None,
-        Err(errno) => return Err(Error::system(Message::Open, Subject::PidFile, errno)),
+    let lock = match &inspected {
+        Some(inspected) => lock_of(inspected.fd.as_fd(), file.inode)?.lock,
+        // Cannot be: RUNNING is a locked file, whose descriptor the look hands on.
+        None => return Err(Error::new(Message::NotHolding, Subject::PidFile)),
     };
+    held.keep_inspected(inspected);
     match deliver(params, pid, file, lock.as_ref(), signal, false)? {
         Delivered::Exited => Ok(Status::NotRunning),
-        _ => Ok(Status::Ok),
+        Delivered::Named(target) => {
+            target.keep_in(held);
+            Ok(Status::Ok)
+        }
+        Delivered::Others(_) => Ok(Status::Ok),
     }
 }
 
@@ -96,7 +105,7 @@ pub(crate) fn deliver(
     then_continue: bool,
 ) -> Result<Delivered> {
     let pid_number = pid.as_raw_nonzero().get() as u32;
-    let (gone, session) = match prove(pid, lock)? {
+    let (gone, session) = match prove(pid, lock, params.pid_file)? {
         Proof::Holder(target) => {
             if target.send(signal)? {
                 if then_continue {
@@ -111,29 +120,69 @@ pub(crate) fn deliver(
     };
     // Gone, or not holding the lock: the lock, looked at again, tells an exit from an
     // impostor.
-    let inspection = pidfile::inspect(params.pid_file)?;
-    match inspection.state {
-        PidState::Running(_) | PidState::Busy if inspection.file == file => {}
-        _ => return Ok(Delivered::Exited),
+    if !still_locked(params, file)? {
+        return Ok(Delivered::Exited);
     }
     if !gone {
         return Err(Error::new(Message::NotHolding, Subject::PidFile).with(1, pid_number));
     }
-    let held_by_others = Error::new(Message::HeldByOthers, Subject::PidFile).with(1, pid_number);
+    // Nobody left to prove the lock on, or nobody found: the lock, looked at once more, tells
+    // a daemon whose last holder has just exited (its descriptors close a moment before the
+    // kernel lets its lock go) from one that others still hold.
+    let no_holder = || match released(params, file)? {
+        true => Ok(Delivered::Exited),
+        false => Err(Error::new(Message::HeldByOthers, Subject::PidFile).with(1, pid_number)),
+    };
     // Without /proc nobody else can be proven: the lock is all we know.
     let Some(lock) = lock else {
-        return Err(held_by_others);
+        return no_holder();
     };
     // The session is the named process's number in /proc's namespace: translated while it
     // lived, or its own number where /proc is ours.
     let session = match session {
         Some(number) => number,
-        None if proc_is_ours()? => pid_number,
-        None => return Err(foreign_proc()),
+        None => match proc_is_ours()? {
+            Some(true) => pid_number,
+            Some(false) => return Err(foreign_proc()),
+            None => return no_holder(),
+        },
     };
-    match signal_others(session, lock, ToHolders::Signal(signal, then_continue))? {
-        0 => Err(held_by_others),
+    match signal_others(
+        session,
+        lock,
+        params.pid_file,
+        ToHolders::Signal(signal, then_continue),
+    )? {
+        0 => no_holder(),
         _ => Ok(Delivered::Others(session)),
+    }
+}
+
+/// Whether the PID file is still the locked file `file`.
+fn still_locked(params: &Params<'_>, file: FileId) -> Result<bool> {
+    let inspection = pidfile::inspect(params.pid_file)?;
+    Ok(
+        matches!(inspection.state, PidState::Running(_) | PidState::Busy)
+            && inspection.file == file,
+    )
+}
+
+/// How long a lock that no process can be proven to hold gets to go before it counts as held
+/// by others: an exiting holder's descriptor table is gone (no scan finds it) a moment before
+/// the kernel has released its lock.
+const RELEASE_GRACE: Duration = Duration::from_millis(100);
+
+/// Whether the PID file's lock goes within [`RELEASE_GRACE`] (looked at with backoff).
+fn released(params: &Params<'_>, file: FileId) -> Result<bool> {
+    let grace = Deadline::start(Some(RELEASE_GRACE));
+    let mut step = FIRST_PAUSE;
+    loop {
+        if !still_locked(params, file)? {
+            return Ok(true);
+        }
+        if !grace.pause(&mut step) {
+            return Ok(false);
+        }
     }
 }
 
@@ -149,18 +198,35 @@ pub(crate) enum ToHolders {
 /// Sends `what` to every live process of the session numbered `session` in `/proc`'s
 /// namespace (the named daemon's, which has exited) that holds `lock`, each through its
 /// `/proc/<n>` directory. Returns how many holders it found.
-pub(crate) fn signal_others(session: u32, lock: &LockId, what: ToHolders) -> Result<u32> {
+pub(crate) fn signal_others(
+    session: u32,
+    lock: &LockId,
+    pid_file: &core::ffi::CStr,
+    what: ToHolders,
+) -> Result<u32> {
     let mut found = 0;
     for_each_process(&mut |process, number, (_, of)| {
         if of != session {
             return Ok(());
         }
-        if let Holding::Yes = holds(process.as_fd(), number, lock)? {
+        let infos = match rustix::fs::openat(
+            process.as_fd(),
+            c"fdinfo",
+            OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            Ok(infos) => infos,
+            // The process is gone (or its /proc entry is, in a zombie's last moments).
+            Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(()),
+            Err(errno) => return Err(process_error(number, errno)),
+        };
+        if let Holding::Yes = holds(infos.as_fd(), number, lock, pid_file)? {
             found += 1;
             let target = Target {
                 number,
                 reach: Reach::Directory,
                 process: Some((process, number)),
+                translation: None,
             };
             match what {
                 ToHolders::KillGroup => {
@@ -183,7 +249,12 @@ pub(crate) fn signal_others(session: u32, lock: &LockId, what: ToHolders) -> Res
 /// skipped.
 fn for_each_process(visit: &mut dyn FnMut(OwnedFd, u32, (u32, u32)) -> Result<()>) -> Result<()> {
     let root_error = |errno| Error::system(Message::ReadProcDirectory, Subject::None, errno);
-    let root = open_proc(c"/proc", OFlags::DIRECTORY).map_err(root_error)?;
+    let root = match open_proc(c"/proc", OFlags::DIRECTORY) {
+        Ok(root) => root,
+        // No /proc: no process to be found.
+        Err(Errno::NOENT) => return Ok(()),
+        Err(errno) => return Err(root_error(errno)),
+    };
     let mut buffer = [MaybeUninit::<u8>::uninit(); 2048];
     let mut entries = RawDir::new(root.as_fd(), &mut buffer);
     while let Some(entry) = entries.next() {
@@ -203,7 +274,7 @@ fn for_each_process(visit: &mut dyn FnMut(OwnedFd, u32, (u32, u32)) -> Result<()
             Err(Errno::NOENT) | Err(Errno::SRCH) => continue,
             Err(errno) => return Err(process_error(number, errno)),
         };
-        let Some(ids) = group_and_session(process.as_fd()) else {
+        let Some(ids) = group_and_session(process.as_fd(), c"stat") else {
             continue;
         };
         visit(process, number, ids)?;
@@ -221,6 +292,27 @@ impl Target {
         super::deadline::wait_readable(pidfd, &super::deadline::Deadline::now())
             .map(|exited| !exited)
             .map_err(|errno| Error::system(Message::PollPidfd, Subject::None, errno))
+    }
+
+    /// The `stat` file of the process, relative to its directory in [`Target::process`].
+    fn stat_path(&self) -> &'static core::ffi::CStr {
+        match self.reach {
+            Reach::Directory => c"stat",
+            _ => c"../stat",
+        }
+    }
+
+    /// Keeps the descriptors that reach the process until the action's outcome drops.
+    pub(crate) fn keep_in(self, held: &mut Held) {
+        if let Reach::Pidfd(pidfd) = self.reach {
+            held.keep(pidfd);
+        }
+        if let Some((process, _)) = self.process {
+            held.keep(process);
+        }
+        if let Some(translation) = self.translation {
+            held.keep(translation);
+        }
     }
 
     /// The pidfd, when there is one.
@@ -254,7 +346,7 @@ impl Target {
             Err(error) => return Err(error),
         }
         if let (Some((process, _)), true) = (&self.process, self.is_alive()?) {
-            if let Some((group, _)) = group_and_session(process.as_fd()) {
+            if let Some((group, _)) = group_and_session(process.as_fd(), self.stat_path()) {
                 for_each_process(&mut |member, _, (of, _)| {
                     if of == group {
                         let _ = sys::pidfd_send_signal(member.as_fd(), signal.number(), 0);

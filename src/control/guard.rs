@@ -11,7 +11,7 @@
 //! and never let an action other than CHECK go on without the guard held exclusively.
 
 use super::deadline::{flock_within, Deadline};
-use super::{Action, Params, Status};
+use super::{Action, Held, Params, Status};
 use crate::error::{Error, Message, Result, Subject};
 use crate::pidfile::{self, FileId, Owner, PidState};
 use rustix::fd::{AsFd, OwnedFd};
@@ -124,13 +124,16 @@ impl<'p> Guard<'p> {
 
     /// Performs the action of the params the guard was taken for (see
     /// [`control`](super::control)): its status, and the daemon's PID as it saw it.
-    pub(crate) fn act(&self) -> Result<(Status, Option<Pid>)> {
+    /// What the action is done with goes to `held`.
+    pub(crate) fn act(&self, held: &mut Held) -> Result<(Status, Option<Pid>)> {
         crate::failpoint::hit("control-guard-held");
-        let inspection = pidfile::inspect(self.params.pid_file)?;
+        // STOP waits on and empties the file through the descriptor of this look.
+        let for_writing = matches!(self.params.action, Action::Stop | Action::Restart);
+        let (inspection, inspected) = pidfile::inspect_with(self.params.pid_file, for_writing)?;
         if inspection.state != PidState::Absent {
             self.refuse_if_pid_file(inspection.file)?;
         }
-        super::act(self.params, &self.deadline, inspection)
+        super::act(self.params, &self.deadline, inspection, inspected, held)
     }
 
     /// The locked descriptor (`None` for a snapshot): the lock lasts as long as it is open.

@@ -9,7 +9,7 @@
 //! status alone: "started" means a locked PID file with a PID.
 
 use super::deadline::{wait_readable, Deadline, FIRST_PAUSE};
-use super::Params;
+use super::{Held, Params};
 use crate::error::{Error, Message, Result, Subject};
 use crate::exec::MAX_LIST_ENTRIES;
 use crate::pidfile::{self, PidState};
@@ -23,7 +23,7 @@ use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, WaitIdStatus, Wait
 /// running daemon behind, whose PID it returns. A launcher still running when the deadline
 /// passes is killed and reaped (a daemon following DESIGN §4 then exits too: its release never
 /// comes), so no zombie is left in the calling process.
-pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
+pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline, held: &mut Held) -> Result<Pid> {
     if params.program.is_empty() {
         return Err(Error::new(Message::NoProgramGiven, Subject::None));
     }
@@ -32,17 +32,18 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline) -> Result<Pid> {
             Error::new(Message::TooManyEntries, Subject::Program).with(1, MAX_LIST_ENTRIES as u32)
         );
     }
-    let (launcher, outcome) = run_launcher(params, deadline)?;
+    let (launcher, outcome) = run_launcher(params, deadline, held)?;
     // The PID file is judged while the launcher is still a zombie (collected only after):
     // a supervisor whose program ended right after it was ready keeps naming itself until
     // then, so "started" is never misread as "did not lock" (docs/design.md §3, launch).
-    let verdict = judge(params, outcome);
+    let verdict = judge(params, outcome, held);
     collect(launcher);
     verdict
 }
 
-/// What the launcher's outcome and then the PID file say about the start.
-fn judge(params: &Params<'_>, outcome: Outcome) -> Result<Pid> {
+/// What the launcher's outcome and then the PID file say about the start (the descriptor of
+/// that look, the daemon's file, goes to `held`).
+fn judge(params: &Params<'_>, outcome: Outcome, held: &mut Held) -> Result<Pid> {
     let program_error = |message| Error::new(message, Subject::Program);
     match outcome {
         // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
@@ -58,7 +59,9 @@ fn judge(params: &Params<'_>, outcome: Outcome) -> Result<Pid> {
             return Err(program_error(Message::LauncherKilled).with(1, signal as u32))
         }
     }
-    match pidfile::inspect(params.pid_file)?.state {
+    let (inspection, inspected) = pidfile::inspect_with(params.pid_file, false)?;
+    held.keep_inspected(inspected);
+    match inspection.state {
         PidState::Running(pid) => Ok(pid),
         PidState::Busy => Err(Error::new(Message::DidNotWritePid, Subject::PidFile)),
         _ => Err(Error::new(Message::DidNotLock, Subject::PidFile)),
@@ -76,8 +79,13 @@ enum Outcome {
 }
 
 /// Forks and execs the launcher and waits for it to exit; returns it uncollected (a zombie,
-/// or already gone after ECHILD) with its outcome.
-fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<(Pid, Outcome)> {
+/// or already gone after ECHILD) with its outcome. The exec report's pipe, read to its end,
+/// goes to `held`.
+fn run_launcher(
+    params: &Params<'_>,
+    deadline: &Deadline,
+    held: &mut Held,
+) -> Result<(Pid, Outcome)> {
     let system = |message, errno| Error::system(message, Subject::Program, errno);
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
         .map_err(|errno| Error::system(Message::CreatePipe, Subject::None, errno))?;
@@ -102,7 +110,7 @@ fn run_launcher(params: &Params<'_>, deadline: &Deadline) -> Result<(Pid, Outcom
             });
         }
     };
-    drop(reader);
+    held.keep(reader);
     if let Some(errno) = exec_errno {
         collect(launcher);
         return Err(system(Message::Execute, errno));
@@ -164,7 +172,8 @@ fn read_exec_report(reader: BorrowedFd<'_>, deadline: &Deadline) -> Result<Optio
     let mut bytes = [0u8; 4];
     let mut filled = 0;
     loop {
-        if !wait_readable(reader, deadline)? {
+        // Without a deadline the read itself waits (no `ppoll` first).
+        if deadline.is_limited() && !wait_readable(reader, deadline)? {
             return Err(Errno::TIMEDOUT);
         }
         match rustix::io::read(reader, &mut bytes[filled..]) {

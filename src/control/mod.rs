@@ -13,6 +13,7 @@
 mod deadline;
 mod deliver;
 mod guard;
+mod holders;
 mod launch;
 mod procfs;
 mod proof;
@@ -21,7 +22,7 @@ mod stop;
 pub use crate::exec::StringList;
 
 use crate::error::{Context, Result, Subject};
-use crate::pidfile::{Inspection, PidState};
+use crate::pidfile::{Inspected, Inspection, PidState};
 use crate::signal::Signal;
 use core::ffi::CStr;
 use core::time::Duration;
@@ -165,20 +166,48 @@ impl Context for Params<'_> {
 /// judges by the PID file alone.
 pub fn control(params: &Params<'_>) -> Result<Outcome> {
     let guard = Guard::take(params)?;
-    let (status, pid) = guard.act()?;
+    let mut held = Held::default();
+    let (status, pid) = guard.act(&mut held)?;
     Ok(Outcome {
         status,
         pid,
         snapshot: guard.is_snapshot(),
         _guard: guard.into_fd(),
+        _held: held,
     })
 }
 
-/// What [`control`] did. Dropping it releases the guard (`control(&params)?.status` does at
-/// once). A program that exits right after the action may instead leave it to the exit
-/// (`core::mem::forget(outcome)`): one `close` fewer on its way out, while other controllers
-/// wait until then. Never do that in a process that goes on: its own next action would wait
-/// for this guard forever.
+/// Descriptors an action is done with (the PID file it looked at, the pidfd and `/proc`
+/// entries of the process it signalled), closed with the guard when the [`Outcome`] drops:
+/// a program that forgets its outcome and exits (the tools) never spends a `close` on them.
+/// None of them carries a lock a daemon could need, except STOP's PID file, whose lock says
+/// "stopped" for as long as the outcome lives; RESTART drops its stop's before it launches.
+#[derive(Debug, Default)]
+pub(crate) struct Held([Option<OwnedFd>; 4]);
+
+impl Held {
+    /// Keeps `fd` until the outcome drops (closes it now when every place is taken).
+    pub(crate) fn keep(&mut self, fd: OwnedFd) {
+        if let Some(place) = self.0.iter_mut().find(|place| place.is_none()) {
+            *place = Some(fd);
+        }
+    }
+
+    /// Keeps the descriptor of a look at a daemon that stays as it was.
+    pub(crate) fn keep_inspected(&mut self, inspected: Option<Inspected>) {
+        if let Some(inspected) = inspected {
+            self.keep(inspected.fd);
+        }
+    }
+}
+
+/// What [`control`] did. Dropping it releases the guard and closes the descriptors the action
+/// is done with (`control(&params)?.status` does at once): the PID file it looked at (after
+/// STOP with its lock taken, so "stopped" stays true while the outcome lives), the stopped or
+/// signalled process's pidfd and `/proc` entries. A program that exits right after the action
+/// may instead leave them to the exit (`core::mem::forget(outcome)`): no `close` on its way
+/// out, while other controllers wait until then. Never do that in a process that goes on: its
+/// own next action would wait for this guard forever.
 #[derive(Debug)]
 pub struct Outcome {
     /// The action's status.
@@ -197,13 +226,19 @@ pub struct Outcome {
     pub snapshot: bool,
     /// The locked guard (`None` for a snapshot); closing it (the drop) releases the lock.
     _guard: Option<OwnedFd>,
+    /// What the action is done with, closed with the guard.
+    _held: Held,
 }
 /// The action table, once the guard is held and the PID file classified: the status, and the
-/// running daemon's PID when the action saw or started one.
+/// running daemon's PID when the action saw or started one. `inspected` is the PID file's
+/// descriptor when another process held its lock (read-write when STOP or RESTART could open
+/// it so); what the action is done with goes to `held`.
 fn act(
     params: &Params<'_>,
     deadline: &Deadline,
     inspection: Inspection,
+    inspected: Option<Inspected>,
+    held: &mut Held,
 ) -> Result<(Status, Option<Pid>)> {
     let state = inspection.state;
     let seen = match state {
@@ -212,43 +247,60 @@ fn act(
     };
     let started = |status| move |pid| (status, Some(pid));
     match params.action {
-        Action::Check => Ok(match state {
-            PidState::Absent | PidState::NotRunning => (Status::NotRunning, None),
-            PidState::Stale => (Status::Stale, None),
-            PidState::Running(_) | PidState::Busy => (Status::Ok, seen),
-        }),
+        Action::Check => {
+            held.keep_inspected(inspected);
+            Ok(match state {
+                PidState::Absent | PidState::NotRunning => (Status::NotRunning, None),
+                PidState::Stale => (Status::Stale, None),
+                PidState::Running(_) | PidState::Busy => (Status::Ok, seen),
+            })
+        }
         Action::Start => match state {
             PidState::Absent | PidState::NotRunning => {
-                launch::launch(params, deadline).map(started(Status::Ok))
+                launch::launch(params, deadline, held).map(started(Status::Ok))
             }
-            PidState::Stale => launch::launch(params, deadline).map(started(Status::Stale)),
-            PidState::Running(_) | PidState::Busy => Ok((Status::AlreadyDone, seen)),
+            PidState::Stale => launch::launch(params, deadline, held).map(started(Status::Stale)),
+            PidState::Running(_) | PidState::Busy => {
+                held.keep_inspected(inspected);
+                Ok((Status::AlreadyDone, seen))
+            }
         },
         Action::Stop => match state {
             PidState::Absent | PidState::NotRunning => Ok((Status::AlreadyDone, None)),
             PidState::Stale => Ok((Status::Stale, None)),
             PidState::Running(_) | PidState::Busy => {
-                stop::stop(params, deadline, inspection).map(|status| (status, None))
+                stop::stop(params, deadline, inspection, inspected, held)
+                    .map(|status| (status, None))
             }
         },
         Action::Restart => {
             // Never stop a daemon that could not be started again.
             if params.program.is_empty() {
-                return launch::launch(params, deadline).map(started(Status::Ok));
+                return launch::launch(params, deadline, held).map(started(Status::Ok));
             }
             if let PidState::Running(_) | PidState::Busy = state {
-                stop::stop(params, deadline, inspection)?;
+                // The stop's PID file (and its lock) must be closed before the launch.
+                stop::stop(
+                    params,
+                    deadline,
+                    inspection,
+                    inspected,
+                    &mut Held::default(),
+                )?;
             }
             // The start gets a deadline of its own.
-            launch::launch(params, &Deadline::start(params.timeout)).map(started(Status::Ok))
+            launch::launch(params, &Deadline::start(params.timeout), held).map(started(Status::Ok))
         }
         Action::Signal => match state {
             PidState::Running(pid) => {
                 let signal = params.signal.unwrap_or(Signal::HUP);
-                deliver::signal_daemon(params, pid, inspection.file, signal)
+                deliver::signal_daemon(pid, inspection.file, inspected, signal, params, held)
                     .map(|status| (status, (status == Status::Ok).then_some(pid)))
             }
-            _ => Ok((Status::NotRunning, None)),
+            _ => {
+                held.keep_inspected(inspected);
+                Ok((Status::NotRunning, None))
+            }
         },
     }
 }

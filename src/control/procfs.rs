@@ -6,6 +6,7 @@
 //! process's descriptors (`fd/<n>` links are read as text by the proof, never stat'ed), and
 //! never allocate.
 
+use crate::io::for_each_line;
 use crate::pidfile;
 use crate::text::{parse_decimal, Writer};
 use core::ffi::CStr;
@@ -34,42 +35,6 @@ pub(super) fn proc_path<'b>(
     CStr::from_bytes_until_nul(&buffer[..]).unwrap_or(c"/proc")
 }
 
-/// Calls `line` for every line read from `fd`, cut to its first 128 bytes (every line we
-/// look for is shorter, or has what we want in its start: mountinfo's device); stops when
-/// it returns `false`.
-pub(super) fn for_each_line(
-    fd: BorrowedFd<'_>,
-    line: &mut dyn FnMut(&[u8]) -> bool,
-) -> Result<(), Errno> {
-    let mut buffer = [0u8; 512];
-    let mut current = [0u8; 128];
-    let mut length = 0;
-    loop {
-        let count = match rustix::io::read(fd, &mut buffer) {
-            Ok(0) => {
-                if length > 0 {
-                    line(&current[..length]);
-                }
-                return Ok(());
-            }
-            Ok(count) => count,
-            Err(Errno::INTR) => continue,
-            Err(errno) => return Err(errno),
-        };
-        for &byte in &buffer[..count] {
-            if byte == b'\n' {
-                if !line(&current[..length]) {
-                    return Ok(());
-                }
-                length = 0;
-            } else if length < current.len() {
-                current[length] = byte;
-                length += 1;
-            }
-        }
-    }
-}
-
 /// Opens `path` (a `/proc` file) read-only.
 pub(super) fn open_proc(path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
     rustix::fs::open(
@@ -82,8 +47,9 @@ pub(super) fn open_proc(path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
 /// Bytes of a field's value that [`read_field`] keeps (a number, or a few of them).
 pub(super) const FIELD: usize = 32;
 
-/// The value of the first line of `path` starting with `key`, trimmed and cut to [`FIELD`]
-/// bytes (`mnt_id:\t27` → `27`); `None` when no line starts with it.
+/// The value of the first line of `path` (a single-record `/proc` file: `status`, `fdinfo/<n>`)
+/// starting with `key`, trimmed and cut to [`FIELD`] bytes (`mnt_id:\t27` → `27`); `None` when
+/// no line starts with it.
 pub(super) fn read_field<'v>(
     path: &CStr,
     key: &[u8],
@@ -91,7 +57,7 @@ pub(super) fn read_field<'v>(
 ) -> Result<Option<&'v [u8]>, Errno> {
     let fd = open_proc(path, OFlags::empty())?;
     let mut length = None;
-    for_each_line(fd.as_fd(), &mut |line| match line.strip_prefix(key) {
+    for_each_line(fd.as_fd(), true, &mut |line| match line.strip_prefix(key) {
         Some(rest) => {
             let rest = rest.trim_ascii();
             let kept = rest.len().min(FIELD);
@@ -109,7 +75,7 @@ pub(super) fn read_field<'v>(
 pub(super) fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     let fd = open_proc(c"/proc/self/mountinfo", OFlags::empty())?;
     let mut device = None;
-    for_each_line(fd.as_fd(), &mut |line| {
+    for_each_line(fd.as_fd(), false, &mut |line| {
         let mut fields = line.split(|&byte| byte == b' ');
         if fields.next().and_then(|id| parse_decimal(id, u64::MAX)) != Some(mount) {
             return true;
@@ -129,12 +95,13 @@ pub(super) fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     Ok(device)
 }
 
-/// The process group and session in the `stat` file of the `/proc/<n>` directory `process`
-/// (the fifth and sixth fields, after the name in parentheses), as `/proc` numbers them.
-pub(super) fn group_and_session(process: BorrowedFd<'_>) -> Option<(u32, u32)> {
+/// The process group and session in the `stat` file at `path` under `directory` (`stat` in a
+/// `/proc/<n>` directory, `../stat` in its `fdinfo`: the fifth and sixth fields, after the
+/// name in parentheses), as `/proc` numbers them.
+pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Option<(u32, u32)> {
     let fd = rustix::fs::openat(
-        process,
-        c"stat",
+        directory,
+        path,
         OFlags::RDONLY | OFlags::CLOEXEC,
         Mode::empty(),
     )

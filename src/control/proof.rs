@@ -7,18 +7,16 @@
 //!   `/proc`, `unshare -p` without a new mount, a chroot's stale `/proc`), so the number to look
 //!   at comes from the pidfd itself: the `Pid:` line of `/proc/self/fdinfo/<pidfd>` is its
 //!   number in the `/proc` mount's namespace (`-1` once it is reaped, `0` when that namespace
-//!   cannot see it). `/proc/<that number>` is opened as a directory and everything is read
-//!   through it;
+//!   cannot see it). `/proc/<that number>/fdinfo` is opened as a directory and everything is
+//!   read through it (`holders.rs`);
 //! - one of that process's descriptors must carry the lock: `fdinfo/<fd>` shows a `lock:`
 //!   line for every `flock` its open file description holds, with the device and inode of
 //!   the locked file. The device is the file system's superblock device (not `st_dev` on
-//!   btrfs), so the PID file's is read the same way, from `/proc/self/mountinfo` for our own
-//!   descriptor's mount. The line's pid field names whoever called `flock`, not the holder:
-//!   it is ignored;
-//! - reading fdinfo never touches the descriptor's file system (a `stat` through `fd/<n>`
-//!   hangs on a dead FUSE or NFS mount), and descriptors whose link names a socket, a pipe,
-//!   an anonymous inode or a device are skipped unread (some drivers' fdinfo takes kernel
-//!   locks);
+//!   btrfs), so the PID file's is asked the same way: `statx(STATX_MNT_ID_UNIQUE)` on our own
+//!   descriptor names its mount and `statmount` that mount's superblock (Linux 6.8; before,
+//!   or where it is refused, our descriptor's `mnt_id` in `/proc/self/fdinfo` and its line
+//!   in `/proc/self/mountinfo`). The line's pid field names whoever called `flock`, not the
+//!   holder: it is ignored;
 //! - the pidfd's process must still be alive after that look, so the look saw that very
 //!   process, not a recycled PID;
 //! - a `/proc` that is a procfs in which we cannot see ourselves (`/proc/self` does not
@@ -33,39 +31,52 @@
 //! through a descriptor of the process it inspects.
 
 use super::deliver::{Reach, Target};
-use super::procfs::{
-    for_each_line, mount_device, open_proc, own_fdinfo, proc_path, read_field, FIELD,
-};
+use super::holders::{holds, process_error, Holding};
+use super::procfs::{mount_device, open_proc, own_fdinfo, proc_path, read_field, FIELD};
 use crate::error::{Error, Message, Result, Subject};
 use crate::pidfile;
+use crate::sys;
 use crate::text::parse_decimal;
 use core::ffi::CStr;
-use core::mem::MaybeUninit;
-use rustix::fd::{AsFd, AsRawFd, BorrowedFd};
-use rustix::fs::{Mode, OFlags, RawDir};
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use rustix::fs::OFlags;
 use rustix::io::Errno;
 use rustix::process::{Pid, PidfdFlags};
 
 /// The lock as `/proc/<pid>/fdinfo` shows it: the superblock's device and the inode.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) struct LockId {
-    major: u32,
-    minor: u32,
-    inode: u64,
+    pub(super) major: u32,
+    pub(super) minor: u32,
+    pub(super) inode: u64,
 }
 
-/// What the lock proof can say about a process.
-pub(super) enum Holding {
-    /// One of its descriptors carries the lock.
-    Yes,
-    /// None does (or the process is gone, or a zombie, which has no descriptors).
-    No,
+/// The PID file open on `fd` as the proof needs it.
+pub(super) struct LockedFile {
+    /// Its lock's identity; `None` when no procfs is mounted on `/proc` (the lock alone
+    /// vouches then) and that was found out on the way.
+    pub(super) lock: Option<LockId>,
+    /// Its file system's magic, when the call that gave the device told it too (`None`:
+    /// `fstatfs` knows).
+    pub(super) magic: Option<u32>,
 }
 
-/// The [`LockId`] of the PID file open on `fd` with inode `inode`; `None` when no procfs is
-/// mounted on `/proc` (the lock alone vouches then). A procfs that does not show us (the
-/// `/proc` of another PID namespace) is an error: nothing read there could be trusted.
-pub(super) fn lock_of(fd: BorrowedFd<'_>, inode: u64) -> Result<Option<LockId>> {
+/// The lock identity of the PID file open on `fd` with inode `inode`: one `statx` and one
+/// `statmount` where the kernel has them (Linux 6.8), else our descriptor's `mnt_id` in
+/// `/proc/self/fdinfo` and that mount's line in `/proc/self/mountinfo`. A procfs that does not
+/// show us (the `/proc` of another PID namespace) is an error: nothing read there could be
+/// trusted.
+pub(super) fn lock_of(fd: BorrowedFd<'_>, inode: u64) -> Result<LockedFile> {
+    if let Some(superblock) = superblock(fd) {
+        return Ok(LockedFile {
+            lock: Some(LockId {
+                major: superblock.major,
+                minor: superblock.minor,
+                inode,
+            }),
+            magic: u32::try_from(superblock.magic).ok(),
+        });
+    }
     let number = fd.as_raw_fd() as u32;
     let own_error =
         |errno| Error::system(Message::ReadOwnFdinfo, Subject::None, errno).with(1, number);
@@ -74,19 +85,34 @@ pub(super) fn lock_of(fd: BorrowedFd<'_>, inode: u64) -> Result<Option<LockId>> 
     let mount = match read_field(own_fdinfo(&mut path, number), b"mnt_id:", &mut value) {
         Ok(Some(mount)) => parse_decimal(mount, u64::MAX).ok_or(own_error(Errno::NODATA))?,
         Ok(None) => return Err(own_error(Errno::NODATA)),
-        Err(Errno::NOENT) => return no_proc(),
+        Err(Errno::NOENT) => {
+            return no_proc().map(|_| LockedFile {
+                lock: None,
+                magic: None,
+            })
+        }
         Err(errno) => return Err(own_error(errno)),
     };
     let mountinfo_error = |errno| Error::system(Message::ReadMountinfo, Subject::None, errno);
     match mount_device(mount) {
-        Ok(Some((major, minor))) => Ok(Some(LockId {
-            major,
-            minor,
-            inode,
-        })),
+        Ok(Some((major, minor))) => Ok(LockedFile {
+            lock: Some(LockId {
+                major,
+                minor,
+                inode,
+            }),
+            magic: None,
+        }),
         Ok(None) => Err(mountinfo_error(Errno::NODATA)),
         Err(errno) => Err(mountinfo_error(errno)),
     }
+}
+
+/// The superblock of the file open on `fd` in two calls, `statx` for its mount's unique id and
+/// `statmount` for that mount; `None` where either is missing or refused (before Linux 6.8, a
+/// seccomp filter, a mount outside our root without CAP_SYS_ADMIN).
+fn superblock(fd: BorrowedFd<'_>) -> Option<sys::Superblock> {
+    sys::statmount_superblock(sys::unique_mount_id(fd)?).ok()
 }
 
 /// `/proc/self` did not resolve: `Ok(None)` when `/proc` is no procfs (not mounted: the lock
@@ -117,9 +143,10 @@ pub(super) enum Proof {
 }
 
 /// Opens a pidfd for `pid`, finds its number in `/proc`'s namespace, checks that it holds
-/// the lock, and that the pidfd's process is still alive after that look. Without `/proc`
-/// (`lock` is `None`) the lock vouches.
-pub(super) fn prove(pid: Pid, lock: Option<&LockId>) -> Result<Proof> {
+/// the lock (the PID file's path, `pid_file`, decides which descriptors are read first), and
+/// that the pidfd's process is still alive after that look. Without `/proc` (`lock` is
+/// `None`, or the translation finds no procfs) the lock vouches.
+pub(super) fn prove(pid: Pid, lock: Option<&LockId>, pid_file: &CStr) -> Result<Proof> {
     let number = pid.as_raw_nonzero().get() as u32;
     let reach = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
         Ok(pidfd) => Reach::Pidfd(pidfd),
@@ -133,29 +160,46 @@ pub(super) fn prove(pid: Pid, lock: Option<&LockId>) -> Result<Proof> {
         number,
         reach,
         process: None,
+        translation: None,
     };
     let holding = match lock {
         None => Holding::Yes,
         Some(lock) => {
             let seen = match target.pidfd() {
                 Some(pidfd) => match translate(pidfd)? {
-                    Some(seen) => seen,
-                    None => return Ok(Proof::Gone(None)),
+                    Translation::Seen(seen, fdinfo) => {
+                        target.translation = Some(fdinfo);
+                        Some(seen)
+                    }
+                    Translation::Reaped => return Ok(Proof::Gone(None)),
+                    Translation::NoProc => None,
                 },
                 // No pidfd to translate through: only our own /proc is read by number.
-                None if proc_is_ours()? => number,
-                None => return Err(foreign_proc()),
+                None => match proc_is_ours()? {
+                    Some(true) => Some(number),
+                    Some(false) => return Err(foreign_proc()),
+                    None => None,
+                },
             };
-            let mut path = [0u8; 40];
-            match open_proc(proc_path(&mut path, b"", seen, b""), OFlags::DIRECTORY) {
-                Ok(process) => {
-                    let holding = holds(process.as_fd(), seen, lock)?;
-                    target.process = Some((process, seen));
-                    holding
+            match seen {
+                // No procfs at /proc: the lock alone vouches.
+                None => Holding::Yes,
+                Some(seen) => {
+                    let mut path = [0u8; 40];
+                    match open_proc(
+                        proc_path(&mut path, b"", seen, b"/fdinfo"),
+                        OFlags::DIRECTORY,
+                    ) {
+                        Ok(infos) => {
+                            let holding = holds(infos.as_fd(), seen, lock, pid_file)?;
+                            target.process = Some((infos, seen));
+                            holding
+                        }
+                        // Reaped since the translation.
+                        Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Proof::Gone(Some(seen))),
+                        Err(errno) => return Err(process_error(seen, errno)),
+                    }
                 }
-                // Reaped since the translation.
-                Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Proof::Gone(Some(seen))),
-                Err(errno) => return Err(process_error(seen, errno)),
             }
         }
     };
@@ -166,207 +210,63 @@ pub(super) fn prove(pid: Pid, lock: Option<&LockId>) -> Result<Proof> {
     })
 }
 
-/// The pidfd's process's number in `/proc`'s namespace (the `Pid:` line of its fdinfo):
-/// `None` once it has been reaped (`-1`); `0` (a namespace that cannot see it) is refused.
-pub(super) fn translate(pidfd: BorrowedFd<'_>) -> Result<Option<u32>> {
+/// What the pidfd's fdinfo says about its process's number in `/proc`'s namespace.
+enum Translation {
+    /// Its number there, and the fdinfo's descriptor (kept to be closed with the rest).
+    Seen(u32, OwnedFd),
+    /// It has been reaped (`-1`).
+    Reaped,
+    /// No procfs is mounted at `/proc`.
+    NoProc,
+}
+
+/// The pidfd's process's number in `/proc`'s namespace (the `Pid:` line of its fdinfo); `0`
+/// (a namespace that cannot see it) is refused, as is a procfs in which `/proc/self` does not
+/// resolve.
+fn translate(pidfd: BorrowedFd<'_>) -> Result<Translation> {
     let descriptor = pidfd.as_raw_fd() as u32;
     let error =
         |errno| Error::system(Message::ReadOwnFdinfo, Subject::None, errno).with(1, descriptor);
     let mut path = [0u8; 40];
+    let fdinfo = match open_proc(own_fdinfo(&mut path, descriptor), OFlags::empty()) {
+        Ok(fdinfo) => fdinfo,
+        Err(Errno::NOENT) => return no_proc().map(|_| Translation::NoProc),
+        Err(errno) => return Err(error(errno)),
+    };
     let mut value = [0u8; FIELD];
-    match read_field(own_fdinfo(&mut path, descriptor), b"Pid:", &mut value) {
-        Ok(Some(b"-1")) => Ok(None),
-        Ok(Some(text)) => match parse_decimal(text, pidfile::PID_MAX) {
+    let mut length = None;
+    crate::io::for_each_line(fdinfo.as_fd(), true, &mut |line| {
+        let Some(rest) = line.strip_prefix(b"Pid:") else {
+            return true;
+        };
+        let rest = rest.trim_ascii();
+        let kept = rest.len().min(FIELD);
+        value[..kept].copy_from_slice(&rest[..kept]);
+        length = Some(kept);
+        false
+    })
+    .map_err(error)?;
+    match length.map(|length| &value[..length]) {
+        Some(b"-1") => Ok(Translation::Reaped),
+        Some(text) => match parse_decimal(text, pidfile::PID_MAX) {
             Some(0) => Err(foreign_proc()),
-            Some(seen) => Ok(Some(seen as u32)),
+            Some(seen) => Ok(Translation::Seen(seen as u32, fdinfo)),
             None => Err(error(Errno::NODATA)),
         },
-        Ok(None) => Err(error(Errno::NODATA)),
-        Err(errno) => Err(error(errno)),
+        None => Err(error(Errno::NODATA)),
     }
 }
 
 /// Whether `/proc` is our own PID namespace: our `NSpid:` there has one number (the line
-/// lists our number in every namespace from `/proc`'s down to ours).
-pub(super) fn proc_is_ours() -> Result<bool> {
+/// lists our number in every namespace from `/proc`'s down to ours). `None` when no procfs is
+/// mounted at `/proc`; a procfs that cannot see us is the "another PID namespace" error.
+pub(super) fn proc_is_ours() -> Result<Option<bool>> {
     let mut value = [0u8; FIELD];
     match read_field(c"/proc/self/status", b"NSpid:", &mut value) {
-        Ok(Some(numbers)) => Ok(!numbers.iter().any(|byte| byte.is_ascii_whitespace())),
+        Ok(Some(numbers)) => Ok(Some(!numbers.iter().any(|byte| byte.is_ascii_whitespace()))),
         // A kernel without PID namespaces has only ours.
-        Ok(None) => Ok(true),
-        Err(Errno::NOENT) => no_proc().map(|_| true),
+        Ok(None) => Ok(Some(true)),
+        Err(Errno::NOENT) => no_proc().map(|_| None),
         Err(errno) => Err(Error::system(Message::ReadThreads, Subject::None, errno)),
-    }
-}
-
-/// The error for a failed read of `/proc/<number>`'s fdinfo.
-pub(super) fn process_error(number: u32, errno: Errno) -> Error {
-    Error::system(Message::ReadProcess, Subject::None, errno).with(1, number)
-}
-
-/// Bytes of a `fd/<n>` link we look at: enough for the prefixes we skip.
-pub(super) const LINK_PREFIX: usize = 16;
-
-/// Whether one of the descriptors of the process whose `/proc/<number>` directory is
-/// `process` carries `lock` (see the module docs).
-pub(super) fn holds(process: BorrowedFd<'_>, number: u32, lock: &LockId) -> Result<Holding> {
-    let infos = match rustix::fs::openat(
-        process,
-        c"fdinfo",
-        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC,
-        Mode::empty(),
-    ) {
-        Ok(infos) => infos,
-        // The process is gone (or its /proc entry is, in a zombie's last moments).
-        Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Holding::No),
-        Err(errno) => return Err(process_error(number, errno)),
-    };
-    crate::failpoint::hit("control-proving-holder");
-    let mut buffer = [MaybeUninit::<u8>::uninit(); 1024];
-    let mut entries = RawDir::new(infos.as_fd(), &mut buffer);
-    while let Some(entry) = entries.next() {
-        let entry = match entry {
-            Ok(entry) => entry,
-            // The process exited while we read its descriptor table: it holds nothing.
-            Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(Holding::No),
-            Err(errno) => return Err(process_error(number, errno)),
-        };
-        let name = entry.file_name();
-        if name.to_bytes().first() == Some(&b'.') {
-            continue;
-        }
-        // `fd/<n>`: the descriptor's link, beside its fdinfo entry.
-        let mut link_path = [0u8; 24];
-        let digits = name.to_bytes();
-        let end = 3 + digits.len().min(link_path.len() - 4);
-        link_path[..3].copy_from_slice(b"fd/");
-        link_path[3..end].copy_from_slice(&digits[..end - 3]);
-        let link_path = CStr::from_bytes_until_nul(&link_path).unwrap_or(c"fd");
-        let mut link = [0u8; LINK_PREFIX];
-        let closed = |errno| matches!(errno, Errno::NOENT | Errno::SRCH);
-        let length = match rustix::fs::readlinkat_raw(process, link_path, &mut link[..]) {
-            Ok(length) => length,
-            Err(errno) if closed(errno) => continue,
-            Err(errno) => return Err(process_error(number, errno)),
-        };
-        let link = &link[..length];
-        if [&b"socket:"[..], b"pipe:", b"anon_inode:", b"/dev/"]
-            .iter()
-            .any(|prefix| link.starts_with(prefix))
-        {
-            continue;
-        }
-        let info = match rustix::fs::openat(
-            infos.as_fd(),
-            name,
-            OFlags::RDONLY | OFlags::CLOEXEC,
-            Mode::empty(),
-        ) {
-            Ok(info) => info,
-            Err(errno) if closed(errno) => continue,
-            Err(errno) => return Err(process_error(number, errno)),
-        };
-        if carries(info.as_fd(), lock) {
-            return Ok(Holding::Yes);
-        }
-    }
-    Ok(Holding::No)
-}
-
-/// Whether the fdinfo read from `info` has a `FLOCK` line for `lock`.
-pub(super) fn carries(info: BorrowedFd<'_>, lock: &LockId) -> bool {
-    let mut found = false;
-    let _ = for_each_line(info, &mut |line| {
-        if let Some(rest) = line.strip_prefix(b"lock:") {
-            found |= flock_line_matches(rest, lock);
-        }
-        !found
-    });
-    found
-}
-
-/// Whether a `lock:` line's rest (`\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF`)
-/// is a held `flock` on `lock`'s device and inode (a `->` waiter line is not).
-pub(super) fn flock_line_matches(rest: &[u8], lock: &LockId) -> bool {
-    let mut words = rest
-        .split(|&byte| byte == b' ' || byte == b'\t')
-        .filter(|word| !word.is_empty());
-    let (Some(_index), Some(kind), Some(_advisory), Some(_mode), Some(_pid), Some(identity)) = (
-        words.next(),
-        words.next(),
-        words.next(),
-        words.next(),
-        words.next(),
-        words.next(),
-    ) else {
-        return false;
-    };
-    if kind != b"FLOCK" {
-        return false;
-    }
-    let mut parts = identity.split(|&byte| byte == b':');
-    let (Some(major), Some(minor), Some(inode), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
-        return false;
-    };
-    parse_hex(major) == Some(lock.major)
-        && parse_hex(minor) == Some(lock.minor)
-        && parse_decimal(inode, u64::MAX) == Some(lock.inode)
-}
-
-/// A lowercase or uppercase hexadecimal `u32`.
-pub(super) fn parse_hex(text: &[u8]) -> Option<u32> {
-    if text.is_empty() || text.len() > 8 {
-        return None;
-    }
-    let mut value = 0u32;
-    for &byte in text {
-        let digit = (byte as char).to_digit(16)?;
-        value = value << 4 | digit;
-    }
-    Some(value)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_lines() {
-        let lock = LockId {
-            major: 0xfe,
-            minor: 0,
-            inode: 10_117_578,
-        };
-        assert!(flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF",
-            &lock
-        ));
-        assert!(flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  READ 9 FE:0:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: POSIX  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  WRITE 1082 fe:01:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117579 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: -> FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(b"", &lock));
-        assert!(!flock_line_matches(
-            b"\t1: FLOCK ADVISORY WRITE 1 fe:00:10117578:1 0 EOF",
-            &lock
-        ));
     }
 }

@@ -11,14 +11,13 @@
 use super::deadline::{lock_within, wait_readable, Deadline, FIRST_PAUSE};
 use super::deliver::{self, Delivered};
 use super::proof::{self, LockId};
-use super::{Params, Status};
+use super::{Held, Params, Status};
 use crate::error::{Error, Message, Result, Subject};
-use crate::pidfile::{self, FileId, Inspection, PidState};
+use crate::pidfile::{self, FileId, Inspected, Inspection, PidState};
 use crate::signal::Signal;
+use core::ffi::CStr;
 use core::time::Duration;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::OFlags;
-use rustix::io::Errno;
 
 /// How long a signalled daemon still has to be seen gone once the deadline has passed (one
 /// last look, so that `--timeout 0` does not fail a daemon that exits at once).
@@ -27,24 +26,25 @@ const LAST_LOOK: Duration = Duration::from_millis(100);
 /// the kernel needs a moment to close its files).
 const KILL_GRACE: Duration = Duration::from_secs(1);
 
-/// STOP on RUNNING or BUSY.
+/// STOP on RUNNING or BUSY. `inspected` is the PID file's descriptor from the look that
+/// classified it (read-write when it could be opened so); it and what the proof opened go to
+/// `held`, and with it the lock STOP takes once the daemon is gone.
 pub(crate) fn stop(
     params: &Params<'_>,
     deadline: &Deadline,
     inspection: Inspection,
+    inspected: Option<Inspected>,
+    held: &mut Held,
 ) -> Result<Status> {
-    let inspection = match inspection.state {
+    let (inspection, inspected) = match inspection.state {
         PidState::Busy => wait_while_busy(params, deadline)?,
-        _ => inspection,
+        _ => (inspection, inspected),
     };
-    let PidState::Running(pid) = inspection.state else {
+    let (PidState::Running(pid), Some(inspected)) = (inspection.state, inspected) else {
         // The lock went while we waited: the daemon is gone.
         return Ok(Status::Ok);
     };
-    let Some((file, inode)) = StoppedFile::open(params)? else {
-        return Ok(Status::Ok);
-    };
-    let lock = proof::lock_of(file.fd.as_fd(), inode)?;
+    let (file, lock) = StoppedFile::new(inspected, inspection.file, params.pid_file)?;
     let signal = params.signal.unwrap_or(Signal::TERM);
     let delivered = deliver::deliver(params, pid, inspection.file, lock.as_ref(), signal, true)?;
     crate::failpoint::hit("control-stop-signalled");
@@ -52,36 +52,41 @@ pub(crate) fn stop(
         Delivered::Named(target) => target.pidfd(),
         _ => None,
     };
-    if file.wait_for_release(deadline, pidfd)? {
-        return Ok(Status::Ok);
+    let stopped = file.wait_for_release(deadline, pidfd)?;
+    if !stopped && params.escalate {
+        let pid_number = pid.as_raw_nonzero().get() as u32;
+        kill_group(&delivered, lock.as_ref(), params.pid_file)?;
+        let grace = params
+            .timeout
+            .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
+        if !file.wait_for_release(&Deadline::start(Some(grace)), pidfd)? {
+            return Err(timeout(params, pid_number, Message::StopTimeoutAfterKill));
+        }
+    } else if !stopped {
+        let expired = match delivered {
+            Delivered::Named(_) => Message::StopTimeout,
+            _ => Message::HeldByOthersWithin,
+        };
+        return Err(timeout(params, pid.as_raw_nonzero().get() as u32, expired));
     }
-    let pid_number = pid.as_raw_nonzero().get() as u32;
-    let timeout = |message| {
-        Error::new(message, Subject::PidFile)
-            .with(1, pid_number)
-            .with_duration(params.timeout)
-    };
-    let expired = match delivered {
-        Delivered::Named(_) => Message::StopTimeout,
-        _ => Message::HeldByOthersWithin,
-    };
-    if !params.escalate {
-        return Err(timeout(expired));
+    held.keep(file.fd);
+    if let Delivered::Named(target) = delivered {
+        target.keep_in(held);
     }
-    kill_group(&delivered, lock.as_ref())?;
-    let grace = params
-        .timeout
-        .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
-    if file.wait_for_release(&Deadline::start(Some(grace)), pidfd)? {
-        return Ok(Status::Ok);
-    }
-    Err(timeout(Message::StopTimeoutAfterKill))
+    Ok(Status::Ok)
+}
+
+/// STOP's error when the daemon did not go within the deadline.
+fn timeout(params: &Params<'_>, pid_number: u32, message: Message) -> Error {
+    Error::new(message, Subject::PidFile)
+        .with(1, pid_number)
+        .with_duration(params.timeout)
 }
 
 /// SIGKILL for the daemon's whole process group: the named process's, or each remaining
 /// holder's when it has exited (a supervisor's program, a daemon's workers), found in its
 /// session as `/proc` numbers it.
-fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
+fn kill_group(delivered: &Delivered, lock: Option<&LockId>, pid_file: &CStr) -> Result<()> {
     let session = match delivered {
         Delivered::Named(target) => {
             // Not the end: a supervised program leads a group of its own, and one that changed
@@ -93,53 +98,45 @@ fn kill_group(delivered: &Delivered, lock: Option<&LockId>) -> Result<()> {
         Delivered::Exited => None,
     };
     if let (Some(lock), Some(session)) = (lock, session) {
-        deliver::signal_others(session, lock, deliver::ToHolders::KillGroup)?;
+        deliver::signal_others(session, lock, pid_file, deliver::ToHolders::KillGroup)?;
     }
     Ok(())
 }
 
-/// The PID file as STOP holds it from before the signal to the end.
+/// The PID file as STOP holds it from before the signal to the end: the descriptor of the
+/// look that classified it (so everything STOP needs after the signal is open before it).
 struct StoppedFile<'a> {
     fd: OwnedFd,
+    /// The file it is open on (device and inode).
+    file: FileId,
     /// Whether the stop may empty it (opened for writing, not on a pseudo file system).
     writable: bool,
-    path: &'a core::ffi::CStr,
+    path: &'a CStr,
 }
 
 impl<'a> StoppedFile<'a> {
-    /// Opens the PID file for writing, or read-only when that is all the path allows (a
-    /// read-only mount, a file we may not write): waiting for the lock needs only that, and
-    /// the daemon empties its own file. Returns it with its inode, `None` when it is gone; a
-    /// file with more than one link is refused before anything is done to it.
-    fn open(params: &Params<'a>) -> Result<Option<(Self, u64)>> {
-        let path = params.pid_file;
-        let (fd, mut writable) = match pidfile::open_file(path, OFlags::RDWR) {
-            Ok(fd) => (fd, true),
-            Err(Errno::ACCESS) | Err(Errno::ROFS) | Err(Errno::PERM) => {
-                match pidfile::open_file(path, OFlags::RDONLY) {
-                    Ok(fd) => (fd, false),
-                    Err(Errno::NOENT) => return Ok(None),
-                    Err(errno) => {
-                        return Err(Error::system(Message::Open, Subject::PidFile, errno))
-                    }
-                }
-            }
-            Err(Errno::NOENT) => return Ok(None),
-            Err(errno) => return Err(Error::system(Message::Open, Subject::PidFile, errno)),
-        };
-        let stat = rustix::fs::fstat(&fd)
-            .map_err(|errno| Error::system(Message::Stat, Subject::PidFile, errno))?;
-        if stat.st_nlink != 1 {
-            return Err(Error::new(Message::RefuseHardLinks, Subject::PidFile)
-                .with(1, stat.st_nlink as u32));
-        }
+    /// The file of `inspected` (`file`, at `path`), with its lock's identity for the proof.
+    /// The look refused a file with more than one link already; a file it could only open
+    /// read-only is waited on all the same (the daemon empties its own file).
+    fn new(inspected: Inspected, file: FileId, path: &'a CStr) -> Result<(Self, Option<LockId>)> {
+        let locked = proof::lock_of(inspected.fd.as_fd(), file.inode)?;
         // Never write a kernel interface, whatever a PID file path names.
-        writable &= matches!(pidfile::pseudo_file_system(fd.as_fd()), Ok(None));
-        Ok(Some((Self { fd, writable, path }, stat.st_ino)))
+        let pseudo = match locked.magic {
+            Some(magic) => pidfile::is_pseudo_file_system(magic),
+            None => !matches!(pidfile::pseudo_file_system(inspected.fd.as_fd()), Ok(None)),
+        };
+        let stopped = Self {
+            fd: inspected.fd,
+            file,
+            writable: inspected.writable && !pseudo,
+            path,
+        };
+        Ok((stopped, locked.lock))
     }
 
     /// Waits until the lock is free, takes it, and empties the file if the path still names
-    /// the inode we locked. `Ok(false)` when the deadline (and the last look) passes first.
+    /// the inode we locked, with one link. `Ok(false)` when the deadline (and the last look)
+    /// passes first.
     fn wait_for_release(&self, deadline: &Deadline, pidfd: Option<BorrowedFd<'_>>) -> Result<bool> {
         let poll_error = |errno| Error::system(Message::PollPidfd, Subject::None, errno);
         if let (Some(pidfd), true) = (pidfd, deadline.is_limited()) {
@@ -153,10 +150,10 @@ impl<'a> StoppedFile<'a> {
         if !locked {
             return Ok(false);
         }
-        if let (Ok(locked), Ok(named)) = (rustix::fs::fstat(&self.fd), rustix::fs::lstat(self.path))
-        {
-            // Still the one file it was: one link, the inode the path names.
-            if self.writable && locked.st_nlink == 1 && FileId::of(&locked) == FileId::of(&named) {
+        // Still the one file it was: the path names our inode (so its link count is our
+        // file's), and that file has one link.
+        if let Ok(named) = rustix::fs::lstat(self.path) {
+            if self.writable && named.st_nlink == 1 && FileId::of(&named) == self.file {
                 // The daemon is gone; a failure to empty the file does not undo that.
                 let _ = rustix::fs::ftruncate(&self.fd, 0);
             }
@@ -166,13 +163,16 @@ impl<'a> StoppedFile<'a> {
 }
 
 /// STOP for BUSY: waits (bounded by the deadline) until the daemon has written its PID or
-/// released the lock, and returns the new classification.
-fn wait_while_busy(params: &Params<'_>, deadline: &Deadline) -> Result<Inspection> {
+/// released the lock, and returns the new classification with its descriptor.
+fn wait_while_busy(
+    params: &Params<'_>,
+    deadline: &Deadline,
+) -> Result<(Inspection, Option<Inspected>)> {
     let mut step = FIRST_PAUSE;
     loop {
-        let inspection = pidfile::inspect(params.pid_file)?;
+        let (inspection, inspected) = pidfile::inspect_with(params.pid_file, true)?;
         if inspection.state != PidState::Busy {
-            return Ok(inspection);
+            return Ok((inspection, inspected));
         }
         if !deadline.pause(&mut step) {
             return Err(

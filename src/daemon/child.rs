@@ -18,8 +18,10 @@ use crate::io::read_full;
 use crate::pidfile::PidFile;
 use crate::sys;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use rustix::fs::{Mode, OFlags};
+#[cfg(not(feature = "environment"))]
+use rustix::fs::Mode;
 use rustix::io::Errno;
+use rustix::process::Pid;
 
 /// Exit code of a daemon process that failed before its body.
 const EXIT_BEFORE_BODY: i32 = 1;
@@ -34,12 +36,15 @@ impl Daemon<'_> {
         until_ready: bool,
     ) -> ! {
         let pid_file = self.pid_file.take();
-        if let Err(error) = self.set_up(fork.hosted, pid_file.as_ref(), channel.as_fd()) {
-            // Release our share of the lock before the launcher hears of the failure.
-            drop(pid_file);
-            let _ = send_failure(channel.as_fd(), &error);
-            sys::exit_group(EXIT_BEFORE_BODY);
-        }
+        let daemon = match self.set_up(fork.hosted, pid_file.as_ref(), channel.as_fd()) {
+            Ok(daemon) => daemon,
+            Err(error) => {
+                // Release our share of the lock before the launcher hears of the failure.
+                drop(pid_file);
+                let _ = send_failure(channel.as_fd(), &error);
+                sys::exit_group(EXIT_BEFORE_BODY);
+            }
+        };
         crate::failpoint::hit("daemon-after-setup");
         if send_byte(channel.as_fd(), REPORT_OK).is_err() {
             sys::exit_group(EXIT_BEFORE_BODY);
@@ -57,29 +62,32 @@ impl Daemon<'_> {
         let code = body(Running {
             pid_file,
             channel,
-            daemon: Some(rustix::process::getpid()),
+            daemon: Some(daemon),
         });
         core::mem::forget(unwinding);
         fork.exit(code)
     }
 
-    /// Everything the daemon does to itself between `fork` and its report (docs/design.md §4).
+    /// Everything the daemon does to itself between `fork` and its report (docs/design.md §4);
+    /// returns the daemon's PID (the new session's id is its leader's, ours).
     fn set_up(
-        &self,
+        &mut self,
         hosted: bool,
         pid_file: Option<&PidFile>,
         channel: BorrowedFd<'_>,
-    ) -> Result<()> {
+    ) -> Result<Pid> {
         let flags = self.flags;
-        rustix::process::setsid()
+        let daemon = rustix::process::setsid()
             .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
-        // Opened before the setup: a new root need not have a `/dev/null`.
-        let null = rustix::fs::open(
-            c"/dev/null",
-            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
-            Mode::empty(),
-        )
-        .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        // `/dev/null` as `init` opened it for the standard descriptors (it is ours here too;
+        // `init` always opens it before a daemon can run).
+        let Some(null) = self.null.take() else {
+            return Err(Error::system(
+                Message::OpenDevNull,
+                Subject::None,
+                Errno::BADF,
+            ));
+        };
         #[cfg(feature = "environment")]
         self.setup.set_up_before_switch(true)?;
         // Single-threaded by construction: we are the forked child.
@@ -107,11 +115,10 @@ impl Daemon<'_> {
             close(keep, pid_file, channel)?;
         }
         if flags.contains(Flags::RESET_SIGNALS) {
-            sys::reset_signal_dispositions(hosted);
-            sys::signal_mask(sys::MaskChange::Replace, 0)
+            crate::signal::reset_in_daemon(hosted)
                 .map_err(|errno| Error::system(Message::ResetSignals, Subject::None, errno))?;
         }
-        Ok(())
+        Ok(daemon)
     }
 }
 

@@ -69,6 +69,7 @@ use crate::account::AccountFiles;
 use crate::credentials::{self, Credentials, Identity};
 use crate::error::{Context, Error, Message, Result, Subject};
 use crate::pidfile::{self, PidFile};
+use crate::sys;
 use channel::{ended_without_word, read_word, reap, send_byte, Word, RELEASE};
 use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
@@ -264,6 +265,9 @@ pub struct Daemon<'a> {
     /// the others (referenced only from that method, so a program that never asks for it
     /// does not carry it).
     close_inherited: Option<(&'a [RawFd], child::CloseInherited)>,
+    /// `/dev/null`, opened by [`init`] to make sure of the standard descriptors: the daemon
+    /// puts it on its stdin and stdout (close-on-exec).
+    null: Option<OwnedFd>,
 }
 
 /// How [`Daemon::run`] ended in the launching process.
@@ -302,6 +306,7 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Re
         pid_path: None,
         credentials,
         close_inherited: None,
+        null: None,
     };
     if params.flags.contains(Flags::SIMULATE) {
         return Ok(daemon);
@@ -313,7 +318,7 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Re
     }
     // The daemon's body must not find its own files on a closed standard descriptor (its
     // stderr would write into them).
-    ensure_standard_fds()?;
+    daemon.null = Some(ensure_standard_fds()?);
     if let Some(path) = params.pid_file {
         daemon.pid_file = Some(PidFile::create_locked(path)?);
         daemon.pid_path = Some(path);
@@ -322,16 +327,22 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Re
 }
 
 /// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is closed: the lowest free
-/// number is where `open` lands, so open until it lands above 2 (one open and close when all
-/// three are open).
-fn ensure_standard_fds() -> Result<()> {
+/// number is where `open` lands, so open until it lands above 2 (one open when all three are
+/// open), and return that one (close-on-exec), which the daemon puts on its stdin and stdout.
+fn ensure_standard_fds() -> Result<OwnedFd> {
     loop {
-        let null = rustix::fs::open(c"/dev/null", OFlags::RDWR | OFlags::NOCTTY, Mode::empty())
-            .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
+        let null = rustix::fs::open(
+            c"/dev/null",
+            OFlags::RDWR | OFlags::NOCTTY | OFlags::CLOEXEC,
+            Mode::empty(),
+        )
+        .map_err(|errno| Error::system(Message::OpenDevNull, Subject::None, errno))?;
         if null.as_raw_fd() > 2 {
-            return Ok(());
+            return Ok(null);
         }
-        // It filled a closed standard descriptor: keep it there for good.
+        // It filled a closed standard descriptor: keep it there for good, as a standard
+        // descriptor is (inherited across exec).
+        let _ = rustix::io::fcntl_setfd(&null, rustix::io::FdFlags::empty());
         let _ = null.into_raw_fd();
     }
 }
@@ -490,8 +501,10 @@ impl<'a> Daemon<'a> {
                 return Err(error);
             }
             // DESIGN §4: the launcher's descriptors are closed before the release, so from
-            // the body's first instruction the lock is the daemon's alone.
-            drop(pid_file);
+            // the body's first instruction the lock is the daemon's alone (with `/dev/null`,
+            // one `close_range` when their numbers follow each other).
+            let [write, lock] = pid_file.into_fds();
+            sys::close_together([self.null.take(), Some(write), Some(lock)]);
         }
         if let Err(errno) = send_byte(channel.as_fd(), RELEASE) {
             // The daemon died before its release (EPIPE): it never ran its body, so the PID

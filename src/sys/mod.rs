@@ -143,11 +143,6 @@ struct KernelSigaction {
     mask: u64,
 }
 
-/// The signals C libraries reserve for themselves (glibc: 32 and 33, musl: 32 to 34, for
-/// thread cancellation, `setxid` broadcasts and timers): a process that has a libc must never
-/// reset, block or take them.
-pub const LIBC_RESERVED: core::ops::RangeInclusive<u32> = 32..=34;
-
 /// `rt_sigaction(signal, {SIG_DFL})`: the default action for one signal.
 ///
 /// # References
@@ -176,23 +171,22 @@ pub fn set_default_disposition(signal: u32) -> Result<(), Errno> {
     }
 }
 
-/// [`set_default_disposition`] for every signal 1–64 except SIGKILL and SIGSTOP, and except
-/// [`LIBC_RESERVED`] when `hosted` (the process has a libc whose handlers must stay): undoes
-/// the "ignored" dispositions that survive `execve` and any handler of an in-process body.
+/// [`set_default_disposition`] for every signal of `set` (bit `n - 1` for signal `n`) except
+/// SIGKILL and SIGSTOP, which no process can change: undoes the "ignored" dispositions that
+/// survive `execve` and handlers that must not run in a child before its exec. Which signals
+/// (all, or only those the process has changed) is the caller's decision.
 ///
 /// Errors for individual signals are ignored: the only possible one is EINVAL for a signal
 /// the kernel does not let us change.
 ///
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
-pub fn reset_signal_dispositions(hosted: bool) {
-    for signal in 1..=64u32 {
-        if signal == kernel::SIGKILL
-            || signal == kernel::SIGSTOP
-            || (hosted && LIBC_RESERVED.contains(&signal))
-        {
-            continue;
-        }
+pub fn reset_signal_dispositions(set: SignalMask) {
+    let unchangeable = 1 << (kernel::SIGKILL - 1) | 1 << (kernel::SIGSTOP - 1);
+    let mut left = set & !unchangeable;
+    while left != 0 {
+        let signal = left.trailing_zeros() + 1;
+        left &= left - 1;
         let _ = set_default_disposition(signal);
     }
 }
@@ -244,6 +238,35 @@ pub unsafe fn close_range(first: u32, last: u32) -> Result<(), Errno> {
     }
 }
 
+/// Closes three descriptors (`None` is none): one `close_range` when they are all there and
+/// their numbers follow each other, else one `close` each.
+///
+/// # References
+/// [close_range(2)](https://man7.org/linux/man-pages/man2/close_range.2.html),
+/// [close(2)](https://man7.org/linux/man-pages/man2/close.2.html)
+pub fn close_together(fds: [Option<OwnedFd>; 3]) {
+    use rustix::fd::{AsRawFd, IntoRawFd};
+    if let [Some(a), Some(b), Some(c)] = &fds {
+        let (a, b, c) = (a.as_raw_fd(), b.as_raw_fd(), c.as_raw_fd());
+        let first = a.min(b).min(c);
+        // Three distinct numbers two apart at most: consecutive.
+        if a.max(b).max(c) - first == 2 {
+            let owned = fds.map(|fd| fd.map(IntoRawFd::into_raw_fd));
+            // SAFETY: the range holds exactly the three descriptors we owned, given up just
+            // above: nothing else owns one of them.
+            if unsafe { close_range(first as u32, first as u32 + 2) }.is_err() {
+                // Before Linux 5.9: one close each.
+                for fd in owned.into_iter().flatten() {
+                    // SAFETY: still ours: close_range failed before closing any of them.
+                    drop(unsafe { OwnedFd::from_raw_fd(fd) });
+                }
+            }
+            return;
+        }
+    }
+    drop(fds);
+}
+
 /// `PIDFD_SIGNAL_PROCESS_GROUP` (Linux 6.9): signal the pidfd process's whole process group.
 pub const PIDFD_SIGNAL_PROCESS_GROUP: u32 = 1 << 2;
 
@@ -273,4 +296,90 @@ pub fn pidfd_send_signal(
         )
         .map(|_| ())
     }
+}
+
+/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE)` (Linux 6.8): the unique id of the mount
+/// the file open on `fd` lies on, the one [`statmount_superblock`] takes; `None` when the
+/// kernel does not give it (an older kernel answers the reusable `STATX_MNT_ID` instead, or has
+/// no `statx`) or refuses the call.
+///
+/// # References
+/// [statx(2)](https://man7.org/linux/man-pages/man2/statx.2.html)
+pub fn unique_mount_id(fd: rustix::fd::BorrowedFd<'_>) -> Option<u64> {
+    use rustix::fd::AsRawFd;
+    let mut answer = core::mem::MaybeUninit::<kernel::statx>::zeroed();
+    // SAFETY: an empty NUL-terminated path with AT_EMPTY_PATH names `fd` itself; the kernel
+    // writes at most one `struct statx` into `answer`.
+    unsafe {
+        call(
+            kernel::__NR_statx,
+            [
+                fd.as_raw_fd() as usize,
+                c"".as_ptr() as usize,
+                kernel::AT_EMPTY_PATH as usize,
+                kernel::STATX_MNT_ID_UNIQUE as usize,
+                answer.as_mut_ptr() as usize,
+                0,
+            ],
+        )
+        .ok()?;
+    }
+    // SAFETY: zero-initialised, then partly written by the kernel: integers only.
+    let answer = unsafe { answer.assume_init() };
+    (answer.stx_mask & kernel::STATX_MNT_ID_UNIQUE != 0).then_some(answer.stx_mnt_id)
+}
+
+/// A mount's superblock as `statmount` shows it.
+pub struct Superblock {
+    /// The device's major number (the `MAJ` of `MAJ:MIN` in `/proc/self/mountinfo` and in
+    /// fdinfo lock lines).
+    pub major: u32,
+    /// The device's minor number.
+    pub minor: u32,
+    /// The file system's magic (what `statfs` reports as `f_type`).
+    pub magic: u64,
+}
+
+/// `statmount(&{mnt_id: mount, param: STATMOUNT_SB_BASIC}, buffer, size, 0)` (Linux 6.8): the
+/// superblock of mount `mount`, the unique mount id that `statx(STATX_MNT_ID_UNIQUE)` gives.
+/// ENOSYS before 6.8; EPERM for a mount outside our root without CAP_SYS_ADMIN; ENOENT for a
+/// mount not in our mount namespace.
+///
+/// # References
+/// [statmount(2)](https://man7.org/linux/man-pages/man2/statmount.2.html)
+pub fn statmount_superblock(mount: u64) -> Result<Superblock, Errno> {
+    let request = kernel::mnt_id_req {
+        size: kernel::MNT_ID_REQ_SIZE_VER0,
+        spare: 0,
+        mnt_id: mount,
+        param: u64::from(kernel::STATMOUNT_SB_BASIC),
+        mnt_ns_id: 0,
+    };
+    let mut answer = core::mem::MaybeUninit::<kernel::statmount>::zeroed();
+    // SAFETY: the request is a valid `mnt_id_req` of the size it states; the kernel writes at
+    // most `size_of::<statmount>()` bytes into `answer`, which is that big.
+    unsafe {
+        call(
+            kernel::__NR_statmount,
+            [
+                &request as *const kernel::mnt_id_req as usize,
+                answer.as_mut_ptr() as usize,
+                core::mem::size_of::<kernel::statmount>(),
+                0,
+                0,
+                0,
+            ],
+        )?;
+    }
+    // SAFETY: zero-initialised, then partly written by the kernel: every bit pattern is a
+    // valid `statmount` (integers only).
+    let answer = unsafe { answer.assume_init() };
+    if answer.mask & u64::from(kernel::STATMOUNT_SB_BASIC) == 0 {
+        return Err(Errno::NODATA);
+    }
+    Ok(Superblock {
+        major: answer.sb_dev_major,
+        minor: answer.sb_dev_minor,
+        magic: answer.sb_magic,
+    })
 }

@@ -101,8 +101,8 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
                 say(program, request.action, &outcome);
             }
             let code = outcome.status as i32;
-            // The guard is released by exit itself: no close on the way out (the --check
-            // budget).
+            // The guard and what the action is done with are closed by the exit itself: no
+            // close on the way out (budgets.txt's system calls).
             core::mem::forget(outcome);
             code
         }

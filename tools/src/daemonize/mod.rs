@@ -43,14 +43,18 @@ use crate::cli::daemonize::{parse, Invocation, Request};
 use crate::output::{print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::{self, Startup};
 use core::ffi::CStr;
-use environment::{Arena, Environment};
+use core::mem::ManuallyDrop;
+#[cfg(feature = "environment")]
+use environment::Arena;
+use environment::Environment;
+use messages::Failure;
 use messages::Names;
 use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::credentials::{Credentials, Identity};
 use ucw_daemon::daemon::{self, Launched};
-use ucw_daemon::signal::{self, SignalSet};
+use ucw_daemon::signal::{SignalSet, Signals};
 use ucw_daemon::{Error, Subject};
 
 /// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
@@ -196,7 +200,10 @@ fn run(
     );
     #[cfg(not(feature = "environment"))]
     let resolved: Result<(), Error> = Ok(());
+    #[cfg(feature = "environment")]
     let dry_run = request.settings.dry_run;
+    #[cfg(not(feature = "environment"))]
+    let dry_run = false;
     let parsed = identity(request.user, Subject::User)
         .and_then(|user| Ok((user, identity(request.group, Subject::Group)?)));
     if let Ok((user, group)) = parsed {
@@ -218,21 +225,48 @@ fn run(
         return fail(error);
     }
     // A dry run checks what `init` checks, without a PID file or anything else to change.
-    let mut checked = params;
-    if dry_run {
-        checked.flags = checked.flags | daemon::Flags::SIMULATE;
-        checked.pid_file = None;
-    }
+    #[cfg(feature = "environment")]
+    let checked = match dry_run {
+        true => daemon::Params {
+            flags: params.flags | daemon::Flags::SIMULATE,
+            pid_file: None,
+            ..params
+        },
+        false => params,
+    };
+    #[cfg(not(feature = "environment"))]
+    let checked = params;
     let daemon = match daemon::init(&checked, credentials) {
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
     let simulated = request.foreground;
     let account = daemon.credentials();
-    // Opened now, before the switch: a root-owned log directory works.
-    let target_uid = account
-        .uid()
-        .map_or(rustix::process::geteuid().as_raw(), |uid| uid.as_raw());
+    // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
+    // that `--foreground --user` runs the program as that user (service managers that keep
+    // their services attached). With the environment options, in the body: after the setup
+    // the library makes before it.
+    #[cfg(not(feature = "environment"))]
+    if simulated {
+        if let Err(error) = account.switch() {
+            return fail(error);
+        }
+    }
+    // The program's uid, where something is checked against it (the output files' owner, a
+    // `READY=1` sender): ours, asked once, when `--user` does not name it.
+    #[cfg(feature = "readiness")]
+    let by_socket = matches!(request.notify, Notify::Socket);
+    #[cfg(not(feature = "readiness"))]
+    let by_socket = false;
+    let target_uid = match account.uid() {
+        Some(uid) => uid.as_raw(),
+        None if by_socket || request.stdout.is_some() || request.stderr.is_some() => {
+            rustix::process::geteuid().as_raw()
+        }
+        // Nothing is checked against it.
+        None => u32::MAX,
+    };
+    // Opened now, before the switch: a root-owned log directory works (none for a dry run).
     let outputs = match dry_run {
         true => Ok([None, None]),
         false => outputs::open(request, target_uid),
@@ -255,7 +289,7 @@ fn run(
         return ERROR_EXIT_CODE;
     };
     #[cfg(not(feature = "environment"))]
-    let mut arena = Arena;
+    let mut arena = environment::Arena;
     let mut environment = Environment::new();
     let envp = match environment.build(
         inherited,
@@ -284,12 +318,19 @@ fn run(
             Err(error) => fail(error),
         };
     }
-    if !request.exec {
-        // Blocked before the fork: a signal sent as soon as the PID is published (a reload
-        // racing the start) waits in the daemon's queue for the supervisor's signalfd
-        // instead of killing it before it is ready.
-        let _ = signal::block(SignalSet::ALL_CATCHABLE);
-    }
+    // The supervisor's signals, blocked and given a signalfd before the fork: a signal sent
+    // as soon as the PID is published (a reload racing the start) waits in the daemon's
+    // queue instead of killing it before it is ready, and the daemon reads them through its
+    // copy of the descriptor (a signalfd reads the signals of whoever reads it). The
+    // launcher's copy is left to its exit.
+    let signals = if request.exec {
+        None
+    } else {
+        match Signals::new(SignalSet::ALL_CATCHABLE) {
+            Ok(signals) => Some(ManuallyDrop::new(signals)),
+            Err(errno) => return fail(Failure::ForwardSignals.system(Subject::None, errno)),
+        }
+    };
     let job = Job {
         program,
         environment: envp,
@@ -300,16 +341,16 @@ fn run(
         foreground: simulated,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
-        // The library's SIMULATE does not switch credentials; in the foreground the tool
-        // does, after the setup the library made, so that `--foreground --user` runs the
-        // program as that user (service managers that keep their services attached).
+        #[cfg(feature = "environment")]
         let switched = match simulated {
             true => account.switch(),
             false => Ok(()),
         };
-        let code = switched.and_then(|()| match request.exec {
-            true => job.exec_in_place(running),
-            false => job.supervise(running),
+        #[cfg(not(feature = "environment"))]
+        let switched = Ok(());
+        let code = switched.and_then(|()| match signals {
+            None => job.exec_in_place(running),
+            Some(signals) => job.supervise(running, ManuallyDrop::into_inner(signals)),
         });
         code.unwrap_or_else(|error| {
             if simulated {

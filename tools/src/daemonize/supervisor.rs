@@ -30,7 +30,7 @@ use rustix::io::Errno;
 use rustix::process::{Pid, WaitOptions, WaitStatus};
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::daemon::Running;
-use ucw_daemon::signal::{self, Signal, SignalSet, Signals};
+use ucw_daemon::signal::{self, Signal, Signals};
 use ucw_daemon::{Error, Subject};
 
 /// Exit code of the program's child when it cannot even report its exec failure.
@@ -89,9 +89,10 @@ impl Job<'_> {
     }
 
     /// The supervisor (see the module docs); returns its exit code.
-    pub(super) fn supervise(&self, mut running: Running) -> Result<i32, Error> {
+    /// `signals` is the signalfd of every catchable signal, which the launcher blocked.
+    pub(super) fn supervise(&self, mut running: Running, signals: Signals) -> Result<i32, Error> {
         let foreground = self.foreground;
-        let started = self.start(&running, foreground);
+        let started = self.start(&running, foreground, signals);
         let (signals, mut readiness, child) = match started {
             Ok(started) => started,
             Err(error) => {
@@ -109,7 +110,7 @@ impl Job<'_> {
         }
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
-        let collected = running.launcher().and_then(|_| launcher_pidfd());
+        let collected = running.launcher().and_then(launcher_pidfd);
         if readiness.fd().is_none() {
             running.ready();
         }
@@ -187,17 +188,15 @@ impl Job<'_> {
         }
     }
 
-    /// Sets up signal forwarding and the readiness channel, forks the program and waits
-    /// for its exec.
+    /// Sets up the readiness channel, forks the program and waits for its exec.
     fn start(
         &self,
         running: &Running,
         foreground: bool,
+        signals: Signals,
     ) -> Result<(Signals, Readiness, Pid), Error> {
         // An inherited "ignore" would make the kernel reap the program without a SIGCHLD.
         let _ = signal::set_default_action(Signal::CHLD);
-        let signals = Signals::new(SignalSet::ALL_CATCHABLE)
-            .map_err(|errno| Failure::ForwardSignals.system(Subject::None, errno))?;
         let (readiness, notify_writer) = self.readiness()?;
         let (report_read, report_write) = pipe()?;
         let lock = running.lock_fd();
@@ -301,9 +300,18 @@ impl Job<'_> {
     }
 }
 
-/// A pidfd of our parent, the launcher, while it waits for our word (so it lives); `None`
-/// when it is already gone or pidfds are unavailable.
-fn launcher_pidfd() -> Option<OwnedFd> {
+/// A pidfd of our parent, the launcher, while it waits for our word on `channel`; `None` when
+/// it is already gone or pidfds are unavailable. The channel is a socket pair the launcher
+/// made, so `SO_PEERPIDFD` (Linux 6.5) names it in one call, whatever has happened to its
+/// number; before, our parent's number, opened and then checked to be our parent still.
+fn launcher_pidfd(channel: BorrowedFd<'_>) -> Option<OwnedFd> {
+    match rt::sys::peer_pidfd(channel) {
+        Ok(pidfd) => return Some(pidfd),
+        // Reaped already (or, by a kernel that hands out pidfds of reaped processes, a pidfd
+        // that says so): nothing to wait for.
+        Err(Errno::SRCH) => return None,
+        Err(_) => {}
+    }
     let parent = rustix::process::getppid()?;
     let pidfd = rustix::process::pidfd_open(parent, rustix::process::PidfdFlags::empty()).ok()?;
     // Still our parent after the open: the pidfd is the launcher's, not a recycled number's.

@@ -1,7 +1,8 @@
 //! The few system calls only the tools make, which neither rustix nor the library's public face
 //! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
-//! number, another process's group or session (which may be 0), `dup3` onto a number the user chose, and the notification socket's `SO_PASSPIDFD`
-//! and `recvmsg` with `SCM_CREDENTIALS`/`SCM_PIDFD`.
+//! number, another process's group or session (which may be 0), `dup3` onto a number the user
+//! chose, the notification socket's `SO_PASSPIDFD` and `recvmsg` with
+//! `SCM_CREDENTIALS`/`SCM_PIDFD`, and the launcher's pidfd from its channel (`SO_PEERPIDFD`).
 //!
 //! This file owns raw kernel entry for the tools and nothing else: every function names its
 //! system call, converts `-errno` into [`Errno`] and keeps no state. The per-architecture
@@ -138,6 +139,39 @@ pub fn set_pass_pidfd(fd: rustix::fd::BorrowedFd<'_>) -> Result<(), Errno> {
         )
         .map(|_| ())
     }
+}
+
+/// `getsockopt(fd, SOL_SOCKET, SO_PEERPIDFD)` (Linux 6.5): a pidfd (close-on-exec) of the
+/// process that created the socket pair `fd` belongs to (or connected its peer), taken by the
+/// kernel when it did, so it names that process even if its number has been reused since.
+/// Older kernels refuse it (ENOPROTOOPT); ESRCH when that process has been reaped.
+///
+/// # References
+/// [getsockopt(2)](https://man7.org/linux/man-pages/man2/getsockopt.2.html),
+/// [unix(7)](https://man7.org/linux/man-pages/man7/unix.7.html) (`SO_PEERPIDFD`)
+pub fn peer_pidfd(fd: rustix::fd::BorrowedFd<'_>) -> Result<OwnedFd, Errno> {
+    use rustix::fd::AsRawFd;
+    let mut pidfd: i32 = -1;
+    let mut length = core::mem::size_of::<i32>() as u32;
+    // SAFETY: the value and length pointers reference a live `int` and its length.
+    unsafe {
+        call(
+            kernel::__NR_getsockopt,
+            [
+                fd.as_raw_fd() as usize,
+                net::SOL_SOCKET as usize,
+                net::SO_PEERPIDFD as usize,
+                &mut pidfd as *mut i32 as usize,
+                &mut length as *mut u32 as usize,
+                0,
+            ],
+        )?;
+    }
+    if pidfd < 0 || length as usize != core::mem::size_of::<i32>() {
+        return Err(Errno::INVAL);
+    }
+    // SAFETY: the kernel just installed this new descriptor for us; nothing else owns it.
+    Ok(unsafe { OwnedFd::from_raw_fd(pidfd) })
 }
 
 /// Who sent a datagram, as the kernel vouches for it (`SCM_CREDENTIALS` and `SCM_PIDFD`).
