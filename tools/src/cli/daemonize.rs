@@ -8,6 +8,7 @@
 //! `--user`; `--chdir` and `--chroot` exclude `--preserve-cwd`. The options of features left
 //! out of the build are usage errors that name the feature.
 
+#[cfg(feature = "environment")]
 use super::environment::Settings;
 #[cfg(feature = "environment")]
 use super::environment::{self, Variable};
@@ -111,6 +112,7 @@ pub struct Request<'a> {
     /// arguments.
     pub command: usize,
     /// The environment feature's options.
+    #[cfg(feature = "environment")]
     pub settings: Settings<'a>,
 }
 
@@ -143,6 +145,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         stdout: None,
         stderr: None,
         command: 0,
+        #[cfg(feature = "environment")]
         settings: Settings::NONE,
     };
     while let Some(found) = scanner.next_option()? {

@@ -11,9 +11,8 @@
 //! buffer of the variables it makes itself).
 
 use super::messages::Failure;
-use crate::cli::environment::Settings;
 #[cfg(feature = "environment")]
-use crate::cli::environment::{variable_name_length, Variable};
+use crate::cli::environment::{variable_name_length, Settings, Variable};
 use crate::rt::c_string;
 use core::ffi::CStr;
 use ucw_daemon::control::StringList;
@@ -22,19 +21,16 @@ use ucw_daemon::{Error, Subject};
 
 #[cfg(feature = "environment")]
 pub(super) use super::env_file::Arena;
-/// Without the environment feature there are no environment files.
-#[cfg(not(feature = "environment"))]
-pub(super) struct Arena;
 
 /// Entries the program's environment may have when it is rewritten (what the library's `exec`
 /// passes on); more is an error rather than a silently shortened environment.
 const ENVIRONMENT_CAPACITY: usize = 1024;
 
 /// The variables `--user` sets from the passwd entry (and removes from the inherited
-/// environment).
-const ACCOUNT_VARIABLES: [&[u8]; 3] = [b"USER", b"LOGNAME", b"HOME"];
-/// The variable `--notify-socket` sets.
-const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET";
+/// environment), each with its `=`.
+const ACCOUNT_VARIABLES: [&[u8]; 3] = [b"USER=", b"LOGNAME=", b"HOME="];
+/// The variable `--notify-socket` sets, with its `=`.
+const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET=";
 
 /// Bytes of the variables the daemonizer sets: `USER=` and `LOGNAME=` with a name of up to
 /// 256 bytes, `HOME=` with a path of up to 4,095 (the library's limits for a passwd entry),
@@ -64,6 +60,7 @@ impl<'e> List<'_, 'e> {
     }
 
     /// Removes every entry of the variable `name` (`name=...`), keeping the others' order.
+    #[cfg(feature = "environment")]
     fn remove(&mut self, name: &[u8]) {
         let mut kept = 0;
         for index in 0..self.count {
@@ -106,42 +103,49 @@ impl<'e> Environment<'e> {
         inherited: StringList<'e>,
         credentials: &Credentials<'_>,
         socket_name: &[u8],
-        settings: &Settings<'e>,
-        arena: &mut Arena,
+        #[cfg(feature = "environment")] settings: &Settings<'e>,
+        #[cfg(feature = "environment")] arena: &mut Arena,
     ) -> Result<StringList<'e>, (Error, Option<&'e CStr>)> {
         let switching = credentials.uid().is_some();
         let notify = !socket_name.is_empty();
-        if !switching && !notify && !settings.change_variables() {
+        #[cfg(feature = "environment")]
+        let (changing, clearing) = (settings.change_variables(), settings.clear_environment);
+        #[cfg(not(feature = "environment"))]
+        let (changing, clearing) = (false, false);
+        if !switching && !notify && !changing {
             return Ok(inherited);
         }
         let Environment { entries, text } = self;
         let mut list = List { entries, count: 0 };
         let unlisted = |error| (error, None);
-        if !settings.clear_environment {
+        // The inherited entries, without those we replace: the account variables when
+        // switching, `NOTIFY_SOCKET` when we set it.
+        let replaced = |text: &[u8]| {
+            (switching && ACCOUNT_VARIABLES.iter().any(|name| text.starts_with(name)))
+                || (notify && text.starts_with(NOTIFY_VARIABLE))
+        };
+        if !clearing {
             for entry in inherited.iter() {
-                list.push(entry).map_err(unlisted)?;
+                if !replaced(entry.to_bytes()) {
+                    list.push(entry).map_err(unlisted)?;
+                }
             }
         }
-        // The variables we make, NUL-terminated, one after the other in `text`.
+        // The variables we make (`prefix`, `NAME=`, then the value), NUL-terminated, one
+        // after the other in `text`.
         let mut free: &'e mut [u8] = text;
-        let mut make = |name: &[u8], value: &[u8]| {
-            let length = name.len() + 1 + value.len() + 1;
+        let mut make = |prefix: &[u8], value: &[u8]| {
+            let length = prefix.len() + value.len() + 1;
             if length > free.len() {
                 return Err(too_many());
             }
             let (made, rest) = core::mem::take(&mut free).split_at_mut(length);
-            made[..name.len()].copy_from_slice(name);
-            made[name.len()] = b'=';
-            made[name.len() + 1..length - 1].copy_from_slice(value);
+            made[..prefix.len()].copy_from_slice(prefix);
+            made[prefix.len()..length - 1].copy_from_slice(value);
             made[length - 1] = 0;
             free = rest;
             c_string(made).ok_or_else(too_many)
         };
-        if switching {
-            for name in ACCOUNT_VARIABLES {
-                list.remove(name);
-            }
-        }
         if let (Some(user), Some(home)) = (credentials.user_name(), credentials.home()) {
             // An entry without a home directory leaves `HOME` unset (the name is never empty).
             for (name, value) in ACCOUNT_VARIABLES.into_iter().zip([user, user, home]) {
@@ -160,11 +164,10 @@ impl<'e> Environment<'e> {
                     .map_err(|error| (error, Some(path)))?,
             }
         }
-        #[cfg(not(feature = "environment"))]
-        let _ = arena;
         if notify {
             // Last: no option may point the readiness elsewhere.
-            list.remove(NOTIFY_VARIABLE);
+            #[cfg(feature = "environment")]
+            list.remove(&NOTIFY_VARIABLE[..NOTIFY_VARIABLE.len() - 1]);
             list.push(make(NOTIFY_VARIABLE, socket_name).map_err(unlisted)?)
                 .map_err(unlisted)?;
         }

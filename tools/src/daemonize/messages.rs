@@ -44,19 +44,30 @@ pub(super) enum Failure {
     EndedAfterReady,
     KilledAfterReady,
     ClosedBeforeReady,
+    #[cfg(feature = "environment")]
     Read,
+    #[cfg(feature = "environment")]
     MalformedLine,
+    #[cfg(feature = "environment")]
     LineTooLong,
+    #[cfg(feature = "environment")]
     VariablesTooLarge,
+    #[cfg(feature = "environment")]
     ReadNrOpen,
+    #[cfg(feature = "environment")]
     SoftAboveHard,
+    #[cfg(feature = "environment")]
     AboveNrOpen,
+    #[cfg(feature = "environment")]
     RaiseHardLimit,
 }
 
-/// The words of each [`Failure`], in order, each NUL-terminated.
-const WORDS: &[u8] = if cfg!(feature = "messages") {
-    b"Cannot open %s\0\
+/// The words of each [`Failure`], in order, each NUL-terminated, with `$long` (sentences) or
+/// `$short` (code lines) after the words every build has.
+macro_rules! failure_words {
+    ($($long:literal, $short:literal)?) => {
+        (if cfg!(feature = "messages") {
+            concat!("Cannot open %s\0\
     Cannot stat %s\0\
     Cannot set flags of %s\0\
     Refusing %s: it is a symbolic link\0\
@@ -74,23 +85,35 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     %n was killed by signal %1 (%k1) before it was ready\0\
     %n was ready, then exited with status %1\0\
     %n was ready, then was killed by signal %1 (%k1)\0\
-    %n closed its notification channel before it was ready\0\
-    Cannot read %s\0\
+    %n closed its notification channel before it was ready\0", $($long)?)
+        } else {
+            concat!("open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
+    refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
+    set up notify fd\0forward signals\0too many variables\0ended before ready\0\
+    killed before ready\0ended after ready\0killed after ready\0closed before ready\0", $($short)?)
+        })
+        .as_bytes()
+    };
+}
+
+/// The words of each [`Failure`], in order, each NUL-terminated.
+#[cfg(not(feature = "environment"))]
+const WORDS: &[u8] = failure_words!();
+/// The words of each [`Failure`], in order, each NUL-terminated (the environment options'
+/// after the others).
+#[cfg(feature = "environment")]
+const WORDS: &[u8] = failure_words!(
+    "Cannot read %s\0\
     Malformed line %1 in %s: expected NAME=VALUE (a name without blanks)\0\
     Line %1 in %s is longer than %2 bytes\0\
     Cannot read %s: the variables of the environment files exceed %1 bytes\0\
     Cannot read /proc/sys/fs/nr_open (the unlimited of resource limit nofile)\0\
     Cannot set resource limit %l1: the soft limit would be above the hard limit\0\
     Cannot set resource limit %l1: above fs.nr_open (%2)\0\
-    Cannot raise the hard limit of resource limit %l1 without CAP_SYS_RESOURCE\0"
-} else {
-    b"open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
-    refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
-    set up notify fd\0forward signals\0too many variables\0ended before ready\0\
-    killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
-    read\0malformed line\0line too long\0variables too large\0read nr_open\0\
+    Cannot raise the hard limit of resource limit %l1 without CAP_SYS_RESOURCE\0",
+    "read\0malformed line\0line too long\0variables too large\0read nr_open\0\
     soft above hard\0above nr_open\0raise hard limit\0"
-};
+);
 
 impl Failure {
     /// The error, about `subject`.
@@ -149,7 +172,11 @@ mod tests {
     #[test]
     fn every_failure_has_its_words() {
         let count = WORDS.iter().filter(|&&byte| byte == 0).count();
-        assert_eq!(count, Failure::RaiseHardLimit as usize + 1);
+        #[cfg(feature = "environment")]
+        let last = Failure::RaiseHardLimit;
+        #[cfg(not(feature = "environment"))]
+        let last = Failure::ClosedBeforeReady;
+        assert_eq!(count, last as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");
         }

@@ -115,7 +115,15 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
+            #[cfg(not(feature = "environment"))]
+            print(
+                1,
+                &[
+                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[4],
+                ],
+            );
             // Longer than one line's buffer: in one `writev`.
+            #[cfg(feature = "environment")]
             rt::write_parts(
                 1,
                 &[
@@ -234,9 +242,11 @@ fn run(
         },
         false => params,
     };
+    #[cfg(feature = "environment")]
+    let checked = &checked;
     #[cfg(not(feature = "environment"))]
-    let checked = params;
-    let daemon = match daemon::init(&checked, credentials) {
+    let checked = &params;
+    let daemon = match daemon::init(checked, credentials) {
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
@@ -288,14 +298,14 @@ fn run(
     let Some(mut arena) = rt::environment_arena().map(Arena::new) else {
         return ERROR_EXIT_CODE;
     };
-    #[cfg(not(feature = "environment"))]
-    let mut arena = environment::Arena;
     let mut environment = Environment::new();
     let envp = match environment.build(
         inherited,
         account,
         socket_name,
+        #[cfg(feature = "environment")]
         &request.settings,
+        #[cfg(feature = "environment")]
         &mut arena,
     ) {
         Ok(envp) => envp,
