@@ -79,8 +79,12 @@ impl Daemon<'_> {
         let flags = self.flags;
         let daemon = rustix::process::setsid()
             .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
+        #[cfg(feature = "environment")]
+        self.setup.set_up_before_switch(true)?;
+        // Single-threaded by construction: we are the forked child.
+        self.credentials.switch_single_threaded()?;
         // `/dev/null` as `init` opened it for the standard descriptors (it is ours here too;
-        // `init` always opens it before a daemon can run).
+        // `init` always opens it before a daemon can run, so a new root need not have one).
         let Some(null) = self.null.take() else {
             return Err(Error::system(
                 Message::OpenDevNull,
@@ -88,10 +92,6 @@ impl Daemon<'_> {
                 Errno::BADF,
             ));
         };
-        #[cfg(feature = "environment")]
-        self.setup.set_up_before_switch(true)?;
-        // Single-threaded by construction: we are the forked child.
-        self.credentials.switch_single_threaded()?;
         rustix::stdio::dup2_stdin(&null)
             .and_then(|()| rustix::stdio::dup2_stdout(&null))
             .map_err(|errno| {
