@@ -297,7 +297,7 @@ impl<'g> Credentials<'g> {
     /// `setresuid` (each only when asked), then clears the ambient capabilities; when this
     /// leaves root, proves that `setresuid(0, 0, 0)` now fails and that the permitted and
     /// effective capability sets are empty. With capabilities to keep
-    /// ([`daemon::Params::keep_capabilities`](crate::daemon::Params::keep_capabilities), which
+    /// (`daemon::Params::keep_capabilities` of the `environment` feature, which
     /// [`daemon::init`](crate::daemon::init) gives these credentials), `PR_SET_KEEPCAPS` is on
     /// during the switch, the kept ones are then the permitted, inheritable and ambient sets
     /// (the effective one stays empty), and the proof requires exactly that. A non-root process may "switch" to the ids it

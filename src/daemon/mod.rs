@@ -286,7 +286,7 @@ pub enum Launched {
 }
 
 /// Resolves the credentials into `credentials` (errors come before any file changes; so do
-/// the refusals of [`Params::keep_capabilities`] and [`Params::root_directory`]), makes
+/// the refusals of `Params::keep_capabilities` and `Params::root_directory`), makes
 /// sure descriptors 0–2 are open, then opens, checks, locks and fills the PID file (a lock
 /// held elsewhere is [`ErrorKind::AlreadyRunning`](crate::ErrorKind::AlreadyRunning); a
 /// file on a pseudo file system such as `/proc` is refused). With [`Flags::SIMULATE`] only
@@ -384,10 +384,12 @@ impl<'a> Daemon<'a> {
 
     /// Forks the daemon and returns in the launcher once the daemon's PID is in the PID file.
     ///
-    /// The daemon (child): `setsid`; the setup of [`Params`] before the switch (limits,
-    /// nice, OOM score), `umask(022)` (or [`Params::umask`]), the root directory, `chdir("/")`
-    /// (or to [`Params::working_directory`]) unless [`Flags::PRESERVE_CWD`]; the credential
-    /// switch; stdin and stdout to `/dev/null` (stderr stays); `no_new_privs`; the opt-in
+    /// The daemon (child): `setsid`; with the `environment` feature, the setup of [`Params`]
+    /// before the switch (limits, nice, OOM score), `umask(022)` (or `Params::umask`), the root
+    /// directory, `chdir("/")` (or to `Params::working_directory`) unless
+    /// [`Flags::PRESERVE_CWD`]; the credential switch; stdin and stdout to `/dev/null` (stderr
+    /// stays); without the feature, `umask(022)` and `chdir("/")` unless
+    /// [`Flags::PRESERVE_CWD`]; with it, `no_new_privs`; the opt-in
     /// clean-ups; then it reports to the launcher and waits for its release; it then runs
     /// `body` and ends with the `fork`'s exit (the body's return value as the status). If the
     /// launcher dies before releasing it, it exits without running the body.
