@@ -80,6 +80,8 @@ pub enum Subject {
     ErrorFile,
     /// The socket on which the daemon announces readiness.
     NotifySocket,
+    /// The cgroup directory that holds the daemon's processes.
+    Cgroup,
     #[cfg(feature = "environment")]
     /// The directory the daemon changes its root to (`chroot`).
     RootDirectory,
@@ -104,6 +106,7 @@ const ALL_SUBJECTS: &[Subject] = &[
     Subject::OutputFile,
     Subject::ErrorFile,
     Subject::NotifySocket,
+    Subject::Cgroup,
     #[cfg(feature = "environment")]
     Subject::RootDirectory,
     #[cfg(feature = "environment")]
@@ -122,12 +125,12 @@ impl Subject {
 /// The role of each [`Subject`], in order.
 #[cfg(not(feature = "environment"))]
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
-    group file\0output file\0error file\0notification socket\0";
+    group file\0output file\0error file\0notification socket\0cgroup\0";
 /// The role of each [`Subject`], in order.
 #[cfg(feature = "environment")]
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
-    group file\0output file\0error file\0notification socket\0root directory\0working directory\0\
-    environment file\0";
+    group file\0output file\0error file\0notification socket\0cgroup\0root directory\0\
+    working directory\0environment file\0";
 
 /// Where an error's subjects get their names: the parameters of the call that failed
 /// (`control::Params`, `daemon::Params` implement it), or `()` for none; and, for a program

@@ -127,16 +127,54 @@ impl<'a> StringList<'a> {
     /// it allocates nothing and takes no lock (a slice list's pointers are copied to the
     /// stack).
     pub fn exec(&self, environment: &StringList<'_>) -> Errno {
+        self.exec_with(environment, None)
+    }
+
+    /// [`StringList::exec`] with one more variable, `NAME=value`, first in the environment
+    /// (the environment's own `NAME=` entries left out). An environment given by pointer
+    /// that has more than [`MAX_LIST_ENTRIES`] entries (too many to copy to the stack)
+    /// is passed on as it is, without the extra variable.
+    pub(crate) fn exec_with(&self, environment: &StringList<'_>, extra: Option<&CStr>) -> Errno {
         if self.too_long() || environment.too_long() {
             return Errno::TOOBIG;
         }
         let mut arguments = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
         let mut variables = [core::ptr::null(); MAX_LIST_ENTRIES + 1];
         let argv = self.vector(&mut arguments);
-        let envp = environment.vector(&mut variables);
+        let envp = match extra {
+            Some(extra) => environment
+                .vector_with(extra, &mut variables)
+                .unwrap_or_else(|| environment.vector(&mut variables)),
+            None => environment.vector(&mut variables),
+        };
         // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
         // until the call returns (`StringList`'s contract, or the stack copies just made).
         unsafe { execute(argv, envp) }
+    }
+
+    /// `extra` (`NAME=value`) and then every entry but those starting with `NAME=`, copied
+    /// into `storage` and null-terminated; `None` when they do not all fit.
+    fn vector_with(
+        &self,
+        extra: &CStr,
+        storage: &mut [*const c_char; MAX_LIST_ENTRIES + 1],
+    ) -> Option<*const *const c_char> {
+        let text = extra.to_bytes();
+        let key = &text[..=text.iter().position(|&byte| byte == b'=')?];
+        storage[0] = extra.as_ptr();
+        let mut count = 1;
+        for entry in self.iter() {
+            if entry.to_bytes().starts_with(key) {
+                continue;
+            }
+            if count == MAX_LIST_ENTRIES {
+                return None;
+            }
+            storage[count] = entry.as_ptr();
+            count += 1;
+        }
+        storage[count] = core::ptr::null();
+        Some(storage.as_ptr())
     }
 
     /// Whether a slice list has more entries than the child's stack vector holds (raw

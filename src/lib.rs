@@ -53,8 +53,9 @@
 //!   `custom`, `with`, `body_failed`), [`ErrorKind`], [`Subject`], [`Context`] (names and a
 //!   program's own words).
 //!
-//! That is the whole public face: at most 100 nameable items, counted from rustdoc's JSON by
-//! `size-report/public-items` (tests/run-all's style stage runs it).
+//! That is the whole public face: 102 nameable items, counted from rustdoc's JSON by
+//! `size-report/public-items` (tests/run-all's style stage runs it). The design allows 100;
+//! docs/design.md §8 says why two more, and the script reports them as a recorded miss.
 //!
 //! Data flows one way (docs/design.md §8): the tools (`tools/`) and the C ABI (`capi/`) use
 //! this public face only → [`control`] / [`daemon`] → the private `pidfile` (open, lock,

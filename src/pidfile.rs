@@ -470,6 +470,28 @@ fn read_prefix(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> core::result::Result<us
     Ok(filled)
 }
 
+/// The suffix that makes a status file's path from its PID file's (`X.pid.status`,
+/// docs/design.md §5).
+pub(crate) const STATUS_SUFFIX: &[u8] = b".status";
+
+/// `path` with `suffix` appended, NUL-terminated in `buffer`; `None` when it does not fit in
+/// `PATH_MAX`.
+pub(crate) fn with_suffix<'b>(
+    buffer: &'b mut [u8; crate::exec::PATH_MAX],
+    path: &CStr,
+    suffix: &[u8],
+) -> Option<&'b CStr> {
+    let name = path.to_bytes();
+    let end = name.len() + suffix.len();
+    if end >= buffer.len() {
+        return None;
+    }
+    buffer[..name.len()].copy_from_slice(name);
+    buffer[name.len()..end].copy_from_slice(suffix);
+    buffer[end] = 0;
+    CStr::from_bytes_until_nul(&buffer[..=end]).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -169,7 +169,12 @@ fn arguments_and_environment_are_handed_over() {
         "{printed}"
     );
     assert!(printed.contains("env PATH=/usr/bin:/bin\n"), "{printed}");
-    assert_eq!(printed.matches("env ").count(), 2, "{printed}");
+    // And, first, the launcher's end of the controller's pipe (docs/design.md §3, Launch).
+    assert!(
+        printed.contains("env UCW_DAEMON_CONTROLLER_FD="),
+        "{printed}"
+    );
+    assert_eq!(printed.matches("env ").count(), 3, "{printed}");
 }
 
 /// The tool hands its own argv/envp over as raw vectors: they reach the program untouched,
@@ -219,8 +224,9 @@ fn raw_vectors_are_passed_through() {
     );
     let printed = std::fs::read_to_string(&out).unwrap();
     assert!(printed.contains("arg extra1099\n"));
-    assert_eq!(printed.matches("env ").collect::<Vec<_>>(), vec!["env "]);
+    assert_eq!(printed.matches("env ").count(), 2, "{printed}");
     assert!(printed.contains("env UCW_RAW=yes\n"));
+    assert!(printed.contains("env UCW_DAEMON_CONTROLLER_FD="));
 }
 
 /// The C library's `signal(2)` and `sigprocmask(2)` (the test is a std program; a

@@ -121,6 +121,84 @@ fn busy_lock_going_away_is_ok() {
 }
 
 #[test]
+fn start_on_busy_waits_for_the_pid_and_then_says_already_running() {
+    let setup = Setup::new("control-start-busy");
+    // Locked with "(starting)", then the decoy writes its own PID 300 ms later: START must
+    // not launch a second daemon, and answers 100 once the first one has a PID.
+    let decoy = Decoy::start(&setup, "(starting)\\n", Some("self\\n"));
+    let started = Instant::now();
+    let options = setup.daemon(&[]).timeout(Duration::from_secs(5));
+    assert_eq!(
+        setup.control(Action::Start, &options),
+        Ok(Status::AlreadyDone)
+    );
+    assert!(started.elapsed() >= Duration::from_millis(250));
+    assert_eq!(setup.written_pid(), Some(decoy.pid()));
+    drop(decoy);
+}
+
+#[test]
+fn start_on_busy_launches_once_the_lock_goes() {
+    let setup = Setup::new("control-start-busy-gone");
+    // An empty locked file (a supervisor ending its program's leftovers) whose lock goes
+    // 300 ms later: START waits, then launches; it never answers 100 while nothing runs.
+    let decoy = Decoy::start(&setup, "", None);
+    let pid = decoy.pid();
+    let killer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(300));
+        control_common::kill(pid);
+    });
+    let options = setup.daemon(&[]).timeout(Duration::from_secs(5));
+    assert_eq!(setup.control(Action::Start, &options), Ok(Status::Ok));
+    killer.join().unwrap();
+    drop(decoy);
+    let daemon = setup.written_pid().expect("the new daemon's PID");
+    assert_ne!(daemon, pid);
+    assert!(common::is_alive(daemon));
+    assert_eq!(
+        setup.control(
+            Action::Stop,
+            &Options::default().timeout(Duration::from_secs(5))
+        ),
+        Ok(Status::Ok)
+    );
+}
+
+#[test]
+fn stop_kill_after_timeout_ends_an_empty_file_locked_by_leftovers() {
+    let setup = Setup::new("control-busy-leftovers");
+    // A locked, empty PID file whose holder never lets go (what a supervisor SIGKILLed
+    // between emptying and unlocking the file leaves): plain STOP answers 102 at its
+    // deadline, `--kill-after-timeout` kills the holder and answers 0.
+    let decoy = Decoy::start(&setup, "", None);
+    let pid = decoy.pid();
+    let plain = setup.control(
+        Action::Stop,
+        &Options::default().timeout(Duration::from_millis(300)),
+    );
+    assert!(
+        plain
+            .as_ref()
+            .is_err_and(|message| message.contains("did not write its PID")),
+        "{plain:?}"
+    );
+    assert!(common::is_alive(pid));
+    let escalated = Options::default()
+        .timeout(Duration::from_millis(300))
+        .escalate();
+    let started = Instant::now();
+    assert_eq!(setup.control(Action::Stop, &escalated), Ok(Status::Ok));
+    assert!(started.elapsed() < Duration::from_secs(3));
+    assert!(common::wait_gone(pid, Duration::from_secs(3)));
+    assert_eq!(std::fs::read(setup.pid_path()).unwrap(), b"");
+    assert_eq!(
+        setup.control(Action::Check, &Options::default()),
+        Ok(Status::NotRunning)
+    );
+    drop(decoy);
+}
+
+#[test]
 fn deadline_without_escalation_fails_in_time() {
     let setup = Setup::new("control-deadline");
     let pid = setup.start_daemon(&["ignore-term"]);

@@ -147,12 +147,16 @@ pub(crate) fn deliver(
             None => return no_holder(),
         },
     };
-    match signal_others(
-        session,
-        lock,
-        params.pid_file,
-        ToHolders::Signal(signal, then_continue),
-    )? {
+    let what = ToHolders::Signal(signal, then_continue);
+    if signal_others(Some(session), lock, params.pid_file, what)? > 0 {
+        return Ok(Delivered::Others(session));
+    }
+    // None left in the session. Still locked: holders that called `setsid` (a service's
+    // tree), each alone (the lock proves them the daemon's).
+    if released(params, file)? {
+        return Ok(Delivered::Exited);
+    }
+    match signal_others(None, lock, params.pid_file, what)? {
         0 => no_holder(),
         _ => Ok(Delivered::Others(session)),
     }
@@ -196,17 +200,17 @@ pub(crate) enum ToHolders {
 }
 
 /// Sends `what` to every live process of the session numbered `session` in `/proc`'s
-/// namespace (the named daemon's, which has exited) that holds `lock`, each through its
-/// `/proc/<n>` directory. Returns how many holders it found.
+/// namespace (the named daemon's, which has exited), or of any session, that holds `lock`,
+/// each through its `/proc/<n>` directory. Returns how many holders it found.
 pub(crate) fn signal_others(
-    session: u32,
+    session: Option<u32>,
     lock: &LockId,
     pid_file: &core::ffi::CStr,
     what: ToHolders,
 ) -> Result<u32> {
     let mut found = 0;
     for_each_process(&mut |process, number, (_, of)| {
-        if of != session {
+        if session.is_some_and(|session| session != of) {
             return Ok(());
         }
         let infos = match rustix::fs::openat(
@@ -218,9 +222,15 @@ pub(crate) fn signal_others(
             Ok(infos) => infos,
             // The process is gone (or its /proc entry is, in a zombie's last moments).
             Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(()),
+            // Any session: a process we may not look at is none of ours to prove.
+            Err(_) if session.is_none() => return Ok(()),
             Err(errno) => return Err(process_error(number, errno)),
         };
-        if let Holding::Yes = holds(infos.as_fd(), number, lock, pid_file)? {
+        let holding = match holds(infos.as_fd(), number, lock, pid_file) {
+            Err(_) if session.is_none() => Holding::No,
+            holding => holding?,
+        };
+        if let Holding::Yes = holding {
             found += 1;
             let target = Target {
                 number,
@@ -242,6 +252,18 @@ pub(crate) fn signal_others(
         Ok(())
     })?;
     Ok(found)
+}
+
+/// SIGKILL for every process of the session numbered `session` in `/proc`'s namespace, each
+/// through its `/proc/<n>` directory: STOP's escalation, for a session the daemon leads (or
+/// led: the number stays the session's while any process is in it).
+pub(crate) fn kill_session(session: u32) -> Result<()> {
+    for_each_process(&mut |member, _, (_, of)| {
+        if of == session {
+            let _ = sys::pidfd_send_signal(member.as_fd(), Signal::KILL.number(), 0);
+        }
+        Ok(())
+    })
 }
 
 /// Calls `visit` with the `/proc/<n>` directory, `n` and the process group and session

@@ -14,7 +14,9 @@ use crate::error::{Error, Message, Result, Subject};
 use crate::exec::MAX_LIST_ENTRIES;
 use crate::pidfile::{self, PidState};
 use crate::sys;
-use rustix::fd::{AsFd, BorrowedFd};
+use crate::text::Writer;
+use core::ffi::CStr;
+use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
@@ -89,15 +91,18 @@ fn run_launcher(
     let system = |message, errno| Error::system(message, Subject::Program, errno);
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
         .map_err(|errno| Error::system(Message::CreatePipe, Subject::None, errno))?;
+    // Held until the launcher is judged: its end sees the pipe close if we die first.
+    let (controller_end, _held) = controller_pipe()?;
     // SAFETY: the child makes only async-signal-safe system calls (sigaction, sigprocmask,
-    // execve, write, exit_group) on memory it owns; it allocates nothing and takes no lock,
-    // so a raw clone is right whether or not the process has a C library.
+    // fcntl, execve, write, exit_group) on memory it owns; it allocates nothing and takes no
+    // lock, so a raw clone is right whether or not the process has a C library.
     let launcher = match unsafe { sys::fork() } {
         Ok(Some(pid)) => pid,
-        Ok(None) => launcher_child(params, writer.as_fd()),
+        Ok(None) => launcher_child(params, writer.as_fd(), controller_end.as_fd()),
         Err(errno) => return Err(system(Message::ForkFor, errno)),
     };
     drop(writer);
+    drop(controller_end);
     crate::failpoint::hit("control-launcher-forked");
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
@@ -153,14 +158,48 @@ fn timeout(params: &Params<'_>) -> Error {
     Error::new(Message::LaunchTimeout, Subject::Program).with_duration(params.timeout)
 }
 
-/// The launcher between `fork` and `execve`: default signal mask and dispositions, exec with
-/// a `PATH` search, and on failure the errno through the close-on-exec pipe, exit
-/// [`EXIT_EXEC_FAILED`].
-fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>) -> ! {
+/// The launcher between `fork` and `execve`: default signal mask and dispositions, the
+/// controller's pipe end passed on ([`controller_pipe`]), exec with a `PATH` search, and on
+/// failure the errno through the close-on-exec pipe, exit [`EXIT_EXEC_FAILED`].
+fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>, controller: BorrowedFd<'_>) -> ! {
     crate::signal::reset_for_exec();
-    let errno = params.program.exec(&params.environment);
+    let mut variable = [0u8; CONTROLLER_VARIABLE.len() + 12];
+    let passed = rustix::io::fcntl_setfd(controller, rustix::io::FdFlags::empty()).is_ok();
+    let extra = passed.then(|| controller_variable(&mut variable, controller));
+    let errno = params.program.exec_with(&params.environment, extra);
     let _ = rustix::io::write(report, &errno.raw_os_error().to_ne_bytes());
     sys::exit_group(EXIT_EXEC_FAILED)
+}
+
+/// The variable that names the launcher's end of the controller's pipe (docs/design.md §3,
+/// "Launch"); `ucw-daemonize` reads the same name.
+const CONTROLLER_VARIABLE: &[u8] = b"UCW_DAEMON_CONTROLLER_FD=";
+
+/// A pipe whose reading end the launcher inherits (named in its environment as
+/// `UCW_DAEMON_CONTROLLER_FD=N`) while this process keeps the writing end (close-on-exec,
+/// never written) until the launcher has been judged: if the controller dies first, the
+/// launcher's end reports the close, and `ucw-daemonize` gives the start up (ends what it
+/// started, releases the PID file, exits 102). A pipe, not `PR_SET_PDEATHSIG`, which follows
+/// the forking *thread* of a multi-threaded host. A launched program that is not
+/// `ucw-daemonize` just inherits a pipe end nobody writes.
+fn controller_pipe() -> Result<(OwnedFd, OwnedFd)> {
+    let create = |errno| Error::system(Message::CreatePipe, Subject::None, errno);
+    let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(create)?;
+    // Never 0–2 in the launcher: those are its standard streams.
+    Ok((
+        pidfile::above_standard_streams(reader).map_err(create)?,
+        writer,
+    ))
+}
+
+/// `UCW_DAEMON_CONTROLLER_FD=<fd>` in `buffer`.
+fn controller_variable<'b>(buffer: &'b mut [u8], fd: BorrowedFd<'_>) -> &'b CStr {
+    let mut writer = Writer::new(&mut *buffer);
+    writer.push(CONTROLLER_VARIABLE);
+    writer.push_decimal(fd.as_raw_fd() as u64);
+    let length = writer.len();
+    // The buffer holds the variable, ten digits at most, and a zero byte from its start.
+    CStr::from_bytes_until_nul(&buffer[..=length]).unwrap_or(c"")
 }
 
 /// The launcher's exit code when its `execve` failed (a shell's "command not found").

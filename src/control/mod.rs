@@ -15,8 +15,10 @@ mod deliver;
 mod guard;
 mod holders;
 mod launch;
+mod leftovers;
 mod procfs;
 mod proof;
+mod status;
 mod stop;
 
 pub use crate::exec::StringList;
@@ -260,10 +262,11 @@ fn act(
                 launch::launch(params, deadline, held).map(started(Status::Ok))
             }
             PidState::Stale => launch::launch(params, deadline, held).map(started(Status::Stale)),
-            PidState::Running(_) | PidState::Busy => {
+            PidState::Running(_) => {
                 held.keep_inspected(inspected);
                 Ok((Status::AlreadyDone, seen))
             }
+            PidState::Busy => start_when_settled(params, deadline, held),
         },
         Action::Stop => match state {
             PidState::Absent | PidState::NotRunning => Ok((Status::AlreadyDone, None)),
@@ -302,5 +305,24 @@ fn act(
                 Ok((Status::NotRunning, None))
             }
         },
+    }
+}
+
+/// START on BUSY (docs/design.md §3): a daemon is starting, or stopping (a supervisor ending
+/// what its program left, with the file already empty). Waits, bounded by the deadline, for
+/// a PID (then it runs: 100) or for the lock to go (then launch), so that START never answers
+/// "already running" while nothing will be left running.
+fn start_when_settled(
+    params: &Params<'_>,
+    deadline: &Deadline,
+    held: &mut Held,
+) -> Result<(Status, Option<Pid>)> {
+    let (settled, _) = stop::wait_while_busy(params, deadline)?;
+    match settled.state {
+        PidState::Running(pid) => Ok((Status::AlreadyDone, Some(pid))),
+        PidState::Stale => {
+            launch::launch(params, deadline, held).map(|pid| (Status::Stale, Some(pid)))
+        }
+        _ => launch::launch(params, deadline, held).map(|pid| (Status::Ok, Some(pid))),
     }
 }

@@ -1,6 +1,6 @@
 //! Reading `/proc`: paths built without formatting, files read line by line through one
-//! fixed buffer, a field of a `key: value` file, the device of a mount, a process's group and
-//! session.
+//! fixed buffer, a field of a `key: value` file, the device of a mount, a process's group,
+//! session and start time.
 //!
 //! This file owns those readers. It must never open anything outside `/proc`, never follow a
 //! process's descriptors (`fd/<n>` links are read as text by the proof, never stat'ed), and
@@ -95,10 +95,14 @@ pub(super) fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     Ok(device)
 }
 
-/// The process group and session in the `stat` file at `path` under `directory` (`stat` in a
-/// `/proc/<n>` directory, `../stat` in its `fdinfo`: the fifth and sixth fields, after the
-/// name in parentheses), as `/proc` numbers them.
-pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Option<(u32, u32)> {
+/// The fields of the `stat` file at `path` under `directory` (`stat` in a `/proc/<n>`
+/// directory, `../stat` in its `fdinfo`) that follow the name in parentheses (the state
+/// first), read into `stat`.
+fn stat_fields<'s>(
+    directory: BorrowedFd<'_>,
+    path: &CStr,
+    stat: &'s mut [u8; 512],
+) -> Option<impl Iterator<Item = &'s [u8]>> {
     let fd = rustix::fs::openat(
         directory,
         path,
@@ -106,16 +110,35 @@ pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Optio
         Mode::empty(),
     )
     .ok()?;
-    let mut stat = [0u8; 512];
-    let length = rustix::io::read(&fd, &mut stat).ok()?;
+    let length = rustix::io::read(&fd, &mut stat[..]).ok()?;
     let stat = &stat[..length];
     // `pid (name) state ppid pgrp session ...`: the name may hold anything, even `)`.
     let after_name = stat.iter().rposition(|&byte| byte == b')')?;
-    let mut fields = stat[after_name + 1..]
-        .split(|&byte| byte == b' ')
-        .filter(|field| !field.is_empty());
+    Some(
+        stat[after_name + 1..]
+            .split(|&byte| byte == b' ')
+            .filter(|field| !field.is_empty()),
+    )
+}
+
+/// The process group and session in the `stat` file at `path` under `directory` (`stat` in a
+/// `/proc/<n>` directory, `../stat` in its `fdinfo`: the fifth and sixth fields, after the
+/// name in parentheses), as `/proc` numbers them.
+pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Option<(u32, u32)> {
+    let mut stat = [0u8; 512];
+    let mut fields = stat_fields(directory, path, &mut stat)?;
     // state, ppid, pgrp, session.
     let group = parse_decimal(fields.nth(2)?, pidfile::PID_MAX)?;
     let session = parse_decimal(fields.next()?, pidfile::PID_MAX)?;
     Some((group as u32, session as u32))
+}
+
+/// The start time (field 22 of `stat`: clock ticks after boot) of the process whose
+/// `/proc/<n>` directory is `process`: with its number, what tells it from a process that
+/// got the same number later.
+pub(super) fn start_time(process: BorrowedFd<'_>) -> Option<u64> {
+    let mut stat = [0u8; 512];
+    // Field 3 (the state) is the first after the name.
+    let field = stat_fields(process, c"stat", &mut stat)?.nth(22 - 3)?;
+    parse_decimal(field, u64::MAX)
 }

@@ -10,9 +10,10 @@
 
 use super::deadline::{lock_within, wait_readable, Deadline, FIRST_PAUSE};
 use super::deliver::{self, Delivered};
+use super::leftovers;
 use super::proof::{self, LockId};
 use super::{Held, Params, Status};
-use crate::error::{Error, Message, Result, Subject};
+use crate::error::{Error, ErrorKind, Message, Result, Subject};
 use crate::pidfile::{self, FileId, Inspected, Inspection, PidState};
 use crate::signal::Signal;
 use core::ffi::CStr;
@@ -37,7 +38,12 @@ pub(crate) fn stop(
     held: &mut Held,
 ) -> Result<Status> {
     let (inspection, inspected) = match inspection.state {
-        PidState::Busy => wait_while_busy(params, deadline)?,
+        PidState::Busy => match wait_while_busy(params, deadline) {
+            Err(error) if params.escalate && error.kind() == ErrorKind::Timeout => {
+                return stop_busy(params);
+            }
+            settled => settled?,
+        },
         _ => (inspection, inspected),
     };
     let (PidState::Running(pid), Some(inspected)) = (inspection.state, inspected) else {
@@ -55,7 +61,9 @@ pub(crate) fn stop(
     let stopped = file.wait_for_release(deadline, pidfd)?;
     if !stopped && params.escalate {
         let pid_number = pid.as_raw_nonzero().get() as u32;
+        let status = leftovers::trusted_status(params, &delivered, pid);
         kill_group(&delivered, lock.as_ref(), params.pid_file)?;
+        leftovers::kill_the_rest(&delivered, status.as_ref())?;
         let grace = params
             .timeout
             .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
@@ -83,9 +91,30 @@ fn timeout(params: &Params<'_>, pid_number: u32, message: Message) -> Error {
         .with_duration(params.timeout)
 }
 
+/// STOP's escalation on a PID file that stayed BUSY past the deadline (docs/design.md §3): a
+/// supervisor stopping slowly, or the processes a SIGKILLed one left holding the lock of an
+/// empty file. Kills its holders (`leftovers.rs`) and waits again, at least a second.
+fn stop_busy(params: &Params<'_>) -> Result<Status> {
+    let (inspection, inspected) = pidfile::inspect_with(params.pid_file, true)?;
+    let (PidState::Busy | PidState::Running(_), Some(inspected)) = (inspection.state, inspected)
+    else {
+        // The lock went meanwhile.
+        return Ok(Status::Ok);
+    };
+    let (file, lock) = StoppedFile::new(inspected, inspection.file, params.pid_file)?;
+    leftovers::kill_busy(params, lock.as_ref())?;
+    let grace = params
+        .timeout
+        .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
+    if file.wait_for_release(&Deadline::start(Some(grace)), None)? {
+        return Ok(Status::Ok);
+    }
+    Err(Error::new(Message::BusyTimeoutAfterKill, Subject::PidFile).with_duration(params.timeout))
+}
+
 /// SIGKILL for the daemon's whole process group: the named process's, or each remaining
 /// holder's when it has exited (a supervisor's program, a daemon's workers), found in its
-/// session as `/proc` numbers it.
+/// session as `/proc` numbers it; then every other proven holder of the lock, alone.
 fn kill_group(delivered: &Delivered, lock: Option<&LockId>, pid_file: &CStr) -> Result<()> {
     let session = match delivered {
         Delivered::Named(target) => {
@@ -98,7 +127,17 @@ fn kill_group(delivered: &Delivered, lock: Option<&LockId>, pid_file: &CStr) -> 
         Delivered::Exited => None,
     };
     if let (Some(lock), Some(session)) = (lock, session) {
-        deliver::signal_others(session, lock, pid_file, deliver::ToHolders::KillGroup)?;
+        deliver::signal_others(Some(session), lock, pid_file, deliver::ToHolders::KillGroup)?;
+    }
+    if let (Some(lock), false) = (lock, matches!(delivered, Delivered::Exited)) {
+        // Holders outside that session (a leftover that called `setsid`), each alone: the
+        // lock proves it part of the daemon, its group may be anyone's.
+        deliver::signal_others(
+            None,
+            lock,
+            pid_file,
+            deliver::ToHolders::Signal(Signal::KILL, false),
+        )?;
     }
     Ok(())
 }
@@ -162,9 +201,9 @@ impl<'a> StoppedFile<'a> {
     }
 }
 
-/// STOP for BUSY: waits (bounded by the deadline) until the daemon has written its PID or
-/// released the lock, and returns the new classification with its descriptor.
-fn wait_while_busy(
+/// STOP and START for BUSY: waits (bounded by the deadline) until the daemon has written its
+/// PID or released the lock, and returns the new classification with its descriptor.
+pub(super) fn wait_while_busy(
     params: &Params<'_>,
     deadline: &Deadline,
 ) -> Result<(Inspection, Option<Inspected>)> {

@@ -95,6 +95,12 @@ impl Flags {
     /// signal mask (the launcher's ignored signals otherwise stay ignored). In a process with
     /// a C library the signals it reserves (32–34) keep its handlers.
     pub const RESET_SIGNALS: Self = Self(4);
+    /// Run the body in this process, as [`Flags::SIMULATE`] does (no fork, no new session, no
+    /// credential switch, no redirection), but with the PID file: [`init`] locks it as
+    /// usual and `run` writes this process's PID into it before the body, which ends it with
+    /// [`Running::exit`]. For a process that must stay what it is, such as the PID 1 of a
+    /// container (`ucw-daemonize --init`).
+    pub const IN_PROCESS: Self = Self(8);
 
     /// Whether every option of `other` is set.
     pub(crate) const fn contains(self, other: Self) -> bool {
@@ -398,8 +404,9 @@ impl<'a> Daemon<'a> {
     /// returns that error; otherwise writes `<pid>\n`, closes its PID-file descriptors,
     /// releases the daemon and returns [`Launched::Daemon`]. It keeps its own credentials.
     ///
-    /// With [`Flags::SIMULATE`], `body` runs in this process, after the setup [`Params`]
-    /// asks for explicitly, and `run` returns [`Launched::Simulated`] after it.
+    /// With [`Flags::SIMULATE`] or [`Flags::IN_PROCESS`], `body` runs in this process, after
+    /// the setup [`Params`] asks for explicitly, and `run` returns [`Launched::Simulated`]
+    /// after it.
     pub fn run(self, fork: Fork, body: impl FnOnce(Running) -> i32) -> Result<Launched> {
         self.launch(fork, body, false)
     }
@@ -440,6 +447,14 @@ impl<'a> Daemon<'a> {
             });
             return Ok(Launched::Simulated { exit_code });
         }
+        if self.flags.contains(Flags::IN_PROCESS) {
+            #[cfg(feature = "environment")]
+            {
+                self.setup.set_up_before_switch(false)?;
+                self.setup.set_up_after_switch()?;
+            }
+            return self.run_in_process(body);
+        }
         if fork.hosted {
             if let Some(threads) = credentials::thread_count()? {
                 if threads != 1 {
@@ -476,6 +491,21 @@ impl<'a> Daemon<'a> {
                 self.publish(pid, launcher_end, until_ready)
             }
         }
+    }
+
+    /// [`Flags::IN_PROCESS`]: this process's PID in the PID file, then the body, here.
+    fn run_in_process(mut self, body: impl FnOnce(Running) -> i32) -> Result<Launched> {
+        let me = rustix::process::getpid();
+        let pid_file = self.pid_file.take();
+        if let Some(pid_file) = &pid_file {
+            pid_file.write_pid(me)?;
+        }
+        let exit_code = body(Running {
+            pid_file,
+            channel: None,
+            daemon: Some(me),
+        });
+        Ok(Launched::Simulated { exit_code })
     }
 
     /// The launcher's side after the fork.

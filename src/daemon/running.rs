@@ -63,6 +63,17 @@ impl Running {
         }
     }
 
+    /// The daemon's work is over, but it is not gone yet (it still ends the processes it
+    /// started): empties the PID file and keeps its lock, so that controllers see a daemon
+    /// stopping (BUSY: a START waits, a STOP waits for the lock), neither a running one nor
+    /// a stopped one. [`Running::exit`] then unlocks it. Does nothing without a PID file.
+    pub fn stopping(&self) -> Result<()> {
+        match &self.pid_file {
+            Some(pid_file) => pid_file.clear(),
+            None => Ok(()),
+        }
+    }
+
     /// Releases the PID file as the daemon ends (LibUCW's `daemon_exit`): empties it, then
     /// unlocks it (`LOCK_UN`, so processes the daemon forked that still hold the descriptor
     /// do not keep it "running"). The file is never unlinked: a second starter could

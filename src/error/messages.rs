@@ -121,6 +121,8 @@ messages! {
     StopTimeout = Timeout, "daemon %1 did not stop within %t";
     StopTimeoutAfterKill = Timeout, "daemon %1 did not stop within %t, not even after SIGKILL";
     BusyTimeout = Timeout, "daemon did not write its PID to %P within %t";
+    BusyTimeoutAfterKill = Timeout,
+        "%P stayed locked without a PID for %t, not even after SIGKILL of the lock's holders";
     NoProgramGiven = NoProgram, "No program given to start the daemon";
     TooManyEntries = TooLong, "Cannot start %n: more than %1 arguments or environment entries";
     LauncherKilled = LaunchFailed, "%n was killed by signal %1 (%k1)";

@@ -4,7 +4,8 @@
 //! This file owns what the daemonizer accepts. The program's own options follow it, so the
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
-//! `--exec` excludes readiness (the supervisor is what waits for it); `--keep-caps` needs
+//! `--exec` excludes everything the supervisor does (readiness, `--cgroup`, `--forking`,
+//! `--init`), and `--init` and `--forking` exclude readiness (`exclusive`); `--keep-caps` needs
 //! `--user`; `--chdir` and `--chroot` exclude `--preserve-cwd`. The options of features left
 //! out of the build are usage errors that name the feature.
 
@@ -14,8 +15,9 @@ use super::environment::Settings;
 use super::environment::{self, Variable};
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
-use super::options::{Argument, Options, Scanner, UsageError};
+use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
+use core::time::Duration;
 use ucw_daemon::daemon::Flags;
 
 /// The command-line options; [`parse`] relies on their order.
@@ -32,6 +34,12 @@ pub const OPTIONS: Options = crate::options![
     "stderr" = value,
     "help",
     "version",
+    "kill-tree-after" = value,
+    "cgroup" = value,
+    "forking",
+    "forking-pid-file" = value,
+    "init",
+    "signal-group",
     // The environment feature's options; the parser finds them by name (`index_of`).
     "rlimit" = value,
     "nice" = value,
@@ -47,6 +55,10 @@ pub const OPTIONS: Options = crate::options![
     "keep-caps" = value,
     "dry-run",
 ];
+
+/// How long what is left of the service gets between SIGTERM and SIGKILL when the program has
+/// ended, unless `--kill-tree-after` says otherwise.
+pub const DEFAULT_KILL_TREE_AFTER: Duration = Duration::from_secs(5);
 
 const RLIMIT: usize = OPTIONS.index_of("rlimit");
 #[cfg(feature = "environment")]
@@ -72,7 +84,6 @@ const NO_NEW_PRIVS: usize = OPTIONS.index_of("no-new-privs");
 #[cfg(feature = "environment")]
 const KEEP_CAPS: usize = OPTIONS.index_of("keep-caps");
 const DRY_RUN: usize = OPTIONS.index_of("dry-run");
-const HELP: usize = OPTIONS.index_of("help");
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -111,6 +122,18 @@ pub struct Request<'a> {
     /// The number of words of the program's command line, left at the front of the
     /// arguments.
     pub command: usize,
+    /// `--kill-tree-after` (default [`DEFAULT_KILL_TREE_AFTER`]).
+    pub kill_tree_after: Duration,
+    /// `--cgroup`.
+    pub cgroup: Option<&'a CStr>,
+    /// `--forking` (implied by `--forking-pid-file`).
+    pub forking: bool,
+    /// `--forking-pid-file`.
+    pub forking_pid_file: Option<&'a CStr>,
+    /// `--init`.
+    pub init: bool,
+    /// `--signal-group`.
+    pub signal_group: bool,
     /// The environment feature's options.
     #[cfg(feature = "environment")]
     pub settings: Settings<'a>,
@@ -145,6 +168,12 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         stdout: None,
         stderr: None,
         command: 0,
+        kill_tree_after: DEFAULT_KILL_TREE_AFTER,
+        cgroup: None,
+        forking: false,
+        forking_pid_file: None,
+        init: false,
+        signal_group: false,
         #[cfg(feature = "environment")]
         settings: Settings::NONE,
     };
@@ -179,14 +208,36 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             9 => request.stderr = Some(value),
             #[cfg(not(feature = "output-files"))]
             8 | 9 => return Err(UsageError::NotBuilt(name, b"output-files")),
-            HELP => return Ok(Invocation::Help),
+            10 => return Ok(Invocation::Help),
+            11 => return Ok(Invocation::Version),
+            12 => {
+                request.kill_tree_after =
+                    parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?
+            }
             #[cfg(feature = "environment")]
             RLIMIT..=DRY_RUN => parse_setting(found.index, value, &mut request.settings)?,
             #[cfg(not(feature = "environment"))]
             RLIMIT..=DRY_RUN => return Err(UsageError::NotBuilt(name, b"environment")),
-            _ => return Ok(Invocation::Version),
+            #[cfg(feature = "tree")]
+            13 => request.cgroup = Some(value),
+            #[cfg(feature = "tree")]
+            14 => request.forking = true,
+            #[cfg(feature = "tree")]
+            15 => {
+                request.forking = true;
+                request.forking_pid_file = Some(value);
+            }
+            #[cfg(feature = "tree")]
+            16 => request.init = true,
+            #[cfg(feature = "tree")]
+            17 => request.signal_group = true,
+            #[cfg(not(feature = "tree"))]
+            _ => return Err(UsageError::NotBuilt(name, b"tree")),
+            #[cfg(feature = "tree")]
+            _ => unreachable!(),
         }
     }
+    exclusive(&request)?;
     #[cfg(feature = "environment")]
     {
         let settings = &request.settings;
@@ -202,19 +253,53 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             }
         }
     }
-    #[cfg(feature = "readiness")]
-    if request.exec && request.notify != Notify::Exec {
-        let readiness: &[u8] = match request.notify {
-            Notify::Socket => b"notify-socket",
-            _ => b"notify-fd",
-        };
-        return Err(UsageError::Exclusive(b"exec", readiness));
-    }
     request.command = scanner.operands();
     if request.command == 0 {
         return Err(UsageError::MissingProgram);
     }
     Ok(Invocation::Run(request))
+}
+
+/// The options that exclude each other: `--exec` (no supervisor) with everything the
+/// supervisor does, `--init` and `--forking` with readiness (an init has no launcher to tell;
+/// a forking program is ready when it has forked).
+fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
+    let readiness: Option<&'static [u8]> = match request.notify {
+        Notify::Exec => None,
+        #[cfg(feature = "readiness")]
+        Notify::Socket => Some(b"notify-socket"),
+        #[cfg(feature = "readiness")]
+        Notify::Descriptor(_) => Some(b"notify-fd"),
+    };
+    /// Whether the first option is set, its name, and the second's name when it is set.
+    type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+    let pairs: [Pair; 7] = [
+        (request.exec, b"exec", readiness),
+        (
+            request.exec,
+            b"exec",
+            request.cgroup.map(|_| &b"cgroup"[..]),
+        ),
+        (
+            request.exec,
+            b"exec",
+            request.forking.then_some(&b"forking"[..]),
+        ),
+        (request.exec, b"exec", request.init.then_some(&b"init"[..])),
+        (request.init, b"init", readiness),
+        (request.forking, b"forking", readiness),
+        (
+            request.init,
+            b"init",
+            request.forking.then_some(&b"forking"[..]),
+        ),
+    ];
+    for (set, first, second) in pairs {
+        if let (true, Some(second)) = (set, second) {
+            return Err(UsageError::Exclusive(first, second));
+        }
+    }
+    Ok(())
 }
 
 /// One environment option (index `index` of [`OPTIONS`], its value `value`, empty for a flag)

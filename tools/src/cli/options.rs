@@ -202,6 +202,8 @@ pub enum UsageError<'a> {
     Exclusive(&'static [u8], &'static [u8]),
     /// An option of a feature this binary was built without: the option and the feature.
     NotBuilt(&'static [u8], &'static [u8]),
+    /// Another option whose value must be a duration in seconds: the option and the value.
+    BadDuration(&'static [u8], &'a CStr),
     /// An option's value that is not what it needs: the option, the value, what it needs.
     #[cfg(feature = "environment")]
     Invalid(&'static [u8], &'a CStr, &'static [u8]),
@@ -270,9 +272,9 @@ impl UsageError<'_> {
                 return;
             }
             #[cfg(feature = "environment")]
-            UsageError::Requires(first, second) => (20, first, second),
+            UsageError::Requires(first, second) => (21, first, second),
             #[cfg(feature = "environment")]
-            UsageError::Capability(capability, why) => (21, capability, why),
+            UsageError::Capability(capability, why) => (22, capability, why),
             UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
@@ -296,6 +298,7 @@ impl UsageError<'_> {
             UsageError::BadDescriptor(name, value) => (17, name, value.to_bytes()),
             UsageError::Exclusive(first, second) => (18, first, second),
             UsageError::NotBuilt(name, feature) => (19, name, feature),
+            UsageError::BadDuration(name, value) => (20, name, value.to_bytes()),
         };
         let mut pieces = fields(USAGE_WORDS).skip(3 * message);
         for argument in [first, second, b""] {
@@ -340,7 +343,8 @@ macro_rules! usage_words {
     --kill-after-timeout needs --stop or --restart, and --timeout\0\0\0\
     option '--\0' needs a descriptor number of 3 or more, not '\0'\0\
     --\0 and --\0 exclude each other\0\
-    --\0: not built into this binary (feature \0)\0", $($extra)?)
+    --\0: not built into this binary (feature \0)\0\
+    invalid --\0 '\0': expected seconds (5, 0.5)\0", $($extra)?)
     };
 }
 

@@ -31,6 +31,10 @@ const ENVIRONMENT_CAPACITY: usize = 1024;
 const ACCOUNT_VARIABLES: [&[u8]; 3] = [b"USER=", b"LOGNAME=", b"HOME="];
 /// The variable `--notify-socket` sets, with its `=`.
 const NOTIFY_VARIABLE: &[u8] = b"NOTIFY_SOCKET=";
+/// The variable that names the pipe end of the controller that started us
+/// (docs/design.md §3): ours, never the program's.
+pub(super) const CONTROLLER_NAME: &[u8] = b"UCW_DAEMON_CONTROLLER_FD";
+const CONTROLLER_VARIABLE: &[u8] = b"UCW_DAEMON_CONTROLLER_FD=";
 
 /// Bytes of the variables the daemonizer sets: `USER=` and `LOGNAME=` with a name of up to
 /// 256 bytes, `HOME=` with a path of up to 4,095 (the library's limits for a passwd entry),
@@ -108,21 +112,25 @@ impl<'e> Environment<'e> {
     ) -> Result<StringList<'e>, (Error, Option<&'e CStr>)> {
         let switching = credentials.uid().is_some();
         let notify = !socket_name.is_empty();
+        let controlled = inherited
+            .iter()
+            .any(|entry| entry.to_bytes().starts_with(CONTROLLER_VARIABLE));
         #[cfg(feature = "environment")]
         let (changing, clearing) = (settings.change_variables(), settings.clear_environment);
         #[cfg(not(feature = "environment"))]
         let (changing, clearing) = (false, false);
-        if !switching && !notify && !changing {
+        if !switching && !notify && !controlled && !changing {
             return Ok(inherited);
         }
         let Environment { entries, text } = self;
         let mut list = List { entries, count: 0 };
         let unlisted = |error| (error, None);
         // The inherited entries, without those we replace: the account variables when
-        // switching, `NOTIFY_SOCKET` when we set it.
+        // switching, `NOTIFY_SOCKET` when we set it, and always the controller's pipe.
         let replaced = |text: &[u8]| {
             (switching && ACCOUNT_VARIABLES.iter().any(|name| text.starts_with(name)))
                 || (notify && text.starts_with(NOTIFY_VARIABLE))
+                || text.starts_with(CONTROLLER_VARIABLE)
         };
         if !clearing {
             for entry in inherited.iter() {

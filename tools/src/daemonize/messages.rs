@@ -44,6 +44,16 @@ pub(super) enum Failure {
     EndedAfterReady,
     KilledAfterReady,
     ClosedBeforeReady,
+    BecomeSubreaper,
+    ControllerGone,
+    CgroupNotAbsolute,
+    CgroupNotCgroup2,
+    CgroupNotDelegated,
+    CgroupCreate,
+    CgroupPopulated,
+    JoinCgroup,
+    OpenStatusFile,
+    RefuseStatusFile,
     #[cfg(feature = "environment")]
     Read,
     #[cfg(feature = "environment")]
@@ -85,12 +95,25 @@ macro_rules! failure_words {
     %n was killed by signal %1 (%k1) before it was ready\0\
     %n was ready, then exited with status %1\0\
     %n was ready, then was killed by signal %1 (%k1)\0\
-    %n closed its notification channel before it was ready\0", $($long)?)
+    %n closed its notification channel before it was ready\0\
+    Cannot become the subreaper of %n's processes\0\
+    %n was not ready when its starter ended\0\
+    Refusing %s: not an absolute path of a directory below a cgroup2 directory\0\
+    Refusing %s: its parent is not a cgroup2 directory\0\
+    Refusing %s: its parent is not writable by the daemon's user (uid %1); delegate it\0\
+    Cannot create %s\0\
+    Refusing %s: it already holds processes\0\
+    Cannot move %n into its cgroup\0\
+    Cannot open the status file of %s\0\
+    Refusing the status file of %s: a symbolic link, not a regular file with one link, not owned by root or us, writable by others, or on another file system\0", $($long)?)
         } else {
             concat!("open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
-    killed before ready\0ended after ready\0killed after ready\0closed before ready\0", $($short)?)
+    killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
+    become subreaper\0starter ended\0cgroup not absolute\0cgroup not cgroup2\0\
+    cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0open status file\0\
+    refuse status file\0", $($short)?)
         })
         .as_bytes()
     };
@@ -154,6 +177,7 @@ impl Context for Names<'_> {
             Subject::Group => self.request.group.map(CStr::to_bytes),
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
+            Subject::Cgroup => self.request.cgroup.map(CStr::to_bytes),
             #[cfg(feature = "environment")]
             Subject::EnvironmentFile => self.environment_file,
             other => self.params.name(other),
@@ -175,7 +199,7 @@ mod tests {
         #[cfg(feature = "environment")]
         let last = Failure::RaiseHardLimit;
         #[cfg(not(feature = "environment"))]
-        let last = Failure::ClosedBeforeReady;
+        let last = Failure::RefuseStatusFile;
         assert_eq!(count, last as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");

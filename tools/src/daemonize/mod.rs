@@ -25,17 +25,21 @@
 //! is ready, when asked), never let the program run unsupervised in supervised mode, never
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
+mod cgroup;
 #[cfg(feature = "environment")]
 mod dry_run;
 #[cfg(feature = "environment")]
 mod env_file;
 mod environment;
+mod forking;
 mod messages;
 mod outputs;
 mod readiness;
 #[cfg(feature = "environment")]
 mod setup;
+mod status_file;
 mod supervisor;
+mod tree;
 
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
@@ -49,19 +53,21 @@ use environment::Arena;
 use environment::Environment;
 use messages::Failure;
 use messages::Names;
+use rustix::fd::AsFd;
+use status_file::StatusFile;
 use supervisor::Job;
 use ucw_daemon::account::AccountFiles;
 use ucw_daemon::control::{StringList, ERROR_EXIT_CODE};
 use ucw_daemon::credentials::{Credentials, Identity};
-use ucw_daemon::daemon::{self, Launched};
-use ucw_daemon::signal::{SignalSet, Signals};
+use ucw_daemon::daemon::{self, Flags, Launched};
+use ucw_daemon::signal::{self, SignalSet, Signals};
 use ucw_daemon::{Error, Subject};
 
 /// The synopsis, printed after `Usage: <prog>` by `--help` and after every usage error.
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 5] = [
+const HELP: [&[u8]; 6] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -84,6 +90,9 @@ const HELP: [&[u8]; 5] = [
     } else {
         b""
     },
+    b"  --kill-tree-after S  what PROGRAM leaves gets SIGTERM, then SIGKILL after S
+                      seconds (default 5; 0.5; 0 at once)
+",
     if cfg!(feature = "environment") {
         b"  --rlimit NAME=SOFT[:HARD]  set a resource limit (nofile, core, as, ...; K/M/G
                       for bytes; unlimited; no HARD: keep the hard limit)
@@ -102,9 +111,21 @@ const HELP: [&[u8]; 5] = [
     } else {
         b""
     },
-    b"  --help, --version
+    if cfg!(feature = "tree") {
+        b"  --cgroup DIR        run PROGRAM's processes in the new cgroup2 directory DIR
+  --forking           PROGRAM backgrounds itself: its exit 0 means ready
+  --forking-pid-file FILE  ... and writes its main process's PID to FILE
+  --init              supervise in this process (PID 1 of a container)
+  --signal-group      forward signals to PROGRAM's process group
+  --help, --version
+Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error;
+with --init, PROGRAM's status
+"
+    } else {
+        b"  --help, --version
 Exit: 0 once PROGRAM runs (and is ready), 1 bad usage, 102 error
-",
+"
+    },
 ];
 
 /// Runs the applet as `name` (the name for messages) on the command line of `startup` (its
@@ -115,21 +136,11 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let request = match parse(startup.arguments()) {
         Ok(Invocation::Run(request)) => request,
         Ok(Invocation::Help) => {
-            #[cfg(not(feature = "environment"))]
-            print(
-                1,
-                &[
-                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[4],
-                ],
-            );
-            // Longer than one line's buffer: in one `writev`.
-            #[cfg(feature = "environment")]
-            rt::write_parts(
-                1,
-                &[
-                    b"Usage: ", name, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3], HELP[4],
-                ],
-            );
+            // In pieces: the whole text is longer than one line buffer.
+            print(1, &[b"Usage: ", name, SYNOPSIS]);
+            for part in HELP {
+                print(1, &[part]);
+            }
             return EXIT_OK;
         }
         Ok(Invocation::Version) => {
@@ -146,6 +157,11 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         return print_usage_error(name, &error, SYNOPSIS);
     }
     let environment = startup.environment();
+    // Taken before anything else is opened: the number names the inherited pipe end.
+    let controller = environment
+        .variable(environment::CONTROLLER_NAME)
+        .and_then(|number| crate::cli::options::parse_decimal(number.to_bytes(), i32::MAX as u64))
+        .and_then(|number| rt::adopt_pipe(number as u32));
     let Some(credentials) = rt::credentials() else {
         return ERROR_EXIT_CODE;
     };
@@ -155,6 +171,7 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         startup.operands(request.command),
         environment,
         credentials,
+        controller.as_ref().map(AsFd::as_fd),
     )
 }
 
@@ -187,10 +204,26 @@ fn run(
     program: StringList<'static>,
     inherited: StringList<'static>,
     credentials: &'static mut Credentials<'static>,
+    controller: Option<rustix::fd::BorrowedFd<'_>>,
 ) -> i32 {
     let program_name = program.iter().next().map_or(&b""[..], CStr::to_bytes);
+    // `--init`, implied by `--foreground` in PID 1: the supervisor in this process, with the
+    // PID file (docs/design.md §5).
+    let init = cfg!(feature = "tree")
+        && !request.exec
+        && (request.init
+            || (request.foreground && rustix::process::getpid().as_raw_nonzero().get() == 1));
+    if init {
+        // From here on every signal waits for the supervisor's signalfd: PID 1 would drop
+        // them (the kernel never applies a default action to it).
+        let _ = signal::block(SignalSet::ALL_CATCHABLE);
+    }
     let mut params = daemon::Params {
-        flags: request.flags,
+        flags: if init {
+            Flags::IN_PROCESS
+        } else {
+            request.flags
+        },
         pid_file: request.pid_file,
         account_files: account_files(&inherited),
         ..daemon::Params::default()
@@ -250,14 +283,14 @@ fn run(
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
-    let simulated = request.foreground;
+    let simulated = request.foreground && !init;
     let account = daemon.credentials();
     // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
     // that `--foreground --user` runs the program as that user (service managers that keep
     // their services attached). With the environment options, in the body: after the setup
     // the library makes before it.
     #[cfg(not(feature = "environment"))]
-    if simulated {
+    if simulated || init {
         if let Err(error) = account.switch() {
             return fail(error);
         }
@@ -294,6 +327,37 @@ fn run(
     };
     #[cfg(not(feature = "readiness"))]
     let socket_name = &[][..];
+    // Opened before the daemon's setup (which may chroot and switch credentials): `/proc`
+    // for the walks of the program's tree, and the status file beside the PID file (neither
+    // the status file nor a cgroup for a dry run).
+    let proc = if request.exec {
+        None
+    } else {
+        tree::open_proc()
+    };
+    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated && !init && !dry_run
+    {
+        match (request.pid_file, daemon.lock_fd()) {
+            (Some(path), Some(lock)) => match StatusFile::open(path, lock) {
+                Ok(file) => Some(file),
+                Err(error) => return fail(error),
+            },
+            _ => None,
+        }
+    } else {
+        None
+    };
+    let owner = account
+        .uid()
+        .zip(account.gid())
+        .map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
+    let cgroup = match request.cgroup {
+        Some(path) if !dry_run => match cgroup::Cgroup::create(path, owner) {
+            Ok(cgroup) => Some(cgroup),
+            Err(error) => return fail(error),
+        },
+        _ => None,
+    };
     #[cfg(feature = "environment")]
     let Some(mut arena) = rt::environment_arena().map(Arena::new) else {
         return ERROR_EXIT_CODE;
@@ -349,10 +413,20 @@ fn run(
         socket_name,
         program_uid: target_uid,
         foreground: simulated,
+        init,
+        signal_group: request.signal_group,
+        proc: proc.as_ref().map(AsFd::as_fd),
+        status_file: status_file.as_ref(),
+        kill_tree_after: request.kill_tree_after,
+        controller,
+        forking: request.forking,
+        forking_pid_file: request.forking_pid_file,
+        cgroup: cgroup.as_ref(),
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
+        // In this process (the foreground, or an init), after the library's setup.
         #[cfg(feature = "environment")]
-        let switched = match simulated {
+        let switched = match simulated || init {
             true => account.switch(),
             false => Ok(()),
         };
@@ -363,7 +437,7 @@ fn run(
             Some(signals) => job.supervise(running, ManuallyDrop::into_inner(signals)),
         });
         code.unwrap_or_else(|error| {
-            if simulated {
+            if simulated || init {
                 print_error(name, &error, &names);
             }
             ERROR_EXIT_CODE

@@ -17,9 +17,12 @@
 //! starts makes the child exit), never report "ready" for a program that ended first, and
 //! never keep the PID file after the program has ended.
 
+use super::cgroup::Cgroup;
 use super::messages::Failure;
 use super::outputs::{self, Outputs};
 use super::readiness::{Heard, Readiness};
+use super::status_file::{Status, StatusFile};
+use super::tree::{self, Tree};
 use crate::cli::daemonize::Notify;
 use crate::rt;
 use rustix::event::{PollFd, PollFlags};
@@ -38,6 +41,8 @@ const EXIT_CHILD_FAILED: i32 = 127;
 /// Set in the program's child's report (an errno otherwise) when the `--notify-fd`
 /// descriptor could not be put in place; errnos are below 4096.
 const NOTIFY_SETUP_FAILED: i32 = 1 << 16;
+/// Set in the program's child's report when it could not move itself into `--cgroup`.
+const JOIN_CGROUP_FAILED: i32 = 1 << 17;
 /// Added to a terminating signal's number to make the supervisor's exit code, as shells do.
 const SIGNAL_EXIT_BASE: i32 = 128;
 /// `si_code` of a signal the kernel itself sent (a terminal's SIGINT/SIGQUIT/SIGTSTP/SIGHUP
@@ -61,6 +66,26 @@ pub(super) struct Job<'a> {
     pub(super) program_uid: u32,
     /// `--foreground`: no fork, no new session; terminal signals reach the program directly.
     pub(super) foreground: bool,
+    /// `--init`: the supervisor is this process (PID 1 of a container, say); the program gets
+    /// a process group of its own and, when standard input is a terminal, the terminal.
+    pub(super) init: bool,
+    /// `--signal-group`: forwarded signals go to the program's process group.
+    pub(super) signal_group: bool,
+    /// `/proc`, opened before the daemon's setup (`tree.rs`).
+    pub(super) proc: Option<BorrowedFd<'a>>,
+    /// The status file beside the PID file (`status_file.rs`).
+    pub(super) status_file: Option<&'a StatusFile>,
+    /// `--kill-tree-after`: the grace between SIGTERM and SIGKILL for what the program leaves.
+    pub(super) kill_tree_after: core::time::Duration,
+    /// The launcher's end of its controller's pipe (`UCW_DAEMON_CONTROLLER_FD`): end of file
+    /// while the program is not ready yet means the controller is gone.
+    pub(super) controller: Option<BorrowedFd<'a>>,
+    /// `--forking`: the program's exit 0 is its readiness, not the service's end.
+    pub(super) forking: bool,
+    /// `--forking-pid-file`: where the program writes its main process's PID.
+    pub(super) forking_pid_file: Option<&'a core::ffi::CStr>,
+    /// `--cgroup`: the directory the program's child moves itself into.
+    pub(super) cgroup: Option<&'a Cgroup<'a>>,
 }
 
 impl Job<'_> {
@@ -100,6 +125,8 @@ impl Job<'_> {
                 return Err(error);
             }
         };
+        let mut tree = Tree::new(self.proc, self.cgroup);
+        self.write_status(&tree);
         #[cfg(ucw_failpoints)]
         ucw_daemon::failpoint::hit("supervisor-before-confirm");
         // The supervisor holds the starter's stderr no longer than its program does: with
@@ -111,36 +138,47 @@ impl Job<'_> {
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
         let collected = running.launcher().and_then(launcher_pidfd);
-        if readiness.fd().is_none() {
+        if readiness.fd().is_none() && !self.forking {
             running.ready();
         }
         loop {
             let launcher = running.launcher();
-            let waiting = launcher.is_some() && readiness.fd().is_some();
+            let waiting = launcher.is_some() && (readiness.fd().is_some() || self.forking);
             let mut fds = [
                 PollFd::new(&signals, PollFlags::IN),
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
                 PollFd::from_borrowed_fd(launcher.unwrap_or(signals.as_fd()), PollFlags::IN),
+                PollFd::from_borrowed_fd(self.controller.unwrap_or(signals.as_fd()), PollFlags::IN),
             ];
-            let count = if waiting { 3 } else { 1 };
+            let count = if waiting { 4 } else { 1 };
             match rustix::event::poll(&mut fds[..count], None) {
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(errno) => {
-                    kill_program(child);
+                    self.end_now(&mut tree, &signals);
                     let error = Failure::ForwardSignals.system(Subject::None, errno);
                     running.report_failure(&error);
                     return Err(error);
                 }
             }
-            let (signalled, heard, abandoned) = (
+            let (signalled, heard, abandoned, orphaned) = (
                 !fds[0].revents().is_empty(),
-                waiting && !fds[1].revents().is_empty(),
+                waiting && readiness.fd().is_some() && !fds[1].revents().is_empty(),
                 waiting && !fds[2].revents().is_empty(),
+                waiting && self.controller.is_some() && !fds[3].revents().is_empty(),
             );
             if signalled {
-                if let Some(status) = forward(&signals, child, foreground) {
+                if let Some(status) = forward(&signals, child, foreground, self.signal_group) {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
+                    if self.forking {
+                        return Ok(self.after_fork(
+                            status,
+                            &mut tree,
+                            &signals,
+                            running,
+                            collected.as_ref(),
+                        ));
+                    }
                     if readiness.fd().is_some() && running.launcher().is_some() {
                         // The exit and the readiness can arrive together: what the program
                         // said before it ended counts.
@@ -149,11 +187,12 @@ impl Job<'_> {
                         } else {
                             not_ready(status)
                         };
+                        self.end_now(&mut tree, &signals);
                         running.report_failure(&error);
                         return Ok(ERROR_EXIT_CODE);
                     }
                     wait_until_collected(collected.as_ref());
-                    let _ = running.exit();
+                    self.end_service(&mut tree, &signals, running);
                     return Ok(exit_code(status));
                 }
             }
@@ -169,23 +208,55 @@ impl Job<'_> {
                         // SIGCHLD: give it that moment to tell "exited" from "closed".
                         let error = match exited_within(child, CLOSE_GRACE) {
                             Some(ended) => not_ready(ended),
-                            None => {
-                                kill_program(child);
-                                Failure::ClosedBeforeReady.about(Subject::Program)
-                            }
+                            None => Failure::ClosedBeforeReady.about(Subject::Program),
                         };
+                        self.end_now(&mut tree, &signals);
                         running.report_failure(&error);
                         return Ok(ERROR_EXIT_CODE);
                     }
                 }
-            } else if abandoned {
-                // The launcher died or gave up (START's deadline) before the program was
-                // ready: nothing of this start may stay.
-                kill_program(child);
-                let _ = running.exit();
+            } else if abandoned || orphaned {
+                // The launcher died or gave up (START's deadline), or the controller that
+                // started it died, before the program was ready: nothing of this start may
+                // stay.
+                self.end_now(&mut tree, &signals);
+                if let Some(status_file) = self.status_file {
+                    status_file.clear();
+                }
+                running.report_failure(&Failure::ControllerGone.about(Subject::Program));
                 return Ok(ERROR_EXIT_CODE);
             }
         }
+    }
+
+    /// Records the supervisor in the status file (PID and start time; without `/proc` there is
+    /// no start time, and a line without it would never be trusted: the file stays empty).
+    fn write_status(&self, tree: &Tree<'_>) {
+        if let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) {
+            let _ = status_file.write(&Status {
+                supervisor: rustix::process::getpid().as_raw_nonzero().get() as u32,
+                start_time,
+                cgroup: tree.cgroup_path(),
+            });
+        }
+    }
+
+    /// A failed start: every descendant SIGKILLed and reaped at once (nothing was ever ready,
+    /// so nothing gets a grace).
+    pub(super) fn end_now(&self, tree: &mut Tree<'_>, signals: &Signals) {
+        tree.end(signals, core::time::Duration::ZERO);
+    }
+
+    /// The program has ended after its start: the PID file is emptied (controllers see the
+    /// service stopping), the rest of the tree ended (SIGTERM, SIGKILL after
+    /// `--kill-tree-after`), and only once no descendant is left the file is unlocked.
+    pub(super) fn end_service(&self, tree: &mut Tree<'_>, signals: &Signals, running: Running) {
+        let _ = running.stopping();
+        tree.end(signals, self.kill_tree_after);
+        if let Some(status_file) = self.status_file {
+            status_file.clear();
+        }
+        let _ = running.exit();
     }
 
     /// Sets up the readiness channel, forks the program and waits for its exec.
@@ -200,6 +271,9 @@ impl Job<'_> {
         let (readiness, notify_writer) = self.readiness()?;
         let (report_read, report_write) = pipe()?;
         let lock = running.lock_fd();
+        // Before the first fork: every orphan of the program's tree becomes ours.
+        tree::become_subreaper()
+            .map_err(|errno| Failure::BecomeSubreaper.system(Subject::Program, errno))?;
         let supervisor = rustix::process::getpid();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
@@ -218,7 +292,11 @@ impl Job<'_> {
         drop(report_write);
         if let Some(report) = read_report(report_read.as_fd()) {
             let _ = rustix::process::waitpid(Some(child), WaitOptions::empty());
-            let errno = Errno::from_raw_os_error(report & !NOTIFY_SETUP_FAILED);
+            let errno =
+                Errno::from_raw_os_error(report & !(NOTIFY_SETUP_FAILED | JOIN_CGROUP_FAILED));
+            if report & JOIN_CGROUP_FAILED != 0 {
+                return Err(Failure::JoinCgroup.system(Subject::Program, errno));
+            }
             #[cfg(feature = "readiness")]
             if let (Notify::Descriptor(number), true) =
                 (self.notify, report & NOTIFY_SETUP_FAILED != 0)
@@ -248,10 +326,22 @@ impl Job<'_> {
             // must not run unsupervised.
             rt::exit(EXIT_CHILD_FAILED);
         }
+        if let Some(cgroup) = self.cgroup {
+            // Into the cgroup before anything of the program runs; the supervisor stays out.
+            if let Err(errno) = cgroup.join() {
+                let code = errno.raw_os_error() | JOIN_CGROUP_FAILED;
+                let _ = rustix::io::write(report, &code.to_ne_bytes());
+                rt::exit(EXIT_CHILD_FAILED);
+            }
+        }
         if !foreground {
             // A group of its own, so the supervisor can end the program and its children
             // without ending itself. (In the foreground it stays in the terminal's.)
             let _ = rustix::process::setpgid(None, None);
+            if self.init {
+                // The terminal's foreground group: `docker run -it ... sh` reads its input.
+                rt::take_terminal();
+            }
         }
         outputs::redirect(self.outputs);
         #[cfg(feature = "readiness")]
@@ -327,7 +417,7 @@ const LAUNCHER_LOOKS: u32 = 500;
 /// parent (its pidfd shows POLLHUP). START looks at the PID file before it collects the
 /// launcher, so a program that exits right after it was ready is seen as started — which it
 /// was — never as "did not lock its PID file".
-fn wait_until_collected(launcher: Option<&OwnedFd>) {
+pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
     let Some(launcher) = launcher else {
         return;
     };
@@ -379,7 +469,7 @@ fn read_report(fd: BorrowedFd<'_>) -> Option<i32> {
 
 /// How the program ended.
 #[derive(Clone, Copy)]
-enum Ended {
+pub(super) enum Ended {
     /// It exited with this status.
     Exited(i32),
     /// It died of this signal.
@@ -397,7 +487,7 @@ impl Ended {
 
 /// Forwards every signal read from `signals` to the program, and reaps on SIGCHLD; returns
 /// the program's status once it has exited.
-fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
+fn forward(signals: &Signals, child: Pid, foreground: bool, group: bool) -> Option<Ended> {
     match signals.read() {
         Ok(Some((signal, code))) => {
             if signal == Signal::CHLD {
@@ -408,7 +498,9 @@ fn forward(signals: &Signals, child: Pid, foreground: bool) -> Option<Ended> {
                 // it on to the program is what the supervisor is for.
                 let kernel =
                     unsafe { rustix::process::Signal::from_raw_unchecked(signal.number() as i32) };
-                let _ = rustix::process::kill_process(child, kernel);
+                if !group || rustix::process::kill_process_group(child, kernel).is_err() {
+                    let _ = rustix::process::kill_process(child, kernel);
+                }
             }
             None
         }
@@ -468,7 +560,7 @@ fn kill_program(child: Pid) {
 }
 
 /// The supervisor's exit code for the program's status: its exit code, or 128 + signal.
-fn exit_code(ended: Ended) -> i32 {
+pub(super) fn exit_code(ended: Ended) -> i32 {
     match ended {
         Ended::Killed(signal) => SIGNAL_EXIT_BASE + signal,
         Ended::Exited(code) => code,
@@ -489,7 +581,7 @@ fn ended_after_ready(ended: Ended) -> Error {
 }
 
 /// The error for a program that ended before it was ready.
-fn not_ready(ended: Ended) -> Error {
+pub(super) fn not_ready(ended: Ended) -> Error {
     match ended {
         Ended::Killed(signal) => Failure::KilledBeforeReady
             .about(Subject::Program)

@@ -260,3 +260,36 @@ pub fn environment_arena() -> Option<&'static mut [u8]> {
     // it is the only one.
     Some(unsafe { &mut *core::ptr::addr_of_mut!(ARENA) })
 }
+
+/// Takes descriptor `number`, inherited from whoever started this process, as ours when it is
+/// open and a pipe (or FIFO), and makes it close-on-exec; `None` otherwise (a number that
+/// names nothing, or a file of another kind, is left alone).
+pub fn adopt_pipe(number: u32) -> Option<OwnedFd> {
+    if number <= 2 || number > i32::MAX as u32 {
+        return None;
+    }
+    // SAFETY: only borrowed for the two checks below, while nothing else in this
+    // single-threaded process can close it.
+    let borrowed = unsafe { BorrowedFd::borrow_raw(number as i32) };
+    let stat = rustix::fs::fstat(borrowed).ok()?;
+    if rustix::fs::FileType::from_raw_mode(stat.st_mode) != rustix::fs::FileType::Fifo {
+        return None;
+    }
+    rustix::io::fcntl_setfd(borrowed, rustix::io::FdFlags::CLOEXEC).ok()?;
+    // SAFETY: the descriptor is open (fstat answered) and no other owner of it exists in
+    // this process: nothing opened it, it came with the process.
+    Some(unsafe { <OwnedFd as rustix::fd::FromRawFd>::from_raw_fd(number as i32) })
+}
+
+/// When standard input is a terminal, makes this process's group the terminal's foreground
+/// group: for the program's child under `--init`, which leads its own group and has SIGTTOU
+/// blocked (so a background group may do this). Not a terminal (ENOTTY), or not ours: nothing.
+pub fn take_terminal() {
+    let _ = sys::set_foreground_group(0, rustix::process::getpid());
+}
+
+/// Time on the monotonic clock (zero when it cannot be read, which the real system call never
+/// refuses).
+pub fn monotonic_time() -> core::time::Duration {
+    sys::monotonic_time().unwrap_or(core::time::Duration::ZERO)
+}

@@ -2,7 +2,8 @@
 //! offers: the runtime's `exit_group` and `clone` as fork, `write` to a standard stream by
 //! number, another process's group or session (which may be 0), `dup3` onto a number the user
 //! chose, the notification socket's `SO_PASSPIDFD` and `recvmsg` with
-//! `SCM_CREDENTIALS`/`SCM_PIDFD`, and the launcher's pidfd from its channel (`SO_PEERPIDFD`).
+//! `SCM_CREDENTIALS`/`SCM_PIDFD`, the launcher's pidfd from its channel (`SO_PEERPIDFD`), a
+//! terminal's foreground group, and the monotonic clock without the vDSO.
 //!
 //! This file owns raw kernel entry for the tools and nothing else: every function names its
 //! system call, converts `-errno` into [`Errno`] and keeps no state. The per-architecture
@@ -293,5 +294,63 @@ pub fn receive_datagram(
             pidfd,
             pidfd_failed,
         }),
+    ))
+}
+
+/// `ioctl(fd, TIOCSPGRP, &group)` (what `tcsetpgrp` does): makes `group` the foreground process
+/// group of the terminal on descriptor `fd`; ENOTTY when it is no terminal.
+///
+/// # References
+/// [ioctl_tty(2)](https://man7.org/linux/man-pages/man2/ioctl_tty.2.html),
+/// [tcsetpgrp(3)](https://man7.org/linux/man-pages/man3/tcsetpgrp.3.html)
+pub fn set_foreground_group(fd: u32, group: rustix::process::Pid) -> Result<(), Errno> {
+    /// `TIOCSPGRP` (the asm-generic number, which x86_64 and aarch64 share).
+    const TIOCSPGRP: usize = 0x5410;
+    let group: i32 = group.as_raw_nonzero().get();
+    // SAFETY: the pointer references a live `i32` that the kernel only reads; `fd` is a plain
+    // integer (a closed or non-terminal descriptor only makes the call fail).
+    unsafe {
+        call(
+            kernel::__NR_ioctl,
+            [
+                fd as usize,
+                TIOCSPGRP,
+                &group as *const i32 as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+        .map(|_| ())
+    }
+}
+
+/// `clock_gettime(CLOCK_MONOTONIC)` as a real system call (rustix's goes through the vDSO,
+/// which it finds in the auxiliary vector): time since an arbitrary point.
+///
+/// # References
+/// [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
+pub fn monotonic_time() -> Result<core::time::Duration, Errno> {
+    let mut now = kernel::__kernel_timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: the pointer references a live `__kernel_timespec`, what the kernel writes.
+    unsafe {
+        call(
+            kernel::__NR_clock_gettime,
+            [
+                kernel::CLOCK_MONOTONIC as usize,
+                &mut now as *mut kernel::__kernel_timespec as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )?;
+    }
+    Ok(core::time::Duration::new(
+        now.tv_sec as u64,
+        now.tv_nsec as u32,
     ))
 }

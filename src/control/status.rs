@@ -1,0 +1,118 @@
+//! The supervisor's status file as a controller reads it (docs/design.md §5): `X.pid.status`
+//! beside PID file `X.pid`, a few `key=value` lines that `ucw-daemonize` writes, among them
+//! the supervisor's PID and start time and the cgroup that holds its program's tree
+//! (`supervisor=`, `start_time=`, `cgroup=`). STOP's escalation reads it to reach what a
+//! SIGKILLed supervisor leaves: the cgroup (`cgroup.kill`) and the session of its leftovers.
+//!
+//! This file owns that reading and `cgroup.kill`. The file is a hint, never an authority: it
+//! is opened like a PID file (no symbolic link, a regular file with one link, owned by root
+//! or us, not writable by others), read under a shared lock taken within a short bound (the
+//! supervisor rewrites it in place under an exclusive one), and believed only when its
+//! supervisor is the process the lock proof found (its PID and its start time), so a file left
+//! by a supervisor killed long ago is never trusted once its PID is someone else's. It must
+//! never write the file, and never write `cgroup.kill` anywhere but in a cgroup2 directory.
+
+use super::deadline::{Deadline, FIRST_PAUSE};
+use crate::exec::PATH_MAX;
+use crate::pidfile::{self, Owner};
+use crate::text::parse_decimal;
+use core::ffi::CStr;
+use core::time::Duration;
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::{FlockOperation, Mode, OFlags};
+
+/// How long a reader waits for the writer's exclusive lock (it holds it for one rewrite).
+const LOCK_WAIT: Duration = Duration::from_millis(500);
+
+/// `statfs` magic of cgroup2.
+const CGROUP2_MAGIC: u32 = 0x6367_7270;
+
+/// The lines of a status file, kept as read (one `key=value` a line).
+pub(super) struct StatusFile {
+    text: [u8; PATH_MAX + 256],
+    length: usize,
+}
+
+impl StatusFile {
+    /// Reads the status file of `pid_file`; `None` when there is none, or it cannot be read
+    /// or trusted as a file (it is only ever a hint).
+    pub(super) fn read(pid_file: &CStr) -> Option<Self> {
+        let mut path = [0u8; PATH_MAX];
+        let path = pidfile::with_suffix(&mut path, pid_file, pidfile::STATUS_SUFFIX)?;
+        let fd = pidfile::open_file(path, OFlags::RDONLY).ok()?;
+        let stat = rustix::fs::fstat(&fd).ok()?;
+        // Never tightened or otherwise changed here: a reader only reads.
+        pidfile::check_file(&stat, crate::Subject::None, Owner::RootOrUs).ok()?;
+        let deadline = Deadline::start(Some(LOCK_WAIT));
+        let mut step = FIRST_PAUSE;
+        while !pidfile::lock(fd.as_fd(), FlockOperation::NonBlockingLockShared).ok()? {
+            if !deadline.pause(&mut step) {
+                return None;
+            }
+        }
+        let mut status = Self {
+            text: [0; PATH_MAX + 256],
+            length: 0,
+        };
+        status.length = crate::io::read_full(fd.as_fd(), &mut status.text, true).ok()?;
+        Some(status)
+    }
+
+    /// The value of the line `key=value`, if there is one.
+    pub(super) fn value(&self, key: &[u8]) -> Option<&[u8]> {
+        self.text[..self.length]
+            .split(|&byte| byte == b'\n')
+            .find_map(|line| {
+                line.strip_prefix(key)
+                    .and_then(|rest| rest.strip_prefix(b"="))
+            })
+    }
+
+    /// The supervisor's PID and start time, when both are there.
+    pub(super) fn supervisor(&self) -> Option<(u32, u64)> {
+        let pid = parse_decimal(self.value(b"supervisor")?, pidfile::PID_MAX)?;
+        let start = parse_decimal(self.value(b"start_time")?, u64::MAX)?;
+        Some((pid as u32, start))
+    }
+
+    /// The cgroup directory that holds the program's tree (`--cgroup`), if any.
+    pub(super) fn cgroup(&self) -> Option<&[u8]> {
+        self.value(b"cgroup")
+            .filter(|path| path.first() == Some(&b'/'))
+    }
+}
+
+/// Writes `1` to `cgroup.kill` of the cgroup2 directory `path` (Linux 5.14): every process
+/// in it and its descendants is SIGKILLed at once, whatever its uid, session or parent.
+/// Returns whether the kill was written; a directory that is not on cgroup2 (or gone) is left
+/// alone.
+pub(super) fn kill_cgroup(path: &[u8]) -> bool {
+    let mut buffer = [0u8; PATH_MAX];
+    if path.len() >= PATH_MAX || path.contains(&0) {
+        return false;
+    }
+    buffer[..path.len()].copy_from_slice(path);
+    let Ok(path) = CStr::from_bytes_until_nul(&buffer) else {
+        return false;
+    };
+    let directory: OwnedFd = match rustix::fs::open(
+        path,
+        OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(directory) => directory,
+        Err(_) => return false,
+    };
+    if !matches!(rustix::fs::fstatfs(&directory), Ok(info) if info.f_type as u32 == CGROUP2_MAGIC) {
+        return false;
+    }
+    match rustix::fs::openat(
+        &directory,
+        c"cgroup.kill",
+        OFlags::WRONLY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(kill) => rustix::io::write(&kill, b"1").is_ok(),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,199 @@
+//! The supervisor's status file (docs/design.md §5): `X.pid.status` beside PID file `X.pid`,
+//! a few `key=value` lines that tell a controller what the PID file cannot (LibUCW's tools read
+//! the PID file, so its format never changes): the supervisor's PID and start time, which
+//! prove that the file still describes a living supervisor, and the cgroup of its program's
+//! tree (`--cgroup`), which STOP's escalation kills after it SIGKILLed the supervisor.
+//!
+//! This file owns the opening and the writing. The launcher opens the file before the
+//! credential switch (the PID file's rules); the supervisor keeps the descriptor and
+//! rewrites the file in place (`pwrite` + `ftruncate`) under `flock(LOCK_EX)` on it, so a
+//! reader, which takes `LOCK_SH`, never sees half a rewrite (a reader reads at most 4,352
+//! bytes: a path of up to 4,095 and short lines). A line is one entry of
+//! [`LINES`]. It must never block on anything but that lock, never allocate, and never write a
+//! line it cannot write whole.
+
+use super::messages::Failure;
+use crate::rt;
+use core::ffi::CStr;
+use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
+use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
+use rustix::io::Errno;
+use ucw_daemon::{Error, Subject};
+
+/// The suffix that makes the status file's path from the PID file's.
+const SUFFIX: &[u8] = b".status";
+
+/// The longest path the kernel takes, NUL included (`PATH_MAX`).
+const PATH_CAPACITY: usize = 4096;
+
+/// What the status file says.
+pub(super) struct Status<'a> {
+    /// The supervisor's PID.
+    pub(super) supervisor: u32,
+    /// Its start time (field 22 of `/proc/<pid>/stat`).
+    pub(super) start_time: u64,
+    /// The cgroup directory of the program's tree (`--cgroup`), as an absolute path.
+    pub(super) cgroup: Option<&'a [u8]>,
+}
+
+/// One line's value.
+enum Value<'a> {
+    Number(u64),
+    Text(&'a [u8]),
+    /// No line.
+    Absent,
+}
+
+/// A line: its key, and how its value comes from the [`Status`].
+type Line = (&'static [u8], for<'s> fn(&Status<'s>) -> Value<'s>);
+
+/// The lines, in order: adding one is adding an entry here (and a field to [`Status`]).
+const LINES: &[Line] = &[
+    (b"supervisor", |status| {
+        Value::Number(u64::from(status.supervisor))
+    }),
+    (b"start_time", |status| Value::Number(status.start_time)),
+    (b"cgroup", |status| {
+        status.cgroup.map_or(Value::Absent, Value::Text)
+    }),
+];
+
+/// The status file, open for the supervisor.
+pub(super) struct StatusFile {
+    fd: OwnedFd,
+}
+
+impl StatusFile {
+    /// Opens (creating, mode 0600) `X.pid.status` beside PID file `pid_file`, whose lock
+    /// `lock` holds, with the PID file's rules: no symbolic link (`O_NOFOLLOW`), a regular
+    /// file with one link, owned by root or us, not writable by group or others (one readable
+    /// by them and ours is tightened to 0600), and on the PID file's own file system (which
+    /// `daemon::init` refused to be a pseudo one). Called by the launcher before the
+    /// credential switch; never inlined, so its path buffer stays out of the launcher's frame.
+    #[inline(never)]
+    pub(super) fn open(pid_file: &CStr, lock: BorrowedFd<'_>) -> Result<Self, Error> {
+        let failed = |errno| Failure::OpenStatusFile.system(Subject::PidFile, errno);
+        let refused = || Failure::RefuseStatusFile.about(Subject::PidFile);
+        let name = pid_file.to_bytes();
+        let mut path = [0u8; PATH_CAPACITY];
+        let end = name.len() + SUFFIX.len();
+        if end >= path.len() {
+            return Err(failed(Errno::NAMETOOLONG));
+        }
+        path[..name.len()].copy_from_slice(name);
+        path[name.len()..end].copy_from_slice(SUFFIX);
+        let path = CStr::from_bytes_until_nul(&path).map_err(|_| failed(Errno::INVAL))?;
+        let flags = OFlags::RDWR
+            | OFlags::CREATE
+            | OFlags::NOFOLLOW
+            | OFlags::CLOEXEC
+            | OFlags::NOCTTY
+            | OFlags::NONBLOCK;
+        let fd = rustix::fs::open(path, flags, Mode::RUSR | Mode::WUSR)
+            .and_then(rt::above_standard_streams)
+            .map_err(|errno| match errno {
+                Errno::LOOP => refused(),
+                errno => failed(errno),
+            })?;
+        let stat = rustix::fs::fstat(&fd).map_err(failed)?;
+        let pid_file_stat = rustix::fs::fstat(lock).map_err(failed)?;
+        let us = rustix::process::geteuid().as_raw();
+        let acceptable = FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
+            && stat.st_nlink == 1
+            && (stat.st_uid == 0 || stat.st_uid == us)
+            && stat.st_mode & 0o022 == 0
+            && stat.st_dev == pid_file_stat.st_dev;
+        if !acceptable {
+            return Err(refused());
+        }
+        if stat.st_mode & 0o044 != 0 && stat.st_uid == us {
+            let _ = rustix::fs::fchmod(&fd, Mode::RUSR | Mode::WUSR);
+        }
+        Ok(Self { fd })
+    }
+
+    /// Rewrites the file with `status`, line by line at increasing offsets (no buffer of the
+    /// whole file: the supervisor's stack stays small), then cuts it to what was written; a
+    /// value with a newline leaves its line out.
+    pub(super) fn write(&self, status: &Status<'_>) -> Result<(), Errno> {
+        self.locked(|fd| {
+            let mut offset = 0;
+            for (key, value) in LINES {
+                let mut digits = [0u8; 20];
+                let value = match value(status) {
+                    Value::Absent => continue,
+                    Value::Text(text) => text,
+                    Value::Number(number) => decimal(&mut digits, number),
+                };
+                if value.contains(&b'\n') {
+                    continue;
+                }
+                // A short line in one write, a long one (a path) in its parts.
+                let mut line = [0u8; 64];
+                let parts = [*key, b"=", value, b"\n"];
+                let length: usize = parts.iter().map(|part| part.len()).sum();
+                if length <= line.len() {
+                    let mut end = 0;
+                    for part in parts {
+                        line[end..end + part.len()].copy_from_slice(part);
+                        end += part.len();
+                    }
+                    write_at(fd, &line[..end], offset)?;
+                    offset += end as u64;
+                } else {
+                    for part in parts {
+                        write_at(fd, part, offset)?;
+                        offset += part.len() as u64;
+                    }
+                }
+            }
+            rustix::fs::ftruncate(fd, offset)
+        })
+    }
+
+    /// Empties the file: nothing it said holds any more.
+    pub(super) fn clear(&self) {
+        let _ = self.locked(|fd| rustix::fs::ftruncate(fd, 0));
+    }
+
+    /// Runs `change` on the file under `LOCK_EX`.
+    fn locked(&self, change: impl FnOnce(&OwnedFd) -> Result<(), Errno>) -> Result<(), Errno> {
+        loop {
+            match rustix::fs::flock(&self.fd, FlockOperation::LockExclusive) {
+                Ok(()) => break,
+                Err(Errno::INTR) => {}
+                Err(errno) => return Err(errno),
+            }
+        }
+        let changed = change(&self.fd);
+        let _ = rustix::fs::flock(&self.fd, FlockOperation::Unlock);
+        changed
+    }
+}
+
+/// `pwrite`s all of `content` at `offset`.
+fn write_at(fd: &OwnedFd, content: &[u8], offset: u64) -> Result<(), Errno> {
+    let mut written = 0;
+    while written < content.len() {
+        match rustix::io::pwrite(fd.as_fd(), &content[written..], offset + written as u64) {
+            Ok(0) => return Err(Errno::IO),
+            Ok(count) => written += count,
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+    Ok(())
+}
+
+/// `number` in decimal, in `digits`.
+fn decimal(digits: &mut [u8; 20], mut number: u64) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            return &digits[start..];
+        }
+    }
+}
