@@ -551,6 +551,33 @@ fn exec_failure_exits_102_and_leaves_nothing_running() {
     assert_nothing_left(&dir);
 }
 
+/// Without a PID file nothing will report how the program ends, so the launcher's 0 ("it
+/// started") is told in words on stderr, supervised and with `--exec`.
+#[test]
+fn started_without_pid_file_says_what_it_did() {
+    let dir = TempDir::new("daemonize-unwatched");
+    let _cleanup = Cleanup(&dir);
+    for mode in [&[][..], &["--exec"][..]] {
+        let mut args = mode.to_vec();
+        args.extend(["--", "false"]);
+        let launched = run(&dir, daemonize_tool(), &args);
+        assert_eq!(launched.code, Some(RUNNING), "{mode:?}: {launched:?}");
+        let pid = launched
+            .stderr
+            .strip_prefix("ucw-daemonize: started false in the background as PID ")
+            .and_then(|rest| {
+                rest.strip_suffix(", with no PID file: nothing will report how it ends\n")
+            })
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .unwrap_or_else(|| panic!("{mode:?}: {launched:?}"));
+        assert!(pid > 1, "{mode:?}: {launched:?}");
+        assert!(
+            wait_gone(pid, Duration::from_secs(3)),
+            "{mode:?}: {pid} still runs"
+        );
+    }
+}
+
 #[test]
 fn exec_mode_check_reload_stop() {
     let dir = TempDir::new("daemonize-exec");
