@@ -131,14 +131,17 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let Some(credentials) = rt::credentials() else {
         return ERROR_EXIT_CODE;
     };
-    run(
+    let code = run(
         name,
         &request,
         startup.operands(request.command),
         environment,
         credentials,
         controller.as_ref().map(AsFd::as_fd),
-    )
+    );
+    // Closed by the exit that follows (no close call on START's path).
+    core::mem::forget(controller);
+    code
 }
 
 /// Where `--user` and `--group` are looked up: `/etc/passwd` and `/etc/group`, except in
@@ -332,11 +335,14 @@ fn run(
             ERROR_EXIT_CODE
         })
     });
-    match launched {
+    let code = match launched {
         Ok(Launched::Daemon { .. }) => EXIT_OK,
         Ok(Launched::Simulated { exit_code }) => exit_code,
         Err(error) => fail(error),
-    }
+    };
+    // The launcher exits now, and its descriptors with it: no close calls on START's path.
+    core::mem::forget((proc, status_file));
+    code
 }
 
 /// `--user` or `--group`'s value as an [`Identity`].

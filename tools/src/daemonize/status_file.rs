@@ -23,6 +23,10 @@ use ucw_daemon::{Error, Subject};
 /// The suffix that makes the status file's path from the PID file's.
 const SUFFIX: &[u8] = b".status";
 
+/// How many bytes of short lines [`StatusFile::write`] gathers for one `pwrite` (the PID and
+/// the start time take at most 54).
+const GATHER_CAPACITY: usize = 128;
+
 /// The longest path the kernel takes, NUL included (`PATH_MAX`).
 const PATH_CAPACITY: usize = 4096;
 
@@ -97,26 +101,31 @@ impl StatusFile {
             })?;
         let stat = rustix::fs::fstat(&fd).map_err(failed)?;
         let pid_file_stat = rustix::fs::fstat(lock).map_err(failed)?;
-        let us = rustix::process::geteuid().as_raw();
+        // Our uid is asked only where the answer matters: a root-owned `0600` file (what root
+        // creates) needs no geteuid, like the PID file's check.
+        let ours = || stat.st_uid == rustix::process::geteuid().as_raw();
         let acceptable = FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
             && stat.st_nlink == 1
-            && (stat.st_uid == 0 || stat.st_uid == us)
             && stat.st_mode & 0o022 == 0
-            && stat.st_dev == pid_file_stat.st_dev;
+            && stat.st_dev == pid_file_stat.st_dev
+            && (stat.st_uid == 0 || ours());
         if !acceptable {
             return Err(refused());
         }
-        if stat.st_mode & 0o044 != 0 && stat.st_uid == us {
+        if stat.st_mode & 0o044 != 0 && ours() {
             let _ = rustix::fs::fchmod(&fd, Mode::RUSR | Mode::WUSR);
         }
         Ok(Self { fd })
     }
 
-    /// Rewrites the file with `status`, line by line at increasing offsets (no buffer of the
-    /// whole file: the supervisor's stack stays small), then cuts it to what was written; a
-    /// value with a newline leaves its line out.
+    /// Rewrites the file with `status`: the lines gathered in a small buffer and written in
+    /// one `pwrite` (a long value, a path, in its parts after what is gathered), then the file
+    /// cut to what was written; a value with a newline leaves its line out. No buffer of the
+    /// whole file: the supervisor's stack stays small.
     pub(super) fn write(&self, status: &Status<'_>) -> Result<(), Errno> {
         self.locked(|fd| {
+            let mut gathered = [0u8; GATHER_CAPACITY];
+            let mut length = 0;
             let mut offset = 0;
             for (key, value) in LINES {
                 let mut digits = [0u8; 20];
@@ -128,26 +137,27 @@ impl StatusFile {
                 if value.contains(&b'\n') {
                     continue;
                 }
-                // A short line in one write, a long one (a path) in its parts.
-                let mut line = [0u8; 64];
                 let parts = [*key, b"=", value, b"\n"];
-                let length: usize = parts.iter().map(|part| part.len()).sum();
-                if length <= line.len() {
-                    let mut end = 0;
-                    for part in parts {
-                        line[end..end + part.len()].copy_from_slice(part);
-                        end += part.len();
-                    }
-                    write_at(fd, &line[..end], offset)?;
-                    offset += end as u64;
-                } else {
+                let line: usize = parts.iter().map(|part| part.len()).sum();
+                if length + line > gathered.len() {
+                    write_at(fd, &gathered[..length], offset)?;
+                    offset += length as u64;
+                    length = 0;
+                }
+                if line > gathered.len() {
                     for part in parts {
                         write_at(fd, part, offset)?;
                         offset += part.len() as u64;
                     }
+                    continue;
+                }
+                for part in parts {
+                    gathered[length..length + part.len()].copy_from_slice(part);
+                    length += part.len();
                 }
             }
-            rustix::fs::ftruncate(fd, offset)
+            write_at(fd, &gathered[..length], offset)?;
+            rustix::fs::ftruncate(fd, offset + length as u64)
         })
     }
 

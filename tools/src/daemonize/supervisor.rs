@@ -117,7 +117,10 @@ impl Job<'_> {
     /// `signals` is the signalfd of every catchable signal, which the launcher blocked.
     pub(super) fn supervise(&self, mut running: Running, signals: Signals) -> Result<i32, Error> {
         let foreground = self.foreground;
-        let started = self.start(&running, foreground, signals);
+        // Asked once: the subreaper call, the program's child, the walks and the status file
+        // all need it.
+        let supervisor = rustix::process::getpid();
+        let started = self.start(&running, foreground, signals, supervisor);
         let (signals, mut readiness, child) = match started {
             Ok(started) => started,
             Err(error) => {
@@ -125,7 +128,7 @@ impl Job<'_> {
                 return Err(error);
             }
         };
-        let mut tree = Tree::new(self.proc, self.cgroup);
+        let mut tree = Tree::new(self.proc, self.cgroup, supervisor);
         self.write_status(&tree);
         #[cfg(ucw_failpoints)]
         ucw_daemon::failpoint::hit("supervisor-before-confirm");
@@ -234,7 +237,7 @@ impl Job<'_> {
     fn write_status(&self, tree: &Tree<'_>) {
         if let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) {
             let _ = status_file.write(&Status {
-                supervisor: rustix::process::getpid().as_raw_nonzero().get() as u32,
+                supervisor: tree.supervisor(),
                 start_time,
                 cgroup: tree.cgroup_path(),
             });
@@ -265,6 +268,7 @@ impl Job<'_> {
         running: &Running,
         foreground: bool,
         signals: Signals,
+        supervisor: Pid,
     ) -> Result<(Signals, Readiness, Pid), Error> {
         // An inherited "ignore" would make the kernel reap the program without a SIGCHLD.
         let _ = signal::set_default_action(Signal::CHLD);
@@ -272,9 +276,8 @@ impl Job<'_> {
         let (report_read, report_write) = pipe()?;
         let lock = running.lock_fd();
         // Before the first fork: every orphan of the program's tree becomes ours.
-        tree::become_subreaper()
+        tree::become_subreaper(supervisor)
             .map_err(|errno| Failure::BecomeSubreaper.system(Subject::Program, errno))?;
-        let supervisor = rustix::process::getpid();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
         let child = match rt::fork() {

@@ -56,9 +56,10 @@ pub(super) fn open_proc() -> Option<OwnedFd> {
 }
 
 /// `prctl(PR_SET_CHILD_SUBREAPER)`: every orphan among this process's descendants becomes its
-/// child instead of init's. Called before the first fork.
-pub(super) fn become_subreaper() -> Result<(), Errno> {
-    rustix::process::set_child_subreaper(Some(rustix::process::getpid()))
+/// child instead of init's. Called before the first fork, with this process's PID (any
+/// non-zero value turns the attribute on).
+pub(super) fn become_subreaper(supervisor: Pid) -> Result<(), Errno> {
+    rustix::process::set_child_subreaper(Some(supervisor))
 }
 
 /// Reaps every descendant that has ended, without blocking; `true` once none is left
@@ -88,14 +89,24 @@ pub(super) struct Tree<'a> {
 }
 
 impl<'a> Tree<'a> {
-    pub(super) fn new(proc: Option<BorrowedFd<'a>>, cgroup: Option<&'a Cgroup<'a>>) -> Self {
+    /// The view of `supervisor` (this process).
+    pub(super) fn new(
+        proc: Option<BorrowedFd<'a>>,
+        cgroup: Option<&'a Cgroup<'a>>,
+        supervisor: Pid,
+    ) -> Self {
         Self {
             proc,
             cgroup,
-            me: rustix::process::getpid().as_raw_nonzero().get() as u32,
+            me: supervisor.as_raw_nonzero().get() as u32,
             told: [0; TOLD_CAPACITY],
             told_count: 0,
         }
+    }
+
+    /// The supervisor's PID.
+    pub(super) fn supervisor(&self) -> u32 {
+        self.me
     }
 
     /// The supervisor's start time (field 22 of its `/proc/<pid>/stat`), which with its PID
