@@ -17,7 +17,7 @@ use ucw_daemon::{daemon, Context, Error, Subject};
 #[derive(Clone, Copy)]
 #[repr(u8)]
 #[cfg_attr(
-    not(all(feature = "readiness", feature = "output-files")),
+    not(all(feature = "readiness", feature = "output-files", feature = "tree")),
     allow(dead_code)
 )]
 pub(super) enum Failure {

@@ -21,6 +21,7 @@
 //! is ready, when asked), never let the program run unsupervised in supervised mode, never
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
+#[cfg(feature = "tree")]
 mod cgroup;
 mod environment;
 mod forking;
@@ -30,6 +31,10 @@ mod readiness;
 mod status_file;
 mod supervisor;
 mod tree;
+#[cfg(not(feature = "tree"))]
+mod without_tree;
+#[cfg(not(feature = "tree"))]
+use without_tree as cgroup;
 
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
@@ -264,7 +269,8 @@ fn run(
     } else {
         tree::open_proc()
     };
-    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated && !init {
+    #[cfg(feature = "tree")]
+    let status_file = if !request.exec && !simulated && !init {
         match (request.pid_file, daemon.lock_fd()) {
             (Some(path), Some(lock)) => match StatusFile::open(path, lock) {
                 Ok(file) => Some(file),
@@ -275,11 +281,15 @@ fn run(
     } else {
         None
     };
+    #[cfg(not(feature = "tree"))]
+    let status_file: Option<StatusFile> = None;
+    #[cfg(feature = "tree")]
     let owner = daemon
         .credentials()
         .uid()
         .zip(daemon.credentials().gid())
         .map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
+    #[cfg(feature = "tree")]
     let cgroup = match request.cgroup {
         Some(path) => match cgroup::Cgroup::create(path, owner) {
             Ok(cgroup) => Some(cgroup),
@@ -287,6 +297,8 @@ fn run(
         },
         None => None,
     };
+    #[cfg(not(feature = "tree"))]
+    let cgroup: Option<cgroup::Cgroup<'_>> = None;
     let mut environment = Environment::new();
     let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
         Ok(envp) => envp,

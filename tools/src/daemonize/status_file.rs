@@ -12,15 +12,21 @@
 //! [`LINES`]. It must never block on anything but that lock, never allocate, and never write a
 //! line it cannot write whole.
 
-use super::messages::Failure;
-use crate::rt;
-use core::ffi::CStr;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::FlockOperation;
 use rustix::io::Errno;
-use ucw_daemon::{Error, Subject};
+#[cfg(feature = "tree")]
+use {
+    super::messages::Failure,
+    crate::rt,
+    core::ffi::CStr,
+    rustix::fd::BorrowedFd,
+    rustix::fs::{FileType, Mode, OFlags},
+    ucw_daemon::{Error, Subject},
+};
 
 /// The suffix that makes the status file's path from the PID file's.
+#[cfg(feature = "tree")]
 const SUFFIX: &[u8] = b".status";
 
 /// How many bytes of short lines [`StatusFile::write`] gathers for one `pwrite` (the PID and
@@ -28,6 +34,7 @@ const SUFFIX: &[u8] = b".status";
 const GATHER_CAPACITY: usize = 128;
 
 /// The longest path the kernel takes, NUL included (`PATH_MAX`).
+#[cfg(feature = "tree")]
 const PATH_CAPACITY: usize = 4096;
 
 /// What the status file says.
@@ -65,6 +72,10 @@ const LINES: &[Line] = &[
 /// The status file, open for the supervisor.
 pub(super) struct StatusFile {
     fd: OwnedFd,
+    /// Without the `tree` feature no status file is ever opened: the type has no values, so
+    /// the supervisor's paths that write one are compiled out.
+    #[cfg(not(feature = "tree"))]
+    never: core::convert::Infallible,
 }
 
 impl StatusFile {
@@ -74,6 +85,7 @@ impl StatusFile {
     /// by them and ours is tightened to 0600), and on the PID file's own file system (which
     /// `daemon::init` refused to be a pseudo one). Called by the launcher before the
     /// credential switch; never inlined, so its path buffer stays out of the launcher's frame.
+    #[cfg(feature = "tree")]
     #[inline(never)]
     pub(super) fn open(pid_file: &CStr, lock: BorrowedFd<'_>) -> Result<Self, Error> {
         let failed = |errno| Failure::OpenStatusFile.system(Subject::PidFile, errno);
@@ -167,7 +179,10 @@ impl StatusFile {
     }
 
     /// Runs `change` on the file under `LOCK_EX`.
+    #[cfg_attr(not(feature = "tree"), allow(unreachable_code, unused_variables))]
     fn locked(&self, change: impl FnOnce(&OwnedFd) -> Result<(), Errno>) -> Result<(), Errno> {
+        #[cfg(not(feature = "tree"))]
+        match self.never {}
         loop {
             match rustix::fs::flock(&self.fd, FlockOperation::LockExclusive) {
                 Ok(()) => break,

@@ -141,12 +141,12 @@ impl Job<'_> {
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
         let collected = running.launcher().and_then(launcher_pidfd);
-        if readiness.fd().is_none() && !self.forking {
+        if readiness.fd().is_none() && !self.forking() {
             running.ready();
         }
         loop {
             let launcher = running.launcher();
-            let waiting = launcher.is_some() && (readiness.fd().is_some() || self.forking);
+            let waiting = launcher.is_some() && (readiness.fd().is_some() || self.forking());
             let mut fds = [
                 PollFd::new(&signals, PollFlags::IN),
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
@@ -173,7 +173,7 @@ impl Job<'_> {
                 if let Some(status) = forward(&signals, child, foreground, self.signal_group) {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
-                    if self.forking {
+                    if self.forking() {
                         return Ok(self.after_fork(
                             status,
                             &mut tree,
@@ -235,7 +235,10 @@ impl Job<'_> {
     /// Records the supervisor in the status file (PID and start time; without `/proc` there is
     /// no start time, and a line without it would never be trusted: the file stays empty).
     fn write_status(&self, tree: &Tree<'_>) {
-        if let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) {
+        let Some(status_file) = self.status_file else {
+            return;
+        };
+        if let Some(start_time) = tree.start_time() {
             let _ = status_file.write(&Status {
                 supervisor: tree.supervisor(),
                 start_time,
