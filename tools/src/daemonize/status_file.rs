@@ -144,7 +144,7 @@ impl StatusFile {
                 let value = match value(status) {
                     Value::Absent => continue,
                     Value::Text(text) => text,
-                    Value::Number(number) => decimal(&mut digits, number),
+                    Value::Number(number) => crate::output::decimal(number, &mut digits),
                 };
                 if value.contains(&b'\n') {
                     continue;
@@ -208,17 +208,4 @@ fn write_at(fd: &OwnedFd, content: &[u8], offset: u64) -> Result<(), Errno> {
         }
     }
     Ok(())
-}
-
-/// `number` in decimal, in `digits`.
-fn decimal(digits: &mut [u8; 20], mut number: u64) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
-            return &digits[start..];
-        }
-    }
 }

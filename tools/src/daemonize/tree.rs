@@ -334,19 +334,9 @@ impl ProcPath {
         self
     }
 
-    fn number(mut self, mut number: u32) -> Self {
-        let mut digits = [0u8; 10];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (number % 10) as u8;
-            number /= 10;
-            if number == 0 {
-                break;
-            }
-        }
-        self = self.text(&digits[start..]);
-        self
+    fn number(self, number: u32) -> Self {
+        let mut digits = [0u8; 20];
+        self.text(crate::output::decimal(u64::from(number), &mut digits))
     }
 
     fn as_c_str(&mut self) -> &CStr {
@@ -467,11 +457,5 @@ fn stat_field(proc: BorrowedFd<'_>, pid: u32, index: usize) -> Option<u64> {
 
 /// A decimal number of ASCII digits only.
 fn parse_number(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        text.iter()
-            .fold(0, |value, &digit| value * 10 + u64::from(digit - b'0')),
-    )
+    crate::cli::options::parse_decimal(text, u64::MAX)
 }
