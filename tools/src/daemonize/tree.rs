@@ -448,9 +448,10 @@ fn stat_field(proc: BorrowedFd<'_>, pid: u32, index: usize) -> Option<u64> {
     let length = rustix::io::read(&file, &mut stat).ok()?;
     let stat = &stat[..length];
     let after_name = stat.iter().rposition(|&byte| byte == b')')?;
-    let field = stat[after_name + 1..]
+    // The kernel separates the fields by one space each: ") S 1 ...".
+    let field = stat
+        .get(after_name + 2..)?
         .split(|&byte| byte == b' ')
-        .filter(|field| !field.is_empty())
         .nth(index.checked_sub(3)?)?;
     parse_number(field)
 }
