@@ -193,6 +193,23 @@ fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
             "stderr",
             "output-files",
         ),
+        (
+            daemonize(&["--cgroup", "/sys/fs/cgroup/x", "--", "true"]),
+            "cgroup",
+            "tree",
+        ),
+        (daemonize(&["--forking", "--", "true"]), "forking", "tree"),
+        (
+            daemonize(&["--forking-pid-file", "f.pid", "--", "true"]),
+            "forking-pid-file",
+            "tree",
+        ),
+        (daemonize(&["--init", "--", "true"]), "init", "tree"),
+        (
+            daemonize(&["--signal-group", "--", "true"]),
+            "signal-group",
+            "tree",
+        ),
     ] {
         assert_eq!(output.code, Some(1), "--{option}: {output:?}");
         let applet = if feature == "verbose" || feature == "restart" {
@@ -214,6 +231,8 @@ fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
     let help = daemonize(&["--help"]);
     assert!(!help.stdout.contains("--notify"), "{help:?}");
     assert!(!help.stdout.contains("--stdout"), "{help:?}");
+    assert!(!help.stdout.contains("--cgroup"), "{help:?}");
+    assert!(!help.stdout.contains("--init"), "{help:?}");
     assert_eq!(
         control(&["--check", "--pid-file", text(&pid)]).code,
         Some(101)
