@@ -81,18 +81,19 @@ class Elf:
 # Tools crate (tools/src): the command line (cli/), the applets, the daemonizer by job, the
 # output helpers, the multi-call dispatch (main) and the runtime (rt). Library (src): by module.
 GROUPS = [
-    "cli::options", "cli::control", "cli::daemonize",
+    "cli::options", "cli::control", "cli::daemonize", "cli::environment",
     "applet: control", "daemonize (launcher, messages)", "daemonize::supervisor",
-    "daemonize::readiness", "daemonize::outputs", "daemonize::environment", "output",
+    "daemonize::readiness", "daemonize::outputs", "daemonize::environment",
+    "daemonize::env_file", "daemonize::setup", "daemonize::dry_run", "output",
     "control::mod", "control::guard", "control::deadline", "control::launch", "control::deliver",
     "control::proof", "control::procfs", "control::stop",
     "pidfile", "exec", "account", "credentials", "daemon", "error/text", "signal", "io", "sys",
     "rt", "main", "rustix", "core", "other",
 ]
-CLI = ["cli::options", "cli::control", "cli::daemonize"]
+CLI = ["cli::options", "cli::control", "cli::daemonize", "cli::environment"]
 CONTROL = [group for group in GROUPS if group.startswith("control::")]
 SIMPLE = {"pidfile", "exec", "account", "credentials", "daemon", "signal", "sys", "io"}
-TOOL_MODULES = {"supervisor", "readiness", "outputs", "environment"}
+TOOL_MODULES = {"supervisor", "readiness", "outputs", "environment", "env_file", "setup", "dry_run"}
 
 
 def group_of_path(module):
@@ -116,7 +117,7 @@ def group_of_tool_path(module):
     parts = module.split("::")
     head = parts[0]
     if head == "cli":
-        if len(parts) > 1 and parts[1] in ("options", "control", "daemonize"):
+        if len(parts) > 1 and parts[1] in ("options", "control", "daemonize", "environment"):
             return "cli::" + parts[1]
         return "cli::options"
     if head == "control":

@@ -3,10 +3,16 @@
 //!
 //! This module owns the credential rules of docs/design.md §6 (initgroups semantics, explicit
 //! group, `#uid`, group alone) and the order and proof of the switch (setgroups →
-//! setresgid → setresuid, ambient capabilities cleared, regaining root proven impossible).
+//! setresgid → setresuid, ambient capabilities cleared, regaining root proven impossible);
+//! the capabilities a daemon may keep across it are `capabilities.rs`'.
 //! It must never allocate, never switch a multi-threaded process through its public entry
 //! point (raw set*id calls change one thread only), and never leave a half-switched process
 //! running silently: every surprise is an error.
+
+mod capabilities;
+
+#[cfg(feature = "environment")]
+pub(crate) use capabilities::UNDOING;
 
 use crate::account::{self, AccountFiles, GroupList, Lookup, UserEntry, UserKey, NAME_CAPACITY};
 use crate::error::{Error, Message, Result, Subject};
@@ -15,6 +21,7 @@ use core::ffi::CStr;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
+use rustix::thread::CapabilitySet;
 
 /// A user or a group as the caller names it: by name (looked up in the account files) or by
 /// number.
@@ -66,6 +73,9 @@ pub struct Credentials<'g> {
     groups: GroupList<'g>,
     user: UserEntry,
     from_passwd: bool,
+    /// Kept across the switch ([`daemon::Params::keep_capabilities`](crate::daemon::Params::keep_capabilities)).
+    #[cfg(feature = "environment")]
+    kept: CapabilitySet,
 }
 
 /// Refuses a name that cannot be one: empty, longer than [`NAME_CAPACITY`], or with a
@@ -111,6 +121,8 @@ impl<'g> Credentials<'g> {
             groups: GroupList::new(group_storage),
             user: UserEntry::new(),
             from_passwd: false,
+            #[cfg(feature = "environment")]
+            kept: CapabilitySet::empty(),
         }
     }
 
@@ -148,6 +160,10 @@ impl<'g> Credentials<'g> {
         self.gid = None;
         self.groups.clear();
         self.from_passwd = false;
+        #[cfg(feature = "environment")]
+        {
+            self.kept = CapabilitySet::empty();
+        }
     }
 
     fn resolve_inner(
@@ -259,10 +275,32 @@ impl<'g> Credentials<'g> {
         self.uid.is_none() && self.gid.is_none()
     }
 
+    /// Keeps `kept` across the switch (docs/design.md §6): refused unless the switch goes to
+    /// a user other than root, and for capabilities that could undo it ([`UNDOING`]).
+    #[cfg(feature = "environment")]
+    pub(crate) fn keep_capabilities(&mut self, kept: CapabilitySet) -> Result<()> {
+        self.kept = CapabilitySet::empty();
+        if kept.is_empty() {
+            return Ok(());
+        }
+        if self.uid.is_none_or(|uid| uid.is_root()) {
+            return Err(Error::new(Message::KeepNeedsUser, Subject::User));
+        }
+        if kept.intersects(UNDOING) {
+            return Err(Error::new(Message::KeepUndoes, Subject::None));
+        }
+        self.kept = kept;
+        Ok(())
+    }
+
     /// Switches the whole process to these credentials: `setgroups`, `setresgid`,
     /// `setresuid` (each only when asked), then clears the ambient capabilities; when this
     /// leaves root, proves that `setresuid(0, 0, 0)` now fails and that the permitted and
-    /// effective capability sets are empty. A non-root process may "switch" to the ids it
+    /// effective capability sets are empty. With capabilities to keep
+    /// (`daemon::Params::keep_capabilities` of the `environment` feature, which
+    /// [`daemon::init`](crate::daemon::init) gives these credentials), `PR_SET_KEEPCAPS` is on
+    /// during the switch, the kept ones are then the permitted, inheritable and ambient sets
+    /// (the effective one stays empty), and the proof requires exactly that. A non-root process may "switch" to the ids it
     /// already has: it then keeps its supplementary groups (only root may set them), but its
     /// saved ids are still replaced, so a saved set-user-ID of 0 cannot survive; root always
     /// gets the supplementary groups reset.
@@ -291,6 +329,14 @@ impl<'g> Credentials<'g> {
         // Asked only when a switch needs it (nothing to switch: no call).
         let leaving_uid = self.uid.is_some_and(|uid| !uid.is_root());
         let was_root = (self.gid.is_some() || leaving_uid) && rustix::process::geteuid().is_root();
+        #[cfg(feature = "environment")]
+        let kept = self.kept;
+        #[cfg(not(feature = "environment"))]
+        let kept = CapabilitySet::empty();
+        #[cfg(feature = "environment")]
+        if !kept.is_empty() {
+            capabilities::keep_across_switch()?;
+        }
         if let Some(gid) = self.gid {
             // Only root may call setgroups; anyone else keeps the groups it has when it
             // "switches" to the gid it already holds (real and effective).
@@ -317,36 +363,34 @@ impl<'g> Credentials<'g> {
             Ok(()) | Err(Errno::INVAL) => {}
             Err(errno) => return Err(Error::system(Message::ClearAmbient, Subject::None, errno)),
         }
+        #[cfg(feature = "environment")]
+        if !kept.is_empty() {
+            capabilities::raise_kept(kept)?;
+        }
         // Any switch to a non-root uid is proven, not only one made by root: a saved
         // set-user-ID of 0 is a way back too.
         if leaving_uid {
-            prove_root_is_gone(was_root)?;
+            prove_root_is_gone(was_root, kept)?;
         }
         Ok(())
     }
 }
 
 /// Proves the switch cannot be undone: `setresuid(0, 0, 0)` must fail with EPERM, and, when
-/// the process was root (`left_root`), no permitted or effective capability may remain (a
-/// non-root process may legitimately hold capabilities it was given, e.g. ambient ones its
-/// launcher granted; those are its launcher's decision).
-fn prove_root_is_gone(left_root: bool) -> Result<()> {
+/// the process was root (`left_root`) or keeps capabilities, the capability sets must be
+/// exactly what the switch leaves: none effective, the `kept` ones permitted, inheritable and
+/// ambient (a non-root process that keeps none may legitimately hold capabilities it was
+/// given, e.g. ambient ones its launcher granted; those are its launcher's decision).
+fn prove_root_is_gone(left_root: bool, kept: CapabilitySet) -> Result<()> {
     match rustix::thread::set_thread_res_uid(Uid::ROOT, Uid::ROOT, Uid::ROOT) {
         Err(Errno::PERM) => {}
         Ok(()) => return Err(Error::new(Message::RootRemains, Subject::None)),
         Err(errno) => return Err(Error::system(Message::ProveRootGone, Subject::None, errno)),
     }
-    if !left_root {
+    if !left_root && kept.is_empty() {
         return Ok(());
     }
-    let sets = rustix::thread::capabilities(None)
-        .map_err(|errno| Error::system(Message::ReadCapabilities, Subject::None, errno))?;
-    if !sets.permitted.is_empty() || !sets.effective.is_empty() {
-        return Err(Error::new(Message::CapabilitiesRemain, Subject::None)
-            .with(1, sets.permitted.bits().count_ones())
-            .with(2, sets.effective.bits().count_ones()));
-    }
-    Ok(())
+    capabilities::prove_exactly(kept)
 }
 
 /// The `Threads:` count of `/proc/self/status`; `None` when /proc is not mounted.

@@ -82,6 +82,15 @@ pub enum Subject {
     NotifySocket,
     /// The cgroup directory that holds the daemon's processes.
     Cgroup,
+    #[cfg(feature = "environment")]
+    /// The directory the daemon changes its root to (`chroot`).
+    RootDirectory,
+    #[cfg(feature = "environment")]
+    /// The directory the daemon changes to.
+    WorkingDirectory,
+    #[cfg(feature = "environment")]
+    /// A file of environment variables for the daemon's program.
+    EnvironmentFile,
 }
 
 /// Every [`Subject`], in declaration order (which is their numbering).
@@ -98,6 +107,12 @@ const ALL_SUBJECTS: &[Subject] = &[
     Subject::ErrorFile,
     Subject::NotifySocket,
     Subject::Cgroup,
+    #[cfg(feature = "environment")]
+    Subject::RootDirectory,
+    #[cfg(feature = "environment")]
+    Subject::WorkingDirectory,
+    #[cfg(feature = "environment")]
+    Subject::EnvironmentFile,
 ];
 
 impl Subject {
@@ -108,8 +123,14 @@ impl Subject {
 }
 
 /// The role of each [`Subject`], in order.
+#[cfg(not(feature = "environment"))]
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
     group file\0output file\0error file\0notification socket\0cgroup\0";
+/// The role of each [`Subject`], in order.
+#[cfg(feature = "environment")]
+const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
+    group file\0output file\0error file\0notification socket\0cgroup\0root directory\0\
+    working directory\0environment file\0";
 
 /// Where an error's subjects get their names: the parameters of the call that failed
 /// (`control::Params`, `daemon::Params` implement it), or `()` for none; and, for a program
@@ -191,6 +212,11 @@ pub enum ErrorKind {
     NoProgram,
     /// A channel between the library's processes carried something unexpected.
     Protocol,
+    #[cfg(feature = "environment")]
+    /// The daemon's parameters ask for what cannot be done safely: capabilities kept without
+    /// a switch to a user other than root, or capabilities that could undo the switch; a root
+    /// directory with `PRESERVE_CWD`.
+    InvalidParams,
     /// The daemon's body could not start ([`Error::body_failed`]).
     BodyFailed,
     /// An error the calling program made, with its code ([`Error::custom`]).

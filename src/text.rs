@@ -231,6 +231,13 @@ pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     Some(value)
 }
 
+/// The resource limits' names, by their number (`RLIMIT_CPU` is 0), as prlimit(1) and
+/// `ucw-daemonize --rlimit` call them; each NUL-terminated.
+#[cfg(all(feature = "messages", feature = "environment"))]
+pub(crate) const RESOURCE_LIMIT_NAMES: &[u8] =
+    b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
+    memlock\0as\0locks\0sigpending\0msgqueue\0nice\0rtprio\0rttime\0";
+
 /// Parses a hexadecimal number (either case, no prefix) of one to `digits` digits (at most 16).
 pub(crate) fn parse_hex(text: &[u8], digits: usize) -> Option<u64> {
     if text.is_empty() || text.len() > digits {

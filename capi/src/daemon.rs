@@ -195,6 +195,8 @@ impl Names {
     }
 
     /// The library's parameters for `daemon_init`.
+    // The library's `environment` feature adds fields (on when the tools share the build).
+    #[allow(clippy::needless_update)]
     fn params(&self, flags: u32) -> Result<daemon::Params<'static>, Failure> {
         if flags & !(DAEMON_FLAG_PRESERVE_CWD | DAEMON_FLAG_SIMULATE) != 0 {
             return Err(Failure::Misuse(
@@ -216,6 +218,8 @@ impl Names {
             user,
             group,
             account_files: AccountFiles::SYSTEM,
+            // LibUCW's parameters have no process setup beyond its own.
+            ..daemon::Params::default()
         })
     }
 }

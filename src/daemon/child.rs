@@ -1,6 +1,9 @@
-//! The daemon's side after the fork (docs/design.md §4): detach, switch credentials, point
-//! stdin and stdout at `/dev/null`, `umask(022)`, `chdir("/")`, the opt-in clean-ups; report
-//! the setup to the launcher, wait for the release, run the body, end the process.
+//! The daemon's side after the fork (docs/design.md §4): detach; with the `environment`
+//! feature, the setup before the switch (limits, nice, OOM score, `umask(022)` or the one
+//! asked for, the root directory, `chdir("/")` or the directory asked for: `setup.rs`);
+//! switch credentials; point stdin and stdout at `/dev/null`; `no_new_privs` (or, without the
+//! feature, LibUCW's `umask(022)` and `chdir("/")`); the opt-in clean-ups; report the setup
+//! to the launcher, wait for the release, run the body, end the process.
 //!
 //! This file owns the daemon process until its body runs. It must never run the body when the
 //! launcher died before publishing the PID (no release byte), never return into the
@@ -15,6 +18,7 @@ use crate::io::read_full;
 use crate::pidfile::PidFile;
 use crate::sys;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+#[cfg(not(feature = "environment"))]
 use rustix::fs::Mode;
 use rustix::io::Errno;
 use rustix::process::Pid;
@@ -75,10 +79,12 @@ impl Daemon<'_> {
         let flags = self.flags;
         let daemon = rustix::process::setsid()
             .map_err(|errno| Error::system(Message::NewSession, Subject::None, errno))?;
+        #[cfg(feature = "environment")]
+        self.setup.set_up_before_switch(true)?;
         // Single-threaded by construction: we are the forked child.
         self.credentials.switch_single_threaded()?;
         // `/dev/null` as `init` opened it for the standard descriptors (it is ours here too;
-        // `init` always opens it before a daemon can run).
+        // `init` always opens it before a daemon can run, so a new root need not have one).
         let Some(null) = self.null.take() else {
             return Err(Error::system(
                 Message::OpenDevNull,
@@ -92,10 +98,18 @@ impl Daemon<'_> {
                 Error::system(Message::RedirectStandardStreams, Subject::None, errno)
             })?;
         drop(null);
-        rustix::process::umask(Mode::from_raw_mode(0o022));
-        if !flags.contains(Flags::PRESERVE_CWD) {
-            rustix::process::chdir(c"/")
-                .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))?;
+        #[cfg(feature = "environment")]
+        self.setup.set_up_after_switch()?;
+        // LibUCW's fixed setup (with the `environment` feature, the setup before the switch
+        // makes it, or what `Params` asks for instead).
+        #[cfg(not(feature = "environment"))]
+        {
+            rustix::process::umask(Mode::from_raw_mode(0o022));
+            if !flags.contains(Flags::PRESERVE_CWD) {
+                rustix::process::chdir(c"/").map_err(|errno| {
+                    Error::system(Message::ChangeDirectory, Subject::None, errno)
+                })?;
+            }
         }
         if let Some((keep, close)) = self.close_inherited {
             close(keep, pid_file, channel)?;

@@ -5,7 +5,8 @@
 //! This module owns the exact order of those steps: the launcher's side is here, the fork
 //! in `fork.rs`, the channel through which the daemon reports its setup, the launcher releases
 //! it and the daemon later says it is ready in `channel.rs`, the daemon's side until its body
-//! in `child.rs`, and what the body holds in `running.rs`. It must
+//! in `child.rs`, the process setup [`Params`] asks for beyond LibUCW's (limits, priority,
+//! directories, privileges) in `setup.rs`, and what the body holds in `running.rs`. It must
 //! never unlink the PID file (a second starter would lock a fresh inode while the daemon still
 //! runs), never run the body when the launcher died before publishing the PID, never change
 //! the launcher's own credentials, never fork in a way its host's C library does not expect
@@ -58,6 +59,8 @@ mod channel;
 mod child;
 mod fork;
 mod running;
+#[cfg(feature = "environment")]
+mod setup;
 
 pub use fork::Fork;
 pub use running::Running;
@@ -72,6 +75,10 @@ use core::ffi::CStr;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, IntoRawFd, OwnedFd, RawFd};
 use rustix::fs::{Mode, OFlags};
 use rustix::process::Pid;
+#[cfg(feature = "environment")]
+use rustix::process::{Resource, Rlimit};
+#[cfg(feature = "environment")]
+use rustix::thread::CapabilitySet;
 
 /// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up), combined
 /// with `|`; none is `Flags::default()`.
@@ -108,7 +115,36 @@ impl core::ops::BitOr for Flags {
     }
 }
 
-/// What to daemonize with (LibUCW's `struct daemon_params`).
+/// What to daemonize with (LibUCW's `struct daemon_params`), and the process setup beyond
+/// LibUCW's (docs/design.md §4), which the daemon makes in this order: `limits`, `nice`,
+/// `oom_score_adj`, `umask`, `root_directory`, `working_directory` before the credential
+/// switch (they need privileges the switch gives up), the switch itself (keeping
+/// `keep_capabilities`), then `no_new_privs`. Fields left at their default ask for nothing.
+/// The process setup beyond LibUCW's is the `environment` feature's (off by default).
+///
+#[cfg_attr(feature = "environment", doc = "```")]
+#[cfg_attr(not(feature = "environment"), doc = "```ignore")]
+/// use rustix::process::{Resource, Rlimit};
+/// use ucw_daemon::daemon::Params;
+///
+/// const LIMITS: [(Resource, Rlimit); 1] =
+///     [(Resource::Nofile, Rlimit { current: Some(65536), maximum: Some(65536) })];
+/// let params = Params {
+///     pid_file: Some(c"/run/example.pid"),
+///     limits: &LIMITS,
+///     umask: Some(rustix::fs::Mode::from_raw_mode(0o027)),
+///     working_directory: Some(c"/var/lib/example"),
+///     no_new_privs: true,
+///     ..Params::default()
+/// };
+/// # let _ = params;
+/// ```
+///
+/// With [`Flags::SIMULATE`] nothing of LibUCW's daemonization happens (no fork, no new
+/// session, no `/dev/null`, no fixed umask or `chdir("/")`, no credential switch), but what
+/// these fields ask for explicitly does, in the calling process, before the body: a program
+/// that runs in the foreground still gets its limits, directories and `no_new_privs`
+/// ([`Credentials::switch`] then switches it, with the kept capabilities, if it wants that).
 #[derive(Clone, Copy, Debug)]
 pub struct Params<'a> {
     /// Options.
@@ -121,6 +157,47 @@ pub struct Params<'a> {
     pub group: Option<Identity<'a>>,
     /// Where users and groups are looked up.
     pub account_files: AccountFiles<'a>,
+    /// Resource limits the daemon sets before the switch (`prlimit64`), in order; a `None`
+    /// in an [`Rlimit`] is `RLIM_INFINITY`. A soft limit above the hard one, a hard limit
+    /// raised without `CAP_SYS_RESOURCE` or `nofile` above `fs.nr_open` fail with the
+    /// kernel's EINVAL or EPERM, naming the limit.
+    #[cfg(feature = "environment")]
+    pub limits: &'a [(Resource, Rlimit)],
+    /// Added to the daemon's nice value before the switch, like nice(1) (the kernel keeps
+    /// the result within −20…19; lowering it needs `CAP_SYS_NICE` or `RLIMIT_NICE`); 0
+    /// changes nothing.
+    #[cfg(feature = "environment")]
+    pub nice: i32,
+    /// Written to `/proc/self/oom_score_adj` (−1000…1000) before the switch, which makes
+    /// the file root's; lowering it needs `CAP_SYS_RESOURCE`.
+    #[cfg(feature = "environment")]
+    pub oom_score_adj: Option<i16>,
+    /// The daemon's file mode creation mask; `None` is LibUCW's fixed 022.
+    #[cfg(feature = "environment")]
+    pub umask: Option<Mode>,
+    /// The directory the daemon makes its root (`chroot`, then `chdir("/")` in it) before
+    /// the switch: everything the daemon needs from outside must be open by then (the PID
+    /// file is; a program it execs is looked up inside). Needs `CAP_SYS_CHROOT`; refused
+    /// with [`Flags::PRESERVE_CWD`], which would keep a directory outside the root.
+    #[cfg(feature = "environment")]
+    pub root_directory: Option<&'a CStr>,
+    /// The directory the daemon changes to instead of `/` (inside `root_directory` when
+    /// one is given), before the switch.
+    #[cfg(feature = "environment")]
+    pub working_directory: Option<&'a CStr>,
+    /// `PR_SET_NO_NEW_PRIVS` after the switch: no program the daemon execs gains privileges
+    /// (set-user-ID bits and file capabilities are ignored).
+    #[cfg(feature = "environment")]
+    pub no_new_privs: bool,
+    /// Capabilities kept across the switch to [`Params::user`] (which must be a user other
+    /// than root) in the permitted, inheritable and ambient sets, so that a program the
+    /// daemon execs has them (`CAP_NET_BIND_SERVICE` for a web server as `www-data`); the
+    /// daemon's own effective set stays empty. Capabilities that could undo the switch
+    /// (`CAP_SETUID`, `CAP_SETGID`, `CAP_SETPCAP`, `CAP_SYS_ADMIN`, `CAP_DAC_OVERRIDE`,
+    /// `CAP_SYS_PTRACE`, `CAP_SYS_MODULE`) are refused by [`init`]; the switch's proof
+    /// requires exactly these (docs/design.md §6).
+    #[cfg(feature = "environment")]
+    pub keep_capabilities: CapabilitySet,
 }
 
 impl Default for Params<'static> {
@@ -131,6 +208,22 @@ impl Default for Params<'static> {
             user: None,
             group: None,
             account_files: AccountFiles::SYSTEM,
+            #[cfg(feature = "environment")]
+            limits: &[],
+            #[cfg(feature = "environment")]
+            nice: 0,
+            #[cfg(feature = "environment")]
+            oom_score_adj: None,
+            #[cfg(feature = "environment")]
+            umask: None,
+            #[cfg(feature = "environment")]
+            root_directory: None,
+            #[cfg(feature = "environment")]
+            working_directory: None,
+            #[cfg(feature = "environment")]
+            no_new_privs: false,
+            #[cfg(feature = "environment")]
+            keep_capabilities: CapabilitySet::empty(),
         }
     }
 }
@@ -144,6 +237,10 @@ impl Context for Params<'_> {
             Subject::Group => identity_name(&self.group),
             Subject::PasswdFile => Some(self.account_files.passwd.to_bytes()),
             Subject::GroupFile => Some(self.account_files.group.to_bytes()),
+            #[cfg(feature = "environment")]
+            Subject::RootDirectory => self.root_directory.map(CStr::to_bytes),
+            #[cfg(feature = "environment")]
+            Subject::WorkingDirectory => self.working_directory.map(CStr::to_bytes),
             _ => None,
         }
     }
@@ -164,6 +261,9 @@ fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
 #[must_use = "a Daemon holds the PID file locked until it is run or dropped"]
 pub struct Daemon<'a> {
     flags: Flags,
+    /// What the daemon sets up in itself besides the switch (`setup.rs`).
+    #[cfg(feature = "environment")]
+    setup: Params<'a>,
     pid_file: Option<PidFile>,
     pid_path: Option<&'a CStr>,
     credentials: &'a Credentials<'a>,
@@ -191,7 +291,8 @@ pub enum Launched {
     },
 }
 
-/// Resolves the credentials into `credentials` (errors come before any file changes), makes
+/// Resolves the credentials into `credentials` (errors come before any file changes; so do
+/// the refusals of `Params::keep_capabilities` and `Params::root_directory`), makes
 /// sure descriptors 0–2 are open, then opens, checks, locks and fills the PID file (a lock
 /// held elsewhere is [`ErrorKind::AlreadyRunning`](crate::ErrorKind::AlreadyRunning); a
 /// file on a pseudo file system such as `/proc` is refused). With [`Flags::SIMULATE`] only
@@ -201,8 +302,12 @@ pub enum Launched {
 /// [`Daemon`] borrows it. Render errors with `error.display(params)`.
 pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Result<Daemon<'a>> {
     credentials.resolve(params.user, params.group, &params.account_files)?;
+    #[cfg(feature = "environment")]
+    params.check_setup(credentials)?;
     let mut daemon = Daemon {
         flags: params.flags,
+        #[cfg(feature = "environment")]
+        setup: *params,
         pid_file: None,
         pid_path: None,
         credentials,
@@ -285,9 +390,13 @@ impl<'a> Daemon<'a> {
 
     /// Forks the daemon and returns in the launcher once the daemon's PID is in the PID file.
     ///
-    /// The daemon (child): `setsid`, switch credentials, stdin and stdout to `/dev/null`
-    /// (stderr stays), `umask(022)`, `chdir("/")` unless [`Flags::PRESERVE_CWD`], the opt-in
-    /// clean-ups, then it reports to the launcher and waits for its release; it then runs
+    /// The daemon (child): `setsid`; with the `environment` feature, the setup of [`Params`]
+    /// before the switch (limits, nice, OOM score), `umask(022)` (or `Params::umask`), the root
+    /// directory, `chdir("/")` (or to `Params::working_directory`) unless
+    /// [`Flags::PRESERVE_CWD`]; the credential switch; stdin and stdout to `/dev/null` (stderr
+    /// stays); without the feature, `umask(022)` and `chdir("/")` unless
+    /// [`Flags::PRESERVE_CWD`]; with it, `no_new_privs`; the opt-in
+    /// clean-ups; then it reports to the launcher and waits for its release; it then runs
     /// `body` and ends with the `fork`'s exit (the body's return value as the status). If the
     /// launcher dies before releasing it, it exits without running the body.
     ///
@@ -295,8 +404,9 @@ impl<'a> Daemon<'a> {
     /// returns that error; otherwise writes `<pid>\n`, closes its PID-file descriptors,
     /// releases the daemon and returns [`Launched::Daemon`]. It keeps its own credentials.
     ///
-    /// With [`Flags::SIMULATE`] or [`Flags::IN_PROCESS`], `body` runs in this process and
-    /// `run` returns [`Launched::Simulated`] after it.
+    /// With [`Flags::SIMULATE`] or [`Flags::IN_PROCESS`], `body` runs in this process, after
+    /// the setup [`Params`] asks for explicitly, and `run` returns [`Launched::Simulated`]
+    /// after it.
     pub fn run(self, fork: Fork, body: impl FnOnce(Running) -> i32) -> Result<Launched> {
         self.launch(fork, body, false)
     }
@@ -325,6 +435,11 @@ impl<'a> Daemon<'a> {
         until_ready: bool,
     ) -> Result<Launched> {
         if self.flags.contains(Flags::SIMULATE) {
+            #[cfg(feature = "environment")]
+            {
+                self.setup.set_up_before_switch(false)?;
+                self.setup.set_up_after_switch()?;
+            }
             let exit_code = body(Running {
                 pid_file: None,
                 channel: None,
@@ -333,6 +448,11 @@ impl<'a> Daemon<'a> {
             return Ok(Launched::Simulated { exit_code });
         }
         if self.flags.contains(Flags::IN_PROCESS) {
+            #[cfg(feature = "environment")]
+            {
+                self.setup.set_up_before_switch(false)?;
+                self.setup.set_up_after_switch()?;
+            }
             return self.run_in_process(body);
         }
         if fork.hosted {

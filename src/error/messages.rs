@@ -7,36 +7,57 @@ use super::ErrorKind::{self, *};
 use crate::text::five_bits::{self, Alphabet};
 
 macro_rules! messages {
-    ($($(#[$doc:meta])* $name:ident = $kind:expr, $text:literal;)*) => {
+    ($($(#[$doc:meta])* $name:ident = $kind:expr, $text:literal;)*
+     @environment {
+         $($(#[$setup_doc:meta])* $setup_name:ident = $setup_kind:expr, $setup_text:literal;)*
+     }) => {
         /// Every sentence the library can say, each with its [`ErrorKind`] and template.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         #[repr(u8)]
-        pub(crate) enum Message { $($(#[$doc])* $name),* }
+        pub(crate) enum Message {
+            $($(#[$doc])* $name,)*
+            $($(#[$setup_doc])* #[cfg(feature = "environment")] $setup_name,)*
+        }
 
         /// Every [`Message`], in order.
-        pub(super) const ALL_MESSAGES: &[Message] = &[$(Message::$name),*];
+        pub(super) const ALL_MESSAGES: &[Message] = &[
+            $(Message::$name,)*
+            $(#[cfg(feature = "environment")] Message::$setup_name,)*
+        ];
 
         /// Number of [`Message`] values.
         pub(super) const MESSAGES: usize = ALL_MESSAGES.len();
 
         /// The kind of each message, in order.
-        pub(super) const KINDS: [ErrorKind; MESSAGES] = [$($kind),*];
+        pub(super) const KINDS: [ErrorKind; MESSAGES] = [
+            $($kind,)*
+            $(#[cfg(feature = "environment")] $setup_kind,)*
+        ];
 
         /// The template of each message, in order, NUL-terminated (see [`Error::render`](super::Error::render)).
-        #[cfg(feature = "messages")]
-        pub(super) const TEMPLATES: &[u8] = concat!($($text, "\0"),*).as_bytes();
+        #[cfg(all(feature = "messages", not(feature = "environment")))]
+        pub(super) const TEMPLATES: &[u8] = concat!($($text, "\0",)*).as_bytes();
+        /// The template of each message, in order, NUL-terminated (see [`Error::render`](super::Error::render)).
+        #[cfg(all(feature = "messages", feature = "environment"))]
+        pub(super) const TEMPLATES: &[u8] =
+            concat!($($text, "\0",)* $($setup_text, "\0",)*).as_bytes();
 
         /// The name of each message, in order, NUL-terminated: without the `messages`
         /// feature, its words say what failed (`RefuseSymlink`: "refuse symlink").
-        #[cfg(not(feature = "messages"))]
-        const CAMEL_NAMES: &[u8] = concat!($(stringify!($name), "\0"),*).as_bytes();
+        #[cfg(all(not(feature = "messages"), not(feature = "environment")))]
+        const CAMEL_NAMES: &[u8] = concat!($(stringify!($name), "\0",)*).as_bytes();
+        /// The name of each message, in order, NUL-terminated: without the `messages`
+        /// feature, its words say what failed (`RefuseSymlink`: "refuse symlink").
+        #[cfg(all(not(feature = "messages"), feature = "environment"))]
+        const CAMEL_NAMES: &[u8] =
+            concat!($(stringify!($name), "\0",)* $(stringify!($setup_name), "\0",)*).as_bytes();
     };
 }
 
 // Templates: `%s` the subject ("PID file /run/x.pid", "user `www`", or the role alone),
 // `%r` its role alone, `%n` its name alone (the role when unknown), `%P` `%W` `%R` the name of
 // the PID file, the passwd file, the group file, `%1`–`%3` the numbers in decimal, `%k1`–`%k3`
-// one as a signal ("TERM" or "40"), `%o1` octal, `%x1` hex, `%t` numbers 2 and 3 as seconds and
+// one as a signal ("TERM" or "40"), `%l1`–`%l3` one as a resource limit's name ("nofile"), `%o1` octal, `%x1` hex, `%t` numbers 2 and 3 as seconds and
 // milliseconds ("1 s", "0.250 s"). A failed system call's `: EACCES (Permission denied)` is
 // appended to every message that has an errno.
 messages! {
@@ -141,6 +162,25 @@ messages! {
         "Cannot drop privileges: setresuid(0, 0, 0) still succeeds after the switch";
     CapabilitiesRemain = PrivilegesRemain,
         "Cannot drop privileges: capabilities remain after the switch (%1 permitted, %2 effective)";
+    // The process setup of `daemon::Params` beyond LibUCW's: only with the `environment`
+    // feature.
+    @environment {
+        SetLimit = System, "Cannot set resource limit %l1";
+        SetNice = System, "Cannot change the nice value";
+        SetOomScore = System, "Cannot write /proc/self/oom_score_adj";
+        ChangeRoot = System, "Cannot change root to %n";
+        ChangeDirectoryTo = System, "Cannot change directory to %n";
+        SetNoNewPrivs = System, "Cannot set no_new_privs";
+        KeepCapabilities = System, "Cannot keep capabilities across the switch";
+        KeepNeedsUser = InvalidParams,
+            "Cannot keep capabilities without a switch to a user other than root";
+        KeepUndoes = InvalidParams,
+            "Refusing to keep capabilities that could undo the switch (setuid, setgid, setpcap, sys_admin, dac_override, sys_ptrace, sys_module)";
+        RootWithPreservedDirectory = InvalidParams,
+            "Refusing a root directory with PRESERVE_CWD (the working directory would stay outside it)";
+        KeptCapabilitiesDiffer = PrivilegesRemain,
+            "Cannot keep capabilities: after the switch the permitted, inheritable and ambient sets are not exactly the kept ones";
+    }
 }
 
 /// The characters of the messages' names as words.

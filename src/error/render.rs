@@ -17,6 +17,8 @@ use super::phrases::{self, UNPACKED_CAPACITY};
 use super::MESSAGES;
 use super::{Context, Error, Subject};
 use crate::text::{errno_stem, five_bits, Writer};
+#[cfg(all(feature = "messages", feature = "environment"))]
+use crate::text::{packed_field, RESOURCE_LIMIT_NAMES};
 
 impl Error {
     /// Writes the message into `out` and returns its length: the whole sentence with the
@@ -98,6 +100,11 @@ impl Error {
                                 None => writer.push_decimal(u64::from(value)),
                             }
                         }
+                        #[cfg(feature = "environment")]
+                        b'l' => match packed_field(RESOURCE_LIMIT_NAMES, value as usize) {
+                            Some(name) => writer.push(name),
+                            None => writer.push_decimal(u64::from(value)),
+                        },
                         b'o' => writer.push_radix(value, 8, 4),
                         b'x' => writer.push_radix(value, 16, 1),
                         b't' => {

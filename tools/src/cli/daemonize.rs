@@ -5,9 +5,14 @@
 //! first operand ends ours (no permutation, whatever `POSIXLY_CORRECT` says). An empty value
 //! (`--pid-file=`) is a usage error; `--notify-fd` needs a descriptor number of 3 or more;
 //! `--exec` excludes everything the supervisor does (readiness, `--cgroup`, `--forking`,
-//! `--init`), and `--init` and `--forking` exclude readiness (`exclusive`). The options of
-//! features left out of the build are usage errors that name the feature.
+//! `--init`), and `--init` and `--forking` exclude readiness (`exclusive`); `--keep-caps` needs
+//! `--user`; `--chdir` and `--chroot` exclude `--preserve-cwd`. The options of features left
+//! out of the build are usage errors that name the feature.
 
+#[cfg(feature = "environment")]
+use super::environment::Settings;
+#[cfg(feature = "environment")]
+use super::environment::{self, Variable};
 #[cfg(feature = "readiness")]
 use super::options::parse_decimal;
 use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
@@ -35,11 +40,50 @@ pub const OPTIONS: Options = crate::options![
     "forking-pid-file" = value,
     "init",
     "signal-group",
+    // The environment feature's options; the parser finds them by name (`index_of`).
+    "rlimit" = value,
+    "nice" = value,
+    "oom-score-adj" = value,
+    "umask" = value,
+    "chdir" = value,
+    "chroot" = value,
+    "env" = value,
+    "unset" = value,
+    "env-file" = value,
+    "clear-env",
+    "no-new-privs",
+    "keep-caps" = value,
+    "dry-run",
 ];
 
 /// How long what is left of the service gets between SIGTERM and SIGKILL when the program has
 /// ended, unless `--kill-tree-after` says otherwise.
 pub const DEFAULT_KILL_TREE_AFTER: Duration = Duration::from_secs(5);
+
+const RLIMIT: usize = OPTIONS.index_of("rlimit");
+#[cfg(feature = "environment")]
+const NICE: usize = OPTIONS.index_of("nice");
+#[cfg(feature = "environment")]
+const OOM_SCORE_ADJ: usize = OPTIONS.index_of("oom-score-adj");
+#[cfg(feature = "environment")]
+const UMASK: usize = OPTIONS.index_of("umask");
+#[cfg(feature = "environment")]
+const CHDIR: usize = OPTIONS.index_of("chdir");
+#[cfg(feature = "environment")]
+const CHROOT: usize = OPTIONS.index_of("chroot");
+#[cfg(feature = "environment")]
+const ENV: usize = OPTIONS.index_of("env");
+#[cfg(feature = "environment")]
+const UNSET: usize = OPTIONS.index_of("unset");
+#[cfg(feature = "environment")]
+const ENV_FILE: usize = OPTIONS.index_of("env-file");
+#[cfg(feature = "environment")]
+const CLEAR_ENV: usize = OPTIONS.index_of("clear-env");
+#[cfg(feature = "environment")]
+const NO_NEW_PRIVS: usize = OPTIONS.index_of("no-new-privs");
+#[cfg(feature = "environment")]
+const KEEP_CAPS: usize = OPTIONS.index_of("keep-caps");
+const DRY_RUN: usize = OPTIONS.index_of("dry-run");
 
 /// How the program announces that it is ready.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -90,9 +134,14 @@ pub struct Request<'a> {
     pub init: bool,
     /// `--signal-group`.
     pub signal_group: bool,
+    /// The environment feature's options.
+    #[cfg(feature = "environment")]
+    pub settings: Settings<'a>,
 }
 
 /// What the command line asks for.
+// A request is a few KiB (the environment options, by value: no heap) and is made once.
+#[allow(clippy::large_enum_variant)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Invocation<'a> {
     /// `--help`.
@@ -125,6 +174,8 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         forking_pid_file: None,
         init: false,
         signal_group: false,
+        #[cfg(feature = "environment")]
+        settings: Settings::NONE,
     };
     while let Some(found) = scanner.next_option()? {
         let name = OPTIONS.name(found.index);
@@ -163,6 +214,10 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
                 request.kill_tree_after =
                     parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?
             }
+            #[cfg(feature = "environment")]
+            RLIMIT..=DRY_RUN => parse_setting(found.index, value, &mut request.settings)?,
+            #[cfg(not(feature = "environment"))]
+            RLIMIT..=DRY_RUN => return Err(UsageError::NotBuilt(name, b"environment")),
             #[cfg(feature = "tree")]
             13 => request.cgroup = Some(value),
             #[cfg(feature = "tree")]
@@ -183,6 +238,21 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         }
     }
     exclusive(&request)?;
+    #[cfg(feature = "environment")]
+    {
+        let settings = &request.settings;
+        if settings.keep_capabilities != 0 && request.user.is_none() {
+            return Err(UsageError::Requires(b"keep-caps", b"user"));
+        }
+        if request.flags | Flags::PRESERVE_CWD == request.flags {
+            if settings.root_directory.is_some() {
+                return Err(UsageError::Exclusive(b"chroot", b"preserve-cwd"));
+            }
+            if settings.working_directory.is_some() {
+                return Err(UsageError::Exclusive(b"chdir", b"preserve-cwd"));
+            }
+        }
+    }
     request.command = scanner.operands();
     if request.command == 0 {
         return Err(UsageError::MissingProgram);
@@ -228,6 +298,58 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         if let (true, Some(second)) = (set, second) {
             return Err(UsageError::Exclusive(first, second));
         }
+    }
+    Ok(())
+}
+
+/// One environment option (index `index` of [`OPTIONS`], its value `value`, empty for a flag)
+/// into `settings`.
+#[cfg(feature = "environment")]
+fn parse_setting<'a>(
+    index: usize,
+    value: &'a CStr,
+    settings: &mut Settings<'a>,
+) -> Result<(), UsageError<'a>> {
+    let text = value.to_bytes();
+    match index {
+        RLIMIT => environment::parse_limit(value, settings)?,
+        NICE => {
+            settings.nice = environment::parse_signed(text, -20, 19).ok_or(UsageError::Invalid(
+                b"nice",
+                value,
+                b"a number from -20 to 19",
+            ))?
+        }
+        OOM_SCORE_ADJ => {
+            let score = environment::parse_signed(text, -1000, 1000).ok_or(UsageError::Invalid(
+                b"oom-score-adj",
+                value,
+                b"a number from -1000 to 1000",
+            ))?;
+            settings.oom_score_adj = Some(score as i16);
+        }
+        UMASK => {
+            settings.umask = Some(environment::parse_umask(text).ok_or(UsageError::Invalid(
+                b"umask",
+                value,
+                b"an octal mask from 0 to 0777",
+            ))?)
+        }
+        CHDIR => settings.working_directory = Some(value),
+        CHROOT => settings.root_directory = Some(value),
+        ENV => {
+            environment::check_assignment(value)?;
+            settings.add_variable(Variable::Set(value))?;
+        }
+        UNSET => {
+            environment::check_name(value)?;
+            settings.add_variable(Variable::Unset(value))?;
+        }
+        ENV_FILE => settings.add_variable(Variable::File(value))?,
+        CLEAR_ENV => settings.clear_environment = true,
+        NO_NEW_PRIVS => settings.no_new_privs = true,
+        KEEP_CAPS => settings.keep_capabilities |= environment::parse_capabilities(value)?,
+        _ => settings.dry_run = true,
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! The command lines of both applets: GNU `getopt_long`-style scanning ([`options`]) and what
 //! each applet accepts ([`control`] for `ucw-daemon-control`, [`daemonize`] for
-//! `ucw-daemonize`), with their usage errors.
+//! `ucw-daemonize`, with the values of its environment options in [`environment`]), with
+//! their usage errors.
 //!
 //! This module owns the syntax and meaning of the tools' command lines. It must never make a
 //! system call or print: it works on arguments it is handed, so that it can be fuzzed and
@@ -8,6 +9,7 @@
 
 pub mod control;
 pub mod daemonize;
+pub mod environment;
 pub mod options;
 
 pub use options::UsageError;

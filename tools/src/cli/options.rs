@@ -107,6 +107,32 @@ impl Options {
         }
     }
 
+    /// The index of option `name` (at compile time: a name that is not in the table does not
+    /// build).
+    pub const fn index_of(&self, name: &str) -> usize {
+        let wanted = name.as_bytes();
+        let mut index = 0;
+        let mut start = 0;
+        let mut position = 0;
+        while position < self.names.len() {
+            if self.names[position] == 0 {
+                if position - start == wanted.len() {
+                    let mut at = 0;
+                    while at < wanted.len() && self.names[start + at] == wanted[at] {
+                        at += 1;
+                    }
+                    if at == wanted.len() {
+                        return index;
+                    }
+                }
+                index += 1;
+                start = position + 1;
+            }
+            position += 1;
+        }
+        panic!("no such option")
+    }
+
     /// The name of option `index` (empty past the last one).
     pub fn name(&self, index: usize) -> &'static [u8] {
         fields(self.names).nth(index).unwrap_or_default()
@@ -178,6 +204,18 @@ pub enum UsageError<'a> {
     NotBuilt(&'static [u8], &'static [u8]),
     /// Another option whose value must be a duration in seconds: the option and the value.
     BadDuration(&'static [u8], &'a CStr),
+    /// An option's value that is not what it needs: the option, the value, what it needs.
+    #[cfg(feature = "environment")]
+    Invalid(&'static [u8], &'a CStr, &'static [u8]),
+    /// The first option needs the second.
+    #[cfg(feature = "environment")]
+    Requires(&'static [u8], &'static [u8]),
+    /// `--keep-caps` with a capability it refuses: the capability as given, and why.
+    #[cfg(feature = "environment")]
+    Capability(&'a [u8], &'static [u8]),
+    /// More `--env`, `--unset` and `--env-file` options than the parser holds (the number).
+    #[cfg(feature = "environment")]
+    TooManyVariableOptions(usize),
 }
 
 impl UsageError<'_> {
@@ -209,6 +247,34 @@ impl UsageError<'_> {
                 }
                 return;
             }
+            // The environment feature's errors, worded in place (three arguments, or a
+            // number).
+            #[cfg(feature = "environment")]
+            UsageError::Invalid(name, value, expected) => {
+                for piece in [
+                    b"option '--",
+                    name,
+                    b"' needs ",
+                    expected,
+                    b", not '",
+                    value.to_bytes(),
+                    b"'",
+                ] {
+                    out.push(piece);
+                }
+                return;
+            }
+            #[cfg(feature = "environment")]
+            UsageError::TooManyVariableOptions(limit) => {
+                out.push(b"more than ");
+                out.push_decimal(limit as u64);
+                out.push(b" --env, --unset and --env-file options");
+                return;
+            }
+            #[cfg(feature = "environment")]
+            UsageError::Requires(first, second) => (21, first, second),
+            #[cfg(feature = "environment")]
+            UsageError::Capability(capability, why) => (22, capability, why),
             UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
@@ -253,10 +319,10 @@ fn fields(packed: &'static [u8]) -> impl Iterator<Item = &'static [u8]> {
     })
 }
 
-/// The words of each usage error but the list of candidates, in [`UsageError::describe_into`]'s
-/// order: three pieces each (before the first argument, between the two, after the second),
-/// NUL-terminated.
-const USAGE_WORDS: &[u8] = b"\
+/// [`USAGE_WORDS`] with `$extra` after the words every build has.
+macro_rules! usage_words {
+    ($($extra:literal)?) => {
+        concat!("\
     unrecognized option '\0'\0\0\
     invalid option -- '\0'\0\0\
     option '--\0' requires an argument\0\0\
@@ -278,7 +344,24 @@ const USAGE_WORDS: &[u8] = b"\
     option '--\0' needs a descriptor number of 3 or more, not '\0'\0\
     --\0 and --\0 exclude each other\0\
     --\0: not built into this binary (feature \0)\0\
-    invalid --\0 '\0': expected seconds (5, 0.5)\0";
+    invalid --\0 '\0': expected seconds (5, 0.5)\0", $($extra)?)
+    };
+}
+
+/// The words of each usage error but the list of candidates, in [`UsageError::describe_into`]'s
+/// order: three pieces each (before the first argument, between the two, after the second),
+/// NUL-terminated.
+#[cfg(not(feature = "environment"))]
+const USAGE_WORDS: &[u8] = usage_words!().as_bytes();
+/// The words of each usage error but the list of candidates, in [`UsageError::describe_into`]'s
+/// order: three pieces each (before the first argument, between the two, after the second),
+/// NUL-terminated; the environment feature's after the others.
+#[cfg(feature = "environment")]
+const USAGE_WORDS: &[u8] = usage_words!(
+    "--\0 needs --\0\0\
+    --keep-caps: capability '\0' \0\0"
+)
+.as_bytes();
 
 /// An option the [`Scanner`] recognised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -17,7 +17,12 @@ use ucw_daemon::{daemon, Context, Error, Subject};
 #[derive(Clone, Copy)]
 #[repr(u8)]
 #[cfg_attr(
-    not(all(feature = "readiness", feature = "output-files", feature = "tree")),
+    not(all(
+        feature = "readiness",
+        feature = "output-files",
+        feature = "environment",
+        feature = "tree"
+    )),
     allow(dead_code)
 )]
 pub(super) enum Failure {
@@ -50,11 +55,30 @@ pub(super) enum Failure {
     JoinCgroup,
     OpenStatusFile,
     RefuseStatusFile,
+    #[cfg(feature = "environment")]
+    Read,
+    #[cfg(feature = "environment")]
+    MalformedLine,
+    #[cfg(feature = "environment")]
+    LineTooLong,
+    #[cfg(feature = "environment")]
+    VariablesTooLarge,
+    #[cfg(feature = "environment")]
+    ReadNrOpen,
+    #[cfg(feature = "environment")]
+    SoftAboveHard,
+    #[cfg(feature = "environment")]
+    AboveNrOpen,
+    #[cfg(feature = "environment")]
+    RaiseHardLimit,
 }
 
-/// The words of each [`Failure`], in order, each NUL-terminated.
-const WORDS: &[u8] = if cfg!(feature = "messages") {
-    b"Cannot open %s\0\
+/// The words of each [`Failure`], in order, each NUL-terminated, with `$long` (sentences) or
+/// `$short` (code lines) after the words every build has.
+macro_rules! failure_words {
+    ($($long:literal, $short:literal)?) => {
+        (if cfg!(feature = "messages") {
+            concat!("Cannot open %s\0\
     Cannot stat %s\0\
     Cannot set flags of %s\0\
     Refusing %s: it is a symbolic link\0\
@@ -82,16 +106,38 @@ const WORDS: &[u8] = if cfg!(feature = "messages") {
     Refusing %s: it already holds processes\0\
     Cannot move %n into its cgroup\0\
     Cannot open the status file of %s\0\
-    Refusing the status file of %s: a symbolic link, not a regular file with one link, not owned by root or us, writable by others, or on another file system\0"
-} else {
-    b"open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
+    Refusing the status file of %s: a symbolic link, not a regular file with one link, not owned by root or us, writable by others, or on another file system\0", $($long)?)
+        } else {
+            concat!("open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
     set up notify fd\0forward signals\0too many variables\0ended before ready\0\
     killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
     become subreaper\0starter ended\0cgroup not absolute\0cgroup not cgroup2\0\
     cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0open status file\0\
-    refuse status file\0"
-};
+    refuse status file\0", $($short)?)
+        })
+        .as_bytes()
+    };
+}
+
+/// The words of each [`Failure`], in order, each NUL-terminated.
+#[cfg(not(feature = "environment"))]
+const WORDS: &[u8] = failure_words!();
+/// The words of each [`Failure`], in order, each NUL-terminated (the environment options'
+/// after the others).
+#[cfg(feature = "environment")]
+const WORDS: &[u8] = failure_words!(
+    "Cannot read %s\0\
+    Malformed line %1 in %s: expected NAME=VALUE (a name without blanks)\0\
+    Line %1 in %s is longer than %2 bytes\0\
+    Cannot read %s: the variables of the environment files exceed %1 bytes\0\
+    Cannot read /proc/sys/fs/nr_open (the unlimited of resource limit nofile)\0\
+    Cannot set resource limit %l1: the soft limit would be above the hard limit\0\
+    Cannot set resource limit %l1: above fs.nr_open (%2)\0\
+    Cannot raise the hard limit of resource limit %l1 without CAP_SYS_RESOURCE\0",
+    "read\0malformed line\0line too long\0variables too large\0read nr_open\0\
+    soft above hard\0above nr_open\0raise hard limit\0"
+);
 
 impl Failure {
     /// The error, about `subject`.
@@ -119,6 +165,9 @@ pub(super) struct Names<'a> {
     pub(super) params: &'a daemon::Params<'a>,
     pub(super) request: &'a Request<'a>,
     pub(super) program: &'a [u8],
+    /// The `--env-file` an error is about.
+    #[cfg(feature = "environment")]
+    pub(super) environment_file: Option<&'a [u8]>,
 }
 
 impl Context for Names<'_> {
@@ -130,6 +179,8 @@ impl Context for Names<'_> {
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
             Subject::Cgroup => self.request.cgroup.map(CStr::to_bytes),
+            #[cfg(feature = "environment")]
+            Subject::EnvironmentFile => self.environment_file,
             other => self.params.name(other),
         }
     }
@@ -146,7 +197,11 @@ mod tests {
     #[test]
     fn every_failure_has_its_words() {
         let count = WORDS.iter().filter(|&&byte| byte == 0).count();
-        assert_eq!(count, Failure::RefuseStatusFile as usize + 1);
+        #[cfg(feature = "environment")]
+        let last = Failure::RaiseHardLimit;
+        #[cfg(not(feature = "environment"))]
+        let last = Failure::RefuseStatusFile;
+        assert_eq!(count, last as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");
         }

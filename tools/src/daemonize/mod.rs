@@ -1,13 +1,17 @@
 //! The `ucw-daemonize` applet: puts any foreground program under the ucw-daemon protocol
 //! (docs/design.md §5): `ucw-daemonize [OPTION]... [--] PROGRAM [ARG]...`.
 //!
-//! The launcher (this file) resolves the user and group, locks the PID file (`daemon::init`),
-//! opens the output files, builds the program's environment and runs the daemon until it is
-//! ready. The daemon's body is the supervisor (`supervisor.rs`: it forks the program, forwards
-//! signals, waits for readiness and for the end), or with `--exec` the program itself. The
-//! other jobs have files of their own: the readiness channel (`readiness.rs`), the output
-//! files (`outputs.rs`), the program's environment (`environment.rs`), and the daemonizer's
-//! own failures and their words (`messages.rs`).
+//! The launcher (this file) resolves the environment options' limits, the user and group,
+//! locks the PID file (`daemon::init`), opens the output files, builds the program's
+//! environment and runs the daemon until it is ready (or, with `--dry-run`, prints the plan
+//! instead). The daemon's body is the supervisor (`supervisor.rs`: it forks the program,
+//! forwards signals, waits for readiness and for the end), or with `--exec` the program
+//! itself; the library's daemon makes the process setup the environment options ask for
+//! before the body runs (docs/design.md §4). The other jobs have files of their own: the
+//! readiness channel (`readiness.rs`), the output files (`outputs.rs`), the program's
+//! environment (`environment.rs`, its `--env-file` files in `env_file.rs`), the environment
+//! options as the library's parameters (`setup.rs`), the plan of `--dry-run` (`dry_run.rs`),
+//! and the daemonizer's own failures and their words (`messages.rs`).
 //!
 //! By default the lock lives exactly as long as the program: the program inherits the PID
 //! file's read-only, lock-carrying open file description (it can never write the file), so a
@@ -23,11 +27,17 @@
 
 #[cfg(feature = "tree")]
 mod cgroup;
+#[cfg(feature = "environment")]
+mod dry_run;
+#[cfg(feature = "environment")]
+mod env_file;
 mod environment;
 mod forking;
 mod messages;
 mod outputs;
 mod readiness;
+#[cfg(feature = "environment")]
+mod setup;
 mod status_file;
 mod supervisor;
 mod tree;
@@ -43,6 +53,8 @@ use crate::output::{print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::{self, Startup};
 use core::ffi::CStr;
 use core::mem::ManuallyDrop;
+#[cfg(feature = "environment")]
+use environment::Arena;
 use environment::Environment;
 use messages::Failure;
 use messages::Names;
@@ -60,7 +72,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 5] = [
+const HELP: [&[u8]; 6] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -86,6 +98,24 @@ const HELP: [&[u8]; 5] = [
     b"  --kill-tree-after S  what PROGRAM leaves gets SIGTERM, then SIGKILL after S
                       seconds (default 5; 0.5; 0 at once)
 ",
+    if cfg!(feature = "environment") {
+        b"  --rlimit NAME=SOFT[:HARD]  set a resource limit (nofile, core, as, ...; K/M/G
+                      for bytes; unlimited; no HARD: keep the hard limit)
+  --nice N            add N (-20..19) to the nice value
+  --oom-score-adj N   set the OOM score adjustment (-1000..1000)
+  --umask OCTAL       the file mode creation mask (default: 022)
+  --chroot DIR        change the root to DIR (PROGRAM is looked up inside it)
+  --chdir DIR         change to DIR instead of /
+  --env NAME=VALUE    set a variable      --unset NAME   remove a variable
+  --env-file FILE     set the NAME=VALUE lines of FILE (# comments, no expansion)
+  --clear-env         start from an empty environment
+  --keep-caps CAP,... keep capabilities across --user (net_bind_service, ...)
+  --no-new-privs      PROGRAM can never gain privileges (setuid, file capabilities)
+  --dry-run           resolve everything, print the plan, start nothing
+"
+    } else {
+        b""
+    },
     if cfg!(feature = "tree") {
         b"  --cgroup DIR        run PROGRAM's processes in the new cgroup2 directory DIR
   --forking           PROGRAM backgrounds itself: its exit 0 means ready
@@ -127,6 +157,10 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
         }
         Err(error) => return print_usage_error(name, &error, SYNOPSIS),
     };
+    #[cfg(feature = "environment")]
+    if let Err(error) = setup::check_bounding_set(&request.settings) {
+        return print_usage_error(name, &error, SYNOPSIS);
+    }
     let environment = startup.environment();
     // Taken before anything else is opened: the number names the inherited pipe end.
     let controller = environment
@@ -199,10 +233,26 @@ fn run(
             request.flags
         },
         pid_file: request.pid_file,
-        user: None,
-        group: None,
         account_files: account_files(&inherited),
+        ..daemon::Params::default()
     };
+    // The limits as the daemon will set them, resolved before anything changes.
+    #[cfg(feature = "environment")]
+    let mut limits = setup::NO_LIMITS;
+    #[cfg(feature = "environment")]
+    let resolved = setup::resolve_limits(&request.settings, &mut limits);
+    #[cfg(feature = "environment")]
+    setup::apply(
+        &request.settings,
+        &limits[..*resolved.as_ref().unwrap_or(&0)],
+        &mut params,
+    );
+    #[cfg(not(feature = "environment"))]
+    let resolved: Result<(), Error> = Ok(());
+    #[cfg(feature = "environment")]
+    let dry_run = request.settings.dry_run;
+    #[cfg(not(feature = "environment"))]
+    let dry_run = false;
     let parsed = identity(request.user, Subject::User)
         .and_then(|user| Ok((user, identity(request.group, Subject::Group)?)));
     if let Ok((user, group)) = parsed {
@@ -213,24 +263,43 @@ fn run(
         params: &params,
         request,
         program: program_name,
+        #[cfg(feature = "environment")]
+        environment_file: None,
     };
     let fail = |error: Error| {
         print_error(name, &error, &names);
         ERROR_EXIT_CODE
     };
-    if let Err(error) = parsed {
+    if let Err(error) = parsed.and(resolved.map(|_| ())) {
         return fail(error);
     }
-    let daemon = match daemon::init(&params, credentials) {
+    // A dry run checks what `init` checks, without a PID file or anything else to change.
+    #[cfg(feature = "environment")]
+    let checked = match dry_run {
+        true => daemon::Params {
+            flags: params.flags | daemon::Flags::SIMULATE,
+            pid_file: None,
+            ..params
+        },
+        false => params,
+    };
+    #[cfg(feature = "environment")]
+    let checked = &checked;
+    #[cfg(not(feature = "environment"))]
+    let checked = &params;
+    let daemon = match daemon::init(checked, credentials) {
         Ok(daemon) => daemon,
         Err(error) => return fail(error),
     };
     let simulated = request.foreground && !init;
+    let account = daemon.credentials();
     // The library's SIMULATE does not switch credentials; in the foreground the tool does, so
     // that `--foreground --user` runs the program as that user (service managers that keep
-    // their services attached).
+    // their services attached). With the environment options, in the body: after the setup
+    // the library makes before it.
+    #[cfg(not(feature = "environment"))]
     if simulated || init {
-        if let Err(error) = daemon.credentials().switch() {
+        if let Err(error) = account.switch() {
             return fail(error);
         }
     }
@@ -240,7 +309,7 @@ fn run(
     let by_socket = matches!(request.notify, Notify::Socket);
     #[cfg(not(feature = "readiness"))]
     let by_socket = false;
-    let target_uid = match daemon.credentials().uid() {
+    let target_uid = match account.uid() {
         Some(uid) => uid.as_raw(),
         None if by_socket || request.stdout.is_some() || request.stderr.is_some() => {
             rustix::process::geteuid().as_raw()
@@ -248,8 +317,12 @@ fn run(
         // Nothing is checked against it.
         None => u32::MAX,
     };
-    // Opened now, before the switch: a root-owned log directory works.
-    let outputs = match outputs::open(request, target_uid) {
+    // Opened now, before the switch: a root-owned log directory works (none for a dry run).
+    let outputs = match dry_run {
+        true => Ok([None, None]),
+        false => outputs::open(request, target_uid),
+    };
+    let outputs = match outputs {
         Ok(outputs) => outputs,
         Err(error) => return fail(error),
     };
@@ -263,14 +336,15 @@ fn run(
     #[cfg(not(feature = "readiness"))]
     let socket_name = &[][..];
     // Opened before the daemon's setup (which may chroot and switch credentials): `/proc`
-    // for the walks of the program's tree, and the status file beside the PID file.
+    // for the walks of the program's tree, and the status file beside the PID file (neither
+    // the status file nor a cgroup for a dry run).
     let proc = if request.exec {
         None
     } else {
         tree::open_proc()
     };
     #[cfg(feature = "tree")]
-    let status_file = if !request.exec && !simulated && !init {
+    let status_file = if !request.exec && !simulated && !init && !dry_run {
         match (request.pid_file, daemon.lock_fd()) {
             (Some(path), Some(lock)) => match StatusFile::open(path, lock) {
                 Ok(file) => Some(file),
@@ -284,26 +358,54 @@ fn run(
     #[cfg(not(feature = "tree"))]
     let status_file: Option<StatusFile> = None;
     #[cfg(feature = "tree")]
-    let owner = daemon
-        .credentials()
+    let owner = account
         .uid()
-        .zip(daemon.credentials().gid())
+        .zip(account.gid())
         .map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
     #[cfg(feature = "tree")]
     let cgroup = match request.cgroup {
-        Some(path) => match cgroup::Cgroup::create(path, owner) {
+        Some(path) if !dry_run => match cgroup::Cgroup::create(path, owner) {
             Ok(cgroup) => Some(cgroup),
             Err(error) => return fail(error),
         },
-        None => None,
+        _ => None,
+    };
+    #[cfg(feature = "environment")]
+    let Some(mut arena) = rt::environment_arena().map(Arena::new) else {
+        return ERROR_EXIT_CODE;
     };
     #[cfg(not(feature = "tree"))]
     let cgroup: Option<cgroup::Cgroup<'_>> = None;
     let mut environment = Environment::new();
-    let envp = match environment.build(inherited, daemon.credentials(), socket_name) {
+    let envp = match environment.build(
+        inherited,
+        account,
+        socket_name,
+        #[cfg(feature = "environment")]
+        &request.settings,
+        #[cfg(feature = "environment")]
+        &mut arena,
+    ) {
         Ok(envp) => envp,
-        Err(error) => return fail(error),
+        Err((error, file)) => {
+            #[cfg(feature = "environment")]
+            let names = Names {
+                environment_file: file.map(CStr::to_bytes),
+                ..names
+            };
+            #[cfg(not(feature = "environment"))]
+            let _ = file;
+            print_error(name, &error, &names);
+            return ERROR_EXIT_CODE;
+        }
     };
+    #[cfg(feature = "environment")]
+    if dry_run {
+        return match dry_run::print(request, &params, params.limits, account, program, envp) {
+            Ok(()) => EXIT_OK,
+            Err(error) => fail(error),
+        };
+    }
     // The supervisor's signals, blocked and given a signalfd before the fork: a signal sent
     // as soon as the PID is published (a reload racing the start) waits in the daemon's
     // queue instead of killing it before it is ready, and the daemon reads them through its
@@ -336,10 +438,18 @@ fn run(
         cgroup: cgroup.as_ref(),
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
-        let code = match signals {
+        // In this process (the foreground, or an init), after the library's setup.
+        #[cfg(feature = "environment")]
+        let switched = match simulated || init {
+            true => account.switch(),
+            false => Ok(()),
+        };
+        #[cfg(not(feature = "environment"))]
+        let switched = Ok(());
+        let code = switched.and_then(|()| match signals {
             None => job.exec_in_place(running),
             Some(signals) => job.supervise(running, ManuallyDrop::into_inner(signals)),
-        };
+        });
         code.unwrap_or_else(|error| {
             if simulated || init {
                 print_error(name, &error, &names);

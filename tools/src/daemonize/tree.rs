@@ -58,8 +58,16 @@ pub(super) fn open_proc() -> Option<OwnedFd> {
 /// `prctl(PR_SET_CHILD_SUBREAPER)`: every orphan among this process's descendants becomes its
 /// child instead of init's. Called before the first fork, with this process's PID (any
 /// non-zero value turns the attribute on).
+///
+/// Every Linux since 3.4 has it; EINVAL comes only from an emulator that does not pass it on
+/// (qemu-user 7). There the supervisor goes on without it: orphans go to init, the walks
+/// still end every descendant whose parent chain leads to us, and `--cgroup` ends the rest
+/// (docs/design.md §5).
 pub(super) fn become_subreaper(supervisor: Pid) -> Result<(), Errno> {
-    rustix::process::set_child_subreaper(Some(supervisor))
+    match rustix::process::set_child_subreaper(Some(supervisor)) {
+        Err(Errno::INVAL) => Ok(()),
+        done => done,
+    }
 }
 
 /// Reaps every descendant that has ended, without blocking; `true` once none is left

@@ -163,6 +163,34 @@ pub fn write_all(fd: u32, mut bytes: &[u8]) {
     }
 }
 
+/// Writes the concatenation of `parts` (at most eight) to standard stream `fd` (1 or 2) in
+/// one `writev`, retrying what a short write or EINTR leaves with [`write_all`]; gives up
+/// silently on other errors.
+pub fn write_parts(fd: u32, parts: &[&[u8]]) {
+    let mut written = match sys::write_vectored(fd, parts) {
+        Ok(written) => written,
+        Err(rustix::io::Errno::INTR) => 0,
+        Err(_) => return,
+    };
+    for part in parts {
+        let skip = written.min(part.len());
+        written -= skip;
+        write_all(fd, &part[skip..]);
+    }
+}
+
+/// `bytes` as a C string, when their only NUL is the last byte. (A loop: core's
+/// `CStr::from_bytes_with_nul` costs the tools ~280 bytes with its `memchr`.)
+pub fn c_string(bytes: &[u8]) -> Option<&CStr> {
+    let (&last, body) = bytes.split_last()?;
+    #[allow(clippy::manual_contains)]
+    if last != 0 || body.iter().any(|&byte| byte == 0) {
+        return None;
+    }
+    // SAFETY: checked just above: the one NUL is the last byte.
+    Some(unsafe { CStr::from_bytes_with_nul_unchecked(bytes) })
+}
+
 /// `fd` itself when it is above 2, else a duplicate that is (and `fd` is closed): a file of
 /// ours on 0, 1 or 2 would receive what a program writes to its standard streams.
 pub fn above_standard_streams(fd: OwnedFd) -> Result<OwnedFd, rustix::io::Errno> {
@@ -212,6 +240,25 @@ pub fn credentials() -> Option<&'static mut ucw_daemon::credentials::Credentials
         )
     };
     Some(credentials.write(Credentials::new(groups)))
+}
+
+/// Bytes of the storage for the variables read from `--env-file` files.
+pub const ENVIRONMENT_ARENA_BYTES: usize = 64 * 1024;
+
+/// Storage for the variables `ucw-daemonize` reads from `--env-file` files (64 KiB, in `.bss`:
+/// no bytes of the file, no page touched until used); handed out once.
+pub fn environment_arena() -> Option<&'static mut [u8]> {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static mut ARENA: [u8; ENVIRONMENT_ARENA_BYTES] = [0; ENVIRONMENT_ARENA_BYTES];
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    // A load and a store, not a swap (see `credentials`).
+    if TAKEN.load(Ordering::Acquire) {
+        return None;
+    }
+    TAKEN.store(true, Ordering::Release);
+    // SAFETY: `TAKEN` lets this reference be made once in this single-threaded process, so
+    // it is the only one.
+    Some(unsafe { &mut *core::ptr::addr_of_mut!(ARENA) })
 }
 
 /// Takes descriptor `number`, inherited from whoever started this process, as ours when it is

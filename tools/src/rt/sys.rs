@@ -45,6 +45,31 @@ pub fn write(fd: u32, bytes: &[u8]) -> Result<usize, Errno> {
     }
 }
 
+/// `writev(fd, parts)` on a descriptor given by number: the parts in one system call (one
+/// line of output, however long, without a buffer to build it in); returns the bytes written.
+///
+/// # References
+/// [writev(2)](https://man7.org/linux/man-pages/man2/writev.2.html)
+pub fn write_vectored(fd: u32, parts: &[&[u8]]) -> Result<usize, Errno> {
+    const MOST: usize = 8;
+    let mut vectors = [kernel::iovec {
+        iov_base: core::ptr::null_mut(),
+        iov_len: 0,
+    }; MOST];
+    let count = parts.len().min(MOST);
+    for (vector, part) in vectors.iter_mut().zip(&parts[..count]) {
+        vector.iov_base = part.as_ptr() as *mut _;
+        vector.iov_len = part.len() as _;
+    }
+    // SAFETY: the vectors describe `count` live byte slices, which the kernel only reads.
+    unsafe {
+        call(
+            kernel::__NR_writev,
+            [fd as usize, vectors.as_ptr() as usize, count, 0, 0, 0],
+        )
+    }
+}
+
 /// `getpgid(pid)` or `getsid(pid)` of any process, as the raw number: 0 when the group or
 /// session began outside our PID namespace (its leader has no number here). rustix's wrappers
 /// turn that 0 into a `Pid`, which must never be zero.
