@@ -82,6 +82,8 @@ pub enum Subject {
     NotifySocket,
     /// The cgroup directory that holds the daemon's processes.
     Cgroup,
+    /// The file the supervisor writes the daemon's output to (`ucw-daemonize --log`).
+    LogFile,
     #[cfg(feature = "environment")]
     /// The directory the daemon changes its root to (`chroot`).
     RootDirectory,
@@ -107,6 +109,7 @@ const ALL_SUBJECTS: &[Subject] = &[
     Subject::ErrorFile,
     Subject::NotifySocket,
     Subject::Cgroup,
+    Subject::LogFile,
     #[cfg(feature = "environment")]
     Subject::RootDirectory,
     #[cfg(feature = "environment")]
@@ -125,11 +128,11 @@ impl Subject {
 /// The role of each [`Subject`], in order.
 #[cfg(not(feature = "environment"))]
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
-    group file\0output file\0error file\0notification socket\0cgroup\0";
+    group file\0output file\0error file\0notification socket\0cgroup\0log file\0";
 /// The role of each [`Subject`], in order.
 #[cfg(feature = "environment")]
 const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0passwd file\0\
-    group file\0output file\0error file\0notification socket\0cgroup\0root directory\0\
+    group file\0output file\0error file\0notification socket\0cgroup\0log file\0root directory\0\
     working directory\0environment file\0";
 
 /// Where an error's subjects get their names: the parameters of the call that failed

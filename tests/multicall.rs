@@ -210,9 +210,39 @@ fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
             "signal-group",
             "tree",
         ),
+        (
+            daemonize(&["--log", "/dev/null", "--", "true"]),
+            "log",
+            "log",
+        ),
+        (
+            daemonize(&["--log-keep", "2", "--", "true"]),
+            "log-keep",
+            "log",
+        ),
+        (
+            daemonize(&["--respawn", "--", "true"]),
+            "respawn",
+            "respawn",
+        ),
+        (
+            daemonize(&["--respawn-max", "3", "--", "true"]),
+            "respawn-max",
+            "respawn",
+        ),
+        (
+            control(&["--check", "--json", "--pid-file", text(&pid)]),
+            "json",
+            "status",
+        ),
+        (
+            control(&["--check", "--lsb", "--pid-file", text(&pid)]),
+            "lsb",
+            "status",
+        ),
     ] {
         assert_eq!(output.code, Some(1), "--{option}: {output:?}");
-        let applet = if feature == "verbose" || feature == "restart" {
+        let applet = if matches!(feature, "verbose" | "restart" | "status") {
             "ucw-daemon-control"
         } else {
             "ucw-daemonize"
@@ -228,8 +258,11 @@ fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
     let help = control(&["--help"]);
     assert!(!help.stdout.contains("--verbose"), "{help:?}");
     assert!(!help.stdout.contains("--restart"), "{help:?}");
+    assert!(!help.stdout.contains("--json"), "{help:?}");
     let help = daemonize(&["--help"]);
     assert!(!help.stdout.contains("--notify"), "{help:?}");
+    assert!(!help.stdout.contains("--log"), "{help:?}");
+    assert!(!help.stdout.contains("--respawn"), "{help:?}");
     assert!(!help.stdout.contains("--stdout"), "{help:?}");
     assert!(!help.stdout.contains("--cgroup"), "{help:?}");
     assert!(!help.stdout.contains("--init"), "{help:?}");

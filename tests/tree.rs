@@ -151,14 +151,18 @@ echo "status_after=$(cat "$P.status")"
     assert_eq!(value(&output, "stop"), "0", "{output:?}");
     assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
     assert_eq!(value(&output, "check"), "101", "{output:?}");
-    // The status file named the supervisor by PID and start time, and is empty once it ended.
+    // The status file named the supervisor by PID and start time (then the program's life:
+    // its PID, no restarts, ready), and is empty once it ended.
     let supervisor = value(&output, "supervisor");
     let start_time = value(&output, "start_time");
-    assert_eq!(
-        value(&output, "status"),
-        format!("supervisor={supervisor} start_time={start_time} "),
+    let status = value(&output, "status");
+    assert!(
+        status.starts_with(&format!(
+            "supervisor={supervisor} start_time={start_time} program_pid="
+        )),
         "{output:?}"
     );
+    assert!(status.ends_with(" restarts=0 ready=1 "), "{output:?}");
     assert_eq!(value(&output, "status_after"), "", "{output:?}");
 }
 

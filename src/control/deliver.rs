@@ -317,7 +317,7 @@ impl Target {
     }
 
     /// The `stat` file of the process, relative to its directory in [`Target::process`].
-    fn stat_path(&self) -> &'static core::ffi::CStr {
+    pub(super) fn stat_path(&self) -> &'static core::ffi::CStr {
         match self.reach {
             Reach::Directory => c"stat",
             _ => c"../stat",

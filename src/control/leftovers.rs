@@ -40,7 +40,7 @@ pub(super) fn trusted_status(
     match delivered {
         Delivered::Named(target) => {
             let (process, _) = target.process.as_ref()?;
-            (start_time(process.as_fd()) == Some(started)).then_some(status)
+            (start_time(process.as_fd(), target.stat_path()) == Some(started)).then_some(status)
         }
         // Gone: the lock's holders in its session are what the file is about.
         Delivered::Others(_) => Some(status),
@@ -85,7 +85,8 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
                 Proof::Holder(target) => {
                     let (process, number) =
                         target.process.as_ref().map(|(dir, n)| (dir, *n)).unzip();
-                    if process.and_then(|dir| start_time(dir.as_fd())) == Some(started) {
+                    let path = target.stat_path();
+                    if process.and_then(|dir| start_time(dir.as_fd(), path)) == Some(started) {
                         target.send_group(Signal::KILL)?;
                         session = number;
                         trusted = true;

@@ -18,6 +18,7 @@ mod launch;
 mod leftovers;
 mod procfs;
 mod proof;
+mod report;
 mod status;
 mod stop;
 
@@ -174,9 +175,31 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
         status,
         pid,
         snapshot: guard.is_snapshot(),
+        since: None,
+        program_pid: None,
+        restarts: None,
+        last_exit_code: None,
+        last_exit_signal: None,
+        ready: None,
         _guard: guard.into_fd(),
         _held: held,
     })
+}
+
+/// CHECK, told in full (`ucw-daemon-control --check --json`): [`control`] with
+/// [`Action::Check`] (whatever `params.action` says), then, while its guard is held, the
+/// [`Outcome`]'s `since` and what a `ucw-daemonize` supervisor publishes in its status file
+/// (docs/design.md §5). Costs more system calls than CHECK (the lock proof reads `/proc`);
+/// what cannot be known stays `None`, never an error. A function of its own, so that programs
+/// that never call it do not carry it.
+pub fn report(params: &Params<'_>) -> Result<Outcome> {
+    let check = Params {
+        action: Action::Check,
+        ..*params
+    };
+    let mut outcome = control(&check)?;
+    report::gather(params, &mut outcome);
+    Ok(outcome)
 }
 
 /// Descriptors an action is done with (the PID file it looked at, the pidfd and `/proc`
@@ -226,6 +249,22 @@ pub struct Outcome {
     /// STOP empties the file. `false` whenever the guard was held (exclusively, or shared by a
     /// CHECK through a read-only descriptor).
     pub snapshot: bool,
+    /// [`report`], RUNNING: when the process the PID file names started,
+    /// in seconds since the Unix epoch, read only once the lock proof has shown that very
+    /// process holds the lock (its `/proc/<n>/stat` start time and `/proc/stat`'s boot time;
+    /// docs/design.md §3's identity rule: never a recycled number's).
+    pub since: Option<u64>,
+    /// [`report`], when that process is a `ucw-daemonize` supervisor whose
+    /// status file names it (same PID and start time): its program's PID, while it runs.
+    pub program_pid: Option<u32>,
+    /// ... how many times `--respawn` started the program again.
+    pub restarts: Option<u32>,
+    /// ... the exit code of the program's last end (after a respawn), when it exited.
+    pub last_exit_code: Option<u8>,
+    /// ... the signal of the program's last end, when a signal killed it.
+    pub last_exit_signal: Option<Signal>,
+    /// ... whether the program has said it is ready (always, without a readiness protocol).
+    pub ready: Option<bool>,
     /// The locked guard (`None` for a snapshot); closing it (the drop) releases the lock.
     _guard: Option<OwnedFd>,
     /// What the action is done with, closed with the guard.

@@ -133,12 +133,12 @@ pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Optio
     Some((group as u32, session as u32))
 }
 
-/// The start time (field 22 of `stat`: clock ticks after boot) of the process whose
-/// `/proc/<n>` directory is `process`: with its number, what tells it from a process that
-/// got the same number later.
-pub(super) fn start_time(process: BorrowedFd<'_>) -> Option<u64> {
+/// The start time (field 22 of `stat`: clock ticks after boot) in the `stat` file at `path`
+/// under `directory` (`stat` in a `/proc/<n>` directory, `../stat` in its `fdinfo`): with the
+/// process's number, what tells it from a process that got the same number later.
+pub(super) fn start_time(directory: BorrowedFd<'_>, path: &CStr) -> Option<u64> {
     let mut stat = [0u8; 512];
     // Field 3 (the state) is the first after the name.
-    let field = stat_fields(process, c"stat", &mut stat)?.nth(22 - 3)?;
+    let field = stat_fields(directory, path, &mut stat)?.nth(22 - 3)?;
     parse_decimal(field, u64::MAX)
 }

@@ -75,6 +75,21 @@ impl StatusFile {
         Some((pid as u32, start))
     }
 
+    /// The decimal value of the line `key=N`, if there is one and it fits in 32 bits.
+    pub(super) fn number(&self, key: &[u8]) -> Option<u32> {
+        parse_decimal(self.value(key)?, u64::from(u32::MAX)).map(|number| number as u32)
+    }
+
+    /// How the program last ended: `last_exit=code:N` (`Ok`) or `last_exit=signal:N` (`Err`).
+    pub(super) fn last_exit(&self) -> Option<Result<u8, crate::signal::Signal>> {
+        let value = self.value(b"last_exit")?;
+        if let Some(code) = value.strip_prefix(b"code:") {
+            return parse_decimal(code, 255).map(|code| Ok(code as u8));
+        }
+        let number = parse_decimal(value.strip_prefix(b"signal:")?, 64)?;
+        crate::signal::Signal::from_number(number as u32).map(Err)
+    }
+
     /// The cgroup directory that holds the program's tree (`--cgroup`), if any.
     pub(super) fn cgroup(&self) -> Option<&[u8]> {
         self.value(b"cgroup")

@@ -26,7 +26,7 @@ pub const SYNOPSIS: &[u8] = if cfg!(feature = "restart") {
 
 /// The rest of `--help` (kept short: every byte counts), the options of features left out of
 /// the build left out too.
-const HELP: [&[u8]; 3] = [
+const HELP: [&[u8]; 4] = [
     if cfg!(feature = "restart") {
         b"  --guard-file FILE     default: X.pid -> X.lock
   --signal SIG          for --stop (TERM) or --reload (HUP)
@@ -42,6 +42,13 @@ const HELP: [&[u8]; 3] = [
     },
     if cfg!(feature = "verbose") {
         b"  --verbose             say what was seen or done\n"
+    } else {
+        b""
+    },
+    if cfg!(feature = "status") {
+        b"  --json                --check: print the state as one JSON object
+  --lsb                 --check: exit 0 running, 1 stale, 3 not running, 4 error
+"
     } else {
         b""
     },
@@ -62,7 +69,9 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         Ok(ControlInvocation::Help) => {
             print(
                 1,
-                &[b"Usage: ", program, SYNOPSIS, HELP[0], HELP[1], HELP[2]],
+                &[
+                    b"Usage: ", program, SYNOPSIS, HELP[0], HELP[1], HELP[2], HELP[3],
+                ],
             );
             return EXIT_OK;
         }
@@ -94,6 +103,14 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     // is parsed and nothing has been touched yet.
     #[cfg(ucw_failpoints)]
     ucw_daemon::failpoint::hit("control-tool-parsed");
+    #[cfg(feature = "status")]
+    if request.json || request.lsb {
+        return crate::status::check(program, &params, request.json, request.lsb);
+    }
+    #[cfg(feature = "status")]
+    if request.json || request.lsb {
+        return crate::status::check(program, &params, request.json, request.lsb);
+    }
     match control::control(&params) {
         Ok(outcome) => {
             #[cfg(feature = "verbose")]

@@ -12,7 +12,7 @@
 //!
 //! ## Module map
 //!
-//! Data flows one way: `main.rs` → the applets ([`control`], [`daemonize`]) → [`cli`] (the
+//! Data flows one way: `main.rs` → the applets ([`control`] with `status`, [`daemonize`]) → [`cli`] (the
 //! command lines) and [`output`] (the lines they print) → the library `ucw_daemon` → [`rt`]
 //! (the runtime: the kernel's command line and environment, exit, the standard streams).
 //! Nothing here is part of the library's API.
@@ -25,3 +25,5 @@ pub mod control;
 pub mod daemonize;
 pub mod output;
 pub mod rt;
+#[cfg(feature = "status")]
+pub mod status;

@@ -67,6 +67,7 @@ fn control_with(words: &[&str], permute: bool) -> (Result<Parsed, String>, Vec<S
             escalate,
             verbose,
             command,
+            ..
         })) => {
             operands = arguments[..command].iter().map(|arg| text(arg)).collect();
             Ok(Parsed::Run {

@@ -9,6 +9,10 @@
 //! - `--kill-after-timeout` (with `--stop` or `--restart`, and `--timeout`): when the
 //!   deadline expires, SIGKILL the daemon's process group and wait once more;
 //! - `--verbose`: one line on stdout saying what was seen or done;
+//! - `--json` (with `--check`): one JSON object on stdout saying what CHECK sees in full;
+//!   `--lsb` (with `--check`): LSB's exit codes (0 running, 1 stale, 3 not running, 4
+//!   error); together, the object and LSB's codes. `--json` excludes `--verbose`. There is no
+//!   `--status` alias: it would make `--sta` ambiguous, as `--restart` made LibUCW's `--re`;
 //! - `--help` and `--version` (exit 0), acted upon as soon as they are seen;
 //! - `--signal` also takes numbers and names without `SIG` ([`Signal::parse`]).
 //!
@@ -50,6 +54,8 @@ pub const CONTROL_OPTIONS: Options = crate::options![
     "verbose",
     "help",
     "version",
+    "json",
+    "lsb",
 ];
 
 /// The action entries of [`CONTROL_OPTIONS`], by index.
@@ -89,6 +95,10 @@ pub struct ControlRequest<'a> {
     pub escalate: bool,
     /// `--verbose`.
     pub verbose: bool,
+    /// `--json` (CHECK only).
+    pub json: bool,
+    /// `--lsb` (CHECK only).
+    pub lsb: bool,
     /// START, RESTART: the number of words of the daemon's command, which the parse left at
     /// the front of the arguments.
     pub command: usize,
@@ -111,6 +121,8 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     let mut escalate = false;
     #[cfg_attr(not(feature = "verbose"), allow(unused_mut))]
     let mut verbose = false;
+    #[cfg_attr(not(feature = "status"), allow(unused_mut))]
+    let (mut json, mut lsb) = (false, false);
     while let Some(found) = scanner.next_option()? {
         let value = found.value.unwrap_or(c"");
         if found.value.is_some() && value.is_empty() && matches!(found.index, 5 | 6) {
@@ -146,7 +158,18 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
             #[cfg(not(feature = "verbose"))]
             10 => return Err(UsageError::NotBuilt(b"verbose", b"verbose")),
             11 => return Ok(ControlInvocation::Help),
-            _ => return Ok(ControlInvocation::Version),
+            12 => return Ok(ControlInvocation::Version),
+            #[cfg(feature = "status")]
+            13 => json = true,
+            #[cfg(feature = "status")]
+            _ => lsb = true,
+            #[cfg(not(feature = "status"))]
+            _ => {
+                return Err(UsageError::NotBuilt(
+                    CONTROL_OPTIONS.name(found.index),
+                    b"status",
+                ))
+            }
         }
     }
     let command = scanner.operands();
@@ -164,6 +187,14 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
     if let (false, Some(operand)) = (launches, scanner.operand(0)) {
         return Err(UsageError::UnexpectedOperand(operand));
     }
+    for (set, name) in [(json, &b"json"[..]), (lsb, b"lsb")] {
+        if set && action != Action::Check {
+            return Err(UsageError::OnlyWithCheck(name));
+        }
+    }
+    if json && verbose {
+        return Err(UsageError::Exclusive(b"json", b"verbose"));
+    }
     if escalate && (!matches!(action, Action::Stop | Action::Restart) || timeout.is_none()) {
         return Err(UsageError::EscalateNeedsStopAndTimeout);
     }
@@ -179,6 +210,8 @@ pub fn parse_control<'a: 'g, 'g, A: Argument<'a>>(
         timeout,
         escalate,
         verbose,
+        json,
+        lsb,
         command,
     }))
 }

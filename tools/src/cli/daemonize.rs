@@ -13,7 +13,7 @@
 use super::environment::Settings;
 #[cfg(feature = "environment")]
 use super::environment::{self, Variable};
-#[cfg(feature = "readiness")]
+#[cfg(any(feature = "readiness", feature = "log", feature = "respawn"))]
 use super::options::parse_decimal;
 use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
 use core::ffi::CStr;
@@ -54,7 +54,68 @@ pub const OPTIONS: Options = crate::options![
     "no-new-privs",
     "keep-caps" = value,
     "dry-run",
+    "log" = value,
+    "log-max" = value,
+    "log-keep" = value,
+    "respawn" = optional,
+    "respawn-delay" = value,
+    "respawn-max-delay" = value,
+    "respawn-reset" = value,
+    "respawn-max" = value,
 ];
+
+const LOG: usize = OPTIONS.index_of("log");
+const LOG_MAX: usize = OPTIONS.index_of("log-max");
+const LOG_KEEP: usize = OPTIONS.index_of("log-keep");
+const RESPAWN: usize = OPTIONS.index_of("respawn");
+#[cfg_attr(not(feature = "respawn"), allow(dead_code))]
+const RESPAWN_DELAY: usize = OPTIONS.index_of("respawn-delay");
+#[cfg_attr(not(feature = "respawn"), allow(dead_code))]
+const RESPAWN_MAX_DELAY: usize = OPTIONS.index_of("respawn-max-delay");
+#[cfg_attr(not(feature = "respawn"), allow(dead_code))]
+const RESPAWN_RESET: usize = OPTIONS.index_of("respawn-reset");
+const RESPAWN_MAX: usize = OPTIONS.index_of("respawn-max");
+
+/// When `--respawn` starts the program again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Respawn {
+    /// Never (no `--respawn`).
+    Never,
+    /// After every death (`--respawn`, `--respawn=always`).
+    Always,
+    /// After a non-zero exit or a death by signal (`--respawn=on-failure`).
+    OnFailure,
+}
+
+/// `--respawn`'s backoff: the delays, when it is reset, when it gives up.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Backoff {
+    /// `--respawn-delay` (default 1 s): the first wait, doubled after each death.
+    pub delay: Duration,
+    /// `--respawn-max-delay` (default 60 s): the longest wait.
+    pub max_delay: Duration,
+    /// `--respawn-reset` (default 60 s): a program that ran this long starts the count and the
+    /// delay afresh.
+    pub reset: Duration,
+    /// `--respawn-max` (default 10): deaths without such a reset after which the service
+    /// ends (0: never gives up).
+    pub max: u32,
+}
+
+/// `--respawn`'s defaults.
+pub const DEFAULT_BACKOFF: Backoff = Backoff {
+    delay: Duration::from_secs(1),
+    max_delay: Duration::from_secs(60),
+    reset: Duration::from_secs(60),
+    max: 10,
+};
+
+/// `--log-max`'s default: 1 MiB.
+pub const DEFAULT_LOG_MAX: u64 = 1 << 20;
+/// `--log-keep`'s default.
+pub const DEFAULT_LOG_KEEP: u32 = 3;
+/// The most rotated files `--log-keep` may ask for (`FILE.1` … `FILE.99`).
+pub const LOG_KEEP_LIMIT: u64 = 99;
 
 /// How long what is left of the service gets between SIGTERM and SIGKILL when the program has
 /// ended, unless `--kill-tree-after` says otherwise.
@@ -134,6 +195,16 @@ pub struct Request<'a> {
     pub init: bool,
     /// `--signal-group`.
     pub signal_group: bool,
+    /// `--log`: the program's stdout and stderr go through the supervisor to this file.
+    pub log: Option<&'a CStr>,
+    /// `--log-max` in bytes (default [`DEFAULT_LOG_MAX`]): rotate before the file grows past it.
+    pub log_max: u64,
+    /// `--log-keep` (default [`DEFAULT_LOG_KEEP`]): how many rotated files are kept.
+    pub log_keep: u32,
+    /// `--respawn[=always|on-failure]`.
+    pub respawn: Respawn,
+    /// `--respawn-delay`, `--respawn-max-delay`, `--respawn-reset`, `--respawn-max`.
+    pub backoff: Backoff,
     /// The environment feature's options.
     #[cfg(feature = "environment")]
     pub settings: Settings<'a>,
@@ -174,6 +245,11 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
         forking_pid_file: None,
         init: false,
         signal_group: false,
+        log: None,
+        log_max: DEFAULT_LOG_MAX,
+        log_keep: DEFAULT_LOG_KEEP,
+        respawn: Respawn::Never,
+        backoff: DEFAULT_BACKOFF,
         #[cfg(feature = "environment")]
         settings: Settings::NONE,
     };
@@ -232,8 +308,61 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
             #[cfg(feature = "tree")]
             17 => request.signal_group = true,
             #[cfg(not(feature = "tree"))]
-            _ => return Err(UsageError::NotBuilt(name, b"tree")),
-            #[cfg(feature = "tree")]
+            13..=17 => return Err(UsageError::NotBuilt(name, b"tree")),
+            #[cfg(feature = "log")]
+            index if index == LOG => request.log = Some(value),
+            #[cfg(feature = "log")]
+            index if index == LOG_MAX => {
+                request.log_max = parse_size(value.to_bytes()).ok_or(UsageError::BadValue(
+                    name,
+                    value,
+                    b"bytes (10K, 1M)",
+                ))?
+            }
+            #[cfg(feature = "log")]
+            index if index == LOG_KEEP => {
+                request.log_keep = parse_decimal(value.to_bytes(), LOG_KEEP_LIMIT).ok_or(
+                    UsageError::BadValue(name, value, b"a number of files (0 to 99)"),
+                )? as u32
+            }
+            #[cfg(not(feature = "log"))]
+            index if index == LOG || index == LOG_MAX || index == LOG_KEEP => {
+                return Err(UsageError::NotBuilt(name, b"log"))
+            }
+            #[cfg(feature = "respawn")]
+            index if index == RESPAWN => {
+                request.respawn = match found.value.map(CStr::to_bytes) {
+                    None | Some(b"always") => Respawn::Always,
+                    Some(b"on-failure") => Respawn::OnFailure,
+                    Some(_) => {
+                        return Err(UsageError::BadValue(name, value, b"always or on-failure"))
+                    }
+                }
+            }
+            #[cfg(feature = "respawn")]
+            index
+                if index == RESPAWN_DELAY
+                    || index == RESPAWN_MAX_DELAY
+                    || index == RESPAWN_RESET =>
+            {
+                let seconds =
+                    parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?;
+                *match index {
+                    RESPAWN_DELAY => &mut request.backoff.delay,
+                    RESPAWN_MAX_DELAY => &mut request.backoff.max_delay,
+                    _ => &mut request.backoff.reset,
+                } = seconds;
+            }
+            #[cfg(feature = "respawn")]
+            index if index == RESPAWN_MAX => {
+                request.backoff.max = parse_decimal(value.to_bytes(), u64::from(u32::MAX))
+                    .ok_or(UsageError::BadValue(name, value, b"a number of deaths"))?
+                    as u32
+            }
+            #[cfg(not(feature = "respawn"))]
+            index if (RESPAWN..=RESPAWN_MAX).contains(&index) => {
+                return Err(UsageError::NotBuilt(name, b"respawn"))
+            }
             _ => unreachable!(),
         }
     }
@@ -262,7 +391,10 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
 
 /// The options that exclude each other: `--exec` (no supervisor) with everything the
 /// supervisor does, `--init` and `--forking` with readiness (an init has no launcher to tell;
-/// a forking program is ready when it has forked).
+/// a forking program is ready when it has forked), and `--log` (the program's output through
+/// the supervisor's pipe) with the other places for that output, with `--exec` and with
+/// `--forking` (whose wait for the main process does not read the pipe); `--respawn` (the
+/// supervisor starts the program again) with `--exec` and `--forking`.
 fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
     let readiness: Option<&'static [u8]> = match request.notify {
         Notify::Exec => None,
@@ -271,8 +403,7 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
         #[cfg(feature = "readiness")]
         Notify::Descriptor(_) => Some(b"notify-fd"),
     };
-    /// Whether the first option is set, its name, and the second's name when it is set.
-    type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+    let forking: Option<&'static [u8]> = request.forking.then_some(b"forking");
     let pairs: [Pair; 7] = [
         (request.exec, b"exec", readiness),
         (
@@ -280,26 +411,55 @@ fn exclusive(request: &Request<'_>) -> Result<(), UsageError<'static>> {
             b"exec",
             request.cgroup.map(|_| &b"cgroup"[..]),
         ),
-        (
-            request.exec,
-            b"exec",
-            request.forking.then_some(&b"forking"[..]),
-        ),
+        (request.exec, b"exec", forking),
         (request.exec, b"exec", request.init.then_some(&b"init"[..])),
         (request.init, b"init", readiness),
         (request.forking, b"forking", readiness),
-        (
-            request.init,
-            b"init",
-            request.forking.then_some(&b"forking"[..]),
-        ),
+        (request.init, b"init", forking),
     ];
-    for (set, first, second) in pairs {
+    first_pair_set(&pairs)?;
+    #[cfg(any(feature = "log", feature = "respawn"))]
+    {
+        let (log, respawn) = (request.log.is_some(), request.respawn != Respawn::Never);
+        let exec: Option<&'static [u8]> = request.exec.then_some(b"exec");
+        let pairs: [Pair; 6] = [
+            (log, b"log", exec),
+            (log, b"log", request.stdout.map(|_| &b"stdout"[..])),
+            (log, b"log", request.stderr.map(|_| &b"stderr"[..])),
+            (log, b"log", forking),
+            (respawn, b"respawn", exec),
+            (respawn, b"respawn", forking),
+        ];
+        first_pair_set(&pairs)?;
+    }
+    Ok(())
+}
+
+/// Whether the first option is set, its name, and the second's name when it is set.
+type Pair = (bool, &'static [u8], Option<&'static [u8]>);
+
+/// The usage error of the first pair whose two options are both set.
+fn first_pair_set(pairs: &[Pair]) -> Result<(), UsageError<'static>> {
+    for &(set, first, second) in pairs {
         if let (true, Some(second)) = (set, second) {
             return Err(UsageError::Exclusive(first, second));
         }
     }
     Ok(())
+}
+
+/// A size in bytes: decimal digits, optionally followed by `K` or `M` (KiB, MiB; either
+/// case), at least 1 byte.
+#[cfg(feature = "log")]
+pub fn parse_size(text: &[u8]) -> Option<u64> {
+    let (digits, unit) = match text.last()? {
+        b'K' | b'k' => (&text[..text.len() - 1], 1 << 10),
+        b'M' | b'm' => (&text[..text.len() - 1], 1 << 20),
+        _ => (text, 1),
+    };
+    parse_decimal(digits, u64::MAX)?
+        .checked_mul(unit)
+        .filter(|&size| size > 0)
 }
 
 /// One environment option (index `index` of [`OPTIONS`], its value `value`, empty for a flag)

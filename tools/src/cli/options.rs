@@ -41,13 +41,17 @@ pub struct LongOption {
 /// A tool's option table, packed: the names without `--`, each NUL-terminated, in order, and
 /// which of them take a value (bit `i` for entry `i`), so that a table costs its names' bytes
 /// rather than a pointer and a length per option. Written with [`options!`](crate::options).
+/// An option that takes none may still accept one as `--name=value` (GNU
+/// `optional_argument`: `--respawn=on-failure`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Options {
     names: &'static [u8],
     takes_value: u64,
+    optional_value: u64,
 }
 
-/// An option table: the names in order, `= value` after those that take one.
+/// An option table: the names in order, `= value` after those that take one, `= optional`
+/// after those that may have one (only as `--name=value`).
 ///
 /// ```
 /// use ucw_daemon_tools::options;
@@ -62,9 +66,14 @@ macro_rules! options {
             concat!($($name, "\0"),*).as_bytes(),
             &[$($crate::options!(@takes $($value)?)),*],
         )
+        .with_optional(&[$($crate::options!(@optional $($value)?)),*])
     };
     (@takes) => { false };
     (@takes value) => { true };
+    (@takes optional) => { false };
+    (@optional) => { false };
+    (@optional value) => { false };
+    (@optional optional) => { true };
 }
 
 impl Options {
@@ -104,6 +113,24 @@ impl Options {
         Self {
             names,
             takes_value: mask,
+            optional_value: 0,
+        }
+    }
+
+    /// The table with `optional[i]` saying whether option `i` may have a value
+    /// (`--name=value`) although it takes none.
+    pub const fn with_optional(self, optional: &[bool]) -> Self {
+        let mut mask = 0;
+        let mut index = 0;
+        while index < optional.len() && index < 64 {
+            if optional[index] {
+                mask |= 1 << index;
+            }
+            index += 1;
+        }
+        Self {
+            optional_value: mask,
+            ..self
         }
     }
 
@@ -141,6 +168,11 @@ impl Options {
     /// Whether option `index` takes a value.
     pub fn takes_value(&self, index: usize) -> bool {
         index < 64 && self.takes_value & 1 << index != 0
+    }
+
+    /// Whether option `index` may have a value although it takes none.
+    pub fn optional_value(&self, index: usize) -> bool {
+        index < 64 && self.optional_value & 1 << index != 0
     }
 
     /// The options, in order.
@@ -194,6 +226,11 @@ pub enum UsageError<'a> {
     UncatchableSignal,
     /// `--timeout` with something that is no duration.
     BadTimeout(&'a CStr),
+    /// An option that only `--check` takes (`--json`, `--lsb`), with another action.
+    OnlyWithCheck(&'static [u8]),
+    /// An option whose value is not of its kind: the option, the value, and what it expects
+    /// (`bytes (10K, 1M)`).
+    BadValue(&'static [u8], &'a CStr, &'static [u8]),
     /// `--kill-after-timeout` without `--stop` (or `--restart`) and `--timeout`.
     EscalateNeedsStopAndTimeout,
     /// An option whose value must be a descriptor number (3 or more).
@@ -247,6 +284,15 @@ impl UsageError<'_> {
                 }
                 return;
             }
+            UsageError::BadValue(name, value, expected) => {
+                out.push(b"invalid --");
+                out.push(name);
+                out.push(b" '");
+                out.push(value.to_bytes());
+                out.push(b"': expected ");
+                out.push(expected);
+                return;
+            }
             // The environment feature's errors, worded in place (three arguments, or a
             // number).
             #[cfg(feature = "environment")]
@@ -272,9 +318,9 @@ impl UsageError<'_> {
                 return;
             }
             #[cfg(feature = "environment")]
-            UsageError::Requires(first, second) => (21, first, second),
+            UsageError::Requires(first, second) => (22, first, second),
             #[cfg(feature = "environment")]
-            UsageError::Capability(capability, why) => (22, capability, why),
+            UsageError::Capability(capability, why) => (23, capability, why),
             UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
@@ -299,6 +345,7 @@ impl UsageError<'_> {
             UsageError::Exclusive(first, second) => (18, first, second),
             UsageError::NotBuilt(name, feature) => (19, name, feature),
             UsageError::BadDuration(name, value) => (20, name, value.to_bytes()),
+            UsageError::OnlyWithCheck(name) => (21, name, b""),
         };
         let mut pieces = fields(USAGE_WORDS).skip(3 * message);
         for argument in [first, second, b""] {
@@ -344,7 +391,8 @@ macro_rules! usage_words {
     option '--\0' needs a descriptor number of 3 or more, not '\0'\0\
     --\0 and --\0 exclude each other\0\
     --\0: not built into this binary (feature \0)\0\
-    invalid --\0 '\0': expected seconds (5, 0.5)\0", $($extra)?)
+    invalid --\0 '\0': expected seconds (5, 0.5)\0\
+    --\0 works only with --check\0\0", $($extra)?)
     };
 }
 
@@ -467,6 +515,7 @@ impl<'s, 'a, A: Argument<'a>> Scanner<'s, 'a, A> {
             };
             let index = self.lookup(argument, name)?;
             let value = match (self.table.takes_value(index), inline_value) {
+                (false, Some(value)) if self.table.optional_value(index) => Some(value),
                 (false, Some(_)) => {
                     return Err(UsageError::UnexpectedValue(self.table.name(index)))
                 }

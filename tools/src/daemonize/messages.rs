@@ -21,6 +21,7 @@ use ucw_daemon::{daemon, Context, Error, Subject};
         feature = "readiness",
         feature = "output-files",
         feature = "environment",
+        feature = "log",
         feature = "tree"
     )),
     allow(dead_code)
@@ -55,6 +56,8 @@ pub(super) enum Failure {
     JoinCgroup,
     OpenStatusFile,
     RefuseStatusFile,
+    WriteLogDirectory,
+    RefuseNotRegular,
     #[cfg(feature = "environment")]
     Read,
     #[cfg(feature = "environment")]
@@ -106,7 +109,9 @@ macro_rules! failure_words {
     Refusing %s: it already holds processes\0\
     Cannot move %n into its cgroup\0\
     Cannot open the status file of %s\0\
-    Refusing the status file of %s: a symbolic link, not a regular file with one link, not owned by root or us, writable by others, or on another file system\0", $($long)?)
+    Refusing the status file of %s: a symbolic link, not a regular file with one link, not owned by root or us, writable by others, or on another file system\0\
+    Cannot write to the directory of %s\0\
+    Refusing %s: not a regular file\0", $($long)?)
         } else {
             concat!("open\0stat\0set flags\0refuse symlink\0refuse hard links\0refuse owner\0\
     refuse not regular or device\0create pipe\0create socket\0fork\0execute\0\
@@ -114,7 +119,7 @@ macro_rules! failure_words {
     killed before ready\0ended after ready\0killed after ready\0closed before ready\0\
     become subreaper\0starter ended\0cgroup not absolute\0cgroup not cgroup2\0\
     cgroup not delegated\0create cgroup\0cgroup populated\0join cgroup\0open status file\0\
-    refuse status file\0", $($short)?)
+    refuse status file\0write directory\0refuse not regular\0", $($short)?)
         })
         .as_bytes()
     };
@@ -179,6 +184,7 @@ impl Context for Names<'_> {
             Subject::OutputFile => self.request.stdout.map(CStr::to_bytes),
             Subject::ErrorFile => self.request.stderr.map(CStr::to_bytes),
             Subject::Cgroup => self.request.cgroup.map(CStr::to_bytes),
+            Subject::LogFile => self.request.log.map(CStr::to_bytes),
             #[cfg(feature = "environment")]
             Subject::EnvironmentFile => self.environment_file,
             other => self.params.name(other),
@@ -200,7 +206,7 @@ mod tests {
         #[cfg(feature = "environment")]
         let last = Failure::RaiseHardLimit;
         #[cfg(not(feature = "environment"))]
-        let last = Failure::RefuseStatusFile;
+        let last = Failure::RefuseNotRegular;
         assert_eq!(count, last as usize + 1);
         for code in 0..count as u8 {
             assert!(words(code).is_some(), "{code}");

@@ -33,9 +33,15 @@ mod dry_run;
 mod env_file;
 mod environment;
 mod forking;
+#[cfg(feature = "log")]
+mod log;
+#[cfg(not(feature = "log"))]
+#[path = "log_off.rs"]
+mod log;
 mod messages;
 mod outputs;
 mod readiness;
+mod respawn;
 #[cfg(feature = "environment")]
 mod setup;
 mod status_file;
@@ -72,7 +78,7 @@ use ucw_daemon::{Error, Subject};
 pub const SYNOPSIS: &[u8] = b" [--pid-file FILE] [--user USER|#UID] [--group GROUP|#GID] [OPTION]... [--] PROGRAM [ARG]...\n";
 
 /// The rest of `--help`, the options of features left out of the build left out too.
-const HELP: [&[u8]; 6] = [
+const HELP: [&[u8]; 8] = [
     b"Run PROGRAM as a daemon under LibUCW's PID-file protocol.
   --pid-file FILE     lock FILE and write the daemon's PID to it
   --user USER|#UID    run as USER (sets USER, LOGNAME, HOME)
@@ -98,6 +104,21 @@ const HELP: [&[u8]; 6] = [
     b"  --kill-tree-after S  what PROGRAM leaves gets SIGTERM, then SIGKILL after S
                       seconds (default 5; 0.5; 0 at once)
 ",
+    if cfg!(feature = "log") {
+        b"  --log FILE          PROGRAM's output to FILE, rotated before --log-max BYTES
+                      (1M; K, M) to FILE.1 ... FILE.N, --log-keep N (3); USR2 reopens
+"
+    } else {
+        b""
+    },
+    if cfg!(feature = "respawn") {
+        b"  --respawn[=on-failure]  start PROGRAM again when it ends (or fails); waits
+  --respawn-delay S (1) doubled up to --respawn-max-delay S (60), reset by a
+  run of --respawn-reset S (60); ends after --respawn-max N deaths (10; 0 never)
+"
+    } else {
+        b""
+    },
     if cfg!(feature = "environment") {
         b"  --rlimit NAME=SOFT[:HARD]  set a resource limit (nofile, core, as, ...; K/M/G
                       for bytes; unlimited; no HARD: keep the hard limit)
@@ -326,6 +347,11 @@ fn run(
         Ok(outputs) => outputs,
         Err(error) => return fail(error),
     };
+    // The log file's directory too: rotation works in it whatever the user and root become.
+    let log_target = match log::open_directory(request) {
+        Ok(target) => target,
+        Err(error) => return fail(error),
+    };
     #[cfg(feature = "readiness")]
     let mut socket_name = [0u8; readiness::SOCKET_NAME_CAPACITY];
     #[cfg(feature = "readiness")]
@@ -436,6 +462,9 @@ fn run(
         forking: request.forking,
         forking_pid_file: request.forking_pid_file,
         cgroup: cgroup.as_ref(),
+        log: log_target.as_ref(),
+        respawn: request.respawn,
+        backoff: request.backoff,
     };
     let launched = daemon.run_until_ready(rt::HOST, |running| {
         // In this process (the foreground, or an init), after the library's setup.

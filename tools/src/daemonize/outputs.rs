@@ -8,18 +8,20 @@
 //! that is neither a regular file, a character device nor a FIFO; never blocking on a FIFO
 //! without a reader.
 
-#[cfg(feature = "output-files")]
+#[cfg(any(feature = "output-files", feature = "log"))]
 use super::messages::Failure;
 use super::Request;
-#[cfg(feature = "output-files")]
+#[cfg(any(feature = "output-files", feature = "log"))]
 use core::ffi::CStr;
+#[cfg(any(feature = "output-files", feature = "log"))]
+use rustix::fd::BorrowedFd;
 use rustix::fd::OwnedFd;
-#[cfg(feature = "output-files")]
+#[cfg(any(feature = "output-files", feature = "log"))]
 use rustix::fs::{FileType, Mode, OFlags};
-#[cfg(feature = "output-files")]
+#[cfg(any(feature = "output-files", feature = "log"))]
 use rustix::io::Errno;
 use ucw_daemon::Error;
-#[cfg(feature = "output-files")]
+#[cfg(any(feature = "output-files", feature = "log"))]
 use ucw_daemon::Subject;
 
 /// The program's standard output and standard error, when given.
@@ -51,10 +53,8 @@ pub(super) fn redirect(outputs: &Outputs) {
 }
 
 #[cfg(feature = "output-files")]
-/// Opens `path` for appending the program's output (`O_APPEND|O_CREAT|O_NOFOLLOW`, mode
-/// 0640, `O_NONBLOCK` so that a FIFO without a reader fails at once instead of blocking), then
-/// checks what it is: a regular file with one link owned by root or `owner` (the daemon's
-/// user), a character device (`/dev/null`, a console) or a FIFO; anything else is refused.
+/// Opens `path` for appending the program's output ([`open_appending`]: a regular file, a
+/// character device or a FIFO).
 fn open_output(
     path: Option<&CStr>,
     subject: Subject,
@@ -63,6 +63,22 @@ fn open_output(
     let Some(path) = path else {
         return Ok(None);
     };
+    open_appending(rustix::fs::CWD, path, subject, owner, false).map(|(fd, _)| Some(fd))
+}
+
+#[cfg(any(feature = "output-files", feature = "log"))]
+/// Opens `path` (relative to `directory`) for appending (`O_APPEND|O_CREAT|O_NOFOLLOW`, mode
+/// 0640, `O_NONBLOCK` so that a FIFO without a reader fails at once instead of blocking), then
+/// checks what it is: a regular file with one link owned by root or `owner` (the daemon's
+/// user), or, unless `regular_only` (`--log`), a character device (`/dev/null`, a console)
+/// or a FIFO; anything else is refused. Returns the descriptor and the file's size.
+pub(super) fn open_appending(
+    directory: BorrowedFd<'_>,
+    path: &CStr,
+    subject: Subject,
+    owner: u32,
+    regular_only: bool,
+) -> Result<(OwnedFd, u64), Error> {
     let flags = OFlags::WRONLY
         | OFlags::APPEND
         | OFlags::CREATE
@@ -70,7 +86,7 @@ fn open_output(
         | OFlags::CLOEXEC
         | OFlags::NOCTTY
         | OFlags::NONBLOCK;
-    let fd = rustix::fs::open(path, flags, Mode::from_raw_mode(0o640))
+    let fd = rustix::fs::openat(directory, path, flags, Mode::from_raw_mode(0o640))
         .and_then(crate::rt::above_standard_streams)
         .map_err(|errno| {
             let failure = if errno == Errno::LOOP {
@@ -81,8 +97,8 @@ fn open_output(
             failure.system(subject, errno)
         })?;
     let stat = rustix::fs::fstat(&fd).map_err(|errno| Failure::Stat.system(subject, errno))?;
-    match FileType::from_raw_mode(stat.st_mode) {
-        FileType::RegularFile => {
+    match (FileType::from_raw_mode(stat.st_mode), regular_only) {
+        (FileType::RegularFile, _) => {
             if stat.st_nlink != 1 {
                 return Err(Failure::RefuseHardLinks
                     .about(subject)
@@ -95,8 +111,9 @@ fn open_output(
                     .with(2, owner));
             }
         }
-        FileType::CharacterDevice => {}
-        FileType::Fifo => {
+        (_, true) => return Err(Failure::RefuseNotRegular.about(subject)),
+        (FileType::CharacterDevice, _) => {}
+        (FileType::Fifo, _) => {
             // Writes block again once it is open: a full FIFO slows the program, it does
             // not make its writes fail.
             rustix::fs::fcntl_setfl(&fd, OFlags::APPEND)
@@ -104,5 +121,5 @@ fn open_output(
         }
         _ => return Err(Failure::RefuseNotRegularOrDevice.about(subject)),
     }
-    Ok(Some(fd))
+    Ok((fd, stat.st_size as u64))
 }

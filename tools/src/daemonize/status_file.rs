@@ -1,8 +1,11 @@
 //! The supervisor's status file (docs/design.md §5): `X.pid.status` beside PID file `X.pid`,
 //! a few `key=value` lines that tell a controller what the PID file cannot (LibUCW's tools read
 //! the PID file, so its format never changes): the supervisor's PID and start time, which
-//! prove that the file still describes a living supervisor, and the cgroup of its program's
-//! tree (`--cgroup`), which STOP's escalation kills after it SIGKILLed the supervisor.
+//! prove that the file still describes a living supervisor, the cgroup of its program's
+//! tree (`--cgroup`), which STOP's escalation kills after it SIGKILLed the supervisor, and the
+//! program's life for `--check --json`: its PID, how often it was started again
+//! (`--respawn`), how its last incarnation ended (`last_exit=code:N` or `signal:N`) and
+//! whether it has said it is ready (`ready=1` or `0`).
 //!
 //! This file owns the opening and the writing. The launcher opens the file before the
 //! credential switch (the PID file's rules); the supervisor keeps the descriptor and
@@ -29,9 +32,9 @@ use {
 #[cfg(feature = "tree")]
 const SUFFIX: &[u8] = b".status";
 
-/// How many bytes of short lines [`StatusFile::write`] gathers for one `pwrite` (the PID and
-/// the start time take at most 54).
-const GATHER_CAPACITY: usize = 128;
+/// How many bytes of short lines [`StatusFile::write`] gathers for one `pwrite` (every line
+/// but a cgroup path takes at most 140 together).
+const GATHER_CAPACITY: usize = 160;
 
 /// The longest path the kernel takes, NUL included (`PATH_MAX`).
 #[cfg(feature = "tree")]
@@ -45,12 +48,29 @@ pub(super) struct Status<'a> {
     pub(super) start_time: u64,
     /// The cgroup directory of the program's tree (`--cgroup`), as an absolute path.
     pub(super) cgroup: Option<&'a [u8]>,
+    /// The program's life.
+    pub(super) program: &'a Program,
+}
+
+/// What the status file tells about the program (the incarnation that runs, or the last).
+#[derive(Clone, Copy, Default)]
+pub(super) struct Program {
+    /// Its PID, while it runs.
+    pub(super) pid: Option<u32>,
+    /// How many times it has been started again.
+    pub(super) restarts: u32,
+    /// How the last incarnation ended: killed by a signal (`true`) or exited, and the number.
+    pub(super) last_exit: Option<(bool, u8)>,
+    /// Whether it has said it is ready.
+    pub(super) ready: bool,
 }
 
 /// One line's value.
 enum Value<'a> {
     Number(u64),
     Text(&'a [u8]),
+    /// A word and a number after it (`signal:15`).
+    Tagged(&'static [u8], u8),
     /// No line.
     Absent,
 }
@@ -66,6 +86,23 @@ const LINES: &[Line] = &[
     (b"start_time", |status| Value::Number(status.start_time)),
     (b"cgroup", |status| {
         status.cgroup.map_or(Value::Absent, Value::Text)
+    }),
+    (b"program_pid", |status| {
+        status
+            .program
+            .pid
+            .map_or(Value::Absent, |pid| Value::Number(u64::from(pid)))
+    }),
+    (b"restarts", |status| {
+        Value::Number(u64::from(status.program.restarts))
+    }),
+    (b"last_exit", |status| match status.program.last_exit {
+        None => Value::Absent,
+        Some((true, signal)) => Value::Tagged(b"signal:", signal),
+        Some((false, code)) => Value::Tagged(b"code:", code),
+    }),
+    (b"ready", |status| {
+        Value::Number(u64::from(status.program.ready))
     }),
 ];
 
@@ -141,10 +178,17 @@ impl StatusFile {
             let mut offset = 0;
             for (key, value) in LINES {
                 let mut digits = [0u8; 20];
+                let mut tagged = [0u8; 16];
                 let value = match value(status) {
                     Value::Absent => continue,
                     Value::Text(text) => text,
                     Value::Number(number) => crate::output::decimal(number, &mut digits),
+                    Value::Tagged(word, number) => {
+                        let number = crate::output::decimal(u64::from(number), &mut digits);
+                        tagged[..word.len()].copy_from_slice(word);
+                        tagged[word.len()..word.len() + number.len()].copy_from_slice(number);
+                        &tagged[..word.len() + number.len()]
+                    }
                 };
                 if value.contains(&b'\n') {
                     continue;

@@ -18,10 +18,12 @@
 //! never keep the PID file after the program has ended.
 
 use super::cgroup::Cgroup;
+use super::log::{self, Log, LogTarget};
 use super::messages::Failure;
 use super::outputs::{self, Outputs};
 use super::readiness::{Heard, Readiness};
-use super::status_file::{Status, StatusFile};
+use super::respawn::{Next, Respawner};
+use super::status_file::{Program, Status, StatusFile};
 use super::tree::{self, Tree};
 use crate::cli::daemonize::Notify;
 use crate::rt;
@@ -37,7 +39,7 @@ use ucw_daemon::signal::{self, Signal, Signals};
 use ucw_daemon::{Error, Subject};
 
 /// Exit code of the program's child when it cannot even report its exec failure.
-const EXIT_CHILD_FAILED: i32 = 127;
+pub(super) const EXIT_CHILD_FAILED: i32 = 127;
 /// Set in the program's child's report (an errno otherwise) when the `--notify-fd`
 /// descriptor could not be put in place; errnos are below 4096.
 const NOTIFY_SETUP_FAILED: i32 = 1 << 16;
@@ -86,6 +88,12 @@ pub(super) struct Job<'a> {
     pub(super) forking_pid_file: Option<&'a core::ffi::CStr>,
     /// `--cgroup`: the directory the program's child moves itself into.
     pub(super) cgroup: Option<&'a Cgroup<'a>>,
+    /// `--log`: the directory and name of the log file.
+    pub(super) log: Option<&'a LogTarget<'a>>,
+    /// `--respawn`: when the program is started again.
+    pub(super) respawn: crate::cli::daemonize::Respawn,
+    /// `--respawn`'s delays and limit.
+    pub(super) backoff: crate::cli::daemonize::Backoff,
 }
 
 impl Job<'_> {
@@ -117,11 +125,19 @@ impl Job<'_> {
     /// `signals` is the signalfd of every catchable signal, which the launcher blocked.
     pub(super) fn supervise(&self, mut running: Running, signals: Signals) -> Result<i32, Error> {
         let foreground = self.foreground;
+        let mut log = match self.log.map(Log::open).transpose() {
+            Ok(log) => log,
+            Err(error) => {
+                running.report_failure(&error);
+                return Err(error);
+            }
+        };
         // Asked once: the subreaper call, the program's child, the walks and the status file
         // all need it.
         let supervisor = rustix::process::getpid();
-        let started = self.start(&running, foreground, signals, supervisor);
-        let (signals, mut readiness, child) = match started {
+        let output = log.as_ref().map(Log::writer);
+        let started = self.start(&running, foreground, signals, output, supervisor);
+        let (signals, mut readiness, mut child) = match started {
             Ok(started) => started,
             Err(error) => {
                 running.report_failure(&error);
@@ -129,7 +145,16 @@ impl Job<'_> {
             }
         };
         let mut tree = Tree::new(self.proc, self.cgroup, supervisor);
-        self.write_status(&tree);
+        let mut program = Program {
+            pid: Some(child.as_raw_nonzero().get() as u32),
+            ready: readiness.fd().is_none() && !self.forking(),
+            ..Program::default()
+        };
+        self.write_status(&tree, &program);
+        let mut respawner = Respawner::new(self.respawn, self.backoff);
+        // A stop signal (SIGTERM, SIGINT, SIGQUIT) has arrived: `--respawn` starts nothing
+        // again.
+        let mut stop = false;
         #[cfg(ucw_failpoints)]
         ucw_daemon::failpoint::hit("supervisor-before-confirm");
         // The supervisor holds the starter's stderr no longer than its program does: with
@@ -137,6 +162,9 @@ impl Job<'_> {
         // daemon to end). It prints nothing itself; its errors go to the launcher.
         if let (Some(stderr), false) = (&self.outputs[1], foreground) {
             let _ = rustix::stdio::dup2_stderr(stderr);
+        }
+        if let (Some(_), false) = (&log, foreground) {
+            quiet_stderr();
         }
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
@@ -152,9 +180,26 @@ impl Job<'_> {
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
                 PollFd::from_borrowed_fd(launcher.unwrap_or(signals.as_fd()), PollFlags::IN),
                 PollFd::from_borrowed_fd(self.controller.unwrap_or(signals.as_fd()), PollFlags::IN),
+                PollFd::from_borrowed_fd(
+                    log.as_ref().map_or(signals.as_fd(), Log::reader),
+                    PollFlags::IN,
+                ),
             ];
-            let count = if waiting { 4 } else { 1 };
-            match rustix::event::poll(&mut fds[..count], None) {
+            // The entries not in use repeat the signalfd; their events are not looked at.
+            let count = if log.is_some() {
+                5
+            } else if waiting {
+                4
+            } else if readiness.fd().is_some() {
+                // A later incarnation's readiness (`--respawn`): for the status file.
+                2
+            } else {
+                1
+            };
+            let timeout = log.as_ref().and_then(Log::timeout);
+            let mut quiet = false;
+            match rustix::event::poll(&mut fds[..count], timeout.as_ref()) {
+                Ok(0) => quiet = true,
                 Ok(_) | Err(Errno::INTR) => {}
                 Err(errno) => {
                     self.end_now(&mut tree, &signals);
@@ -163,16 +208,36 @@ impl Job<'_> {
                     return Err(error);
                 }
             }
-            let (signalled, heard, abandoned, orphaned) = (
+            let (signalled, heard, abandoned, orphaned, logged) = (
                 !fds[0].revents().is_empty(),
-                waiting && readiness.fd().is_some() && !fds[1].revents().is_empty(),
+                count >= 2 && readiness.fd().is_some() && !fds[1].revents().is_empty(),
                 waiting && !fds[2].revents().is_empty(),
                 waiting && self.controller.is_some() && !fds[3].revents().is_empty(),
+                count == 5 && !fds[4].revents().is_empty(),
             );
+            if let Some(log) = &mut log {
+                if logged {
+                    let _ = log.pump();
+                } else if quiet {
+                    // A line without its newline has waited long enough.
+                    log.flush();
+                }
+            }
             if signalled {
-                if let Some(status) = forward(&signals, child, foreground, self.signal_group) {
+                let forwarded = forward(
+                    &signals,
+                    child,
+                    foreground,
+                    self.signal_group,
+                    log.as_mut(),
+                    &mut stop,
+                );
+                if let Some(status) = forwarded {
                     #[cfg(ucw_failpoints)]
                     ucw_daemon::failpoint::hit("supervisor-program-exited");
+                    if let Some(log) = &mut log {
+                        log.finish();
+                    }
                     if self.forking() {
                         return Ok(self.after_fork(
                             status,
@@ -194,6 +259,29 @@ impl Job<'_> {
                         running.report_failure(&error);
                         return Ok(ERROR_EXIT_CODE);
                     }
+                    let mut status = status;
+                    if let Some(respawner) = &mut respawner {
+                        // The ended incarnation's channel goes first (a socket's name is
+                        // bound again).
+                        drop(core::mem::replace(&mut readiness, Readiness::Exec));
+                        match self.again(
+                            respawner,
+                            status,
+                            stop,
+                            &mut tree,
+                            &signals,
+                            &running,
+                            log.as_mut(),
+                            &mut program,
+                        ) {
+                            Next::Run(next_readiness, next_child) => {
+                                readiness = next_readiness;
+                                child = next_child;
+                                continue;
+                            }
+                            Next::End(last) => status = last,
+                        }
+                    }
                     wait_until_collected(collected.as_ref());
                     self.end_service(&mut tree, &signals, running);
                     return Ok(exit_code(status));
@@ -205,7 +293,11 @@ impl Job<'_> {
                     Heard::Ready => {
                         readiness = Readiness::Exec;
                         running.ready();
+                        program.ready = true;
+                        self.write_status(&tree, &program);
                     }
+                    // A later incarnation (`--respawn`) that closed its channel: not ready.
+                    Heard::Closed if running.launcher().is_none() => readiness = Readiness::Exec,
                     Heard::Closed => {
                         // A program that exits closes the channel a moment before its
                         // SIGCHLD: give it that moment to tell "exited" from "closed".
@@ -234,15 +326,16 @@ impl Job<'_> {
 
     /// Records the supervisor in the status file (PID and start time; without `/proc` there is
     /// no start time, and a line without it would never be trusted: the file stays empty).
-    fn write_status(&self, tree: &Tree<'_>) {
+    pub(super) fn write_status(&self, tree: &Tree<'_>, program: &Program) {
         let Some(status_file) = self.status_file else {
             return;
         };
         if let Some(start_time) = tree.start_time() {
             let _ = status_file.write(&Status {
-                supervisor: tree.supervisor(),
+                supervisor: tree.supervisor().as_raw_nonzero().get() as u32,
                 start_time,
                 cgroup: tree.cgroup_path(),
+                program,
             });
         }
     }
@@ -271,16 +364,32 @@ impl Job<'_> {
         running: &Running,
         foreground: bool,
         signals: Signals,
+        output: Option<BorrowedFd<'_>>,
         supervisor: Pid,
     ) -> Result<(Signals, Readiness, Pid), Error> {
         // An inherited "ignore" would make the kernel reap the program without a SIGCHLD.
         let _ = signal::set_default_action(Signal::CHLD);
         let (readiness, notify_writer) = self.readiness()?;
-        let (report_read, report_write) = pipe()?;
-        let lock = running.lock_fd();
         // Before the first fork: every orphan of the program's tree becomes ours.
         tree::become_subreaper(supervisor)
             .map_err(|errno| Failure::BecomeSubreaper.system(Subject::Program, errno))?;
+        let child = self.fork_program(running, foreground, output, notify_writer, supervisor)?;
+        Ok((signals, readiness, child))
+    }
+
+    /// Forks the program's child (its readiness descriptor `notify_writer`, its output
+    /// `output`) for `supervisor` (this process) and waits for its exec; returns its PID, or
+    /// why it did not run.
+    pub(super) fn fork_program(
+        &self,
+        running: &Running,
+        foreground: bool,
+        output: Option<BorrowedFd<'_>>,
+        notify_writer: Option<OwnedFd>,
+        supervisor: Pid,
+    ) -> Result<Pid, Error> {
+        let (report_read, report_write) = pipe()?;
+        let lock = running.lock_fd();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
         let child = match rt::fork() {
@@ -292,6 +401,7 @@ impl Job<'_> {
                 lock,
                 notify_writer.as_ref(),
                 report_write.as_fd(),
+                output,
             ),
         };
         drop(notify_writer);
@@ -313,7 +423,7 @@ impl Job<'_> {
             }
             return Err(Failure::Execute.system(Subject::Program, errno));
         }
-        Ok((signals, readiness, child))
+        Ok(child)
     }
 
     /// The program's child between `fork` and `execve`.
@@ -324,6 +434,7 @@ impl Job<'_> {
         lock: Option<BorrowedFd<'_>>,
         notify: Option<&OwnedFd>,
         report: BorrowedFd<'_>,
+        output: Option<BorrowedFd<'_>>,
     ) -> ! {
         let death_signal =
             rustix::process::set_parent_process_death_signal(Some(rustix::process::Signal::KILL));
@@ -350,6 +461,9 @@ impl Job<'_> {
             }
         }
         outputs::redirect(self.outputs);
+        if let Some(output) = output {
+            log::redirect(output);
+        }
         #[cfg(feature = "readiness")]
         if let (Some(notify), Notify::Descriptor(number)) = (notify, self.notify) {
             let mut moved = None;
@@ -441,6 +555,19 @@ pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
     }
 }
 
+/// `--log`: the supervisor's stderr goes to `/dev/null` instead of the starter's (it prints
+/// nothing itself), so a starter that captures stderr (`$(... 2>&1)`) is not held open for
+/// the daemon's life.
+fn quiet_stderr() {
+    if let Ok(null) = rustix::fs::open(
+        c"/dev/null",
+        rustix::fs::OFlags::WRONLY | rustix::fs::OFlags::CLOEXEC,
+        rustix::fs::Mode::empty(),
+    ) {
+        let _ = rustix::stdio::dup2_stderr(&null);
+    }
+}
+
 /// Clears close-on-exec on `fd` (in the program's child): the program inherits it.
 fn inherit(fd: BorrowedFd<'_>) {
     if rustix::io::fcntl_setfd(fd, rustix::io::FdFlags::empty()).is_err() {
@@ -473,6 +600,9 @@ fn read_report(fd: BorrowedFd<'_>) -> Option<i32> {
     }
 }
 
+/// SIGUSR2's number: `--log` reopens its file on it.
+const USER_SIGNAL_2: u32 = linux_raw_sys::general::SIGUSR2;
+
 /// How the program ended.
 #[derive(Clone, Copy)]
 pub(super) enum Ended {
@@ -493,11 +623,24 @@ impl Ended {
 
 /// Forwards every signal read from `signals` to the program, and reaps on SIGCHLD; returns
 /// the program's status once it has exited.
-fn forward(signals: &Signals, child: Pid, foreground: bool, group: bool) -> Option<Ended> {
+fn forward(
+    signals: &Signals,
+    child: Pid,
+    foreground: bool,
+    group: bool,
+    log: Option<&mut Log<'_>>,
+    stop: &mut bool,
+) -> Option<Ended> {
     match signals.read() {
         Ok(Some((signal, code))) => {
             if signal == Signal::CHLD {
                 return reap(child);
+            }
+            *stop |= tree::is_stop(signal);
+            if let (USER_SIGNAL_2, Some(log)) = (signal.number(), log) {
+                // `--log`: SIGUSR2 reopens the log file; it is not forwarded.
+                log.reopen();
+                return None;
             }
             if !(foreground && code == SI_KERNEL) {
                 // SAFETY: the kernel delivered this number, so it is a valid signal; sending

@@ -89,8 +89,9 @@ pub(super) struct Tree<'a> {
     proc: Option<BorrowedFd<'a>>,
     /// `--cgroup`: the directory that holds the tree.
     cgroup: Option<&'a Cgroup<'a>>,
-    /// The supervisor's PID.
+    /// The supervisor's PID, as a number and as a `Pid`.
     me: u32,
+    supervisor: Pid,
     /// Processes already sent SIGTERM in this ending.
     told: [u32; TOLD_CAPACITY],
     told_count: usize,
@@ -107,14 +108,15 @@ impl<'a> Tree<'a> {
             proc,
             cgroup,
             me: supervisor.as_raw_nonzero().get() as u32,
+            supervisor,
             told: [0; TOLD_CAPACITY],
             told_count: 0,
         }
     }
 
     /// The supervisor's PID.
-    pub(super) fn supervisor(&self) -> u32 {
-        self.me
+    pub(super) fn supervisor(&self) -> Pid {
+        self.supervisor
     }
 
     /// The supervisor's start time (field 22 of its `/proc/<pid>/stat`), which with its PID
@@ -129,6 +131,16 @@ impl<'a> Tree<'a> {
     /// SIGKILL is also `cgroup.kill`, the end also needs `populated 0`, and the directory is
     /// removed after it.
     pub(super) fn end(&mut self, signals: &Signals, grace: Duration) {
+        let _ = self.end_keeping_cgroup(signals, grace);
+        if let Some(cgroup) = self.cgroup {
+            cgroup.remove();
+        }
+    }
+
+    /// [`Tree::end`] without removing the cgroup (`--respawn`: the next incarnation joins
+    /// it); returns whether a stop signal (SIGTERM, SIGINT, SIGQUIT) arrived meanwhile.
+    pub(super) fn end_keeping_cgroup(&mut self, signals: &Signals, grace: Duration) -> bool {
+        let mut stop = false;
         self.told_count = 0;
         let start = now();
         loop {
@@ -149,11 +161,9 @@ impl<'a> Tree<'a> {
             } else {
                 (grace - elapsed).min(PASS_INTERVAL)
             };
-            wait_for_signal(signals, pause);
+            stop |= wait_for_signal(signals, pause);
         }
-        if let Some(cgroup) = self.cgroup {
-            cgroup.remove();
-        }
+        stop
     }
 
     /// Whether nothing of the tree is left: no descendant, and an empty cgroup.
@@ -292,8 +302,10 @@ fn now() -> Duration {
 }
 
 /// Waits at most `pause` for a signal (a child's SIGCHLD among them), then reads and drops
-/// every signal pending on `signals`.
-fn wait_for_signal(signals: &Signals, pause: Duration) {
+/// every signal pending on `signals`; returns whether one of them was a stop signal
+/// (SIGTERM, SIGINT, SIGQUIT).
+fn wait_for_signal(signals: &Signals, pause: Duration) -> bool {
+    let mut stop = false;
     let timeout = Timespec {
         tv_sec: pause.as_secs() as i64,
         tv_nsec: i64::from(pause.subsec_nanos()),
@@ -302,13 +314,22 @@ fn wait_for_signal(signals: &Signals, pause: Duration) {
     loop {
         let mut fds = [PollFd::new(signals, PollFlags::IN)];
         match rustix::event::poll(&mut fds, timeout.as_ref()) {
-            Ok(0) | Err(_) => return,
+            Ok(0) | Err(_) => return stop,
             Ok(_) => {
-                let _ = signals.read();
+                if let Ok(Some((signal, _))) = signals.read() {
+                    stop |= is_stop(signal);
+                }
             }
         }
         timeout = Some(Timespec::default());
     }
+}
+
+/// Whether `signal` asks the service to stop: SIGTERM, SIGINT or SIGQUIT (after one of them
+/// `--respawn` starts nothing again).
+pub(super) fn is_stop(signal: ucw_daemon::signal::Signal) -> bool {
+    use linux_raw_sys::general::{SIGINT, SIGQUIT, SIGTERM};
+    matches!(signal.number(), SIGTERM | SIGINT | SIGQUIT)
 }
 
 /// Whether the process of `pidfd` has not ended (its pidfd is not readable).

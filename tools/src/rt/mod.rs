@@ -1,7 +1,7 @@
 //! The runtime of the multi-call binary: typed access to the command line and environment the
 //! kernel placed on the initial stack ([`Startup`]), the end of the process ([`exit`]), the
-//! standard streams by number ([`write_all`]), the one `.bss` storage for resolved
-//! credentials, and the few raw system calls only the tools make ([`sys`]). The entry point itself (`_start`, the panic handler and the memory functions
+//! standard streams by number ([`write_all`]), the `.bss` storage for resolved credentials
+//! and for `--log`'s line buffer, and the few raw system calls only the tools make ([`sys`]). The entry point itself (`_start`, the panic handler and the memory functions
 //! the compiler calls) is in `entry.rs`, which only the binaries include: the library part of
 //! this crate links into the tests as ordinary code.
 //!
@@ -292,4 +292,24 @@ pub fn take_terminal() {
 /// refuses).
 pub fn monotonic_time() -> core::time::Duration {
     sys::monotonic_time().unwrap_or(core::time::Duration::ZERO)
+}
+
+/// Bytes of [`log_buffer`].
+pub const LOG_BUFFER: usize = 16 * 1024;
+
+/// Storage for `ucw-daemonize --log`'s line buffer, in `.bss` rather than on the supervisor's
+/// stack (a stack frame that large would push every deeper call's pages down, resident with
+/// or without `--log`); untouched, hence not resident, until the log is used. Handed out once.
+pub fn log_buffer() -> Option<&'static mut [u8; LOG_BUFFER]> {
+    use core::sync::atomic::{AtomicBool, Ordering};
+    static mut BUFFER: [u8; LOG_BUFFER] = [0; LOG_BUFFER];
+    static TAKEN: AtomicBool = AtomicBool::new(false);
+    // A load and a store, not a swap: see `credentials`.
+    if TAKEN.load(Ordering::Acquire) {
+        return None;
+    }
+    TAKEN.store(true, Ordering::Release);
+    // SAFETY: `TAKEN` lets this reference be made once in this single-threaded process, so it
+    // is the only one.
+    Some(unsafe { &mut *core::ptr::addr_of_mut!(BUFFER) })
 }
