@@ -194,6 +194,23 @@ fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
             "output-files",
         ),
         (
+            daemonize(&["--cgroup", "/sys/fs/cgroup/x", "--", "true"]),
+            "cgroup",
+            "tree",
+        ),
+        (daemonize(&["--forking", "--", "true"]), "forking", "tree"),
+        (
+            daemonize(&["--forking-pid-file", "f.pid", "--", "true"]),
+            "forking-pid-file",
+            "tree",
+        ),
+        (daemonize(&["--init", "--", "true"]), "init", "tree"),
+        (
+            daemonize(&["--signal-group", "--", "true"]),
+            "signal-group",
+            "tree",
+        ),
+        (
             daemonize(&["--log", "/dev/null", "--", "true"]),
             "log",
             "log",
@@ -247,6 +264,8 @@ fn a_feature_left_out_is_a_usage_error_and_messages_are_short() {
     assert!(!help.stdout.contains("--log"), "{help:?}");
     assert!(!help.stdout.contains("--respawn"), "{help:?}");
     assert!(!help.stdout.contains("--stdout"), "{help:?}");
+    assert!(!help.stdout.contains("--cgroup"), "{help:?}");
+    assert!(!help.stdout.contains("--init"), "{help:?}");
     assert_eq!(
         control(&["--check", "--pid-file", text(&pid)]).code,
         Some(101)

@@ -11,7 +11,7 @@
 
 mod common;
 
-use common::{daemonize_tool, harness, margin, Output, TempDir};
+use common::{daemonize_tool, harness, margin, tools_built_with, Output, TempDir};
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
@@ -76,7 +76,12 @@ fn write_programs(dir: &TempDir, rest: &str) {
 
 /// Runs `script` after [`PRELUDE`] as PID 1 of a new PID namespace.
 fn in_namespace(dir: &TempDir, script: &str) -> Output {
-    let tools = Path::new(daemonize_tool()).parent().unwrap();
+    in_namespace_with(Path::new(daemonize_tool()).parent().unwrap(), dir, script)
+}
+
+/// [`in_namespace`] with the tools of directory `tools` (`ucw-daemonize` and
+/// `ucw-daemon-control` in it).
+fn in_namespace_with(tools: &Path, dir: &TempDir, script: &str) -> Output {
     let text = format!("{PRELUDE}\n{script}");
     let output = harness().run(
         "unshare",
@@ -159,6 +164,44 @@ echo "status_after=$(cat "$P.status")"
     );
     assert!(status.ends_with(" restarts=0 ready=1 "), "{output:?}");
     assert_eq!(value(&output, "status_after"), "", "{output:?}");
+}
+
+#[test]
+#[cfg_attr(not(ucw_test_as_root), ignore = "needs root: a private PID namespace")]
+fn without_the_tree_feature_stop_still_ends_every_worker() {
+    // The `tree` feature holds --cgroup, --forking, --init and the status file; the tree
+    // itself (subreaper, every descendant ended, the unlock after the last reap) is in every
+    // build.
+    let dir = TempDir::new("tree-minimal");
+    let minimal = tools_built_with("minimal", &[]);
+    let tools = dir.join("minimal-tools");
+    fs::create_dir(&tools).unwrap();
+    for name in ["ucw-daemonize", "ucw-daemon-control"] {
+        std::os::unix::fs::symlink(&minimal, tools.join(name)).unwrap();
+    }
+    write_programs(&dir, "exec sleep 1000");
+    let output = in_namespace_with(
+        &tools,
+        &dir,
+        r#"
+"$D/ucw-daemonize" --cgroup /sys/fs/cgroup/x -- true; echo "cgroup=$?"
+"$D/ucw-daemonize" --pid-file "$P" --kill-tree-after 1 -- "$T/program.sh" || exit 1
+waitfor "$T/workers"
+read -r sup < "$P"
+sleep 0.2
+show running "$sup"
+[ -e "$P.status" ]; echo "status_file=$?"
+"$D/ucw-daemon-control" --stop --pid-file "$P" --timeout 30; echo "stop=$?"
+show stopped "$sup"
+"$D/ucw-daemon-control" --check --pid-file "$P"; echo "check=$?"
+"#,
+    );
+    assert_eq!(value(&output, "cgroup"), "1", "{output:?}");
+    assert!(left(&output, "running").len() >= 5, "{output:?}");
+    assert_eq!(value(&output, "status_file"), "1", "{output:?}");
+    assert_eq!(value(&output, "stop"), "0", "{output:?}");
+    assert_eq!(left(&output, "stopped"), Vec::<&str>::new(), "{output:?}");
+    assert_eq!(value(&output, "check"), "101", "{output:?}");
 }
 
 #[test]

@@ -21,6 +21,12 @@ use ucw_daemon::daemon::Running;
 use ucw_daemon::signal::{Signal, Signals};
 
 impl Job<'_> {
+    /// Whether the program forks (`--forking`): never without the `tree` feature, whose
+    /// options are refused as not built there, so that this file is compiled out.
+    pub(super) fn forking(&self) -> bool {
+        cfg!(feature = "tree") && self.forking
+    }
+
     /// `--forking`: the program has ended with `status` (see the module docs); returns the
     /// supervisor's exit code.
     pub(super) fn after_fork(

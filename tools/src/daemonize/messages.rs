@@ -21,7 +21,8 @@ use ucw_daemon::{daemon, Context, Error, Subject};
         feature = "readiness",
         feature = "output-files",
         feature = "environment",
-        feature = "log"
+        feature = "log",
+        feature = "tree"
     )),
     allow(dead_code)
 )]

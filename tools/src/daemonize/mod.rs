@@ -25,6 +25,7 @@
 //! is ready, when asked), never let the program run unsupervised in supervised mode, never
 //! write output to a file it has not checked, and never use `core::fmt` or allocate.
 
+#[cfg(feature = "tree")]
 mod cgroup;
 #[cfg(feature = "environment")]
 mod dry_run;
@@ -46,6 +47,10 @@ mod setup;
 mod status_file;
 mod supervisor;
 mod tree;
+#[cfg(not(feature = "tree"))]
+mod without_tree;
+#[cfg(not(feature = "tree"))]
+use without_tree as cgroup;
 
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
@@ -186,14 +191,17 @@ pub fn main(name: &'static [u8], mut startup: Startup) -> i32 {
     let Some(credentials) = rt::credentials() else {
         return ERROR_EXIT_CODE;
     };
-    run(
+    let code = run(
         name,
         &request,
         startup.operands(request.command),
         environment,
         credentials,
         controller.as_ref().map(AsFd::as_fd),
-    )
+    );
+    // Closed by the exit that follows (no close call on START's path).
+    core::mem::forget(controller);
+    code
 }
 
 /// Where `--user` and `--group` are looked up: `/etc/passwd` and `/etc/group`, except in
@@ -361,8 +369,8 @@ fn run(
     } else {
         tree::open_proc()
     };
-    let status_file = if cfg!(feature = "tree") && !request.exec && !simulated && !init && !dry_run
-    {
+    #[cfg(feature = "tree")]
+    let status_file = if !request.exec && !simulated && !init && !dry_run {
         match (request.pid_file, daemon.lock_fd()) {
             (Some(path), Some(lock)) => match StatusFile::open(path, lock) {
                 Ok(file) => Some(file),
@@ -373,10 +381,14 @@ fn run(
     } else {
         None
     };
+    #[cfg(not(feature = "tree"))]
+    let status_file: Option<StatusFile> = None;
+    #[cfg(feature = "tree")]
     let owner = account
         .uid()
         .zip(account.gid())
         .map(|(uid, gid)| (uid.as_raw(), gid.as_raw()));
+    #[cfg(feature = "tree")]
     let cgroup = match request.cgroup {
         Some(path) if !dry_run => match cgroup::Cgroup::create(path, owner) {
             Ok(cgroup) => Some(cgroup),
@@ -388,6 +400,8 @@ fn run(
     let Some(mut arena) = rt::environment_arena().map(Arena::new) else {
         return ERROR_EXIT_CODE;
     };
+    #[cfg(not(feature = "tree"))]
+    let cgroup: Option<cgroup::Cgroup<'_>> = None;
     let mut environment = Environment::new();
     let envp = match environment.build(
         inherited,
@@ -472,7 +486,7 @@ fn run(
             ERROR_EXIT_CODE
         })
     });
-    match launched {
+    let code = match launched {
         Ok(Launched::Daemon { pid }) => {
             if request.pid_file.is_none() {
                 print_unwatched(name, program_name, pid.as_raw_nonzero().get());
@@ -481,7 +495,10 @@ fn run(
         }
         Ok(Launched::Simulated { exit_code }) => exit_code,
         Err(error) => fail(error),
-    }
+    };
+    // The launcher exits now, and its descriptors with it: no close calls on START's path.
+    core::mem::forget((proc, status_file));
+    code
 }
 
 /// Says on stderr, once, that `program` was started in the background as `pid` with no PID

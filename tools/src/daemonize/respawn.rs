@@ -206,7 +206,8 @@ impl Job<'_> {
             program.restarts = program.restarts.saturating_add(1);
             let started = self.readiness().and_then(|(readiness, notify)| {
                 let output = log.as_ref().map(|log| log.writer());
-                let child = self.fork_program(running, self.foreground, output, notify)?;
+                let child =
+                    self.fork_program(running, self.foreground, output, notify, tree.supervisor())?;
                 Ok((readiness, child))
             });
             match started {

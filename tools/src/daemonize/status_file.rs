@@ -15,18 +15,29 @@
 //! [`LINES`]. It must never block on anything but that lock, never allocate, and never write a
 //! line it cannot write whole.
 
-use super::messages::Failure;
-use crate::rt;
-use core::ffi::CStr;
-use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
-use rustix::fs::{FileType, FlockOperation, Mode, OFlags};
+use rustix::fd::{AsFd, OwnedFd};
+use rustix::fs::FlockOperation;
 use rustix::io::Errno;
-use ucw_daemon::{Error, Subject};
+#[cfg(feature = "tree")]
+use {
+    super::messages::Failure,
+    crate::rt,
+    core::ffi::CStr,
+    rustix::fd::BorrowedFd,
+    rustix::fs::{FileType, Mode, OFlags},
+    ucw_daemon::{Error, Subject},
+};
 
 /// The suffix that makes the status file's path from the PID file's.
+#[cfg(feature = "tree")]
 const SUFFIX: &[u8] = b".status";
 
+/// How many bytes of short lines [`StatusFile::write`] gathers for one `pwrite` (every line
+/// but a cgroup path takes at most 140 together).
+const GATHER_CAPACITY: usize = 160;
+
 /// The longest path the kernel takes, NUL included (`PATH_MAX`).
+#[cfg(feature = "tree")]
 const PATH_CAPACITY: usize = 4096;
 
 /// What the status file says.
@@ -98,6 +109,10 @@ const LINES: &[Line] = &[
 /// The status file, open for the supervisor.
 pub(super) struct StatusFile {
     fd: OwnedFd,
+    /// Without the `tree` feature no status file is ever opened: the type has no values, so
+    /// the supervisor's paths that write one are compiled out.
+    #[cfg(not(feature = "tree"))]
+    never: core::convert::Infallible,
 }
 
 impl StatusFile {
@@ -107,6 +122,7 @@ impl StatusFile {
     /// by them and ours is tightened to 0600), and on the PID file's own file system (which
     /// `daemon::init` refused to be a pseudo one). Called by the launcher before the
     /// credential switch; never inlined, so its path buffer stays out of the launcher's frame.
+    #[cfg(feature = "tree")]
     #[inline(never)]
     pub(super) fn open(pid_file: &CStr, lock: BorrowedFd<'_>) -> Result<Self, Error> {
         let failed = |errno| Failure::OpenStatusFile.system(Subject::PidFile, errno);
@@ -134,26 +150,31 @@ impl StatusFile {
             })?;
         let stat = rustix::fs::fstat(&fd).map_err(failed)?;
         let pid_file_stat = rustix::fs::fstat(lock).map_err(failed)?;
-        let us = rustix::process::geteuid().as_raw();
+        // Our uid is asked only where the answer matters: a root-owned `0600` file (what root
+        // creates) needs no geteuid, like the PID file's check.
+        let ours = || stat.st_uid == rustix::process::geteuid().as_raw();
         let acceptable = FileType::from_raw_mode(stat.st_mode) == FileType::RegularFile
             && stat.st_nlink == 1
-            && (stat.st_uid == 0 || stat.st_uid == us)
             && stat.st_mode & 0o022 == 0
-            && stat.st_dev == pid_file_stat.st_dev;
+            && stat.st_dev == pid_file_stat.st_dev
+            && (stat.st_uid == 0 || ours());
         if !acceptable {
             return Err(refused());
         }
-        if stat.st_mode & 0o044 != 0 && stat.st_uid == us {
+        if stat.st_mode & 0o044 != 0 && ours() {
             let _ = rustix::fs::fchmod(&fd, Mode::RUSR | Mode::WUSR);
         }
         Ok(Self { fd })
     }
 
-    /// Rewrites the file with `status`, line by line at increasing offsets (no buffer of the
-    /// whole file: the supervisor's stack stays small), then cuts it to what was written; a
-    /// value with a newline leaves its line out.
+    /// Rewrites the file with `status`: the lines gathered in a small buffer and written in
+    /// one `pwrite` (a long value, a path, in its parts after what is gathered), then the file
+    /// cut to what was written; a value with a newline leaves its line out. No buffer of the
+    /// whole file: the supervisor's stack stays small.
     pub(super) fn write(&self, status: &Status<'_>) -> Result<(), Errno> {
         self.locked(|fd| {
+            let mut gathered = [0u8; GATHER_CAPACITY];
+            let mut length = 0;
             let mut offset = 0;
             for (key, value) in LINES {
                 let mut digits = [0u8; 20];
@@ -161,9 +182,9 @@ impl StatusFile {
                 let value = match value(status) {
                     Value::Absent => continue,
                     Value::Text(text) => text,
-                    Value::Number(number) => decimal(&mut digits, number),
+                    Value::Number(number) => crate::output::decimal(number, &mut digits),
                     Value::Tagged(word, number) => {
-                        let number = decimal(&mut digits, u64::from(number));
+                        let number = crate::output::decimal(u64::from(number), &mut digits);
                         tagged[..word.len()].copy_from_slice(word);
                         tagged[word.len()..word.len() + number.len()].copy_from_slice(number);
                         &tagged[..word.len() + number.len()]
@@ -172,26 +193,27 @@ impl StatusFile {
                 if value.contains(&b'\n') {
                     continue;
                 }
-                // A short line in one write, a long one (a path) in its parts.
-                let mut line = [0u8; 64];
                 let parts = [*key, b"=", value, b"\n"];
-                let length: usize = parts.iter().map(|part| part.len()).sum();
-                if length <= line.len() {
-                    let mut end = 0;
-                    for part in parts {
-                        line[end..end + part.len()].copy_from_slice(part);
-                        end += part.len();
-                    }
-                    write_at(fd, &line[..end], offset)?;
-                    offset += end as u64;
-                } else {
+                let line: usize = parts.iter().map(|part| part.len()).sum();
+                if length + line > gathered.len() {
+                    write_at(fd, &gathered[..length], offset)?;
+                    offset += length as u64;
+                    length = 0;
+                }
+                if line > gathered.len() {
                     for part in parts {
                         write_at(fd, part, offset)?;
                         offset += part.len() as u64;
                     }
+                    continue;
+                }
+                for part in parts {
+                    gathered[length..length + part.len()].copy_from_slice(part);
+                    length += part.len();
                 }
             }
-            rustix::fs::ftruncate(fd, offset)
+            write_at(fd, &gathered[..length], offset)?;
+            rustix::fs::ftruncate(fd, offset + length as u64)
         })
     }
 
@@ -201,7 +223,10 @@ impl StatusFile {
     }
 
     /// Runs `change` on the file under `LOCK_EX`.
+    #[cfg_attr(not(feature = "tree"), allow(unreachable_code, unused_variables))]
     fn locked(&self, change: impl FnOnce(&OwnedFd) -> Result<(), Errno>) -> Result<(), Errno> {
+        #[cfg(not(feature = "tree"))]
+        match self.never {}
         loop {
             match rustix::fs::flock(&self.fd, FlockOperation::LockExclusive) {
                 Ok(()) => break,
@@ -227,17 +252,4 @@ fn write_at(fd: &OwnedFd, content: &[u8], offset: u64) -> Result<(), Errno> {
         }
     }
     Ok(())
-}
-
-/// `number` in decimal, in `digits`.
-fn decimal(digits: &mut [u8; 20], mut number: u64) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
-            return &digits[start..];
-        }
-    }
 }

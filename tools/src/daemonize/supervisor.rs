@@ -132,7 +132,11 @@ impl Job<'_> {
                 return Err(error);
             }
         };
-        let started = self.start(&running, foreground, signals, log.as_ref().map(Log::writer));
+        // Asked once: the subreaper call, the program's child, the walks and the status file
+        // all need it.
+        let supervisor = rustix::process::getpid();
+        let output = log.as_ref().map(Log::writer);
+        let started = self.start(&running, foreground, signals, output, supervisor);
         let (signals, mut readiness, mut child) = match started {
             Ok(started) => started,
             Err(error) => {
@@ -140,10 +144,10 @@ impl Job<'_> {
                 return Err(error);
             }
         };
-        let mut tree = Tree::new(self.proc, self.cgroup);
+        let mut tree = Tree::new(self.proc, self.cgroup, supervisor);
         let mut program = Program {
             pid: Some(child.as_raw_nonzero().get() as u32),
-            ready: readiness.fd().is_none() && !self.forking,
+            ready: readiness.fd().is_none() && !self.forking(),
             ..Program::default()
         };
         self.write_status(&tree, &program);
@@ -165,12 +169,12 @@ impl Job<'_> {
         // While the launcher waits, so does whoever waits for the launcher: once told "ready",
         // the PID file must name us until the launcher has been collected.
         let collected = running.launcher().and_then(launcher_pidfd);
-        if readiness.fd().is_none() && !self.forking {
+        if readiness.fd().is_none() && !self.forking() {
             running.ready();
         }
         loop {
             let launcher = running.launcher();
-            let waiting = launcher.is_some() && (readiness.fd().is_some() || self.forking);
+            let waiting = launcher.is_some() && (readiness.fd().is_some() || self.forking());
             let mut fds = [
                 PollFd::new(&signals, PollFlags::IN),
                 PollFd::from_borrowed_fd(readiness.fd().unwrap_or(signals.as_fd()), PollFlags::IN),
@@ -234,7 +238,7 @@ impl Job<'_> {
                     if let Some(log) = &mut log {
                         log.finish();
                     }
-                    if self.forking {
+                    if self.forking() {
                         return Ok(self.after_fork(
                             status,
                             &mut tree,
@@ -323,9 +327,12 @@ impl Job<'_> {
     /// Records the supervisor in the status file (PID and start time; without `/proc` there is
     /// no start time, and a line without it would never be trusted: the file stays empty).
     pub(super) fn write_status(&self, tree: &Tree<'_>, program: &Program) {
-        if let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) {
+        let Some(status_file) = self.status_file else {
+            return;
+        };
+        if let Some(start_time) = tree.start_time() {
             let _ = status_file.write(&Status {
-                supervisor: rustix::process::getpid().as_raw_nonzero().get() as u32,
+                supervisor: tree.supervisor().as_raw_nonzero().get() as u32,
                 start_time,
                 cgroup: tree.cgroup_path(),
                 program,
@@ -358,29 +365,31 @@ impl Job<'_> {
         foreground: bool,
         signals: Signals,
         output: Option<BorrowedFd<'_>>,
+        supervisor: Pid,
     ) -> Result<(Signals, Readiness, Pid), Error> {
         // An inherited "ignore" would make the kernel reap the program without a SIGCHLD.
         let _ = signal::set_default_action(Signal::CHLD);
         let (readiness, notify_writer) = self.readiness()?;
         // Before the first fork: every orphan of the program's tree becomes ours.
-        tree::become_subreaper()
+        tree::become_subreaper(supervisor)
             .map_err(|errno| Failure::BecomeSubreaper.system(Subject::Program, errno))?;
-        let child = self.fork_program(running, foreground, output, notify_writer)?;
+        let child = self.fork_program(running, foreground, output, notify_writer, supervisor)?;
         Ok((signals, readiness, child))
     }
 
     /// Forks the program's child (its readiness descriptor `notify_writer`, its output
-    /// `output`) and waits for its exec; returns its PID, or why it did not run.
+    /// `output`) for `supervisor` (this process) and waits for its exec; returns its PID, or
+    /// why it did not run.
     pub(super) fn fork_program(
         &self,
         running: &Running,
         foreground: bool,
         output: Option<BorrowedFd<'_>>,
         notify_writer: Option<OwnedFd>,
+        supervisor: Pid,
     ) -> Result<Pid, Error> {
         let (report_read, report_write) = pipe()?;
         let lock = running.lock_fd();
-        let supervisor = rustix::process::getpid();
         // The tool is single-threaded; the child only makes system calls until it execs or
         // exits.
         let child = match rt::fork() {

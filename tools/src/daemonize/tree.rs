@@ -56,14 +56,15 @@ pub(super) fn open_proc() -> Option<OwnedFd> {
 }
 
 /// `prctl(PR_SET_CHILD_SUBREAPER)`: every orphan among this process's descendants becomes its
-/// child instead of init's. Called before the first fork.
+/// child instead of init's. Called before the first fork, with this process's PID (any
+/// non-zero value turns the attribute on).
 ///
 /// Every Linux since 3.4 has it; EINVAL comes only from an emulator that does not pass it on
 /// (qemu-user 7). There the supervisor goes on without it: orphans go to init, the walks
 /// still end every descendant whose parent chain leads to us, and `--cgroup` ends the rest
 /// (docs/design.md §5).
-pub(super) fn become_subreaper() -> Result<(), Errno> {
-    match rustix::process::set_child_subreaper(Some(rustix::process::getpid())) {
+pub(super) fn become_subreaper(supervisor: Pid) -> Result<(), Errno> {
+    match rustix::process::set_child_subreaper(Some(supervisor)) {
         Err(Errno::INVAL) => Ok(()),
         done => done,
     }
@@ -88,22 +89,34 @@ pub(super) struct Tree<'a> {
     proc: Option<BorrowedFd<'a>>,
     /// `--cgroup`: the directory that holds the tree.
     cgroup: Option<&'a Cgroup<'a>>,
-    /// The supervisor's PID.
+    /// The supervisor's PID, as a number and as a `Pid`.
     me: u32,
+    supervisor: Pid,
     /// Processes already sent SIGTERM in this ending.
     told: [u32; TOLD_CAPACITY],
     told_count: usize,
 }
 
 impl<'a> Tree<'a> {
-    pub(super) fn new(proc: Option<BorrowedFd<'a>>, cgroup: Option<&'a Cgroup<'a>>) -> Self {
+    /// The view of `supervisor` (this process).
+    pub(super) fn new(
+        proc: Option<BorrowedFd<'a>>,
+        cgroup: Option<&'a Cgroup<'a>>,
+        supervisor: Pid,
+    ) -> Self {
         Self {
             proc,
             cgroup,
-            me: rustix::process::getpid().as_raw_nonzero().get() as u32,
+            me: supervisor.as_raw_nonzero().get() as u32,
+            supervisor,
             told: [0; TOLD_CAPACITY],
             told_count: 0,
         }
+    }
+
+    /// The supervisor's PID.
+    pub(super) fn supervisor(&self) -> Pid {
+        self.supervisor
     }
 
     /// The supervisor's start time (field 22 of its `/proc/<pid>/stat`), which with its PID
@@ -350,19 +363,9 @@ impl ProcPath {
         self
     }
 
-    fn number(mut self, mut number: u32) -> Self {
-        let mut digits = [0u8; 10];
-        let mut start = digits.len();
-        loop {
-            start -= 1;
-            digits[start] = b'0' + (number % 10) as u8;
-            number /= 10;
-            if number == 0 {
-                break;
-            }
-        }
-        self = self.text(&digits[start..]);
-        self
+    fn number(self, number: u32) -> Self {
+        let mut digits = [0u8; 20];
+        self.text(crate::output::decimal(u64::from(number), &mut digits))
     }
 
     fn as_c_str(&mut self) -> &CStr {
@@ -474,20 +477,15 @@ fn stat_field(proc: BorrowedFd<'_>, pid: u32, index: usize) -> Option<u64> {
     let length = rustix::io::read(&file, &mut stat).ok()?;
     let stat = &stat[..length];
     let after_name = stat.iter().rposition(|&byte| byte == b')')?;
-    let field = stat[after_name + 1..]
+    // The kernel separates the fields by one space each: ") S 1 ...".
+    let field = stat
+        .get(after_name + 2..)?
         .split(|&byte| byte == b' ')
-        .filter(|field| !field.is_empty())
         .nth(index.checked_sub(3)?)?;
     parse_number(field)
 }
 
 /// A decimal number of ASCII digits only.
 fn parse_number(text: &[u8]) -> Option<u64> {
-    if text.is_empty() || text.len() > 19 || !text.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    Some(
-        text.iter()
-            .fold(0, |value, &digit| value * 10 + u64::from(digit - b'0')),
-    )
+    crate::cli::options::parse_decimal(text, u64::MAX)
 }
