@@ -551,6 +551,43 @@ fn exec_failure_exits_102_and_leaves_nothing_running() {
     assert_nothing_left(&dir);
 }
 
+/// Without a PID file nothing will report how the program ends, so the launcher's 0 ("it
+/// started") is told in words on stderr: supervised, for a program that fails at once, and
+/// with `--exec` (there a program that lives a moment: one that dies before the library's
+/// confirmation is that failure instead, 102).
+#[test]
+fn started_without_pid_file_says_what_it_did() {
+    let dir = TempDir::new("daemonize-unwatched");
+    let _cleanup = Cleanup(&dir);
+    for (mode, program) in [
+        (&[][..], &["false"][..]),
+        (&["--exec"][..], &["sleep", "3"][..]),
+    ] {
+        let mut args = mode.to_vec();
+        args.push("--");
+        args.extend(program);
+        let launched = run(&dir, daemonize_tool(), &args);
+        assert_eq!(launched.code, Some(RUNNING), "{mode:?}: {launched:?}");
+        let prefix = format!(
+            "ucw-daemonize: started {} in the background as PID ",
+            program[0]
+        );
+        let pid = launched
+            .stderr
+            .strip_prefix(&prefix)
+            .and_then(|rest| {
+                rest.strip_suffix(", with no PID file: nothing will report how it ends\n")
+            })
+            .and_then(|pid| pid.parse::<i32>().ok())
+            .unwrap_or_else(|| panic!("{mode:?}: {launched:?}"));
+        assert!(pid > 1, "{mode:?}: {launched:?}");
+        assert!(
+            wait_gone(pid, Duration::from_secs(6)),
+            "{mode:?}: {pid} still runs"
+        );
+    }
+}
+
 #[test]
 fn exec_mode_check_reload_stop() {
     let dir = TempDir::new("daemonize-exec");

@@ -138,6 +138,8 @@ fn a_readiness_timeout_leaves_nothing_running() {
         started.stderr.contains("did not finish within 1 s"),
         "{started:?}"
     );
+    // The PID file was locked: nothing suggests a foreground program.
+    assert!(!started.stderr.contains("foreground"), "{started:?}");
     // Nothing is left: the supervisor saw its launcher go and killed the program.
     for program in reported(&report, "pid=") {
         assert!(!is_alive(program), "program {program} still runs");

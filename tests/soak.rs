@@ -1679,6 +1679,16 @@ mod soak {
                     Said::LaunchTimeout,
                     format!("{control}{daemonize} did not finish within {timeout} s"),
                 ),
+                // A launcher held up before it locked the PID file (a fail point, a slow
+                // machine) is told the way a foreground program is.
+                (
+                    Said::LaunchTimeout,
+                    format!(
+                        "{control}{daemonize} did not finish within {timeout} s and never locked the PID file \
+                         {pid_file}: it looks like a foreground program (ucw-daemonize puts one \
+                         under the protocol)"
+                    ),
+                ),
                 (
                     Said::StopTimeout,
                     format!("{control}daemon # did not stop within {timeout} s"),

@@ -386,3 +386,47 @@ fn failpoint_armed_from_the_environment() {
     let output = harness().wait(&spawned, Duration::from_secs(10));
     assert_eq!(output.signal, Some(9), "{output:?}");
 }
+
+/// A foreground program started directly (no `ucw-daemonize`) runs until START's deadline and
+/// never locks the PID file: the error says it looks like one and names the way out, and
+/// START kills it (the launcher itself, after the `exec`).
+#[test]
+fn a_foreground_program_past_the_deadline_is_named_as_one() {
+    let dir = TempDir::new("cli-foreground");
+    let pid_file = dir.join("d.pid");
+    let pid_file = pid_file.to_str().unwrap();
+    // Built (when needed) before the clock starts.
+    control_tool();
+    let began = std::time::Instant::now();
+    let started = tool(
+        &dir,
+        &[
+            "--start",
+            "--pid-file",
+            pid_file,
+            "--timeout",
+            "1",
+            "--",
+            "sh",
+            "-c",
+            "exec sleep 30",
+        ],
+    );
+    assert_eq!(started.code, Some(102), "{started:?}");
+    assert_eq!(
+        started.stderr,
+        format!(
+            "ucw-daemon-control: sh did not finish within 1 s and never locked the PID file \
+             {pid_file}: it looks like a foreground program (ucw-daemonize puts one under the \
+             protocol)\n"
+        ),
+    );
+    // The deadline, then the launcher killed and reaped at once (nothing locked the file).
+    assert!(
+        began.elapsed() < Duration::from_secs(1) + common::margin(Duration::from_secs(2)),
+        "{:?}",
+        began.elapsed()
+    );
+    let check = tool(&dir, &["--check", "--pid-file", pid_file]);
+    assert_eq!(check.code, Some(101), "{check:?}");
+}

@@ -107,9 +107,10 @@ fn run_launcher(
     let exec_errno = match read_exec_report(reader.as_fd(), deadline) {
         Ok(report) => report,
         Err(errno) => {
+            let locked = errno == Errno::TIMEDOUT && lock_appeared(params);
             abandon(launcher);
             return Err(if errno == Errno::TIMEDOUT {
-                timeout(params)
+                timeout(params, locked)
             } else {
                 system(Message::ReadExecReport, errno)
             });
@@ -123,8 +124,9 @@ fn run_launcher(
     let status = match wait_child(launcher, deadline) {
         Ok(Some(status)) => status,
         Ok(None) => {
+            let locked = lock_appeared(params);
             abandon(launcher);
-            return Err(timeout(params));
+            return Err(timeout(params, locked));
         }
         Err(Errno::CHILD) => return Ok((launcher, Outcome::Unknown)),
         Err(errno) => {
@@ -143,9 +145,21 @@ fn run_launcher(
 /// PID file (a supervisor that sees its launcher die kills its program and empties the file).
 const SETTLE: core::time::Duration = core::time::Duration::from_secs(1);
 
+/// Whether the PID file is locked (by a daemon, or one still writing its PID), looked at once
+/// while a launcher past the deadline still runs: a launcher that never locked it is most
+/// likely a foreground program started directly, which the timeout's error says
+/// (docs/design.md §3, "Launch"). A file that cannot be inspected counts as locked: the error
+/// then says only what is certain.
+fn lock_appeared(params: &Params<'_>) -> bool {
+    pidfile::inspect(params.pid_file).map_or(true, |inspection| {
+        matches!(inspection.state, PidState::Running(_) | PidState::Busy)
+    })
+}
+
 /// The launcher was still running at the deadline (and has been killed): wait, briefly, until
 /// nothing of this start holds the PID file, so that "ERROR" means nothing was left running.
-fn timeout(params: &Params<'_>) -> Error {
+/// `locked` says whether the PID file was locked before the launcher was killed.
+fn timeout(params: &Params<'_>, locked: bool) -> Error {
     let settle = Deadline::start(Some(SETTLE));
     let mut step = FIRST_PAUSE;
     while let Ok(inspection) = pidfile::inspect(params.pid_file) {
@@ -155,7 +169,11 @@ fn timeout(params: &Params<'_>) -> Error {
             break;
         }
     }
-    Error::new(Message::LaunchTimeout, Subject::Program).with_duration(params.timeout)
+    let message = match locked {
+        true => Message::LaunchTimeout,
+        false => Message::LaunchTimeoutUnlocked,
+    };
+    Error::new(message, Subject::Program).with_duration(params.timeout)
 }
 
 /// The launcher between `fork` and `execve`: default signal mask and dispositions, the

@@ -118,6 +118,8 @@ messages! {
         "daemon %1 has exited, but other processes of the daemon held the lock on %P for %t";
     GuardTimeout = Timeout, "Cannot lock %s: another controller held it for %t";
     LaunchTimeout = Timeout, "%n did not finish within %t";
+    LaunchTimeoutUnlocked = Timeout,
+        "%n did not finish within %t and never locked the PID file %P: it looks like a foreground program (ucw-daemonize puts one under the protocol)";
     StopTimeout = Timeout, "daemon %1 did not stop within %t";
     StopTimeoutAfterKill = Timeout, "daemon %1 did not stop within %t, not even after SIGKILL";
     BusyTimeout = Timeout, "daemon did not write its PID to %P within %t";

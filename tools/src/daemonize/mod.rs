@@ -55,7 +55,7 @@ use without_tree as cgroup;
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
 use crate::cli::daemonize::{parse, Invocation, Request};
-use crate::output::{print, print_error, print_usage_error, EXIT_OK};
+use crate::output::{decimal, print, print_error, print_usage_error, EXIT_OK};
 use crate::rt::{self, Startup};
 use core::ffi::CStr;
 use core::mem::ManuallyDrop;
@@ -487,13 +487,36 @@ fn run(
         })
     });
     let code = match launched {
-        Ok(Launched::Daemon { .. }) => EXIT_OK,
+        Ok(Launched::Daemon { pid }) => {
+            if request.pid_file.is_none() {
+                print_unwatched(name, program_name, pid.as_raw_nonzero().get());
+            }
+            EXIT_OK
+        }
         Ok(Launched::Simulated { exit_code }) => exit_code,
         Err(error) => fail(error),
     };
     // The launcher exits now, and its descriptors with it: no close calls on START's path.
     core::mem::forget((proc, status_file));
     code
+}
+
+/// Says on stderr, once, that `program` was started in the background as `pid` with no PID
+/// file: nothing will lock, name or report it, so its end (a `false` that fails at once) is
+/// told to no one, and the caller should know that the exit code 0 means only "started".
+fn print_unwatched(name: &[u8], program: &[u8], pid: i32) {
+    let mut digits = [0u8; 20];
+    print(
+        2,
+        &[
+            name,
+            b": started ",
+            program,
+            b" in the background as PID ",
+            decimal(pid.unsigned_abs().into(), &mut digits),
+            b", with no PID file: nothing will report how it ends\n",
+        ],
+    );
 }
 
 /// `--user` or `--group`'s value as an [`Identity`].
