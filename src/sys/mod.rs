@@ -23,7 +23,7 @@ pub(crate) mod bytes;
 mod raw;
 
 use raw::call;
-pub use raw::{exit_group, fork};
+pub use raw::{exit_group, fork, monotonic_time};
 
 #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 compile_error!("ucw-daemon supports x86_64 and aarch64 Linux only");
@@ -36,40 +36,6 @@ use rustix::io::Errno;
 /// A set of signals as the kernel's `sigset_t` holds it: bit `n - 1` for signal `n` (1–64).
 /// [`crate::signal::SignalSet`] is the typed face of it.
 pub type SignalMask = u64;
-
-/// `clock_gettime(CLOCK_MONOTONIC)` as a real system call: time since an arbitrary point,
-/// never going backwards.
-///
-/// rustix's `clock_gettime` goes through the vDSO, which it finds in the auxiliary vector
-/// (read from `/proc/self/auxv` without libc); deadlines only need elapsed time, so the plain
-/// system call (a few hundred nanoseconds more) is the safer choice.
-///
-/// # References
-/// [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
-pub fn monotonic_time() -> Result<core::time::Duration, Errno> {
-    let mut now = kernel::__kernel_timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: the pointer references a live `__kernel_timespec`, what the kernel writes.
-    unsafe {
-        call(
-            kernel::__NR_clock_gettime,
-            [
-                kernel::CLOCK_MONOTONIC as usize,
-                &mut now as *mut kernel::__kernel_timespec as usize,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )?;
-    }
-    Ok(core::time::Duration::new(
-        now.tv_sec as u64,
-        now.tv_nsec as u32,
-    ))
-}
 
 /// `execve(path, argv, envp)`: replaces the process image; returns only on failure.
 ///

@@ -23,7 +23,7 @@ mod arch;
 mod raw;
 
 use raw::call;
-pub use raw::{exit_group, fork};
+pub use raw::{exit_group, fork, monotonic_time};
 
 use linux_raw_sys::general as kernel;
 use linux_raw_sys::net;
@@ -323,34 +323,4 @@ pub fn set_foreground_group(fd: u32, group: rustix::process::Pid) -> Result<(), 
         )
         .map(|_| ())
     }
-}
-
-/// `clock_gettime(CLOCK_MONOTONIC)` as a real system call (rustix's goes through the vDSO,
-/// which it finds in the auxiliary vector): time since an arbitrary point.
-///
-/// # References
-/// [clock_gettime(2)](https://man7.org/linux/man-pages/man2/clock_gettime.2.html)
-pub fn monotonic_time() -> Result<core::time::Duration, Errno> {
-    let mut now = kernel::__kernel_timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: the pointer references a live `__kernel_timespec`, what the kernel writes.
-    unsafe {
-        call(
-            kernel::__NR_clock_gettime,
-            [
-                kernel::CLOCK_MONOTONIC as usize,
-                &mut now as *mut kernel::__kernel_timespec as usize,
-                0,
-                0,
-                0,
-                0,
-            ],
-        )?;
-    }
-    Ok(core::time::Duration::new(
-        now.tv_sec as u64,
-        now.tv_nsec as u32,
-    ))
 }
