@@ -791,15 +791,17 @@ fn a_program_that_was_ready_and_then_exited_is_reported_so() {
 
 #[test]
 fn a_program_that_exits_right_after_it_was_ready_is_never_misreported() {
-    // Without a fail point the three events race: the readiness, the program's exit, the
-    // launcher's confirmation. Whatever the order, the answer is true: started (the exit
-    // came after the start was confirmed), or "was ready, then exited with status N" —
-    // never "did not lock its PID file", "did not write its PID", or "before it was ready".
+    // Without a fail point the four events race: the readiness, the program's exit, the
+    // launcher's confirmation, START's look at the PID file. Whatever the order, the answer
+    // is true: started (the exit came after START looked), "was ready, then exited with status
+    // N" (before the confirmation), or "exited with status N right after it started" (after
+    // the confirmation, before START looked) — never "did not lock its PID file", "did not
+    // write its PID", or "before it was ready".
     for status in ["0", "3"] {
         let dir = TempDir::new("ready-exit-race");
         let pid = dir.join("d.pid");
         let script = format!("echo >&3; exit {status}");
-        let mut outcomes = [0; 2];
+        let mut outcomes = [0; 3];
         for round in 0..12 {
             let start = start_script(&dir, &pid, &script, None);
             let run = harness().wait(&start, Duration::from_secs(30));
@@ -807,6 +809,17 @@ fn a_program_that_exits_right_after_it_was_ready_is_never_misreported() {
                 Some(0) => {
                     assert_eq!(run.stderr, "", "round {round}: {run:?}");
                     outcomes[0] += 1;
+                }
+                Some(102) if run.stderr.starts_with("ucw-daemon-control: the daemon's") => {
+                    assert_eq!(
+                        run.stderr,
+                        format!(
+                            "ucw-daemon-control: the daemon's program exited with status \
+                             {status} right after it started\n"
+                        ),
+                        "round {round}"
+                    );
+                    outcomes[2] += 1;
                 }
                 Some(102) => {
                     assert_eq!(
@@ -829,8 +842,9 @@ fn a_program_that_exits_right_after_it_was_ready_is_never_misreported() {
             );
         }
         eprintln!(
-            "exit {status}: started {} times, reported {} times",
-            outcomes[0], outcomes[1]
+            "exit {status}: started {} times, reported by the launcher {} times, by START {} \
+             times",
+            outcomes[0], outcomes[1], outcomes[2]
         );
     }
 }

@@ -1649,6 +1649,12 @@ mod soak {
         LauncherFailed,
         LauncherKilled,
         DidNotLock,
+        /// "the daemon's program exited … right after it started": the program ended (a kill)
+        /// before START looked at the PID file.
+        EndedRightAfterStart,
+        /// START's hint while it still waits for a launcher that has not locked the PID file
+        /// (one held up at a fail point): never an outcome, [`Said::parse`] drops it.
+        ForegroundHint,
         DidNotWritePid,
         NotHolding,
         // ucw-daemonize, run directly or as START's launcher
@@ -1733,6 +1739,35 @@ mod soak {
                     format!("{control}daemon did not lock its PID file {pid_file}"),
                 ),
                 (
+                    Said::EndedRightAfterStart,
+                    format!(
+                        "{control}the daemon's program exited with status # right after it \
+                         started"
+                    ),
+                ),
+                (
+                    Said::EndedRightAfterStart,
+                    format!(
+                        "{control}the daemon's program was killed by signal 9 (KILL) right after \
+                         it started"
+                    ),
+                ),
+                (
+                    Said::EndedRightAfterStart,
+                    format!(
+                        "{control}the daemon's program was killed by signal 15 (TERM) right \
+                         after it started"
+                    ),
+                ),
+                (
+                    Said::ForegroundHint,
+                    format!(
+                        "{control}{daemonize} has run for 2 s without locking the PID file \
+                         {pid_file}: it looks like a foreground program (ucw-daemonize puts one \
+                         under the protocol); still waiting"
+                    ),
+                ),
+                (
                     Said::DidNotWritePid,
                     format!("{control}daemon did not write its PID to {pid_file}"),
                 ),
@@ -1781,6 +1816,7 @@ mod soak {
                         .map(|(said, _)| *said)
                         .ok_or_else(|| format!("unexpected message {line:?}"))
                 })
+                .filter(|said| *said != Ok(Said::ForegroundHint))
                 .collect()
         }
 
@@ -1802,6 +1838,8 @@ mod soak {
                 | Said::LauncherFailed
                 | Said::LauncherKilled
                 | Said::DidNotLock
+                | Said::EndedRightAfterStart
+                | Said::ForegroundHint
                 | Said::DidNotWritePid => action == "--start",
                 // START waits on a BUSY file too (docs/design.md §3).
                 Said::BusyTimeout => action == "--stop" || action == "--start",
@@ -1827,6 +1865,8 @@ mod soak {
                 Said::LauncherFailed => "launcher failed",
                 Said::LauncherKilled => "launcher killed",
                 Said::DidNotLock => "daemon did not lock its PID file",
+                Said::EndedRightAfterStart => "the program ended right after it started",
+                Said::ForegroundHint => "hint: looks like a foreground program",
                 Said::DidNotWritePid => "daemon did not write its PID",
                 Said::NotHolding => "process does not hold the lock",
                 Said::AlreadyRunning => "already running",
@@ -2046,6 +2086,7 @@ mod soak {
                 | Said::NotHolding
                 | Said::LauncherKilled
                 | Said::DidNotLock
+                | Said::EndedRightAfterStart
                 | Said::DidNotWritePid => by_kill(case),
                 // A last holder that exits while STOP looks for the holders leaves the lock
                 // free: STOP looks at it again and reports the daemon stopped.

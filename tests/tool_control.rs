@@ -430,3 +430,142 @@ fn a_foreground_program_past_the_deadline_is_named_as_one() {
     let check = tool(&dir, &["--check", "--pid-file", pid_file]);
     assert_eq!(check.code, Some(101), "{check:?}");
 }
+
+/// The same foreground program with a deadline past the hint's two seconds: a hint on stderr
+/// while START still waits, once, then the deadline's error. A `ucw-daemonize` launcher whose
+/// program is slow to get ready locks the PID file first and gets no hint.
+#[test]
+fn a_foreground_program_gets_a_hint_while_start_waits() {
+    let dir = TempDir::new("cli-hint");
+    let pid_file = dir.join("d.pid");
+    let pid_file = pid_file.to_str().unwrap();
+    control_tool();
+    let began = std::time::Instant::now();
+    let started = tool(
+        &dir,
+        &[
+            "--start",
+            "--pid-file",
+            pid_file,
+            "--timeout",
+            "4",
+            "--",
+            "sh",
+            "-c",
+            "exec sleep 30",
+        ],
+    );
+    let elapsed = began.elapsed();
+    assert_eq!(started.code, Some(102), "{started:?}");
+    assert_eq!(
+        started.stderr,
+        format!(
+            "ucw-daemon-control: sh has run for 2 s without locking the PID file {pid_file}: it \
+             looks like a foreground program (ucw-daemonize puts one under the protocol); still \
+             waiting\n\
+             ucw-daemon-control: sh did not finish within 4 s and never locked the PID file \
+             {pid_file}: it looks like a foreground program (ucw-daemonize puts one under the \
+             protocol)\n"
+        ),
+    );
+    assert!(elapsed >= Duration::from_secs(4), "{elapsed:?}");
+
+    // Ready after three seconds (a newline on descriptor 3): locked all along, no hint.
+    let started = tool(
+        &dir,
+        &[
+            "--start",
+            "--pid-file",
+            pid_file,
+            "--timeout",
+            "30",
+            "--",
+            common::daemonize_tool(),
+            "--pid-file",
+            pid_file,
+            "--notify-fd",
+            "3",
+            "--",
+            "sh",
+            "-c",
+            "sleep 3; echo >&3; exec sleep 30",
+        ],
+    );
+    assert_eq!(started.code, Some(0), "{started:?}");
+    assert_eq!(started.stderr, "", "{started:?}");
+    let stopped = tool(&dir, &["--stop", "--pid-file", pid_file, "--timeout", "30"]);
+    assert_eq!(stopped.code, Some(0), "{stopped:?}");
+}
+
+/// Waits (bounded) until process `pid` is stopped (state `T`, a fail point's SIGSTOP).
+fn wait_until_stopped(pid: i32) {
+    let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        if stat.rsplit(')').next().unwrap().split_whitespace().next() == Some("T") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never stopped: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// A program under `ucw-daemonize` that ends before START has looked at the PID file: START
+/// is held (fail point `control-launcher-exited`) after its launcher exited until the
+/// supervisor has let go of the PID file, and then reports how the program ended, exit
+/// status or signal, with 102.
+#[test]
+#[cfg_attr(
+    not(ucw_failpoints),
+    ignore = "needs --cfg ucw_failpoints: tests/run-all runs it"
+)]
+fn a_program_that_ends_right_after_its_start_is_reported() {
+    for (program, said) in [
+        ("exit 3", "exited with status 3"),
+        ("kill -9 $$", "was killed by signal 9 (KILL)"),
+    ] {
+        let dir = TempDir::new("cli-ended-at-once");
+        let pid_file = dir.join("d.pid");
+        let pid_file = pid_file.to_str().unwrap();
+        let mut command = Command::new(control_tool());
+        command
+            .args(["--start", "--pid-file", pid_file, "--timeout", "30", "--"])
+            .args([common::daemonize_tool(), "--pid-file", pid_file])
+            .args(["--", "sh", "-c", program])
+            .env("UCW_FAILPOINT", "control-launcher-exited");
+        let spawned = harness().spawn(command, dir.path());
+        wait_until_stopped(spawned.pid);
+        // The supervisor records the end and lets go of the PID file.
+        let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
+        let file = rustix::fs::open(
+            pid_file,
+            rustix::fs::OFlags::RDONLY,
+            rustix::fs::Mode::empty(),
+        )
+        .unwrap();
+        while rustix::fs::flock(&file, rustix::fs::FlockOperation::NonBlockingLockShared).is_err() {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the PID file stayed locked"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        drop(file);
+        rustix::process::kill_process(
+            rustix::process::Pid::from_raw(spawned.pid).unwrap(),
+            rustix::process::Signal::CONT,
+        )
+        .unwrap();
+        let started = harness().wait(&spawned, Duration::from_secs(30));
+        assert_eq!(started.code, Some(102), "{started:?}");
+        assert_eq!(
+            started.stderr,
+            format!("ucw-daemon-control: the daemon's program {said} right after it started\n"),
+        );
+        let check = tool(&dir, &["--check", "--pid-file", pid_file]);
+        assert_eq!(check.code, Some(101), "{check:?}");
+    }
+}

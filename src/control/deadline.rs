@@ -97,6 +97,21 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<b
     }
 }
 
+/// Waits until `fd` is readable for at most `limit` (one `ppoll`, again after EINTR);
+/// `Ok(false)` when it passes first.
+pub(crate) fn wait_readable_for(fd: BorrowedFd<'_>, limit: Duration) -> Result<bool, Errno> {
+    let timeout = timespec(limit);
+    loop {
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        match rustix::event::poll(&mut fds, Some(&timeout)) {
+            Ok(0) => return Ok(false),
+            Ok(_) => return Ok(true),
+            Err(Errno::INTR) => {}
+            Err(errno) => return Err(errno),
+        }
+    }
+}
+
 /// `flock(LOCK_EX)`: blocking without a deadline, else `LOCK_EX|LOCK_NB` with backoff until
 /// the deadline, with one last try after it (`Ok(false)` then).
 pub(crate) fn lock_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {

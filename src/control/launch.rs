@@ -8,14 +8,16 @@
 //! leave a zombie behind, never wait past the deadline, and never trust the launcher's exit
 //! status alone: "started" means a locked PID file with a PID.
 
-use super::deadline::{wait_readable, Deadline, FIRST_PAUSE};
+use super::deadline::{wait_readable, wait_readable_for, Deadline, FIRST_PAUSE};
+use super::status::StatusFile;
 use super::{Held, Params};
 use crate::error::{Error, Message, Result, Subject};
 use crate::exec::MAX_LIST_ENTRIES;
 use crate::pidfile::{self, PidState};
 use crate::sys;
-use crate::text::Writer;
+use crate::text::{parse_decimal, Writer};
 use core::ffi::CStr;
+use core::time::Duration;
 use rustix::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
 use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
@@ -34,18 +36,26 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline, held: &mut Held) 
             Error::new(Message::TooManyEntries, Subject::Program).with(1, MAX_LIST_ENTRIES as u32)
         );
     }
-    let (launcher, outcome) = run_launcher(params, deadline, held)?;
+    let (launcher, outcome, controller) = run_launcher(params, deadline, held)?;
     // The PID file is judged while the launcher is still a zombie (collected only after):
-    // a supervisor whose program ended right after it was ready keeps naming itself until
-    // then, so "started" is never misread as "did not lock" (docs/design.md §3, launch).
-    let verdict = judge(params, outcome, held);
+    // a supervisor whose program ended right after it was ready either keeps naming itself
+    // until then or has recorded that end for this START (docs/design.md §3, launch).
+    let verdict = judge(params, outcome, &controller, held);
+    held.keep(controller);
     collect(launcher);
     verdict
 }
 
 /// What the launcher's outcome and then the PID file say about the start (the descriptor of
-/// that look, the daemon's file, goes to `held`).
-fn judge(params: &Params<'_>, outcome: Outcome, held: &mut Held) -> Result<Pid> {
+/// that look, the daemon's file, goes to `held`). `controller` is this START's end of the
+/// controller's pipe, which names the start in a supervisor's record of a program that ended
+/// at once.
+fn judge(
+    params: &Params<'_>,
+    outcome: Outcome,
+    controller: &OwnedFd,
+    held: &mut Held,
+) -> Result<Pid> {
     let program_error = |message| Error::new(message, Subject::Program);
     match outcome {
         // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
@@ -63,11 +73,34 @@ fn judge(params: &Params<'_>, outcome: Outcome, held: &mut Held) -> Result<Pid> 
     }
     let (inspection, inspected) = pidfile::inspect_with(params.pid_file, false)?;
     held.keep_inspected(inspected);
+    if let PidState::Running(pid) = inspection.state {
+        return Ok(pid);
+    }
+    if let Some(error) = ended_at_once(params, controller) {
+        return Err(error);
+    }
     match inspection.state {
-        PidState::Running(pid) => Ok(pid),
         PidState::Busy => Err(Error::new(Message::DidNotWritePid, Subject::PidFile)),
         _ => Err(Error::new(Message::DidNotLock, Subject::PidFile)),
     }
+}
+
+/// How the program of a `ucw-daemonize` launched by this START ended, when it ended before the
+/// launcher was collected: its supervisor then records the end in its status file with the
+/// inode of this START's controller pipe (`controller_pipe=`) and lets go of the PID file at
+/// once (docs/design.md §3, launch). The inode names this START alone: its pipe is open
+/// (`controller`) until the launcher has been judged. Read only when no daemon was found.
+fn ended_at_once(params: &Params<'_>, controller: &OwnedFd) -> Option<Error> {
+    let status = StatusFile::read(params.pid_file)?;
+    let pipe = rustix::fs::fstat(controller).ok()?.st_ino;
+    if parse_decimal(status.value(b"controller_pipe")?, u64::MAX)? != pipe {
+        return None;
+    }
+    let error = |message| Error::new(message, Subject::Program);
+    Some(match status.last_exit()? {
+        Ok(code) => error(Message::ExitedRightAfterStart).with(1, u32::from(code)),
+        Err(signal) => error(Message::KilledRightAfterStart).with(1, signal.number()),
+    })
 }
 
 /// How the launcher ended.
@@ -81,23 +114,24 @@ enum Outcome {
 }
 
 /// Forks and execs the launcher and waits for it to exit; returns it uncollected (a zombie,
-/// or already gone after ECHILD) with its outcome. The exec report's pipe, read to its end,
-/// goes to `held`.
+/// or already gone after ECHILD) with its outcome and the writing end of the controller's pipe
+/// (to hold until the launcher is judged). The exec report's pipe, read to its end, and the
+/// launcher's pidfd go to `held`.
 fn run_launcher(
     params: &Params<'_>,
     deadline: &Deadline,
     held: &mut Held,
-) -> Result<(Pid, Outcome)> {
+) -> Result<(Pid, Outcome, OwnedFd)> {
     let system = |message, errno| Error::system(message, Subject::Program, errno);
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC)
         .map_err(|errno| Error::system(Message::CreatePipe, Subject::None, errno))?;
     // Held until the launcher is judged: its end sees the pipe close if we die first.
-    let (controller_end, _held) = controller_pipe()?;
+    let (controller_end, held_end) = controller_pipe()?;
     // SAFETY: the child makes only async-signal-safe system calls (sigaction, sigprocmask,
     // fcntl, execve, write, exit_group) on memory it owns; it allocates nothing and takes no
     // lock, so a raw clone is right whether or not the process has a C library.
-    let launcher = match unsafe { sys::fork() } {
-        Ok(Some(pid)) => pid,
+    let (launcher, pidfd) = match unsafe { sys::fork_with_pidfd() } {
+        Ok(Some(forked)) => forked,
         Ok(None) => launcher_child(params, writer.as_fd(), controller_end.as_fd()),
         Err(errno) => return Err(system(Message::ForkFor, errno)),
     };
@@ -121,29 +155,51 @@ fn run_launcher(
         collect(launcher);
         return Err(system(Message::Execute, errno));
     }
-    let status = match wait_child(launcher, deadline) {
+    let waited = wait_child(params, launcher, pidfd.as_ref().map(AsFd::as_fd), deadline);
+    if let Some(pidfd) = pidfd {
+        held.keep(pidfd);
+    }
+    let status = match waited {
         Ok(Some(status)) => status,
         Ok(None) => {
             let locked = lock_appeared(params);
             abandon(launcher);
             return Err(timeout(params, locked));
         }
-        Err(Errno::CHILD) => return Ok((launcher, Outcome::Unknown)),
+        Err(Errno::CHILD) => return Ok((launcher, Outcome::Unknown, held_end)),
         Err(errno) => {
             collect(launcher);
             return Err(system(Message::WaitFor, errno));
         }
     };
+    crate::failpoint::hit("control-launcher-exited");
     let outcome = match (status.terminating_signal(), status.exit_status()) {
         (Some(signal), _) => Outcome::Killed(signal),
         (None, code) => Outcome::Exited(code.unwrap_or(-1)),
     };
-    Ok((launcher, outcome))
+    Ok((launcher, outcome, held_end))
+}
+
+/// How long a launcher may run without locking the PID file before START says, through
+/// [`Params::on_hint`], that it looks like a foreground program (docs/design.md §3,
+/// "Launch"): a daemon forks and locks within milliseconds, a `ucw-daemonize` locks first.
+pub(crate) const FOREGROUND_HINT_AFTER: Duration = Duration::from_secs(2);
+
+/// Tells `params.on_hint` that the launcher looks like a foreground program, unless the PID
+/// file is locked by now (a daemon that is slow to get ready, not a foreground program).
+fn hint_foreground(params: &Params<'_>) {
+    if let Some(on_hint) = params.on_hint {
+        if !lock_appeared(params) {
+            let hint = Error::new(Message::LooksForeground, Subject::Program)
+                .with_duration(Some(FOREGROUND_HINT_AFTER));
+            on_hint(&hint, params);
+        }
+    }
 }
 
 /// How long START waits, after giving up on a launcher, for what it started to let go of the
 /// PID file (a supervisor that sees its launcher die kills its program and empties the file).
-const SETTLE: core::time::Duration = core::time::Duration::from_secs(1);
+const SETTLE: Duration = Duration::from_secs(1);
 
 /// Whether the PID file is locked (by a daemon, or one still writing its PID), looked at once
 /// while a launcher past the deadline still runs: a launcher that never locked it is most
@@ -247,27 +303,92 @@ fn read_exec_report(reader: BorrowedFd<'_>, deadline: &Deadline) -> Result<Optio
 }
 
 /// `waitid(child, WEXITED | WNOWAIT)`, bounded by the deadline (`Ok(None)` when it
-/// passes): a pidfd polled with the remaining time, or `WNOHANG` with backoff when pidfds are
-/// unavailable. The child is left to [`collect`].
-fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitIdStatus>, Errno> {
+/// passes); with a [`Params::on_hint`], the hint is given once the child has run for
+/// [`FOREGROUND_HINT_AFTER`]. The child is left to [`collect`].
+fn wait_child(
+    params: &Params<'_>,
+    child: Pid,
+    pidfd: Option<BorrowedFd<'_>>,
+    deadline: &Deadline,
+) -> Result<Option<WaitIdStatus>, Errno> {
+    let opened;
+    let pidfd = match pidfd {
+        Some(pidfd) => Some(pidfd),
+        // A kernel without CLONE_PIDFD (before Linux 5.2) may still have pidfd_open (5.3).
+        None if deadline.is_limited() || params.on_hint.is_some() => {
+            opened = rustix::process::pidfd_open(child, PidfdFlags::empty()).ok();
+            opened.as_ref().map(AsFd::as_fd)
+        }
+        None => None,
+    };
+    if params.on_hint.is_some() {
+        match wait_exit(child, pidfd, deadline, Some(FOREGROUND_HINT_AFTER))? {
+            Waited::Exited(status) => return Ok(Some(status)),
+            Waited::Deadline => return Ok(None),
+            Waited::Limit => hint_foreground(params),
+        }
+    }
+    match wait_exit(child, pidfd, deadline, None)? {
+        Waited::Exited(status) => Ok(Some(status)),
+        _ => Ok(None),
+    }
+}
+
+/// How a bounded wait for the launcher ended.
+enum Waited {
+    /// It exited (not yet collected).
+    Exited(WaitIdStatus),
+    /// The action's deadline passed first.
+    Deadline,
+    /// The wait's own limit passed first.
+    Limit,
+}
+
+/// Waits until `child` exits, the deadline passes, or `limit` (when given) has passed: a
+/// pidfd polled, else `waitid(WNOHANG)` with backoff; without any bound, a blocking `waitid`.
+fn wait_exit(
+    child: Pid,
+    pidfd: Option<BorrowedFd<'_>>,
+    deadline: &Deadline,
+    limit: Option<Duration>,
+) -> Result<Waited, Errno> {
     let exited = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
-    if deadline.is_limited() {
-        match rustix::process::pidfd_open(child, PidfdFlags::empty()) {
-            Ok(pidfd) => {
-                if !wait_readable(pidfd.as_fd(), deadline)? {
-                    return Ok(None);
+    let remaining = deadline.remaining();
+    // Which bound comes first: the deadline's (`true`) or the limit's.
+    let bound = match (remaining, limit) {
+        (Some(remaining), Some(limit)) if limit < remaining => Some((limit, false)),
+        (Some(remaining), _) => Some((remaining, true)),
+        (None, Some(limit)) => Some((limit, false)),
+        (None, None) => None,
+    };
+    if let Some((wait, is_deadline)) = bound {
+        let passed = if is_deadline {
+            Waited::Deadline
+        } else {
+            Waited::Limit
+        };
+        match pidfd {
+            Some(pidfd) => {
+                // The deadline's wait takes the time left again after EINTR.
+                let readable = match is_deadline {
+                    true => wait_readable(pidfd, deadline)?,
+                    false => wait_readable_for(pidfd, wait)?,
+                };
+                if !readable {
+                    return Ok(passed);
                 }
             }
-            Err(_) => {
+            None => {
                 let mut step = FIRST_PAUSE;
+                let until = Deadline::start(Some(wait));
                 loop {
                     if let Some(status) =
                         rustix::process::waitid(WaitId::Pid(child), exited | WaitIdOptions::NOHANG)?
                     {
-                        return Ok(Some(status));
+                        return Ok(Waited::Exited(status));
                     }
-                    if !deadline.pause(&mut step) {
-                        return Ok(None);
+                    if !until.pause(&mut step) {
+                        return Ok(passed);
                     }
                 }
             }
@@ -275,7 +396,7 @@ fn wait_child(child: Pid, deadline: &Deadline) -> Result<Option<WaitIdStatus>, E
     }
     loop {
         match rustix::process::waitid(WaitId::Pid(child), exited) {
-            Ok(Some(status)) => return Ok(Some(status)),
+            Ok(Some(status)) => return Ok(Waited::Exited(status)),
             Ok(None) | Err(Errno::INTR) => {}
             Err(errno) => return Err(errno),
         }

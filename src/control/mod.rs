@@ -24,7 +24,7 @@ mod stop;
 
 pub use crate::exec::StringList;
 
-use crate::error::{Context, Result, Subject};
+use crate::error::{Context, Error, Result, Subject};
 use crate::pidfile::{Inspected, Inspection, PidState};
 use crate::signal::Signal;
 use core::ffi::CStr;
@@ -93,6 +93,14 @@ pub struct Params<'a> {
     /// STOP: when the deadline expires, SIGKILL the daemon's process group and wait again
     /// (bounded by another `timeout`, at least a second) instead of failing.
     pub escalate: bool,
+    /// START, RESTART: called at most once while the action still waits, with a hint that is
+    /// not an error (render it like one: `hint.display(params)`). Today's only hint: the
+    /// launcher has run for two seconds without locking the PID file, so it looks like a
+    /// foreground program, which `ucw-daemonize` puts under the protocol (the tools print it
+    /// on stderr). `None`: no hints (LibUCW's behaviour).
+    // (A type alias would be one more public name for one field.)
+    #[allow(clippy::type_complexity)]
+    pub on_hint: Option<&'a dyn Fn(&Error, &Params<'_>)>,
 }
 
 impl<'a> Params<'a> {
@@ -111,6 +119,7 @@ impl<'a> Params<'a> {
             signal: None,
             timeout: None,
             escalate: false,
+            on_hint: None,
         }
     }
 }

@@ -131,6 +131,12 @@ messages! {
     LauncherFailed = LaunchFailed, "%n could not start the daemon (exit status 102)";
     LauncherExited = LaunchFailed, "%n exited with status %1";
     DidNotLock = LaunchFailed, "daemon did not lock its %s";
+    LooksForeground = Timeout,
+        "%n has run for %t without locking the PID file %P: it looks like a foreground program (ucw-daemonize puts one under the protocol); still waiting";
+    ExitedRightAfterStart = LaunchFailed,
+        "the daemon's program exited with status %1 right after it started";
+    KilledRightAfterStart = LaunchFailed,
+        "the daemon's program was killed by signal %1 (%k1) right after it started";
     DidNotWritePid = LaunchFailed, "daemon did not write its PID to %P";
     EndedBeforeReport = DaemonEnded,
         "Cannot start the daemon: process %1 ended before reporting its setup";

@@ -1,4 +1,5 @@
-//! The few system calls rustix does not expose publicly: process creation (`clone` as fork),
+//! The few system calls rustix does not expose publicly: process creation (`clone` as fork,
+//! also with `CLONE_PIDFD`),
 //! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4`, `close_range`,
 //! `pidfd_send_signal` with flags and a vDSO-free `clock_gettime`; and, in [`bytes`], the
 //! sixteen-at-once byte comparisons of the account scanner (SSE2 on x86_64).
@@ -32,6 +33,42 @@ use core::ffi::{c_char, CStr};
 use linux_raw_sys::general as kernel;
 use rustix::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
+
+/// `clone(SIGCHLD | CLONE_PIDFD)`: [`fork`] that also returns a pidfd of the child (close-on-
+/// exec), with no `pidfd_open` after it. Returns `Ok(None)` in the child and
+/// `Ok(Some((child, pidfd)))` in the parent; the pidfd is `None` where the kernel has no
+/// `CLONE_PIDFD` (before Linux 5.2 it ignores the flag and writes nothing; an emulator that
+/// refuses it with EINVAL gets a plain [`fork`]).
+///
+/// # Safety
+/// As for [`fork`]: the child may only make async-signal-safe system calls until it execs or
+/// exits.
+///
+/// # References
+/// [clone(2)](https://man7.org/linux/man-pages/man2/clone.2.html) (`CLONE_PIDFD`)
+pub unsafe fn fork_with_pidfd() -> Result<Option<(rustix::process::Pid, Option<OwnedFd>)>, Errno> {
+    let mut pidfd: i32 = -1;
+    // The pidfd goes where `parent_tid` points: the third argument on x86_64 and on aarch64.
+    let flags = (kernel::SIGCHLD | kernel::CLONE_PIDFD) as usize;
+    // SAFETY: as `fork` (a null stack and no CLONE_VM: a copy-on-write child that continues
+    // here); the kernel writes one `int` through the pointer, which references a live `i32`.
+    let ret = unsafe {
+        call(
+            kernel::__NR_clone,
+            [flags, 0, &mut pidfd as *mut i32 as usize, 0, 0, 0],
+        )
+    };
+    let child = match ret {
+        // SAFETY: forwarded from the caller's guarantee.
+        Err(Errno::INVAL) => return unsafe { fork() }.map(|child| child.map(|pid| (pid, None))),
+        Err(errno) => return Err(errno),
+        Ok(0) => return Ok(None),
+        Ok(child) => child,
+    };
+    // SAFETY: a non-negative value is a descriptor the kernel has just installed for us.
+    let pidfd = (pidfd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(pidfd) });
+    Ok(rustix::process::Pid::from_raw(child as i32).map(|pid| (pid, pidfd)))
+}
 
 /// A set of signals as the kernel's `sigset_t` holds it: bit `n - 1` for signal `n` (1–64).
 /// [`crate::signal::SignalSet`] is the typed face of it.

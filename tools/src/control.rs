@@ -84,6 +84,8 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         }
         Err(error) => return print_usage_error(program, &error, SYNOPSIS),
     };
+    // START's hint (a launcher that looks like a foreground program) goes to stderr at once.
+    let hint = |hint: &ucw_daemon::Error, params: &Params<'_>| print_error(program, hint, params);
     let params = Params {
         pid_file: request.pid_file,
         guard_file: request.guard_file,
@@ -93,6 +95,7 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         signal: request.signal,
         timeout: request.timeout,
         escalate: request.escalate,
+        on_hint: Some(&hint),
     };
     if matches!(request.action, Action::Start | Action::Restart) {
         // An inherited "ignore" would let the kernel reap the launcher before we can read its
@@ -103,10 +106,6 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
     // is parsed and nothing has been touched yet.
     #[cfg(ucw_failpoints)]
     ucw_daemon::failpoint::hit("control-tool-parsed");
-    #[cfg(feature = "status")]
-    if request.json || request.lsb {
-        return crate::status::check(program, &params, request.json, request.lsb);
-    }
     #[cfg(feature = "status")]
     if request.json || request.lsb {
         return crate::status::check(program, &params, request.json, request.lsb);

@@ -93,7 +93,7 @@ impl Job<'_> {
             }
         }
         wait_until_collected(collected);
-        self.end_service(tree, signals, running);
+        self.end_service(tree, signals, running, false);
         0
     }
 

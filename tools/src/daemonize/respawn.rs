@@ -187,12 +187,7 @@ impl Job<'_> {
         program: &mut Program,
     ) -> Next {
         loop {
-            program.pid = None;
-            program.ready = false;
-            program.last_exit = Some(match ended {
-                Ended::Killed(signal) => (true, signal as u8),
-                Ended::Exited(code) => (false, code as u8),
-            });
+            program.ended(ended);
             let Some(pause) = respawner.after(ended, stop) else {
                 self.write_status(tree, program);
                 return Next::End(ended);

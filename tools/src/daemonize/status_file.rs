@@ -5,7 +5,9 @@
 //! tree (`--cgroup`), which STOP's escalation kills after it SIGKILLed the supervisor, and the
 //! program's life for `--check --json`: its PID, how often it was started again
 //! (`--respawn`), how its last incarnation ended (`last_exit=code:N` or `signal:N`) and
-//! whether it has said it is ready (`ready=1` or `0`).
+//! whether it has said it is ready (`ready=1` or `0`); and, when the program ended before the
+//! START that launched it had looked (its launcher not yet collected), the inode of that
+//! START's controller pipe (`controller_pipe=N`), which START matches to report the end.
 //!
 //! This file owns the opening and the writing. The launcher opens the file before the
 //! credential switch (the PID file's rules); the supervisor keeps the descriptor and
@@ -50,6 +52,9 @@ pub(super) struct Status<'a> {
     pub(super) cgroup: Option<&'a [u8]>,
     /// The program's life.
     pub(super) program: &'a Program,
+    /// The inode of the controller's pipe of the START still to judge a program that ended at
+    /// once (`Supervisor::record_ended_at_once`).
+    pub(super) controller_pipe: Option<u64>,
 }
 
 /// What the status file tells about the program (the incarnation that runs, or the last).
@@ -63,6 +68,18 @@ pub(super) struct Program {
     pub(super) last_exit: Option<(bool, u8)>,
     /// Whether it has said it is ready.
     pub(super) ready: bool,
+}
+
+impl Program {
+    /// The incarnation that ran has ended so.
+    pub(super) fn ended(&mut self, ended: super::supervisor::Ended) {
+        self.pid = None;
+        self.ready = false;
+        self.last_exit = Some(match ended {
+            super::supervisor::Ended::Killed(signal) => (true, signal as u8),
+            super::supervisor::Ended::Exited(code) => (false, code as u8),
+        });
+    }
 }
 
 /// One line's value.
@@ -103,6 +120,9 @@ const LINES: &[Line] = &[
     }),
     (b"ready", |status| {
         Value::Number(u64::from(status.program.ready))
+    }),
+    (b"controller_pipe", |status| {
+        status.controller_pipe.map_or(Value::Absent, Value::Number)
     }),
 ];
 

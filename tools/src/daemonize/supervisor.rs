@@ -282,8 +282,12 @@ impl Job<'_> {
                             Next::End(last) => status = last,
                         }
                     }
-                    wait_until_collected(collected.as_ref());
-                    self.end_service(&mut tree, &signals, running);
+                    let recorded =
+                        self.record_ended_at_once(&tree, &mut program, status, collected.as_ref());
+                    if !recorded {
+                        wait_until_collected(collected.as_ref());
+                    }
+                    self.end_service(&mut tree, &signals, running, recorded);
                     return Ok(exit_code(status));
                 }
             }
@@ -327,17 +331,51 @@ impl Job<'_> {
     /// Records the supervisor in the status file (PID and start time; without `/proc` there is
     /// no start time, and a line without it would never be trusted: the file stays empty).
     pub(super) fn write_status(&self, tree: &Tree<'_>, program: &Program) {
-        let Some(status_file) = self.status_file else {
-            return;
+        let _ = self.write_status_for(tree, program, None);
+    }
+
+    /// [`Supervisor::write_status`] with the controller's pipe of a START that is still to
+    /// judge this one; `false` when nothing was written.
+    fn write_status_for(&self, tree: &Tree<'_>, program: &Program, pipe: Option<u64>) -> bool {
+        let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) else {
+            return false;
         };
-        if let Some(start_time) = tree.start_time() {
-            let _ = status_file.write(&Status {
+        status_file
+            .write(&Status {
                 supervisor: tree.supervisor().as_raw_nonzero().get() as u32,
                 start_time,
                 cgroup: tree.cgroup_path(),
                 program,
-            });
+                controller_pipe: pipe,
+            })
+            .is_ok()
+    }
+
+    /// The program ended before its launcher was collected, so the START that launched us
+    /// has not looked at the PID file yet: record how it ended in the status file with the
+    /// inode of that START's controller pipe (`controller_pipe=`), which START matches to its
+    /// own end and reports "exited with status N right after it started" (docs/design.md §3,
+    /// launch). `false` when there is no such START (no controller pipe, the launcher already
+    /// collected) or no record (no status file): the supervisor then names itself in the PID
+    /// file until the launcher is collected, and START sees a daemon that was started.
+    fn record_ended_at_once(
+        &self,
+        tree: &Tree<'_>,
+        program: &mut Program,
+        ended: Ended,
+        launcher: Option<&OwnedFd>,
+    ) -> bool {
+        let (Some(controller), Some(launcher)) = (self.controller, launcher) else {
+            return false;
+        };
+        if self.status_file.is_none() || is_collected(launcher) {
+            return false;
         }
+        let Ok(pipe) = rustix::fs::fstat(controller) else {
+            return false;
+        };
+        program.ended(ended);
+        self.write_status_for(tree, program, Some(pipe.st_ino))
     }
 
     /// A failed start: every descendant SIGKILLed and reaped at once (nothing was ever ready,
@@ -349,10 +387,18 @@ impl Job<'_> {
     /// The program has ended after its start: the PID file is emptied (controllers see the
     /// service stopping), the rest of the tree ended (SIGTERM, SIGKILL after
     /// `--kill-tree-after`), and only once no descendant is left the file is unlocked.
-    pub(super) fn end_service(&self, tree: &mut Tree<'_>, signals: &Signals, running: Running) {
+    /// `recorded`: the status file holds the program's end for the START that launched us
+    /// ([`Supervisor::record_ended_at_once`]) and stays as it is.
+    pub(super) fn end_service(
+        &self,
+        tree: &mut Tree<'_>,
+        signals: &Signals,
+        running: Running,
+        recorded: bool,
+    ) {
         let _ = running.stopping();
         tree.end(signals, self.kill_tree_after);
-        if let Some(status_file) = self.status_file {
+        if let (Some(status_file), false) = (self.status_file, recorded) {
             status_file.clear();
         }
         let _ = running.exit();
@@ -542,10 +588,7 @@ pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
         return;
     };
     for _ in 0..LAUNCHER_LOOKS {
-        let mut fds = [PollFd::new(launcher, PollFlags::IN)];
-        // (A failed poll leaves no event: the looks run out, 1 s.)
-        let _ = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
-        if fds[0].revents().contains(PollFlags::HUP) {
+        if is_collected(launcher) {
             return;
         }
         let _ = rustix::thread::nanosleep(&rustix::event::Timespec {
@@ -553,6 +596,14 @@ pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
             tv_nsec: 2_000_000,
         });
     }
+}
+
+/// Whether the launcher (its pidfd) has been collected by its parent: POLLHUP (a failed poll
+/// leaves no event: not collected).
+fn is_collected(launcher: &OwnedFd) -> bool {
+    let mut fds = [PollFd::new(launcher, PollFlags::IN)];
+    let _ = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
+    fds[0].revents().contains(PollFlags::HUP)
 }
 
 /// `--log`: the supervisor's stderr goes to `/dev/null` instead of the starter's (it prints
