@@ -1,6 +1,8 @@
 //! START's launch (docs/design.md §3 "Launch"): fork, exec the daemon's command with a `PATH`
-//! search, report an exec failure through a close-on-exec pipe, wait for the launcher, and
-//! check that it left a locked PID file naming a daemon behind.
+//! search, report an exec failure through a close-on-exec pipe, wait for the launcher (with
+//! a hint to the caller when it looks like a foreground program), and check that it left a
+//! locked PID file naming a daemon behind, or a supervisor's record of a program that ended
+//! at once.
 //!
 //! This file owns the launcher child and the judgement of its outcome. The child only makes
 //! async-signal-safe system calls before it execs (it resets its signals, builds nothing on
