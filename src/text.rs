@@ -1,10 +1,8 @@
-//! Byte-level text for messages: a cursor that fills a fixed buffer ([`Writer`]), strict
-//! decimal parsing and formatting, the names and descriptions of errno values, and the
-//! lossless escaping of names (paths, programs, accounts) that may not be UTF-8.
+//! Byte-level text: a fixed-buffer cursor ([`Writer`]), strict decimals, errno names and
+//! descriptions, lossless escaping of names.
 //!
-//! This module owns how bytes become readable text. It must never allocate and never use
-//! `core::fmt`: the static tools print through it, and `core::fmt` alone would cost them
-//! kilobytes. It knows nothing about errors or the protocol (that is [`crate::error`]'s job).
+//! This module owns how bytes become readable text. It must never allocate or use `core::fmt`
+//! (kilobytes in the static tools), and knows nothing of errors or the protocol.
 
 mod errno;
 pub(crate) mod five_bits;
@@ -13,8 +11,7 @@ pub(crate) use errno::errno_stem;
 #[cfg(feature = "messages")]
 pub(crate) use errno::{description_number, ERRNO_DESCRIPTIONS};
 
-/// Appends bytes to a fixed buffer, silently dropping what does not fit (but counting it:
-/// a writer with no room measures).
+/// Appends to a fixed buffer, dropping but counting what does not fit (with no room, it measures).
 pub(crate) struct Writer<'b> {
     buffer: &'b mut [u8],
     length: usize,
@@ -51,8 +48,7 @@ impl<'b> Writer<'b> {
     #[inline(never)]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.wanted += bytes.len();
-        // Byte by byte (messages are short): a slice copy is two out-of-line calls at
-        // opt-level "z".
+        // Byte by byte: a slice copy is two calls at opt-level "z".
         for &byte in bytes {
             let Some(slot) = self.buffer.get_mut(self.length) else {
                 return;
@@ -68,8 +64,7 @@ impl<'b> Writer<'b> {
         self.push(format_decimal(value, &mut digits));
     }
 
-    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits (the
-    /// sentences' `%o`, `%x`, `%t`).
+    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits.
     #[cfg(feature = "messages")]
     pub(crate) fn push_radix(&mut self, value: u32, radix: u32, width: usize) {
         let mut digits = [b'0'; 11];
@@ -83,9 +78,8 @@ impl<'b> Writer<'b> {
         self.push(&digits[start..]);
     }
 
-    /// Appends `name` escaped ([`escaped_width`]), cut in the middle (`head...tail`) when it
-    /// is wider than `budget` bytes (never in the middle of an escape or a character);
-    /// returns its whole escaped width.
+    /// Appends `name` escaped, cut in the middle (`head...tail`, never inside an escape or
+    /// character) when wider than `budget`; returns its whole escaped width.
     pub(crate) fn push_name(&mut self, name: &[u8], budget: usize) -> usize {
         let total = escaped_width(name);
         let marker = b"...";
@@ -98,8 +92,7 @@ impl<'b> Writer<'b> {
                 return total;
             }
         };
-        // One pass: units go to the head while it has room, then the marker, then the units
-        // whose rest of the name fits in the tail.
+        // One pass: units to the head while room lasts, the marker, then the tail.
         let mut rest = total;
         let mut marked = false;
         let mut position = 0;
@@ -138,11 +131,8 @@ impl<'b> Writer<'b> {
     }
 }
 
-/// Bytes `name` takes once escaped: printable ASCII and valid UTF-8 sequences as they are, a
-/// backslash as `\\`, every other byte (control characters, invalid UTF-8) as `\xNN`. The
-/// escaping is lossless and its output is always valid UTF-8 on one line. (Without the
-/// `messages` feature, UTF-8 sequences are escaped byte by byte too: short lines stay short
-/// in code.)
+/// Bytes of `name` escaped: printable ASCII and valid UTF-8 as is, `\` as `\\`, other bytes `\xNN`
+/// (UTF-8 too without `messages`). Lossless, valid UTF-8, one line.
 pub(crate) fn escaped_width(name: &[u8]) -> usize {
     let mut position = 0;
     let mut width = 0;
@@ -170,14 +160,11 @@ fn unit(bytes: &[u8]) -> (usize, usize) {
     (1, 4)
 }
 
-/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0. (Without the
-/// `messages` feature names are escaped more plainly: every byte outside printable ASCII as
-/// `\xNN`, still lossless.)
+/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0.
 #[cfg(feature = "messages")]
 fn utf8_sequence(bytes: &[u8]) -> usize {
     let first = bytes[0];
-    // The allowed range of the second byte (which excludes overlong forms and surrogates)
-    // and the sequence length, by first byte.
+    // By first byte: the second byte's range (no overlong forms or surrogates) and the length.
     let (low, high, length) = match first {
         0xc2..=0xdf => (0x80, 0xbf, 2),
         0xe0 => (0xa0, 0xbf, 3),
@@ -212,8 +199,7 @@ pub(crate) fn format_decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
     &digits[start..]
 }
 
-/// Parses a strictly decimal, unsigned number: one or more ASCII digits, nothing else (no
-/// sign, no spaces), no overflow, at most `max`. Leading zeros are accepted.
+/// Strict unsigned decimal: digits only (leading zeros allowed), no overflow, at most `max`.
 pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     if text.is_empty() {
         return None;
@@ -231,8 +217,7 @@ pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     Some(value)
 }
 
-/// The resource limits' names, by their number (`RLIMIT_CPU` is 0), as prlimit(1) and
-/// `ucw-daemonize --rlimit` call them; each NUL-terminated.
+/// Resource limit names by number, as prlimit(1) spells them, NUL-terminated.
 #[cfg(all(feature = "messages", feature = "environment"))]
 pub(crate) const RESOURCE_LIMIT_NAMES: &[u8] =
     b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
@@ -250,8 +235,8 @@ pub(crate) fn parse_hex(text: &[u8], digits: usize) -> Option<u64> {
     Some(value)
 }
 
-/// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
-/// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
+/// Field `index` of NUL-terminated `packed`; `None` past the last (a loop: half the code of
+/// `split`).
 pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {
     let mut start = 0;
     let mut field = 0;

@@ -1,13 +1,10 @@
-//! Rendering an [`Error`] into words, once, at the edge: [`Error::render`] into a caller's
-//! fixed buffer, [`Error::display`] and `Display` for std programs. With the `messages`
-//! feature, the message's template with the subjects' names from a [`Context`], the errno's
-//! name and description (`Cannot open PID file /run/x.pid: EACCES (Permission denied)`);
-//! without it, a short code line (`open PID file /run/x.pid: EACCES`).
+//! Rendering an [`Error`] into words at the edge: [`Error::render`] into a fixed buffer,
+//! [`Error::display`] and `Display` for std programs; without the `messages` feature, a short code
+//! line.
 //!
-//! This file owns the wording rules: names escaped losslessly and cut in the middle when the
-//! room is short (never the errno at the end), one pass that measures and one that writes. It
-//! must never allocate and never use `core::fmt` outside the `Display` implementations (the
-//! static tools call [`Error::render`]).
+//! This file owns the wording rules: lossless escaping, names cut in the middle when short of room
+//! (never the errno), one measuring pass and one writing. It must never allocate or use `core::fmt`
+//! outside `Display`.
 
 #[cfg(not(feature = "messages"))]
 use super::messages::{NAMES, NAME_ALPHABET};
@@ -21,15 +18,11 @@ use crate::text::{errno_stem, five_bits, Writer};
 use crate::text::{packed_field, RESOURCE_LIMIT_NAMES};
 
 impl Error {
-    /// Writes the message into `out` and returns its length: the whole sentence with the
-    /// subjects' names from `context` (escaped: `\xNN` for bytes that are not UTF-8 text),
-    /// always ending with the errno's name and description when a system call failed. When
-    /// `out` is too small, names are cut in the middle (`/very/lo...ng/path`) before anything
-    /// else is lost. No newline, no NUL.
+    /// Writes the message into `out` and returns its length: the sentence with `context`'s names
+    /// (`\xNN` for non-UTF-8 bytes), ending with the errno's name and description. When `out` is
+    /// short, names are cut in the middle (`/very/lo...ng/path`) first. No newline, no NUL.
     pub fn render(&self, context: &dyn Context, out: &mut [u8]) -> usize {
-        // First a pass that writes nothing: with every name's budget at 0 it measures the
-        // fixed part (everything but the names) and each name's full width; those decide
-        // how much room each name gets in the real pass.
+        // A pass that writes nothing measures the fixed part and each name, to share the room.
         let mut widths = [0usize; 4];
         let mut probe = Writer::new(&mut []);
         self.expand(context, &mut probe, &mut widths);
@@ -44,8 +37,7 @@ impl Error {
         writer.len()
     }
 
-    /// Writes the message to `writer`; names get at most `names[i]` bytes each, in order,
-    /// and `names[i]` is set to each name's full escaped width.
+    /// Writes the message, name `i` in at most `names[i]` bytes; sets `names[i]` to its full width.
     #[cfg(feature = "messages")]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
@@ -82,8 +74,7 @@ impl Error {
                 b'W' => Subject::PasswdFile,
                 b'R' => Subject::GroupFile,
                 _ => {
-                    // A number: `%1`..`%3` in decimal, `%t` a duration, else a letter and
-                    // the number's digit.
+                    // `%1`..`%3` in decimal, `%t` a duration, else a letter and the number's digit.
                     let digit = if code.is_ascii_digit() {
                         code
                     } else {
@@ -158,10 +149,8 @@ impl Error {
         }
     }
 
-    /// Without the `messages` feature, the short code line: the message's name as words
-    /// (what failed), the subject's role and name, the numbers that are set, the errno's
-    /// name: `open PID file /run/x.pid: EACCES`, `not holding PID file /run/x.pid (1234)`.
-    /// Only the subject's name is cut to fit (`names[0]`, as in [`Error::render`]).
+    /// The short code line: message name, subject role and name, set numbers, errno name (`not
+    /// holding PID file /run/x.pid (1234)`); only the name is cut.
     #[cfg(not(feature = "messages"))]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
@@ -221,8 +210,7 @@ impl Error {
         }
     }
 
-    /// The message as [`Display`](core::fmt::Display), with the subjects' names from
-    /// `context`: `error.display(&params)`.
+    /// The message as [`Display`](core::fmt::Display): `error.display(&params)`.
     pub fn display<'e>(&'e self, context: &'e dyn Context) -> Rendered<'e> {
         Rendered {
             error: self,
@@ -232,8 +220,8 @@ impl Error {
 }
 
 #[cfg(feature = "messages")]
-/// Shares `room` bytes among names of the given full widths: each gets its full width when
-/// all fit, else the narrow ones keep theirs and the wide ones split the rest evenly.
+/// Shares `room`: all names whole when they fit, else the narrow keep theirs and the wide split the
+/// rest.
 fn share(room: usize, widths: [usize; 4]) -> [usize; 4] {
     let mut budgets = widths;
     let mut left = room;
@@ -263,27 +251,26 @@ fn share(room: usize, widths: [usize; 4]) -> [usize; 4] {
     }
 }
 
-/// An error with the context that names its subjects, as [`Display`](core::fmt::Display)
-/// ([`Error::display`]).
+/// An error with the context naming its subjects ([`Error::display`]).
 pub struct Rendered<'e> {
     error: &'e Error,
     context: &'e dyn Context,
 }
 
-/// Bytes `Display` renders into (enough for a `PATH_MAX` path once escaped, mostly).
+/// `Display`'s buffer (mostly enough for an escaped `PATH_MAX` path).
 const DISPLAY_CAPACITY: usize = 1024;
 
 impl core::fmt::Display for Rendered<'_> {
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut buffer = [0u8; DISPLAY_CAPACITY];
         let length = self.error.render(self.context, &mut buffer);
-        // Rendering escapes every name, so the text is valid UTF-8.
+        // Escaped names make valid UTF-8.
         formatter.write_str(core::str::from_utf8(&buffer[..length]).unwrap_or("(invalid)"))
     }
 }
 
 impl core::fmt::Display for Error {
-    /// The message with its subjects named by their roles (`Cannot open PID file: ...`).
+    /// The message, subjects named by role (`Cannot open PID file: ...`).
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.display(&()).fmt(formatter)
     }
