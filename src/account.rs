@@ -1,16 +1,9 @@
-//! Account lookup in the passwd and group files (the glibc "files" backend only): users by
-//! name or uid, groups by name, and every group that lists a user as a member.
+//! Account lookup in the passwd and group files (glibc's "files" backend only, docs/design.md §6):
+//! users by name or uid, groups by name, every group listing a user.
 //!
-//! This module owns the rules of those two files: which lines are entries, which are
-//! malformed and why, first match wins, members matched exactly — the vocabulary here, the
-//! passwd lookups in `passwd.rs`, the group lookups in `group.rs`, the supplementary-group
-//! list in `group_list.rs`. Every lookup is one pass over one file through a fixed buffer
-//! searched sixteen bytes at a time (`scanner.rs`): a line is left as soon as its name or
-//! member list cannot match, and a user switch needs one pass over each file
-//! (`find_group_with_memberships` finds the explicit group and the memberships together).
-//! Lines of any length cost the same memory. It must never allocate, never consult NSS or
-//! anything but the two paths it is given, and never change credentials (that is
-//! [`crate::credentials`]' job). A missing file is an empty database.
+//! This module owns those files' rules; lookups are in `passwd.rs`, `group.rs` and `group_list.rs`,
+//! each one pass through `scanner.rs`. It must never allocate, read anything but the two paths
+//! given (no NSS), or change credentials. A missing file is an empty database.
 
 mod group;
 mod group_list;
@@ -18,7 +11,7 @@ mod passwd;
 mod scanner;
 
 pub use group::{add_memberships, find_group_by_name};
-// One pass for a group and its members, which only the fuzz targets (tests/fuzz) call.
+// Only the fuzz targets (tests/fuzz) call this one-pass lookup.
 #[cfg(fuzzing)]
 pub use group::find_group_with_memberships;
 pub(crate) use group::{add_primary_group, find_group};
@@ -31,20 +24,19 @@ use crate::text::parse_decimal;
 use core::ffi::CStr;
 use scanner::{Scanner, Sought};
 
-/// The largest user or group id we accept: 4,294,967,295 (`-1`) means "no change" to the
-/// kernel's set*id calls.
+/// The largest id we accept: `-1` means "no change" to set*id calls.
 pub(crate) const ID_MAX: u32 = 4_294_967_294;
 
 /// The kernel's limit on supplementary groups (`NGROUPS_MAX`).
 pub const NGROUPS_MAX: usize = 65_536;
 
-/// Bytes a user name can have (longer names are refused, never cut).
+/// Bytes a user name can have (longer ones are refused, never cut).
 pub(crate) const NAME_CAPACITY: usize = 256;
 
-/// Bytes a home directory can have (`PATH_MAX`, the terminating NUL not counted).
+/// Bytes a home directory can have (`PATH_MAX` without the NUL).
 pub(crate) const HOME_CAPACITY: usize = 4095;
 
-/// Characters an id field may have (more, such as leading zeros, make the line malformed).
+/// Characters of an id field (more, such as leading zeros, is malformed).
 const ID_FIELD_CAPACITY: usize = 16;
 
 const _: () = assert!(HOME_CAPACITY <= scanner::FIELD_CAPACITY_LIMIT);
@@ -72,7 +64,7 @@ impl Default for AccountFiles<'static> {
     }
 }
 
-/// The outcome of a lookup that did not fail with an I/O error.
+/// A lookup's outcome, short of an I/O error.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Lookup<T> {
     /// The first matching entry.
@@ -122,7 +114,7 @@ impl UserEntry {
         self.gid
     }
 
-    /// The home directory (may be empty: the line had none).
+    /// The home directory (may be empty).
     pub fn home(&self) -> &[u8] {
         &self.home[..self.home_length]
     }
@@ -140,13 +132,12 @@ impl core::fmt::Debug for UserEntry {
     }
 }
 
-/// Parses the number of a `#uid` / `#gid` argument (the text after `#`): decimal, no sign,
-/// at most [`ID_MAX`].
+/// Parses a `#uid` / `#gid` number (after `#`): decimal, no sign, at most [`ID_MAX`].
 pub(crate) fn parse_id(digits: &[u8]) -> Option<u32> {
     parse_decimal(digits, ID_MAX as u64).map(|value| value as u32)
 }
 
-/// The value of an id field (at most [`ID_FIELD_CAPACITY`] characters, [`parse_id`]'s rules).
+/// An id field's value ([`ID_FIELD_CAPACITY`] characters at most, [`parse_id`]'s rules).
 fn id_value(scanner: &Scanner<'_>, sought: &Sought) -> Option<u32> {
     sought
         .field
@@ -154,8 +145,7 @@ fn id_value(scanner: &Scanner<'_>, sought: &Sought) -> Option<u32> {
         .and_then(|range| parse_id(scanner.bytes(range)))
 }
 
-/// Whether the line starting with `first` is an entry at all: its name is not empty, not a
-/// comment, not a NIS compat marker (`+` / `-`).
+/// Whether a line starting with `first` is an entry: a name, not a comment or NIS `+`/`-`.
 fn is_entry(first: u8) -> bool {
     !matches!(first, b':' | b'\n' | b'#' | b'+' | b'-')
 }
@@ -171,9 +161,8 @@ enum Flaw {
     Gid,
 }
 
-/// Reads the file at `path` (which `subject` names) line by line: `line` reads the line at
-/// the reading position and leaves the scanner at the next one, until it says to stop or the
-/// file ends. Returns whether the file exists; a read error is the error.
+/// Calls `line` at each line start of `path` until it says stop or the file ends. Returns whether
+/// the file exists.
 fn each_line(
     path: &CStr,
     subject: Subject,
@@ -188,9 +177,8 @@ fn each_line(
     Ok(true)
 }
 
-/// Whether `name` can be the name of a line (`member` false) or a member (`member` true) at
-/// all: not empty, not longer than [`NAME_CAPACITY`], without the separators `:` and newline
-/// (and, for a member, `,`).
+/// Whether `name` can be a line's name (or a `member`): 1 to [`NAME_CAPACITY`] bytes, no `:`,
+/// newline (or `,`).
 fn can_be_name(name: &[u8], member: bool) -> bool {
     !name.is_empty()
         && name.len() <= NAME_CAPACITY

@@ -1,13 +1,9 @@
-//! Resolving a user and/or group (names or `#id`) into the exact credentials a daemon will
-//! run with, and switching to them irreversibly.
+//! Resolving a user and/or group (names or `#id`) into a daemon's credentials, and switching to
+//! them irreversibly.
 //!
-//! This module owns the credential rules of docs/design.md §6 (initgroups semantics, explicit
-//! group, `#uid`, group alone) and the order and proof of the switch (setgroups →
-//! setresgid → setresuid, ambient capabilities cleared, regaining root proven impossible);
-//! the capabilities a daemon may keep across it are `capabilities.rs`'.
-//! It must never allocate, never switch a multi-threaded process through its public entry
-//! point (raw set*id calls change one thread only), and never leave a half-switched process
-//! running silently: every surprise is an error.
+//! This module owns the rules of docs/design.md §6 and the switch's order and proof. It must never
+//! allocate, switch a multi-threaded process through its public entry point, or leave a
+//! half-switched process running silently.
 
 mod capabilities;
 
@@ -23,8 +19,7 @@ use rustix::io::Errno;
 use rustix::process::{Gid, Uid};
 use rustix::thread::CapabilitySet;
 
-/// A user or a group as the caller names it: by name (looked up in the account files) or by
-/// number.
+/// A user or group by name (looked up in the account files) or by number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Identity<'a> {
     /// A user or group name (`www-data`).
@@ -34,9 +29,8 @@ pub enum Identity<'a> {
 }
 
 impl<'a> Identity<'a> {
-    /// Parses a command-line value, LibUCW's way: `#123` is an id, anything else a name.
-    /// `subject` ([`Subject::User`] or [`Subject::Group`]) names it in the error for a `#`
-    /// not followed by a number from 0 to 4,294,967,294 (`#-1`, `#abc`, `#`).
+    /// Parses a command-line value, LibUCW's way: `#123` is an id, anything else a name (`subject`
+    /// names a bad id).
     pub fn parse(text: &'a [u8], subject: Subject) -> Result<Self> {
         match text.strip_prefix(b"#") {
             None => Ok(Identity::Name(text)),
@@ -47,15 +41,11 @@ impl<'a> Identity<'a> {
     }
 }
 
-/// The credentials a daemon switches to: uid, primary gid, supplementary groups, and for a
-/// user found in passwd its name and home directory (for `USER`, `LOGNAME`, `HOME`).
+/// The credentials a daemon switches to: uid, primary gid, supplementary groups, and for a passwd
+/// user its name and home (for `USER`, `LOGNAME`, `HOME`).
 ///
-/// The supplementary groups live in storage the caller provides, so the value itself is
-/// about 4.4 KiB (a name and a home directory); give it room for as many groups as its users
-/// may have — 1,024 ids (4 KiB) cover ordinary systems, and [`account::NGROUPS_MAX`] (65,536
-/// ids, 256 KiB) every user the kernel accepts. A user in more groups than that is an error,
-/// never a silent cut. Keep both on the heap or in a `static` (as the tools do), not on a
-/// stack a thread may not have room on. In a std program:
+/// The groups live in caller storage (1,024 ids cover ordinary systems, [`account::NGROUPS_MAX`]
+/// all; more is an error); the value itself is about 4.4 KiB. Keep both off small stacks:
 ///
 /// ```no_run
 /// use rustix::process::Gid;
@@ -78,10 +68,9 @@ pub struct Credentials<'g> {
     kept: CapabilitySet,
 }
 
-/// Refuses a name that cannot be one: empty, longer than [`NAME_CAPACITY`], or with a
-/// newline (it could never match a line of the account files).
+/// Refuses an impossible name: empty, longer than [`NAME_CAPACITY`], or with a newline.
 fn check_name(text: &[u8], subject: Subject) -> Result<()> {
-    // Not `contains`: its memchr costs the static tool ~200 bytes for a 32-byte name.
+    // Not `contains`: its memchr costs the static tool ~200 bytes.
     #[allow(clippy::manual_contains)]
     let has_newline = text.iter().any(|&byte| byte == b'\n');
     if text.is_empty() || text.len() > NAME_CAPACITY || has_newline {
@@ -90,7 +79,7 @@ fn check_name(text: &[u8], subject: Subject) -> Result<()> {
     Ok(())
 }
 
-/// `id` unless it is 4,294,967,295 (`-1`, which the kernel takes as "no change").
+/// `id` unless it is `-1` ("no change" to the kernel).
 fn valid_id(id: u32, subject: Subject) -> Result<u32> {
     if id > account::ID_MAX {
         return Err(Error::new(Message::IdOutOfRange, subject).with(1, id));
@@ -98,7 +87,7 @@ fn valid_id(id: u32, subject: Subject) -> Result<u32> {
     Ok(id)
 }
 
-/// The found value, or the error for a name that a lookup did not find.
+/// The found value, or the not-found error.
 fn not_found<T>(lookup: Lookup<T>, subject: Subject) -> Result<T> {
     let message = match (lookup, subject) {
         (Lookup::Found(value), _) => return Ok(value),
@@ -111,9 +100,7 @@ fn not_found<T>(lookup: Lookup<T>, subject: Subject) -> Result<T> {
 }
 
 impl<'g> Credentials<'g> {
-    /// "No change": switching to these credentials does nothing. `group_storage` holds the
-    /// supplementary groups [`Credentials::resolve`] finds (at most [`account::NGROUPS_MAX`]
-    /// of it is used).
+    /// "No change" credentials whose groups go in `group_storage`.
     pub const fn new(group_storage: &'g mut [Gid]) -> Self {
         Self {
             uid: None,
@@ -126,21 +113,16 @@ impl<'g> Credentials<'g> {
         }
     }
 
-    /// Resolves `user` and `group` (each optional) with the account files, replacing what
-    /// `self` held:
+    /// Resolves `user` and `group` (each optional), replacing what `self` held (docs/design.md §6):
     ///
-    /// - a user (a name, or an id listed in passwd): that uid; primary gid = `group` when
-    ///   given, else the passwd gid; supplementary groups = the primary gid plus every group
-    ///   listing the user by name (initgroups, like start-stop-daemon's `--chuid u:g`);
-    /// - a user id not in passwd: `group` is required, supplementary groups = `[gid]`;
-    /// - a group alone: that gid, supplementary groups = `[gid]`, uid unchanged;
+    /// - a user (a name, or an id in passwd): its uid; gid = `group` or the passwd gid; groups =
+    ///   the gid plus every group listing the user;
+    /// - a user id not in passwd: `group` is required, groups = `[gid]`;
+    /// - a group alone: that gid, groups = `[gid]`;
     /// - neither: no change.
     ///
-    /// Each account file is read once. Ids above 4,294,967,294 are refused (`-1` means "no
-    /// change" to the kernel). A missing passwd or group file is an empty database. More
-    /// supplementary groups than the storage given to [`Credentials::new`] holds is an
-    /// error. Errors name [`Subject::User`] or [`Subject::Group`] and the account file (an
-    /// explicit group's own error first); on error `self` is "no change".
+    /// Errors name [`Subject::User`] or [`Subject::Group`] and the file (an explicit group's
+    /// first); on error `self` is "no change".
     pub fn resolve(
         &mut self,
         user: Option<Identity<'_>>,
@@ -172,7 +154,7 @@ impl<'g> Credentials<'g> {
         group: Option<Identity<'_>>,
         files: &AccountFiles<'_>,
     ) -> Result<()> {
-        // The explicit group is checked first: its errors do not depend on the user.
+        // The explicit group's errors come first: they do not depend on the user.
         let group = match group {
             None => None,
             Some(Identity::Id(gid)) => Some(Identity::Id(valid_id(gid, Subject::Group)?)),
@@ -199,7 +181,7 @@ impl<'g> Credentials<'g> {
                     // A `#uid` passwd does not list: the group is all there is.
                     (Ok(_), UserKey::Uid(uid)) if group.is_some() => Some(uid),
                     (lookup, key) => {
-                        // No user: an explicit group's own error still comes first.
+                        // No user: an explicit group's error still comes first.
                         if let Some(Identity::Name(name)) = group {
                             not_found(account::find_group(files, name, None)?, Subject::Group)?;
                         }
@@ -253,8 +235,7 @@ impl<'g> Credentials<'g> {
         self.gid
     }
 
-    /// The supplementary groups to set (sorted, primary gid included; empty when no group
-    /// changes).
+    /// The supplementary groups (sorted, primary gid included; empty when no group changes).
     pub fn groups(&self) -> &[Gid] {
         &self.groups
     }
@@ -264,19 +245,17 @@ impl<'g> Credentials<'g> {
         self.from_passwd.then(|| self.user.name())
     }
 
-    /// The user's home directory, when the user was found in passwd (empty when its line
-    /// has none).
+    /// The user's home directory, when found in passwd (possibly empty).
     pub fn home(&self) -> Option<&[u8]> {
         self.from_passwd.then(|| self.user.home())
     }
 
-    /// Whether switching would change nothing at all (nothing was asked).
+    /// Whether nothing was asked.
     pub(crate) fn is_no_change(&self) -> bool {
         self.uid.is_none() && self.gid.is_none()
     }
 
-    /// Keeps `kept` across the switch (docs/design.md §6): refused unless the switch goes to
-    /// a user other than root, and for capabilities that could undo it ([`UNDOING`]).
+    /// Keeps `kept` across the switch to a non-root user (docs/design.md §6); never [`UNDOING`].
     #[cfg(feature = "environment")]
     pub(crate) fn keep_capabilities(&mut self, kept: CapabilitySet) -> Result<()> {
         self.kept = CapabilitySet::empty();
@@ -293,22 +272,13 @@ impl<'g> Credentials<'g> {
         Ok(())
     }
 
-    /// Switches the whole process to these credentials: `setgroups`, `setresgid`,
-    /// `setresuid` (each only when asked), then clears the ambient capabilities; when this
-    /// leaves root, proves that `setresuid(0, 0, 0)` now fails and that the permitted and
-    /// effective capability sets are empty. With capabilities to keep
-    /// (`daemon::Params::keep_capabilities` of the `environment` feature, which
-    /// [`daemon::init`](crate::daemon::init) gives these credentials), `PR_SET_KEEPCAPS` is on
-    /// during the switch, the kept ones are then the permitted, inheritable and ambient sets
-    /// (the effective one stays empty), and the proof requires exactly that. A non-root process may "switch" to the ids it
-    /// already has: it then keeps its supplementary groups (only root may set them), but its
-    /// saved ids are still replaced, so a saved set-user-ID of 0 cannot survive; root always
-    /// gets the supplementary groups reset.
+    /// Switches the whole process: `setgroups`, `setresgid`, `setresuid` (each when asked), ambient
+    /// capabilities cleared (but kept ones, `daemon::Params::keep_capabilities`), then proves root
+    /// is gone. Saved ids are always replaced; only root may reset the groups, which it always
+    /// does (a non-root process staying on its own gid keeps them).
     ///
-    /// Raw `setresuid` and friends change the calling thread only, so this refuses a
-    /// multi-threaded process, as counted by the `Threads:` line of `/proc/self/status`.
-    /// Without `/proc` mounted the count cannot be read and the switch proceeds: the caller
-    /// must then know the process is single-threaded.
+    /// A multi-threaded process is refused (by `/proc/self/status`: raw `setresuid` changes one
+    /// thread); without `/proc` the caller must know it has one.
     pub fn switch(&self) -> Result<()> {
         if self.is_no_change() {
             return Ok(());
@@ -322,11 +292,9 @@ impl<'g> Credentials<'g> {
         self.switch_single_threaded()
     }
 
-    /// [`Credentials::switch`] without counting threads.
-    ///
-    /// The caller guarantees that the process is single-threaded (right after `fork`).
+    /// [`Credentials::switch`] without counting threads: the caller guarantees one (after `fork`).
     pub(crate) fn switch_single_threaded(&self) -> Result<()> {
-        // Asked only when a switch needs it (nothing to switch: no call).
+        // Asked only when a switch needs it.
         let leaving_uid = self.uid.is_some_and(|uid| !uid.is_root());
         let was_root = (self.gid.is_some() || leaving_uid) && rustix::process::geteuid().is_root();
         #[cfg(feature = "environment")]
@@ -338,16 +306,14 @@ impl<'g> Credentials<'g> {
             capabilities::keep_across_switch()?;
         }
         if let Some(gid) = self.gid {
-            // Only root may call setgroups; anyone else keeps the groups it has when it
-            // "switches" to the gid it already holds (real and effective).
+            // Only root may call setgroups; others keep their groups on their own gid.
             let gid_unchanged =
                 rustix::process::getgid() == gid && rustix::process::getegid() == gid;
             if was_root || !gid_unchanged {
                 rustix::thread::set_thread_groups(&self.groups)
                     .map_err(|errno| Error::system(Message::SetGroups, Subject::Group, errno))?;
             }
-            // Always, even to the ids we already have: this also replaces a saved set-group-ID
-            // (an unprivileged process may always set the ids it holds).
+            // Always, even to the same ids: this replaces a saved set-group-ID.
             rustix::thread::set_thread_res_gid(gid, gid, gid).map_err(|errno| {
                 Error::system(Message::SetGid, Subject::Group, errno).with(1, gid.as_raw())
             })?;
@@ -367,8 +333,7 @@ impl<'g> Credentials<'g> {
         if !kept.is_empty() {
             capabilities::raise_kept(kept)?;
         }
-        // Any switch to a non-root uid is proven, not only one made by root: a saved
-        // set-user-ID of 0 is a way back too.
+        // Every switch to a non-root uid is proven: a saved set-user-ID of 0 is a way back too.
         if leaving_uid {
             prove_root_is_gone(was_root, kept)?;
         }
@@ -376,11 +341,8 @@ impl<'g> Credentials<'g> {
     }
 }
 
-/// Proves the switch cannot be undone: `setresuid(0, 0, 0)` must fail with EPERM, and, when
-/// the process was root (`left_root`) or keeps capabilities, the capability sets must be
-/// exactly what the switch leaves: none effective, the `kept` ones permitted, inheritable and
-/// ambient (a non-root process that keeps none may legitimately hold capabilities it was
-/// given, e.g. ambient ones its launcher granted; those are its launcher's decision).
+/// Proves the switch final: `setresuid(0, 0, 0)` fails with EPERM and, leaving root or keeping
+/// capabilities, exactly `kept` are permitted, inheritable and ambient, none effective.
 fn prove_root_is_gone(left_root: bool, kept: CapabilitySet) -> Result<()> {
     match rustix::thread::set_thread_res_uid(Uid::ROOT, Uid::ROOT, Uid::ROOT) {
         Err(Errno::PERM) => {}
@@ -402,7 +364,7 @@ pub(crate) fn thread_count() -> Result<Option<u64>> {
         Err(Errno::NOENT) => return Ok(None),
         Err(errno) => return Err(Error::system(Message::ReadThreads, Subject::None, errno)),
     };
-    // The status file is a few KiB; read it whole in chunks and look at line starts.
+    // A few KiB: read in chunks, look at line starts.
     let mut buffer = [0u8; 1024];
     let mut line = [0u8; 64];
     let mut line_length = 0usize;

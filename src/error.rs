@@ -1,22 +1,15 @@
-//! The library's one error type: a small `Copy` value saying *what* failed (a `Message`, from
-//! which [`Error::kind`] follows), *on what* (a [`Subject`]: the PID file, the guard file, the
-//! program, an account…), *why* (the errno of a failed system call) and a few numbers (a pid,
-//! a uid, a mode, a duration). It holds no text and no pointer: 16 bytes.
+//! The library's one error type: a 16-byte `Copy` value saying *what* failed (a `Message`, giving
+//! [`Error::kind`]), *on what* (a [`Subject`]), *why* (an errno), and a few numbers. No text, no
+//! pointer.
 //!
-//! The words come only at the edge. [`Error::render`] writes the whole sentence into a
-//! caller's fixed buffer (LibUCW's `error_msg[DAEMON_ERR_LEN]`), taking the subjects' names
-//! from the parameters that produced the error ([`Context`]): `Cannot open PID file
-//! /run/x.pid: EACCES (Permission denied)`. Names are escaped losslessly (`\xNN` for bytes
-//! that are not UTF-8 text, `\\` for a backslash); a name too long for the buffer is cut in
-//! the middle, never the errno at the end. `Display` names the subjects by their role
-//! (`Cannot open PID file: EACCES (Permission denied)`); [`Error::display`] gives the full
-//! line.
+//! Words come only at the edge: [`Error::render`] writes the sentence into a caller's fixed buffer
+//! (LibUCW's `error_msg[DAEMON_ERR_LEN]`) with names from the [`Context`]: `Cannot open PID file
+//! /run/x.pid: EACCES (Permission denied)`. `Display` names subjects by role; [`Error::display`]
+//! gives the full line.
 //!
-//! This module owns the error type, its kinds and subjects; the wording of every message is
-//! `messages.rs` (one table of templates, packed by `phrases.rs` with the `messages` feature;
-//! their names otherwise); the renderer is `render.rs`. A program's own errors ([`Error::custom`]) take their words from
-//! its [`Context`]. It must never allocate, never store a name, and never use `core::fmt`
-//! outside the `Display` implementations (the static tools call [`Error::render`]).
+//! This module owns the type, its kinds and subjects; wording is `messages.rs` (packed by
+//! `phrases.rs`), rendering `render.rs`. It must never allocate, store a name, or use `core::fmt`
+//! outside `Display`.
 
 use crate::text::packed_field;
 use core::num::NonZeroU64;
@@ -33,27 +26,20 @@ pub(crate) use messages::Message;
 use messages::TEMPLATES;
 use messages::{CUSTOM, KINDS, MESSAGES};
 
-/// Why an operation failed: the kind, its subject, the errno of a failed system call and a
-/// few numbers, rendered into words only when asked ([`Error::render`]).
-///
-/// The 16 bytes are two machine words, so that a `Result` carrying an `Error` travels in two
-/// registers rather than through memory (every `?` of the library passes one on):
+/// Why an operation failed: kind, subject, errno and numbers, put into words by [`Error::render`].
+/// Two machine words, so a `Result` travels in registers:
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Error {
-    /// Bits 0–7: a [`Message`] of the library, or [`CUSTOM`] plus a code of the caller's
-    /// ([`Error::custom`]); bits 8–15: the [`Subject`] plus one (so the word is never zero,
-    /// which leaves a niche for `Result<(), Error>`); bits 16–31: the errno of the failed
-    /// system call, 0 when none failed; bits 32–63: number 1 (the message's `%1`).
+    /// Bits 0–7: a [`Message`], or [`CUSTOM`] plus the caller's code; 8–15: the [`Subject`] plus
+    /// one (a niche for `Result<(), Error>`); 16–31: the errno (0: none); 32–63: number 1.
     head: NonZeroU64,
     /// Numbers 2 (bits 0–31) and 3 (bits 32–63).
     tail: u64,
 }
 
-/// Shorthand for results of this crate.
 pub(crate) type Result<T, E = Error> = core::result::Result<T, E>;
 
-/// What an error is about, by its role; its name (a path, a program, an account name) comes
-/// from the [`Context`] it is rendered against.
+/// What an error is about, by role; its name comes from the [`Context`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 #[non_exhaustive]
@@ -119,7 +105,7 @@ const ALL_SUBJECTS: &[Subject] = &[
 ];
 
 impl Subject {
-    /// How the subject is called when its name is unknown or follows: its role.
+    /// The subject's role, said when its name is unknown or follows.
     fn role(self) -> &'static [u8] {
         packed_field(SUBJECT_ROLES, self as usize).unwrap_or(b"")
     }
@@ -135,20 +121,17 @@ const SUBJECT_ROLES: &[u8] = b"\0PID file\0guard file\0program\0user\0group\0pas
     group file\0output file\0error file\0notification socket\0cgroup\0log file\0root directory\0\
     working directory\0environment file\0";
 
-/// Where an error's subjects get their names: the parameters of the call that failed
-/// (`control::Params`, `daemon::Params` implement it), or `()` for none; and, for a program
-/// that makes errors of its own ([`Error::custom`]), their words.
+/// Names an error's subjects: the failed call's parameters (`control::Params`, `daemon::Params`) or
+/// `()`; and words for a program's own errors ([`Error::custom`]).
 pub trait Context {
     /// The caller's name for `subject` (a path, a program, an account name), if it has one.
     fn name(&self, subject: Subject) -> Option<&[u8]>;
 
-    /// The words of the caller's own error `code` ([`Error::custom`]). With the library's
-    /// `messages` feature, a template as the library's own: `%s` the subject (`PID file
-    /// /run/x.pid`), `%r` its role alone, `%n` its name alone, `%P` the PID file's name,
-    /// `%1`–`%3` the numbers, `%k1` a number as a signal name, `%o1` octal, `%x1` hex, `%t`
-    /// numbers 2 and 3 as seconds and milliseconds; the errno is appended. Without it, a few
-    /// words saying what failed (`open`), which the short code line is built around. `None`
-    /// (the default): `error <code>`.
+    /// The words of the caller's error `code`. With `messages`, a template like the library's: `%s`
+    /// the subject (`PID file /run/x.pid`), `%r` its role, `%n` its name, `%P` the PID file's name,
+    /// `%1`–`%3` the numbers, `%k1` a signal name, `%o1` octal, `%x1` hex, `%t` numbers 2 and 3 as
+    /// seconds and milliseconds; the errno is appended. Without it, a few words (`open`). `None`
+    /// (default): `error <code>`.
     fn template(&self, code: u8) -> Option<&[u8]> {
         let _ = code;
         None
@@ -169,10 +152,7 @@ pub enum ErrorKind {
     System,
     /// The PID file is locked by another process: the daemon already runs.
     AlreadyRunning,
-    /// A file was refused as unsafe to use; the message says why (not a regular file, its
-    /// owner, writable by others, a symbolic link, on a pseudo file system, more than one
-    /// hard link, a relative PID file path without `PRESERVE_CWD`, the guard file is the PID
-    /// file).
+    /// A file was refused as unsafe (docs/design.md §2); the message says why.
     Refused,
     /// No such user in the passwd file.
     NoSuchUser,
@@ -182,8 +162,7 @@ pub enum ErrorKind {
     UserNeedsGroup,
     /// The account entry for the requested user or group is malformed.
     MalformedAccount,
-    /// The user belongs to more groups than the kernel allows (`NGROUPS_MAX`) or than the
-    /// caller's group storage holds.
+    /// More groups than `NGROUPS_MAX` or the caller's group storage.
     TooManyGroups,
     /// A `#uid` or `#gid` that is not a number from 0 to 4,294,967,294.
     InvalidId,
@@ -193,11 +172,9 @@ pub enum ErrorKind {
     InvalidPid,
     /// The process the PID file names does not hold the lock on it.
     NotLockHolder,
-    /// The process the PID file names has exited, but other processes of the daemon still
-    /// hold the lock.
+    /// The named process has exited, but other processes of the daemon hold the lock.
     LockedByOthers,
-    /// `/proc` is the procfs of a PID namespace the caller is not in: no proof about the
-    /// daemon can be read there, so it is not signalled.
+    /// `/proc` belongs to another PID namespace: no proof can be read, so nothing is signalled.
     ForeignProcNamespace,
     /// Something did not happen within the deadline.
     Timeout,
@@ -216,9 +193,8 @@ pub enum ErrorKind {
     /// A channel between the library's processes carried something unexpected.
     Protocol,
     #[cfg(feature = "environment")]
-    /// The daemon's parameters ask for what cannot be done safely: capabilities kept without
-    /// a switch to a user other than root, or capabilities that could undo the switch; a root
-    /// directory with `PRESERVE_CWD`.
+    /// Unsafe parameters: capabilities that cannot be kept (docs/design.md §6), or a root directory
+    /// with `PRESERVE_CWD`.
     InvalidParams,
     /// The daemon's body could not start ([`Error::body_failed`]).
     BodyFailed,
@@ -255,12 +231,10 @@ impl Error {
         Self::from_parts(message as u8, subject)
     }
 
-    /// The message number (see `head`).
     const fn message(&self) -> u8 {
         self.head.get() as u8
     }
 
-    /// The raw errno, 0 when none.
     const fn errno_number(&self) -> u16 {
         (self.head.get() >> 16) as u16
     }
@@ -289,8 +263,7 @@ impl Error {
         self
     }
 
-    /// The same error, with `value` as number `index` (1–3) of its message (`%1`–`%3`); other
-    /// indices change nothing.
+    /// With `value` as number `index` (1–3); other indices change nothing.
     pub const fn with(mut self, index: usize, value: u32) -> Self {
         let value = value as u64;
         match index {
@@ -308,13 +281,10 @@ impl Error {
         self
     }
 
-    /// An error of the calling program's own, `code` from 0 to 127 (a larger code is taken
-    /// modulo 128), about `subject`, caused by a system call that failed with `errno` if one
-    /// did. It travels and renders as the library's errors do; its words are the ones the
-    /// [`Context`] it is rendered with gives for `code` ([`Context::template`]); its kind is
-    /// [`ErrorKind::Custom`]. A daemon's body reports one with
-    /// [`Running::report_failure`](crate::daemon::Running::report_failure), and the launcher
-    /// renders it against its own context.
+    /// A calling program's own error, `code` 0–127 (modulo 128), about `subject`, with `errno` if
+    /// any. It travels and renders like the library's, worded by [`Context::template`]; its kind is
+    /// [`ErrorKind::Custom`]. A body reports one with
+    /// [`Running::report_failure`](crate::daemon::Running::report_failure).
     pub const fn custom(code: u8, subject: Subject, errno: Option<Errno>) -> Self {
         let error = Self::from_parts(CUSTOM | (code & !CUSTOM), subject);
         match errno {
@@ -336,9 +306,8 @@ impl Error {
         self.with(2, seconds).with(3, limit.subsec_millis())
     }
 
-    /// The error a daemon's body reports when it cannot start
-    /// ([`Running::report_failure`](crate::daemon::Running::report_failure)): "The daemon
-    /// could not start", with the errno of what failed, if a system call did.
+    /// "The daemon could not start", with the failed call's errno, for
+    /// [`Running::report_failure`](crate::daemon::Running::report_failure).
     pub fn body_failed(errno: Option<Errno>) -> Self {
         let error = Self::new(Message::BodyCouldNotStart, Subject::None);
         match errno {
@@ -368,11 +337,9 @@ impl Error {
         (errno != 0).then(|| Errno::from_raw_os_error(i32::from(errno)))
     }
 
-    /// The 16 bytes that carry the error between processes (the daemon's setup report): the
-    /// two words in the machine's order, `head` first.
+    /// The 16 bytes carrying the error between processes: both words in native order, `head` first.
     pub(crate) fn to_bytes(self) -> [u8; ERROR_BYTES] {
-        // One 128-bit value whose bytes in memory are `head`'s then `tail`'s (no slice
-        // copies: at opt-level "z" those stay calls).
+        // One 128-bit value, no slice copies (they stay calls at opt-level "z").
         let (low, high) = if cfg!(target_endian = "little") {
             (self.head.get(), self.tail)
         } else {
@@ -407,47 +374,4 @@ impl Error {
 impl std::error::Error for Error {}
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_and_plain() {
-        assert!(core::mem::size_of::<Error>() <= 16);
-        assert_eq!(core::mem::size_of::<Result<()>>(), 16);
-    }
-    #[test]
-    fn bytes_round_trip_and_reject_garbage() {
-        let error = Error::system(Message::SetUid, Subject::User, Errno::PERM).with(1, 4242);
-        assert_eq!(Error::from_bytes(&error.to_bytes()), Some(error));
-        let mut bytes = error.to_bytes();
-        bytes[0] = MESSAGES as u8;
-        assert_eq!(Error::from_bytes(&bytes), None);
-        bytes[0] = CUSTOM - 1;
-        assert_eq!(Error::from_bytes(&bytes), None);
-        let custom = Error::custom(7, Subject::Program, Some(Errno::NOENT)).with(1, 3);
-        assert_eq!(Error::from_bytes(&custom.to_bytes()), Some(custom));
-        assert_eq!(custom.kind(), ErrorKind::Custom(7));
-        // The subject's byte (the second one on a little-endian machine) holds the subject
-        // plus one.
-        let mut bytes = error.to_bytes();
-        let subject = if cfg!(target_endian = "little") { 1 } else { 6 };
-        for invalid in [0, ALL_SUBJECTS.len() as u8 + 1] {
-            bytes[subject] = invalid;
-            assert_eq!(Error::from_bytes(&bytes), None);
-        }
-        assert_eq!(error.subject(), Subject::User);
-        assert_eq!(error.errno(), Some(Errno::PERM));
-        let all = Error::new(Message::Open, Subject::NotifySocket)
-            .with_errno(Errno::from_raw_os_error(4095))
-            .with(1, u32::MAX)
-            .with(2, 2)
-            .with(3, u32::MAX);
-        assert_eq!(Error::from_bytes(&all.to_bytes()), Some(all));
-        assert_eq!(
-            (all.number(0), all.number(1), all.number(2)),
-            (u32::MAX, 2, u32::MAX)
-        );
-        assert_eq!(all.subject(), Subject::NotifySocket);
-        assert_eq!(all.errno().map(Errno::raw_os_error), Some(4095));
-    }
-}
+mod tests;

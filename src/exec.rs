@@ -1,13 +1,9 @@
-//! Argument and environment lists, and executing a program the way a shell finds it:
-//! `execve` with a `PATH` search, for the child of a fork (the controller's launcher,
-//! `ucw-daemonize`'s program).
+//! Argument and environment lists, and executing a program as a shell finds it, in the child of a
+//! fork.
 //!
-//! This module owns [`StringList`] (an `argv` or `envp`, as the kernel handed it to a program
-//! or as a slice) and the search rules (docs/design.md §3 "Launch"). It runs between `fork` and
-//! `execve`, so it must never allocate, never take a lock, never format with `core::fmt`
-//! and never touch global state: candidate paths are built in a fixed `PATH_MAX` buffer on
-//! the stack. It must never fall back to `/bin/sh` on ENOEXEC (running an arbitrary file as
-//! a shell script is how glibc's `execvp` surprises people).
+//! This module owns [`StringList`] and the search rules (docs/design.md §3 "Launch"). Running
+//! between `fork` and `execve`, it must never allocate, take a lock, use `core::fmt` or touch
+//! global state, and never fall back to `/bin/sh` on ENOEXEC.
 
 use core::ffi::{c_char, CStr};
 use rustix::io::Errno;
@@ -15,17 +11,14 @@ use rustix::io::Errno;
 /// The longest path the kernel accepts, NUL included (`PATH_MAX`).
 pub(crate) const PATH_MAX: usize = 4096;
 
-/// The search path when the environment has no `PATH` (what `execvp` uses, minus the
-/// current directory).
+/// The search path without `PATH` (`execvp`'s, minus the current directory).
 pub(crate) const DEFAULT_PATH: &[u8] = b"/bin:/usr/bin";
 
-/// Most entries a list made from a slice may have when it is handed to `execve`
-/// (the pointer vector is built on the stack of the child).
+/// Most entries of a slice list handed to `execve` (its pointer vector is on the child's stack).
 pub(crate) const MAX_LIST_ENTRIES: usize = 1024;
 
-/// A null-terminated list of C strings (an argument vector or an environment), either as
-/// the kernel or the C library handed it to a program (`argv`, `envp`, `environ`) or as a
-/// slice (`StringList::from(&strings[..])`).
+/// A null-terminated list of C strings as handed to a program (`argv`, `envp`, `environ`), or a
+/// slice.
 #[derive(Clone, Copy)]
 pub struct StringList<'a> {
     source: ListSource<'a>,
@@ -38,7 +31,6 @@ enum ListSource<'a> {
 }
 
 impl<'a> From<&'a [&'a CStr]> for StringList<'a> {
-    /// A list made of `strings`.
     fn from(strings: &'a [&'a CStr]) -> Self {
         Self::from_slice(strings)
     }
@@ -50,18 +42,17 @@ impl<'a> StringList<'a> {
         source: ListSource::Slice(&[]),
     };
 
-    /// A list made of `strings`.
     pub(crate) const fn from_slice(strings: &'a [&'a CStr]) -> Self {
         Self {
             source: ListSource::Slice(strings),
         }
     }
 
-    /// A list given as a null-terminated array of pointers (`argv`, `envp`, `environ`).
+    /// A null-terminated pointer array (`argv`, `envp`, `environ`).
     ///
     /// # Safety
-    /// `vector` must be null or point to a null-terminated array of pointers to
-    /// NUL-terminated strings, all valid and unchanged for `'a`.
+    /// `vector` must be null or a null-terminated array of pointers to C strings, valid and
+    /// unchanged for `'a`.
     pub const unsafe fn from_raw(vector: *const *const c_char) -> Self {
         Self {
             source: ListSource::Raw(vector),
@@ -77,8 +68,7 @@ impl<'a> StringList<'a> {
                     return None;
                 }
                 for position in 0..=index {
-                    // SAFETY: `from_raw`'s contract: a null-terminated vector; we never read
-                    // past the first null.
+                    // SAFETY: `from_raw`'s contract: null-terminated; we never read past the null.
                     let entry = unsafe { *vector.add(position) };
                     if entry.is_null() {
                         return None;
@@ -109,8 +99,7 @@ impl<'a> StringList<'a> {
         self.iter().find_map(|entry| {
             let text = entry.to_bytes_with_nul();
             if text.len() > name.len() && text.starts_with(name) && text[name.len()] == b'=' {
-                // SAFETY: the tail of a C string is a C string: it ends with the entry's only
-                // NUL. (`from_bytes_with_nul` would scan for it again: ~250 bytes of code.)
+                // SAFETY: a C string's tail is a C string (no rescan: ~250 bytes).
                 Some(unsafe { CStr::from_bytes_with_nul_unchecked(&text[name.len() + 1..]) })
             } else {
                 None
@@ -118,22 +107,15 @@ impl<'a> StringList<'a> {
         })
     }
 
-    /// Replaces the calling process with the program this argument list names, its
-    /// environment `environment` (`execve`), finding it the way a shell does (docs/design.md §3
-    /// "Launch": a name with a `/` as it is, else every entry of the environment's `PATH`,
-    /// `/bin:/usr/bin` when it has none; EACCES on one entry goes on searching; never a
-    /// `/bin/sh` fallback on ENOEXEC). Returns only on failure, with the errno to report
-    /// (E2BIG for a slice list of more than 1,024 entries). Safe in the child of a fork:
-    /// it allocates nothing and takes no lock (a slice list's pointers are copied to the
-    /// stack).
+    /// Replaces the process with this list's program and `environment` (`execve`), searched as a
+    /// shell does (docs/design.md §3 "Launch": a name with `/` as it is, else each `PATH` entry,
+    /// `/bin:/usr/bin` without one; EACCES goes on; no `/bin/sh` fallback). Returns only on
+    /// failure, with the errno (E2BIG for a slice over 1,024 entries). Safe after `fork`.
     pub fn exec(&self, environment: &StringList<'_>) -> Errno {
         self.exec_with(environment, None)
     }
 
-    /// [`StringList::exec`] with one more variable, `NAME=value`, first in the environment
-    /// (the environment's own `NAME=` entries left out). An environment given by pointer
-    /// that has more than [`MAX_LIST_ENTRIES`] entries (too many to copy to the stack)
-    /// is passed on as it is, without the extra variable.
+    /// [`StringList::exec`] with `NAME=value` first in the environment (replacing its `NAME=` entries). A raw environment over [`MAX_LIST_ENTRIES`] entries is passed as it is, without it.
     pub(crate) fn exec_with(&self, environment: &StringList<'_>, extra: Option<&CStr>) -> Errno {
         if self.too_long() || environment.too_long() {
             return Errno::TOOBIG;
@@ -147,13 +129,11 @@ impl<'a> StringList<'a> {
                 .unwrap_or_else(|| environment.vector(&mut variables)),
             None => environment.vector(&mut variables),
         };
-        // SAFETY: both vectors are null-terminated arrays of NUL-terminated strings that live
-        // until the call returns (`StringList`'s contract, or the stack copies just made).
+        // SAFETY: null-terminated arrays of C strings living through the call.
         unsafe { execute(argv, envp) }
     }
 
-    /// `extra` (`NAME=value`) and then every entry but those starting with `NAME=`, copied
-    /// into `storage` and null-terminated; `None` when they do not all fit.
+    /// `extra`, then the entries not starting with `NAME=`, in `storage`; `None` when too many.
     fn vector_with(
         &self,
         extra: &CStr,
@@ -177,14 +157,12 @@ impl<'a> StringList<'a> {
         Some(storage.as_ptr())
     }
 
-    /// Whether a slice list has more entries than the child's stack vector holds (raw
-    /// lists are passed to `execve` as they are, so they have no such limit).
+    /// Whether a slice list exceeds the child's stack vector (raw lists have no limit).
     pub(crate) fn too_long(&self) -> bool {
         matches!(self.source, ListSource::Slice(strings) if strings.len() > MAX_LIST_ENTRIES)
     }
 
-    /// The null-terminated pointer vector `execve` wants: a raw list as it is, a slice
-    /// copied into `storage` (at most [`MAX_LIST_ENTRIES`] entries; callers check first).
+    /// `execve`'s pointer vector: a raw list as it is, a slice copied into `storage`.
     pub(crate) fn vector(
         &self,
         storage: &mut [*const c_char; MAX_LIST_ENTRIES + 1],
@@ -209,24 +187,19 @@ impl<'a> StringList<'a> {
     }
 }
 
-/// Executes `argv[0]` with arguments `argv` and environment `envp`; returns only on failure,
-/// with the errno to report.
+/// Executes `argv[0]` with `argv` and `envp`; returns only on failure, with the errno.
 ///
-/// A program name containing `/` is executed as it is. Otherwise every entry of `PATH`
-/// (taken from `envp`; [`DEFAULT_PATH`] when unset; an empty entry means the current
-/// directory) is tried in order, and:
-/// - ENOENT, ENOTDIR, ESTALE, ENODEV and ETIMEDOUT move on to the next entry;
-/// - EACCES moves on too, but is reported if no later entry has the program;
-/// - any other error (ENOEXEC, E2BIG, ETXTBSY, ENOMEM, ...) is reported at once; there is
-///   no `/bin/sh` fallback for ENOEXEC;
-/// - an entry that would make a path of `PATH_MAX` bytes or more fails with ENAMETOOLONG
-///   (an error, not something to skip: the search would silently differ from a shell's).
+/// A name with `/` is executed as it is; else each `PATH` entry of `envp` ([`DEFAULT_PATH`] when
+/// unset; empty is the current directory), in order:
+/// - ENOENT, ENOTDIR, ESTALE, ENODEV, ETIMEDOUT: next entry;
+/// - EACCES: next entry, reported if no later one has the program;
+/// - anything else (ENOEXEC, E2BIG, ...): reported at once;
+/// - a path of `PATH_MAX` bytes or more: ENAMETOOLONG.
 ///
-/// An empty program name fails with ENOENT, an empty `argv` with EINVAL.
+/// An empty name is ENOENT, an empty `argv` EINVAL.
 ///
 /// # Safety
-/// `argv` and `envp` must point to null-terminated arrays of pointers to NUL-terminated
-/// strings that stay valid for the call.
+/// `argv` and `envp` must be null-terminated arrays of pointers to C strings, valid for the call.
 pub(crate) unsafe fn execute(argv: *const *const c_char, envp: *const *const c_char) -> Errno {
     // SAFETY: the caller guarantees `argv` is a null-terminated vector.
     let first = unsafe { *argv };
@@ -246,8 +219,7 @@ pub(crate) unsafe fn execute(argv: *const *const c_char, envp: *const *const c_c
         // SAFETY: forwarded from the caller's guarantee.
         return unsafe { crate::sys::execve(program, argv, envp) };
     }
-    // SAFETY: forwarded from the caller's guarantee (a null-terminated vector of strings that
-    // outlive this call).
+    // SAFETY: forwarded from the caller's guarantee.
     let environment = unsafe { StringList::from_raw(envp) };
     let search = environment
         .variable(b"PATH")
@@ -272,8 +244,7 @@ pub(crate) unsafe fn execute(argv: *const *const c_char, envp: *const *const c_c
     }
 }
 
-/// Writes `directory/name\0` (`name\0` for an empty directory) into `buffer`; `None` when it
-/// does not fit in [`PATH_MAX`] bytes.
+/// `directory/name\0` (`name\0` for an empty directory) in `buffer`; `None` past [`PATH_MAX`].
 fn join<'b>(buffer: &'b mut [u8; PATH_MAX], directory: &[u8], name: &[u8]) -> Option<&'b CStr> {
     let slash = usize::from(!directory.is_empty());
     let length = directory.len() + slash + name.len();
@@ -286,48 +257,10 @@ fn join<'b>(buffer: &'b mut [u8; PATH_MAX], directory: &[u8], name: &[u8]) -> Op
     }
     buffer[directory.len() + slash..length].copy_from_slice(name);
     buffer[length] = 0;
-    // SAFETY: `buffer[length]` is the NUL just written, and no byte before it is one: the
-    // directory comes from a C string (PATH) and so does the name (no NUL within either),
-    // and the separator is a slash. (Not `from_bytes_with_nul`: its scan costs the tools
-    // ~260 bytes.)
+    // SAFETY: `buffer[length]` is the NUL just written, the only one (C-string parts, `/`). No
+    // rescan: ~260 bytes.
     Some(unsafe { CStr::from_bytes_with_nul_unchecked(&buffer[..=length]) })
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_builds_candidates_and_refuses_overlong_ones() {
-        let mut buffer = [0u8; PATH_MAX];
-        assert_eq!(
-            join(&mut buffer, b"/usr/bin", b"true").unwrap().to_bytes(),
-            b"/usr/bin/true"
-        );
-        assert_eq!(join(&mut buffer, b"", b"true").unwrap().to_bytes(), b"true");
-        let long = [b'x'; PATH_MAX - 5];
-        assert!(join(&mut buffer, &long, b"true").is_none());
-        let fits = [b'x'; PATH_MAX - 7];
-        assert!(join(&mut buffer, &fits, b"ab").is_some());
-    }
-
-    #[test]
-    fn variables_in_raw_and_slice_lists() {
-        let entries = [
-            c"HOME=/root".as_ptr(),
-            c"PATH=/a:/b".as_ptr(),
-            c"PATHX=no".as_ptr(),
-            core::ptr::null(),
-        ];
-        // SAFETY: a null-terminated vector of static strings.
-        let raw = unsafe { StringList::from_raw(entries.as_ptr()) };
-        assert_eq!(raw.variable(b"PATH"), Some(c"/a:/b"));
-        assert_eq!(raw.variable(b"PAT"), None);
-        assert_eq!(raw.iter().count(), 3);
-        let slice = StringList::from_slice(&[c"A=1", c"B="]);
-        assert_eq!(slice.variable(b"B"), Some(c""));
-        assert_eq!(slice.get(2), None);
-        // SAFETY: null is allowed.
-        assert!(unsafe { StringList::from_raw(core::ptr::null()) }.is_empty());
-    }
-}
+mod tests;

@@ -1,18 +1,14 @@
-//! Whole-buffer reads and sends over a descriptor, and a line reader: the retry loops (EINTR,
-//! short counts) that the PID file, the launcher's channel, the `/proc` readers and the signal
-//! reset share, written once.
+//! Whole-buffer reads and sends and a line reader: the retry loops (EINTR, short counts), written
+//! once.
 //!
-//! This module owns those loops and nothing else: it must never decide what the bytes mean,
-//! never block longer than the descriptor does, and never let a `send` to a dead peer raise
-//! SIGPIPE.
+//! This module owns those loops only: it must never decide what the bytes mean, block longer than
+//! the descriptor does, or let a `send` raise SIGPIPE.
 
 use rustix::fd::BorrowedFd;
 use rustix::io::Errno;
 
-/// Reads into `buffer` until it is full or at end of file, retrying on EINTR; returns the byte
-/// count. With `stop_after_short_read`, a read that returns fewer bytes than asked ends it
-/// too: a regular file delivers everything it has in one read, so the common case makes one
-/// `read` instead of two (the second would only see the end of file).
+/// Reads into `buffer` until full or end of file, retrying on EINTR; returns the count. With
+/// `stop_after_short_read`, a short read ends it (a regular file gives all at once).
 pub(crate) fn read_full(
     fd: BorrowedFd<'_>,
     buffer: &mut [u8],
@@ -33,8 +29,7 @@ pub(crate) fn read_full(
     Ok(filled)
 }
 
-/// `send(fd, bytes, MSG_NOSIGNAL)` until all are sent, retried on EINTR; a peer that is gone
-/// is EPIPE, never a signal.
+/// `send(MSG_NOSIGNAL)` until all is sent, retried on EINTR; a gone peer is EPIPE, never a signal.
 pub(crate) fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno> {
     while !bytes.is_empty() {
         match rustix::net::send(fd, bytes, rustix::net::SendFlags::NOSIGNAL) {
@@ -47,17 +42,12 @@ pub(crate) fn send_all(fd: BorrowedFd<'_>, mut bytes: &[u8]) -> Result<(), Errno
     Ok(())
 }
 
-/// Bytes of a line that [`for_each_line`] keeps: every line we look for is shorter, or has what
-/// we want in its start (mountinfo's device, status's masks).
+/// Bytes of a line [`for_each_line`] keeps.
 pub(crate) const LINE_KEPT: usize = 128;
 
-/// Calls `line` for every line read from `fd` (without its newline, cut to its first
-/// [`LINE_KEPT`] bytes) until it returns `false` or the file ends.
-///
-/// With `whole`, a read that returns fewer bytes than asked is the end: procfs builds a
-/// single-record file (`status`, `stat`, `fdinfo/<n>`) whole on the first read and hands out
-/// what is left on every read, so a short read leaves nothing, and one `read` does where a
-/// second would only have seen the end of file. (Never for `mountinfo`, one record per mount.)
+/// Calls `line` per line of `fd` (no newline, at most [`LINE_KEPT`] bytes) until it returns `false`
+/// or the file ends. With `whole`, a short read is the end (procfs single-record files; never
+/// `mountinfo`).
 pub(crate) fn for_each_line(
     fd: BorrowedFd<'_>,
     whole: bool,

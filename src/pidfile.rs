@@ -1,14 +1,9 @@
-//! The PID file and the guard file: opening them safely, locking them, reading and writing
-//! the PID, and classifying what a controller sees (docs/design.md §2).
+//! The PID file and the guard file: opening, locking, reading, writing and classifying them
+//! (docs/design.md §2).
 //!
-//! This module owns every `open`, `flock`, `read` and `write` of those two files and the
-//! checks that make them safe to trust: no symlinks, regular files with exactly one link,
-//! the right owner, not writable by others, never on a pseudo file system (procfs, sysfs, …)
-//! when written, never on descriptors 0–2, and tightened to `0600` when readable by others
-//! (anyone who can read a file can hold its lock). It must never unlink either file, never
-//! change a file it refuses, never block on a FIFO, never hold the PID file across a launch,
-//! and never decide what an action does with a classification (that is
-//! [`crate::control`]'s job).
+//! This module owns every `open`, `flock`, `read` and `write` of those files and §2's checks. It
+//! must never unlink either file, change a file it refuses, block on a FIFO, hold the PID file
+//! across a launch, or decide what an action does with a classification.
 
 use crate::error::{Error, Message, Result, Subject};
 use crate::text::{parse_decimal, Writer};
@@ -24,7 +19,7 @@ pub const PID_MAX: u64 = 4_194_304;
 /// What the daemon writes while it starts, before its PID is known.
 pub const STARTING: &[u8] = b"(starting)\n";
 
-/// Bytes a controller reads from a PID file; a valid one is at most 8 (`4194304\n`).
+/// Bytes a controller reads from a PID file (a valid one is at most 8).
 pub const READ_LIMIT: usize = 32;
 
 /// Identity of a file: device and inode, as `fstat` reports them.
@@ -46,7 +41,7 @@ impl FileId {
     }
 }
 
-/// Who may own a protocol file that we open.
+/// Who may own a protocol file we open.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Owner {
     /// Only our effective uid (the daemon's own PID file).
@@ -55,17 +50,13 @@ pub(crate) enum Owner {
     RootOrUs,
 }
 
-/// Flags of every open of a protocol file: no symlink in the last component, close-on-exec,
-/// never a controlling terminal, never blocking on a FIFO.
+/// Flags of every protocol-file open.
 const SAFE_FLAGS: OFlags = OFlags::NOFOLLOW
     .union(OFlags::CLOEXEC)
     .union(OFlags::NOCTTY)
     .union(OFlags::NONBLOCK);
 
-/// `open(path, flags | SAFE_FLAGS, 0600)` on a descriptor above 2: a file of ours on 0, 1 or
-/// 2 would receive what the program writes to its standard streams (a closed stderr is not
-/// rare in init scripts), so such a descriptor is moved up with `F_DUPFD_CLOEXEC` (the low
-/// one is closed again; writes to it then fail harmlessly with EBADF).
+/// `open(path, flags | SAFE_FLAGS, 0600)` on a descriptor above 2 (never on a standard stream).
 pub(crate) fn open_file(path: &CStr, flags: OFlags) -> core::result::Result<OwnedFd, Errno> {
     let fd = rustix::fs::open(path, flags | SAFE_FLAGS, Mode::RUSR | Mode::WUSR)?;
     above_standard_streams(fd)
@@ -79,8 +70,7 @@ pub(crate) fn above_standard_streams(fd: OwnedFd) -> core::result::Result<OwnedF
     rustix::io::fcntl_dupfd_cloexec(&fd, 3)
 }
 
-/// Words an `open` failure of `subject`; ELOOP on an `O_NOFOLLOW` open means the last
-/// component is a symbolic link, which we say plainly.
+/// An `open` failure of `subject`; ELOOP under `O_NOFOLLOW` is said as a symbolic link.
 pub(crate) fn open_error(subject: Subject, errno: Errno) -> Error {
     let message = if errno == Errno::LOOP {
         Message::RefuseSymlink
@@ -90,8 +80,7 @@ pub(crate) fn open_error(subject: Subject, errno: Errno) -> Error {
     Error::system(message, subject, errno)
 }
 
-/// Opens `path` with `flags`, `fstat`s it and checks it ([`check_file`]); a file readable by
-/// others that we own is tightened to owner-only access on the way.
+/// Opens, `fstat`s and checks `path` ([`check_file`], [`tighten`]).
 pub(crate) fn open_checked(
     path: &CStr,
     flags: OFlags,
@@ -103,8 +92,7 @@ pub(crate) fn open_checked(
     Ok((fd, stat))
 }
 
-/// `fstat`s a file just opened and checks it ([`check_file`]); a file readable by others
-/// that we own is tightened to owner-only access on the way. Returns its `stat`.
+/// `fstat`s and checks a file just opened, like [`open_checked`]; returns its `stat`.
 pub(crate) fn check_opened(fd: BorrowedFd<'_>, subject: Subject, owner: Owner) -> Result<Stat> {
     let stat =
         rustix::fs::fstat(fd).map_err(|errno| Error::system(Message::Stat, subject, errno))?;
@@ -113,13 +101,8 @@ pub(crate) fn check_opened(fd: BorrowedFd<'_>, subject: Subject, owner: Owner) -
     Ok(stat)
 }
 
-/// Verifies that `stat` describes a regular file with exactly one link, owned as `owner`
-/// says and not writable by group or others; `subject` names the file in the error.
-///
-/// One link (docs/design.md §2): a second name of the file is another file's contents,
-/// mode and owner (a hard link to a root-owned `0640` file would have its mode tightened,
-/// its contents replaced by a PID, and be emptied by STOP), so such a file is refused before
-/// anything could change it.
+/// Verifies `stat` is a regular file with one link (docs/design.md §2), owned as `owner` says, not
+/// writable by group or others; `subject` names it.
 pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<()> {
     if FileType::from_raw_mode(stat.st_mode) != FileType::RegularFile {
         return Err(Error::new(Message::RefuseNotRegular, subject));
@@ -127,8 +110,7 @@ pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<
     if stat.st_nlink != 1 {
         return Err(Error::new(Message::RefuseHardLinks, subject).with(1, stat.st_nlink as u32));
     }
-    // A root-owned file needs no geteuid when root is acceptable (one syscall saved on the
-    // controller's path, which opens two such files).
+    // Root-owned and root acceptable: no geteuid needed.
     let uid = stat.st_uid;
     if !(owner == Owner::RootOrUs && uid == 0) {
         let us = rustix::process::geteuid().as_raw();
@@ -146,20 +128,15 @@ pub(crate) fn check_file(stat: &Stat, subject: Subject, owner: Owner) -> Result<
     Ok(())
 }
 
-/// `fchmod` a file that group or others may read down to its owner's bits, when we own it:
-/// anyone who can open a file can hold its `flock` and deny service (CHECK would say
-/// "running", START would start nothing). A failure (EROFS, EPERM) changes nothing: LibUCW's
-/// daemons create `0644` files, and refusing them would break them. Tightening cannot revoke
-/// a descriptor someone opened before.
+/// `fchmod` our own file readable by group or others to owner-only (a reader can hold its `flock`);
+/// failures (EROFS, EPERM) are ignored (docs/design.md §2).
 fn tighten(fd: BorrowedFd<'_>, stat: &Stat) {
     if stat.st_mode & 0o044 != 0 && stat.st_uid == rustix::process::geteuid().as_raw() {
         let _ = rustix::fs::fchmod(fd, Mode::from_raw_mode(stat.st_mode & 0o700));
     }
 }
 
-/// The `f_type` magic numbers of pseudo file systems: a "PID file" there is a kernel
-/// interface (`/proc/sys/kernel/hostname` would take the PID as the host name). tmpfs
-/// (`/run`, `/dev/shm`), ramfs (initramfs), overlay and fuse are real places for files.
+/// `f_type` magics of pseudo file systems (tmpfs, ramfs, overlay and fuse are real).
 const PSEUDO_FILE_SYSTEMS: [u32; 17] = [
     0x9fa0,      // proc
     0x6265_6572, // sysfs
@@ -186,14 +163,12 @@ pub(crate) fn pseudo_file_system(fd: BorrowedFd<'_>) -> core::result::Result<Opt
     Ok(is_pseudo_file_system(magic).then_some(magic))
 }
 
-/// Whether the file system magic `magic` (`statfs`'s `f_type`, a superblock's `s_magic`) is
-/// a pseudo file system's.
+/// Whether `magic` (`statfs`'s `f_type`) is a pseudo file system's.
 pub(crate) fn is_pseudo_file_system(magic: u32) -> bool {
     PSEUDO_FILE_SYSTEMS.contains(&magic)
 }
 
-/// `flock(fd, operation)`, retried on EINTR. Returns `Ok(false)` when a non-blocking request
-/// would block.
+/// `flock(fd, operation)`, retried on EINTR; `Ok(false)` when a non-blocking request would block.
 pub(crate) fn lock(
     fd: BorrowedFd<'_>,
     operation: FlockOperation,
@@ -231,24 +206,17 @@ fn write_at_start(fd: BorrowedFd<'_>, content: &[u8]) -> core::result::Result<()
     Ok(())
 }
 
-/// The PID file as the daemon holds it: locked exclusively, owned by us, never on a pseudo
-/// file system.
-///
-/// It is two open file descriptions of the same file: a read-write one, private to the
-/// daemon, through which the PID is written; and a read-only one that carries the lock
-/// (`flock` needs only read access). A program the daemon runs may inherit the lock
-/// ([`PidFile::lock_fd`]) but never a way to write the file; and `PidFile::release`'s
-/// `LOCK_UN` ends the lock for every process that inherited it (a leftover child cannot keep
-/// the daemon "running").
+/// The PID file as the daemon holds it: a private read-write description for the PID, and a
+/// read-only one carrying the lock ([`PidFile::lock_fd`], inheritable without write access;
+/// `release`'s `LOCK_UN` ends it for every inheritor).
 pub struct PidFile {
     write: OwnedFd,
     lock: OwnedFd,
 }
 
 impl PidFile {
-    /// Opens (creating, mode 0600) and checks the PID file, refuses one on a pseudo file
-    /// system, locks it without waiting (`already running` when another process holds it),
-    /// empties it and writes `(starting)\n`.
+    /// Opens (creating, 0600), checks and locks (without waiting) the PID file, and writes
+    /// `(starting)\n`.
     pub(crate) fn create_locked(path: &CStr) -> Result<Self> {
         let subject = Subject::PidFile;
         let (write, stat) = open_checked(path, OFlags::RDWR | OFlags::CREATE, subject, Owner::Us)?;
@@ -259,7 +227,7 @@ impl PidFile {
             }
             Err(errno) => return Err(Error::system(Message::StatFileSystem, subject, errno)),
         }
-        // The lock's own description, opened by path: it must be the very file just checked.
+        // Opened by path: must be the very file just checked.
         let lock = open_file(path, OFlags::RDONLY).map_err(|errno| open_error(subject, errno))?;
         match rustix::fs::fstat(&lock) {
             Ok(again) if FileId::of(&again) == FileId::of(&stat) => {}
@@ -272,8 +240,7 @@ impl PidFile {
             Err(errno) => return Err(Error::system(Message::Lock, subject, errno)),
         }
         let file = Self { write, lock };
-        // `(starting)\n` over what the file held: a PID line (at most 8 bytes) or nothing
-        // needs no `ftruncate` first; only longer content is cut after the write.
+        // Over a PID line or nothing, no `ftruncate`; longer content is cut after.
         write_at_start(file.write.as_fd(), STARTING)
             .and_then(|()| match stat.st_size as u64 > STARTING.len() as u64 {
                 true => rustix::fs::ftruncate(&file.write, STARTING.len() as u64),
@@ -298,8 +265,7 @@ impl PidFile {
         self.write(b"")
     }
 
-    /// Empties the file, then unlocks it for every process holding its lock description
-    /// (`flock(LOCK_UN)`): the daemon has ended, whatever its children still hold.
+    /// Empties the file, then `LOCK_UN` for every holder of the description.
     pub(crate) fn release(&self) -> Result<()> {
         let cleared = self.clear();
         let _ = rustix::fs::flock(&self.lock, FlockOperation::Unlock);
@@ -311,8 +277,7 @@ impl PidFile {
             .map_err(|errno| Error::system(Message::Write, Subject::PidFile, errno))
     }
 
-    /// Both descriptors, to be closed by the caller: the lock goes when both (and every copy
-    /// in other processes) are closed.
+    /// Both descriptors; the lock goes when both and every copy are closed.
     pub(crate) fn into_fds(self) -> [OwnedFd; 2] {
         [self.write, self.lock]
     }
@@ -322,15 +287,13 @@ impl PidFile {
         self.write.as_fd()
     }
 
-    /// The read-only descriptor that holds the lock (close-on-exec; a program that is to
-    /// inherit the lock gets a copy without that flag, see `ucw-daemonize`).
+    /// The read-only, close-on-exec descriptor holding the lock.
     pub fn lock_fd(&self) -> BorrowedFd<'_> {
         self.lock.as_fd()
     }
 }
 
-/// What a controller finds at the PID-file path (docs/design.md §2, without the ERROR row, which is
-/// the `Err` of [`inspect`]).
+/// What a controller finds at the PID-file path (docs/design.md §2; ERROR is [`inspect`]'s `Err`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PidState {
     /// No file.
@@ -350,12 +313,12 @@ pub enum PidState {
 pub struct Inspection {
     /// The class.
     pub state: PidState,
-    /// Device and inode of the file (zero for [`PidState::Absent`]).
+    /// Device and inode (zero for [`PidState::Absent`]).
     pub file: FileId,
 }
 
-/// Classifies the content of a PID file according to docs/design.md §2. `locked` says whether
-/// another process holds the lock; `content` is at most [`READ_LIMIT`] bytes as read.
+/// Classifies PID-file content (docs/design.md §2): `locked` by another process, `content` at most
+/// [`READ_LIMIT`] bytes.
 pub fn classify(locked: bool, content: &[u8]) -> Result<PidState> {
     if !locked {
         return Ok(if content.is_empty() {
@@ -379,22 +342,19 @@ pub fn classify(locked: bool, content: &[u8]) -> Result<PidState> {
         && content.first() != Some(&b'0')
         && parse_decimal(content, PID_MAX).is_some()
     {
-        // The daemon is between ftruncate and the end of its write.
+        // Between the daemon's ftruncate and write.
         return Ok(PidState::Busy);
     }
     Err(Error::new(Message::InvalidPidContent, Subject::PidFile))
 }
 
-/// Opens the PID file read-only (no symlinks, no FIFO hang), checks it (tightening a file
-/// readable by others), probes its lock with `LOCK_SH|LOCK_NB`, reads at most
-/// [`READ_LIMIT`] bytes, closes it, and classifies it. Errors name the subject
-/// [`Subject::PidFile`].
+/// Opens and checks the PID file, probes its lock (`LOCK_SH|LOCK_NB`), reads at most [`READ_LIMIT`]
+/// bytes and classifies it. Errors name [`Subject::PidFile`].
 pub fn inspect(path: &CStr) -> Result<Inspection> {
     inspect_with(path, false).map(|(inspection, _)| inspection)
 }
 
-/// The PID file's descriptor an action goes on with after [`inspect_with`]: the file was
-/// locked by another process, so the probe left no lock of ours on it.
+/// The descriptor an action keeps after [`inspect_with`] (locked elsewhere: no lock of ours on it).
 pub(crate) struct Inspected {
     /// The descriptor (close-on-exec, above the standard streams).
     pub(crate) fd: OwnedFd,
@@ -402,19 +362,13 @@ pub(crate) struct Inspected {
     pub(crate) writable: bool,
 }
 
-/// [`inspect`], through a descriptor opened for writing when `for_writing` says so and the
-/// file allows it (STOP waits for the lock on it and empties the file through it; a read-only
-/// mount or a file we may not write gives a read-only one), which is handed back when the
-/// file was locked by another process: the probe's `LOCK_SH` failed, so no lock of ours rides
-/// on it, and the caller may wait on it or keep it open (CHECK leaves it to the exit: one
-/// `close` fewer). A file found unlocked is closed here, or our shared lock would stay.
+/// [`inspect`], read-write when `for_writing` and allowed (for STOP). The descriptor is handed back when another process held the lock; an unlocked file is closed here, or our shared lock would stay.
 pub(crate) fn inspect_with(
     path: &CStr,
     for_writing: bool,
 ) -> Result<(Inspection, Option<Inspected>)> {
     let subject = Subject::PidFile;
-    // Read-write first when asked; read-only when that is all the place allows (a read-only
-    // mount, a file we may not write) or to let the checks name what it is (a directory).
+    // Read-only when that is all that is allowed, or so the checks can name it (a directory).
     let mut writable = for_writing;
     let (fd, stat) = loop {
         let flags = if writable {
@@ -461,8 +415,7 @@ fn read_prefix(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> core::result::Result<us
             Err(Errno::INTR) => {}
             Err(errno) => return Err(errno),
         }
-        // A regular file delivers everything available in one read; stop early when the
-        // kernel gave us less than asked (saves a second read in the common case).
+        // A regular file gives all it has in one read: a short read ends it.
         if filled > 0 && filled < buffer.len() {
             break;
         }
@@ -470,12 +423,10 @@ fn read_prefix(fd: BorrowedFd<'_>, buffer: &mut [u8]) -> core::result::Result<us
     Ok(filled)
 }
 
-/// The suffix that makes a status file's path from its PID file's (`X.pid.status`,
-/// docs/design.md §5).
+/// The suffix making a status file's path from its PID file's (docs/design.md §5).
 pub(crate) const STATUS_SUFFIX: &[u8] = b".status";
 
-/// `path` with `suffix` appended, NUL-terminated in `buffer`; `None` when it does not fit in
-/// `PATH_MAX`.
+/// `path` + `suffix`, NUL-terminated in `buffer`; `None` past `PATH_MAX`.
 pub(crate) fn with_suffix<'b>(
     buffer: &'b mut [u8; crate::exec::PATH_MAX],
     path: &CStr,
@@ -493,48 +444,4 @@ pub(crate) fn with_suffix<'b>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn state(locked: bool, content: &[u8]) -> core::result::Result<PidState, std::string::String> {
-        use std::string::ToString;
-        classify(locked, content).map_err(|error| error.to_string())
-    }
-
-    #[test]
-    fn classification_table() {
-        let invalid = if cfg!(feature = "messages") {
-            "PID file does not contain a valid PID"
-        } else {
-            "invalid pid content PID file"
-        };
-        assert_eq!(state(false, b""), Ok(PidState::NotRunning));
-        assert_eq!(state(false, b"123\n"), Ok(PidState::Stale));
-        assert_eq!(state(false, b"garbage"), Ok(PidState::Stale));
-        assert_eq!(state(false, &[b'9'; 32]), Ok(PidState::Stale));
-        assert_eq!(
-            state(true, b"123\n"),
-            Ok(PidState::Running(Pid::from_raw(123).unwrap()))
-        );
-        assert_eq!(
-            state(true, b"4194304\n"),
-            Ok(PidState::Running(Pid::from_raw(4_194_304).unwrap()))
-        );
-        assert_eq!(state(true, b""), Ok(PidState::Busy));
-        assert_eq!(state(true, b"(starting)\n"), Ok(PidState::Busy));
-        assert_eq!(state(true, b"12"), Ok(PidState::Busy));
-        for bad in [
-            &b"-1\n"[..],
-            b"0\n",
-            b"garbage",
-            b"4194305\n",
-            b"012\n",
-            b"12\n\n",
-            b"1 \n",
-            b"\n",
-            &[b'9'; 32],
-        ] {
-            assert_eq!(state(true, bad), Err(invalid.into()), "{bad:?}");
-        }
-    }
-}
+mod tests;

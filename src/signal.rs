@@ -1,14 +1,9 @@
-//! Signals: numbers and names (`TERM`, `SIGTERM`, `15`, `RTMIN+3` all name a [`Signal`]), sets
-//! of them, and what a daemon body needs to wait for them without handlers: [`block`] and a
-//! signalfd reader, [`Signals`].
+//! Signals: names and numbers (`TERM`, `SIGTERM`, `15`, `RTMIN+3`), sets, and waiting without
+//! handlers ([`block`], [`Signals`]).
 //!
-//! This module owns the mapping between names and numbers (Linux x86_64/aarch64 numbering,
-//! which agree), the typed face of the signal mask, and the reset of a child's signals before
-//! it execs (learned from `/proc/self/status`: only what differs from the defaults is reset).
-//! It must never send a signal (that is `control`'s business) and never block or reset the
-//! signals C libraries reserve for themselves (32–34) in a process that goes on running: the
-//! library also runs in processes that have a libc (a child about to exec is replaced whole,
-//! so its reset covers them too).
+//! This module owns the name–number mapping, the typed mask, and a child's signal reset before
+//! exec. It must never send a signal (`control`'s business) nor block or reset the C libraries'
+//! signals (32–34) in a process that goes on running.
 
 use crate::sys;
 use crate::text::{packed_field, parse_decimal, parse_hex};
@@ -20,26 +15,23 @@ use rustix::io::Errno;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Signal(u8);
 
-/// Names of signals 1–31, each followed by a NUL, in numeric order (x86_64 and aarch64
-/// agree): one packed ASCII string rather than 31 string references of 16 bytes each.
+/// Names of signals 1–31, NUL-terminated, in order: one packed string, not 31 references.
 const NAMES: &[u8] = b"HUP\0INT\0QUIT\0ILL\0TRAP\0ABRT\0BUS\0FPE\0KILL\0USR1\0SEGV\0USR2\0\
     PIPE\0ALRM\0TERM\0STKFLT\0CHLD\0CONT\0STOP\0TSTP\0TTIN\0TTOU\0URG\0\
     XCPU\0XFSZ\0VTALRM\0PROF\0WINCH\0IO\0PWR\0SYS\0";
 
-/// The names in [`NAMES`], signal 1 first.
 fn names() -> impl Iterator<Item = &'static [u8]> {
     (0..31).map_while(|index| packed_field(NAMES, index))
 }
 
-/// First real-time signal number as the kernel counts (glibc reserves 32 and 33 and calls
-/// 34 `SIGRTMIN`; we follow the kernel: `RTMIN` = 32, as `kill -l` on musl does).
+/// First real-time signal as the kernel (and musl's `kill -l`) counts; glibc's `SIGRTMIN` is 34.
 const RTMIN: u32 = 32;
 const RTMAX: u32 = 64;
 
 impl TryFrom<u32> for Signal {
     type Error = Errno;
 
-    /// The signal numbered `number`; EINVAL unless it is 1–64 (as `kill(2)` says).
+    /// EINVAL unless `number` is 1–64 (kill(2)).
     fn try_from(number: u32) -> Result<Self, Errno> {
         Signal::from_number(number).ok_or(Errno::INVAL)
     }
@@ -59,7 +51,7 @@ impl Signal {
     /// SIGSTOP, which no process can catch (a supervisor cannot forward it).
     pub const STOP: Signal = Signal(19);
 
-    /// The signal numbered `number`, if it is 1–64 (`Signal::try_from(number)` outside).
+    /// The signal numbered `number`, if 1–64.
     pub(crate) const fn from_number(number: u32) -> Option<Signal> {
         if number >= 1 && number <= RTMAX {
             Some(Signal(number as u8))
@@ -73,8 +65,8 @@ impl Signal {
         self.0 as u32
     }
 
-    /// Parses a number (`15`), a name with or without `SIG` (`TERM`, `SIGTERM`, any case),
-    /// or `RTMIN`, `RTMIN+n`, `RTMAX`, `RTMAX-n`.
+    /// Parses a number (`15`), a name with or without `SIG` (any case), or `RTMIN`, `RTMIN+n`,
+    /// `RTMAX`, `RTMAX-n`.
     pub fn parse(text: &[u8]) -> Option<Signal> {
         if text.first().is_some_and(u8::is_ascii_digit) {
             return Signal::from_number(parse_decimal(text, RTMAX as u64)? as u32);
@@ -117,8 +109,7 @@ impl SignalSet {
     /// The empty set.
     pub const EMPTY: Self = Self(0);
 
-    /// Every signal a process may block or read: all but SIGKILL, SIGSTOP and the ones C
-    /// libraries reserve (32–34). For a supervisor that forwards everything.
+    /// Every signal a process may block or read (not SIGKILL, SIGSTOP, 32–34).
     pub const ALL_CATCHABLE: Self =
         Self(!((1u64 << (Signal::KILL.0 - 1)) | (1u64 << (Signal::STOP.0 - 1)) | (0b111u64 << 31)));
 
@@ -127,22 +118,20 @@ impl SignalSet {
         Self(self.0 | 1u64 << (signal.0 - 1))
     }
 
-    /// Whether `signal` is in the set.
     #[cfg(test)]
     const fn contains(self, signal: Signal) -> bool {
         self.0 & (1u64 << (signal.0 - 1)) != 0
     }
 
-    /// The set without the signals C libraries reserve (32–34), as the kernel takes it.
+    /// The set without 32–34, as the kernel takes it.
     pub(crate) const fn mask(self) -> u64 {
         self.0 & !(0b111u64 << 31)
     }
 }
 
-/// `rt_sigprocmask(SIG_BLOCK)`: adds `set` to the calling thread's blocked signals, so that
-/// they wait (for a [`Signals`] reader) instead of running their default action. The
-/// signals C libraries reserve (32–34) are never blocked. Block before forking the daemon,
-/// and a signal sent while it starts is queued for its body.
+/// `rt_sigprocmask(SIG_BLOCK)`: blocks `set` (never 32–34) in the calling thread so its signals
+/// wait for a [`Signals`] reader; blocked before the fork, one sent during startup is queued for
+/// the body.
 ///
 /// # References
 /// [sigprocmask(2)](https://man7.org/linux/man-pages/man2/sigprocmask.2.html)
@@ -150,17 +139,10 @@ pub fn block(set: SignalSet) -> Result<(), Errno> {
     sys::signal_mask(sys::MaskChange::Block, set.mask()).map(|_| ())
 }
 
-/// In a child about to exec a program (after `fork`, before `execve`): the default action for
-/// every signal whose disposition is not the default (the C libraries' 32–34 too: the process
-/// is replaced next), and an empty signal mask. Without it, a handler of the parent could run
-/// in the child before the exec, and signals ignored or blocked here would stay so in the
-/// program (the kernel resets handlers at `execve`, but keeps what is ignored or blocked).
-///
-/// Which signals need it is read from `/proc/self/status` (`SigIgn`, `SigCgt`, `SigBlk`) in
-/// one `open` and `read`; its descriptor is close-on-exec and left to the `execve` (or to the
-/// exit after a failed one), so call this right before `execve`. Where `/proc/self` does not
-/// resolve (no `/proc`, or the `/proc` of a PID namespace that cannot see us), every signal is
-/// reset one by one and the mask emptied.
+/// In a child right before `execve`: every signal not at its default back to default (32–34 too)
+/// and an empty mask, so no parent handler runs and nothing stays ignored or blocked (`execve`
+/// keeps those). Which need it comes from `/proc/self/status` (its close-on-exec descriptor is left
+/// to the exec); without it, all are reset.
 ///
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html),
@@ -175,11 +157,8 @@ pub fn reset_for_exec() {
     }
 }
 
-/// In a daemon about to run its body ([`RESET_SIGNALS`](crate::daemon::Flags::RESET_SIGNALS)):
-/// every disposition back to its default, one by one, except that a process with a C library
-/// (`hosted`) keeps that library's signals (32–34), and an empty mask. (Not learned from
-/// `/proc` as [`reset_for_exec`] does: it runs once in a daemon's life, and the reader would
-/// cost every small daemon its bytes.)
+/// Before a daemon's body ([`RESET_SIGNALS`](crate::daemon::Flags::RESET_SIGNALS)): default
+/// dispositions (not 32–34 when `hosted`), empty mask.
 pub(crate) fn reset_in_daemon(hosted: bool) -> Result<(), Errno> {
     sys::reset_signal_dispositions(if hosted { !LIBC_SIGNALS } else { u64::MAX });
     sys::signal_mask(sys::MaskChange::Replace, 0).map(|_| ())
@@ -191,17 +170,14 @@ const LIBC_SIGNALS: u64 = 0b111 << 31;
 /// What `/proc/self/status` shows of the calling process's signals.
 #[derive(Clone, Copy)]
 struct SignalState {
-    /// `SigBlk`: the blocked signals (of the thread that reads, the only one of a child).
+    /// `SigBlk` (of the reading thread, a child's only one).
     blocked: u64,
-    /// `SigIgn | SigCgt`: the ignored and the caught signals, every disposition that is not
-    /// the default.
+    /// `SigIgn | SigCgt`: every disposition that is not the default.
     not_default: u64,
 }
 
 impl SignalState {
-    /// Reads the three masks in one `open` and (usually) one `read`; `None` when
-    /// `/proc/self/status` cannot be opened or lacks one of them. The descriptor is left open
-    /// (close-on-exec): only a child about to exec reads them.
+    /// The three masks, in one `open` and usually one `read` (the descriptor is left to the exec).
     fn read() -> Option<Self> {
         let fd = rustix::fs::open(
             c"/proc/self/status",
@@ -220,7 +196,7 @@ impl SignalState {
             }
             masks[2].is_none()
         });
-        // Close-on-exec: the caller's `execve` closes it (or its exit, after a failed one).
+        // Closed by the caller's `execve` (or exit).
         core::mem::forget(fd);
         Some(Self {
             blocked: masks[0]?,
@@ -229,9 +205,8 @@ impl SignalState {
     }
 }
 
-/// `rt_sigaction(signal, SIG_DFL)`: the default action for `signal` again (an inherited
-/// "ignore" of SIGCHLD, for one, would make the kernel reap children unseen). The signals C
-/// libraries reserve (32–34) are left alone (EINVAL).
+/// `rt_sigaction(signal, SIG_DFL)` (an inherited ignored SIGCHLD reaps children unseen); 32–34 are
+/// EINVAL.
 ///
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
@@ -247,8 +222,7 @@ pub struct Signals {
     fd: OwnedFd,
 }
 
-/// Bytes of one `struct signalfd_siginfo`; the signal number is its first `u32`, `si_code`
-/// its third `i32`.
+/// Bytes of a `struct signalfd_siginfo`: the signal is its first `u32`, `si_code` its third `i32`.
 pub(crate) const SIGINFO_SIZE: usize = 128;
 
 impl Signals {
@@ -272,10 +246,8 @@ impl Signals {
         }
     }
 
-    /// One `read` of the signalfd: the signal and its `si_code` (`SI_USER` 0 for `kill`,
-    /// `SI_KERNEL` 0x80 for one the kernel sent, such as a terminal's SIGINT to its foreground
-    /// process group; see sigaction(2)); `None` when interrupted. A non-blocking reader
-    /// ([`AsFd`] for `poll`) after the descriptor said it is readable.
+    /// One non-blocking `read` (after `poll` said readable): the signal and its `si_code`
+    /// (`SI_USER` 0 for `kill`, `SI_KERNEL` 0x80 for the kernel's); `None` when interrupted.
     pub fn read(&self) -> Result<Option<(Signal, i32)>, Errno> {
         let mut record = [0u8; SIGINFO_SIZE];
         match rustix::io::read(&self.fd, &mut record) {
@@ -296,8 +268,7 @@ impl AsFd for Signals {
     }
 }
 
-/// Whether `left` and `right` are equal ignoring ASCII case. (core's `eq_ignore_ascii_case`
-/// is unrolled for speed: ~250 bytes of the tool's budget for a handful of short names.)
+/// ASCII case-insensitive equality (core's is unrolled: ~250 bytes of the tool's budget).
 #[inline(never)]
 fn same_ignoring_case(left: &[u8], right: &[u8]) -> bool {
     left.len() == right.len()
@@ -328,61 +299,4 @@ fn offset_after(rest: &[u8], sign: u8) -> Option<u32> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn names_and_numbers() {
-        assert_eq!(Signal::parse(b"TERM"), Some(Signal::TERM));
-        assert_eq!(Signal::parse(b"sigterm"), Some(Signal::TERM));
-        assert_eq!(Signal::parse(b"SIGHUP"), Some(Signal::HUP));
-        assert_eq!(Signal::parse(b"15"), Some(Signal::TERM));
-        assert_eq!(Signal::parse(b"64").map(Signal::number), Some(64));
-        assert_eq!(Signal::parse(b"RTMIN+2").map(Signal::number), Some(34));
-        assert_eq!(Signal::parse(b"RTMAX-1").map(Signal::number), Some(63));
-        assert_eq!(Signal::parse(b"RTMIN").map(Signal::number), Some(32));
-        for bad in [
-            &b""[..],
-            b"0",
-            b"65",
-            b"-1",
-            b"SIG",
-            b"TERMX",
-            b"RTMIN+33",
-            b"RTMAX-33",
-            b"RTMIN-1",
-            b"1x",
-            b"+1",
-        ] {
-            assert_eq!(Signal::parse(bad), None, "{bad:?}");
-        }
-        assert_eq!(Signal::TERM.name(), Some("TERM"));
-        assert_eq!(Signal::from_number(40).unwrap().name(), None);
-    }
-
-    #[test]
-    fn sets_never_hold_the_libc_signals() {
-        let set = SignalSet::EMPTY
-            .with(Signal::TERM)
-            .with(Signal::from_number(33).unwrap());
-        assert!(set.contains(Signal::TERM));
-        assert_eq!(set.mask(), 1 << 14);
-        assert!(!SignalSet::ALL_CATCHABLE.contains(Signal::KILL));
-        assert!(!SignalSet::ALL_CATCHABLE.contains(Signal::STOP));
-        assert!(SignalSet::ALL_CATCHABLE.contains(Signal::from_number(35).unwrap()));
-        assert_eq!(SignalSet::ALL_CATCHABLE.mask(), SignalSet::ALL_CATCHABLE.0);
-    }
-
-    #[test]
-    fn every_name_round_trips() {
-        assert_eq!(names().count(), 31);
-        for number in 1..=31 {
-            let signal = Signal::from_number(number).unwrap();
-            let name = signal.name().unwrap();
-            assert!(!name.is_empty(), "{number}");
-            assert_eq!(Signal::parse(name.as_bytes()), Some(signal), "{name}");
-        }
-        assert_eq!(Signal::from_number(31).unwrap().name(), Some("SYS"));
-        assert_eq!(Signal::KILL.name(), Some("KILL"));
-    }
-}
+mod tests;

@@ -1,10 +1,8 @@
-//! Byte-level text for messages: a cursor that fills a fixed buffer ([`Writer`]), strict
-//! decimal parsing and formatting, the names and descriptions of errno values, and the
-//! lossless escaping of names (paths, programs, accounts) that may not be UTF-8.
+//! Byte-level text: a fixed-buffer cursor ([`Writer`]), strict decimals, errno names and
+//! descriptions, lossless escaping of names.
 //!
-//! This module owns how bytes become readable text. It must never allocate and never use
-//! `core::fmt`: the static tools print through it, and `core::fmt` alone would cost them
-//! kilobytes. It knows nothing about errors or the protocol (that is [`crate::error`]'s job).
+//! This module owns how bytes become readable text. It must never allocate or use `core::fmt`
+//! (kilobytes in the static tools), and knows nothing of errors or the protocol.
 
 mod errno;
 pub(crate) mod five_bits;
@@ -13,8 +11,7 @@ pub(crate) use errno::errno_stem;
 #[cfg(feature = "messages")]
 pub(crate) use errno::{description_number, ERRNO_DESCRIPTIONS};
 
-/// Appends bytes to a fixed buffer, silently dropping what does not fit (but counting it:
-/// a writer with no room measures).
+/// Appends to a fixed buffer, dropping but counting what does not fit (with no room, it measures).
 pub(crate) struct Writer<'b> {
     buffer: &'b mut [u8],
     length: usize,
@@ -51,8 +48,7 @@ impl<'b> Writer<'b> {
     #[inline(never)]
     pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.wanted += bytes.len();
-        // Byte by byte (messages are short): a slice copy is two out-of-line calls at
-        // opt-level "z".
+        // Byte by byte: a slice copy is two calls at opt-level "z".
         for &byte in bytes {
             let Some(slot) = self.buffer.get_mut(self.length) else {
                 return;
@@ -68,8 +64,7 @@ impl<'b> Writer<'b> {
         self.push(format_decimal(value, &mut digits));
     }
 
-    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits (the
-    /// sentences' `%o`, `%x`, `%t`).
+    /// Appends `value` in base `radix` (8 or 16, lowercase), at least `width` digits.
     #[cfg(feature = "messages")]
     pub(crate) fn push_radix(&mut self, value: u32, radix: u32, width: usize) {
         let mut digits = [b'0'; 11];
@@ -83,9 +78,8 @@ impl<'b> Writer<'b> {
         self.push(&digits[start..]);
     }
 
-    /// Appends `name` escaped ([`escaped_width`]), cut in the middle (`head...tail`) when it
-    /// is wider than `budget` bytes (never in the middle of an escape or a character);
-    /// returns its whole escaped width.
+    /// Appends `name` escaped, cut in the middle (`head...tail`, never inside an escape or
+    /// character) when wider than `budget`; returns its whole escaped width.
     pub(crate) fn push_name(&mut self, name: &[u8], budget: usize) -> usize {
         let total = escaped_width(name);
         let marker = b"...";
@@ -98,8 +92,7 @@ impl<'b> Writer<'b> {
                 return total;
             }
         };
-        // One pass: units go to the head while it has room, then the marker, then the units
-        // whose rest of the name fits in the tail.
+        // One pass: units to the head while room lasts, the marker, then the tail.
         let mut rest = total;
         let mut marked = false;
         let mut position = 0;
@@ -138,11 +131,8 @@ impl<'b> Writer<'b> {
     }
 }
 
-/// Bytes `name` takes once escaped: printable ASCII and valid UTF-8 sequences as they are, a
-/// backslash as `\\`, every other byte (control characters, invalid UTF-8) as `\xNN`. The
-/// escaping is lossless and its output is always valid UTF-8 on one line. (Without the
-/// `messages` feature, UTF-8 sequences are escaped byte by byte too: short lines stay short
-/// in code.)
+/// Bytes of `name` escaped: printable ASCII and valid UTF-8 as is, `\` as `\\`, other bytes `\xNN`
+/// (UTF-8 too without `messages`). Lossless, valid UTF-8, one line.
 pub(crate) fn escaped_width(name: &[u8]) -> usize {
     let mut position = 0;
     let mut width = 0;
@@ -170,14 +160,11 @@ fn unit(bytes: &[u8]) -> (usize, usize) {
     (1, 4)
 }
 
-/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0. (Without the
-/// `messages` feature names are escaped more plainly: every byte outside printable ASCII as
-/// `\xNN`, still lossless.)
+/// Length of the valid multi-byte UTF-8 sequence `bytes` starts with, or 0.
 #[cfg(feature = "messages")]
 fn utf8_sequence(bytes: &[u8]) -> usize {
     let first = bytes[0];
-    // The allowed range of the second byte (which excludes overlong forms and surrogates)
-    // and the sequence length, by first byte.
+    // By first byte: the second byte's range (no overlong forms or surrogates) and the length.
     let (low, high, length) = match first {
         0xc2..=0xdf => (0x80, 0xbf, 2),
         0xe0 => (0xa0, 0xbf, 3),
@@ -212,8 +199,7 @@ pub(crate) fn format_decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
     &digits[start..]
 }
 
-/// Parses a strictly decimal, unsigned number: one or more ASCII digits, nothing else (no
-/// sign, no spaces), no overflow, at most `max`. Leading zeros are accepted.
+/// Strict unsigned decimal: digits only (leading zeros allowed), no overflow, at most `max`.
 pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     if text.is_empty() {
         return None;
@@ -231,8 +217,7 @@ pub(crate) fn parse_decimal(text: &[u8], max: u64) -> Option<u64> {
     Some(value)
 }
 
-/// The resource limits' names, by their number (`RLIMIT_CPU` is 0), as prlimit(1) and
-/// `ucw-daemonize --rlimit` call them; each NUL-terminated.
+/// Resource limit names by number, as prlimit(1) spells them, NUL-terminated.
 #[cfg(all(feature = "messages", feature = "environment"))]
 pub(crate) const RESOURCE_LIMIT_NAMES: &[u8] =
     b"cpu\0fsize\0data\0stack\0core\0rss\0nproc\0nofile\0\
@@ -250,8 +235,8 @@ pub(crate) fn parse_hex(text: &[u8], digits: usize) -> Option<u64> {
     Some(value)
 }
 
-/// Field `index` (from 0) of `packed`, a sequence of NUL-terminated fields; `None` past the
-/// last one. (A plain loop: `split` and `skip` cost the tools twice as much code.)
+/// Field `index` of NUL-terminated `packed`; `None` past the last (a loop: half the code of
+/// `split`).
 pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'static [u8]> {
     let mut start = 0;
     let mut field = 0;
@@ -268,150 +253,4 @@ pub(crate) fn packed_field(packed: &'static [u8], index: usize) -> Option<&'stat
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn escaped(name: &[u8], budget: usize) -> std::string::String {
-        let mut buffer = [0u8; 256];
-        let mut writer = Writer::new(&mut buffer);
-        writer.push_name(name, budget);
-        std::string::String::from_utf8(writer.as_bytes().to_vec()).expect("valid UTF-8")
-    }
-
-    #[test]
-    fn names_are_escaped_losslessly() {
-        assert_eq!(escaped(b"/run/x.pid", 100), "/run/x.pid");
-        assert_eq!(escaped(b"/run/\xff\n\\x", 100), "/run/\\xff\\x0a\\\\x");
-        // An overlong encoding and a lone surrogate are not valid UTF-8.
-        assert_eq!(
-            escaped(b"\xc0\xaf\xed\xa0\x80", 100),
-            "\\xc0\\xaf\\xed\\xa0\\x80"
-        );
-        if cfg!(feature = "messages") {
-            assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/é.pid");
-            assert_eq!(escaped("€😀".as_bytes(), 100), "€😀");
-        } else {
-            // Short lines: every byte outside printable ASCII as \xNN.
-            assert_eq!(escaped("/run/é.pid".as_bytes(), 100), "/run/\\xc3\\xa9.pid");
-        }
-    }
-
-    #[test]
-    fn long_names_are_cut_in_the_middle() {
-        let name = [b'a'; 50];
-        let cut = escaped(&name, 20);
-        assert_eq!(cut.len(), 20);
-        assert_eq!(cut, "aaaaaaaa...aaaaaaaaa");
-        // Never half an escape or half a character.
-        let mixed = "ééééééééééééééééééééé".as_bytes();
-        let cut = escaped(mixed, 11);
-        assert!(cut.contains("..."));
-        assert!(cut.len() <= 11);
-        let invalid = [0xffu8; 30];
-        let cut = escaped(&invalid, 20);
-        assert_eq!(cut, "\\xff\\xff...\\xff\\xff");
-    }
-
-    /// The cut as first specified, in two passes: the widest head that fits half the room,
-    /// then the narrowest tail after it that fits the other half.
-    fn cut_in_two_passes(name: &[u8], budget: usize) -> std::vec::Vec<u8> {
-        let escape = |part: &[u8]| {
-            let mut buffer = [0u8; 1024];
-            let mut writer = Writer::new(&mut buffer);
-            writer.push_name(part, usize::MAX);
-            writer.as_bytes().to_vec()
-        };
-        let total = escaped_width(name);
-        if total <= budget {
-            return escape(name);
-        }
-        let Some(room) = budget.checked_sub(3) else {
-            return b"..."[..budget].to_vec();
-        };
-        let (head_budget, tail_budget) = (room / 2, room - room / 2);
-        let (mut head_end, mut head_width) = (0, 0);
-        while head_end < name.len() {
-            let (length, width) = unit(&name[head_end..]);
-            if head_width + width > head_budget {
-                break;
-            }
-            head_end += length;
-            head_width += width;
-        }
-        let (mut tail_start, mut tail_width) = (head_end, total - head_width);
-        while tail_width > tail_budget {
-            let (length, width) = unit(&name[tail_start..]);
-            tail_start += length;
-            tail_width -= width;
-        }
-        let mut out = escape(&name[..head_end]);
-        out.extend_from_slice(b"...");
-        out.extend_from_slice(&escape(&name[tail_start..]));
-        out
-    }
-
-    #[test]
-    fn one_pass_cut_is_the_two_pass_cut() {
-        // Names mixing plain bytes, backslashes, invalid bytes and UTF-8 characters, at
-        // every budget from none to more than enough.
-        let pieces: [&[u8]; 6] = [
-            b"a",
-            b"\\",
-            b"\xff",
-            "\u{e9}".as_bytes(),
-            "\u{1f600}".as_bytes(),
-            b"\n",
-        ];
-        let mut seed = 0x2545_f491_u32;
-        for _ in 0..300 {
-            let mut name = std::vec::Vec::new();
-            for _ in 0..seed % 13 {
-                seed ^= seed << 13;
-                seed ^= seed >> 17;
-                seed ^= seed << 5;
-                name.extend_from_slice(pieces[(seed % 6) as usize]);
-            }
-            for budget in 0..escaped_width(&name) + 3 {
-                let mut buffer = [0u8; 1024];
-                let mut writer = Writer::new(&mut buffer);
-                assert_eq!(writer.push_name(&name, budget), escaped_width(&name));
-                assert_eq!(
-                    writer.as_bytes(),
-                    cut_in_two_passes(&name, budget),
-                    "{name:?} {budget}"
-                );
-            }
-            seed = seed.wrapping_mul(747_796_405).wrapping_add(1);
-        }
-    }
-
-    #[test]
-    fn decimal_round_trip_and_strictness() {
-        let mut digits = [0u8; 20];
-        assert_eq!(format_decimal(0, &mut digits), b"0");
-        assert_eq!(
-            format_decimal(u64::MAX, &mut digits),
-            b"18446744073709551615"
-        );
-        assert_eq!(parse_decimal(b"4194304", 4_194_304), Some(4_194_304));
-        assert_eq!(parse_decimal(b"4194305", 4_194_304), None);
-        assert_eq!(parse_decimal(b"", 10), None);
-        assert_eq!(parse_decimal(b"-1", 10), None);
-        assert_eq!(parse_decimal(b"+1", 10), None);
-        assert_eq!(parse_decimal(b"1 ", 10), None);
-        assert_eq!(parse_decimal(b"99999999999999999999999", u64::MAX), None);
-    }
-
-    #[cfg(feature = "messages")]
-    #[test]
-    fn octal_and_hex() {
-        let mut buffer = [0u8; 32];
-        let mut writer = Writer::new(&mut buffer);
-        writer.push_radix(0o620, 8, 4);
-        writer.push(b" ");
-        writer.push_radix(0x9fa0, 16, 1);
-        writer.push(b" ");
-        writer.push_radix(0, 16, 1);
-        assert_eq!(writer.as_bytes(), b"0620 9fa0 0");
-    }
-}
+mod tests;

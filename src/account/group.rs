@@ -1,9 +1,9 @@
-//! The group lookups: the first group with a name, every group listing a member, and both in
-//! one pass (what a user switch with an explicit group needs).
+//! The group lookups: the first group with a name, every group listing a member, and both in one
+//! pass.
 //!
-//! This module owns the group line rule (`name:password:gid:members`, exactly four fields),
-//! the order of a combined lookup's errors (the group's own first, then too many groups), and
-//! the errors for a list that is full. It must never read the passwd file.
+//! This module owns the group line rule (`name:password:gid:members`, exactly four fields) and a
+//! combined lookup's error order (the group's own first, then too many groups). It must never read
+//! the passwd file.
 
 use super::scanner::{End, Scanner, Seek};
 use super::{
@@ -22,9 +22,7 @@ enum GroupLine {
     Other,
 }
 
-/// Reads one group line, `name:password:gid:members` (exactly four fields), looking for the
-/// group called `name` and for `member` in the member list, and leaves the scanner at the
-/// next line. A line is left as soon as it can be neither.
+/// Reads one group line for group `name` and `member`, leaving it as soon as it can be neither.
 fn group_line(scanner: &mut Scanner<'_>, name: Option<&[u8]>, member: Option<&[u8]>) -> GroupLine {
     let entry = is_entry(scanner.first_byte());
     let first = scanner.seek(Seek::Field(NAME_CAPACITY));
@@ -33,8 +31,7 @@ fn group_line(scanner: &mut Scanner<'_>, name: Option<&[u8]>, member: Option<&[u
         if !entry {
             break 'line GroupLine::Other;
         }
-        // A name longer than a name can be is never the wanted one, but its line counts for
-        // the members.
+        // A too-long name is never the wanted one, but its line counts for members.
         let named = first
             .field
             .is_some_and(|range| name == Some(scanner.bytes(range)));
@@ -84,15 +81,13 @@ struct GroupScan {
     database: bool,
     /// The wanted group's gid.
     gid: Option<u32>,
-    /// The flaw of the first line for the wanted name that is not an entry.
+    /// The flaw of the first non-entry line for the wanted name.
     flaw: Option<Flaw>,
     /// The member's groups did not fit in the list.
     overflow: bool,
 }
 
-/// One pass over the group file: the gid of the first entry called `name`, and the gid of
-/// every entry whose member list names `member` added to its list. It stops early once
-/// nothing is left to look for.
+/// One pass: the first entry called `name`, and every gid listing `member` added to `list`.
 fn scan_groups(
     files: &AccountFiles<'_>,
     mut name: Option<&[u8]>,
@@ -112,7 +107,7 @@ fn scan_groups(
     }
     scan.database = each_line(files.group, Subject::GroupFile, &mut |scanner| {
         let user = member.as_ref().map(|(user, _)| *user);
-        // Without a member to find, only the lines of the wanted name are looked at.
+        // Without a member, only lines of the wanted name are looked at.
         if user.is_none() {
             let Some(name) = name else {
                 return false;
@@ -133,7 +128,7 @@ fn scan_groups(
                 }
                 if let (true, Some((_, groups))) = (listed, &mut member) {
                     if !groups.insert(gid) {
-                        // Only the wanted group (if still unknown) is looked for from here on.
+                        // From here on, only the wanted group (if still unknown).
                         scan.overflow = true;
                         member = None;
                     }
@@ -145,10 +140,8 @@ fn scan_groups(
     Ok(scan)
 }
 
-/// The gid of the first group called `name` (malformed lines are skipped; when the only
-/// lines for `name` are malformed the lookup fails with
-/// [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount), naming the first
-/// one's flaw). A group line has exactly four fields, `name:password:gid:members`. Errors
+/// The gid of the first group called `name`; if all its lines are malformed,
+/// [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount) names the first flaw. Errors
 /// name [`Subject::Group`] and the group file.
 pub fn find_group_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Lookup<u32>> {
     find_group(files, name, None)
@@ -181,11 +174,8 @@ fn overflow(groups: &GroupList<'_>) -> Error {
     Error::new(message, Subject::User).with(1, capacity as u32)
 }
 
-/// Adds to `groups` the gid of every well-formed group line whose member list names `user`
-/// (every line counts, duplicates included: initgroups semantics); `groups` stays sorted and
-/// without duplicates. Returns whether the group file exists. Fails when the list would hold
-/// more than the list's capacity in ids. A `user` that cannot be a member (empty, longer
-/// than 256 bytes, or holding `,` `:` or a newline) is in no group.
+/// Adds the gid of every well-formed group listing `user` (initgroups) to `groups`. Returns whether
+/// the file exists; fails past the list's capacity. An impossible member name is in no group.
 pub fn add_memberships(
     files: &AccountFiles<'_>,
     user: &[u8],
@@ -200,10 +190,7 @@ pub fn add_memberships(
     Ok(scan.database)
 }
 
-/// [`find_group_by_name`] and [`add_memberships`] in one pass over the group file, as a user
-/// switch with an explicit group needs them: the gid of the first group called `name`, and
-/// every group listing `user` added to `groups`. The group's own errors (not found,
-/// malformed, no file) come first; then too many groups.
+/// [`find_group_by_name`] and [`add_memberships`] in one pass, for a user switch with an explicit group. The group's own errors (not found, malformed, no file) come first; then too many groups.
 #[cfg_attr(not(fuzzing), allow(dead_code))]
 pub fn find_group_with_memberships(
     files: &AccountFiles<'_>,
@@ -214,8 +201,7 @@ pub fn find_group_with_memberships(
     find_group(files, name, Some((user, groups)))
 }
 
-/// The group called `name`, and with a `member`, its memberships in one pass (see
-/// [`find_group_with_memberships`]).
+/// The group called `name`, and with a `member` its memberships, in one pass.
 pub(crate) fn find_group(
     files: &AccountFiles<'_>,
     name: &[u8],
@@ -238,8 +224,7 @@ pub(crate) fn find_group(
     }
 }
 
-/// Adds the primary `gid` to `groups` and sorts them (for [`crate::credentials`], which
-/// adds it after the scan); the error for a user whose groups then do not fit.
+/// Adds the primary `gid` and sorts; errs when the groups no longer fit.
 pub(crate) fn add_primary_group(groups: &mut GroupList<'_>, gid: u32) -> Result<()> {
     let fits = groups.insert(gid);
     groups.sort();

@@ -1,18 +1,12 @@
-//! The supplementary groups of a user, as `setgroups` will receive them, in storage the caller
-//! provides.
+//! A user's supplementary groups as `setgroups` takes them, in caller storage.
 //!
-//! This module owns the list's invariants: sorted, without duplicates, never more ids than
-//! its storage (or the kernel's `NGROUPS_MAX`) holds, and building it costs O(n log n) however
-//! the group file orders its lines. It must never allocate and never grow past its storage.
+//! This module owns the list's invariants: sorted, unique, within its storage and `NGROUPS_MAX`,
+//! built in O(n log n). It must never allocate.
 
 use super::NGROUPS_MAX;
 use rustix::process::Gid;
 
-/// A set of group ids in caller-provided storage, sorted and without duplicates after every
-/// lookup that fills it.
-///
-/// Its capacity is the storage's length, at most [`NGROUPS_MAX`] (65,536, 256 KiB of
-/// storage: a `static` or the heap; a few hundred ids are plenty on a stack).
+/// Group ids in caller storage (at most [`NGROUPS_MAX`]), sorted and unique after every lookup.
 ///
 /// ```
 /// use rustix::process::Gid;
@@ -24,8 +18,7 @@ use rustix::process::Gid;
 /// ```
 pub struct GroupList<'g> {
     gids: &'g mut [Gid],
-    /// `gids[..sorted]` is sorted and without duplicates; `gids[sorted..count]` was appended
-    /// since (ids not in the sorted part), until [`GroupList::sort`].
+    /// `gids[..sorted]` is sorted and unique; the rest was appended since.
     sorted: usize,
     count: usize,
 }
@@ -40,8 +33,7 @@ impl core::ops::Deref for GroupList<'_> {
 }
 
 impl<'g> GroupList<'g> {
-    /// An empty list holding at most `storage.len()` ids (and never more than
-    /// [`NGROUPS_MAX`]).
+    /// An empty list of at most `storage.len()` ids (never more than [`NGROUPS_MAX`]).
     pub const fn new(storage: &'g mut [Gid]) -> Self {
         Self {
             gids: storage,
@@ -61,8 +53,7 @@ impl<'g> GroupList<'g> {
         self.count = 0;
     }
 
-    /// Adds `gid` unless present; `false` (nothing added) when the list is full. The list is
-    /// sorted again by [`GroupList::sort`].
+    /// Adds `gid` unless present; `false` when full. [`GroupList::sort`] sorts again.
     pub(crate) fn insert(&mut self, gid: u32) -> bool {
         if self.contains_sorted(gid) {
             return true;
@@ -88,8 +79,7 @@ impl<'g> GroupList<'g> {
             .is_ok()
     }
 
-    /// Sorts the ids and drops the duplicates. A full list is sorted at most once per id the
-    /// sorted part gains, so building a list of n ids costs O(n log n) whatever the order.
+    /// Sorts and drops duplicates; a full list sorts at most once per id gained.
     pub(crate) fn sort(&mut self) {
         if self.sorted == self.count {
             return;
@@ -108,8 +98,7 @@ impl<'g> GroupList<'g> {
     }
 }
 
-/// Sorts `gids` in place by value: a heap sort, O(n log n) in every case and a few dozen
-/// instructions (core's sort would add kilobytes to the static tools).
+/// Heap sort: O(n log n), a few dozen instructions (core's sort adds kilobytes).
 fn heap_sort(gids: &mut [Gid]) {
     fn sift_down(gids: &mut [Gid], mut root: usize, end: usize) {
         loop {

@@ -1,10 +1,9 @@
-//! The passwd lookups: the first entry with a name or a uid, and the flaw of the lines for a
-//! wanted name that are not entries.
+//! The passwd lookups: the first entry with a name or uid, and the flaw of a wanted name's
+//! malformed lines.
 //!
-//! This module owns the passwd line rule (glibc's: `name:password:uid:gid`, then the gecos,
-//! the home directory and the shell when they are there, the shell being the rest of the
-//! line) and what a lookup keeps of the entry. It must never read the group file and never
-//! keep more of a line than the entry's name and home directory.
+//! This module owns the passwd line rule (glibc's: `name:password:uid:gid`, then optional gecos,
+//! home and shell, the shell being the rest of the line). It must never read the group file or keep
+//! more of a line than the name and home.
 
 use super::scanner::{End, Scanner, Seek};
 use super::{
@@ -24,7 +23,7 @@ pub(crate) enum UserKey<'n> {
 enum PasswdLine {
     /// The wanted entry (now in the caller's [`UserEntry`]).
     Wanted,
-    /// The wanted entry, with a home directory longer than [`HOME_CAPACITY`].
+    /// The wanted entry, with a home over [`HOME_CAPACITY`].
     HomeTooLong,
     /// A line for the wanted name that is not an entry.
     Flawed(Flaw),
@@ -32,19 +31,18 @@ enum PasswdLine {
     Other,
 }
 
-/// Finds the first passwd entry `key` wants and writes it into `entry` (which holds
-/// unspecified content when the lookup does not find it).
+/// Writes the first passwd entry `key` wants into `entry` (unspecified when not found).
 pub(crate) fn find_user_into(
     files: &AccountFiles<'_>,
     key: UserKey<'_>,
     entry: &mut UserEntry,
 ) -> Result<Lookup<()>> {
-    // By name, only the lines of that name are looked at.
+    // By name, only lines of that name are looked at.
     let named = match key {
         UserKey::Name(name) if can_be_name(name, false) => Some(name),
         _ => None,
     };
-    // A line for the wanted name that is not an entry: reported if no entry follows.
+    // A non-entry line for the wanted name: reported if no entry follows.
     let mut flaw = None;
     let mut found = None;
     let exists = each_line(files.passwd, Subject::PasswdFile, &mut |scanner| {
@@ -77,16 +75,13 @@ pub(crate) fn find_user_into(
     Err(Error::new(message, Subject::User))
 }
 
-/// Reads one passwd line, `name:password:uid:gid[:gecos[:home[:shell]]]` (glibc's rule: the
-/// first four fields are required, the others may be missing, and the shell is the rest of
-/// the line, colons included), and leaves the scanner at the next line. A line is left as
-/// soon as it cannot be the wanted one.
+/// Reads one passwd line, leaving it as soon as it cannot be the wanted one.
 fn passwd_line(scanner: &mut Scanner<'_>, key: UserKey<'_>, entry: &mut UserEntry) -> PasswdLine {
     let entry_line = is_entry(scanner.first_byte());
     let first = scanner.seek(Seek::Field(NAME_CAPACITY));
     let mut end = first.end;
     let line = 'line: {
-        // A name longer than a name can be is never the wanted one.
+        // A too-long name is never the wanted one.
         let (true, Some(range)) = (entry_line, first.field) else {
             break 'line PasswdLine::Other;
         };
@@ -98,7 +93,7 @@ fn passwd_line(scanner: &mut Scanner<'_>, key: UserKey<'_>, entry: &mut UserEntr
         };
         entry.name[..name.len()].copy_from_slice(name);
         entry.name_length = name.len();
-        // By name, a line for that name that is not an entry is worth reporting.
+        // By name, a non-entry line for it is worth reporting.
         let flawed = |why| match by_name {
             true => PasswdLine::Flawed(why),
             false => PasswdLine::Other,
@@ -148,12 +143,9 @@ fn passwd_line(scanner: &mut Scanner<'_>, key: UserKey<'_>, entry: &mut UserEntr
     line
 }
 
-/// The first passwd entry called `name` (glibc's files backend: first match wins; malformed
-/// lines are skipped, but when the only lines for `name` are malformed the lookup fails
-/// with [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount), naming the
-/// first one's flaw, instead of "no such user"). A line needs at least four fields
-/// (`name:password:uid:gid`) with a uid and gid from 0 to 4,294,967,294; a missing home
-/// directory is empty. Errors name [`Subject::User`] and the passwd file.
+/// The first passwd entry called `name`; if all its lines are malformed,
+/// [`ErrorKind::MalformedAccount`](crate::ErrorKind::MalformedAccount) names the first flaw. A
+/// missing home is empty. Errors name [`Subject::User`] and the passwd file.
 pub fn find_user_by_name(files: &AccountFiles<'_>, name: &[u8]) -> Result<Lookup<UserEntry>> {
     find_user(files, UserKey::Name(name))
 }

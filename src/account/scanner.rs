@@ -1,14 +1,9 @@
-//! The account files' reader: one file streamed through a fixed buffer and searched sixteen
-//! bytes at a time ([`crate::sys::bytes`]) for the bytes that matter — `:` and the newline,
-//! and a member's first and last byte — so that what cannot match is passed over at memory
-//! speed, never byte by byte.
+//! The account files' reader (docs/design.md §6 "Lookup"): one file streamed through a fixed
+//! buffer, searched sixteen bytes at a time ([`crate::sys::bytes`]).
 //!
-//! This module owns the buffer, its refills and one way of moving through a line,
-//! [`Scanner::seek`]: to the end of the field (keeping it whole up to a capacity), to the end
-//! of the line, or to the end of a member list, saying whether it names a member. It must
-//! never hold more of a line than the one field it was asked to keep (or a member's length),
-//! so that lines of any length cost the same memory; never allocate; and never interpret a
-//! field: the lookups in [`super`] do.
+//! This module owns the buffer, its refills, and [`Scanner::seek`]. It must never hold more of a
+//! line than the field asked for, never allocate, and never interpret a field ([`super`]'s lookups
+//! do).
 
 use super::NAME_CAPACITY;
 use crate::error::{Error, Message, Result, Subject};
@@ -19,45 +14,35 @@ use rustix::fd::OwnedFd;
 use rustix::fs::{Mode, OFlags};
 use rustix::io::Errno;
 
-/// Bytes of file content one read may bring: 16 KiB. Larger reads make fewer system calls
-/// (4 KiB reads cost a 100 MB group file twice the kernel time), and the buffer lives on the
-/// stack during a lookup, so it stays well inside a 64 KiB thread stack.
+/// Bytes per read: 16 KiB (4 KiB doubles the kernel time), within a 64 KiB thread stack.
 const CONTENT_CAPACITY: usize = 16 * 1024;
 
-/// Room after the content that a block comparison may read but that never holds content: a
-/// block starting at the last content byte reads 15 more, one shifted by a member's length
-/// up to `NAME_CAPACITY - 1` more again.
+/// Room a block comparison may read past the content: 15 bytes, plus a member's length.
 const SLACK: usize = 16 + NAME_CAPACITY;
 
-/// The buffer a [`Scanner`] reads through; the lookup owns it, so it exists once.
+/// The buffer a [`Scanner`] reads through, owned once by the lookup.
 pub(super) type Buffer = [u8; CONTENT_CAPACITY + SLACK];
 
-/// A new, zeroed [`Buffer`] (the bytes after the content are read, never used, so they must
-/// be initialised).
+/// A zeroed [`Buffer`] (the slack is read, so it must be initialised).
 pub(super) const fn new_buffer() -> Buffer {
     [0; CONTENT_CAPACITY + SLACK]
 }
 
 /// The largest field [`Seek::Field`] can keep whole.
-// Its one use is a `const _` assertion (account.rs), which rustc 1.83 (the minimum) does not
-// count as a use.
+// Used only in a `const _` assertion (account.rs), which rustc 1.83 does not count.
 #[allow(dead_code)]
 pub(super) const FIELD_CAPACITY_LIMIT: usize = CONTENT_CAPACITY - 1;
 
 /// What [`Scanner::seek`] looks for from the reading position.
 #[derive(Clone, Copy)]
 pub(super) enum Seek<'m> {
-    /// The end of the field, keeping the field whole when it has at most this many bytes
-    /// ([`FIELD_CAPACITY_LIMIT`] at most).
+    /// The end of the field, kept whole up to this many bytes ([`FIELD_CAPACITY_LIMIT`] at most).
     Field(usize),
     /// The end of the line.
     Line,
-    /// The end of the field, a comma-separated member list, and whether one of its members is
-    /// exactly this name (1 to [`NAME_CAPACITY`] bytes, none of them `,`, `:` or a newline).
+    /// The end of a comma-separated list, and whether a member is exactly this name.
     Member(&'m [u8]),
-    /// From the start of a line: the start of the first line whose name is exactly this
-    /// (1 to [`NAME_CAPACITY`] bytes, neither `:` nor a newline among them), passing over
-    /// every other line without looking at it, or the end of the file.
+    /// From a line's start: the first line named exactly this, or the end of the file.
     Named(&'m [u8]),
 }
 
@@ -72,21 +57,17 @@ pub(super) enum End {
 
 /// Where [`Scanner::seek`] stopped and what it saw.
 pub(super) struct Sought {
-    /// The field's bytes, for [`Scanner::bytes`] (until the next seek); `None` when it was
-    /// longer than asked (it was passed over, never kept) or not asked for.
+    /// The field's bytes for [`Scanner::bytes`]; `None` when too long or not asked for.
     pub(super) field: Option<Range<usize>>,
     /// How the field ended (after [`Seek::Line`]: [`End::Line`]).
     pub(super) end: End,
-    /// After [`Seek::Member`]: whether the list names the member; after [`Seek::Named`]:
-    /// whether a line has the name (the reading position is at its start).
+    /// Whether the list names the member ([`Seek::Member`]) or a line has the name
+    /// ([`Seek::Named`]; the position is at its start).
     pub(super) listed: bool,
 }
 
-/// One open account file and the part of it in the buffer: `buffer[position..end]` is content
-/// not yet looked at (or, during a seek, the field so far).
-///
-/// A read error ends the file early and is kept: every lookup asks [`Scanner::finish`]
-/// before it answers, so a line cut short by an error never counts.
+/// One open account file: `buffer[position..end]` is content not yet looked at. A read error ends
+/// the file and is kept for [`Scanner::finish`].
 pub(super) struct Scanner<'b> {
     fd: OwnedFd,
     subject: Subject,
@@ -96,9 +77,7 @@ pub(super) struct Scanner<'b> {
     failure: Option<Errno>,
 }
 
-/// What marks a candidate place for a member: its first byte, and its middle and last bytes
-/// at their distances from it (three bytes make candidates rare, even among members that
-/// look alike).
+/// A member's candidate places: its first, middle and last bytes at their distances.
 #[derive(Clone, Copy)]
 struct Probe {
     first: u8,
@@ -123,8 +102,7 @@ impl Probe {
 }
 
 impl<'b> Scanner<'b> {
-    /// Opens `path`, the file `subject` names, to be read through `buffer`; `Ok(None)` when it
-    /// does not exist.
+    /// Opens `path` (named by `subject`) to be read through `buffer`; `Ok(None)` when missing.
     pub(super) fn open(
         path: &CStr,
         subject: Subject,
@@ -159,8 +137,7 @@ impl<'b> Scanner<'b> {
         self.buffer.get(range).unwrap_or_default()
     }
 
-    /// The 16 bytes from `at` (inside the buffer for every `at` below the content's end plus
-    /// a member's length: the slack).
+    /// The 16 bytes from `at` (within the buffer, thanks to the slack).
     #[inline(always)]
     fn block(&self, at: usize) -> &[u8; 16] {
         match self.buffer.get(at..).and_then(<[u8]>::first_chunk) {
@@ -169,15 +146,13 @@ impl<'b> Scanner<'b> {
         }
     }
 
-    /// Reads more of the file after the content; `false` at the end of the file (or after a
-    /// read error, which is kept). When nothing is kept (`position == end`) the buffer
-    /// starts over.
+    /// Reads more; `false` at the end of the file or a (kept) read error.
     fn fill(&mut self) -> bool {
         if self.position == self.end {
             self.position = 0;
             self.end = 0;
         }
-        // Fuzzing reads a few bytes at a time, so that every field and member crosses reads.
+        // Fuzzing reads a few bytes at a time so fields and members cross reads.
         #[cfg(fuzzing)]
         let limit = CONTENT_CAPACITY.min(self.end + 1 + self.end % 7);
         #[cfg(not(fuzzing))]
@@ -201,15 +176,12 @@ impl<'b> Scanner<'b> {
         self.position < self.end || self.fill()
     }
 
-    /// The byte at the reading position, after [`Scanner::next_line`] said a line starts
-    /// there.
+    /// The byte at the reading position, once [`Scanner::next_line`] said a line starts.
     pub(super) fn first_byte(&self) -> u8 {
         self.buffer[self.position]
     }
 
-    /// The first place at or after `at` in the content holding a newline (with `newline`),
-    /// a `:` (with `colon`), or, with a `probe`, a candidate: a name's first, middle and last
-    /// bytes at their distances.
+    /// The first place from `at` with a newline, a `:` (with `colon`), or a `probe` candidate.
     #[inline(always)]
     fn next_event(
         &self,
@@ -244,19 +216,16 @@ impl<'b> Scanner<'b> {
         None
     }
 
-    /// Moves the reading position past the end of the field (or, for [`Seek::Line`], the
-    /// line) at the reading position, reading as needed, and says what it saw.
+    /// Moves past the end of the field (or line), reading as needed, and says what it saw.
     pub(super) fn seek(&mut self, seek: Seek<'_>) -> Sought {
-        // What ends the seek, and the name a candidate must be: a member (after a comma,
-        // before a comma or the line's end) or a line's name (after a newline, before a `:`
-        // or the line's end).
+        // What ends the seek, and what a candidate must be: a member or a line's name.
         let (capacity, delimiters, colon, mut member, separator) = match seek {
             Seek::Field(capacity) => (capacity, true, true, &[][..], 0),
             Seek::Line => (0, true, false, &[][..], 0),
             Seek::Member(member) => (0, true, true, member, b','),
             Seek::Named(name) => (0, false, false, name, b'\n'),
         };
-        // Where the field (or line) starts, while that is in the buffer: a name starts there.
+        // The field's start while in the buffer: a name starts there.
         let mut start = Some(self.position);
         let mut at = self.position;
         let mut listed = false;
@@ -264,8 +233,7 @@ impl<'b> Scanner<'b> {
         let mut probe = Probe::of(member);
         // Where the field ends (or the line starts), where reading goes on, and how.
         let (stop, next, end) = 'found: loop {
-            // Candidates starting below this have all their bytes and the one after them in
-            // the content (at the end of the file, the end is the one after).
+            // Candidates below this have their bytes and the next one in the content.
             let complete_below = (self.end + usize::from(file_ended)).saturating_sub(member.len());
             while let Some(index) = self.next_event(at, delimiters, colon, probe) {
                 let byte = self.buffer[index];
@@ -286,9 +254,8 @@ impl<'b> Scanner<'b> {
             if file_ended {
                 break 'found (self.end, self.end, End::Line);
             }
-            // Keep what is still needed: a field that may still fit; for a name, the
-            // candidates from `resume` on and the byte before them (a name starts after a
-            // separator).
+            // Keep a field that may still fit; for a name, the candidates from `resume` and the
+            // separator before.
             let (resume, keep) = match start {
                 _ if !member.is_empty() => {
                     let resume = complete_below.max(start.unwrap_or(0));
@@ -318,10 +285,8 @@ impl<'b> Scanner<'b> {
         }
     }
 
-    /// Whether `name` is whole at `index`: it starts at `start` or after `separator` (a
-    /// member after a comma, a line after a newline), and ends before the line's end or the
-    /// next member (`,`) or field (`:`). All its bytes, and the one after them unless the
-    /// file ends there, are content.
+    /// Whether `name` is whole at `index`: after `start` or `separator`, before the line's end, `,`
+    /// or `:`.
     fn is_name_at(&self, index: usize, name: &[u8], start: Option<usize>, separator: u8) -> bool {
         let after = index + name.len();
         let starts = start == Some(index) || (index > 0 && self.buffer[index - 1] == separator);

@@ -1,10 +1,8 @@
-//! The one deadline of an action (docs/design.md §3) and the waits it bounds: a descriptor
-//! becoming readable (a pidfd, a pipe), a lock becoming free, a backoff pause.
+//! An action's one deadline (docs/design.md §3) and the waits it bounds.
 //!
-//! This file owns how time is measured and slept: the monotonic clock through a real system
-//! call ([`sys::monotonic_time`]; rustix's goes through the vDSO, which it finds in the auxv)
-//! and relative timeouts only (`ppoll`, `nanosleep`). It must never wait past the deadline,
-//! and never wait at all for a zero one beyond one last look.
+//! This file owns time: the monotonic clock through a real system call ([`sys::monotonic_time`],
+//! not rustix's vDSO, which needs the auxv) and relative timeouts only. It must never wait past the
+//! deadline, nor for a zero one beyond one last look.
 
 use crate::pidfile;
 use crate::sys;
@@ -14,7 +12,7 @@ use rustix::fd::BorrowedFd;
 use rustix::fs::FlockOperation;
 use rustix::io::Errno;
 
-/// A time limit measured from the start of an action; no limit waits as long as it takes.
+/// A time limit from an action's start; no limit waits as long as it takes.
 pub(crate) struct Deadline {
     limit: Option<Duration>,
     start: Duration,
@@ -22,7 +20,7 @@ pub(crate) struct Deadline {
 
 /// First pause of a backoff loop; each pause doubles up to [`LONGEST_PAUSE`].
 pub(crate) const FIRST_PAUSE: Duration = Duration::from_millis(1);
-/// Longest pause of a backoff loop (how late a poller may notice a released lock).
+/// Longest backoff pause (how late a poller may see a released lock).
 const LONGEST_PAUSE: Duration = Duration::from_millis(50);
 
 impl Deadline {
@@ -35,7 +33,7 @@ impl Deadline {
         Self { limit, start }
     }
 
-    /// A deadline that has already passed (for one look without waiting).
+    /// An already passed deadline (one look, no wait).
     pub(crate) fn now() -> Self {
         Self {
             limit: Some(Duration::ZERO),
@@ -52,15 +50,14 @@ impl Deadline {
     pub(crate) fn remaining(&self) -> Option<Duration> {
         let limit = self.limit?;
         if limit.is_zero() {
-            // One look without waiting ([`Deadline::now`]): no clock needed.
+            // One look ([`Deadline::now`]): no clock needed.
             return Some(Duration::ZERO);
         }
         let now = sys::monotonic_time().unwrap_or(self.start);
         Some(limit.saturating_sub(now.saturating_sub(self.start)))
     }
 
-    /// Sleeps for the next backoff step (never past the deadline); `false` when the
-    /// deadline has already passed.
+    /// Sleeps the next backoff step (never past the deadline); `false` once it has passed.
     pub(crate) fn pause(&self, step: &mut Duration) -> bool {
         let mut sleep = *step;
         if let Some(remaining) = self.remaining() {
@@ -82,46 +79,44 @@ fn timespec(duration: Duration) -> Timespec {
     }
 }
 
-/// Waits until `fd` is readable (a pidfd: the process has exited; a pipe or socket: data or
-/// end of file); `Ok(false)` when the deadline passes first.
+/// Waits until `fd` is readable; `Ok(false)` past the deadline.
 pub(crate) fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
     loop {
-        let timeout = deadline.remaining().map(timespec);
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        match rustix::event::poll(&mut fds, timeout.as_ref()) {
-            Ok(0) => return Ok(false),
-            Ok(_) => return Ok(true),
-            Err(Errno::INTR) => {}
-            Err(errno) => return Err(errno),
+        if let Some(readable) = poll_readable(fd, deadline.remaining())? {
+            return Ok(readable);
         }
     }
 }
 
-/// Waits until `fd` is readable for at most `limit` (one `ppoll`, again after EINTR);
-/// `Ok(false)` when it passes first.
+/// Waits until `fd` is readable for at most `limit` (again after EINTR); `Ok(false)` when
+/// it passes first.
 pub(crate) fn wait_readable_for(fd: BorrowedFd<'_>, limit: Duration) -> Result<bool, Errno> {
-    let timeout = timespec(limit);
     loop {
-        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
-        match rustix::event::poll(&mut fds, Some(&timeout)) {
-            Ok(0) => return Ok(false),
-            Ok(_) => return Ok(true),
-            Err(Errno::INTR) => {}
-            Err(errno) => return Err(errno),
+        if let Some(readable) = poll_readable(fd, Some(limit))? {
+            return Ok(readable);
         }
     }
 }
 
-/// `flock(LOCK_EX)`: blocking without a deadline, else `LOCK_EX|LOCK_NB` with backoff until
-/// the deadline, with one last try after it (`Ok(false)` then).
+/// One `ppoll` for `fd` to become readable within `timeout` (`None`: no limit); `None` after
+/// EINTR.
+fn poll_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<Option<bool>, Errno> {
+    let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+    match rustix::event::poll(&mut fds, timeout.map(timespec).as_ref()) {
+        Ok(count) => Ok(Some(count != 0)),
+        Err(Errno::INTR) => Ok(None),
+        Err(errno) => Err(errno),
+    }
+}
+
+/// `flock(LOCK_EX)` within the deadline ([`flock_within`]).
 pub(crate) fn lock_within(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<bool, Errno> {
     use FlockOperation::{LockExclusive, NonBlockingLockExclusive};
     flock_within(fd, deadline, LockExclusive, NonBlockingLockExclusive)
 }
 
-/// [`lock_within`] for any lock: `blocking` without a deadline, else `once` (its
-/// non-blocking form, such as `LOCK_SH|LOCK_NB` for the shared lock a reader may take on a
-/// descriptor opened read-only) with backoff.
+/// `blocking` without a deadline, else `once` (non-blocking) with backoff and one last try;
+/// `Ok(false)` past it.
 pub(crate) fn flock_within(
     fd: BorrowedFd<'_>,
     deadline: &Deadline,

@@ -1,16 +1,9 @@
-//! Signal delivery for STOP and SIGNAL (docs/design.md §3): a signal goes only to a process
-//! proven to hold the PID file's lock (`proof.rs`), through a pidfd.
+//! Signal delivery for STOP and SIGNAL (docs/design.md §3): only to a process proven to hold the
+//! PID file's lock (`proof.rs`), through its pidfd or the `/proc/<n>` directory the proof read;
+//! without `pidfd_open`, `kill`.
 //!
-//! A named process that has exited while the lock is still held leaves "other processes of
-//! the daemon" (a supervisor killed with SIGKILL leaves its program, a daemon its forked
-//! workers): those in its session (the session's number in `/proc`'s namespace: the named
-//! process's, translated while it could be, or its own number when `/proc` is provably our
-//! namespace) that are proven holders get the signal through the `/proc/<n>` directory
-//! descriptor the proof read (`pidfd_send_signal` accepts one), never through a number.
-//! Where `pidfd_open` is unavailable plain `kill` is used.
-//!
-//! This file owns the sending. It must never signal a process that the proof has not called a
-//! holder, and never signal by a number read in `/proc`.
+//! This file owns the sending. It must never signal a process the proof has not called a holder,
+//! nor by a number read in `/proc`.
 
 use super::deadline::{Deadline, FIRST_PAUSE};
 use super::holders::{holds, process_error, Holding};
@@ -31,17 +24,13 @@ use rustix::process::Pid;
 
 /// A process proven to hold the lock, and how to reach it.
 pub(crate) struct Target {
-    /// The number messages name: ours for the named process, `/proc`'s for a holder found
-    /// by scanning `/proc`.
+    /// The number messages name: ours for the named process, `/proc`'s for a scanned holder.
     pub(super) number: u32,
     /// How a signal reaches it.
     pub(super) reach: Reach,
-    /// A directory of it in `/proc` and `n`, `/proc`'s number for it (not without `/proc`):
-    /// `/proc/<n>` itself for a holder found by scanning `/proc` (its signals go through it),
-    /// `/proc/<n>/fdinfo` for the named process (what the proof reads).
+    /// Its `/proc` directory (`/proc/<n>`, or the named process's `/proc/<n>/fdinfo`) and number.
     pub(super) process: Option<(OwnedFd, u32)>,
-    /// The named process's pidfd's fdinfo, read for its number in `/proc`: kept only so that
-    /// it is closed with the rest (see [`Target::keep_in`]).
+    /// The named process's pidfd fdinfo, closed with the rest.
     pub(super) translation: Option<OwnedFd>,
 }
 
@@ -59,16 +48,13 @@ pub(super) enum Reach {
 pub(crate) enum Delivered {
     /// The process the PID file names.
     Named(Target),
-    /// That process has exited; other processes of the daemon (holders of the lock in its
-    /// session, numbered as `/proc` numbers it) got the signal.
+    /// That process has exited; this many other holders in its session got the signal.
     Others(u32),
     /// The daemon has exited meanwhile: the PID file is no longer locked.
     Exited,
 }
 
-/// SIGNAL on RUNNING(pid): deliver, and say what happened. `inspected` is the PID file's
-/// descriptor from the look that found it running; it, and what the proof opened, go to
-/// `held`.
+/// SIGNAL on RUNNING(pid): deliver and say what happened; descriptors go to `held`.
 pub(crate) fn signal_daemon(
     pid: Pid,
     file: FileId,
@@ -93,9 +79,8 @@ pub(crate) fn signal_daemon(
     }
 }
 
-/// Proves that `pid` (or, when it has exited, other processes of the daemon) holds the lock
-/// and sends `signal`, followed by SIGCONT when `then_continue` (STOP: a stopped daemon must
-/// be able to act on it); a PID file no longer locked means the daemon has exited.
+/// Proves that `pid` (or, once it exited, other processes of the daemon) holds the lock and sends
+/// `signal` (then SIGCONT when `then_continue`).
 pub(crate) fn deliver(
     params: &Params<'_>,
     pid: Pid,
@@ -118,27 +103,23 @@ pub(crate) fn deliver(
         Proof::Gone(number) => (true, number),
         Proof::NotHolding => (false, None),
     };
-    // Gone, or not holding the lock: the lock, looked at again, tells an exit from an
-    // impostor.
+    // Gone or not holding: the lock, looked at again, tells an exit from an impostor.
     if !still_locked(params, file)? {
         return Ok(Delivered::Exited);
     }
     if !gone {
         return Err(Error::new(Message::NotHolding, Subject::PidFile).with(1, pid_number));
     }
-    // Nobody left to prove the lock on, or nobody found: the lock, looked at once more, tells
-    // a daemon whose last holder has just exited (its descriptors close a moment before the
-    // kernel lets its lock go) from one that others still hold.
+    // No holder proven: the lock tells a just-exited last holder from others still holding it.
     let no_holder = || match released(params, file)? {
         true => Ok(Delivered::Exited),
         false => Err(Error::new(Message::HeldByOthers, Subject::PidFile).with(1, pid_number)),
     };
-    // Without /proc nobody else can be proven: the lock is all we know.
+    // Without /proc nobody else can be proven.
     let Some(lock) = lock else {
         return no_holder();
     };
-    // The session is the named process's number in /proc's namespace: translated while it
-    // lived, or its own number where /proc is ours.
+    // The named process's `/proc` number.
     let session = match session {
         Some(number) => number,
         None => match proc_is_ours()? {
@@ -151,8 +132,7 @@ pub(crate) fn deliver(
     if signal_others(Some(session), lock, params.pid_file, what)? > 0 {
         return Ok(Delivered::Others(session));
     }
-    // None left in the session. Still locked: holders that called `setsid` (a service's
-    // tree), each alone (the lock proves them the daemon's).
+    // Still locked with none in the session: holders that called `setsid`, each alone.
     if released(params, file)? {
         return Ok(Delivered::Exited);
     }
@@ -171,9 +151,7 @@ fn still_locked(params: &Params<'_>, file: FileId) -> Result<bool> {
     )
 }
 
-/// How long a lock that no process can be proven to hold gets to go before it counts as held
-/// by others: an exiting holder's descriptor table is gone (no scan finds it) a moment before
-/// the kernel has released its lock.
+/// How long an unproven lock gets to go before it counts as held by others.
 const RELEASE_GRACE: Duration = Duration::from_millis(100);
 
 /// Whether the PID file's lock goes within [`RELEASE_GRACE`] (looked at with backoff).
@@ -199,9 +177,8 @@ pub(crate) enum ToHolders {
     KillGroup,
 }
 
-/// Sends `what` to every live process of the session numbered `session` in `/proc`'s
-/// namespace (the named daemon's, which has exited), or of any session, that holds `lock`,
-/// each through its `/proc/<n>` directory. Returns how many holders it found.
+/// Sends `what` through `/proc/<n>` to every holder of `lock` in `session` (any when `None`);
+/// returns how many.
 pub(crate) fn signal_others(
     session: Option<u32>,
     lock: &LockId,
@@ -220,9 +197,9 @@ pub(crate) fn signal_others(
             Mode::empty(),
         ) {
             Ok(infos) => infos,
-            // The process is gone (or its /proc entry is, in a zombie's last moments).
+            // Gone (or its /proc entry, in a zombie's last moments).
             Err(Errno::NOENT) | Err(Errno::SRCH) => return Ok(()),
-            // Any session: a process we may not look at is none of ours to prove.
+            // Any session: a process we may not look at is not ours to prove.
             Err(_) if session.is_none() => return Ok(()),
             Err(errno) => return Err(process_error(number, errno)),
         };
@@ -254,9 +231,7 @@ pub(crate) fn signal_others(
     Ok(found)
 }
 
-/// SIGKILL for every process of the session numbered `session` in `/proc`'s namespace, each
-/// through its `/proc/<n>` directory: STOP's escalation, for a session the daemon leads (or
-/// led: the number stays the session's while any process is in it).
+/// SIGKILL through `/proc/<n>` for every process of `session`: STOP's escalation.
 pub(crate) fn kill_session(session: u32) -> Result<()> {
     for_each_process(&mut |member, _, (_, of)| {
         if of == session {
@@ -266,9 +241,7 @@ pub(crate) fn kill_session(session: u32) -> Result<()> {
     })
 }
 
-/// Calls `visit` with the `/proc/<n>` directory, `n` and the process group and session
-/// (`/proc`'s numbers) of every process in `/proc`; processes that exit meanwhile are
-/// skipped.
+/// Calls `visit` with `/proc/<n>`, `n`, group and session of every process (exiting ones skipped).
 fn for_each_process(visit: &mut dyn FnMut(OwnedFd, u32, (u32, u32)) -> Result<()>) -> Result<()> {
     let root_error = |errno| Error::system(Message::ReadProcDirectory, Subject::None, errno);
     let root = match open_proc(c"/proc", OFlags::DIRECTORY) {
@@ -305,8 +278,7 @@ fn for_each_process(visit: &mut dyn FnMut(OwnedFd, u32, (u32, u32)) -> Result<()
 }
 
 impl Target {
-    /// Whether the process still lives (its pidfd is not readable yet); without a pidfd it
-    /// is taken to live.
+    /// Whether it still lives (pidfd not readable); taken to live without a pidfd.
     pub(super) fn is_alive(&self) -> Result<bool> {
         let Some(pidfd) = self.pidfd() else {
             return Ok(true);
@@ -316,7 +288,7 @@ impl Target {
             .map_err(|errno| Error::system(Message::PollPidfd, Subject::None, errno))
     }
 
-    /// The `stat` file of the process, relative to its directory in [`Target::process`].
+    /// The process's `stat` file, relative to [`Target::process`]'s directory.
     pub(super) fn stat_path(&self) -> &'static core::ffi::CStr {
         match self.reach {
             Reach::Directory => c"stat",
@@ -345,7 +317,7 @@ impl Target {
         }
     }
 
-    /// `/proc`'s number for the process (the session it leads, for a daemon), when known.
+    /// `/proc`'s number for it (for a daemon, the session it leads), when known.
     pub(crate) fn proc_number(&self) -> Option<u32> {
         self.process.as_ref().map(|(_, number)| *number)
     }
@@ -355,11 +327,8 @@ impl Target {
         self.send_with(signal, 0)
     }
 
-    /// Sends `signal` to the process's whole process group: `PIDFD_SIGNAL_PROCESS_GROUP`
-    /// when the process leads its group (Linux 6.9); else (EINVAL from an older kernel,
-    /// ESRCH for a member that is not the leader) to each member of its group that `/proc`
-    /// lists, through its `/proc/<n>` directory, and to the process itself. `Ok(false)`
-    /// when it is gone.
+    /// Signals the process group (`PIDFD_SIGNAL_PROCESS_GROUP`, Linux 6.9; else each member `/proc`
+    /// lists). `Ok(false)` when gone.
     pub(crate) fn send_group(&self, signal: Signal) -> Result<bool> {
         match self.send_with(signal, sys::PIDFD_SIGNAL_PROCESS_GROUP) {
             Ok(true) => return Ok(true),
@@ -380,8 +349,7 @@ impl Target {
         self.send(signal)
     }
 
-    /// Sends through the pidfd, the `/proc/<n>` directory, or `kill` (a number in our
-    /// namespace: the one the PID file gives).
+    /// Through the pidfd, `/proc/<n>`, or `kill` (with the PID file's number, in our namespace).
     fn send_with(&self, signal: Signal, flags: u32) -> Result<bool> {
         let number = signal.number();
         let result = match (&self.reach, &self.process) {
@@ -390,8 +358,7 @@ impl Target {
             }
             _ => {
                 let pid = Pid::from_raw(self.number as i32).ok_or(Errno::SRCH);
-                // SAFETY: `Signal` holds 1–64, all valid Linux signal numbers; they are only
-                // sent to another process here, never blocked or handled.
+                // SAFETY: `Signal` holds 1–64, all valid Linux signals.
                 let kernel = unsafe { rustix::process::Signal::from_raw_unchecked(number as i32) };
                 pid.and_then(|pid| {
                     if flags == 0 {

@@ -1,14 +1,9 @@
-//! The guard file (docs/design.md §3): the lock every controller takes before it looks at the
-//! PID file, so that no two controllers act on the daemon at once.
+//! The guard file (docs/design.md §3): the lock every controller takes before looking at the PID
+//! file.
 //!
-//! This file owns opening, checking and locking the guard, the rule that it must never be
-//! the PID file itself (locking that would look like a running daemon to everyone), and
-//! CHECK's read-only way: where the guard cannot be opened for writing for a reason the
-//! caller cannot fix (a read-only mount, a directory or file of another user), CHECK takes
-//! an existing guard's lock shared through a read-only descriptor, and only when no guard
-//! can be opened at all does it look at the PID file without one (a snapshot). It must
-//! never write the guard file, never wait for its lock longer than the action's deadline,
-//! and never let an action other than CHECK go on without the guard held exclusively.
+//! This file owns opening, checking and locking the guard, the rule that it is never the PID file,
+//! and CHECK's read-only way. It must never write the guard file, wait past the action's deadline,
+//! or let an action other than CHECK go on without the guard held exclusively.
 
 use super::deadline::{flock_within, Deadline};
 use super::{Action, Held, Params, Status};
@@ -19,9 +14,8 @@ use rustix::fs::{FlockOperation, OFlags};
 use rustix::io::Errno;
 use rustix::process::Pid;
 
-/// The guard file, locked for the action of the params it was taken for: while it is held
-/// no other controller acts on the daemon. Dropping it releases it; [`Guard::into_fd`] hands
-/// the locked descriptor on (to an [`Outcome`](super::Outcome)).
+/// The guard file, locked for its params' action. Dropping releases it; [`Guard::into_fd`] hands
+/// the lock on (to an [`Outcome`](super::Outcome)).
 #[must_use = "the guard serialises controllers only while it is held"]
 pub(crate) struct Guard<'p> {
     /// The locked guard; `None` for CHECK's snapshot (no guard could be opened).
@@ -32,21 +26,13 @@ pub(crate) struct Guard<'p> {
 }
 
 impl<'p> Guard<'p> {
-    /// Opens (creating it `0600`), checks and locks the guard file, waiting at most
-    /// `params.timeout`, which starts the action's one deadline.
+    /// Opens (creating, `0600`), checks and locks the guard file within `params.timeout`, which
+    /// starts the action's deadline. A guard that is the PID file's inode is refused (checked
+    /// before any wait).
     ///
-    /// A guard that is the PID file's inode is refused. When the lock is free (the common
-    /// case) that is checked after the PID file has been inspected, from the identity
-    /// `inspect` returns anyway; before any wait for the lock it is checked with an extra
-    /// `lstat`, so a misconfigured guard never blocks on a running daemon's lock.
-    ///
-    /// CHECK, where the guard cannot be opened read-write for a reason the caller cannot fix
-    /// (EROFS: a read-only mount; EACCES: a directory or guard of another user; EPERM: a
-    /// security module; never ELOOP, a symbolic link, nor ENOENT, a missing directory), opens
-    /// an existing guard read-only (with the same checks) and takes its lock shared: it still
-    /// waits for a START or STOP in progress, and many CHECKs may look at once. When no guard
-    /// can be opened at all (missing, unreadable), CHECK goes on without one: its look at the
-    /// PID file is a snapshot ([`Guard::is_snapshot`]).
+    /// CHECK, when the guard cannot be opened read-write (EROFS, EACCES, EPERM), locks an existing
+    /// one shared through a read-only descriptor; with no guard at all, it goes on without one
+    /// (docs/design.md §3, [`Guard::is_snapshot`]).
     pub(crate) fn take(params: &'p Params<'p>) -> Result<Self> {
         let deadline = Deadline::start(params.timeout);
         let read_only = OFlags::RDONLY;
@@ -84,8 +70,7 @@ impl<'p> Guard<'p> {
         Ok(guard)
     }
 
-    /// Takes the guard's lock, shared (a CHECK's read-only descriptor) or exclusive, within
-    /// the deadline.
+    /// Takes the lock, shared (CHECK's read-only descriptor) or exclusive, within the deadline.
     fn lock(&self, shared: bool) -> Result<()> {
         let Some(fd) = self.fd.as_ref().map(AsFd::as_fd) else {
             return Ok(());
@@ -115,19 +100,15 @@ impl<'p> Guard<'p> {
             .with_duration(self.params.timeout))
     }
 
-    /// Whether this CHECK goes on without a guard (none could be opened): its look at the PID
-    /// file is a snapshot, which can see a START about to fail as running, or a daemon that
-    /// has just died as stale before its STOP empties the file.
+    /// Whether this CHECK has no guard: its look is a snapshot.
     pub(crate) fn is_snapshot(&self) -> bool {
         self.fd.is_none()
     }
 
-    /// Performs the action of the params the guard was taken for (see
-    /// [`control`](super::control)): its status, and the daemon's PID as it saw it.
-    /// What the action is done with goes to `held`.
+    /// Performs the params' action: its status and the PID seen; what it used goes to `held`.
     pub(crate) fn act(&self, held: &mut Held) -> Result<(Status, Option<Pid>)> {
         crate::failpoint::hit("control-guard-held");
-        // STOP waits on and empties the file through the descriptor of this look.
+        // STOP waits on and empties the file through this look's descriptor.
         let for_writing = matches!(self.params.action, Action::Stop | Action::Restart);
         let (inspection, inspected) = pidfile::inspect_with(self.params.pid_file, for_writing)?;
         if inspection.state != PidState::Absent {
@@ -136,7 +117,7 @@ impl<'p> Guard<'p> {
         super::act(self.params, &self.deadline, inspection, inspected, held)
     }
 
-    /// The locked descriptor (`None` for a snapshot): the lock lasts as long as it is open.
+    /// The locked descriptor (`None` for a snapshot); the lock lasts while it is open.
     pub(crate) fn into_fd(self) -> Option<OwnedFd> {
         self.fd
     }

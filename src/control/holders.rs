@@ -1,21 +1,10 @@
-//! Which descriptors of a process carry the PID file's lock (docs/design.md §3, the proof):
-//! read through its `/proc/<n>/fdinfo` directory, one descriptor's `fdinfo` at a time, never
-//! through the descriptor itself.
+//! Which descriptors of a process carry the PID file's lock (docs/design.md §3, the proof and its
+//! cost), read one `fdinfo` at a time through its `/proc/<n>/fdinfo` directory, each after its
+//! `fd/<n>` link; sockets, pipes, anonymous inodes and devices are never read, nothing is `stat`ed.
 //!
-//! Only descriptors that can carry the lock are read: each `fd/<n>` link is read first (as
-//! text, `readlinkat` through `..`), and sockets, pipes, anonymous inodes and devices are
-//! skipped unread (some drivers' fdinfo takes kernel locks); reading fdinfo never touches the
-//! descriptor's file system (a `stat` through `fd/<n>` hangs on a dead FUSE or NFS mount). The
-//! look stops at the first descriptor that carries the lock. Which are read first changes
-//! the cost, never the answer: the descriptors of one directory read (one `getdents64`, up to
-//! [`CHUNK`] of them) are looked at newest first, those whose link names the PID file before
-//! the others (the lock is usually on such a descriptor, and the daemon side locks the second
-//! of the two it opens; a renamed file, a bind mount or a chroot shows another name, and those
-//! come next); then the next read of the directory, until its end.
-//!
-//! This file owns that look. It must never call a process a holder without having seen a
-//! `lock:` line for the PID file's device and inode among its descriptors' fdinfo, and never
-//! read an fdinfo whose link it has not looked at.
+//! This file owns that look. It must never call a process a holder without a `lock:` line for the
+//! PID file's device and inode in its fdinfo, and never read an fdinfo whose link it has not looked
+//! at.
 
 use super::proof::LockId;
 use crate::error::{Error, Message, Result, Subject};
@@ -30,7 +19,7 @@ use rustix::io::Errno;
 pub(super) enum Holding {
     /// One of its descriptors carries the lock.
     Yes,
-    /// None does (or the process is gone, or a zombie, which has no descriptors).
+    /// None does (or the process is gone or a zombie).
     No,
 }
 
@@ -39,16 +28,14 @@ pub(super) fn process_error(number: u32, errno: Errno) -> Error {
     Error::system(Message::ReadProcess, Subject::None, errno).with(1, number)
 }
 
-/// Most descriptors looked at from one read of the directory: a 1 KiB `getdents64` buffer
-/// holds at most 42 entries (24 bytes each at least), and the order of a chunk is a 64-bit
-/// mask.
+/// Descriptors per directory read: at most 42 entries fit a 1 KiB `getdents64` buffer; a chunk's
+/// order is a 64-bit mask.
 const CHUNK: usize = 42;
 
-/// Bytes of a `fd/<n>` link we keep: the PID file's path is compared when it is shorter.
+/// Bytes of a `fd/<n>` link kept for comparison with the PID file's path.
 const LINK_KEPT: usize = 256;
 
-/// Whether one of the descriptors of the process whose `/proc/<number>/fdinfo` directory is
-/// `infos` carries `lock` (see the module docs); `pid_file` is the PID file's path as given.
+/// Whether a descriptor of the process whose fdinfo directory is `infos` carries `lock`.
 pub(super) fn holds(
     infos: BorrowedFd<'_>,
     number: u32,
@@ -76,7 +63,7 @@ pub(super) fn holds(
                         count += 1;
                     }
                 }
-                // The process exited while we read its descriptor table: it holds nothing.
+                // Exited while we read: it holds nothing.
                 Some(Err(Errno::NOENT)) | Some(Err(Errno::SRCH)) => return Ok(Holding::No),
                 Some(Err(errno)) => return Err(process_error(number, errno)),
             }
@@ -131,8 +118,7 @@ fn look_at(
     Ok(Holding::No)
 }
 
-/// `readlinkat(infos, "../fd/<fd>")`, and what the link says (see [`Link`]). The PID file's
-/// path, when it is relative, matches the end of an absolute link.
+/// `readlinkat(infos, "../fd/<fd>")`, classified (a relative PID file path matches a link's end).
 fn link(infos: BorrowedFd<'_>, number: u32, fd: u32, pid_file: &[u8]) -> Result<Link> {
     let mut path = [0u8; 24];
     let mut writer = Writer::new(&mut path);
@@ -162,8 +148,7 @@ fn link(infos: BorrowedFd<'_>, number: u32, fd: u32, pid_file: &[u8]) -> Result<
     Ok(if names_it { Link::PidFile } else { Link::Other })
 }
 
-/// Whether descriptor `fd`'s fdinfo (`<fd>` in `infos`) has a `FLOCK` line for `lock`; a
-/// descriptor closed meanwhile has none.
+/// Whether `<fd>` in `infos` has a `FLOCK` line for `lock` (none once closed).
 fn carries(infos: BorrowedFd<'_>, number: u32, fd: u32, lock: &LockId) -> Result<bool> {
     let mut name = [0u8; 12];
     let mut writer = Writer::new(&mut name);
@@ -186,8 +171,8 @@ fn carries(infos: BorrowedFd<'_>, number: u32, fd: u32, lock: &LockId) -> Result
     Ok(found)
 }
 
-/// Whether a `lock:` line's rest (`\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF`)
-/// is a held `flock` on `lock`'s device and inode (a `->` waiter line is not).
+/// Whether a `lock:` line's rest (`\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF`) is a
+/// held `flock` on `lock`.
 fn flock_line_matches(rest: &[u8], lock: &LockId) -> bool {
     let mut words = rest
         .split(|&byte| byte == b' ' || byte == b'\t')
@@ -217,44 +202,4 @@ fn flock_line_matches(rest: &[u8], lock: &LockId) -> bool {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn lock_lines() {
-        let lock = LockId {
-            major: 0xfe,
-            minor: 0,
-            inode: 10_117_578,
-        };
-        assert!(flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF",
-            &lock
-        ));
-        assert!(flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  READ 9 FE:0:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: POSIX  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  WRITE 1082 fe:01:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: FLOCK  ADVISORY  WRITE 1082 fe:00:10117579 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(
-            b"\t1: -> FLOCK  ADVISORY  WRITE 1082 fe:00:10117578 0 EOF",
-            &lock
-        ));
-        assert!(!flock_line_matches(b"", &lock));
-        assert!(!flock_line_matches(
-            b"\t1: FLOCK ADVISORY WRITE 1 fe:00:10117578:1 0 EOF",
-            &lock
-        ));
-    }
-}
+mod tests;

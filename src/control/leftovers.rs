@@ -1,18 +1,11 @@
-//! What STOP's escalation (`--kill-after-timeout`) ends besides the named daemon's process
-//! group, so that an escalated stop leaves nothing of the daemon: the processes of the
-//! daemon's session, the lock's other holders, and the cgroup a `ucw-daemonize --cgroup`
-//! supervisor recorded in its status file (`status.rs`); and the one case the action table
-//! cannot otherwise leave: a PID file that stays BUSY because a supervisor was SIGKILLed after
-//! it emptied the file and before it unlocked it, its program's processes still holding the
-//! lock (docs/design.md §3, §5).
+//! What STOP's escalation (`--kill-after-timeout`) ends besides the named daemon's group
+//! (docs/design.md §3 "Escalation on BUSY", §5 "The limit"): its session, the lock's other holders,
+//! a trusted `ucw-daemonize --cgroup` status file's cgroup, and the holders of a PID file left BUSY
+//! by a SIGKILLed supervisor.
 //!
-//! This file owns those decisions. Everything it signals is found under the identity rule
-//! (docs/design.md §3): the named daemon through its pidfd, processes of a session through
-//! the `/proc/<n>` directory the scan read (never a number), holders only once the lock was
-//! seen among their descriptors. A session is the daemon's only when the daemon leads it
-//! (its number is the session's; a session's number cannot be reused while a process is in
-//! it) and, for a supervisor that is gone, when a proven holder of the lock is in it. It must
-//! never kill the cgroup of a status file it does not trust.
+//! This file owns those decisions, under the identity rule (docs/design.md §3). A session is the
+//! daemon's only when the daemon leads it or a proven holder is in it. It must never kill the
+//! cgroup of an untrusted status file.
 
 use super::deliver::{self, Delivered, ToHolders};
 use super::procfs::start_time;
@@ -24,9 +17,8 @@ use crate::signal::Signal;
 use rustix::fd::AsFd;
 use rustix::process::Pid;
 
-/// The status file, when it describes the daemon the escalation is about to kill: its
-/// supervisor is the named process (same PID, same start time while it can still be looked
-/// at). Read before the kill, while the supervisor lives.
+/// The status file, when its supervisor is the named process (same PID and start time). Read before
+/// the kill.
 pub(super) fn trusted_status(
     params: &Params<'_>,
     delivered: &Delivered,
@@ -48,8 +40,7 @@ pub(super) fn trusted_status(
     }
 }
 
-/// After the named daemon's group (and its holders' groups) got SIGKILL: the rest of the
-/// daemon's session, and the cgroup of a trusted status file.
+/// After the named groups' SIGKILL: the rest of the session, and a trusted status file's cgroup.
 pub(super) fn kill_the_rest(delivered: &Delivered, status: Option<&StatusFile>) -> Result<()> {
     let session = match delivered {
         Delivered::Named(target) => target.proc_number(),
@@ -65,13 +56,9 @@ pub(super) fn kill_the_rest(delivered: &Delivered, status: Option<&StatusFile>) 
     Ok(())
 }
 
-/// STOP's escalation on a PID file that stayed BUSY: its holders. The status file names the
-/// supervisor: alive and the proven holder, it is stopping slowly (its group and session are
-/// killed); gone, its session's holders are its leftovers (their groups and the session are
-/// killed). Then every proven holder of the lock left, in any session, is killed (itself
-/// only): a leftover that called `setsid`, or any holder when there is no usable status file.
-/// Returns whether any holder was found; `lock` is `None` without `/proc`, where nothing can
-/// be proven.
+/// STOP's escalation on a BUSY PID file: a live supervisor holding it is killed with its group and
+/// session; a gone one's session holders with theirs; then every remaining proven holder alone.
+/// Returns whether any was found; `lock` is `None` without `/proc`.
 pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bool> {
     let Some(lock) = lock else {
         return Ok(false);
@@ -99,7 +86,7 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
                         None => None,
                     };
                 }
-                // Someone else has that number now: the file is not about this lock.
+                // Someone else has that number: the file is not about this lock.
                 Proof::NotHolding => {}
             }
         }
@@ -114,8 +101,7 @@ pub(super) fn kill_busy(params: &Params<'_>, lock: Option<&LockId>) -> Result<bo
             deliver::kill_session(session)?;
         }
     }
-    // Then any session (a leftover that called `setsid`, or no status file at all): each
-    // holder alone, never its group (which may be anyone's, the caller's own included).
+    // Any session: each holder alone, never its group (which may be anyone's).
     found += deliver::signal_others(
         None,
         lock,

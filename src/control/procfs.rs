@@ -1,10 +1,8 @@
-//! Reading `/proc`: paths built without formatting, files read line by line through one
-//! fixed buffer, a field of a `key: value` file, the device of a mount, a process's group,
-//! session and start time.
+//! Reading `/proc` without formatting or allocating: paths, fields, a mount's device, a process's
+//! group, session and start time.
 //!
-//! This file owns those readers. It must never open anything outside `/proc`, never follow a
-//! process's descriptors (`fd/<n>` links are read as text by the proof, never stat'ed), and
-//! never allocate.
+//! This file owns those readers. It must never open anything outside `/proc`, follow a process's
+//! descriptors, or allocate.
 
 use crate::io::for_each_line;
 use crate::pidfile;
@@ -19,7 +17,7 @@ pub(super) fn own_fdinfo(buffer: &mut [u8; 40], number: u32) -> &CStr {
     proc_path(buffer, b"self/fdinfo/", number, b"")
 }
 
-/// `/proc/<middle><number><suffix>` in `buffer` (which is long enough for every use here).
+/// `/proc/<middle><number><suffix>` in `buffer` (long enough for every use).
 pub(super) fn proc_path<'b>(
     buffer: &'b mut [u8; 40],
     middle: &[u8],
@@ -44,12 +42,11 @@ pub(super) fn open_proc(path: &CStr, flags: OFlags) -> Result<OwnedFd, Errno> {
     )
 }
 
-/// Bytes of a field's value that [`read_field`] keeps (a number, or a few of them).
+/// Bytes of a value [`read_field`] keeps.
 pub(super) const FIELD: usize = 32;
 
-/// The value of the first line of `path` (a single-record `/proc` file: `status`, `fdinfo/<n>`)
-/// starting with `key`, trimmed and cut to [`FIELD`] bytes (`mnt_id:\t27` → `27`); `None` when
-/// no line starts with it.
+/// The first `key` line's value in single-record `/proc` file `path`, trimmed, cut to [`FIELD`]
+/// bytes.
 pub(super) fn read_field<'v>(
     path: &CStr,
     key: &[u8],
@@ -70,8 +67,7 @@ pub(super) fn read_field<'v>(
     Ok(length.map(|length| &value[..length]))
 }
 
-/// The `MAJ:MIN` of mount `mount` in `/proc/self/mountinfo` (`27 1 0:43 / /srv …`): the
-/// superblock's device, as `fdinfo` lock lines show it.
+/// `MAJ:MIN` of `mount` in `/proc/self/mountinfo`: the superblock's device, as lock lines show it.
 pub(super) fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     let fd = open_proc(c"/proc/self/mountinfo", OFlags::empty())?;
     let mut device = None;
@@ -95,9 +91,7 @@ pub(super) fn mount_device(mount: u64) -> Result<Option<(u32, u32)>, Errno> {
     Ok(device)
 }
 
-/// The fields of the `stat` file at `path` under `directory` (`stat` in a `/proc/<n>`
-/// directory, `../stat` in its `fdinfo`) that follow the name in parentheses (the state
-/// first), read into `stat`.
+/// The fields after the name (state first) of the `stat` file `path` under `directory`.
 fn stat_fields<'s>(
     directory: BorrowedFd<'_>,
     path: &CStr,
@@ -112,7 +106,7 @@ fn stat_fields<'s>(
     .ok()?;
     let length = rustix::io::read(&fd, &mut stat[..]).ok()?;
     let stat = &stat[..length];
-    // `pid (name) state ppid pgrp session ...`: the name may hold anything, even `)`.
+    // The name may hold anything, even `)`.
     let after_name = stat.iter().rposition(|&byte| byte == b')')?;
     Some(
         stat[after_name + 1..]
@@ -121,9 +115,7 @@ fn stat_fields<'s>(
     )
 }
 
-/// The process group and session in the `stat` file at `path` under `directory` (`stat` in a
-/// `/proc/<n>` directory, `../stat` in its `fdinfo`: the fifth and sixth fields, after the
-/// name in parentheses), as `/proc` numbers them.
+/// Process group and session (fields 5 and 6 of [`stat_fields`]' file), as `/proc` numbers them.
 pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Option<(u32, u32)> {
     let mut stat = [0u8; 512];
     let mut fields = stat_fields(directory, path, &mut stat)?;
@@ -133,9 +125,7 @@ pub(super) fn group_and_session(directory: BorrowedFd<'_>, path: &CStr) -> Optio
     Some((group as u32, session as u32))
 }
 
-/// The start time (field 22 of `stat`: clock ticks after boot) in the `stat` file at `path`
-/// under `directory` (`stat` in a `/proc/<n>` directory, `../stat` in its `fdinfo`): with the
-/// process's number, what tells it from a process that got the same number later.
+/// Start time (field 22: ticks after boot), which tells a process from a later one with its number.
 pub(super) fn start_time(directory: BorrowedFd<'_>, path: &CStr) -> Option<u64> {
     let mut stat = [0u8; 512];
     // Field 3 (the state) is the first after the name.

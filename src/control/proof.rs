@@ -1,34 +1,9 @@
-//! The lock proof (docs/design.md §3, "one identity for proof and signal"): which process
-//! holds the PID file's lock, read in `/proc` without trusting a number.
+//! The lock proof (docs/design.md §3, "one identity for proof and signal", "the proof's cost"):
+//! which process holds the PID file's lock, read in `/proc` without trusting a number.
 //!
-//! How it works, and its limits:
-//! - the PID named in the locked PID file (a number in our PID namespace) gets a pidfd first.
-//!   `/proc` may belong to another namespace (a container that bind-mounts the host's
-//!   `/proc`, `unshare -p` without a new mount, a chroot's stale `/proc`), so the number to look
-//!   at comes from the pidfd itself: the `Pid:` line of `/proc/self/fdinfo/<pidfd>` is its
-//!   number in the `/proc` mount's namespace (`-1` once it is reaped, `0` when that namespace
-//!   cannot see it). `/proc/<that number>/fdinfo` is opened as a directory and everything is
-//!   read through it (`holders.rs`);
-//! - one of that process's descriptors must carry the lock: `fdinfo/<fd>` shows a `lock:`
-//!   line for every `flock` its open file description holds, with the device and inode of
-//!   the locked file. The device is the file system's superblock device (not `st_dev` on
-//!   btrfs), so the PID file's is asked the same way: `statx(STATX_MNT_ID_UNIQUE)` on our own
-//!   descriptor names its mount and `statmount` that mount's superblock (Linux 6.8; before,
-//!   or where it is refused, our descriptor's `mnt_id` in `/proc/self/fdinfo` and its line
-//!   in `/proc/self/mountinfo`). The line's pid field names whoever called `flock`, not the
-//!   holder: it is ignored;
-//! - the pidfd's process must still be alive after that look, so the look saw that very
-//!   process, not a recycled PID;
-//! - a `/proc` that is a procfs in which we cannot see ourselves (`/proc/self` does not
-//!   resolve) shows another namespace: refused. Only without a procfs at `/proc` does the
-//!   lock alone vouch for the named PID; where `pidfd_open` is unavailable (ENOSYS, or EPERM
-//!   from a seccomp filter) `/proc` must be provably ours, and the PID could in theory be
-//!   recycled between the look and the signal.
-//!
-//! This file owns the proof. It must never call a process a holder without having seen the
-//! lock among its descriptors (or, without `/proc`, without the lock naming it), never turn a
-//! number read in `/proc` into a number for `kill` or `pidfd_open`, and never read anything
-//! through a descriptor of the process it inspects.
+//! This file owns the proof. It must never call a process a holder without seeing the lock among
+//! its descriptors (or, without a procfs, the lock naming it), never turn a `/proc` number into one
+//! for `kill` or `pidfd_open`, and never read through a descriptor of the inspected process.
 
 use super::deliver::{Reach, Target};
 use super::holders::{holds, process_error, Holding};
@@ -53,19 +28,14 @@ pub(crate) struct LockId {
 
 /// The PID file open on `fd` as the proof needs it.
 pub(super) struct LockedFile {
-    /// Its lock's identity; `None` when no procfs is mounted on `/proc` (the lock alone
-    /// vouches then) and that was found out on the way.
+    /// Its lock's identity; `None` when no procfs is at `/proc` (the lock alone vouches).
     pub(super) lock: Option<LockId>,
-    /// Its file system's magic, when the call that gave the device told it too (`None`:
-    /// `fstatfs` knows).
+    /// Its file system's magic, when known on the way (`None`: ask `fstatfs`).
     pub(super) magic: Option<u32>,
 }
 
-/// The lock identity of the PID file open on `fd` with inode `inode`: one `statx` and one
-/// `statmount` where the kernel has them (Linux 6.8), else our descriptor's `mnt_id` in
-/// `/proc/self/fdinfo` and that mount's line in `/proc/self/mountinfo`. A procfs that does not
-/// show us (the `/proc` of another PID namespace) is an error: nothing read there could be
-/// trusted.
+/// The lock identity of the PID file on `fd`: `statx` and `statmount`, else `/proc/self/fdinfo` and
+/// `mountinfo`. A procfs that does not show us is an error.
 pub(super) fn lock_of(fd: BorrowedFd<'_>, inode: u64) -> Result<LockedFile> {
     if let Some(superblock) = superblock(fd) {
         return Ok(LockedFile {
@@ -108,15 +78,13 @@ pub(super) fn lock_of(fd: BorrowedFd<'_>, inode: u64) -> Result<LockedFile> {
     }
 }
 
-/// The superblock of the file open on `fd` in two calls, `statx` for its mount's unique id and
-/// `statmount` for that mount; `None` where either is missing or refused (before Linux 6.8, a
-/// seccomp filter, a mount outside our root without CAP_SYS_ADMIN).
+/// `fd`'s superblock; `None` where refused or before Linux 6.8.
 fn superblock(fd: BorrowedFd<'_>) -> Option<sys::Superblock> {
     sys::statmount_superblock(sys::unique_mount_id(fd)?).ok()
 }
 
-/// `/proc/self` did not resolve: `Ok(None)` when `/proc` is no procfs (not mounted: the lock
-/// alone vouches), the "another PID namespace" error when it is one.
+/// `/proc/self` did not resolve: `Ok(None)` without a procfs, else the "another PID namespace"
+/// error.
 pub(super) fn no_proc() -> Result<Option<LockId>> {
     match rustix::fs::statfs(c"/proc") {
         Ok(info) if info.f_type as u32 == PROC_MAGIC => Err(foreign_proc()),
@@ -136,16 +104,14 @@ pub(super) fn foreign_proc() -> Error {
 pub(super) enum Proof {
     /// It holds the lock and is alive.
     Holder(Target),
-    /// It has exited (or is a zombie); its number in `/proc`'s namespace when it was read.
+    /// It has exited (or is a zombie); its `/proc` number when read.
     Gone(Option<u32>),
     /// It lives and does not hold the lock.
     NotHolding,
 }
 
-/// Opens a pidfd for `pid`, finds its number in `/proc`'s namespace, checks that it holds
-/// the lock (the PID file's path, `pid_file`, decides which descriptors are read first), and
-/// that the pidfd's process is still alive after that look. Without `/proc` (`lock` is
-/// `None`, or the translation finds no procfs) the lock vouches.
+/// Opens a pidfd for `pid`, translates it to `/proc`'s number, checks it holds the lock and still
+/// lives. Without `/proc` the lock vouches.
 pub(super) fn prove(pid: Pid, lock: Option<&LockId>, pid_file: &CStr) -> Result<Proof> {
     let number = pid.as_raw_nonzero().get() as u32;
     let reach = match rustix::process::pidfd_open(pid, PidfdFlags::empty()) {
@@ -210,9 +176,9 @@ pub(super) fn prove(pid: Pid, lock: Option<&LockId>, pid_file: &CStr) -> Result<
     })
 }
 
-/// What the pidfd's fdinfo says about its process's number in `/proc`'s namespace.
+/// The pidfd's number in `/proc`'s namespace, per its fdinfo.
 enum Translation {
-    /// Its number there, and the fdinfo's descriptor (kept to be closed with the rest).
+    /// Its number there, and the fdinfo descriptor (closed with the rest).
     Seen(u32, OwnedFd),
     /// It has been reaped (`-1`).
     Reaped,
@@ -220,9 +186,7 @@ enum Translation {
     NoProc,
 }
 
-/// The pidfd's process's number in `/proc`'s namespace (the `Pid:` line of its fdinfo); `0`
-/// (a namespace that cannot see it) is refused, as is a procfs in which `/proc/self` does not
-/// resolve.
+/// The `Pid:` line of the pidfd's fdinfo; `0` is refused, as is a procfs not showing `/proc/self`.
 fn translate(pidfd: BorrowedFd<'_>) -> Result<Translation> {
     let descriptor = pidfd.as_raw_fd() as u32;
     let error =
@@ -257,9 +221,7 @@ fn translate(pidfd: BorrowedFd<'_>) -> Result<Translation> {
     }
 }
 
-/// Whether `/proc` is our own PID namespace: our `NSpid:` there has one number (the line
-/// lists our number in every namespace from `/proc`'s down to ours). `None` when no procfs is
-/// mounted at `/proc`; a procfs that cannot see us is the "another PID namespace" error.
+/// Whether `/proc` is our PID namespace (our `NSpid:` has one number); `None` without a procfs.
 pub(super) fn proc_is_ours() -> Result<Option<bool>> {
     let mut value = [0u8; FIELD];
     match read_field(c"/proc/self/status", b"NSpid:", &mut value) {

@@ -1,16 +1,11 @@
-//! CHECK with everything a program may want to know about the daemon (`Params::report`:
-//! `ucw-daemon-control --check --json`): besides the status and the PID, since when the
-//! holder runs, and what its supervisor publishes in its status file.
+//! CHECK in full (`Params::report`, `--check --json`): besides status and PID, since when the
+//! holder runs and what its supervisor's status file says.
 //!
-//! `since` is read through the identity rule (docs/design.md §3): the PID file's number gets
-//! a pidfd, the lock proof finds that process in `/proc` and sees it hold the lock, and its
-//! start time is read through the `/proc/<n>` directory the proof opened, so it is never a
-//! recycled number's. The status file (`status.rs`) is believed only when its supervisor PID
-//! and start time are those of that proven holder.
+//! `since` follows the identity rule (docs/design.md §3); the status file (`status.rs`) is believed
+//! only when its supervisor PID and start time are the proven holder's.
 //!
-//! This file owns that gathering. It must never fail over what it cannot know (that is
-//! `None`), never signal or write anything, and never report a status file it has not matched
-//! to the proven holder.
+//! This file owns that gathering. It must never fail over what it cannot know (`None`), signal or
+//! write anything, or report an unmatched status file.
 
 use super::procfs::{read_field, start_time, FIELD};
 use super::proof::{lock_of, prove, Proof};
@@ -22,12 +17,10 @@ use rustix::fd::AsFd;
 use rustix::fs::OFlags;
 use rustix::process::Pid;
 
-/// `USER_HZ`: the unit of `/proc`'s clock-tick fields on Linux (100 on every architecture
-/// we build for; the kernel scales to it whatever its own tick rate).
+/// `USER_HZ`, the unit of `/proc`'s tick fields (100 on every architecture we build for).
 const TICKS_PER_SECOND: u64 = 100;
 
-/// Fills the report fields of `outcome`, CHECK's on the daemon of `params.pid_file` (its
-/// guard still held).
+/// Fills `outcome`'s report fields (CHECK's, guard still held).
 pub(super) fn gather(params: &Params<'_>, outcome: &mut Outcome) {
     let Some(pid) = outcome.pid else {
         return;
@@ -50,8 +43,7 @@ pub(super) fn gather(params: &Params<'_>, outcome: &mut Outcome) {
     }
 }
 
-/// The start time (clock ticks after boot) of `pid`, once the lock proof has shown that this
-/// very process holds the PID file's lock; `None` when that cannot be shown.
+/// `pid`'s start time (ticks after boot), once the proof shows it holds the lock; else `None`.
 fn holder_start_time(params: &Params<'_>, pid: Pid) -> Option<u64> {
     let fd = pidfile::open_file(params.pid_file, OFlags::RDONLY).ok()?;
     let stat = rustix::fs::fstat(&fd).ok()?;
@@ -65,7 +57,7 @@ fn holder_start_time(params: &Params<'_>, pid: Pid) -> Option<u64> {
     }
 }
 
-/// The boot time (`btime` of `/proc/stat`), in seconds since the Unix epoch.
+/// `btime` of `/proc/stat`: boot time in seconds since the epoch.
 fn boot_time() -> Option<u64> {
     let mut value = [0u8; FIELD];
     let btime = read_field(c"/proc/stat", b"btime ", &mut value).ok()??;

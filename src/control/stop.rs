@@ -1,12 +1,9 @@
-//! STOP (docs/design.md §3): deliver the signal (and SIGCONT, for a stopped daemon), wait until
-//! the PID file's lock is free, empty the file; on deadline expiry fail, or escalate to
-//! SIGKILL of the daemon's process group and wait again.
+//! STOP (docs/design.md §3): signal (and SIGCONT), wait for the lock, empty the file; past the
+//! deadline fail or escalate to SIGKILL.
 //!
-//! This file owns STOP's waits. Everything the stop needs after the signal — a descriptor
-//! of the PID file, writable if it can be — is opened before the signal, so that a failure
-//! to open it can never follow a daemon that did stop. It must never empty a file that is
-//! no longer the one it locked (same inode as the path names), never write a file on a
-//! pseudo file system, and never wait past the deadline (plus one short last look).
+//! This file owns STOP's waits; what it needs after the signal is opened before it. It must never
+//! empty a file other than the one it locked, write on a pseudo file system, or wait past the
+//! deadline (plus one last look).
 
 use super::deadline::{lock_within, wait_readable, Deadline, FIRST_PAUSE};
 use super::deliver::{self, Delivered};
@@ -20,16 +17,12 @@ use core::ffi::CStr;
 use core::time::Duration;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 
-/// How long a signalled daemon still has to be seen gone once the deadline has passed (one
-/// last look, so that `--timeout 0` does not fail a daemon that exits at once).
+/// One last look past the deadline, so `--timeout 0` does not fail a daemon that exits at once.
 const LAST_LOOK: Duration = Duration::from_millis(100);
-/// The least time a SIGKILLed daemon gets to release its lock (it cannot refuse to die, but
-/// the kernel needs a moment to close its files).
+/// The least time a SIGKILLed daemon gets for the kernel to close its files.
 const KILL_GRACE: Duration = Duration::from_secs(1);
 
-/// STOP on RUNNING or BUSY. `inspected` is the PID file's descriptor from the look that
-/// classified it (read-write when it could be opened so); it and what the proof opened go to
-/// `held`, and with it the lock STOP takes once the daemon is gone.
+/// STOP on RUNNING or BUSY; `inspected`, the proof's descriptors and the final lock go to `held`.
 pub(crate) fn stop(
     params: &Params<'_>,
     deadline: &Deadline,
@@ -91,9 +84,7 @@ fn timeout(params: &Params<'_>, pid_number: u32, message: Message) -> Error {
         .with_duration(params.timeout)
 }
 
-/// STOP's escalation on a PID file that stayed BUSY past the deadline (docs/design.md §3): a
-/// supervisor stopping slowly, or the processes a SIGKILLed one left holding the lock of an
-/// empty file. Kills its holders (`leftovers.rs`) and waits again, at least a second.
+/// BUSY past the deadline (docs/design.md §3): kill the holders (`leftovers.rs`), wait again.
 fn stop_busy(params: &Params<'_>) -> Result<Status> {
     let (inspection, inspected) = pidfile::inspect_with(params.pid_file, true)?;
     let (PidState::Busy | PidState::Running(_), Some(inspected)) = (inspection.state, inspected)
@@ -112,14 +103,12 @@ fn stop_busy(params: &Params<'_>) -> Result<Status> {
     Err(Error::new(Message::BusyTimeoutAfterKill, Subject::PidFile).with_duration(params.timeout))
 }
 
-/// SIGKILL for the daemon's whole process group: the named process's, or each remaining
-/// holder's when it has exited (a supervisor's program, a daemon's workers), found in its
-/// session as `/proc` numbers it; then every other proven holder of the lock, alone.
+/// SIGKILL for the named process's group (or each remaining holder's), then every other proven
+/// holder alone.
 fn kill_group(delivered: &Delivered, lock: Option<&LockId>, pid_file: &CStr) -> Result<()> {
     let session = match delivered {
         Delivered::Named(target) => {
-            // Not the end: a supervised program leads a group of its own, and one that changed
-            // its uid outlives its supervisor (no PDEATHSIG) holding the lock.
+            // A supervised program leads its own group and may outlive its supervisor.
             target.send_group(Signal::KILL)?;
             target.proc_number()
         }
@@ -130,8 +119,7 @@ fn kill_group(delivered: &Delivered, lock: Option<&LockId>, pid_file: &CStr) -> 
         deliver::signal_others(Some(session), lock, pid_file, deliver::ToHolders::KillGroup)?;
     }
     if let (Some(lock), false) = (lock, matches!(delivered, Delivered::Exited)) {
-        // Holders outside that session (a leftover that called `setsid`), each alone: the
-        // lock proves it part of the daemon, its group may be anyone's.
+        // Holders outside that session, each alone: their group may be anyone's.
         deliver::signal_others(
             None,
             lock,
@@ -142,21 +130,18 @@ fn kill_group(delivered: &Delivered, lock: Option<&LockId>, pid_file: &CStr) -> 
     Ok(())
 }
 
-/// The PID file as STOP holds it from before the signal to the end: the descriptor of the
-/// look that classified it (so everything STOP needs after the signal is open before it).
+/// The PID file as STOP holds it, from the look's descriptor on (open before the signal).
 struct StoppedFile<'a> {
     fd: OwnedFd,
     /// The file it is open on (device and inode).
     file: FileId,
-    /// Whether the stop may empty it (opened for writing, not on a pseudo file system).
+    /// Whether STOP may empty it (writable, not a pseudo file system).
     writable: bool,
     path: &'a CStr,
 }
 
 impl<'a> StoppedFile<'a> {
-    /// The file of `inspected` (`file`, at `path`), with its lock's identity for the proof.
-    /// The look refused a file with more than one link already; a file it could only open
-    /// read-only is waited on all the same (the daemon empties its own file).
+    /// The file of `inspected` at `path`, with its lock identity.
     fn new(inspected: Inspected, file: FileId, path: &'a CStr) -> Result<(Self, Option<LockId>)> {
         let locked = proof::lock_of(inspected.fd.as_fd(), file.inode)?;
         // Never write a kernel interface, whatever a PID file path names.
@@ -173,13 +158,12 @@ impl<'a> StoppedFile<'a> {
         Ok((stopped, locked.lock))
     }
 
-    /// Waits until the lock is free, takes it, and empties the file if the path still names
-    /// the inode we locked, with one link. `Ok(false)` when the deadline (and the last look)
-    /// passes first.
+    /// Waits for the lock, takes it, and empties the file if the path still names our inode with
+    /// one link; `Ok(false)` past the deadline.
     fn wait_for_release(&self, deadline: &Deadline, pidfd: Option<BorrowedFd<'_>>) -> Result<bool> {
         let poll_error = |errno| Error::system(Message::PollPidfd, Subject::None, errno);
         if let (Some(pidfd), true) = (pidfd, deadline.is_limited()) {
-            // Sleep until the process exits instead of polling the lock meanwhile.
+            // Sleep until the process exits rather than polling the lock.
             if !wait_readable(pidfd, deadline).map_err(poll_error)? {
                 wait_readable(pidfd, &Deadline::start(Some(LAST_LOOK))).map_err(poll_error)?;
             }
@@ -189,11 +173,10 @@ impl<'a> StoppedFile<'a> {
         if !locked {
             return Ok(false);
         }
-        // Still the one file it was: the path names our inode (so its link count is our
-        // file's), and that file has one link.
+        // The path still names our inode, with one link.
         if let Ok(named) = rustix::fs::lstat(self.path) {
             if self.writable && named.st_nlink == 1 && FileId::of(&named) == self.file {
-                // The daemon is gone; a failure to empty the file does not undo that.
+                // The daemon is gone; a failed truncate does not undo that.
                 let _ = rustix::fs::ftruncate(&self.fd, 0);
             }
         }
@@ -201,8 +184,7 @@ impl<'a> StoppedFile<'a> {
     }
 }
 
-/// STOP and START for BUSY: waits (bounded by the deadline) until the daemon has written its
-/// PID or released the lock, and returns the new classification with its descriptor.
+/// On BUSY: waits within the deadline for the PID or the release; returns the new classification.
 pub(super) fn wait_while_busy(
     params: &Params<'_>,
     deadline: &Deadline,

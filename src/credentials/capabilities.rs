@@ -1,11 +1,8 @@
-//! The capabilities a daemon keeps across its switch to a user (docs/design.md §6): kept in the
-//! permitted, inheritable and ambient sets, so that a program it execs starts with them in its
-//! effective set (a web server that binds port 80 as `www-data`), and the part of the switch's
-//! proof that says the switch left exactly those.
+//! The capabilities a daemon keeps across its switch to a user (docs/design.md §6), permitted,
+//! inheritable and ambient, so a program it execs has them; and that part of the switch's proof.
 //!
-//! This file owns that sequence and its proof. It must never keep a capability that could undo
-//! the switch (`UNDOING`), never leave a capability in the switching process's effective set,
-//! and never leave `PR_SET_KEEPCAPS` on.
+//! This file owns that sequence and its proof. It must never keep a capability that could undo the
+//! switch (`UNDOING`), leave one effective in the switching process, or leave `PR_SET_KEEPCAPS` on.
 
 use crate::error::{Error, Message, Result, Subject};
 use rustix::thread::CapabilitySet;
@@ -13,9 +10,8 @@ use rustix::thread::CapabilitySet;
 use rustix::thread::CapabilitySets;
 
 #[cfg(feature = "environment")]
-/// Capabilities that could undo the switch or reach around it: a way back to root (`setuid`,
-/// `setgid`, `setpcap`), root's powers under another name (`sys_admin`, `sys_module`), or the
-/// files and processes of every other user (`dac_override`, `sys_ptrace`). Never kept.
+/// Never kept: ways back to root (`setuid`, `setgid`, `setpcap`), root's powers (`sys_admin`,
+/// `sys_module`), every user's files and processes (`dac_override`, `sys_ptrace`).
 pub(crate) const UNDOING: CapabilitySet = CapabilitySet::SETUID
     .union(CapabilitySet::SETGID)
     .union(CapabilitySet::SETPCAP)
@@ -31,8 +27,7 @@ fn failed(errno: rustix::io::Errno) -> Error {
 }
 
 #[cfg(feature = "environment")]
-/// Before the switch: `prctl(PR_SET_KEEPCAPS, 1)`, so that leaving root keeps the permitted set
-/// (the effective and ambient sets are cleared all the same).
+/// Before the switch: `prctl(PR_SET_KEEPCAPS, 1)`, so leaving root keeps the permitted set.
 ///
 /// # References
 /// [prctl(2)](https://man7.org/linux/man-pages/man2/prctl.2.html) (`PR_SET_KEEPCAPS`)
@@ -41,10 +36,8 @@ pub(super) fn keep_across_switch() -> Result<()> {
 }
 
 #[cfg(feature = "environment")]
-/// After the switch: `capset` with permitted = inheritable = `kept` and an empty effective set,
-/// `prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap)` for each kept capability (a program
-/// exec'd without file capabilities starts with the ambient set as its permitted and
-/// effective ones), then `prctl(PR_SET_KEEPCAPS, 0)`.
+/// After the switch: `capset` (permitted = inheritable = `kept`, none effective),
+/// `PR_CAP_AMBIENT_RAISE` for each, then `prctl(PR_SET_KEEPCAPS, 0)`.
 ///
 /// # References
 /// [capset(2)](https://man7.org/linux/man-pages/man2/capset.2.html),
@@ -67,18 +60,14 @@ pub(super) fn raise_kept(kept: CapabilitySet) -> Result<()> {
 }
 
 #[cfg(feature = "environment")]
-/// The capabilities of `set`, one at a time.
 fn each(set: CapabilitySet) -> impl Iterator<Item = CapabilitySet> {
     (0..64)
         .map(|bit| CapabilitySet::from_bits_retain(1 << bit))
         .filter(move |capability| set.contains(*capability))
 }
 
-/// Proves that the capability sets after the switch are exactly what the switch leaves:
-/// nothing effective, `kept` permitted and, when something is kept, `kept` inheritable and
-/// ambient (read back with `capget` and `PR_CAP_AMBIENT_IS_SET` — no `/proc`, which a root
-/// directory may lack; the kernel keeps the ambient set within permitted ∩ inheritable, so
-/// each kept one being set makes it exact).
+/// Proves the sets after the switch: none effective, `kept` permitted and (when any) inheritable
+/// and ambient, read with `capget` and `PR_CAP_AMBIENT_IS_SET` (no `/proc`).
 ///
 /// # References
 /// [capget(2)](https://man7.org/linux/man-pages/man2/capget.2.html),
@@ -101,8 +90,7 @@ pub(super) fn prove_exactly(kept: CapabilitySet) -> Result<()> {
     Ok(())
 }
 
-/// The rest of [`prove_exactly`] when something is kept: `kept` permitted, inheritable and
-/// ambient.
+/// The rest of [`prove_exactly`] when something is kept.
 #[cfg(feature = "environment")]
 fn prove_kept(sets: CapabilitySets, kept: CapabilitySet) -> Result<()> {
     let mut exact = sets.permitted == kept && sets.inheritable == kept;

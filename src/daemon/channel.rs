@@ -1,10 +1,9 @@
-//! The channel between the launcher and the daemon (docs/design.md §4): one stream socket
-//! pair that carries the daemon's setup report and its readiness up, and the release byte down.
+//! The launcher–daemon channel (docs/design.md §4): a stream socket pair, report and readiness up,
+//! release down.
 //!
-//! This file owns the words on that channel and their encoding: a status byte, and a failure
-//! as [`REPORT_FAILURE`] followed by the error's 16 bytes. It must never block the launcher on
-//! a daemon that died (end of file is a word too) and never let a `send` to a dead peer kill
-//! the sender with SIGPIPE (`MSG_NOSIGNAL`).
+//! This file owns the words: a status byte, or [`REPORT_FAILURE`] and the error's 16 bytes. It must
+//! never block the launcher on a dead daemon (end of file is a word) nor raise SIGPIPE
+//! (`MSG_NOSIGNAL`).
 
 use crate::error::{Error, Message, Result, Subject, ERROR_BYTES};
 use crate::io::{read_full, send_all};
@@ -24,12 +23,11 @@ pub(super) const RELEASE: u8 = b'!';
 pub(super) enum Word {
     /// [`REPORT_OK`].
     Ok,
-    /// End of file: the daemon's end was closed (it exec'd, or it ended).
+    /// End of file: the daemon exec'd or ended.
     Closed,
 }
 
-/// Reads the daemon's next word: [`REPORT_OK`], end of file, or a failure report, which is
-/// returned as the daemon's error (anything else is a protocol error).
+/// The daemon's next word: [`REPORT_OK`], end of file, or a failure report returned as its error.
 pub(super) fn read_word(channel: BorrowedFd<'_>) -> Result<Word> {
     let garbage = Error::new(Message::UnexpectedConfirmation, Subject::None);
     let mut status = [0u8; 1];
@@ -52,14 +50,9 @@ pub(super) fn read_word(channel: BorrowedFd<'_>) -> Result<Word> {
     }
 }
 
-/// Whether the daemon `pid` (our child, not yet collected) closed its end of the channel by
-/// ending rather than by `execve`: end of file without a word means one or the other. Its
-/// exit may not be visible to `waitpid` yet: a process closes its descriptors before it
-/// becomes a zombie. But it is marked as exiting (`PF_EXITING`, bit 2 of the flags in field 9
-/// of `/proc/<pid>/stat`) before it closes them, and an `execve` never sets that bit. So: an
-/// exit `waitpid` sees, or a zombie or exiting process in `/proc` that names us as its parent
-/// (a `/proc` of another PID namespace numbers someone else), is an end; a `/proc` that cannot
-/// tell leaves the exit `waitpid` saw as the only sign.
+/// Whether the daemon `pid` (our uncollected child) closed the channel by ending, not by `execve`:
+/// an exit `waitpid` sees, or a zombie or exiting process (`PF_EXITING` in field 9 of
+/// `/proc/<pid>/stat`, set before its descriptors close, never by `execve`) naming us as parent.
 ///
 /// # References
 /// [proc_pid_stat(5)](https://man7.org/linux/man-pages/man5/proc_pid_stat.5.html)
@@ -108,7 +101,7 @@ pub(super) fn ended_without_word(pid: Pid) -> bool {
 /// The kernel's "process is exiting" task flag (`include/linux/sched.h`).
 const PF_EXITING: u64 = 0x4;
 
-/// Collects the daemon process after a failed start (it exits right away).
+/// Collects the daemon after a failed start (it exits at once).
 pub(super) fn reap(pid: Pid) {
     let _ = rustix::process::waitpid(Some(pid), rustix::process::WaitOptions::empty());
 }
@@ -118,7 +111,7 @@ pub(super) fn send_byte(fd: BorrowedFd<'_>, byte: u8) -> core::result::Result<()
     send_all(fd, &[byte])
 }
 
-/// Sends a failure report: [`REPORT_FAILURE`] and the error's 16 bytes, in one send.
+/// [`REPORT_FAILURE`] and the error's 16 bytes, in one send.
 pub(super) fn send_failure(fd: BorrowedFd<'_>, error: &Error) -> core::result::Result<(), Errno> {
     let mut message = [0u8; 1 + ERROR_BYTES];
     message[0] = REPORT_FAILURE;

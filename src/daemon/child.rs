@@ -1,14 +1,9 @@
-//! The daemon's side after the fork (docs/design.md §4): detach; with the `environment`
-//! feature, the setup before the switch (limits, nice, OOM score, `umask(022)` or the one
-//! asked for, the root directory, `chdir("/")` or the directory asked for: `setup.rs`);
-//! switch credentials; point stdin and stdout at `/dev/null`; `no_new_privs` (or, without the
-//! feature, LibUCW's `umask(022)` and `chdir("/")`); the opt-in clean-ups; report the setup
-//! to the launcher, wait for the release, run the body, end the process.
+//! The daemon's side after the fork (docs/design.md §4, in [`Daemon::run`]'s order), until its body
+//! runs.
 //!
-//! This file owns the daemon process until its body runs. It must never run the body when the
-//! launcher died before publishing the PID (no release byte), never return into the
-//! launcher's code in this process (a body that unwinds ends the daemon here), and never close
-//! a descriptor the caller did not give up ([`Daemon::close_inherited_fds`]).
+//! It must never run the body when the launcher died before publishing the PID, return into the
+//! launcher's code, or close a descriptor the caller did not give up
+//! ([`Daemon::close_inherited_fds`]).
 
 use super::channel::{send_byte, send_failure, RELEASE, REPORT_OK};
 use super::{Daemon, Flags, Fork, Running};
@@ -56,8 +51,7 @@ impl Daemon<'_> {
         }
         crate::failpoint::hit("daemon-before-body");
         let channel = until_ready.then_some(channel);
-        // A body that unwinds (a panic in a std program) must end the daemon here, never
-        // return into the launcher's code in this process.
+        // A body that unwinds (a std panic) must end the daemon here.
         let unwinding = ExitOnUnwind;
         let code = body(Running {
             pid_file,
@@ -68,8 +62,7 @@ impl Daemon<'_> {
         fork.exit(code)
     }
 
-    /// Everything the daemon does to itself between `fork` and its report (docs/design.md §4);
-    /// returns the daemon's PID (the new session's id is its leader's, ours).
+    /// Everything between `fork` and the report; returns the daemon's PID.
     fn set_up(
         &mut self,
         hosted: bool,
@@ -83,8 +76,7 @@ impl Daemon<'_> {
         self.setup.set_up_before_switch(true)?;
         // Single-threaded by construction: we are the forked child.
         self.credentials.switch_single_threaded()?;
-        // `/dev/null` as `init` opened it for the standard descriptors (it is ours here too;
-        // `init` always opens it before a daemon can run, so a new root need not have one).
+        // `init`'s `/dev/null` (so a new root need not have one).
         let Some(null) = self.null.take() else {
             return Err(Error::system(
                 Message::OpenDevNull,
@@ -100,8 +92,7 @@ impl Daemon<'_> {
         drop(null);
         #[cfg(feature = "environment")]
         self.setup.set_up_after_switch()?;
-        // LibUCW's fixed setup (with the `environment` feature, the setup before the switch
-        // makes it, or what `Params` asks for instead).
+        // LibUCW's fixed setup (with `environment`, `setup.rs` makes it).
         #[cfg(not(feature = "environment"))]
         {
             rustix::process::umask(Mode::from_raw_mode(0o022));
@@ -127,21 +118,18 @@ struct ExitOnUnwind;
 
 impl Drop for ExitOnUnwind {
     fn drop(&mut self) {
-        // A panic is an error of the daemon (LibUCW's 102), never "not running" (101, which
-        // is also Rust's exit code for a panic).
+        // A panic is an error (102), never "not running" (101, Rust's panic code).
         sys::exit_group(ERROR_EXIT_CODE)
     }
 }
 
-/// Most descriptors [`Daemon::close_inherited_fds`] keeps (the caller's, besides ours); more
-/// is E2BIG.
+/// Most descriptors [`Daemon::close_inherited_fds`] keeps for the caller; more is E2BIG.
 const MAX_KEPT_FDS: usize = 61;
 
 /// [`close_inherited_fds`]' type: what [`Daemon::close_inherited_fds`] arms.
 pub(super) type CloseInherited = fn(&[RawFd], Option<&PidFile>, BorrowedFd<'_>) -> Result<()>;
 
-/// Closes every descriptor from 3 up except `keep`, the PID file's and the channel, with
-/// `close_range` over the gaps between them.
+/// Closes every descriptor from 3 up but `keep`, the PID file's and the channel.
 pub(super) fn close_inherited_fds(
     keep: &[RawFd],
     pid_file: Option<&PidFile>,
@@ -166,7 +154,7 @@ pub(super) fn close_inherited_fds(
         count += 1;
     }
     let kept = &mut kept[..count];
-    // An insertion sort: a few dozen numbers, and core's sort would cost 2 KB of code.
+    // Insertion sort: a few dozen numbers; core's sort costs 2 KB of code.
     for index in 1..kept.len() {
         let mut position = index;
         while position > 0 && kept[position - 1] > kept[position] {
@@ -177,8 +165,7 @@ pub(super) fn close_inherited_fds(
     let mut first = 3u32;
     for &number in kept.iter().chain([&u32::MAX]) {
         if number > first {
-            // SAFETY: `close_inherited_fds`' contract: no value of the body owns a descriptor
-            // in this range (everything it keeps is in `keep`, and ours are excluded).
+            // SAFETY: `close_inherited_fds`' contract: the body owns nothing in this range.
             unsafe { sys::close_range(first, number - 1) }
                 .map_err(|errno| Error::system(Message::CloseInherited, Subject::None, errno))?;
         }

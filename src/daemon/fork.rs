@@ -1,24 +1,17 @@
-//! How the daemon process is created and ended ([`Fork`]): with a raw `clone` and
-//! `exit_group` in a libc-free program, through the host's C library otherwise
-//! (docs/design.md §4 "Fork is host-aware").
+//! How the daemon process is created and ended ([`Fork`], docs/design.md §4 "Fork is host-aware").
 //!
-//! This file owns that choice and nothing else. It must never fork a process that has a C
-//! library without that library (its cached thread state would name the parent in the child).
+//! This file owns that choice only. It must never fork a process that has a C library without that
+//! library.
 
 use crate::sys;
 use rustix::io::Errno;
 use rustix::process::Pid;
 
-/// How the daemon process is created and ended: the way the host's C library expects, if
-/// the program has one. Chosen by the caller of [`Daemon::run`](super::Daemon::run), because only the program
-/// knows.
+/// How the daemon process is created and ended, chosen by the program:
 ///
-/// - A libc-free program (the tools, a `no_std` + `no_main` program) forks with a raw
-///   `clone` and ends with `exit_group`: [`Fork::raw_clone`].
-/// - A program with a C library (a Rust std program, a C program) must fork through that
-///   library's `fork()`, or the library's cached thread state in the child still names the
-///   parent (`abort()` in a musl daemon would signal the launcher; glibc's `pthread_kill` of
-///   the main thread fails): [`Fork::hosted`], or `Fork::std` with the `std` feature.
+/// - libc-free (the tools, `no_std` + `no_main`): [`Fork::raw_clone`];
+/// - with a C library (Rust std, C): its own `fork()`, or the child's cached thread state names the
+///   parent: [`Fork::hosted`], or `Fork::std`.
 #[derive(Clone, Copy)]
 pub struct Fork {
     pub(super) fork: fn() -> core::result::Result<Option<Pid>, Errno>,
@@ -28,13 +21,10 @@ pub struct Fork {
 }
 
 impl Fork {
-    /// `clone(SIGCHLD)` and `exit_group`, without any C library's bookkeeping.
+    /// `clone(SIGCHLD)` and `exit_group`, with no C library's bookkeeping.
     ///
     /// # Safety
-    /// The process has no C library whose state the child would inherit (it is a libc-free
-    /// program: its libc-using code, if any, is never run in the daemon), and it has a single
-    /// thread (threads of a libc-free program are its own raw clones, which the library cannot
-    /// count without `/proc`).
+    /// The process has no C library whose state the child would use, and one thread.
     pub const unsafe fn raw_clone() -> Self {
         Self {
             fork: raw_fork,
@@ -43,16 +33,12 @@ impl Fork {
         }
     }
 
-    /// Forks with `fork` and ends the daemon (after its body returns) with `exit`: the host's
-    /// own, so that the C library's per-process state is right in the child and its exit
-    /// handlers (stdio buffers, `atexit`) run. `run` refuses a process that has more than one
-    /// thread (as `/proc/self/status` counts them), since only the forking thread goes on in
-    /// the child, with whatever locks the others held.
+    /// Forks with the host's `fork` and ends the daemon with its `exit` (its exit handlers run).
+    /// `run` refuses a multi-threaded process.
     ///
     /// # Safety
-    /// `fork` must call the C library's `fork(3)` of this very process (returning the
-    /// child's PID, `None` in the child, or the errno), and `exit` must end the process the
-    /// way that library does (`exit(3)`, `std::process::exit`).
+    /// `fork` must be this process's C library `fork(3)` (the child's PID, `None` in the child, or
+    /// the errno), and `exit` must end the process as that library does.
     pub const unsafe fn hosted(
         fork: fn() -> core::result::Result<Option<Pid>, Errno>,
         exit: fn(i32) -> !,
@@ -64,33 +50,26 @@ impl Fork {
         }
     }
 
-    /// The C library's `fork()` of a Rust std program, and `std::process::exit` (which also
-    /// flushes std's buffered stdout). Needs the `std` feature.
+    /// The C library's `fork()` and `std::process::exit`, for a std program (the `std` feature).
     #[cfg(feature = "std")]
     pub const fn std() -> Self {
         // SAFETY: a std program has a C library; this is its fork, and std's exit.
         unsafe { Self::hosted(std_fork, std::process::exit) }
     }
 
-    /// Creates a process the way this host does: `Ok(None)` in the child, the child's PID in
-    /// the parent. Without a C library the child is a raw copy (`clone(SIGCHLD)`): it may make
-    /// system calls and exec, and it ends with [`Fork::exit`].
+    /// Creates a process: `Ok(None)` in the child, its PID in the parent.
     pub(crate) fn fork(&self) -> core::result::Result<Option<Pid>, Errno> {
         (self.fork)()
     }
 
-    /// Ends the process with `code` the way this host does: `exit_group` without a C
-    /// library (what a libc-free program's `_start` does after its `main`), the host's own
-    /// exit otherwise.
+    /// Ends the process with `code`: `exit_group` without a C library, the host's exit otherwise.
     pub(crate) fn exit(&self, code: i32) -> ! {
         (self.exit)(code)
     }
 }
 
-/// [`sys::fork`] as a [`Fork`] function.
 fn raw_fork() -> core::result::Result<Option<Pid>, Errno> {
-    // SAFETY: `Fork::raw_clone`'s contract: a libc-free, single-threaded process; the child
-    // only makes system calls until the body, which is the caller's libc-free code.
+    // SAFETY: `Fork::raw_clone`'s contract: libc-free, single-threaded.
     unsafe { sys::fork() }
 }
 

@@ -1,22 +1,16 @@
-//! The daemon side of the protocol (docs/design.md §4): [`init`] locks the PID file in the
-//! launching process, [`Daemon::run`] forks the daemon, detaches and switches it, and
-//! publishes its PID; [`Running::exit`] releases the PID file.
+//! The daemon side of the protocol (docs/design.md §4): [`init`] locks the PID file,
+//! [`Daemon::run`] forks, detaches and switches the daemon and publishes its PID, [`Running::exit`]
+//! releases the file.
 //!
-//! This module owns the exact order of those steps: the launcher's side is here, the fork
-//! in `fork.rs`, the channel through which the daemon reports its setup, the launcher releases
-//! it and the daemon later says it is ready in `channel.rs`, the daemon's side until its body
-//! in `child.rs`, the process setup [`Params`] asks for beyond LibUCW's (limits, priority,
-//! directories, privileges) in `setup.rs`, and what the body holds in `running.rs`. It must
-//! never unlink the PID file (a second starter would lock a fresh inode while the daemon still
-//! runs), never run the body when the launcher died before publishing the PID, never change
-//! the launcher's own credentials, never fork in a way its host's C library does not expect
-//! ([`Fork`]), and never close or reset anything of the body's unless asked.
+//! This module owns the order of those steps (with `fork.rs`, `channel.rs`, `child.rs`, `setup.rs`,
+//! `running.rs`). It must never unlink the PID file, run the body when the launcher died before
+//! publishing the PID, change the launcher's credentials, fork in a way the host's C library does
+//! not expect ([`Fork`]), or close or reset anything of the body's unless asked.
 //!
 //! # Example
 //!
-//! LibUCW's example, in Rust: a std program, so it forks through its C library with
-//! `Fork::std()` (the `std` feature; without it, pass your C library's `fork` and `exit` to
-//! [`Fork::hosted`]):
+//! LibUCW's example in Rust, forking with `Fork::std()` (the `std` feature; else pass your C
+//! library's `fork` and `exit` to [`Fork::hosted`]):
 //!
 #![cfg_attr(feature = "std", doc = "```no_run")]
 #![cfg_attr(not(feature = "std"), doc = "```text")]
@@ -80,26 +74,20 @@ use rustix::process::{Resource, Rlimit};
 #[cfg(feature = "environment")]
 use rustix::thread::CapabilitySet;
 
-/// Options of the daemon helper (LibUCW's `DAEMON_FLAG_*`, plus one opt-in clean-up), combined
-/// with `|`; none is `Flags::default()`.
+/// Options (LibUCW's `DAEMON_FLAG_*` and our own), combined with `|`; none is the default.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Flags(u32);
 
 impl Flags {
     /// Keep the current directory instead of `chdir("/")` (`DAEMON_FLAG_PRESERVE_CWD`).
     pub const PRESERVE_CWD: Self = Self(1);
-    /// Do not daemonize: no fork, no PID file, no credential switch; the body runs in the
-    /// calling process (`DAEMON_FLAG_SIMULATE`, for debuggers and `--foreground`).
+    /// No daemon: the body runs here, without fork, PID file or switch (`DAEMON_FLAG_SIMULATE`).
     pub const SIMULATE: Self = Self(2);
-    /// In the daemon, before the body: every signal disposition back to default and an empty
-    /// signal mask (the launcher's ignored signals otherwise stay ignored). In a process with
-    /// a C library the signals it reserves (32–34) keep its handlers.
+    /// Before the body: default signal dispositions (but a C library's 32–34) and an empty mask.
     pub const RESET_SIGNALS: Self = Self(4);
-    /// Run the body in this process, as [`Flags::SIMULATE`] does (no fork, no new session, no
-    /// credential switch, no redirection), but with the PID file: [`init`] locks it as
-    /// usual and `run` writes this process's PID into it before the body, which ends it with
-    /// [`Running::exit`]. For a process that must stay what it is, such as the PID 1 of a
-    /// container (`ucw-daemonize --init`).
+    /// Like [`Flags::SIMULATE`], but [`init`] locks the PID file and `run` writes this process's
+    /// PID before the body, which ends with [`Running::exit`]: for a process that must stay what it
+    /// is, such as a container's PID 1 (`ucw-daemonize --init`).
     pub const IN_PROCESS: Self = Self(8);
 
     /// Whether every option of `other` is set.
@@ -115,12 +103,10 @@ impl core::ops::BitOr for Flags {
     }
 }
 
-/// What to daemonize with (LibUCW's `struct daemon_params`), and the process setup beyond
-/// LibUCW's (docs/design.md §4), which the daemon makes in this order: `limits`, `nice`,
-/// `oom_score_adj`, `umask`, `root_directory`, `working_directory` before the credential
-/// switch (they need privileges the switch gives up), the switch itself (keeping
-/// `keep_capabilities`), then `no_new_privs`. Fields left at their default ask for nothing.
-/// The process setup beyond LibUCW's is the `environment` feature's (off by default).
+/// What to daemonize with (LibUCW's `struct daemon_params`), and the `environment` feature's setup
+/// (docs/design.md §4), in this order: `limits`, `nice`, `oom_score_adj`, `umask`,
+/// `root_directory`, `working_directory`, the switch (keeping `keep_capabilities`), `no_new_privs`.
+/// Defaults ask for nothing.
 ///
 #[cfg_attr(feature = "environment", doc = "```")]
 #[cfg_attr(not(feature = "environment"), doc = "```ignore")]
@@ -140,11 +126,7 @@ impl core::ops::BitOr for Flags {
 /// # let _ = params;
 /// ```
 ///
-/// With [`Flags::SIMULATE`] nothing of LibUCW's daemonization happens (no fork, no new
-/// session, no `/dev/null`, no fixed umask or `chdir("/")`, no credential switch), but what
-/// these fields ask for explicitly does, in the calling process, before the body: a program
-/// that runs in the foreground still gets its limits, directories and `no_new_privs`
-/// ([`Credentials::switch`] then switches it, with the kept capabilities, if it wants that).
+/// With [`Flags::SIMULATE`], these fields still apply, in the calling process.
 #[derive(Clone, Copy, Debug)]
 pub struct Params<'a> {
     /// Options.
@@ -157,45 +139,31 @@ pub struct Params<'a> {
     pub group: Option<Identity<'a>>,
     /// Where users and groups are looked up.
     pub account_files: AccountFiles<'a>,
-    /// Resource limits the daemon sets before the switch (`prlimit64`), in order; a `None`
-    /// in an [`Rlimit`] is `RLIM_INFINITY`. A soft limit above the hard one, a hard limit
-    /// raised without `CAP_SYS_RESOURCE` or `nofile` above `fs.nr_open` fail with the
-    /// kernel's EINVAL or EPERM, naming the limit.
+    /// Limits set before the switch (`prlimit64`), in order; `None` is `RLIM_INFINITY`. The
+    /// kernel's refusal names the limit.
     #[cfg(feature = "environment")]
     pub limits: &'a [(Resource, Rlimit)],
-    /// Added to the daemon's nice value before the switch, like nice(1) (the kernel keeps
-    /// the result within −20…19; lowering it needs `CAP_SYS_NICE` or `RLIMIT_NICE`); 0
-    /// changes nothing.
+    /// Added to the nice value, like nice(1) (clamped to −20…19; lowering needs `CAP_SYS_NICE`).
     #[cfg(feature = "environment")]
     pub nice: i32,
-    /// Written to `/proc/self/oom_score_adj` (−1000…1000) before the switch, which makes
-    /// the file root's; lowering it needs `CAP_SYS_RESOURCE`.
+    /// Written to `/proc/self/oom_score_adj` (−1000…1000); lowering needs `CAP_SYS_RESOURCE`.
     #[cfg(feature = "environment")]
     pub oom_score_adj: Option<i16>,
     /// The daemon's file mode creation mask; `None` is LibUCW's fixed 022.
     #[cfg(feature = "environment")]
     pub umask: Option<Mode>,
-    /// The directory the daemon makes its root (`chroot`, then `chdir("/")` in it) before
-    /// the switch: everything the daemon needs from outside must be open by then (the PID
-    /// file is; a program it execs is looked up inside). Needs `CAP_SYS_CHROOT`; refused
-    /// with [`Flags::PRESERVE_CWD`], which would keep a directory outside the root.
+    /// The daemon's root (`chroot`, `chdir("/")`); what it needs from outside must be open by then.
+    /// Refused with [`Flags::PRESERVE_CWD`].
     #[cfg(feature = "environment")]
     pub root_directory: Option<&'a CStr>,
-    /// The directory the daemon changes to instead of `/` (inside `root_directory` when
-    /// one is given), before the switch.
+    /// The directory to change to instead of `/` (inside `root_directory`), before the switch.
     #[cfg(feature = "environment")]
     pub working_directory: Option<&'a CStr>,
-    /// `PR_SET_NO_NEW_PRIVS` after the switch: no program the daemon execs gains privileges
-    /// (set-user-ID bits and file capabilities are ignored).
+    /// `PR_SET_NO_NEW_PRIVS` after the switch: programs the daemon execs gain no privileges.
     #[cfg(feature = "environment")]
     pub no_new_privs: bool,
-    /// Capabilities kept across the switch to [`Params::user`] (which must be a user other
-    /// than root) in the permitted, inheritable and ambient sets, so that a program the
-    /// daemon execs has them (`CAP_NET_BIND_SERVICE` for a web server as `www-data`); the
-    /// daemon's own effective set stays empty. Capabilities that could undo the switch
-    /// (`CAP_SETUID`, `CAP_SETGID`, `CAP_SETPCAP`, `CAP_SYS_ADMIN`, `CAP_DAC_OVERRIDE`,
-    /// `CAP_SYS_PTRACE`, `CAP_SYS_MODULE`) are refused by [`init`]; the switch's proof
-    /// requires exactly these (docs/design.md §6).
+    /// Capabilities kept across the switch to a non-root [`Params::user`], for the programs it
+    /// execs (docs/design.md §6); [`init`] refuses those that could undo the switch.
     #[cfg(feature = "environment")]
     pub keep_capabilities: CapabilitySet,
 }
@@ -254,10 +222,8 @@ fn identity_name<'i>(identity: &'i Option<Identity<'_>>) -> Option<&'i [u8]> {
     }
 }
 
-/// A daemon ready to be launched: credentials resolved, PID file locked (`(starting)\n`).
-///
-/// Dropping it without [`Daemon::run`] (an error between `init` and `run`) empties the PID
-/// file and releases its lock, so the next CHECK says "not running", not "stale".
+/// A daemon ready to launch: credentials resolved, PID file locked (`(starting)\n`). Dropped
+/// without [`Daemon::run`], it empties and unlocks the PID file ("not running", not "stale").
 #[must_use = "a Daemon holds the PID file locked until it is run or dropped"]
 pub struct Daemon<'a> {
     flags: Flags,
@@ -267,12 +233,9 @@ pub struct Daemon<'a> {
     pid_file: Option<PidFile>,
     pid_path: Option<&'a CStr>,
     credentials: &'a Credentials<'a>,
-    /// [`Daemon::close_inherited_fds`]: the descriptors to keep, and the function that closes
-    /// the others (referenced only from that method, so a program that never asks for it
-    /// does not carry it).
+    /// [`Daemon::close_inherited_fds`]' keep list and closer (linked only when asked for).
     close_inherited: Option<(&'a [RawFd], child::CloseInherited)>,
-    /// `/dev/null`, opened by [`init`] to make sure of the standard descriptors: the daemon
-    /// puts it on its stdin and stdout (close-on-exec).
+    /// `/dev/null`, opened by [`init`]; the daemon's stdin and stdout (close-on-exec).
     null: Option<OwnedFd>,
 }
 
@@ -291,15 +254,10 @@ pub enum Launched {
     },
 }
 
-/// Resolves the credentials into `credentials` (errors come before any file changes; so do
-/// the refusals of `Params::keep_capabilities` and `Params::root_directory`), makes
-/// sure descriptors 0–2 are open, then opens, checks, locks and fills the PID file (a lock
-/// held elsewhere is [`ErrorKind::AlreadyRunning`](crate::ErrorKind::AlreadyRunning); a
-/// file on a pseudo file system such as `/proc` is refused). With [`Flags::SIMULATE`] only
-/// the credentials are resolved.
-///
-/// `credentials` is the caller's (with its group storage; see [`Credentials`]); the returned
-/// [`Daemon`] borrows it. Render errors with `error.display(params)`.
+/// Resolves the credentials (its errors and refusals come before any file changes), makes sure
+/// descriptors 0–2 are open, then opens, checks, locks and fills the PID file (held elsewhere:
+/// [`ErrorKind::AlreadyRunning`](crate::ErrorKind::AlreadyRunning)). With [`Flags::SIMULATE`] only
+/// the credentials are resolved. Render errors with `error.display(params)`.
 pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Result<Daemon<'a>> {
     credentials.resolve(params.user, params.group, &params.account_files)?;
     #[cfg(feature = "environment")]
@@ -322,8 +280,7 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Re
             return Err(Error::new(Message::RefuseRelative, Subject::PidFile));
         }
     }
-    // The daemon's body must not find its own files on a closed standard descriptor (its
-    // stderr would write into them).
+    // The body must not find its own files on a closed standard descriptor.
     daemon.null = Some(ensure_standard_fds()?);
     if let Some(path) = params.pid_file {
         daemon.pid_file = Some(PidFile::create_locked(path)?);
@@ -332,9 +289,7 @@ pub fn init<'a>(params: &Params<'a>, credentials: &'a mut Credentials<'_>) -> Re
     Ok(daemon)
 }
 
-/// Opens `/dev/null` on each of descriptors 0, 1 and 2 that is closed: the lowest free
-/// number is where `open` lands, so open until it lands above 2 (one open when all three are
-/// open), and return that one (close-on-exec), which the daemon puts on its stdin and stdout.
+/// Opens `/dev/null` until it lands above 2; returns that one, close-on-exec.
 fn ensure_standard_fds() -> Result<OwnedFd> {
     loop {
         let null = rustix::fs::open(
@@ -346,16 +301,14 @@ fn ensure_standard_fds() -> Result<OwnedFd> {
         if null.as_raw_fd() > 2 {
             return Ok(null);
         }
-        // It filled a closed standard descriptor: keep it there for good, as a standard
-        // descriptor is (inherited across exec).
+        // It filled a closed standard descriptor: keep it there, inherited across exec.
         let _ = rustix::io::fcntl_setfd(&null, rustix::io::FdFlags::empty());
         let _ = null.into_raw_fd();
     }
 }
 
 impl Drop for Daemon<'_> {
-    /// Never run: empty the PID file and unlock it (`LOCK_UN`: a process forked meanwhile
-    /// may still hold copies of the descriptors until it execs).
+    /// Never run: empty and unlock the PID file (`LOCK_UN`: forked processes may hold copies).
     fn drop(&mut self) {
         if let Some(pid_file) = self.pid_file.take() {
             let _ = pid_file.release();
@@ -369,57 +322,44 @@ impl<'a> Daemon<'a> {
         self.credentials
     }
 
-    /// The read-only descriptor that holds the PID file's lock (none without a PID file or
-    /// with [`Flags::SIMULATE`]); close-on-exec.
+    /// The read-only, close-on-exec descriptor holding the PID file's lock, if any.
     pub fn lock_fd(&self) -> Option<BorrowedFd<'_>> {
         self.pid_file.as_ref().map(PidFile::lock_fd)
     }
 
-    /// In the daemon, before its body: close every descriptor numbered 3 or above except
-    /// the numbers in `keep` (`file.as_raw_fd()`), the PID file and the library's own channel
-    /// (`close_range` over the gaps: no descriptor is borrowed by number, open or not).
+    /// In the daemon, before its body: close every descriptor from 3 up except `keep`, the PID file
+    /// and the library's channel.
     ///
     /// # Safety
-    /// No value that the daemon's body uses may own a descriptor numbered 3 or above other
-    /// than those in `keep`: closing a descriptor a `File` (or a runtime, or a C library)
-    /// owns makes its later use or drop act on whatever reuses the number.
+    /// No value the body uses may own a descriptor from 3 up outside `keep` (it would act on
+    /// whatever reuses the number).
     pub unsafe fn close_inherited_fds(mut self, keep: &'a [RawFd]) -> Self {
         self.close_inherited = Some((keep, child::close_inherited_fds));
         self
     }
 
-    /// Forks the daemon and returns in the launcher once the daemon's PID is in the PID file.
+    /// Forks the daemon; returns in the launcher once the daemon's PID is in the PID file.
     ///
-    /// The daemon (child): `setsid`; with the `environment` feature, the setup of [`Params`]
-    /// before the switch (limits, nice, OOM score), `umask(022)` (or `Params::umask`), the root
-    /// directory, `chdir("/")` (or to `Params::working_directory`) unless
-    /// [`Flags::PRESERVE_CWD`]; the credential switch; stdin and stdout to `/dev/null` (stderr
-    /// stays); without the feature, `umask(022)` and `chdir("/")` unless
-    /// [`Flags::PRESERVE_CWD`]; with it, `no_new_privs`; the opt-in
-    /// clean-ups; then it reports to the launcher and waits for its release; it then runs
-    /// `body` and ends with the `fork`'s exit (the body's return value as the status). If the
-    /// launcher dies before releasing it, it exits without running the body.
+    /// The daemon: `setsid`; the [`Params`] setup; `umask(022)` (or `Params::umask`); the root;
+    /// `chdir("/")` (or `Params::working_directory`) unless [`Flags::PRESERVE_CWD`]; the switch;
+    /// stdin and stdout to `/dev/null`; `no_new_privs`; the opt-in clean-ups; it reports, waits for
+    /// its release, runs `body` and exits with its value. If the launcher dies first, it exits
+    /// without the body.
     ///
-    /// The launcher (parent): on a setup error of the daemon, empties the PID file and
-    /// returns that error; otherwise writes `<pid>\n`, closes its PID-file descriptors,
-    /// releases the daemon and returns [`Launched::Daemon`]. It keeps its own credentials.
+    /// The launcher: on a setup error, empties the PID file and returns it; else writes `<pid>\n`,
+    /// closes its descriptors, releases the daemon and returns [`Launched::Daemon`].
     ///
-    /// With [`Flags::SIMULATE`] or [`Flags::IN_PROCESS`], `body` runs in this process, after
-    /// the setup [`Params`] asks for explicitly, and `run` returns [`Launched::Simulated`]
-    /// after it.
+    /// With [`Flags::SIMULATE`] or [`Flags::IN_PROCESS`], `body` runs here and `run` returns
+    /// [`Launched::Simulated`].
     pub fn run(self, fork: Fork, body: impl FnOnce(Running) -> i32) -> Result<Launched> {
         self.launch(fork, body, false)
     }
 
-    /// Like [`Daemon::run`], but the launcher returns only when the daemon is ready: when the
-    /// body calls [`Running::ready`], or `execve`s (the channel is close-on-exec, so it closes
-    /// as the new program starts). It returns the error the body sent with
-    /// [`Running::report_failure`], or an error when the channel closed because the daemon
-    /// had already ended (an exit visible to `waitpid` then; one that comes a moment after
-    /// the close cannot be told from a successful exec).
+    /// Like [`Daemon::run`], but returns once the daemon called [`Running::ready`] or `execve`d,
+    /// with the error of [`Running::report_failure`] or of a daemon that ended first.
     ///
-    /// The body must not fork a long-lived child before it is ready without exec: the child
-    /// would inherit the channel and the launcher would wait for it too.
+    /// Before it is ready, the body must not fork a long-lived child without exec (the launcher
+    /// would wait for it).
     pub fn run_until_ready(
         self,
         fork: Fork,
@@ -463,9 +403,7 @@ impl<'a> Daemon<'a> {
                 }
             }
         }
-        // One stream socket pair carries the setup report and the readiness up, the release
-        // down. A socket, not a pipe: if the daemon dies before its release,
-        // `send(MSG_NOSIGNAL)` fails with EPIPE instead of killing the launcher with SIGPIPE.
+        // A socket: a send to a dead daemon is EPIPE, not SIGPIPE.
         let (launcher_end, daemon_end) = rustix::net::socketpair(
             rustix::net::AddressFamily::UNIX,
             rustix::net::SocketType::STREAM,
@@ -532,16 +470,13 @@ impl<'a> Daemon<'a> {
                 reap(pid);
                 return Err(error);
             }
-            // DESIGN §4: the launcher's descriptors are closed before the release, so from
-            // the body's first instruction the lock is the daemon's alone (with `/dev/null`,
-            // one `close_range` when their numbers follow each other).
+            // docs/design.md §4: the lock is the daemon's alone once released.
             let [write, lock] = pid_file.into_fds();
             sys::close_together([self.null.take(), Some(write), Some(lock)]);
         }
         if let Err(errno) = send_byte(channel.as_fd(), RELEASE) {
-            // The daemon died before its release (EPIPE): it never ran its body, so the PID
-            // file must not name it. Its lock went with it: take the file back and empty it
-            // (if another starter already holds it, it is that starter's file now).
+            // Died before its release: take the file back and empty it, unless another starter
+            // holds it.
             if let Some(path) = self.pid_path {
                 if let Ok(file) = PidFile::create_locked(path) {
                     let _ = file.clear();
@@ -552,8 +487,7 @@ impl<'a> Daemon<'a> {
                 Error::system(Message::ReleaseDaemon, Subject::None, errno).with(1, pid_number)
             );
         }
-        // No word at all: the body exec'd (the channel is close-on-exec) or it ended without
-        // one (a crash); `ended_without_word` tells the two apart.
+        // No word: exec'd or crashed; `ended_without_word` tells.
         if until_ready && read_word(channel.as_fd())? == Word::Closed && ended_without_word(pid) {
             reap(pid);
             return Err(ended(Message::EndedBeforeConfirm));

@@ -1,12 +1,8 @@
-//! The process setup a daemon makes in itself around the credential switch (docs/design.md
-//! §4): before it, the resource limits, the nice value, the OOM score, the umask, the root
-//! directory and the working directory (each needs a privilege the switch gives up, or a file
-//! the switch makes root's, or a path outside the new root); after it, `no_new_privs`.
+//! The setup a daemon makes in itself around the credential switch (docs/design.md §4): limits,
+//! nice value, OOM score, umask, root and working directory before it, `no_new_privs` after.
 //!
-//! This file owns that order and those calls. It must never ask for anything [`Params`] does
-//! not (a field left at its default makes no system call), never let a working directory
-//! stay outside a new root, and never touch the credentials (that is
-//! [`crate::credentials`]' job).
+//! This file owns that order and those calls. It must never ask for anything [`Params`] does not,
+//! leave a working directory outside a new root, or touch the credentials.
 
 use super::{Flags, Params};
 use crate::credentials::Credentials;
@@ -14,13 +10,10 @@ use crate::error::{Error, Message, Result, Subject};
 use crate::text::format_decimal;
 use rustix::fs::{Mode, OFlags};
 
-/// The path of the OOM score adjustment.
 const OOM_SCORE_ADJ: &core::ffi::CStr = c"/proc/self/oom_score_adj";
 
 impl Params<'_> {
-    /// The refusals [`init`](super::init) makes before any file changes: capabilities kept
-    /// without a switch to a user other than root or that could undo it (the credentials
-    /// keep the rest), a root directory with [`Flags::PRESERVE_CWD`].
+    /// [`init`](super::init)'s refusals before any file changes: kept capabilities without a switch to a non-root user or that could undo it, a root directory with [`Flags::PRESERVE_CWD`].
     pub(super) fn check_setup(&self, credentials: &mut Credentials<'_>) -> Result<()> {
         credentials.keep_capabilities(self.keep_capabilities)?;
         if self.root_directory.is_some() && self.flags.contains(Flags::PRESERVE_CWD) {
@@ -32,11 +25,9 @@ impl Params<'_> {
         Ok(())
     }
 
-    /// Everything before the switch, in order: `prlimit64` for each limit, `setpriority`
-    /// (after `getpriority`) for the nice value, the OOM score, `umask`, `chroot` and
-    /// `chdir("/")` in the new root, `chdir` to the working directory. `daemonizing` (not
-    /// [`Flags::SIMULATE`]) adds LibUCW's defaults: umask 022 and `chdir("/")` unless
-    /// [`Flags::PRESERVE_CWD`].
+    /// Everything before the switch, in order: `prlimit64` per limit, `setpriority`, the OOM score,
+    /// `umask`, `chroot` and `chdir("/")`, `chdir` to the working directory. `daemonizing` adds
+    /// LibUCW's umask 022 and `chdir("/")` (unless [`Flags::PRESERVE_CWD`]).
     ///
     /// # References
     /// [prlimit(2)](https://man7.org/linux/man-pages/man2/prlimit.2.html),
@@ -107,7 +98,7 @@ fn change_directory(path: &core::ffi::CStr) -> Result<()> {
         .map_err(|errno| Error::system(Message::ChangeDirectory, Subject::None, errno))
 }
 
-/// Writes `score` in decimal to `/proc/self/oom_score_adj` (one `write`, as procfs wants).
+/// `score` to `/proc/self/oom_score_adj` in one `write`.
 fn write_oom_score_adj(score: i16) -> core::result::Result<(), rustix::io::Errno> {
     let mut text = [0u8; 8];
     let mut digits = [0u8; 20];

@@ -1,22 +1,16 @@
-//! The library's sentences — the message templates and the errno descriptions — packed at
-//! compile time by byte-pair encoding: each pair of [`PAIRS`], in order, replaces every place
-//! where its two halves stand side by side with one byte that no sentence uses (`0x80`–`0xff`,
-//! then `0x01`–`0x1f`), and a half is one character or an earlier pair. A binary carries about
-//! 2.4 KB of sentences instead of 4.6 KB. The sentences stay readable where they are written
-//! (`messages.rs`' `messages!` table, `text/errno.rs`); only [`PACKED`] and the dictionary
-//! ([`DICTIONARY`], two bytes a pair) reach the binary.
+//! The library's sentences (templates, errno descriptions) packed at compile time by byte-pair
+//! encoding: each pair of [`PAIRS`], in order, becomes one byte no sentence uses (`0x80`–`0xff`,
+//! then `0x01`–`0x1f`). About 2.4 KB instead of 4.6 KB; only [`PACKED`] and [`DICTIONARY`] reach
+//! the binary.
 //!
-//! This file owns the packing (a `const fn`) and [`unpack`]. It must never change a sentence
-//! (a unit test round-trips every one), and it packs only the library's own sentences, which are
-//! printable ASCII (a program's own templates, from its `Context`, are used as they are). The
-//! list is a size choice, not a correctness one: `size-report/phrases.py` proposes it for the
-//! current sentences.
+//! This file owns the packing (a `const fn`) and [`unpack`]. It must never change a sentence (a
+//! unit test round-trips each), and packs only the library's own printable-ASCII sentences. The
+//! pair list (from `size-report/phrases.py`) is a size choice only.
 
 use super::TEMPLATES;
 use crate::text::ERRNO_DESCRIPTIONS;
 
-/// The pairs, in the order the packer merges them: each is two halves, each half one
-/// character or the whole of an earlier pair; at most 159.
+/// The pairs in merge order: halves are characters or earlier pairs; at most 159.
 const PAIRS: &[[&[u8]; 2]] = &[
     [b"t", b" "],
     [b" ", b"%"],
@@ -179,18 +173,15 @@ const PAIRS: &[[&[u8]; 2]] = &[
     [b"a nu", b"mb"],
 ];
 
-/// Every sentence the library packs, NUL-terminated: the templates of the messages, in order,
-/// then the errno descriptions, in order.
+/// Every sentence packed, NUL-terminated: the templates, then the errno descriptions, in order.
 const SENTENCES: [u8; TEMPLATES.len() + ERRNO_DESCRIPTIONS.len()] = concatenated();
 
 /// The packed sentences, each NUL-terminated, in the order of [`SENTENCES`].
 pub(super) static PACKED: [u8; packed_length()] = pack();
 
-/// The halves of each pair as bytes, indexed by the pair's byte `^ 0x80` (so `0x80` is pair 0
-/// and `0x01` is pair 129; slot 128, the NUL's, is never used).
+/// Each pair's halves, indexed by its byte `^ 0x80` (slot 128, the NUL's, unused).
 static DICTIONARY: [[u8; 2]; PAIRS.len() + (PAIRS.len() > 128) as usize] = dictionary();
 
-/// The templates then the descriptions, joined.
 const fn concatenated() -> [u8; TEMPLATES.len() + ERRNO_DESCRIPTIONS.len()] {
     let mut out = [0u8; TEMPLATES.len() + ERRNO_DESCRIPTIONS.len()];
     let mut index = 0;
@@ -205,13 +196,11 @@ const fn concatenated() -> [u8; TEMPLATES.len() + ERRNO_DESCRIPTIONS.len()] {
     out
 }
 
-/// The byte pair `index` becomes.
 const fn code(index: usize) -> u8 {
     assert!(index < 159, "at most 159 pairs: 0x80-0xff, then 0x01-0x1f");
     (index as u8 ^ 0x80).wrapping_add((index >= 128) as u8)
 }
 
-/// Whether `text` is `first` followed by `second`.
 const fn is_joined(text: &[u8], first: &[u8], second: &[u8]) -> bool {
     if text.len() != first.len() + second.len() {
         return false;
@@ -231,8 +220,7 @@ const fn is_joined(text: &[u8], first: &[u8], second: &[u8]) -> bool {
     true
 }
 
-/// The byte of `half` of pair `index`: the character itself, or the byte of the earlier pair
-/// it is the whole of.
+/// The byte of `half` of pair `index`: the character, or the earlier pair's byte.
 const fn half_code(index: usize, half: &[u8]) -> u8 {
     if half.len() == 1 {
         assert!(
@@ -251,7 +239,6 @@ const fn half_code(index: usize, half: &[u8]) -> u8 {
     panic!("a half of a pair is neither one character nor an earlier pair")
 }
 
-/// [`DICTIONARY`].
 const fn dictionary<const N: usize>() -> [[u8; 2]; N] {
     let mut out = [[0u8; 2]; N];
     let mut index = 0;
@@ -289,13 +276,11 @@ const fn merge_all(text: &mut [u8]) -> usize {
     length
 }
 
-/// Bytes of [`PACKED`].
 const fn packed_length() -> usize {
     let mut text = SENTENCES;
     merge_all(&mut text)
 }
 
-/// [`PACKED`].
 const fn pack<const N: usize>() -> [u8; N] {
     let mut text = SENTENCES;
     let length = merge_all(&mut text);
@@ -312,12 +297,10 @@ const fn pack<const N: usize>() -> [u8; N] {
 /// Bytes of the longest sentence once unpacked (checked at compile time).
 pub(super) const UNPACKED_CAPACITY: usize = 256;
 
-/// Pairs a byte of [`PACKED`] may hold nested inside each other, at most (checked at compile
-/// time): the unpacking stack's size.
+/// Most pairs nested in one byte of [`PACKED`] (checked at compile time): the unpacking stack.
 const NESTING: usize = 16;
 
-/// Sentence `index` of [`SENTENCES`] (a message's template by its number, then the errno
-/// descriptions), unpacked into `out`; empty when there is none.
+/// Sentence `index` of [`SENTENCES`] unpacked into `out`; empty when there is none.
 pub(super) fn unpack(index: usize, out: &mut [u8; UNPACKED_CAPACITY]) -> &[u8] {
     let packed = crate::text::packed_field(&PACKED, index).unwrap_or_default();
     let mut length = 0;
@@ -347,8 +330,7 @@ pub(super) fn unpack(index: usize, out: &mut [u8; UNPACKED_CAPACITY]) -> &[u8] {
     &out[..length]
 }
 
-/// Every sentence fits in the unpacking buffer, and no byte nests more pairs than the
-/// unpacking stack holds.
+/// Every sentence fits the unpacking buffer, and nesting fits its stack.
 const _: () = {
     let mut start = 0;
     let mut position = 0;
@@ -368,7 +350,7 @@ const _: () = {
         let first = depths[half_code(index, PAIRS[index][0]) as usize];
         let second = depths[half_code(index, PAIRS[index][1]) as usize];
         let deeper = if first > second { first } else { second };
-        // The stack holds the pending second halves of each level, and one more.
+        // The stack holds each level's pending second half, and one more.
         assert!(deeper + 2 <= NESTING, "pairs nest too deeply");
         depths[code(index) as usize] = deeper + 1;
         index += 1;
@@ -376,21 +358,4 @@ const _: () = {
 };
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::text::packed_field;
-
-    #[test]
-    fn every_sentence_unpacks_to_itself() {
-        let mut index = 0;
-        while let Some(sentence) = packed_field(&SENTENCES, index) {
-            let mut buffer = [0u8; UNPACKED_CAPACITY];
-            assert_eq!(unpack(index, &mut buffer), sentence, "sentence {index}");
-            index += 1;
-        }
-        assert!(index > 80);
-        assert_eq!(packed_field(&PACKED, index), None);
-        // The packing pays for its dictionary.
-        assert!(PACKED.len() + 2 * DICTIONARY.len() < SENTENCES.len() / 2 + SENTENCES.len() / 8);
-    }
-}
+mod tests;

@@ -1,13 +1,10 @@
-//! Rendering an [`Error`] into words, once, at the edge: [`Error::render`] into a caller's
-//! fixed buffer, [`Error::display`] and `Display` for std programs. With the `messages`
-//! feature, the message's template with the subjects' names from a [`Context`], the errno's
-//! name and description (`Cannot open PID file /run/x.pid: EACCES (Permission denied)`);
-//! without it, a short code line (`open PID file /run/x.pid: EACCES`).
+//! Rendering an [`Error`] into words at the edge: [`Error::render`] into a fixed buffer,
+//! [`Error::display`] and `Display` for std programs; without the `messages` feature, a short code
+//! line.
 //!
-//! This file owns the wording rules: names escaped losslessly and cut in the middle when the
-//! room is short (never the errno at the end), one pass that measures and one that writes. It
-//! must never allocate and never use `core::fmt` outside the `Display` implementations (the
-//! static tools call [`Error::render`]).
+//! This file owns the wording rules: lossless escaping, names cut in the middle when short of room
+//! (never the errno), one measuring pass and one writing. It must never allocate or use `core::fmt`
+//! outside `Display`.
 
 #[cfg(not(feature = "messages"))]
 use super::messages::{NAMES, NAME_ALPHABET};
@@ -21,15 +18,11 @@ use crate::text::{errno_stem, five_bits, Writer};
 use crate::text::{packed_field, RESOURCE_LIMIT_NAMES};
 
 impl Error {
-    /// Writes the message into `out` and returns its length: the whole sentence with the
-    /// subjects' names from `context` (escaped: `\xNN` for bytes that are not UTF-8 text),
-    /// always ending with the errno's name and description when a system call failed. When
-    /// `out` is too small, names are cut in the middle (`/very/lo...ng/path`) before anything
-    /// else is lost. No newline, no NUL.
+    /// Writes the message into `out` and returns its length: the sentence with `context`'s names
+    /// (`\xNN` for non-UTF-8 bytes), ending with the errno's name and description. When `out` is
+    /// short, names are cut in the middle (`/very/lo...ng/path`) first. No newline, no NUL.
     pub fn render(&self, context: &dyn Context, out: &mut [u8]) -> usize {
-        // First a pass that writes nothing: with every name's budget at 0 it measures the
-        // fixed part (everything but the names) and each name's full width; those decide
-        // how much room each name gets in the real pass.
+        // A pass that writes nothing measures the fixed part and each name, to share the room.
         let mut widths = [0usize; 4];
         let mut probe = Writer::new(&mut []);
         self.expand(context, &mut probe, &mut widths);
@@ -44,8 +37,7 @@ impl Error {
         writer.len()
     }
 
-    /// Writes the message to `writer`; names get at most `names[i]` bytes each, in order,
-    /// and `names[i]` is set to each name's full escaped width.
+    /// Writes the message, name `i` in at most `names[i]` bytes; sets `names[i]` to its full width.
     #[cfg(feature = "messages")]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
@@ -82,8 +74,7 @@ impl Error {
                 b'W' => Subject::PasswdFile,
                 b'R' => Subject::GroupFile,
                 _ => {
-                    // A number: `%1`..`%3` in decimal, `%t` a duration, else a letter and
-                    // the number's digit.
+                    // `%1`..`%3` in decimal, `%t` a duration, else a letter and the number's digit.
                     let digit = if code.is_ascii_digit() {
                         code
                     } else {
@@ -158,10 +149,8 @@ impl Error {
         }
     }
 
-    /// Without the `messages` feature, the short code line: the message's name as words
-    /// (what failed), the subject's role and name, the numbers that are set, the errno's
-    /// name: `open PID file /run/x.pid: EACCES`, `not holding PID file /run/x.pid (1234)`.
-    /// Only the subject's name is cut to fit (`names[0]`, as in [`Error::render`]).
+    /// The short code line: message name, subject role and name, set numbers, errno name (`not
+    /// holding PID file /run/x.pid (1234)`); only the name is cut.
     #[cfg(not(feature = "messages"))]
     #[inline(never)]
     fn expand(&self, context: &dyn Context, writer: &mut Writer<'_>, names: &mut [usize; 4]) {
@@ -221,8 +210,7 @@ impl Error {
         }
     }
 
-    /// The message as [`Display`](core::fmt::Display), with the subjects' names from
-    /// `context`: `error.display(&params)`.
+    /// The message as [`Display`](core::fmt::Display): `error.display(&params)`.
     pub fn display<'e>(&'e self, context: &'e dyn Context) -> Rendered<'e> {
         Rendered {
             error: self,
@@ -232,8 +220,8 @@ impl Error {
 }
 
 #[cfg(feature = "messages")]
-/// Shares `room` bytes among names of the given full widths: each gets its full width when
-/// all fit, else the narrow ones keep theirs and the wide ones split the rest evenly.
+/// Shares `room`: all names whole when they fit, else the narrow keep theirs and the wide split the
+/// rest.
 fn share(room: usize, widths: [usize; 4]) -> [usize; 4] {
     let mut budgets = widths;
     let mut left = room;
@@ -263,27 +251,26 @@ fn share(room: usize, widths: [usize; 4]) -> [usize; 4] {
     }
 }
 
-/// An error with the context that names its subjects, as [`Display`](core::fmt::Display)
-/// ([`Error::display`]).
+/// An error with the context naming its subjects ([`Error::display`]).
 pub struct Rendered<'e> {
     error: &'e Error,
     context: &'e dyn Context,
 }
 
-/// Bytes `Display` renders into (enough for a `PATH_MAX` path once escaped, mostly).
+/// `Display`'s buffer (mostly enough for an escaped `PATH_MAX` path).
 const DISPLAY_CAPACITY: usize = 1024;
 
 impl core::fmt::Display for Rendered<'_> {
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         let mut buffer = [0u8; DISPLAY_CAPACITY];
         let length = self.error.render(self.context, &mut buffer);
-        // Rendering escapes every name, so the text is valid UTF-8.
+        // Escaped names make valid UTF-8.
         formatter.write_str(core::str::from_utf8(&buffer[..length]).unwrap_or("(invalid)"))
     }
 }
 
 impl core::fmt::Display for Error {
-    /// The message with its subjects named by their roles (`Cannot open PID file: ...`).
+    /// The message, subjects named by role (`Cannot open PID file: ...`).
     fn fmt(&self, formatter: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         self.display(&()).fmt(formatter)
     }
@@ -302,223 +289,4 @@ impl core::fmt::Debug for Error {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::*;
-    use rustix::io::Errno;
-    use std::string::{String, ToString};
-
-    struct Names<'a>(&'a [(Subject, &'a [u8])]);
-    impl Context for Names<'_> {
-        fn name(&self, subject: Subject) -> Option<&[u8]> {
-            self.0
-                .iter()
-                .find(|(known, _)| *known == subject)
-                .map(|(_, name)| *name)
-        }
-    }
-    fn rendered(error: Error, names: &[(Subject, &[u8])], capacity: usize) -> String {
-        let mut buffer = std::vec![0u8; capacity];
-        let length = error.render(&Names(names), &mut buffer);
-        String::from_utf8(buffer[..length].to_vec()).unwrap()
-    }
-    #[cfg(feature = "messages")]
-    #[test]
-    fn system_error_wording() {
-        let error = Error::system(Message::Open, Subject::PidFile, Errno::ACCESS);
-        assert_eq!(error.kind(), ErrorKind::System);
-        assert_eq!(error.errno(), Some(Errno::ACCESS));
-        assert_eq!(
-            rendered(error, &[(Subject::PidFile, b"/run/x.pid")], 256),
-            "Cannot open PID file /run/x.pid: EACCES (Permission denied)"
-        );
-        assert_eq!(
-            error.to_string(),
-            "Cannot open PID file: EACCES (Permission denied)"
-        );
-    }
-    #[cfg(feature = "messages")]
-    #[test]
-    fn numbers_modes_signals_and_durations() {
-        let error = Error::new(Message::RefuseWritable, Subject::PidFile).with(1, 0o620);
-        assert_eq!(
-            rendered(error, &[(Subject::PidFile, b"/x")], 256),
-            "Refusing PID file /x: writable by group or others (mode 0620)"
-        );
-        let error = Error::new(Message::LauncherKilled, Subject::Program).with(1, 9);
-        assert_eq!(
-            rendered(error, &[(Subject::Program, b"prog")], 256),
-            "prog was killed by signal 9 (KILL)"
-        );
-        let error = Error::new(Message::StopTimeout, Subject::None)
-            .with(1, 1234)
-            .with_duration(Some(Duration::from_millis(250)));
-        assert_eq!(
-            rendered(error, &[], 256),
-            "daemon 1234 did not stop within 0.250 s"
-        );
-        let error = Error::new(Message::NoSuchUserIn, Subject::User);
-        assert_eq!(
-            rendered(
-                error,
-                &[(Subject::User, b"x"), (Subject::PasswdFile, b"/etc/passwd")],
-                256
-            ),
-            "No such user `x` in /etc/passwd"
-        );
-        assert_eq!(error.to_string(), "No such user in the passwd file");
-        let error = Error::system(Message::SendSignal, Subject::None, Errno::PERM)
-            .with(1, 40)
-            .with(2, 7);
-        assert_eq!(
-            error.to_string(),
-            "Cannot send signal 40 to process 7: EPERM (Operation not permitted)"
-        );
-    }
-    #[cfg(feature = "messages")]
-    #[test]
-    fn long_and_invalid_names_keep_the_errno() {
-        let error = Error::system(Message::Open, Subject::PidFile, Errno::NOENT);
-        let long = [b'x'; 900];
-        let text = rendered(error, &[(Subject::PidFile, &long)], 256);
-        assert_eq!(text.len(), 256);
-        assert!(
-            text.ends_with(": ENOENT (No such file or directory)"),
-            "{text}"
-        );
-        assert!(text.contains("..."));
-        let text = rendered(error, &[(Subject::PidFile, b"/run/\xff.pid")], 256);
-        assert_eq!(
-            text,
-            "Cannot open PID file /run/\\xff.pid: ENOENT (No such file or directory)"
-        );
-    }
-    #[cfg(feature = "messages")]
-    #[test]
-    fn two_names_share_the_room() {
-        let error = Error::new(Message::RefuseGuardIsPidFile, Subject::GuardFile);
-        let long = [b'g'; 300];
-        let text = rendered(
-            error,
-            &[
-                (Subject::GuardFile, &long),
-                (Subject::PidFile, b"/run/x.pid"),
-            ],
-            120,
-        );
-        assert!(text.len() <= 120);
-        assert!(text.ends_with("it is the PID file /run/x.pid"), "{text}");
-    }
-    #[cfg(feature = "messages")]
-    #[test]
-    fn every_errno_is_named() {
-        let error = Error::system(Message::Open, Subject::None, Errno::from_raw_os_error(29));
-        assert!(error.to_string().ends_with(": ESPIPE (Illegal seek)"));
-        let error = Error::system(Message::Open, Subject::None, Errno::from_raw_os_error(64));
-        assert!(error.to_string().ends_with(": ENONET"), "{error}");
-    }
-    #[cfg(feature = "messages")]
-    #[test]
-    fn every_template_renders() {
-        for number in 0..MESSAGES as u8 {
-            let message = Message::from_number(number).unwrap();
-            let text = Error::new(message, Subject::PidFile).to_string();
-            assert!(
-                !text.is_empty() && !text.contains('%'),
-                "{message:?}: {text}"
-            );
-        }
-        assert_eq!(
-            TEMPLATES.iter().filter(|&&byte| byte == 0).count(),
-            MESSAGES
-        );
-    }
-    /// A context with words for the caller's code 7.
-    struct Own;
-    impl Context for Own {
-        fn name(&self, subject: Subject) -> Option<&[u8]> {
-            (subject == Subject::Program).then_some(&b"prog"[..])
-        }
-
-        fn template(&self, code: u8) -> Option<&[u8]> {
-            let words: &[u8] = if cfg!(feature = "messages") {
-                b"Cannot start %n: %1 tries"
-            } else {
-                b"start"
-            };
-            (code == 7).then_some(words)
-        }
-    }
-    #[test]
-    fn custom_errors_take_their_words_from_the_context() {
-        let error = Error::custom(7, Subject::Program, Some(Errno::NOENT)).with(1, 3);
-        let mut buffer = [0u8; 128];
-        let length = error.render(&Own, &mut buffer);
-        let text = core::str::from_utf8(&buffer[..length]).unwrap();
-        if cfg!(feature = "messages") {
-            assert_eq!(
-                text,
-                "Cannot start prog: 3 tries: ENOENT (No such file or directory)"
-            );
-        } else {
-            assert_eq!(text, "start program prog (3): ENOENT");
-        }
-        let unknown = Error::custom(9, Subject::Program, None);
-        let length = unknown.render(&Own, &mut buffer);
-        let text = core::str::from_utf8(&buffer[..length]).unwrap();
-        if cfg!(feature = "messages") {
-            assert_eq!(text, "error 9 prog");
-        } else {
-            assert_eq!(text, "error 9 program prog");
-        }
-        assert_eq!(
-            Error::custom(200, Subject::None, None).kind(),
-            ErrorKind::Custom(72)
-        );
-    }
-    #[cfg(not(feature = "messages"))]
-    #[test]
-    fn short_code_lines_without_messages() {
-        let error = Error::system(Message::Open, Subject::PidFile, Errno::ACCESS);
-        assert_eq!(
-            rendered(error, &[(Subject::PidFile, b"/run/x.pid")], 256),
-            "open PID file /run/x.pid: EACCES"
-        );
-        assert_eq!(error.to_string(), "open PID file: EACCES");
-        let error = Error::new(Message::NotHolding, Subject::PidFile).with(1, 1234);
-        assert_eq!(
-            rendered(error, &[(Subject::PidFile, b"/x.pid")], 256),
-            "not holding PID file /x.pid (1234)"
-        );
-        let error = Error::system(Message::SendSignal, Subject::None, Errno::PERM)
-            .with(1, 40)
-            .with(2, 7);
-        assert_eq!(error.to_string(), "send signal (40, 7): EPERM");
-        let error = Error::system(Message::Open, Subject::None, Errno::from_raw_os_error(200));
-        assert_eq!(error.to_string(), "open: errno 200");
-        // A long name is cut in the middle; the errno always shows.
-        let error = Error::system(Message::Open, Subject::PidFile, Errno::NOENT);
-        let long = [b'x'; 900];
-        let text = rendered(error, &[(Subject::PidFile, &long)], 64);
-        assert_eq!(text.len(), 64);
-        assert!(text.starts_with("open PID file xxx"), "{text}");
-        assert!(text.ends_with("xxx: ENOENT"), "{text}");
-        assert!(text.contains("..."), "{text}");
-        for number in 0..MESSAGES as u8 {
-            let message = Message::from_number(number).unwrap();
-            let text = Error::new(message, Subject::PidFile).to_string();
-            assert!(
-                text.starts_with(|c: char| c.is_ascii_lowercase()) && text.ends_with("PID file"),
-                "{message:?}: {text}"
-            );
-        }
-        assert_eq!(
-            messages::SPACED_NAMES
-                .iter()
-                .filter(|&&byte| byte == 0)
-                .count(),
-            MESSAGES
-        );
-        let error = Error::new(Message::RefuseGuardIsPidFile, Subject::None);
-        assert_eq!(error.to_string(), "refuse guard is pid file");
-    }
-}
+mod tests;

@@ -1,11 +1,9 @@
-//! Sixteen byte comparisons at once, for the account files' scanner ([`crate::account`]): which
-//! bytes of a 16-byte block equal a given byte, as a bit mask (bit `n` for byte `n`).
+//! Sixteen byte comparisons at once for the account scanner: a bit mask of the bytes of a block
+//! equal to a byte.
 //!
-//! This module owns the one vector instruction sequence the library uses: SSE2's `pcmpeqb` +
-//! `pmovmskb` on x86_64, where SSE2 is part of the architecture's baseline (every x86_64 CPU
-//! has it, and the target enables it), so no run-time detection is needed. Elsewhere (aarch64)
-//! the same mask is computed in two 64-bit words. It must never read outside the block it is
-//! given, and never decide anything: the scanner interprets the masks.
+//! This module owns the library's one vector sequence: SSE2 `pcmpeqb` + `pmovmskb` on x86_64
+//! (baseline there), two 64-bit words elsewhere. It must never read outside the block nor decide
+//! anything.
 
 /// Bit `n` of the result is set when `block[n] == byte`; bits 16 and above are clear.
 #[inline(always)]
@@ -15,8 +13,7 @@ pub(crate) fn equal_mask(block: &[u8; 16], byte: u8) -> u32 {
         use core::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_movemask_epi8, _mm_set1_epi8,
         };
-        // SAFETY: SSE2 is in the x86_64 baseline, so these instructions exist on every CPU this
-        // code runs on; `block` is 16 readable bytes, and `_mm_loadu_si128` needs no alignment.
+        // SAFETY: SSE2 is x86_64 baseline; `block` is 16 readable bytes; no alignment needed.
         unsafe {
             let bytes = _mm_loadu_si128(block.as_ptr().cast::<__m128i>());
             let equal = _mm_cmpeq_epi8(bytes, _mm_set1_epi8(byte as i8));
@@ -49,64 +46,11 @@ fn word_mask(word: u64, byte: u8) -> u32 {
     const LOW_SEVEN: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     // Zero exactly in the bytes that equal `byte`.
     let difference = word ^ (u64::from(byte) * 0x0101_0101_0101_0101);
-    // 0x80 in each zero byte of `difference`, 0 elsewhere: adding 0x7f to the low seven bits
-    // carries into bit 7 unless they are all zero, and no carry crosses a byte.
+    // 0x80 in each zero byte: adding 0x7f to the low seven bits carries into bit 7 unless all zero.
     let zero_bytes = !(((difference & LOW_SEVEN) + LOW_SEVEN) | difference | LOW_SEVEN);
-    // Gather the eight flags (bit 8n) into the top byte: the multiplier places flag n at bit
-    // 56 + n, and every other product lands below bit 56 or above bit 63.
+    // Gather the eight flags into the top byte (flag n to bit 56 + n).
     ((zero_bytes >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56) as u32
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn reference(block: &[u8; 16], byte: u8) -> u32 {
-        (0..16)
-            .filter(|&index| block[index] == byte)
-            .fold(0, |mask, index| mask | 1 << index)
-    }
-
-    #[test]
-    fn both_ways_agree_with_a_byte_loop() {
-        // Every byte value against blocks that hold it in every position pattern we can
-        // cheaply enumerate, plus pseudo-random blocks.
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
-        for byte in 0..=255u8 {
-            for pattern in 0..=0xffffu32 {
-                if pattern % 257 != 0 && pattern.count_ones() > 2 {
-                    continue;
-                }
-                let mut block = [byte.wrapping_add(1); 16];
-                for (index, slot) in block.iter_mut().enumerate() {
-                    if pattern & 1 << index != 0 {
-                        *slot = byte;
-                    }
-                }
-                assert_eq!(equal_mask(&block, byte), pattern, "{byte} {pattern:#x}");
-                assert_eq!(
-                    word_equal_mask(&block, byte),
-                    pattern,
-                    "{byte} {pattern:#x}"
-                );
-            }
-            for _ in 0..64 {
-                let random = next().to_le_bytes();
-                let mut block = [0u8; 16];
-                block[..8].copy_from_slice(&random);
-                block[8..].copy_from_slice(&next().to_le_bytes());
-                // Make the byte likely to occur.
-                block[(next() % 16) as usize] = byte;
-                let want = reference(&block, byte);
-                assert_eq!(equal_mask(&block, byte), want);
-                assert_eq!(word_equal_mask(&block, byte), want);
-            }
-        }
-    }
-}
+mod tests;

@@ -1,15 +1,11 @@
-//! The names and descriptions of errno values: `EACCES`, and for the common ones (with the
-//! `messages` feature) glibc's wording, `Permission denied`.
+//! Errno names (`EACCES`) and, with `messages`, glibc's descriptions of the common ones.
 //!
-//! This file owns the two tables and their lookups. The names are stored without their
-//! leading `E` and five bits a character ([`super::five_bits`]), made at compile time from the
-//! readable table below. It must never allocate; it knows nothing about errors.
+//! This file owns the two tables (names packed by [`super::five_bits`] at compile time) and their
+//! lookups. It must never allocate and knows nothing about errors.
 
 use super::five_bits::{self, Alphabet, NAME_CAPACITY};
 
-/// The symbolic name of errno `number` without its leading `E` (`ACCES` for `EACCES`), written
-/// into `out`; `None` for a number Linux does not name. (A number, not an `Errno`: making
-/// one checks its range, code the renderer does not need.)
+/// Errno `number`'s name without the `E` (`ACCES`) in `out`; `None` when Linux names none.
 pub(crate) fn errno_stem(number: u16, out: &mut [u8; NAME_CAPACITY]) -> Option<&[u8]> {
     // Errno 0 wraps to an index past the table: no name.
     let index = usize::from(number).wrapping_sub(1);
@@ -17,18 +13,15 @@ pub(crate) fn errno_stem(number: u16, out: &mut [u8; NAME_CAPACITY]) -> Option<&
     (!stem.is_empty()).then_some(stem)
 }
 
-/// The characters of the errno names.
 const STEM_ALPHABET: Alphabet = *b"\0ABCDEFGHIJKLMNOPQRSTUVWXYZ23\0\0\0";
 
-/// [`ERRNO_NAMES`] without the leading `E` of each name, packed five bits a character at
-/// compile time.
+/// [`STEMS`] packed five bits a character at compile time.
 static ERRNO_STEMS: [u8; five_bits::packed_length(&STEMS)] =
     five_bits::pack(&STEMS, &STEM_ALPHABET);
 
 /// [`ERRNO_NAMES`] without the leading `E` of each name.
 const STEMS: [u8; ERRNO_NAMES.len() - named_errnos()] = errno_stems();
 
-/// How many names [`ERRNO_NAMES`] holds (its non-empty fields).
 const fn named_errnos() -> usize {
     let mut count = 0;
     let mut position = 0;
@@ -41,7 +34,6 @@ const fn named_errnos() -> usize {
     count
 }
 
-/// [`ERRNO_NAMES`] with the first byte of each name dropped.
 const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
     let mut out = [0u8; ERRNO_NAMES.len() - named_errnos()];
     let (mut from, mut to) = (0, 0);
@@ -56,9 +48,7 @@ const fn errno_stems() -> [u8; ERRNO_NAMES.len() - named_errnos()] {
     out
 }
 
-/// Which of [`ERRNO_DESCRIPTIONS`] describes `errno`, for the errno values a daemon
-/// controller commonly meets (only with the `messages` feature). The descriptions reach the
-/// binary packed with the message templates (`error/phrases.rs`).
+/// Which of [`ERRNO_DESCRIPTIONS`] describes `errno`.
 #[cfg(feature = "messages")]
 pub(crate) fn description_number(number: u16) -> Option<usize> {
     DESCRIBED_ERRNOS
@@ -66,9 +56,7 @@ pub(crate) fn description_number(number: u16) -> Option<usize> {
         .position(|&known| u16::from(known) == number)
 }
 
-/// Names of errno 1–133 (asm-generic numbering, shared by x86_64 and aarch64), in order,
-/// each NUL-terminated; 41 and 58 are unassigned (empty). 1,107 bytes as written; the binary
-/// carries [`ERRNO_STEMS`], 612.
+/// Names of errno 1–133 (asm-generic), NUL-terminated; 41 and 58 empty.
 const ERRNO_NAMES: &[u8] = b"\
     EPERM\0ENOENT\0ESRCH\0EINTR\0EIO\0ENXIO\0E2BIG\0ENOEXEC\0EBADF\0ECHILD\0EAGAIN\0ENOMEM\0\
     EACCES\0EFAULT\0ENOTBLK\0EBUSY\0EEXIST\0EXDEV\0ENODEV\0ENOTDIR\0EISDIR\0EINVAL\0ENFILE\0\
@@ -92,8 +80,7 @@ const DESCRIBED_ERRNOS: &[u8] = &[
     28, 29, 30, 31, 32, 35, 36, 37, 38, 39, 40, 95, 98, 104, 110, 111, 116, 122,
 ];
 
-/// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording). All 131
-/// descriptions would cost about 3 KB more; the names cover the rest.
+/// `description\0` for each of [`DESCRIBED_ERRNOS`] (glibc's `strerror` wording).
 #[cfg(feature = "messages")]
 pub(crate) const ERRNO_DESCRIPTIONS: &[u8] = b"\
     Operation not permitted\0\
@@ -142,59 +129,4 @@ pub(crate) const ERRNO_DESCRIPTIONS: &[u8] = b"\
     Disk quota exceeded\0";
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use rustix::io::Errno;
-
-    /// The number of `errno`.
-    fn raw(errno: Errno) -> u16 {
-        errno.raw_os_error() as u16
-    }
-
-    #[test]
-    fn every_errno_has_a_name() {
-        let mut out = [0u8; NAME_CAPACITY];
-        let mut written = ERRNO_NAMES.split(|&byte| byte == 0);
-        for number in 1..=200 {
-            let name = errno_stem(number, &mut out);
-            assert_eq!(
-                name.is_some(),
-                number <= 133 && number != 41 && number != 58,
-                "errno {number}"
-            );
-            let expected = written.next().unwrap_or_default();
-            assert_eq!(
-                name.unwrap_or_default(),
-                expected.get(1..).unwrap_or_default()
-            );
-        }
-        assert_eq!(
-            errno_stem(raw(Errno::ACCESS), &mut out),
-            Some(&b"ACCES"[..])
-        );
-        assert_eq!(errno_stem(raw(Errno::SPIPE), &mut out), Some(&b"SPIPE"[..]));
-        assert_eq!(errno_stem(4095, &mut out), None);
-        // Every name starts with the `E` the table leaves out.
-        assert!(ERRNO_NAMES
-            .split(|&byte| byte == 0)
-            .all(|name| name.is_empty() || name[0] == b'E'));
-    }
-
-    #[cfg(feature = "messages")]
-    #[test]
-    fn common_errnos_are_described() {
-        let described = |errno: Errno| {
-            description_number(raw(errno))
-                .and_then(|index| super::super::packed_field(ERRNO_DESCRIPTIONS, index))
-        };
-        assert_eq!(described(Errno::ACCESS), Some(&b"Permission denied"[..]));
-        assert_eq!(described(Errno::SPIPE), Some(&b"Illegal seek"[..]));
-        assert_eq!(described(Errno::from_raw_os_error(200)), None);
-        let count = ERRNO_DESCRIPTIONS.split(|&byte| byte == 0).count();
-        assert_eq!(count, DESCRIBED_ERRNOS.len() + 1);
-        assert_eq!(
-            described(Errno::from_raw_os_error(122)),
-            Some(&b"Disk quota exceeded"[..])
-        );
-    }
-}
+mod tests;

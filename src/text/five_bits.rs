@@ -1,12 +1,8 @@
-//! Tables of short names over a small alphabet, packed five bits a character at compile time:
-//! the errno names (`ACCES`, capitals and two digits) and, without the `messages` feature, the
-//! messages' names (`refuse symlink`, small letters and spaces). Five bits instead of eight take
-//! 37 % off each table; a name is read back by walking the bits from the start (names are read
-//! only to report an error, a few hundred symbols at most).
+//! Short-name tables packed five bits a character at compile time: the errno names and, without
+//! `messages`, the message names (37 % smaller; read back by walking the bits).
 //!
-//! This file owns the packing ([`pack`], a `const fn`) and [`unpack`]. It must never change a
-//! name (a unit test round-trips every table) and never accept a character outside the table's
-//! alphabet (the packer fails the build).
+//! This file owns [`pack`] and [`unpack`]. It must never change a name (a unit test round-trips
+//! every table) nor accept a character outside the alphabet (the build fails).
 
 /// A table's characters: symbol `n` (1 to 31) is `ALPHABET[n]`; symbol 0 ends a name.
 pub(crate) type Alphabet = [u8; 32];
@@ -14,8 +10,7 @@ pub(crate) type Alphabet = [u8; 32];
 /// Bytes of the longest name [`unpack`] returns (checked when a table is packed).
 pub(crate) const NAME_CAPACITY: usize = 32;
 
-/// Bytes of `text` (names, each ending with a NUL) once packed: five bits a byte, and one byte
-/// more so that every symbol can be read as part of a 16-bit word.
+/// Packed bytes of `text` (NUL-terminated names), plus one for 16-bit reads.
 pub(crate) const fn packed_length(text: &[u8]) -> usize {
     (text.len() * 5).div_ceil(8) + 1
 }
@@ -35,8 +30,7 @@ const fn symbol(alphabet: &Alphabet, byte: u8) -> u8 {
     panic!("a character of a five-bit table is outside its alphabet")
 }
 
-/// `text` (names, each ending with a NUL) packed: symbol `i` in bits `5 i` to `5 i + 4`,
-/// counted from the least significant bit of the first byte.
+/// `text` packed: symbol `i` in bits `5 i`…`5 i + 4`.
 pub(crate) const fn pack<const N: usize>(text: &[u8], alphabet: &Alphabet) -> [u8; N] {
     assert!(
         N == packed_length(text),
@@ -67,8 +61,7 @@ pub(crate) const fn pack<const N: usize>(text: &[u8], alphabet: &Alphabet) -> [u
     packed
 }
 
-/// Name `index` (from 0) of a table [`pack`] made with `alphabet`, written into `out`; empty
-/// when the table has no such name (or the name is empty).
+/// Name `index` of a [`pack`]ed table in `out`; empty when there is none.
 pub(crate) fn unpack<'o>(
     packed: &[u8],
     alphabet: &Alphabet,
@@ -96,21 +89,4 @@ pub(crate) fn unpack<'o>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const ALPHABET: Alphabet = *b"\0abcdefghijklmnopqrstuvwxyz 0123";
-    const TEXT: &[u8] = b"abc\0\0the quick fox\x000123\0";
-    static PACKED: [u8; packed_length(TEXT)] = pack(TEXT, &ALPHABET);
-
-    #[test]
-    fn every_name_round_trips() {
-        let mut out = [0u8; NAME_CAPACITY];
-        for (index, name) in TEXT[..TEXT.len() - 1].split(|&byte| byte == 0).enumerate() {
-            assert_eq!(unpack(&PACKED, &ALPHABET, index, &mut out), name);
-        }
-        assert_eq!(unpack(&PACKED, &ALPHABET, 4, &mut out), b"");
-        assert_eq!(unpack(&PACKED, &ALPHABET, usize::MAX, &mut out), b"");
-        assert!(PACKED.len() < TEXT.len());
-    }
-}
+mod tests;
