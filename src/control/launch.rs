@@ -1,14 +1,10 @@
-//! START's launch (docs/design.md §3 "Launch"): fork, exec the daemon's command with a `PATH`
-//! search, report an exec failure through a close-on-exec pipe, wait for the launcher (with
-//! a hint to the caller when it looks like a foreground program), and check that it left a
-//! locked PID file naming a daemon behind, or a supervisor's record of a program that ended
-//! at once.
+//! START's launch (docs/design.md §3 "Launch"): fork, exec the command with a `PATH` search,
+//! wait for the launcher (hinting at a foreground program), judge what it left behind.
 //!
-//! This file owns the launcher child and the judgement of its outcome. The child only makes
-//! async-signal-safe system calls before it execs (it resets its signals, builds nothing on
-//! the heap), so a raw `clone` is right even in a process that has a C library. It must never
-//! leave a zombie behind, never wait past the deadline, and never trust the launcher's exit
-//! status alone: "started" means a locked PID file with a PID.
+//! This file owns the launcher child and the judgement. The child makes only
+//! async-signal-safe system calls before its exec, so a raw `clone` is right under a C
+//! library too. It must never leave a zombie, never wait past the deadline, and never trust
+//! the launcher's exit status alone: "started" means a locked PID file with a PID.
 
 use super::deadline::{wait_readable, wait_readable_for, Deadline, FIRST_PAUSE};
 use super::status::StatusFile;
@@ -25,10 +21,8 @@ use rustix::io::Errno;
 use rustix::pipe::PipeFlags;
 use rustix::process::{Pid, PidfdFlags, WaitId, WaitIdOptions, WaitIdStatus, WaitOptions};
 
-/// Forks the launcher, execs `params.program` in it, waits for it and checks that it left a
-/// running daemon behind, whose PID it returns. A launcher still running when the deadline
-/// passes is killed and reaped (a daemon following DESIGN §4 then exits too: its release never
-/// comes), so no zombie is left in the calling process.
+/// Launches `params.program` and returns the PID of the daemon it left running. A launcher
+/// still running at the deadline is killed and reaped (its daemon never gets its release).
 pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline, held: &mut Held) -> Result<Pid> {
     if params.program.is_empty() {
         return Err(Error::new(Message::NoProgramGiven, Subject::None));
@@ -39,19 +33,15 @@ pub(crate) fn launch(params: &Params<'_>, deadline: &Deadline, held: &mut Held) 
         );
     }
     let (launcher, outcome, controller) = run_launcher(params, deadline, held)?;
-    // The PID file is judged while the launcher is still a zombie (collected only after):
-    // a supervisor whose program ended right after it was ready either keeps naming itself
-    // until then or has recorded that end for this START (docs/design.md §3, launch).
+    // Judged while the launcher is a zombie (docs/design.md §3, launch).
     let verdict = judge(params, outcome, &controller, held);
     held.keep(controller);
     collect(launcher);
     verdict
 }
 
-/// What the launcher's outcome and then the PID file say about the start (the descriptor of
-/// that look, the daemon's file, goes to `held`). `controller` is this START's end of the
-/// controller's pipe, which names the start in a supervisor's record of a program that ended
-/// at once.
+/// The start as the launcher's outcome, then the PID file, tell it; `controller` is this
+/// START's end of the controller's pipe (see [`ended_at_once`]).
 fn judge(
     params: &Params<'_>,
     outcome: Outcome,
@@ -60,8 +50,7 @@ fn judge(
 ) -> Result<Pid> {
     let program_error = |message| Error::new(message, Subject::Program);
     match outcome {
-        // Exit 0, or a status nobody can know any more (ECHILD: the caller ignores SIGCHLD
-        // or another thread reaped the launcher): the PID file decides.
+        // Exit 0, or a lost status (ECHILD): the PID file decides.
         Outcome::Exited(0) | Outcome::Unknown => {}
         Outcome::Exited(super::ERROR_EXIT_CODE) => {
             return Err(program_error(Message::LauncherFailed))
@@ -87,11 +76,9 @@ fn judge(
     }
 }
 
-/// How the program of a `ucw-daemonize` launched by this START ended, when it ended before the
-/// launcher was collected: its supervisor then records the end in its status file with the
-/// inode of this START's controller pipe (`controller_pipe=`) and lets go of the PID file at
-/// once (docs/design.md §3, launch). The inode names this START alone: its pipe is open
-/// (`controller`) until the launcher has been judged. Read only when no daemon was found.
+/// The end of a program that ended before this START looked, as its `ucw-daemonize`
+/// supervisor recorded it in the status file with the inode of our controller pipe
+/// (`controller_pipe=`; open until judged, so it names this START alone; docs/design.md §3).
 fn ended_at_once(params: &Params<'_>, controller: &OwnedFd) -> Option<Error> {
     let status = StatusFile::read(params.pid_file)?;
     let pipe = rustix::fs::fstat(controller).ok()?.st_ino;
@@ -115,10 +102,8 @@ enum Outcome {
     Unknown,
 }
 
-/// Forks and execs the launcher and waits for it to exit; returns it uncollected (a zombie,
-/// or already gone after ECHILD) with its outcome and the writing end of the controller's pipe
-/// (to hold until the launcher is judged). The exec report's pipe, read to its end, and the
-/// launcher's pidfd go to `held`.
+/// Forks and execs the launcher and waits for its exit; returns it uncollected, its outcome
+/// and our end of the controller's pipe. The exec report's pipe and the pidfd go to `held`.
 fn run_launcher(
     params: &Params<'_>,
     deadline: &Deadline,
@@ -129,9 +114,8 @@ fn run_launcher(
         .map_err(|errno| Error::system(Message::CreatePipe, Subject::None, errno))?;
     // Held until the launcher is judged: its end sees the pipe close if we die first.
     let (controller_end, held_end) = controller_pipe()?;
-    // SAFETY: the child makes only async-signal-safe system calls (sigaction, sigprocmask,
-    // fcntl, execve, write, exit_group) on memory it owns; it allocates nothing and takes no
-    // lock, so a raw clone is right whether or not the process has a C library.
+    // SAFETY: the child makes only async-signal-safe system calls on memory it owns and
+    // takes no lock, so a raw clone is right with or without a C library.
     let (launcher, pidfd) = match unsafe { sys::fork_with_pidfd() } {
         Ok(Some(forked)) => forked,
         Ok(None) => launcher_child(params, writer.as_fd(), controller_end.as_fd()),
@@ -182,13 +166,11 @@ fn run_launcher(
     Ok((launcher, outcome, held_end))
 }
 
-/// How long a launcher may run without locking the PID file before START says, through
-/// [`Params::on_hint`], that it looks like a foreground program (docs/design.md §3,
-/// "Launch"): a daemon forks and locks within milliseconds, a `ucw-daemonize` locks first.
+/// How long a launcher may run without a lock on the PID file before [`Params::on_hint`]
+/// hears that it looks like a foreground program (docs/design.md §3, "Launch").
 pub(crate) const FOREGROUND_HINT_AFTER: Duration = Duration::from_secs(2);
 
-/// Tells `params.on_hint` that the launcher looks like a foreground program, unless the PID
-/// file is locked by now (a daemon that is slow to get ready, not a foreground program).
+/// Gives the foreground hint, unless the PID file is locked by now.
 fn hint_foreground(params: &Params<'_>) {
     if let Some(on_hint) = params.on_hint {
         if !lock_appeared(params) {
@@ -199,24 +181,20 @@ fn hint_foreground(params: &Params<'_>) {
     }
 }
 
-/// How long START waits, after giving up on a launcher, for what it started to let go of the
-/// PID file (a supervisor that sees its launcher die kills its program and empties the file).
+/// How long START waits, after giving up on a launcher, for its start to let go of the PID
+/// file.
 const SETTLE: Duration = Duration::from_secs(1);
 
-/// Whether the PID file is locked (by a daemon, or one still writing its PID), looked at once
-/// while a launcher past the deadline still runs: a launcher that never locked it is most
-/// likely a foreground program started directly, which the timeout's error says
-/// (docs/design.md §3, "Launch"). A file that cannot be inspected counts as locked: the error
-/// then says only what is certain.
+/// Whether the PID file is locked (RUNNING or BUSY); one that cannot be inspected counts as
+/// locked, so the foreground wording is only used when certain.
 fn lock_appeared(params: &Params<'_>) -> bool {
     pidfile::inspect(params.pid_file).map_or(true, |inspection| {
         matches!(inspection.state, PidState::Running(_) | PidState::Busy)
     })
 }
 
-/// The launcher was still running at the deadline (and has been killed): wait, briefly, until
-/// nothing of this start holds the PID file, so that "ERROR" means nothing was left running.
-/// `locked` says whether the PID file was locked before the launcher was killed.
+/// The error for a launcher killed at the deadline, after a short wait until nothing of this
+/// start holds the PID file; `locked`: whether it was locked before the kill.
 fn timeout(params: &Params<'_>, locked: bool) -> Error {
     let settle = Deadline::start(Some(SETTLE));
     let mut step = FIRST_PAUSE;
@@ -234,9 +212,8 @@ fn timeout(params: &Params<'_>, locked: bool) -> Error {
     Error::new(message, Subject::Program).with_duration(params.timeout)
 }
 
-/// The launcher between `fork` and `execve`: default signal mask and dispositions, the
-/// controller's pipe end passed on ([`controller_pipe`]), exec with a `PATH` search, and on
-/// failure the errno through the close-on-exec pipe, exit [`EXIT_EXEC_FAILED`].
+/// The launcher child: default signals, the controller's pipe end passed on, the exec; on
+/// failure the errno through `report` and exit [`EXIT_EXEC_FAILED`].
 fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>, controller: BorrowedFd<'_>) -> ! {
     crate::signal::reset_for_exec();
     let mut variable = [0u8; CONTROLLER_VARIABLE.len() + 12];
@@ -251,13 +228,10 @@ fn launcher_child(params: &Params<'_>, report: BorrowedFd<'_>, controller: Borro
 /// "Launch"); `ucw-daemonize` reads the same name.
 const CONTROLLER_VARIABLE: &[u8] = b"UCW_DAEMON_CONTROLLER_FD=";
 
-/// A pipe whose reading end the launcher inherits (named in its environment as
-/// `UCW_DAEMON_CONTROLLER_FD=N`) while this process keeps the writing end (close-on-exec,
-/// never written) until the launcher has been judged: if the controller dies first, the
-/// launcher's end reports the close, and `ucw-daemonize` gives the start up (ends what it
-/// started, releases the PID file, exits 102). A pipe, not `PR_SET_PDEATHSIG`, which follows
-/// the forking *thread* of a multi-threaded host. A launched program that is not
-/// `ucw-daemonize` just inherits a pipe end nobody writes.
+/// The controller's pipe (docs/design.md §3, "Launch"): the launcher inherits the reading
+/// end (`UCW_DAEMON_CONTROLLER_FD=N`), we keep the writing end, never written, until the
+/// launcher is judged; its close tells `ucw-daemonize` to give the start up. (Not
+/// `PR_SET_PDEATHSIG`, which follows the forking thread.)
 fn controller_pipe() -> Result<(OwnedFd, OwnedFd)> {
     let create = |errno| Error::system(Message::CreatePipe, Subject::None, errno);
     let (reader, writer) = rustix::pipe::pipe_with(PipeFlags::CLOEXEC).map_err(create)?;
@@ -304,9 +278,8 @@ fn read_exec_report(reader: BorrowedFd<'_>, deadline: &Deadline) -> Result<Optio
     Ok((filled == bytes.len()).then(|| Errno::from_raw_os_error(i32::from_ne_bytes(bytes))))
 }
 
-/// `waitid(child, WEXITED | WNOWAIT)`, bounded by the deadline (`Ok(None)` when it
-/// passes); with a [`Params::on_hint`], the hint is given once the child has run for
-/// [`FOREGROUND_HINT_AFTER`]. The child is left to [`collect`].
+/// `waitid(child, WEXITED | WNOWAIT)` within the deadline (`Ok(None)` past it), with the
+/// foreground hint after [`FOREGROUND_HINT_AFTER`]; the child is left to [`collect`].
 fn wait_child(
     params: &Params<'_>,
     child: Pid,
@@ -346,8 +319,8 @@ enum Waited {
     Limit,
 }
 
-/// Waits until `child` exits, the deadline passes, or `limit` (when given) has passed: a
-/// pidfd polled, else `waitid(WNOHANG)` with backoff; without any bound, a blocking `waitid`.
+/// Waits until `child` exits, the deadline or `limit` passes: a pidfd polled, else
+/// `waitid(WNOHANG)` with backoff; unbounded, a blocking `waitid`.
 fn wait_exit(
     child: Pid,
     pidfd: Option<BorrowedFd<'_>>,

@@ -1,14 +1,11 @@
 //! The daemon-control protocol (docs/design.md §3): CHECK, START, STOP and SIGNAL on a
 //! daemon identified by its PID file, serialised by a guard file.
 //!
-//! This module owns the decisions of the action table: what each action does for each class
-//! of PID file. Its files each do one job: `guard` takes the guard lock, `deadline`
-//! bounds every wait, `launch` forks and execs the daemon's command and checks its result,
-//! `deliver` proves which process holds the PID file's lock and signals it, `stop` waits
-//! for a signalled daemon to release the file. It must never write the PID file except to
-//! empty it after a confirmed stop, never hold the PID file open while it launches a daemon,
-//! never signal a process it has not proven to hold the lock, and never change the calling
-//! process's signal dispositions (a host program's are its own).
+//! This module owns the action table's decisions; `guard`, `deadline`, `launch`, `deliver`
+//! (the lock proof and the signal) and `stop` each do one step. It must never write the PID
+//! file except to empty it after a confirmed stop, never hold it open while launching, never
+//! signal a process not proven to hold the lock, and never change the caller's signal
+//! dispositions.
 
 mod deadline;
 mod deliver;
@@ -50,9 +47,8 @@ pub enum Action {
     Restart,
 }
 
-/// The outcome of an action that did not fail (failure is the `Err` of [`control`], status
-/// ERROR, exit code [`ERROR_EXIT_CODE`]). The numeric values are LibUCW's statuses, which the
-/// tools use as their exit codes (`status as i32`).
+/// The outcome of an action that did not fail (failure is [`control`]'s `Err`, exit code
+/// [`ERROR_EXIT_CODE`]); the values are LibUCW's statuses, the tools' exit codes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Status {
@@ -70,8 +66,7 @@ pub enum Status {
 /// LibUCW's `DAEMON_STATUS_ERROR`: the exit code of an action that failed.
 pub const ERROR_EXIT_CODE: i32 = 102;
 
-/// Everything an action needs. Errors of the action are rendered against it
-/// (`error.display(&params)`): it names the PID file, the guard file and the program.
+/// Everything an action needs; its errors render against it (`error.display(&params)`).
 #[derive(Clone, Copy)]
 pub struct Params<'a> {
     /// The daemon's PID file.
@@ -82,9 +77,8 @@ pub struct Params<'a> {
     pub action: Action,
     /// START, RESTART: the program and its arguments (`program[0]` is searched in `PATH`).
     pub program: StringList<'a>,
-    /// START: the environment the program gets (and where `PATH` is looked up). LibUCW's
-    /// `execvp` inherits the caller's; to do the same, pass yours (the tools pass the one the
-    /// kernel gave them, a hosted program its C library's `environ`).
+    /// START: the program's environment (and its `PATH`); pass yours to inherit it, as
+    /// LibUCW's `execvp` does.
     pub environment: StringList<'a>,
     /// STOP/SIGNAL: the signal to send instead of SIGTERM/SIGHUP.
     pub signal: Option<Signal>,
@@ -93,22 +87,19 @@ pub struct Params<'a> {
     /// STOP: when the deadline expires, SIGKILL the daemon's process group and wait again
     /// (bounded by another `timeout`, at least a second) instead of failing.
     pub escalate: bool,
-    /// START, RESTART: called at most once while the action still waits, with a hint that is
-    /// not an error (render it like one: `hint.display(params)`). Today's only hint: the
-    /// launcher has run for two seconds without locking the PID file, so it looks like a
-    /// foreground program, which `ucw-daemonize` puts under the protocol (the tools print it
-    /// on stderr). `None`: no hints (LibUCW's behaviour).
+    /// START, RESTART: called at most once while the action waits, with a hint rendered like
+    /// an error (`hint.display(params)`): the launcher has run for two seconds without a lock
+    /// on the PID file, so it looks like a foreground program (the tools print it on stderr).
+    /// `None`: no hints, as LibUCW.
     // (A type alias would be one more public name for one field.)
     #[allow(clippy::type_complexity)]
     pub on_hint: Option<&'a dyn Fn(&Error, &Params<'_>)>,
 }
 
 impl<'a> Params<'a> {
-    /// Parameters for `action` on the daemon of `pid_file`, serialised by `guard_file`, with
-    /// everything else at its default: no program, default signal, no deadline, no
-    /// escalation. START also needs `program` and `environment` (both explicit: pass your own
-    /// environment to inherit it, as LibUCW does):
-    /// `Params { program, environment, ..Params::new(pid_file, guard_file, Action::Start) }`.
+    /// Parameters for `action` with everything else at its default (no program, default
+    /// signal, no deadline, no escalation, no hints). START also needs `program` and
+    /// `environment`: `Params { program, environment, ..Params::new(pid, guard, Action::Start) }`.
     pub const fn new(pid_file: &'a CStr, guard_file: &'a CStr, action: Action) -> Self {
         Self {
             pid_file,
@@ -124,13 +115,9 @@ impl<'a> Params<'a> {
     }
 }
 
-/// The guard file that goes with `pid_file` when none is given: `X.pid` → `X.lock`, the rule
-/// of LibUCW's control tool and of `ucw-daemon-control`, so that a program and the tools
-/// serialise on the same file. Built in `buffer`, which needs the PID file's length plus two
-/// bytes (`[0; 4096]`, Linux's `PATH_MAX`, holds every path `open` accepts).
-///
-/// `None` when the name does not end in `.pid` (such a daemon needs its guard file named)
-/// or when `buffer` is too short.
+/// The guard file of `pid_file` when none is given: `X.pid` → `X.lock`, as LibUCW's tool and
+/// `ucw-daemon-control` name it, built in `buffer` (the PID file's length plus two bytes).
+/// `None` when the name does not end in `.pid` or `buffer` is too short.
 ///
 /// ```
 /// use ucw_daemon::control::default_guard_file;
@@ -162,20 +149,15 @@ impl Context for Params<'_> {
     }
 }
 
-/// Performs `params.action` as the action table of docs/design.md §3 (repeated in the crate docs)
-/// defines: takes the guard file (bounded by `params.timeout`), classifies the PID file and
-/// acts on the class.
+/// Performs `params.action` by the action table (docs/design.md §3): takes the guard
+/// (within `params.timeout`), classifies the PID file, acts on the class.
 ///
-/// Returns what an action that did not fail did (its [`Status`], the daemon's PID as it saw
-/// it) and still holds the guard until the [`Outcome`] is dropped, so that what a program
-/// reports about the daemon stays true while it does; every failure (status ERROR) is an
-/// `Err`; render it with `error.display(params)`.
+/// The [`Outcome`] holds the guard until dropped, so what it says stays true meanwhile;
+/// every failure (status ERROR) is an `Err` (`error.display(params)` renders it).
 ///
-/// START forks a launcher and waits for it by PID (`waitpid(pid)`); the child only makes
-/// async-signal-safe system calls before it execs, so calling this from a multi-threaded
-/// process is fine, but no other thread may reap arbitrary children (`wait(-1)`) meanwhile:
-/// the launcher's status is then lost (as when the process ignores SIGCHLD), and START
-/// judges by the PID file alone.
+/// START waits for its launcher by PID: fine in a multi-threaded process, but a thread that
+/// reaps any child (`wait(-1)`) meanwhile loses its status, and START then judges by the
+/// PID file alone.
 pub fn control(params: &Params<'_>) -> Result<Outcome> {
     let guard = Guard::take(params)?;
     let mut held = Held::default();
@@ -195,12 +177,10 @@ pub fn control(params: &Params<'_>) -> Result<Outcome> {
     })
 }
 
-/// CHECK, told in full (`ucw-daemon-control --check --json`): [`control`] with
-/// [`Action::Check`] (whatever `params.action` says), then, while its guard is held, the
-/// [`Outcome`]'s `since` and what a `ucw-daemonize` supervisor publishes in its status file
-/// (docs/design.md §5). Costs more system calls than CHECK (the lock proof reads `/proc`);
-/// what cannot be known stays `None`, never an error. A function of its own, so that programs
-/// that never call it do not carry it.
+/// CHECK told in full (`--check --json`): [`control`] with [`Action::Check`], then, under
+/// its guard, the [`Outcome`]'s `since` and a supervisor's status-file fields
+/// (docs/design.md §5); what cannot be known stays `None`. A function of its own, so
+/// programs that never call it do not carry it.
 pub fn report(params: &Params<'_>) -> Result<Outcome> {
     let check = Params {
         action: Action::Check,
@@ -211,11 +191,9 @@ pub fn report(params: &Params<'_>) -> Result<Outcome> {
     Ok(outcome)
 }
 
-/// Descriptors an action is done with (the PID file it looked at, the pidfd and `/proc`
-/// entries of the process it signalled), closed with the guard when the [`Outcome`] drops:
-/// a program that forgets its outcome and exits (the tools) never spends a `close` on them.
-/// None of them carries a lock a daemon could need, except STOP's PID file, whose lock says
-/// "stopped" for as long as the outcome lives; RESTART drops its stop's before it launches.
+/// Descriptors an action is done with, closed with the guard when the [`Outcome`] drops (a
+/// program that forgets its outcome and exits spends no `close`). Only STOP's PID file
+/// carries a lock, which says "stopped" while the outcome lives.
 #[derive(Debug, Default)]
 pub(crate) struct Held([Option<OwnedFd>; 4]);
 
@@ -235,13 +213,9 @@ impl Held {
     }
 }
 
-/// What [`control`] did. Dropping it releases the guard and closes the descriptors the action
-/// is done with (`control(&params)?.status` does at once): the PID file it looked at (after
-/// STOP with its lock taken, so "stopped" stays true while the outcome lives), the stopped or
-/// signalled process's pidfd and `/proc` entries. A program that exits right after the action
-/// may instead leave them to the exit (`core::mem::forget(outcome)`): no `close` on its way
-/// out, while other controllers wait until then. Never do that in a process that goes on: its
-/// own next action would wait for this guard forever.
+/// What [`control`] did. Dropping it releases the guard and closes what the action is done
+/// with. A program that exits right after may `core::mem::forget` it instead (no `close`);
+/// never in a process that goes on: its next action would wait for this guard forever.
 #[derive(Debug)]
 pub struct Outcome {
     /// The action's status.
@@ -252,16 +226,11 @@ pub struct Outcome {
     /// yet) was seen.
     pub pid: Option<Pid>,
     /// CHECK only: no guard file could be opened (docs/design.md §3, CHECK where it cannot
-    /// write: the guard is missing or unreadable in a place the caller cannot write), so the
-    /// status is a snapshot of the PID file taken without serialisation. It can see a START
-    /// that is about to fail as running, or a daemon that has just died as stale before its
-    /// STOP empties the file. `false` whenever the guard was held (exclusively, or shared by a
-    /// CHECK through a read-only descriptor).
+    /// write), so the status is an unserialised snapshot of the PID file: a START about to
+    /// fail may look running, a daemon just dead stale. `false` whenever a guard was held.
     pub snapshot: bool,
-    /// [`report`], RUNNING: when the process the PID file names started,
-    /// in seconds since the Unix epoch, read only once the lock proof has shown that very
-    /// process holds the lock (its `/proc/<n>/stat` start time and `/proc/stat`'s boot time;
-    /// docs/design.md §3's identity rule: never a recycled number's).
+    /// [`report`], RUNNING: when the proven lock holder started, in seconds since the Unix
+    /// epoch (docs/design.md §3's identity rule: never a recycled number's).
     pub since: Option<u64>,
     /// [`report`], when that process is a `ucw-daemonize` supervisor whose
     /// status file names it (same PID and start time): its program's PID, while it runs.
@@ -279,10 +248,8 @@ pub struct Outcome {
     /// What the action is done with, closed with the guard.
     _held: Held,
 }
-/// The action table, once the guard is held and the PID file classified: the status, and the
-/// running daemon's PID when the action saw or started one. `inspected` is the PID file's
-/// descriptor when another process held its lock (read-write when STOP or RESTART could open
-/// it so); what the action is done with goes to `held`.
+/// The action table on a classified PID file: the status, and the daemon's PID when the
+/// action saw or started one. `inspected`: the PID file's descriptor when it was locked.
 fn act(
     params: &Params<'_>,
     deadline: &Deadline,
@@ -356,10 +323,8 @@ fn act(
     }
 }
 
-/// START on BUSY (docs/design.md §3): a daemon is starting, or stopping (a supervisor ending
-/// what its program left, with the file already empty). Waits, bounded by the deadline, for
-/// a PID (then it runs: 100) or for the lock to go (then launch), so that START never answers
-/// "already running" while nothing will be left running.
+/// START on BUSY (docs/design.md §3): waits, within the deadline, for a PID (100) or for the
+/// lock to go (launch), never answering "already running" for a daemon on its way out.
 fn start_when_settled(
     params: &Params<'_>,
     deadline: &Deadline,

@@ -1,15 +1,12 @@
-//! The few system calls rustix does not expose publicly: process creation (`clone` as fork,
-//! also with `CLONE_PIDFD`),
-//! `execve`, `exit_group`, the signal mask and dispositions, `signalfd4`, `close_range`,
-//! `pidfd_send_signal` with flags and a vDSO-free `clock_gettime`; and, in [`bytes`], the
-//! sixteen-at-once byte comparisons of the account scanner (SSE2 on x86_64).
+//! The system calls rustix does not expose publicly (`clone` as fork, `execve`, `exit_group`,
+//! signal mask and dispositions, `signalfd4`, `close_range`, `pidfd_send_signal` with flags,
+//! `statx`/`statmount`, a vDSO-free `clock_gettime`) and, in [`bytes`], the account scanner's
+//! sixteen-at-once byte comparisons.
 //!
-//! This module owns raw kernel entry (and those comparisons) and nothing else: every system-call
-//! function names its system call, converts `-errno` into [`Errno`], and keeps no state. It
-//! must never allocate, format text or make policy decisions; everything above it is safe
-//! Rust. It is private to the crate: the tools reach what they need through the library's safe
-//! modules (the few raw calls only they make are in their runtime, `tools/src/rt/sys.rs`, which
-//! shares this module's per-architecture instruction sequences, `x86_64.rs` and `aarch64.rs`).
+//! This module owns raw kernel entry and nothing else: each function names its system call,
+//! turns `-errno` into [`Errno`] and keeps no state. It must never allocate, format text or
+//! decide policy. It is private; the tools' runtime (`tools/src/rt/sys.rs`) shares its
+//! per-architecture sequences.
 
 #[cfg(target_arch = "aarch64")]
 mod aarch64;
@@ -34,11 +31,9 @@ use linux_raw_sys::general as kernel;
 use rustix::fd::{FromRawFd, OwnedFd};
 use rustix::io::Errno;
 
-/// `clone(SIGCHLD | CLONE_PIDFD)`: [`fork`] that also returns a pidfd of the child (close-on-
-/// exec), with no `pidfd_open` after it. Returns `Ok(None)` in the child and
-/// `Ok(Some((child, pidfd)))` in the parent; the pidfd is `None` where the kernel has no
-/// `CLONE_PIDFD` (before Linux 5.2 it ignores the flag and writes nothing; an emulator that
-/// refuses it with EINVAL gets a plain [`fork`]).
+/// `clone(SIGCHLD | CLONE_PIDFD)`: [`fork`] that also returns the child's pidfd
+/// (close-on-exec) in the parent: `Ok(Some((child, pidfd)))`; `Ok(None)` in the child. No
+/// pidfd before Linux 5.2 (the flag is ignored); EINVAL (an emulator) falls back to [`fork`].
 ///
 /// # Safety
 /// As for [`fork`]: the child may only make async-signal-safe system calls until it execs or
@@ -174,13 +169,9 @@ pub fn set_default_disposition(signal: u32) -> Result<(), Errno> {
     }
 }
 
-/// [`set_default_disposition`] for every signal of `set` (bit `n - 1` for signal `n`) except
-/// SIGKILL and SIGSTOP, which no process can change: undoes the "ignored" dispositions that
-/// survive `execve` and handlers that must not run in a child before its exec. Which signals
-/// (all, or only those the process has changed) is the caller's decision.
-///
-/// Errors for individual signals are ignored: the only possible one is EINVAL for a signal
-/// the kernel does not let us change.
+/// [`set_default_disposition`] for every signal of `set` (bit `n - 1` for signal `n`) but
+/// SIGKILL and SIGSTOP: undoes ignored dispositions (they survive `execve`) and handlers
+/// before an exec. A signal's EINVAL (one the kernel does not let us change) is ignored.
 ///
 /// # References
 /// [sigaction(2)](https://man7.org/linux/man-pages/man2/sigaction.2.html)
@@ -301,10 +292,9 @@ pub fn pidfd_send_signal(
     }
 }
 
-/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE)` (Linux 6.8): the unique id of the mount
-/// the file open on `fd` lies on, the one [`statmount_superblock`] takes; `None` when the
-/// kernel does not give it (an older kernel answers the reusable `STATX_MNT_ID` instead, or has
-/// no `statx`) or refuses the call.
+/// `statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE)` (Linux 6.8): the unique id of the
+/// mount of `fd`'s file, for [`statmount_superblock`]; `None` when the kernel does not give
+/// it or refuses the call.
 ///
 /// # References
 /// [statx(2)](https://man7.org/linux/man-pages/man2/statx.2.html)
