@@ -433,7 +433,8 @@ fn a_foreground_program_past_the_deadline_is_named_as_one() {
 
 /// The same foreground program with a deadline past the hint's two seconds: a hint on stderr
 /// while START still waits, once, then the deadline's error. A `ucw-daemonize` launcher whose
-/// program is slow to get ready locks the PID file first and gets no hint.
+/// program is slow to get ready locks the PID file first and gets no hint. A stderr nobody
+/// reads any more does not end START half-way.
 #[test]
 fn a_foreground_program_gets_a_hint_while_start_waits() {
     let dir = TempDir::new("cli-hint");
@@ -495,6 +496,40 @@ fn a_foreground_program_gets_a_hint_while_start_waits() {
     assert_eq!(started.stderr, "", "{started:?}");
     let stopped = tool(&dir, &["--stop", "--pid-file", pid_file, "--timeout", "30"]);
     assert_eq!(stopped.code, Some(0), "{stopped:?}");
+
+    // The hint written to a stderr whose reader has gone: EPIPE, not SIGPIPE; START still
+    // ends the program at its deadline and answers 102.
+    let marker = dir.join("program.pid");
+    let script = format!("echo $$ > {}; exec sleep 30", marker.display());
+    let piped = harness().run(
+        "bash",
+        [
+            "-c",
+            r#""$@" 2>&1 >/dev/null | true; echo "${PIPESTATUS[0]}""#,
+            "bash",
+            control_tool(),
+            "--start",
+            "--pid-file",
+            pid_file,
+            "--timeout",
+            "3",
+            "--",
+            "sh",
+            "-c",
+            &script,
+        ],
+        dir.path(),
+    );
+    assert_eq!(piped.stdout, "102\n", "{piped:?}");
+    let program: i32 = std::fs::read_to_string(&marker)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        common::wait_gone(program, Duration::from_secs(5)),
+        "the program {program} outlived START"
+    );
 }
 
 /// Waits (bounded) until process `pid` is stopped (state `T`, a fail point's SIGSTOP).
@@ -516,7 +551,8 @@ fn wait_until_stopped(pid: i32) {
 /// A program under `ucw-daemonize` that ends before START has looked at the PID file: START
 /// is held (fail point `control-launcher-exited`) after its launcher exited until the
 /// supervisor has let go of the PID file, and then reports how the program ended, exit
-/// status or signal, with 102.
+/// status or signal, with 102. The record it read is that start's alone: `--check --json`
+/// and a later START ignore it.
 #[test]
 #[cfg_attr(
     not(ucw_failpoints),
@@ -567,5 +603,17 @@ fn a_program_that_ends_right_after_its_start_is_reported() {
         );
         let check = tool(&dir, &["--check", "--pid-file", pid_file]);
         assert_eq!(check.code, Some(101), "{check:?}");
+        // The record stays in the status file; it belongs to that start alone.
+        let status = std::fs::read_to_string(format!("{pid_file}.status")).unwrap();
+        assert!(status.contains("controller_pipe="), "{status}");
+        let report = tool(&dir, &["--check", "--json", "--pid-file", pid_file]);
+        assert_eq!(report.code, Some(101), "{report:?}");
+        assert!(report.stdout.contains(r#""last_exit":null"#), "{report:?}");
+        let started = tool(&dir, &["--start", "--pid-file", pid_file, "--", "true"]);
+        assert_eq!(started.code, Some(102), "{started:?}");
+        assert_eq!(
+            started.stderr,
+            format!("ucw-daemon-control: daemon did not lock its PID file {pid_file}\n"),
+        );
     }
 }

@@ -88,19 +88,12 @@ pub(crate) fn wait_readable(fd: BorrowedFd<'_>, deadline: &Deadline) -> Result<b
     }
 }
 
-/// Waits until `fd` is readable for at most `limit` (again after EINTR); `Ok(false)` when
-/// it passes first.
-pub(crate) fn wait_readable_for(fd: BorrowedFd<'_>, limit: Duration) -> Result<bool, Errno> {
-    loop {
-        if let Some(readable) = poll_readable(fd, Some(limit))? {
-            return Ok(readable);
-        }
-    }
-}
-
 /// One `ppoll` for `fd` to become readable within `timeout` (`None`: no limit); `None` after
 /// EINTR.
-fn poll_readable(fd: BorrowedFd<'_>, timeout: Option<Duration>) -> Result<Option<bool>, Errno> {
+pub(crate) fn poll_readable(
+    fd: BorrowedFd<'_>,
+    timeout: Option<Duration>,
+) -> Result<Option<bool>, Errno> {
     let mut fds = [PollFd::new(&fd, PollFlags::IN)];
     match rustix::event::poll(&mut fds, timeout.map(timespec).as_ref()) {
         Ok(count) => Ok(Some(count != 0)),

@@ -6,7 +6,7 @@
 //! library too. It must never leave a zombie, never wait past the deadline, and never trust
 //! the launcher's exit status alone: "started" means a locked PID file with a PID.
 
-use super::deadline::{wait_readable, wait_readable_for, Deadline, FIRST_PAUSE};
+use super::deadline::{poll_readable, wait_readable, Deadline, FIRST_PAUSE};
 use super::status::StatusFile;
 use super::{Held, Params};
 use crate::error::{Error, Message, Result, Subject};
@@ -77,12 +77,16 @@ fn judge(
 }
 
 /// The end of a program that ended before this START looked, as its `ucw-daemonize`
-/// supervisor recorded it in the status file with the inode of our controller pipe
-/// (`controller_pipe=`; open until judged, so it names this START alone; docs/design.md §3).
+/// supervisor recorded it in the status file with the inode and change time of our
+/// controller pipe (open until judged, so they name this START alone; docs/design.md §3).
 fn ended_at_once(params: &Params<'_>, controller: &OwnedFd) -> Option<Error> {
     let status = StatusFile::read(params.pid_file)?;
-    let pipe = rustix::fs::fstat(controller).ok()?.st_ino;
-    if parse_decimal(status.value(b"controller_pipe")?, u64::MAX)? != pipe {
+    let pipe = rustix::fs::fstat(controller).ok()?;
+    let time = (pipe.st_ctime as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(pipe.st_ctime_nsec as u64);
+    let recorded = |key| parse_decimal(status.value(key)?, u64::MAX);
+    if recorded(b"controller_pipe")? != pipe.st_ino || recorded(b"controller_pipe_time")? != time {
         return None;
     }
     let error = |message| Error::new(message, Subject::Program);
@@ -289,7 +293,7 @@ fn wait_child(
     let opened;
     let pidfd = match pidfd {
         Some(pidfd) => Some(pidfd),
-        // A kernel without CLONE_PIDFD (before Linux 5.2) may still have pidfd_open (5.3).
+        // CLONE_PIDFD refused (an emulator): pidfd_open (Linux 5.3) may still work.
         None if deadline.is_limited() || params.on_hint.is_some() => {
             opened = rustix::process::pidfd_open(child, PidfdFlags::empty()).ok();
             opened.as_ref().map(AsFd::as_fd)
@@ -320,51 +324,58 @@ enum Waited {
 }
 
 /// Waits until `child` exits, the deadline or `limit` passes: a pidfd polled, else
-/// `waitid(WNOHANG)` with backoff; unbounded, a blocking `waitid`.
+/// `waitid(WNOHANG)` with backoff; unbounded, a blocking `waitid` (docs/design.md §3).
 fn wait_exit(
     child: Pid,
-    pidfd: Option<BorrowedFd<'_>>,
+    mut pidfd: Option<BorrowedFd<'_>>,
     deadline: &Deadline,
     limit: Option<Duration>,
 ) -> Result<Waited, Errno> {
     let exited = WaitIdOptions::EXITED | WaitIdOptions::NOWAIT;
-    let remaining = deadline.remaining();
-    // Which bound comes first: the deadline's (`true`) or the limit's.
-    let bound = match (remaining, limit) {
-        (Some(remaining), Some(limit)) if limit < remaining => Some((limit, false)),
-        (Some(remaining), _) => Some((remaining, true)),
-        (None, Some(limit)) => Some((limit, false)),
-        (None, None) => None,
-    };
-    if let Some((wait, is_deadline)) = bound {
-        let passed = if is_deadline {
-            Waited::Deadline
-        } else {
-            Waited::Limit
+    let mut limit_clock: Option<Deadline> = None;
+    loop {
+        let limit_left = match &limit_clock {
+            Some(clock) => clock.remaining(),
+            None => limit,
         };
-        match pidfd {
-            Some(pidfd) => {
-                // The deadline's wait takes the time left again after EINTR.
-                let readable = match is_deadline {
-                    true => wait_readable(pidfd, deadline)?,
-                    false => wait_readable_for(pidfd, wait)?,
-                };
-                if !readable {
+        // Which bound comes first: the deadline's (`true`) or the limit's.
+        let (wait, is_deadline) = match (deadline.remaining(), limit_left) {
+            (Some(remaining), Some(limit)) if limit < remaining => (limit, false),
+            (Some(remaining), _) => (remaining, true),
+            (None, Some(limit)) => (limit, false),
+            (None, None) => break,
+        };
+        let passed = match is_deadline {
+            true => Waited::Deadline,
+            false => Waited::Limit,
+        };
+        let Some(fd) = pidfd else {
+            let mut step = FIRST_PAUSE;
+            let until = Deadline::start(Some(wait));
+            loop {
+                let status =
+                    rustix::process::waitid(WaitId::Pid(child), exited | WaitIdOptions::NOHANG)?;
+                if let Some(status) = status {
+                    return Ok(Waited::Exited(status));
+                }
+                if !until.pause(&mut step) {
                     return Ok(passed);
                 }
             }
+        };
+        match poll_readable(fd, Some(wait))? {
+            Some(true) => {
+                match rustix::process::waitid(WaitId::Pid(child), exited | WaitIdOptions::NOHANG)? {
+                    Some(status) => return Ok(Waited::Exited(status)),
+                    // Readable before the exit: a pidfd without poll support (Linux 5.2's
+                    // CLONE_PIDFD); the backoff loop waits instead.
+                    None => pidfd = None,
+                }
+            }
+            Some(false) => return Ok(passed),
             None => {
-                let mut step = FIRST_PAUSE;
-                let until = Deadline::start(Some(wait));
-                loop {
-                    if let Some(status) =
-                        rustix::process::waitid(WaitId::Pid(child), exited | WaitIdOptions::NOHANG)?
-                    {
-                        return Ok(Waited::Exited(status));
-                    }
-                    if !until.pause(&mut step) {
-                        return Ok(passed);
-                    }
+                if limit_clock.is_none() {
+                    limit_clock = limit.map(|limit| Deadline::start(Some(limit)));
                 }
             }
         }

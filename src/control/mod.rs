@@ -90,7 +90,8 @@ pub struct Params<'a> {
     /// START, RESTART: called at most once while the action waits, with a hint rendered like
     /// an error (`hint.display(params)`): the launcher has run for two seconds without a lock
     /// on the PID file, so it looks like a foreground program (the tools print it on stderr).
-    /// `None`: no hints, as LibUCW.
+    /// It runs with the guard held and the deadline running: it must return quickly, never
+    /// panic and never call [`control`]. `None`: no hints, as LibUCW.
     // (A type alias would be one more public name for one field.)
     #[allow(clippy::type_complexity)]
     pub on_hint: Option<&'a dyn Fn(&Error, &Params<'_>)>,

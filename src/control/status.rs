@@ -1,16 +1,11 @@
-//! The supervisor's status file as a controller reads it (docs/design.md §5): `X.pid.status`
-//! beside PID file `X.pid`, a few `key=value` lines that `ucw-daemonize` writes, among them
-//! the supervisor's PID and start time and the cgroup that holds its program's tree
-//! (`supervisor=`, `start_time=`, `cgroup=`). STOP's escalation reads it to reach what a
-//! SIGKILLed supervisor leaves: the cgroup (`cgroup.kill`) and the session of its leftovers.
+//! The supervisor's status file `X.pid.status` as a controller reads it (docs/design.md §5):
+//! `key=value` lines from `ucw-daemonize`. STOP's escalation reads the cgroup and session a
+//! SIGKILLed supervisor leaves; START the record of a program that ended at once.
 //!
-//! This file owns that reading and `cgroup.kill`. The file is a hint, never an authority: it
-//! is opened like a PID file (no symbolic link, a regular file with one link, owned by root
-//! or us, not writable by others), read under a shared lock taken within a short bound (the
-//! supervisor rewrites it in place under an exclusive one), and believed only when its
-//! supervisor is the process the lock proof found (its PID and its start time), so a file left
-//! by a supervisor killed long ago is never trusted once its PID is someone else's. It must
-//! never write the file, and never write `cgroup.kill` anywhere but in a cgroup2 directory.
+//! This file owns that reading and `cgroup.kill`. The file is a hint, never an authority:
+//! opened like a PID file, read under a briefly awaited shared lock, and believed only for the
+//! supervisor the lock proof found (PID and start time). It must never write the file, and
+//! never write `cgroup.kill` outside a cgroup2 directory.
 
 use super::deadline::{Deadline, FIRST_PAUSE};
 use crate::exec::PATH_MAX;

@@ -84,8 +84,16 @@ pub fn main(program: &'static [u8], mut startup: Startup) -> i32 {
         }
         Err(error) => return print_usage_error(program, &error, SYNOPSIS),
     };
-    // START's hint (a launcher that looks like a foreground program) goes to stderr at once.
-    let hint = |hint: &ucw_daemon::Error, params: &Params<'_>| print_error(program, hint, params);
+    // START's hint (a launcher that looks like a foreground program) goes to stderr at once,
+    // with SIGPIPE blocked first: a reader of stderr that has gone must not end START while
+    // its launcher runs (the write fails with EPIPE instead; the launcher was forked before).
+    let hint = |hint: &ucw_daemon::Error, params: &Params<'_>| {
+        use ucw_daemon::signal::{block, Signal, SignalSet};
+        if let Some(pipe) = Signal::parse(b"PIPE") {
+            let _ = block(SignalSet::EMPTY.with(pipe));
+        }
+        print_error(program, hint, params);
+    };
     let params = Params {
         pid_file: request.pid_file,
         guard_file: request.guard_file,

@@ -7,7 +7,8 @@
 //! (`--respawn`), how its last incarnation ended (`last_exit=code:N` or `signal:N`) and
 //! whether it has said it is ready (`ready=1` or `0`); and, when the program ended before the
 //! START that launched it had looked (its launcher not yet collected), the inode of that
-//! START's controller pipe (`controller_pipe=N`), which START matches to report the end.
+//! START's controller pipe and its change time (`controller_pipe=`, `controller_pipe_time=`),
+//! which START matches to report the end.
 //!
 //! This file owns the opening and the writing. The launcher opens the file before the
 //! credential switch (the PID file's rules); the supervisor keeps the descriptor and
@@ -52,9 +53,10 @@ pub(super) struct Status<'a> {
     pub(super) cgroup: Option<&'a [u8]>,
     /// The program's life.
     pub(super) program: &'a Program,
-    /// The inode of the controller's pipe of the START still to judge a program that ended at
-    /// once (`Supervisor::record_ended_at_once`).
-    pub(super) controller_pipe: Option<u64>,
+    /// The inode and change time (nanoseconds since the epoch) of the controller's pipe of
+    /// the START still to judge a program that ended at once
+    /// (`Supervisor::record_ended_at_once`).
+    pub(super) controller_pipe: Option<(u64, u64)>,
 }
 
 /// What the status file tells about the program (the incarnation that runs, or the last).
@@ -122,7 +124,14 @@ const LINES: &[Line] = &[
         Value::Number(u64::from(status.program.ready))
     }),
     (b"controller_pipe", |status| {
-        status.controller_pipe.map_or(Value::Absent, Value::Number)
+        status
+            .controller_pipe
+            .map_or(Value::Absent, |(inode, _)| Value::Number(inode))
+    }),
+    (b"controller_pipe_time", |status| {
+        status
+            .controller_pipe
+            .map_or(Value::Absent, |(_, time)| Value::Number(time))
     }),
 ];
 

@@ -336,7 +336,12 @@ impl Job<'_> {
 
     /// [`Supervisor::write_status`] with the controller's pipe of a START that is still to
     /// judge this one; `false` when nothing was written.
-    fn write_status_for(&self, tree: &Tree<'_>, program: &Program, pipe: Option<u64>) -> bool {
+    fn write_status_for(
+        &self,
+        tree: &Tree<'_>,
+        program: &Program,
+        pipe: Option<(u64, u64)>,
+    ) -> bool {
         let (Some(status_file), Some(start_time)) = (self.status_file, tree.start_time()) else {
             return false;
         };
@@ -353,8 +358,8 @@ impl Job<'_> {
 
     /// The program ended before its launcher was collected, so the START that launched us
     /// has not looked at the PID file yet: record how it ended in the status file with the
-    /// inode of that START's controller pipe (`controller_pipe=`), which START matches to its
-    /// own end and reports "exited with status N right after it started" (docs/design.md §3,
+    /// inode and change time of that START's controller pipe, which START matches to its own
+    /// end and reports "exited with status N right after it started" (docs/design.md §3,
     /// launch). `false` when there is no such START (no controller pipe, the launcher already
     /// collected) or no record (no status file): the supervisor then names itself in the PID
     /// file until the launcher is collected, and START sees a daemon that was started.
@@ -371,11 +376,11 @@ impl Job<'_> {
         if self.status_file.is_none() || is_collected(launcher) {
             return false;
         }
-        let Ok(pipe) = rustix::fs::fstat(controller) else {
+        let Some(pipe) = pipe_identity(controller) else {
             return false;
         };
         program.ended(ended);
-        self.write_status_for(tree, program, Some(pipe.st_ino))
+        self.write_status_for(tree, program, Some(pipe))
     }
 
     /// A failed start: every descendant SIGKILLed and reaped at once (nothing was ever ready,
@@ -580,7 +585,7 @@ fn launcher_pidfd(channel: BorrowedFd<'_>) -> Option<OwnedFd> {
 const LAUNCHER_LOOKS: u32 = 500;
 
 /// Waits (at most [`LAUNCHER_LOOKS`] × 2 ms) until the launcher has been collected by its
-/// parent (its pidfd shows POLLHUP). START looks at the PID file before it collects the
+/// parent ([`is_collected`]). START looks at the PID file before it collects the
 /// launcher, so a program that exits right after it was ready is seen as started — which it
 /// was — never as "did not lock its PID file".
 pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
@@ -598,12 +603,19 @@ pub(super) fn wait_until_collected(launcher: Option<&OwnedFd>) {
     }
 }
 
-/// Whether the launcher (its pidfd) has been collected by its parent: POLLHUP (a failed poll
-/// leaves no event: not collected).
+/// A pipe's inode and change time (nanoseconds since the epoch): the pipe's identity, which
+/// the controller at its other end reads the same (an inode number alone wraps at 2³²).
+fn pipe_identity(pipe: BorrowedFd<'_>) -> Option<(u64, u64)> {
+    let stat = rustix::fs::fstat(pipe).ok()?;
+    let time = (stat.st_ctime as u64)
+        .saturating_mul(1_000_000_000)
+        .saturating_add(stat.st_ctime_nsec as u64);
+    Some((stat.st_ino, time))
+}
+
+/// Whether the launcher (its pidfd) has been collected by its parent.
 fn is_collected(launcher: &OwnedFd) -> bool {
-    let mut fds = [PollFd::new(launcher, PollFlags::IN)];
-    let _ = rustix::event::poll(&mut fds, Some(&rustix::event::Timespec::default()));
-    fds[0].revents().contains(PollFlags::HUP)
+    !rt::sys::pidfd_exists(launcher.as_fd())
 }
 
 /// `--log`: the supervisor's stderr goes to `/dev/null` instead of the starter's (it prints

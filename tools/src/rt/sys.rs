@@ -324,3 +324,21 @@ pub fn set_foreground_group(fd: u32, group: rustix::process::Pid) -> Result<(), 
         .map(|_| ())
     }
 }
+
+/// `pidfd_send_signal(pidfd, 0, NULL, 0)`: whether the process still exists, running or a
+/// zombie not yet collected by its parent (`Ok`, or EPERM), or has been collected (ESRCH).
+/// Unlike the pidfd's POLLHUP (Linux 6.9), this tells the two apart since Linux 5.1.
+///
+/// # References
+/// [pidfd_send_signal(2)](https://man7.org/linux/man-pages/man2/pidfd_send_signal.2.html)
+pub fn pidfd_exists(pidfd: rustix::fd::BorrowedFd<'_>) -> bool {
+    use rustix::fd::AsRawFd;
+    // SAFETY: plain integers and a null siginfo pointer; signal 0 only checks the process.
+    let answer = unsafe {
+        call(
+            kernel::__NR_pidfd_send_signal,
+            [pidfd.as_raw_fd() as usize, 0, 0, 0, 0, 0],
+        )
+    };
+    answer != Err(Errno::SRCH)
+}
