@@ -152,18 +152,15 @@ impl<'a> Settings<'a> {
         self.clear_environment || self.variable_count > 0
     }
 
-    /// Adds a variable option; more than [`VARIABLE_OPTIONS`] is a usage error.
+    /// Adds a variable option of kind `kind` (0 `--env`, 1 `--unset`, 2 `--env-file`, as
+    /// [`StoredVariable`]); more than [`VARIABLE_OPTIONS`] is a usage error.
     #[cfg(feature = "environment")]
-    pub fn add_variable(&mut self, variable: Variable<'a>) -> Result<(), UsageError<'a>> {
+    pub fn add_variable(&mut self, kind: u8, value: &'a CStr) -> Result<(), UsageError<'a>> {
         let slot = self
             .stored_variables
             .get_mut(self.variable_count)
             .ok_or(UsageError::TooManyVariableOptions(VARIABLE_OPTIONS))?;
-        *slot = match variable {
-            Variable::Set(value) => (0, Some(value)),
-            Variable::Unset(value) => (1, Some(value)),
-            Variable::File(value) => (2, Some(value)),
-        };
+        *slot = (kind, Some(value));
         self.variable_count += 1;
         Ok(())
     }
@@ -351,32 +348,10 @@ pub fn variable_name_length(entry: &[u8]) -> Option<usize> {
 }
 
 #[cfg(feature = "environment")]
-/// Checks `--env NAME=VALUE`.
-pub fn check_assignment(value: &CStr) -> Result<(), UsageError<'_>> {
-    match variable_name_length(value.to_bytes()) {
-        Some(_) => Ok(()),
-        None => Err(invalid(
-            b"env",
-            value,
-            b"NAME=VALUE (a name without blanks)",
-        )),
-    }
-}
-
-#[cfg(feature = "environment")]
-/// Checks `--unset NAME`: a name without `=` or blanks.
-pub fn check_name(value: &CStr) -> Result<(), UsageError<'_>> {
-    let text = value.to_bytes();
-    let valid = !text.is_empty()
+/// Whether `text` is a variable name for `--unset`: not empty, without `=` or blanks.
+pub fn is_variable_name(text: &[u8]) -> bool {
+    !text.is_empty()
         && !text
             .iter()
-            .any(|&byte| byte == b'=' || byte == b' ' || byte == b'\t');
-    match valid {
-        true => Ok(()),
-        false => Err(invalid(
-            b"unset",
-            value,
-            b"a variable name (no =, no blanks)",
-        )),
-    }
+            .any(|&byte| byte == b'=' || byte == b' ' || byte == b'\t')
 }
