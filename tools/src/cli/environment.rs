@@ -66,20 +66,10 @@ pub struct Limit {
     pub hard: Option<u64>,
 }
 
-/// One `--env`, `--unset` or `--env-file`, applied in command-line order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Variable<'a> {
-    /// `--env NAME=VALUE`: the whole entry.
-    Set(&'a CStr),
-    /// `--unset NAME`.
-    Unset(&'a CStr),
-    /// `--env-file FILE`.
-    File(&'a CStr),
-}
-
-/// A [`Variable`] as [`Settings`] stores it: its kind (0 `--env`, 1 `--unset`, 2
-/// `--env-file`) and its value, all zero when unused.
-type StoredVariable<'a> = (u8, Option<&'a CStr>);
+/// One `--env`, `--unset` or `--env-file` as [`Settings`] stores it, applied in command-line
+/// order: its kind (0 `--env NAME=VALUE`, the whole entry; 1 `--unset NAME`; 2 `--env-file
+/// FILE`) and its value, all zero when unused.
+pub type StoredVariable<'a> = (u8, Option<&'a CStr>);
 
 /// Everything the environment options ask for; [`Settings::NONE`] asks for nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,8 +92,7 @@ pub struct Settings<'a> {
     pub keep_capabilities: u64,
     /// `--clear-env`.
     pub clear_environment: bool,
-    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries
-    /// ([`Settings::variables`] gives them).
+    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries.
     pub stored_variables: [StoredVariable<'a>; VARIABLE_OPTIONS],
     /// How many of `variables` are used.
     pub variable_count: usize,
@@ -131,20 +120,6 @@ impl<'a> Settings<'a> {
         variable_count: 0,
         dry_run: false,
     };
-
-    /// The `--env`, `--unset` and `--env-file` options, in order.
-    pub fn variables(&self) -> impl Iterator<Item = Variable<'a>> + '_ {
-        self.stored_variables[..self.variable_count]
-            .iter()
-            .filter_map(|&(kind, value)| {
-                let value = value?;
-                Some(match kind {
-                    0 => Variable::Set(value),
-                    1 => Variable::Unset(value),
-                    _ => Variable::File(value),
-                })
-            })
-    }
 
     /// Whether the program's environment is anything but the inherited one (as far as these
     /// options go: `--user` and `--notify-socket` change it too).

@@ -12,7 +12,7 @@
 
 use super::messages::Failure;
 #[cfg(feature = "environment")]
-use crate::cli::environment::{variable_name_length, Settings, Variable};
+use crate::cli::environment::{variable_name_length, Settings};
 use crate::rt::c_string;
 use core::ffi::CStr;
 use ucw_daemon::control::StringList;
@@ -164,12 +164,13 @@ impl<'e> Environment<'e> {
             }
         }
         #[cfg(feature = "environment")]
-        for variable in settings.variables() {
-            match variable {
-                Variable::Set(entry) => list.set(entry).map_err(unlisted)?,
-                Variable::Unset(name) => list.remove(name.to_bytes()),
-                Variable::File(path) => super::env_file::read(path, arena, |entry| list.set(entry))
-                    .map_err(|error| (error, Some(path)))?,
+        for &(kind, value) in &settings.stored_variables[..settings.variable_count] {
+            let value = value.unwrap_or_default();
+            match kind {
+                0 => list.set(value).map_err(unlisted)?,
+                1 => list.remove(value.to_bytes()),
+                _ => super::env_file::read(value, arena, |entry| list.set(entry))
+                    .map_err(|error| (error, Some(value)))?,
             }
         }
         if notify {
