@@ -137,10 +137,6 @@ pub(super) fn print(
     for &(resource, value) in limits {
         let mut digits = [[0u8; 20]; 2];
         let [soft, hard] = &mut digits;
-        let amount = |value: Option<u64>, digits| match value {
-            None => &b"unlimited"[..],
-            Some(value) => decimal(value, digits),
-        };
         line(&[
             b"rlimit ",
             name_at(LIMIT_NAMES, resource as usize),
@@ -186,6 +182,15 @@ pub(super) fn print(
         line(&[b"env ", entry.to_bytes()]);
     }
     Ok(())
+}
+
+/// A limit in decimal, or `unlimited`.
+#[inline(never)]
+fn amount(value: Option<u64>, digits: &mut [u8; 20]) -> &[u8] {
+    match value {
+        None => b"unlimited",
+        Some(value) => decimal(value, digits),
+    }
 }
 
 /// Prints `word` and `path`, when there is one.
