@@ -59,14 +59,11 @@ impl Params<'_> {
             write_oom_score_adj(score)
                 .map_err(|errno| Error::system(Message::SetOomScore, Subject::None, errno))?;
         }
-        match self.umask {
-            Some(mask) => {
-                rustix::process::umask(mask);
-            }
-            None if daemonizing => {
-                rustix::process::umask(Mode::from_raw_mode(0o022));
-            }
-            None => {}
+        if let Some(mask) = self
+            .umask
+            .or(daemonizing.then_some(Mode::from_raw_mode(0o022)))
+        {
+            rustix::process::umask(mask);
         }
         if let Some(root) = self.root_directory {
             rustix::process::chroot(root).map_err(|errno| {
@@ -109,16 +106,18 @@ fn change_directory(path: &core::ffi::CStr) -> Result<()> {
 
 /// Writes `score` in decimal to `/proc/self/oom_score_adj` (one `write`, as procfs wants).
 fn write_oom_score_adj(score: i16) -> core::result::Result<(), rustix::io::Errno> {
-    let mut text = [0u8; 8];
     let mut digits = [0u8; 20];
-    let magnitude = format_decimal(u64::from(score.unsigned_abs()), &mut digits);
-    let start = usize::from(score < 0);
-    text[0] = b'-';
-    text[start..start + magnitude.len()].copy_from_slice(magnitude);
+    // The sign, when there is one, just before the digits (at most five of the twenty).
+    let mut start =
+        digits.len() - format_decimal(u64::from(score.unsigned_abs()), &mut digits).len();
+    if score < 0 {
+        start -= 1;
+        digits[start] = b'-';
+    }
     let file = rustix::fs::open(
         OOM_SCORE_ADJ,
         OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
         Mode::empty(),
     )?;
-    rustix::io::write(&file, &text[..start + magnitude.len()]).map(|_| ())
+    rustix::io::write(&file, &digits[start..]).map(|_| ())
 }
