@@ -70,7 +70,10 @@ impl<'e> List<'_, 'e> {
         for index in 0..self.count {
             let entry = self.entries[index];
             let text = entry.to_bytes();
-            if !(text.starts_with(name) && text.get(name.len()) == Some(&b'=')) {
+            // Byte by byte: `starts_with` is an out-of-line comparison at opt-level "z".
+            let named = text.get(name.len()) == Some(&b'=')
+                && name.iter().zip(text).all(|(&wanted, &byte)| wanted == byte);
+            if !named {
                 self.entries[kept] = entry;
                 kept += 1;
             }
