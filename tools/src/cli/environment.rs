@@ -297,18 +297,7 @@ fn same_lowercase(known: &[u8], given: &[u8]) -> bool {
 #[cfg(feature = "environment")]
 /// Name `index` of `table`, NUL-terminated names (empty past its end).
 pub fn name_at(table: &'static [u8], index: usize) -> &'static [u8] {
-    let mut start = 0;
-    let mut count = 0;
-    for (position, &byte) in table.iter().enumerate() {
-        if byte == 0 {
-            if count == index {
-                return &table[start..position];
-            }
-            count += 1;
-            start = position + 1;
-        }
-    }
-    b""
+    super::options::field(table, index)
 }
 
 #[cfg(feature = "environment")]

@@ -162,7 +162,7 @@ impl Options {
 
     /// The name of option `index` (empty past the last one).
     pub fn name(&self, index: usize) -> &'static [u8] {
-        fields(self.names).nth(index).unwrap_or_default()
+        field(self.names, index)
     }
 
     /// Whether option `index` takes a value.
@@ -353,6 +353,11 @@ impl UsageError<'_> {
             out.push(argument);
         }
     }
+}
+
+/// Field `index` of `packed` (NUL-terminated fields; empty past its end).
+pub fn field(packed: &'static [u8], index: usize) -> &'static [u8] {
+    fields(packed).nth(index).unwrap_or_default()
 }
 
 /// The NUL-terminated fields of `packed`, in order.
