@@ -269,19 +269,11 @@ pub fn parse_capabilities(value: &CStr) -> Result<u64, UsageError<'_>> {
 #[cfg(feature = "environment")]
 /// The index of `name` among the NUL-terminated lower-case names of `table`, in any case;
 /// empty names never match.
-pub fn find_name(table: &[u8], name: &[u8]) -> Option<usize> {
-    let mut index = 0;
-    let mut start = 0;
-    for (position, &byte) in table.iter().enumerate() {
-        if byte == 0 {
-            if !name.is_empty() && same_lowercase(&table[start..position], name) {
-                return Some(index);
-            }
-            index += 1;
-            start = position + 1;
-        }
+pub fn find_name(table: &'static [u8], name: &[u8]) -> Option<usize> {
+    if name.is_empty() {
+        return None;
     }
-    None
+    super::options::fields(table).position(|known| same_lowercase(known, name))
 }
 
 #[cfg(feature = "environment")]

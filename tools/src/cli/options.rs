@@ -361,7 +361,7 @@ pub fn field(packed: &'static [u8], index: usize) -> &'static [u8] {
 }
 
 /// The NUL-terminated fields of `packed`, in order.
-fn fields(packed: &'static [u8]) -> impl Iterator<Item = &'static [u8]> {
+pub(crate) fn fields(packed: &'static [u8]) -> impl Iterator<Item = &'static [u8]> {
     let mut rest = packed;
     core::iter::from_fn(move || {
         let end = rest.iter().position(|&byte| byte == 0)?;
