@@ -224,8 +224,11 @@ fn exists(path: &CStr) -> Result<(), Errno> {
         return Err(Errno::NAMETOOLONG);
     }
     parent[0] = b'.';
-    parent[..end].copy_from_slice(&text[..end]);
-    let parent = CStr::from_bytes_until_nul(&parent).map_err(|_| Errno::NAMETOOLONG)?;
+    // Byte by byte: a slice copy is an out-of-line call at opt-level "z".
+    for (slot, &byte) in parent.iter_mut().zip(&text[..end]) {
+        *slot = byte;
+    }
+    let parent = crate::rt::c_string(&parent[..=end.max(1)]).ok_or(Errno::NAMETOOLONG)?;
     let flags = OFlags::PATH | OFlags::CLOEXEC;
     match rustix::fs::open(path, flags | OFlags::NOFOLLOW, Mode::empty()) {
         Err(Errno::NOENT) => rustix::fs::open(parent, flags | OFlags::DIRECTORY, Mode::empty()),
