@@ -86,6 +86,7 @@ fn refused(failure: Failure, number: usize) -> Error {
 }
 
 /// Resolves `--rlimit` into `limits` (see the module docs); returns how many there are.
+#[inline(never)]
 pub(super) fn resolve_limits(settings: &Settings<'_>, limits: &mut Limits) -> Result<usize, Error> {
     let mut count = 0;
     for (number, request) in settings.limits.iter().enumerate() {
