@@ -140,6 +140,7 @@ fn can_raise_hard_limits() -> bool {
 }
 
 /// `fs.nr_open`, the most open files a process may be allowed, from `/proc/sys/fs/nr_open`.
+#[inline(never)]
 fn read_nr_open() -> Result<u64, Errno> {
     let file = rustix::fs::open(
         c"/proc/sys/fs/nr_open",
