@@ -21,6 +21,7 @@ impl Params<'_> {
     /// The refusals [`init`](super::init) makes before any file changes: capabilities kept
     /// without a switch to a user other than root or that could undo it (the credentials
     /// keep the rest), a root directory with [`Flags::PRESERVE_CWD`].
+    #[inline(never)]
     pub(super) fn check_setup(&self, credentials: &mut Credentials<'_>) -> Result<()> {
         credentials.keep_capabilities(self.keep_capabilities)?;
         if self.root_directory.is_some() && self.flags.contains(Flags::PRESERVE_CWD) {
