@@ -156,6 +156,7 @@ fn read_nr_open() -> Result<u64, Errno> {
 }
 
 /// The library's parameters for what `settings` asks (the limits resolved in `limits`).
+#[inline(never)]
 pub(super) fn apply<'a>(
     settings: &Settings<'a>,
     limits: &'a [(Resource, Rlimit)],
