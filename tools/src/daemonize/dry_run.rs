@@ -212,6 +212,7 @@ fn reachable(path: Option<&CStr>, subject: Subject) -> Result<(), Error> {
 }
 
 /// Whether `path` exists, or else its directory does.
+#[inline(never)]
 fn exists(path: &CStr) -> Result<(), Errno> {
     let text = path.to_bytes();
     // The directory: everything before the last slash (`/` for `/x`, `.` for `x`).
