@@ -297,17 +297,13 @@ impl UsageError<'_> {
             // number).
             #[cfg(feature = "environment")]
             UsageError::Invalid(name, value, expected) => {
-                for piece in [
-                    b"option '--",
-                    name,
-                    b"' needs ",
-                    expected,
-                    b", not '",
-                    value.to_bytes(),
-                    b"'",
-                ] {
-                    out.push(piece);
-                }
+                out.push(b"option '--");
+                out.push(name);
+                out.push(b"' needs ");
+                out.push(expected);
+                out.push(b", not '");
+                out.push(value.to_bytes());
+                out.push(b"'");
                 return;
             }
             #[cfg(feature = "environment")]
