@@ -164,7 +164,10 @@ pub(super) fn print(
         line(&[b"no-new-privs"]);
     }
     line(&[b"program ", found]);
-    for argument in program.iter().skip(1) {
+    // Past the program's name (not `skip`, which costs a second walk).
+    let mut arguments = program.iter();
+    arguments.next();
+    for argument in arguments {
         line(&[b"argument ", argument.to_bytes()]);
     }
     for entry in environment.iter() {
