@@ -149,10 +149,12 @@ fn read_nr_open() -> Result<u64, Errno> {
     )?;
     let mut text = [0u8; 24];
     let length = rustix::io::read(&file, &mut text)?;
-    let digits = text[..length]
-        .strip_suffix(b"\n")
-        .unwrap_or(&text[..length]);
-    crate::cli::options::parse_decimal(digits, u64::from(u32::MAX)).ok_or(Errno::INVAL)
+    // Without its newline (not `strip_suffix`, an out-of-line comparison).
+    let end = match length.checked_sub(1) {
+        Some(last) if text[last] == b'\n' => last,
+        _ => length,
+    };
+    crate::cli::options::parse_decimal(&text[..end], u64::from(u32::MAX)).ok_or(Errno::INVAL)
 }
 
 /// The library's parameters for what `settings` asks (the limits resolved in `limits`).
