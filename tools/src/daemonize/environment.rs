@@ -115,9 +115,7 @@ impl<'e> Environment<'e> {
     ) -> Result<StringList<'e>, (Error, Option<&'e CStr>)> {
         let switching = credentials.uid().is_some();
         let notify = !socket_name.is_empty();
-        let controlled = inherited
-            .iter()
-            .any(|entry| entry.to_bytes().starts_with(CONTROLLER_VARIABLE));
+        let controlled = inherited.variable(CONTROLLER_NAME).is_some();
         #[cfg(feature = "environment")]
         let (changing, clearing) = (settings.change_variables(), settings.clear_environment);
         #[cfg(not(feature = "environment"))]
