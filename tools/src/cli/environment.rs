@@ -134,7 +134,7 @@ impl<'a> Settings<'a> {
         let slot = self
             .stored_variables
             .get_mut(self.variable_count)
-            .ok_or(UsageError::TooManyVariableOptions(VARIABLE_OPTIONS))?;
+            .ok_or(UsageError::TooManyVariableOptions)?;
         *slot = (kind, Some(value));
         self.variable_count += 1;
         Ok(())

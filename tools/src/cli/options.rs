@@ -250,9 +250,10 @@ pub enum UsageError<'a> {
     /// `--keep-caps` with a capability it refuses: the capability as given, and why.
     #[cfg(feature = "environment")]
     Capability(&'a [u8], &'static [u8]),
-    /// More `--env`, `--unset` and `--env-file` options than the parser holds (the number).
+    /// More `--env`, `--unset` and `--env-file` options than the parser holds
+    /// ([`super::environment::VARIABLE_OPTIONS`], which its words name).
     #[cfg(feature = "environment")]
-    TooManyVariableOptions(usize),
+    TooManyVariableOptions,
 }
 
 impl UsageError<'_> {
@@ -307,16 +308,11 @@ impl UsageError<'_> {
                 return;
             }
             #[cfg(feature = "environment")]
-            UsageError::TooManyVariableOptions(limit) => {
-                out.push(b"more than ");
-                out.push_decimal(limit as u64);
-                out.push(b" --env, --unset and --env-file options");
-                return;
-            }
-            #[cfg(feature = "environment")]
             UsageError::Requires(first, second) => (22, first, second),
             #[cfg(feature = "environment")]
             UsageError::Capability(capability, why) => (23, capability, why),
+            #[cfg(feature = "environment")]
+            UsageError::TooManyVariableOptions => (24, b"", b""),
             UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
@@ -408,9 +404,13 @@ const USAGE_WORDS: &[u8] = usage_words!().as_bytes();
 #[cfg(feature = "environment")]
 const USAGE_WORDS: &[u8] = usage_words!(
     "--\0 needs --\0\0\
-    --keep-caps: capability '\0' \0\0"
+    --keep-caps: capability '\0' \0\0\
+    more than 256 --env, --unset and --env-file options\0\0\0"
 )
 .as_bytes();
+// The words above name the number.
+#[cfg(feature = "environment")]
+const _: () = assert!(super::environment::VARIABLE_OPTIONS == 256);
 
 /// An option the [`Scanner`] recognised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
