@@ -270,7 +270,8 @@ impl UsageError<'_> {
     pub fn describe_into(&self, out: &mut Line<'_>) {
         let letter;
         // Every message is three pieces of `USAGE_WORDS` around two arguments, except the
-        // list of candidates.
+        // list of candidates and a value that is not of its kind (an environment option's
+        // value follows its three pieces, quoted).
         let (message, first, second): (usize, &[u8], &[u8]) = match *self {
             UsageError::Ambiguous(argument, table, candidates) => {
                 out.push(b"option '");
@@ -294,25 +295,14 @@ impl UsageError<'_> {
                 out.push(expected);
                 return;
             }
-            // The environment feature's errors, worded in place (three arguments, or a
-            // number).
-            #[cfg(feature = "environment")]
-            UsageError::Invalid(name, value, expected) => {
-                out.push(b"option '--");
-                out.push(name);
-                out.push(b"' needs ");
-                out.push(expected);
-                out.push(b", not '");
-                out.push(value.to_bytes());
-                out.push(b"'");
-                return;
-            }
             #[cfg(feature = "environment")]
             UsageError::Requires(first, second) => (22, first, second),
             #[cfg(feature = "environment")]
             UsageError::Capability(capability, why) => (23, capability, why),
             #[cfg(feature = "environment")]
             UsageError::TooManyVariableOptions => (24, b"", b""),
+            #[cfg(feature = "environment")]
+            UsageError::Invalid(name, _, expected) => (25, name, expected),
             UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
@@ -343,6 +333,11 @@ impl UsageError<'_> {
         for argument in [first, second, b""] {
             out.push(pieces.next().unwrap_or_default());
             out.push(argument);
+        }
+        #[cfg(feature = "environment")]
+        if let UsageError::Invalid(_, value, _) = *self {
+            out.push(value.to_bytes());
+            out.push(b"'");
         }
     }
 }
@@ -405,7 +400,8 @@ const USAGE_WORDS: &[u8] = usage_words!().as_bytes();
 const USAGE_WORDS: &[u8] = usage_words!(
     "--\0 needs --\0\0\
     --keep-caps: capability '\0' \0\0\
-    more than 256 --env, --unset and --env-file options\0\0\0"
+    more than 256 --env, --unset and --env-file options\0\0\0\
+    option '--\0' needs \0, not '\0"
 )
 .as_bytes();
 // The words above name the number.
