@@ -86,21 +86,32 @@ pub(super) fn print(
     reachable(request.pid_file, Subject::PidFile)?;
     reachable(request.stdout, Subject::OutputFile)?;
     reachable(request.stderr, Subject::ErrorFile)?;
+    let root = match params.root_directory {
+        Some(path) => Some(
+            open_in(None, CWD, path, OFlags::DIRECTORY)
+                .map_err(|errno| Failure::Open.system(Subject::RootDirectory, errno))?,
+        ),
+        None => None,
+    };
+    let root = root.as_ref().map(AsFd::as_fd);
     let preserved = request.flags | Flags::PRESERVE_CWD == request.flags;
-    let working = match (params.working_directory, params.root_directory) {
+    let working = match (params.working_directory, root) {
         (Some(path), _) => Some(path),
         (None, Some(_)) => Some(c"/"),
         (None, None) if daemonizing && !preserved => Some(c"/"),
         _ => None,
     };
+    let directory = match working {
+        Some(path) => Some(
+            open_in(root, root.unwrap_or(CWD), path, OFlags::DIRECTORY)
+                .map_err(|errno| Failure::Open.system(Subject::WorkingDirectory, errno))?,
+        ),
+        None => None,
+    };
+    let directory = directory.as_ref().map_or(CWD, AsFd::as_fd);
     let mut candidate = [0u8; 4096];
-    let found = locate(
-        params.root_directory,
-        working,
-        &program,
-        &environment,
-        &mut candidate,
-    )?;
+    let found = find_program(&program, &environment, root, directory, &mut candidate)
+        .map_err(|errno| Failure::Execute.system(Subject::Program, errno))?;
 
     path_line(b"pid-file ", request.pid_file);
     path_line(b"chroot ", params.root_directory);
@@ -183,37 +194,6 @@ fn amount(value: Option<u64>, digits: &mut [u8; 20]) -> &[u8] {
         None => b"unlimited",
         Some(value) => decimal(value, digits),
     }
-}
-
-/// The program's path as its exec will find it (see [`find_program`]), after the root
-/// directory `root` and the working directory `working` (inside the root), when given, are
-/// opened as the daemon will enter them; their descriptors are closed on return.
-#[inline(never)]
-fn locate<'b>(
-    root: Option<&CStr>,
-    working: Option<&CStr>,
-    program: &StringList<'_>,
-    environment: &StringList<'_>,
-    buffer: &'b mut [u8; 4096],
-) -> Result<&'b [u8], Error> {
-    let root = match root {
-        Some(path) => Some(
-            open_in(None, CWD, path, OFlags::DIRECTORY)
-                .map_err(|errno| Failure::Open.system(Subject::RootDirectory, errno))?,
-        ),
-        None => None,
-    };
-    let root = root.as_ref().map(AsFd::as_fd);
-    let directory = match working {
-        Some(path) => Some(
-            open_in(root, root.unwrap_or(CWD), path, OFlags::DIRECTORY)
-                .map_err(|errno| Failure::Open.system(Subject::WorkingDirectory, errno))?,
-        ),
-        None => None,
-    };
-    let directory = directory.as_ref().map_or(CWD, AsFd::as_fd);
-    find_program(program, environment, root, directory, buffer)
-        .map_err(|errno| Failure::Execute.system(Subject::Program, errno))
 }
 
 /// Prints `word` and `path`, when there is one.
