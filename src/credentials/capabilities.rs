@@ -53,17 +53,14 @@ pub(super) fn raise_kept(kept: CapabilitySet) -> Result<()> {
         },
     )
     .map_err(failed)?;
-    for capability in each(kept) {
-        rustix::thread::configure_capability_in_ambient_set(capability, true).map_err(failed)?;
+    for bit in 0..64 {
+        let capability = CapabilitySet::from_bits_retain(1 << bit);
+        if kept.contains(capability) {
+            rustix::thread::configure_capability_in_ambient_set(capability, true)
+                .map_err(failed)?;
+        }
     }
     rustix::thread::set_keep_capabilities(false).map_err(failed)
-}
-
-#[cfg(feature = "environment")]
-fn each(set: CapabilitySet) -> impl Iterator<Item = CapabilitySet> {
-    (0..64)
-        .map(|bit| CapabilitySet::from_bits_retain(1 << bit))
-        .filter(move |capability| set.contains(*capability))
 }
 
 /// Proves the sets after the switch: none effective, `kept` permitted and (when any) inheritable
@@ -94,8 +91,11 @@ pub(super) fn prove_exactly(kept: CapabilitySet) -> Result<()> {
 #[cfg(feature = "environment")]
 fn prove_kept(sets: CapabilitySets, kept: CapabilitySet) -> Result<()> {
     let mut exact = sets.permitted == kept && sets.inheritable == kept;
-    for capability in each(kept) {
-        exact &= rustix::thread::capability_is_in_ambient_set(capability) == Ok(true);
+    for bit in 0..64 {
+        let capability = CapabilitySet::from_bits_retain(1 << bit);
+        if kept.contains(capability) {
+            exact &= rustix::thread::capability_is_in_ambient_set(capability) == Ok(true);
+        }
     }
     match exact {
         true => Ok(()),

@@ -13,7 +13,10 @@ use rustix::fs::{Mode, OFlags};
 const OOM_SCORE_ADJ: &core::ffi::CStr = c"/proc/self/oom_score_adj";
 
 impl Params<'_> {
-    /// [`init`](super::init)'s refusals before any file changes: kept capabilities without a switch to a non-root user or that could undo it, a root directory with [`Flags::PRESERVE_CWD`].
+    /// [`init`](super::init)'s refusals before any file changes: kept capabilities without a
+    /// switch to a non-root user or that could undo it, a root directory with
+    /// [`Flags::PRESERVE_CWD`].
+    #[inline(never)]
     pub(super) fn check_setup(&self, credentials: &mut Credentials<'_>) -> Result<()> {
         credentials.keep_capabilities(self.keep_capabilities)?;
         if self.root_directory.is_some() && self.flags.contains(Flags::PRESERVE_CWD) {
@@ -50,14 +53,11 @@ impl Params<'_> {
             write_oom_score_adj(score)
                 .map_err(|errno| Error::system(Message::SetOomScore, Subject::None, errno))?;
         }
-        match self.umask {
-            Some(mask) => {
-                rustix::process::umask(mask);
-            }
-            None if daemonizing => {
-                rustix::process::umask(Mode::from_raw_mode(0o022));
-            }
-            None => {}
+        if let Some(mask) = self
+            .umask
+            .or(daemonizing.then_some(Mode::from_raw_mode(0o022)))
+        {
+            rustix::process::umask(mask);
         }
         if let Some(root) = self.root_directory {
             rustix::process::chroot(root).map_err(|errno| {
@@ -100,16 +100,18 @@ fn change_directory(path: &core::ffi::CStr) -> Result<()> {
 
 /// `score` to `/proc/self/oom_score_adj` in one `write`.
 fn write_oom_score_adj(score: i16) -> core::result::Result<(), rustix::io::Errno> {
-    let mut text = [0u8; 8];
     let mut digits = [0u8; 20];
-    let magnitude = format_decimal(u64::from(score.unsigned_abs()), &mut digits);
-    let start = usize::from(score < 0);
-    text[0] = b'-';
-    text[start..start + magnitude.len()].copy_from_slice(magnitude);
+    // The sign, when there is one, just before the digits (at most five of the twenty).
+    let mut start =
+        digits.len() - format_decimal(u64::from(score.unsigned_abs()), &mut digits).len();
+    if score < 0 {
+        start -= 1;
+        digits[start] = b'-';
+    }
     let file = rustix::fs::open(
         OOM_SCORE_ADJ,
         OFlags::WRONLY | OFlags::CLOEXEC | OFlags::NOCTTY,
         Mode::empty(),
     )?;
-    rustix::io::write(&file, &text[..start + magnitude.len()]).map(|_| ())
+    rustix::io::write(&file, &digits[start..]).map(|_| ())
 }

@@ -10,9 +10,9 @@
 //! out of the build are usage errors that name the feature.
 
 #[cfg(feature = "environment")]
-use super::environment::Settings;
+use super::environment;
 #[cfg(feature = "environment")]
-use super::environment::{self, Variable};
+use super::environment::Settings;
 #[cfg(any(feature = "readiness", feature = "log", feature = "respawn"))]
 use super::options::parse_decimal;
 use super::options::{parse_seconds, Argument, Options, Scanner, UsageError};
@@ -291,7 +291,7 @@ pub fn parse<'a, A: Argument<'a>>(arguments: &mut [A]) -> Result<Invocation<'a>,
                     parse_seconds(value.to_bytes()).ok_or(UsageError::BadDuration(name, value))?
             }
             #[cfg(feature = "environment")]
-            RLIMIT..=DRY_RUN => parse_setting(found.index, value, &mut request.settings)?,
+            RLIMIT..=DRY_RUN => parse_setting(found.index, name, value, &mut request.settings)?,
             #[cfg(not(feature = "environment"))]
             RLIMIT..=DRY_RUN => return Err(UsageError::NotBuilt(name, b"environment")),
             #[cfg(feature = "tree")]
@@ -462,54 +462,67 @@ pub fn parse_size(text: &[u8]) -> Option<u64> {
         .filter(|&size| size > 0)
 }
 
-/// One environment option (index `index` of [`OPTIONS`], its value `value`, empty for a flag)
-/// into `settings`.
+/// What the environment options with a checked value expect, by option from `--nice` on
+/// (NUL-terminated; empty for the options whose value is taken as it is).
+#[cfg(feature = "environment")]
+const EXPECTED: &[u8] = b"a number from -20 to 19\0a number from -1000 to 1000\0\
+    an octal mask from 0 to 0777\0\0\0NAME=VALUE (a name without blanks)\0\
+    a variable name (no =, no blanks)\0";
+
+/// One environment option (index `index` of [`OPTIONS`], named `name`, its value `value`,
+/// empty for a flag) into `settings`. A value that is not what the option expects is one
+/// usage error, its expectation from [`EXPECTED`].
 #[cfg(feature = "environment")]
 fn parse_setting<'a>(
     index: usize,
+    name: &'static [u8],
     value: &'a CStr,
     settings: &mut Settings<'a>,
 ) -> Result<(), UsageError<'a>> {
     let text = value.to_bytes();
-    match index {
-        RLIMIT => environment::parse_limit(value, settings)?,
-        NICE => {
-            settings.nice = environment::parse_signed(text, -20, 19).ok_or(UsageError::Invalid(
-                b"nice",
-                value,
-                b"a number from -20 to 19",
-            ))?
+    let valid = match index {
+        RLIMIT => return environment::parse_limit(value, settings),
+        NICE => environment::parse_signed(text, -20, 19).map(|nice| settings.nice = nice),
+        OOM_SCORE_ADJ => environment::parse_signed(text, -1000, 1000)
+            .map(|score| settings.oom_score_adj = Some(score as i16)),
+        UMASK => environment::parse_umask(text).map(|mask| settings.umask = Some(mask)),
+        CHDIR => {
+            settings.working_directory = Some(value);
+            Some(())
         }
-        OOM_SCORE_ADJ => {
-            let score = environment::parse_signed(text, -1000, 1000).ok_or(UsageError::Invalid(
-                b"oom-score-adj",
-                value,
-                b"a number from -1000 to 1000",
-            ))?;
-            settings.oom_score_adj = Some(score as i16);
+        CHROOT => {
+            settings.root_directory = Some(value);
+            Some(())
         }
-        UMASK => {
-            settings.umask = Some(environment::parse_umask(text).ok_or(UsageError::Invalid(
-                b"umask",
-                value,
-                b"an octal mask from 0 to 0777",
-            ))?)
+        ENV => environment::variable_name_length(text).map(drop),
+        UNSET => environment::is_variable_name(text).then_some(()),
+        ENV_FILE => Some(()),
+        CLEAR_ENV => {
+            settings.clear_environment = true;
+            Some(())
         }
-        CHDIR => settings.working_directory = Some(value),
-        CHROOT => settings.root_directory = Some(value),
-        ENV => {
-            environment::check_assignment(value)?;
-            settings.add_variable(Variable::Set(value))?;
+        NO_NEW_PRIVS => {
+            settings.no_new_privs = true;
+            Some(())
         }
-        UNSET => {
-            environment::check_name(value)?;
-            settings.add_variable(Variable::Unset(value))?;
+        KEEP_CAPS => {
+            settings.keep_capabilities |= environment::parse_capabilities(value)?;
+            Some(())
         }
-        ENV_FILE => settings.add_variable(Variable::File(value))?,
-        CLEAR_ENV => settings.clear_environment = true,
-        NO_NEW_PRIVS => settings.no_new_privs = true,
-        KEEP_CAPS => settings.keep_capabilities |= environment::parse_capabilities(value)?,
-        _ => settings.dry_run = true,
+        _ => {
+            settings.dry_run = true;
+            Some(())
+        }
+    };
+    if valid.is_none() {
+        return Err(UsageError::Invalid(
+            name,
+            value,
+            environment::name_at(EXPECTED, index - NICE),
+        ));
+    }
+    if (ENV..=ENV_FILE).contains(&index) {
+        settings.add_variable((index - ENV) as u8, value)?;
     }
     Ok(())
 }

@@ -66,20 +66,10 @@ pub struct Limit {
     pub hard: Option<u64>,
 }
 
-/// One `--env`, `--unset` or `--env-file`, applied in command-line order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Variable<'a> {
-    /// `--env NAME=VALUE`: the whole entry.
-    Set(&'a CStr),
-    /// `--unset NAME`.
-    Unset(&'a CStr),
-    /// `--env-file FILE`.
-    File(&'a CStr),
-}
-
-/// A [`Variable`] as [`Settings`] stores it: its kind (0 `--env`, 1 `--unset`, 2
-/// `--env-file`) and its value, all zero when unused.
-type StoredVariable<'a> = (u8, Option<&'a CStr>);
+/// One `--env`, `--unset` or `--env-file` as [`Settings`] stores it, applied in command-line
+/// order: its kind (0 `--env NAME=VALUE`, the whole entry; 1 `--unset NAME`; 2 `--env-file
+/// FILE`) and its value, all zero when unused.
+pub type StoredVariable<'a> = (u8, Option<&'a CStr>);
 
 /// Everything the environment options ask for; [`Settings::NONE`] asks for nothing.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,8 +92,7 @@ pub struct Settings<'a> {
     pub keep_capabilities: u64,
     /// `--clear-env`.
     pub clear_environment: bool,
-    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries
-    /// ([`Settings::variables`] gives them).
+    /// `--env`, `--unset`, `--env-file`, in order: the first `variable_count` entries.
     pub stored_variables: [StoredVariable<'a>; VARIABLE_OPTIONS],
     /// How many of `variables` are used.
     pub variable_count: usize,
@@ -132,38 +121,21 @@ impl<'a> Settings<'a> {
         dry_run: false,
     };
 
-    /// The `--env`, `--unset` and `--env-file` options, in order.
-    pub fn variables(&self) -> impl Iterator<Item = Variable<'a>> + '_ {
-        self.stored_variables[..self.variable_count]
-            .iter()
-            .filter_map(|&(kind, value)| {
-                let value = value?;
-                Some(match kind {
-                    0 => Variable::Set(value),
-                    1 => Variable::Unset(value),
-                    _ => Variable::File(value),
-                })
-            })
-    }
-
     /// Whether the program's environment is anything but the inherited one (as far as these
     /// options go: `--user` and `--notify-socket` change it too).
     pub fn change_variables(&self) -> bool {
         self.clear_environment || self.variable_count > 0
     }
 
-    /// Adds a variable option; more than [`VARIABLE_OPTIONS`] is a usage error.
+    /// Adds a variable option of kind `kind` (0 `--env`, 1 `--unset`, 2 `--env-file`, as
+    /// [`StoredVariable`]); more than [`VARIABLE_OPTIONS`] is a usage error.
     #[cfg(feature = "environment")]
-    pub fn add_variable(&mut self, variable: Variable<'a>) -> Result<(), UsageError<'a>> {
+    pub fn add_variable(&mut self, kind: u8, value: &'a CStr) -> Result<(), UsageError<'a>> {
         let slot = self
             .stored_variables
             .get_mut(self.variable_count)
-            .ok_or(UsageError::TooManyVariableOptions(VARIABLE_OPTIONS))?;
-        *slot = match variable {
-            Variable::Set(value) => (0, Some(value)),
-            Variable::Unset(value) => (1, Some(value)),
-            Variable::File(value) => (2, Some(value)),
-        };
+            .ok_or(UsageError::TooManyVariableOptions)?;
+        *slot = (kind, Some(value));
         self.variable_count += 1;
         Ok(())
     }
@@ -297,19 +269,11 @@ pub fn parse_capabilities(value: &CStr) -> Result<u64, UsageError<'_>> {
 #[cfg(feature = "environment")]
 /// The index of `name` among the NUL-terminated lower-case names of `table`, in any case;
 /// empty names never match.
-pub fn find_name(table: &[u8], name: &[u8]) -> Option<usize> {
-    let mut index = 0;
-    let mut start = 0;
-    for (position, &byte) in table.iter().enumerate() {
-        if byte == 0 {
-            if !name.is_empty() && same_lowercase(&table[start..position], name) {
-                return Some(index);
-            }
-            index += 1;
-            start = position + 1;
-        }
+pub fn find_name(table: &'static [u8], name: &[u8]) -> Option<usize> {
+    if name.is_empty() {
+        return None;
     }
-    None
+    super::options::fields(table).position(|known| same_lowercase(known, name))
 }
 
 #[cfg(feature = "environment")]
@@ -325,18 +289,7 @@ fn same_lowercase(known: &[u8], given: &[u8]) -> bool {
 #[cfg(feature = "environment")]
 /// Name `index` of `table`, NUL-terminated names (empty past its end).
 pub fn name_at(table: &'static [u8], index: usize) -> &'static [u8] {
-    let mut start = 0;
-    let mut count = 0;
-    for (position, &byte) in table.iter().enumerate() {
-        if byte == 0 {
-            if count == index {
-                return &table[start..position];
-            }
-            count += 1;
-            start = position + 1;
-        }
-    }
-    b""
+    super::options::field(table, index)
 }
 
 #[cfg(feature = "environment")]
@@ -351,32 +304,10 @@ pub fn variable_name_length(entry: &[u8]) -> Option<usize> {
 }
 
 #[cfg(feature = "environment")]
-/// Checks `--env NAME=VALUE`.
-pub fn check_assignment(value: &CStr) -> Result<(), UsageError<'_>> {
-    match variable_name_length(value.to_bytes()) {
-        Some(_) => Ok(()),
-        None => Err(invalid(
-            b"env",
-            value,
-            b"NAME=VALUE (a name without blanks)",
-        )),
-    }
-}
-
-#[cfg(feature = "environment")]
-/// Checks `--unset NAME`: a name without `=` or blanks.
-pub fn check_name(value: &CStr) -> Result<(), UsageError<'_>> {
-    let text = value.to_bytes();
-    let valid = !text.is_empty()
+/// Whether `text` is a variable name for `--unset`: not empty, without `=` or blanks.
+pub fn is_variable_name(text: &[u8]) -> bool {
+    !text.is_empty()
         && !text
             .iter()
-            .any(|&byte| byte == b'=' || byte == b' ' || byte == b'\t');
-    match valid {
-        true => Ok(()),
-        false => Err(invalid(
-            b"unset",
-            value,
-            b"a variable name (no =, no blanks)",
-        )),
-    }
+            .any(|&byte| byte == b'=' || byte == b' ' || byte == b'\t')
 }

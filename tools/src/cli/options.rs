@@ -162,7 +162,7 @@ impl Options {
 
     /// The name of option `index` (empty past the last one).
     pub fn name(&self, index: usize) -> &'static [u8] {
-        fields(self.names).nth(index).unwrap_or_default()
+        field(self.names, index)
     }
 
     /// Whether option `index` takes a value.
@@ -250,9 +250,10 @@ pub enum UsageError<'a> {
     /// `--keep-caps` with a capability it refuses: the capability as given, and why.
     #[cfg(feature = "environment")]
     Capability(&'a [u8], &'static [u8]),
-    /// More `--env`, `--unset` and `--env-file` options than the parser holds (the number).
+    /// More `--env`, `--unset` and `--env-file` options than the parser holds
+    /// ([`super::environment::VARIABLE_OPTIONS`], which its words name).
     #[cfg(feature = "environment")]
-    TooManyVariableOptions(usize),
+    TooManyVariableOptions,
 }
 
 impl UsageError<'_> {
@@ -269,7 +270,8 @@ impl UsageError<'_> {
     pub fn describe_into(&self, out: &mut Line<'_>) {
         let letter;
         // Every message is three pieces of `USAGE_WORDS` around two arguments, except the
-        // list of candidates.
+        // list of candidates and a value that is not of its kind (an environment option's
+        // value follows its three pieces, quoted).
         let (message, first, second): (usize, &[u8], &[u8]) = match *self {
             UsageError::Ambiguous(argument, table, candidates) => {
                 out.push(b"option '");
@@ -293,34 +295,14 @@ impl UsageError<'_> {
                 out.push(expected);
                 return;
             }
-            // The environment feature's errors, worded in place (three arguments, or a
-            // number).
-            #[cfg(feature = "environment")]
-            UsageError::Invalid(name, value, expected) => {
-                for piece in [
-                    b"option '--",
-                    name,
-                    b"' needs ",
-                    expected,
-                    b", not '",
-                    value.to_bytes(),
-                    b"'",
-                ] {
-                    out.push(piece);
-                }
-                return;
-            }
-            #[cfg(feature = "environment")]
-            UsageError::TooManyVariableOptions(limit) => {
-                out.push(b"more than ");
-                out.push_decimal(limit as u64);
-                out.push(b" --env, --unset and --env-file options");
-                return;
-            }
             #[cfg(feature = "environment")]
             UsageError::Requires(first, second) => (22, first, second),
             #[cfg(feature = "environment")]
             UsageError::Capability(capability, why) => (23, capability, why),
+            #[cfg(feature = "environment")]
+            UsageError::TooManyVariableOptions => (24, b"", b""),
+            #[cfg(feature = "environment")]
+            UsageError::Invalid(name, _, expected) => (25, name, expected),
             UsageError::Unrecognized(argument) => (0, argument.to_bytes(), b""),
             UsageError::ShortOption(byte) => {
                 letter = [byte];
@@ -352,11 +334,21 @@ impl UsageError<'_> {
             out.push(pieces.next().unwrap_or_default());
             out.push(argument);
         }
+        #[cfg(feature = "environment")]
+        if let UsageError::Invalid(_, value, _) = *self {
+            out.push(value.to_bytes());
+            out.push(b"'");
+        }
     }
 }
 
+/// Field `index` of `packed` (NUL-terminated fields; empty past its end).
+pub fn field(packed: &'static [u8], index: usize) -> &'static [u8] {
+    fields(packed).nth(index).unwrap_or_default()
+}
+
 /// The NUL-terminated fields of `packed`, in order.
-fn fields(packed: &'static [u8]) -> impl Iterator<Item = &'static [u8]> {
+pub(crate) fn fields(packed: &'static [u8]) -> impl Iterator<Item = &'static [u8]> {
     let mut rest = packed;
     core::iter::from_fn(move || {
         let end = rest.iter().position(|&byte| byte == 0)?;
@@ -407,9 +399,14 @@ const USAGE_WORDS: &[u8] = usage_words!().as_bytes();
 #[cfg(feature = "environment")]
 const USAGE_WORDS: &[u8] = usage_words!(
     "--\0 needs --\0\0\
-    --keep-caps: capability '\0' \0\0"
+    --keep-caps: capability '\0' \0\0\
+    more than 256 --env, --unset and --env-file options\0\0\0\
+    option '--\0' needs \0, not '\0"
 )
 .as_bytes();
+// The words above name the number.
+#[cfg(feature = "environment")]
+const _: () = assert!(super::environment::VARIABLE_OPTIONS == 256);
 
 /// An option the [`Scanner`] recognised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

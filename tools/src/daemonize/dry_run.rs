@@ -137,10 +137,6 @@ pub(super) fn print(
     for &(resource, value) in limits {
         let mut digits = [[0u8; 20]; 2];
         let [soft, hard] = &mut digits;
-        let amount = |value: Option<u64>, digits| match value {
-            None => &b"unlimited"[..],
-            Some(value) => decimal(value, digits),
-        };
         line(&[
             b"rlimit ",
             name_at(LIMIT_NAMES, resource as usize),
@@ -179,13 +175,25 @@ pub(super) fn print(
         line(&[b"no-new-privs"]);
     }
     line(&[b"program ", found]);
-    for argument in program.iter().skip(1) {
+    // Past the program's name (not `skip`, which costs a second walk).
+    let mut arguments = program.iter();
+    arguments.next();
+    for argument in arguments {
         line(&[b"argument ", argument.to_bytes()]);
     }
     for entry in environment.iter() {
         line(&[b"env ", entry.to_bytes()]);
     }
     Ok(())
+}
+
+/// A limit in decimal, or `unlimited`.
+#[inline(never)]
+fn amount(value: Option<u64>, digits: &mut [u8; 20]) -> &[u8] {
+    match value {
+        None => b"unlimited",
+        Some(value) => decimal(value, digits),
+    }
 }
 
 /// Prints `word` and `path`, when there is one.
@@ -207,6 +215,7 @@ fn reachable(path: Option<&CStr>, subject: Subject) -> Result<(), Error> {
 }
 
 /// Whether `path` exists, or else its directory does.
+#[inline(never)]
 fn exists(path: &CStr) -> Result<(), Errno> {
     let text = path.to_bytes();
     // The directory: everything before the last slash (`/` for `/x`, `.` for `x`).
@@ -219,8 +228,11 @@ fn exists(path: &CStr) -> Result<(), Errno> {
         return Err(Errno::NAMETOOLONG);
     }
     parent[0] = b'.';
-    parent[..end].copy_from_slice(&text[..end]);
-    let parent = CStr::from_bytes_until_nul(&parent).map_err(|_| Errno::NAMETOOLONG)?;
+    // Byte by byte: a slice copy is an out-of-line call at opt-level "z".
+    for (slot, &byte) in parent.iter_mut().zip(&text[..end]) {
+        *slot = byte;
+    }
+    let parent = crate::rt::c_string(&parent[..=end.max(1)]).ok_or(Errno::NAMETOOLONG)?;
     let flags = OFlags::PATH | OFlags::CLOEXEC;
     match rustix::fs::open(path, flags | OFlags::NOFOLLOW, Mode::empty()) {
         Err(Errno::NOENT) => rustix::fs::open(parent, flags | OFlags::DIRECTORY, Mode::empty()),

@@ -12,7 +12,7 @@
 
 use super::messages::Failure;
 #[cfg(feature = "environment")]
-use crate::cli::environment::{variable_name_length, Settings, Variable};
+use crate::cli::environment::{variable_name_length, Settings};
 use crate::rt::c_string;
 use core::ffi::CStr;
 use ucw_daemon::control::StringList;
@@ -70,7 +70,10 @@ impl<'e> List<'_, 'e> {
         for index in 0..self.count {
             let entry = self.entries[index];
             let text = entry.to_bytes();
-            if !(text.starts_with(name) && text.get(name.len()) == Some(&b'=')) {
+            // Byte by byte: `starts_with` is an out-of-line comparison at opt-level "z".
+            let named = text.get(name.len()) == Some(&b'=')
+                && name.iter().zip(text).all(|(&wanted, &byte)| wanted == byte);
+            if !named {
                 self.entries[kept] = entry;
                 kept += 1;
             }
@@ -112,9 +115,7 @@ impl<'e> Environment<'e> {
     ) -> Result<StringList<'e>, (Error, Option<&'e CStr>)> {
         let switching = credentials.uid().is_some();
         let notify = !socket_name.is_empty();
-        let controlled = inherited
-            .iter()
-            .any(|entry| entry.to_bytes().starts_with(CONTROLLER_VARIABLE));
+        let controlled = inherited.variable(CONTROLLER_NAME).is_some();
         #[cfg(feature = "environment")]
         let (changing, clearing) = (settings.change_variables(), settings.clear_environment);
         #[cfg(not(feature = "environment"))]
@@ -164,12 +165,13 @@ impl<'e> Environment<'e> {
             }
         }
         #[cfg(feature = "environment")]
-        for variable in settings.variables() {
-            match variable {
-                Variable::Set(entry) => list.set(entry).map_err(unlisted)?,
-                Variable::Unset(name) => list.remove(name.to_bytes()),
-                Variable::File(path) => super::env_file::read(path, arena, |entry| list.set(entry))
-                    .map_err(|error| (error, Some(path)))?,
+        for &(kind, value) in &settings.stored_variables[..settings.variable_count] {
+            let value = value.unwrap_or_default();
+            match kind {
+                0 => list.set(value).map_err(unlisted)?,
+                1 => list.remove(value.to_bytes()),
+                _ => super::env_file::read(value, arena, |entry| list.set(entry))
+                    .map_err(|error| (error, Some(value)))?,
             }
         }
         if notify {

@@ -296,14 +296,12 @@ fn run(
     }
     // A dry run checks what `init` checks, without a PID file or anything else to change.
     #[cfg(feature = "environment")]
-    let checked = match dry_run {
-        true => daemon::Params {
-            flags: params.flags | daemon::Flags::SIMULATE,
-            pid_file: None,
-            ..params
-        },
-        false => params,
-    };
+    let mut checked = params;
+    #[cfg(feature = "environment")]
+    if dry_run {
+        checked.flags = params.flags | daemon::Flags::SIMULATE;
+        checked.pid_file = None;
+    }
     #[cfg(feature = "environment")]
     let checked = &checked;
     #[cfg(not(feature = "environment"))]

@@ -86,6 +86,7 @@ fn refused(failure: Failure, number: usize) -> Error {
 }
 
 /// Resolves `--rlimit` into `limits` (see the module docs); returns how many there are.
+#[inline(never)]
 pub(super) fn resolve_limits(settings: &Settings<'_>, limits: &mut Limits) -> Result<usize, Error> {
     let mut count = 0;
     for (number, request) in settings.limits.iter().enumerate() {
@@ -139,6 +140,7 @@ fn can_raise_hard_limits() -> bool {
 }
 
 /// `fs.nr_open`, the most open files a process may be allowed, from `/proc/sys/fs/nr_open`.
+#[inline(never)]
 fn read_nr_open() -> Result<u64, Errno> {
     let file = rustix::fs::open(
         c"/proc/sys/fs/nr_open",
@@ -147,13 +149,16 @@ fn read_nr_open() -> Result<u64, Errno> {
     )?;
     let mut text = [0u8; 24];
     let length = rustix::io::read(&file, &mut text)?;
-    let digits = text[..length]
-        .strip_suffix(b"\n")
-        .unwrap_or(&text[..length]);
-    crate::cli::options::parse_decimal(digits, u64::from(u32::MAX)).ok_or(Errno::INVAL)
+    // Without its newline (not `strip_suffix`, an out-of-line comparison).
+    let end = match length.checked_sub(1) {
+        Some(last) if text[last] == b'\n' => last,
+        _ => length,
+    };
+    crate::cli::options::parse_decimal(&text[..end], u64::from(u32::MAX)).ok_or(Errno::INVAL)
 }
 
 /// The library's parameters for what `settings` asks (the limits resolved in `limits`).
+#[inline(never)]
 pub(super) fn apply<'a>(
     settings: &Settings<'a>,
     limits: &'a [(Resource, Rlimit)],
