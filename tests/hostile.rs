@@ -521,9 +521,16 @@ fn children_left_behind_are_ended_and_never_keep_the_daemon_running() {
     let dir = TempDir::new("leftovers");
     let (pid, report) = (dir.join("d.pid"), dir.join("report"));
     let report_word = format!("report={}", text(&report));
-    assert_eq!(
-        start(&dir, &pid, &[], &[&report_word, "child", "exit-after=300"]).code,
-        Some(0)
+    // The program ends after 0.3 s: started, or (when START looked later than that on a
+    // loaded machine) reported as ended right after its start; either way true.
+    let started = start(&dir, &pid, &[], &[&report_word, "child", "exit-after=300"]);
+    assert!(
+        started.code == Some(0)
+            || (started.code == Some(102)
+                && started.stderr
+                    == "ucw-daemon-control: the daemon's program exited with status 0 right \
+                        after it started\n"),
+        "{started:?}"
     );
     assert!(eventually(Duration::from_secs(5), || !reported(
         &report, "child="

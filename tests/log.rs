@@ -29,6 +29,15 @@ fn start(dir: &TempDir, pid: &Path, options: &[&str], command: &[&str]) -> Outpu
     control(dir, &arguments)
 }
 
+/// A shell command that waits for the file `go` in `dir`, then runs `command`: a program that
+/// ends only after START has answered.
+fn after_go(dir: &TempDir, command: &str) -> String {
+    format!(
+        "while [ ! -e '{}' ]; do sleep 0.02; done; {command}",
+        text(&dir.join("go"))
+    )
+}
+
 /// The numbers on the lines of `text`; panics on a line that is not a whole number (a split
 /// or mixed line).
 fn numbers(name: &str, text: &str) -> Vec<u64> {
@@ -45,14 +54,16 @@ fn numbers(name: &str, text: &str) -> Vec<u64> {
 fn rotation_keeps_whole_lines_and_loses_none_among_the_kept_files() {
     let dir = TempDir::new("log-rotate");
     let (pid, log) = (dir.join("d.pid"), dir.join("service.log"));
-    // 108,894 bytes of numbered lines, written by stdio in 4 KiB blocks that cut lines.
+    // 108,894 bytes of numbered lines, written by stdio in 4 KiB blocks that cut lines, once
+    // START has answered (a program that ends before START looks fails the start).
     let started = start(
         &dir,
         &pid,
         &["--log", text(&log), "--log-max", "10K"],
-        &["/bin/sh", "-c", "seq 1 20000"],
+        &["/bin/sh", "-c", &after_go(&dir, "seq 1 20000")],
     );
     assert_eq!(started.code, Some(0), "{started:?}");
+    std::fs::write(dir.join("go"), "").unwrap();
     assert!(
         eventually(Duration::from_secs(10), || check(&dir, &pid) == Some(101)),
         "the daemon did not end"
@@ -282,9 +293,10 @@ fn log_keep_zero_empties_the_file_instead() {
         &dir,
         &pid,
         &["--log", text(&log), "--log-max", "1K", "--log-keep", "0"],
-        &["/bin/sh", "-c", "seq 1 1000"],
+        &["/bin/sh", "-c", &after_go(&dir, "seq 1 1000")],
     );
     assert_eq!(started.code, Some(0), "{started:?}");
+    std::fs::write(dir.join("go"), "").unwrap();
     assert!(eventually(Duration::from_secs(10), || {
         check(&dir, &pid) == Some(101)
     }));

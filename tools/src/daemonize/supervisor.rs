@@ -373,7 +373,8 @@ impl Job<'_> {
         let (Some(controller), Some(launcher)) = (self.controller, launcher) else {
             return false;
         };
-        if self.status_file.is_none() || is_collected(launcher) {
+        // Only the first incarnation's end is "right after it started" (`--respawn`).
+        if self.status_file.is_none() || program.restarts > 0 || is_collected(launcher) {
             return false;
         }
         let Some(pipe) = pipe_identity(controller) else {
