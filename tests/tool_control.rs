@@ -363,19 +363,7 @@ fn failpoint_armed_from_the_environment() {
         .args(["--check", "--pid-file", pid_file.to_str().unwrap()])
         .env("UCW_FAILPOINT", "control-tool-parsed");
     let spawned = harness().spawn(command, dir.path());
-    let deadline = std::time::Instant::now() + common::margin(Duration::from_secs(10));
-    loop {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", spawned.pid)).unwrap();
-        let state = stat.rsplit(')').next().unwrap().split_whitespace().next();
-        if state == Some("T") {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the tool never stopped: {stat}"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    wait_until_stopped(spawned.pid);
     // Stopped after parsing, before the action: the guard file does not exist yet.
     assert!(!dir.join("d.lock").exists());
     rustix::process::kill_process(
@@ -385,6 +373,22 @@ fn failpoint_armed_from_the_environment() {
     .unwrap();
     let output = harness().wait(&spawned, Duration::from_secs(10));
     assert_eq!(output.signal, Some(9), "{output:?}");
+}
+
+/// START of a foreground program (a shell that becomes `sleep 30`) with deadline `timeout`.
+fn start_foreground_program(dir: &TempDir, pid_file: &str, timeout: &str) -> Output {
+    let arguments = [
+        "--start",
+        "--pid-file",
+        pid_file,
+        "--timeout",
+        timeout,
+        "--",
+    ];
+    tool(
+        dir,
+        &[&arguments[..], &["sh", "-c", "exec sleep 30"]].concat(),
+    )
 }
 
 /// A foreground program started directly (no `ucw-daemonize`) runs until START's deadline and
@@ -398,20 +402,7 @@ fn a_foreground_program_past_the_deadline_is_named_as_one() {
     // Built (when needed) before the clock starts.
     control_tool();
     let began = std::time::Instant::now();
-    let started = tool(
-        &dir,
-        &[
-            "--start",
-            "--pid-file",
-            pid_file,
-            "--timeout",
-            "1",
-            "--",
-            "sh",
-            "-c",
-            "exec sleep 30",
-        ],
-    );
+    let started = start_foreground_program(&dir, pid_file, "1");
     assert_eq!(started.code, Some(102), "{started:?}");
     assert_eq!(
         started.stderr,
@@ -442,20 +433,7 @@ fn a_foreground_program_gets_a_hint_while_start_waits() {
     let pid_file = pid_file.to_str().unwrap();
     control_tool();
     let began = std::time::Instant::now();
-    let started = tool(
-        &dir,
-        &[
-            "--start",
-            "--pid-file",
-            pid_file,
-            "--timeout",
-            "4",
-            "--",
-            "sh",
-            "-c",
-            "exec sleep 30",
-        ],
-    );
+    let started = start_foreground_program(&dir, pid_file, "4");
     let elapsed = began.elapsed();
     assert_eq!(started.code, Some(102), "{started:?}");
     assert_eq!(
