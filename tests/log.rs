@@ -6,7 +6,7 @@
 mod common;
 
 use common::{
-    check, daemonize_tool, eventually, harness, run_control as control, stop, text, Output, TempDir,
+    check, daemonize_tool, eventually, harness, start_supervised, stop, text, Output, TempDir,
 };
 use std::path::Path;
 use std::time::Duration;
@@ -14,19 +14,7 @@ use std::time::Duration;
 /// `ucw-daemon-control --start --pid-file P -- ucw-daemonize --pid-file P [options] --
 /// command...`.
 fn start(dir: &TempDir, pid: &Path, options: &[&str], command: &[&str]) -> Output {
-    let mut arguments = vec![
-        "--start",
-        "--pid-file",
-        text(pid),
-        "--",
-        daemonize_tool(),
-        "--pid-file",
-        text(pid),
-    ];
-    arguments.extend_from_slice(options);
-    arguments.push("--");
-    arguments.extend_from_slice(command);
-    control(dir, &arguments)
+    start_supervised(dir, pid, &[], options, command)
 }
 
 /// A shell command that waits for the file `go` in `dir`, then runs `command`: a program that

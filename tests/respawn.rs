@@ -7,8 +7,8 @@
 mod common;
 
 use common::{
-    check, daemonize_tool, eventually, harness, is_alive, margin, run_control as control, stop,
-    text, wait_gone, TempDir,
+    check, daemonize_tool, eventually, harness, is_alive, margin, run_control as control,
+    start_supervised, stop, text, wait_gone, TempDir,
 };
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -17,19 +17,7 @@ use std::time::{Duration, Instant};
 /// `ucw-daemon-control --start --pid-file P -- ucw-daemonize --pid-file P [options] --
 /// command...`: its exit code.
 fn start(dir: &TempDir, pid: &Path, options: &[&str], command: &[&str]) -> Option<i32> {
-    let mut arguments = vec![
-        "--start",
-        "--pid-file",
-        text(pid),
-        "--",
-        daemonize_tool(),
-        "--pid-file",
-        text(pid),
-    ];
-    arguments.extend_from_slice(options);
-    arguments.push("--");
-    arguments.extend_from_slice(command);
-    let started = control(dir, &arguments);
+    let started = start_supervised(dir, pid, &[], options, command);
     assert!(started.stderr.is_empty(), "{started:?}");
     started.code
 }

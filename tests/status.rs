@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{daemonize_tool, harness, run_control as control, stop, text, TempDir};
+use common::{harness, run_control as control, start_supervised, stop, text, TempDir};
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -81,21 +81,7 @@ fn now() -> u64 {
 /// Starts `sleep 100` under `ucw-daemonize` with the PID file `pid`; returns the supervisor's
 /// PID.
 fn start_sleeper(dir: &TempDir, pid: &Path) -> u32 {
-    let started = control(
-        dir,
-        &[
-            "--start",
-            "--pid-file",
-            text(pid),
-            "--",
-            daemonize_tool(),
-            "--pid-file",
-            text(pid),
-            "--",
-            "/bin/sleep",
-            "100",
-        ],
-    );
+    let started = start_supervised(dir, pid, &[], &[], &["/bin/sleep", "100"]);
     assert_eq!(started.code, Some(0), "{started:?}");
     std::fs::read_to_string(pid)
         .unwrap()

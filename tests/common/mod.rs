@@ -517,7 +517,25 @@ pub fn run_control(dir: &TempDir, arguments: &[&str]) -> Output {
 }
 
 /// `ucw-daemon-control [control options] --start --pid-file P -- ucw-daemonize --pid-file P
-/// [options] -- fixture_hostile_program [words]` (tests/fixtures/hostile_program.rs).
+/// [options] -- command...`: a START of `command` under `ucw-daemonize`.
+pub fn start_supervised(
+    dir: &TempDir,
+    pid: &Path,
+    control_options: &[&str],
+    options: &[&str],
+    command: &[&str],
+) -> Output {
+    let mut arguments = vec!["--start", "--pid-file", text(pid)];
+    arguments.extend_from_slice(control_options);
+    arguments.extend_from_slice(&["--", daemonize_tool(), "--pid-file", text(pid)]);
+    arguments.extend_from_slice(options);
+    arguments.push("--");
+    arguments.extend_from_slice(command);
+    run_control(dir, &arguments)
+}
+
+/// [`start_supervised`] of `fixture_hostile_program [words]`
+/// (tests/fixtures/hostile_program.rs).
 pub fn start_hostile(
     dir: &TempDir,
     pid: &Path,
@@ -526,14 +544,8 @@ pub fn start_hostile(
     words: &[&str],
 ) -> Output {
     let program = fixture("fixture_hostile_program");
-    let mut arguments = vec!["--start", "--pid-file", text(pid)];
-    arguments.extend_from_slice(control_options);
-    arguments.extend_from_slice(&["--", daemonize_tool(), "--pid-file", text(pid)]);
-    arguments.extend_from_slice(options);
-    arguments.push("--");
-    arguments.push(text(&program));
-    arguments.extend_from_slice(words);
-    run_control(dir, &arguments)
+    let command = [&[text(&program)][..], words].concat();
+    start_supervised(dir, pid, control_options, options, &command)
 }
 
 /// The `key=` numbers a hostile program appended to its report file.
