@@ -1,3 +1,6 @@
+//! Unit tests of `pidfile` (left out of the published package): its private behaviour checked
+//! in isolation; they must never touch files or processes outside a test's own.
+
 use super::*;
 
 fn state(locked: bool, content: &[u8]) -> core::result::Result<PidState, std::string::String> {

@@ -1,3 +1,6 @@
+//! Unit tests of `error::phrases` (left out of the published package): its private behaviour checked
+//! in isolation; they must never touch files or processes outside a test's own.
+
 use super::*;
 use crate::text::packed_field;
 

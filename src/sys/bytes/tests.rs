@@ -1,3 +1,6 @@
+//! Unit tests of `sys::bytes` (left out of the published package): its private behaviour checked
+//! in isolation; they must never touch files or processes outside a test's own.
+
 use super::*;
 
 fn reference(block: &[u8; 16], byte: u8) -> u32 {

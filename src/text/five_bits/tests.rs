@@ -1,3 +1,6 @@
+//! Unit tests of `text::five_bits` (left out of the published package): its private behaviour checked
+//! in isolation; they must never touch files or processes outside a test's own.
+
 use super::*;
 
 const ALPHABET: Alphabet = *b"\0abcdefghijklmnopqrstuvwxyz 0123";
