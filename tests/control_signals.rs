@@ -199,6 +199,49 @@ fn stop_kill_after_timeout_ends_an_empty_file_locked_by_leftovers() {
 }
 
 #[test]
+fn stop_kill_after_timeout_kills_a_holder_that_appears_after_its_first_kill() {
+    // A holder that forks just before its SIGKILL leaves a child holding the lock description
+    // that the escalation's first scan could not see. The decoy's heir stands for it: it takes
+    // the locked descriptor out of a socket only once the decoy is dead. The escalation looks
+    // for holders again until the lock is free. Both an empty locked file (BUSY, the decoy
+    // killed by the escalation) and a file naming the decoy (RUNNING, the decoy ended by
+    // STOP's SIGTERM) are tried.
+    for (label, content) in [("busy", ""), ("running", "self")] {
+        let setup = Setup::new(&format!("control-heir-{label}"));
+        let decoy = Decoy::start_with_heir(&setup, content);
+        let heir = Decoy::heir(&setup);
+        let _heir = KillOnDrop(heir);
+        let escalated = Options::default()
+            .timeout(Duration::from_millis(300))
+            .escalate();
+        let result = setup.control(Action::Stop, &escalated);
+        assert_eq!(result, Ok(Status::Ok), "{label}");
+        assert!(
+            common::wait_gone(decoy.pid(), Duration::from_secs(3)),
+            "{label}"
+        );
+        assert!(common::wait_gone(heir, Duration::from_secs(3)), "{label}");
+        assert_eq!(std::fs::read(setup.pid_path()).unwrap(), b"", "{label}");
+        assert_eq!(
+            setup.control(Action::Check, &Options::default()),
+            Ok(Status::NotRunning),
+            "{label}"
+        );
+    }
+}
+
+/// SIGKILLs a process on drop (a test's stray helper, whatever the outcome).
+struct KillOnDrop(i32);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        if let Some(pid) = rustix::process::Pid::from_raw(self.0) {
+            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+        }
+    }
+}
+
+#[test]
 fn deadline_without_escalation_fails_in_time() {
     let setup = Setup::new("control-deadline");
     let pid = setup.start_daemon(&["ignore-term"]);

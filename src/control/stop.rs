@@ -21,6 +21,8 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 const LAST_LOOK: Duration = Duration::from_millis(100);
 /// The least time a SIGKILLed daemon gets for the kernel to close its files.
 const KILL_GRACE: Duration = Duration::from_secs(1);
+/// How long the escalation waits for the lock before it looks for holders again.
+const KILL_PASS: Duration = Duration::from_millis(100);
 
 /// STOP on RUNNING or BUSY; `inspected`, the proof's descriptors and the final lock go to `held`.
 pub(crate) fn stop(
@@ -57,10 +59,7 @@ pub(crate) fn stop(
         let status = leftovers::trusted_status(params, &delivered, pid);
         kill_group(&delivered, lock.as_ref(), params.pid_file)?;
         leftovers::kill_the_rest(&delivered, status.as_ref())?;
-        let grace = params
-            .timeout
-            .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
-        if !file.wait_for_release(&Deadline::start(Some(grace)), pidfd)? {
+        if !file.wait_killing_holders(params, lock.as_ref(), pidfd)? {
             return Err(timeout(params, pid_number, Message::StopTimeoutAfterKill));
         }
     } else if !stopped {
@@ -94,10 +93,7 @@ fn stop_busy(params: &Params<'_>) -> Result<Status> {
     };
     let (file, lock) = StoppedFile::new(inspected, inspection.file, params.pid_file)?;
     leftovers::kill_busy(params, lock.as_ref())?;
-    let grace = params
-        .timeout
-        .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
-    if file.wait_for_release(&Deadline::start(Some(grace)), None)? {
+    if file.wait_killing_holders(params, lock.as_ref(), None)? {
         return Ok(Status::Ok);
     }
     Err(Error::new(Message::BusyTimeoutAfterKill, Subject::PidFile).with_duration(params.timeout))
@@ -181,6 +177,38 @@ impl<'a> StoppedFile<'a> {
             }
         }
         Ok(true)
+    }
+
+    /// After the escalation's SIGKILLs: waits for the lock within the grace (the timeout, at
+    /// least [`KILL_GRACE`]), SIGKILLing every proven holder again after each [`KILL_PASS`]. A
+    /// holder that forked just before its SIGKILL leaves a child holding the lock description,
+    /// which no earlier pass could see. Later passes reach holders one by one, never a group or
+    /// session: those of the first pass may be gone and their numbers reused.
+    fn wait_killing_holders(
+        &self,
+        params: &Params<'_>,
+        lock: Option<&LockId>,
+        mut pidfd: Option<BorrowedFd<'_>>,
+    ) -> Result<bool> {
+        let grace = params
+            .timeout
+            .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
+        let grace = Deadline::start(Some(grace));
+        loop {
+            let left = grace.remaining().unwrap_or(Duration::ZERO);
+            if self.wait_for_release(&Deadline::start(Some(left.min(KILL_PASS))), pidfd)? {
+                return Ok(true);
+            }
+            if left <= KILL_PASS {
+                return Ok(false);
+            }
+            // The named process is dead by now: no more waiting on its exit.
+            pidfd = None;
+            if let Some(lock) = lock {
+                let again = deliver::ToHolders::Signal(Signal::KILL, false);
+                deliver::signal_others(None, lock, params.pid_file, again)?;
+            }
+        }
     }
 }
 

@@ -227,12 +227,31 @@ pub struct Decoy {
 
 impl Decoy {
     pub fn start(setup: &Setup, content: &str, later: Option<&str>) -> Self {
+        Self::spawn(setup, content, later, false)
+    }
+
+    /// A decoy that hands the lock on to an heir once it is gone (`UCW_DECOY_HEIR`, see the
+    /// fixture); the heir's PID is [`Decoy::heir`].
+    pub fn start_with_heir(setup: &Setup, content: &str) -> Self {
+        Self::spawn(setup, content, None, true)
+    }
+
+    /// The heir's PID (a decoy started with [`Decoy::start_with_heir`]).
+    pub fn heir(setup: &Setup) -> i32 {
+        let path = format!("{}.heir", setup.pid_file.to_str().unwrap());
+        std::fs::read_to_string(path).unwrap().parse().unwrap()
+    }
+
+    fn spawn(setup: &Setup, content: &str, later: Option<&str>, heir: bool) -> Self {
         let ready = PathBuf::from(format!("{}.ready", setup.pid_file.to_str().unwrap()));
         let _ = std::fs::remove_file(&ready);
         let mut command = std::process::Command::new(example("fixture_control_decoy"));
         command.arg(setup.pid_path()).arg(content);
         if let Some(later) = later {
             command.arg(later);
+        }
+        if heir {
+            command.env("UCW_DECOY_HEIR", "1");
         }
         let child = command.spawn().expect("spawn decoy");
         assert!(
