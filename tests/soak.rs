@@ -128,9 +128,9 @@ mod soak {
     const SLOWEST_STOP: Duration = Duration::from_millis(300);
     /// How often the guard sampler looks at `/proc/locks`.
     const GUARD_SAMPLE_PAUSE: Duration = Duration::from_millis(3);
-    /// Events kept for the report of a violation, how many of them it prints, and how many
-    /// violations print them.
-    const HISTORY: usize = 400;
+    /// How many of the latest events a violation's report prints, and how many violations
+    /// print them. (Every event is kept: the report also prints each earlier one that names a
+    /// process the violation names, such as how a daemon that later misbehaved began.)
     const HISTORY_PRINTED: usize = 150;
     const HISTORY_REPORTS: usize = 3;
 
@@ -469,8 +469,8 @@ mod soak {
         cleanups: Mutex<BTreeMap<String, u64>>,
         longest_cleanup_stop: Mutex<Duration>,
         violations: Mutex<Vec<String>>,
-        /// The latest events (time since `began`, what), for the violations' reports.
-        history: Mutex<std::collections::VecDeque<(Duration, String)>>,
+        /// Every event (time since `began`, what), for the violations' reports.
+        history: Mutex<Vec<(Duration, String)>>,
         began: Instant,
         /// `UCW_SOAK_TRACE=FILE`: every event is also written there.
         trace: Option<Mutex<fs::File>>,
@@ -502,13 +502,25 @@ mod soak {
             let mut violations = self.violations.lock().unwrap();
             if violations.len() < HISTORY_REPORTS {
                 let history = self.history.lock().unwrap();
-                let lines: Vec<String> = history
+                let latest = history.len().saturating_sub(HISTORY_PRINTED);
+                let show = |(at, line): &(Duration, String)| {
+                    format!("soak:     {:9.3} {line}", at.as_secs_f64())
+                };
+                let named = process_numbers(&text);
+                let earlier: Vec<String> = history[..latest]
                     .iter()
-                    .skip(history.len().saturating_sub(HISTORY_PRINTED))
-                    .map(|(at, line)| format!("soak:     {:9.3} {line}", at.as_secs_f64()))
+                    .filter(|(_, line)| {
+                        process_numbers(line)
+                            .iter()
+                            .any(|number| named.contains(number))
+                    })
+                    .map(show)
                     .collect();
+                let lines: Vec<String> = history[latest..].iter().map(show).collect();
                 eprintln!(
-                    "soak: VIOLATION {text}\nsoak:   what happened just before (s, [instance]):\n{}",
+                    "soak: VIOLATION {text}\nsoak:   earlier events naming its processes \
+                     {named:?}:\n{}\nsoak:   what happened just before (s, [instance]):\n{}",
+                    earlier.join("\n"),
                     lines.join("\n")
                 );
             } else {
@@ -529,10 +541,7 @@ mod soak {
                     instance.index
                 );
             }
-            if history.len() == HISTORY {
-                history.pop_front();
-            }
-            history.push_back((self.began.elapsed(), format!("[{}] {line}", instance.index)));
+            history.push((self.began.elapsed(), format!("[{}] {line}", instance.index)));
         }
 
         fn count(&self, map: &Mutex<BTreeMap<String, u64>>, key: String) {
@@ -638,10 +647,18 @@ mod soak {
                 record.ended = Some(ended);
                 record.started = program == daemonize_tool() && output.code == Some(0);
             }
+            // Which daemon a successful start left (read after the fact, so only a hint for the
+            // report: it names the supervisor a later violation may name).
+            let started = if action == "--start" && output.code == Some(0) {
+                let text = fs::read_to_string(&instance.pid_file).unwrap_or_default();
+                format!(" (PID file now {:?})", text.trim_end())
+            } else {
+                String::new()
+            };
             self.note(
                 instance,
                 format!(
-                    "{name} {action} (pid {}) ended {} after {:.3} s: {}",
+                    "{name} {action} (pid {}) ended {}{started} after {:.3} s: {}",
                     spawned.pid,
                     describe(&output),
                     took.as_secs_f64(),
@@ -2336,6 +2353,15 @@ mod soak {
         }
     }
 
+    /// The numbers of four or more digits in `text`: the process IDs an event or a violation
+    /// names (durations and exit codes are shorter, or have a decimal point).
+    fn process_numbers(text: &str) -> Vec<u32> {
+        text.split(|c: char| !c.is_ascii_digit() && c != '.')
+            .filter(|word| word.len() >= 4 && !word.contains('.'))
+            .filter_map(|word| word.parse().ok())
+            .collect()
+    }
+
     fn describe(output: &Output) -> String {
         match (output.code, output.signal) {
             (Some(code), _) => format!("exit {code}"),
@@ -2866,7 +2892,10 @@ mod soak {
             Duration::from_secs(5)
         ));
         let target = rustix::process::Pid::from_raw(launcher.pid).unwrap();
-        rustix::process::kill_process(target, rustix::process::Signal::CONT).unwrap();
+        if let Err(errno) = rustix::process::kill_process(target, rustix::process::Signal::CONT) {
+            let output = harness().wait(&launcher, Duration::from_secs(10));
+            panic!("the stopped launcher went on without our SIGCONT ({errno}): {output:?}");
+        }
         let output = harness().wait(&launcher, Duration::from_secs(10));
         assert_eq!(
             (output.code, output.signal),
@@ -3238,7 +3267,7 @@ mod soak {
             cleanups: Mutex::new(BTreeMap::new()),
             longest_cleanup_stop: Mutex::new(Duration::ZERO),
             violations: Mutex::new(Vec::new()),
-            history: Mutex::new(std::collections::VecDeque::new()),
+            history: Mutex::new(Vec::new()),
             began: Instant::now(),
             trace: trace.map(Mutex::new),
             verified_checks: AtomicU64::new(0),
