@@ -210,7 +210,7 @@ fn stop_kill_after_timeout_kills_a_holder_that_appears_after_its_first_kill() {
         let setup = Setup::new(&format!("control-heir-{label}"));
         let decoy = Decoy::start_with_heir(&setup, content);
         let heir = Decoy::heir(&setup);
-        let _heir = KillOnDrop(heir);
+        let _heir = common::KillOnDrop(vec![heir]);
         let escalated = Options::default()
             .timeout(Duration::from_millis(300))
             .escalate();
@@ -227,17 +227,6 @@ fn stop_kill_after_timeout_kills_a_holder_that_appears_after_its_first_kill() {
             Ok(Status::NotRunning),
             "{label}"
         );
-    }
-}
-
-/// SIGKILLs a process on drop (a test's stray helper, whatever the outcome).
-struct KillOnDrop(i32);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        if let Some(pid) = rustix::process::Pid::from_raw(self.0) {
-            let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
-        }
     }
 }
 

@@ -2871,8 +2871,18 @@ mod soak {
             .arg(&pid_file)
             .env("UCW_FAILPOINT", "launcher-after-fork");
         let launcher = harness().spawn(command, dir.path());
+        let mut leftovers = common::KillOnDrop(vec![launcher.pid]);
         let deadline = Instant::now() + common::margin(Duration::from_secs(5));
         while process_state(launcher.pid).as_deref() != Some("T") {
+            // Not stopped at the point (a build without fail points): whatever it started.
+            if let Some(daemon) = fs::read_to_string(&pid_file)
+                .ok()
+                .and_then(|text| text.trim().parse().ok())
+            {
+                if !leftovers.0.contains(&daemon) {
+                    leftovers.0.push(daemon);
+                }
+            }
             assert!(
                 Instant::now() < deadline,
                 "the launcher never reached its fail point"
@@ -2880,6 +2890,7 @@ mod soak {
             std::thread::sleep(Duration::from_millis(2));
         }
         let daemon = children_of(launcher.pid);
+        leftovers.0.extend(&daemon);
         assert_eq!(daemon.len(), 1, "the launcher has one child, the daemon");
         // Let the daemon finish its setup and report, then kill it. (A controller's SIGTERM
         // no longer kills it here: the supervised daemon starts with every catchable signal

@@ -195,6 +195,20 @@ impl Drop for TempDir {
     }
 }
 
+/// SIGKILLs the processes it names when dropped, whatever the test's outcome: a test that
+/// fails halfway leaves nothing running.
+pub struct KillOnDrop(pub Vec<i32>);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        for &pid in &self.0 {
+            if let Some(pid) = rustix::process::Pid::from_raw(pid) {
+                let _ = rustix::process::kill_process(pid, rustix::process::Signal::KILL);
+            }
+        }
+    }
+}
+
 /// Whether `pid` is a live process (not a zombie, not gone).
 pub fn is_alive(pid: i32) -> bool {
     match fs::read_to_string(format!("/proc/{pid}/stat")) {
