@@ -517,9 +517,21 @@ mod soak {
                     .map(show)
                     .collect();
                 let lines: Vec<String> = history[latest..].iter().map(show).collect();
+                let ends: Vec<String> = named
+                    .iter()
+                    .map(|&number| match harness().end_of_orphan(number as i32) {
+                        Some(status) => format!("{number} {status}"),
+                        None if common::is_alive(number as i32) => format!("{number} alive"),
+                        None => format!("{number} not reaped here"),
+                    })
+                    .collect();
+                let panics = fs::read_to_string(self.dir.join("panics")).unwrap_or_default();
                 eprintln!(
-                    "soak: VIOLATION {text}\nsoak:   earlier events naming its processes \
-                     {named:?}:\n{}\nsoak:   what happened just before (s, [instance]):\n{}",
+                    "soak: VIOLATION {text}\nsoak:   how its processes ended: {}\n\
+                     soak:   panics of the tools so far: {panics:?}\n\
+                     soak:   earlier events naming its processes:\n{}\n\
+                     soak:   what happened just before (s, [instance]):\n{}",
+                    ends.join(", "),
                     earlier.join("\n"),
                     lines.join("\n")
                 );
@@ -598,6 +610,8 @@ mod soak {
             command
                 .args(args)
                 .env("UCW_SOAK_RUN", &self.tag)
+                // A tool that panics (a daemon's stderr is gone) says where, in this file.
+                .env("UCW_PANIC_LOG", self.dir.join("panics"))
                 .env("UCW_SOAK_INSTANCE", instance.index.to_string())
                 .env("UCW_SOAK_OPERATION", id.to_string())
                 // How long a program waits for a dying predecessor's sentinel before it
@@ -3365,6 +3379,12 @@ mod soak {
         end_strangers(&soak, strangers);
         for cleaner in cleaners {
             cleaner.join().expect("cleaner panicked");
+        }
+        match fs::read_to_string(soak.dir.join("panics")) {
+            Ok(panics) if !panics.is_empty() => {
+                soak.violation(format!("the tools panicked:\n{panics}"));
+            }
+            _ => {}
         }
 
         // Nothing of this run may be left: no process, no zombie, no descriptor. A child

@@ -28,9 +28,11 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-/// Reaped exit statuses of the children we spawned (by pid), and the pids we spawned.
+/// Reaped exit statuses of the children we spawned (by pid), and the pids we spawned; and
+/// how the orphans the reaper collected ended (the latest for each number), for reports.
 struct Table {
     spawned: HashMap<i32, Option<ExitStatus>>,
+    orphans: HashMap<i32, ExitStatus>,
 }
 
 /// The process-wide harness.
@@ -49,6 +51,7 @@ pub fn harness() -> &'static Harness {
         let harness: &'static Harness = Box::leak(Box::new(Harness {
             table: Mutex::new(Table {
                 spawned: HashMap::new(),
+                orphans: HashMap::new(),
             }),
             changed: Condvar::new(),
         }));
@@ -79,9 +82,12 @@ impl Harness {
                 Ok(Some((pid, status))) => {
                     let mut table = self.table.lock().unwrap();
                     let raw = pid.as_raw_nonzero().get();
+                    let status = ExitStatus::from_raw(status.as_raw());
                     if let Some(slot) = table.spawned.get_mut(&raw) {
-                        *slot = Some(ExitStatus::from_raw(status.as_raw()));
+                        *slot = Some(status);
                         self.changed.notify_all();
+                    } else {
+                        table.orphans.insert(raw, status);
                     }
                 }
                 Ok(None) => {}
@@ -90,6 +96,12 @@ impl Harness {
                 Err(error) => panic!("wait: {error}"),
             }
         }
+    }
+
+    /// How the orphan `pid` (a process this test did not spawn, re-parented to it) ended,
+    /// when the reaper collected one with that number.
+    pub fn end_of_orphan(&self, pid: i32) -> Option<ExitStatus> {
+        self.table.lock().unwrap().orphans.get(&pid).copied()
     }
 
     /// Spawns `command` with stdout/stderr to files in `dir`; returns its pid and the paths.

@@ -13,7 +13,8 @@
 //! is there only when panics abort (a test build, which unwinds, has std's). It must never
 //! allocate or read the auxiliary vector; with `--cfg ucw_failpoints` (test builds only)
 //! `_start` arms the fail point named by the environment variable `UCW_FAILPOINT` before
-//! `main` runs.
+//! `main` runs, and notes `UCW_PANIC_LOG`, a file every panic is also appended to (a test
+//! sees the panic of a daemon whose stderr is gone).
 
 use super::rt::{self, Startup};
 
@@ -27,6 +28,13 @@ unsafe extern "C" fn start_rust(stack: *const usize) -> ! {
     #[cfg(ucw_failpoints)]
     if let Some(name) = startup.environment().variable(b"UCW_FAILPOINT") {
         ucw_daemon::failpoint::arm(name.to_bytes());
+    }
+    #[cfg(ucw_failpoints)]
+    if let Some(path) = startup.environment().variable(b"UCW_PANIC_LOG") {
+        PANIC_LOG.store(
+            path.as_ptr().cast_mut(),
+            core::sync::atomic::Ordering::Relaxed,
+        );
     }
     rt::exit(super::main(startup))
 }
@@ -63,7 +71,65 @@ core::arch::global_asm!(
 #[panic_handler]
 fn panic(_info: &core::panic::PanicInfo<'_>) -> ! {
     rt::write_all(2, b"internal error (panic)\n");
+    #[cfg(ucw_failpoints)]
+    log_panic(_info);
     rt::exit(ucw_daemon::control::ERROR_EXIT_CODE)
+}
+
+/// `UCW_PANIC_LOG`'s value, a string of the kernel's environment block (null: not set).
+#[cfg(ucw_failpoints)]
+static PANIC_LOG: core::sync::atomic::AtomicPtr<core::ffi::c_char> =
+    core::sync::atomic::AtomicPtr::new(core::ptr::null_mut());
+
+/// Appends `internal error (panic) in process PID at FILE:LINE` to `UCW_PANIC_LOG`, if set.
+#[cfg(all(ucw_failpoints, panic = "abort"))]
+fn log_panic(info: &core::panic::PanicInfo<'_>) {
+    use rustix::fd::AsRawFd;
+    let path = PANIC_LOG.load(core::sync::atomic::Ordering::Relaxed);
+    if path.is_null() {
+        return;
+    }
+    // SAFETY: a string of the kernel's environment block, NUL-terminated, alive and unchanged
+    // for the whole process.
+    let path = unsafe { core::ffi::CStr::from_ptr(path) };
+    let flags = rustix::fs::OFlags::WRONLY
+        | rustix::fs::OFlags::APPEND
+        | rustix::fs::OFlags::CREATE
+        | rustix::fs::OFlags::CLOEXEC;
+    let Ok(file) = rustix::fs::open(path, flags, rustix::fs::Mode::from_raw_mode(0o600)) else {
+        return;
+    };
+    let (place, line) = info
+        .location()
+        .map_or((&b"?"[..], 0), |at| (at.file().as_bytes(), at.line()));
+    let (mut pid_digits, mut line_digits) = ([0u8; 10], [0u8; 10]);
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    rt::write_parts(
+        file.as_raw_fd() as u32,
+        &[
+            b"internal error (panic) in process ",
+            decimal(pid, &mut pid_digits),
+            b" at ",
+            place,
+            b":",
+            decimal(line, &mut line_digits),
+            b"\n",
+        ],
+    );
+}
+
+/// `number` in decimal, in the tail of `digits`.
+#[cfg(all(ucw_failpoints, panic = "abort"))]
+fn decimal(mut number: u32, digits: &mut [u8; 10]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (number % 10) as u8;
+        number /= 10;
+        if number == 0 {
+            return &digits[start..];
+        }
+    }
 }
 
 // Symbols an unwinding core may still reference in unoptimised builds; never called
