@@ -21,7 +21,8 @@ use rustix::fd::{AsFd, BorrowedFd, OwnedFd};
 const LAST_LOOK: Duration = Duration::from_millis(100);
 /// The least time a SIGKILLed daemon gets for the kernel to close its files.
 const KILL_GRACE: Duration = Duration::from_secs(1);
-/// How long the escalation waits for the lock before it looks for holders again.
+/// How long the escalation waits for the lock before it looks for holders again (a tenth of a
+/// second: the grace is counted in these).
 const KILL_PASS: Duration = Duration::from_millis(100);
 
 /// STOP on RUNNING or BUSY; `inspected`, the proof's descriptors and the final lock go to `held`.
@@ -59,7 +60,7 @@ pub(crate) fn stop(
         let status = leftovers::trusted_status(params, &delivered, pid);
         kill_group(&delivered, lock.as_ref(), params.pid_file)?;
         leftovers::kill_the_rest(&delivered, status.as_ref())?;
-        if !file.wait_killing_holders(params, lock.as_ref(), pidfd)? {
+        if !file.wait_killing_holders(params, lock.as_ref())? {
             return Err(timeout(params, pid_number, Message::StopTimeoutAfterKill));
         }
     } else if !stopped {
@@ -93,7 +94,7 @@ fn stop_busy(params: &Params<'_>) -> Result<Status> {
     };
     let (file, lock) = StoppedFile::new(inspected, inspection.file, params.pid_file)?;
     leftovers::kill_busy(params, lock.as_ref())?;
-    if file.wait_killing_holders(params, lock.as_ref(), None)? {
+    if file.wait_killing_holders(params, lock.as_ref())? {
         return Ok(Status::Ok);
     }
     Err(Error::new(Message::BusyTimeoutAfterKill, Subject::PidFile).with_duration(params.timeout))
@@ -179,31 +180,23 @@ impl<'a> StoppedFile<'a> {
         Ok(true)
     }
 
-    /// After the escalation's SIGKILLs: waits for the lock within the grace (the timeout, at
-    /// least [`KILL_GRACE`]), SIGKILLing every proven holder again after each [`KILL_PASS`]. A
-    /// holder that forked just before its SIGKILL leaves a child holding the lock description,
-    /// which no earlier pass could see. Later passes reach holders one by one, never a group or
-    /// session: those of the first pass may be gone and their numbers reused.
-    fn wait_killing_holders(
-        &self,
-        params: &Params<'_>,
-        lock: Option<&LockId>,
-        mut pidfd: Option<BorrowedFd<'_>>,
-    ) -> Result<bool> {
-        let grace = params
-            .timeout
-            .map_or(KILL_GRACE, |limit| limit.max(KILL_GRACE));
-        let grace = Deadline::start(Some(grace));
+    /// After the escalation's SIGKILLs: waits for the lock for the grace (the timeout, at least
+    /// [`KILL_GRACE`]) in passes of [`KILL_PASS`], SIGKILLing every proven holder again after
+    /// each. A holder that forked just before its SIGKILL leaves a child holding the lock
+    /// description, which no earlier pass could see. Later passes reach holders one by one,
+    /// never a group or session: those of the first pass may be gone and their numbers reused.
+    fn wait_killing_holders(&self, params: &Params<'_>, lock: Option<&LockId>) -> Result<bool> {
+        let grace = params.timeout.unwrap_or(KILL_GRACE).max(KILL_GRACE);
+        let mut passes =
+            grace.as_secs().saturating_mul(10) + u64::from(grace.subsec_millis() / 100);
         loop {
-            let left = grace.remaining().unwrap_or(Duration::ZERO);
-            if self.wait_for_release(&Deadline::start(Some(left.min(KILL_PASS))), pidfd)? {
+            if self.wait_for_release(&Deadline::start(Some(KILL_PASS)), None)? {
                 return Ok(true);
             }
-            if left <= KILL_PASS {
+            passes -= 1;
+            if passes == 0 {
                 return Ok(false);
             }
-            // The named process is dead by now: no more waiting on its exit.
-            pidfd = None;
             if let Some(lock) = lock {
                 let again = deliver::ToHolders::Signal(Signal::KILL, false);
                 deliver::signal_others(None, lock, params.pid_file, again)?;
