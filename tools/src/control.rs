@@ -10,9 +10,9 @@
 //! decides every system call.
 
 use crate::cli::control::{parse_control, ControlInvocation, PATH_CAPACITY};
-#[cfg(feature = "verbose")]
-use crate::output::decimal;
 use crate::output::{print, print_error, print_usage_error, EXIT_OK};
+#[cfg(feature = "verbose")]
+use crate::rt::decimal;
 use crate::rt::Startup;
 use ucw_daemon::control::{self, Action, Params, ERROR_EXIT_CODE};
 

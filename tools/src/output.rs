@@ -1,6 +1,6 @@
 //! What the applets print: one line per `write` (concurrent runs would otherwise interleave
 //! their words), built in a fixed buffer; the library's errors rendered once, at the edge;
-//! numbers in decimal.
+//! numbers in decimal (with the runtime's [`crate::rt::decimal`]).
 //!
 //! This file owns the tools' output lines. It must never allocate and never use `core::fmt`
 //! (one use links the formatting machinery, kilobytes of the binary).
@@ -49,7 +49,7 @@ impl<'b> Line<'b> {
     /// Appends `value` in decimal.
     pub fn push_decimal(&mut self, value: u64) {
         let mut digits = [0u8; 20];
-        self.push(decimal(value, &mut digits));
+        self.push(crate::rt::decimal(value, &mut digits));
     }
 
     /// Bytes written so far.
@@ -61,20 +61,6 @@ impl<'b> Line<'b> {
     pub fn is_empty(&self) -> bool {
         self.length == 0
     }
-}
-
-/// `value` in decimal, written at the end of `digits`.
-pub fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8;
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    &digits[start..]
 }
 
 /// Prints the concatenation of `parts` to `fd` (1 or 2) in one `write`.

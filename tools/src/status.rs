@@ -22,7 +22,8 @@
 //! written through a fixed buffer, flushed when full), and never print a partial object for
 //! an error.
 
-use crate::output::{decimal, print_error};
+use crate::output::print_error;
+use crate::rt::decimal;
 use crate::rt::write_all;
 use core::mem::forget;
 use ucw_daemon::control::{self, Outcome, Params, Status, ERROR_EXIT_CODE};

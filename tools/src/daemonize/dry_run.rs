@@ -18,7 +18,7 @@
 use super::messages::Failure;
 use super::Request;
 use crate::cli::environment::{name_at, CAPABILITY_NAMES, LIMIT_NAMES};
-use crate::output::decimal;
+use crate::rt::decimal;
 use crate::rt::write_parts;
 use core::ffi::CStr;
 use rustix::fd::{AsFd, BorrowedFd, OwnedFd};

@@ -398,7 +398,7 @@ pub(super) fn redirect(writer: BorrowedFd<'_>) {
 fn numbered<'b>(name: &CStr, number: u32, buffer: &'b mut [u8; NAME_CAPACITY]) -> Option<&'b CStr> {
     let name = name.to_bytes();
     let mut digits = [0u8; 20];
-    let digits = crate::output::decimal(u64::from(number), &mut digits);
+    let digits = crate::rt::decimal(u64::from(number), &mut digits);
     let end = name.len() + 1 + digits.len();
     if end >= NAME_CAPACITY {
         return None;

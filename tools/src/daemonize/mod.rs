@@ -55,7 +55,8 @@ use without_tree as cgroup;
 #[cfg(feature = "readiness")]
 use crate::cli::daemonize::Notify;
 use crate::cli::daemonize::{parse, Invocation, Request};
-use crate::output::{decimal, print, print_error, print_usage_error, EXIT_OK};
+use crate::output::{print, print_error, print_usage_error, EXIT_OK};
+use crate::rt::decimal;
 use crate::rt::{self, Startup};
 use core::ffi::CStr;
 use core::mem::ManuallyDrop;

@@ -211,9 +211,9 @@ impl StatusFile {
                 let value = match value(status) {
                     Value::Absent => continue,
                     Value::Text(text) => text,
-                    Value::Number(number) => crate::output::decimal(number, &mut digits),
+                    Value::Number(number) => crate::rt::decimal(number, &mut digits),
                     Value::Tagged(word, number) => {
-                        let number = crate::output::decimal(u64::from(number), &mut digits);
+                        let number = crate::rt::decimal(u64::from(number), &mut digits);
                         tagged[..word.len()].copy_from_slice(word);
                         tagged[word.len()..word.len() + number.len()].copy_from_slice(number);
                         &tagged[..word.len() + number.len()]

@@ -365,7 +365,7 @@ impl ProcPath {
 
     fn number(self, number: u32) -> Self {
         let mut digits = [0u8; 20];
-        self.text(crate::output::decimal(u64::from(number), &mut digits))
+        self.text(crate::rt::decimal(u64::from(number), &mut digits))
     }
 
     fn as_c_str(&mut self) -> &CStr {

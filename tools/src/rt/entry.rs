@@ -102,34 +102,20 @@ fn log_panic(info: &core::panic::PanicInfo<'_>) {
     let (place, line) = info
         .location()
         .map_or((&b"?"[..], 0), |at| (at.file().as_bytes(), at.line()));
-    let (mut pid_digits, mut line_digits) = ([0u8; 10], [0u8; 10]);
-    let pid = rustix::process::getpid().as_raw_nonzero().get() as u32;
+    let (mut pid_digits, mut line_digits) = ([0u8; 20], [0u8; 20]);
+    let pid = rustix::process::getpid().as_raw_nonzero().get() as u64;
     rt::write_parts(
         file.as_raw_fd() as u32,
         &[
             b"internal error (panic) in process ",
-            decimal(pid, &mut pid_digits),
+            rt::decimal(pid, &mut pid_digits),
             b" at ",
             place,
             b":",
-            decimal(line, &mut line_digits),
+            rt::decimal(u64::from(line), &mut line_digits),
             b"\n",
         ],
     );
-}
-
-/// `number` in decimal, in the tail of `digits`.
-#[cfg(all(ucw_failpoints, panic = "abort"))]
-fn decimal(mut number: u32, digits: &mut [u8; 10]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (number % 10) as u8;
-        number /= 10;
-        if number == 0 {
-            return &digits[start..];
-        }
-    }
 }
 
 // Symbols an unwinding core may still reference in unoptimised builds; never called

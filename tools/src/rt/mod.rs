@@ -1,6 +1,6 @@
 //! The runtime of the multi-call binary: typed access to the command line and environment the
 //! kernel placed on the initial stack ([`Startup`]), the end of the process ([`exit`]), the
-//! standard streams by number ([`write_all`]), the `.bss` storage for resolved credentials
+//! standard streams by number ([`write_all`]), numbers in decimal ([`decimal`]), the `.bss` storage for resolved credentials
 //! and for `--log`'s line buffer, and the few raw system calls only the tools make ([`sys`]). The entry point itself (`_start`, the panic handler and the memory functions
 //! the compiler calls) is in `entry.rs`, which only the binaries include: the library part of
 //! this crate links into the tests as ordinary code.
@@ -132,6 +132,20 @@ impl Startup {
         // the process; nothing modifies it.
         unsafe { StringList::from_raw(self.envp) }
     }
+}
+
+/// `value` in decimal, written at the end of `digits`.
+pub fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    loop {
+        start -= 1;
+        digits[start] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    &digits[start..]
 }
 
 /// How this libc-free, single-threaded program creates processes and ends.
